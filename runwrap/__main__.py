@@ -1,0 +1,3 @@
+from runwrap.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""JSON in and out, and atomic replacement of the files others read.
+
+Uses the C accelerator behind the json package directly: `import json`
+pulls in `re`, which alone costs more than the rest of runwrap's start-up.
+The output is the same JSON; only the import is cheaper.
+"""
+
+from __future__ import annotations
+
+import os
+
+try:
+    import _json
+
+    _encode = _json.make_encoder(
+        None,  # markers: our data never refers to itself
+        None,  # default: unknown types are a bug, let them raise
+        _json.encode_basestring_ascii,  # ASCII: a lone surrogate cannot make bad UTF-8
+        None,  # indent (the C encoder cannot indent)
+        ": ",
+        ", ",
+        True,  # sort_keys: stable files diff well
+        False,
+        False,
+    )
+
+    class _Context:
+        # The attributes the C scanner reads from json.JSONDecoder.
+        strict = False
+        object_hook = None
+        object_pairs_hook = None
+        parse_float = float
+        parse_int = int
+        parse_constant = float
+        memo: dict = {}
+
+    _scan = _json.make_scanner(_Context())
+
+    def dumps(value: object) -> str:
+        """Serialise to JSON text (sorted keys, one line)."""
+        return "".join(_encode(value, 0))
+
+    def loads(text: str) -> object:
+        """Parse JSON text; ValueError on anything else."""
+        start = len(text) - len(text.lstrip())
+        try:
+            value, end = _scan(text, start)
+        except StopIteration:
+            raise ValueError("not JSON") from None
+        finally:
+            _Context.memo.clear()
+        if text[end:].strip():
+            raise ValueError("extra data after JSON")
+        return value
+
+except (ImportError, AttributeError, TypeError):  # pragma: no cover - other Pythons
+    import json as _stdjson
+
+    def dumps(value: object) -> str:
+        """Serialise to JSON text (sorted keys, one line)."""
+        return _stdjson.dumps(value, sort_keys=True, separators=(", ", ": "))
+
+    def loads(text: str) -> object:
+        """Parse JSON text; ValueError on anything else."""
+        return _stdjson.loads(text)
+
+
+def write_atomic(path: str, data: bytes, fsync: bool = True) -> None:
+    """Replace `path` with `data` so that a reader sees the old or the new file, never half.
+
+    A unique temp file in the same directory, flushed and fsynced, renamed
+    over the target, then the directory fsynced so the rename survives a crash.
+    """
+    directory = os.path.dirname(path) or "."
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        if fsync:
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        _unlink_quietly(tmp)
+        raise
+    os.close(fd)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    if fsync:
+        dfd = os.open(directory, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def write_json_atomic(path: str, value: object, fsync: bool = True) -> None:
+    """Atomically replace `path` with `value` as JSON."""
+    write_atomic(path, (dumps(value) + "\n").encode("utf-8", "surrogateescape"), fsync)
+
+
+def read_json(path: str) -> object | None:
+    """The parsed file, or None when it is missing, partial or not JSON ('not ready yet')."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+        return loads(raw.decode("utf-8", "surrogateescape"))
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,136 @@
+"""A run as data: the manifest.json that runwrap writes and every reader reads.
+
+The manifest is a plain dict (it is JSON on disk, and the hot path cannot
+afford dataclasses' import time); its keys are listed once, here.
+"""
+
+from __future__ import annotations
+
+import os
+
+from runwrap import SCHEMA
+from runwrap.jsonio import read_json, write_json_atomic
+from runwrap.paths import MANIFEST, RUNWRAP_FILES
+from runwrap.procs import owner_alive
+
+RUNNING = "running"
+SUCCESS = "success"
+FAILED = "failed"
+TIMEOUT = "timeout"
+KILLED = "killed"
+SKIPPED = "skipped"
+LOST = "lost"
+STATUSES = (RUNNING, SUCCESS, FAILED, TIMEOUT, KILLED, SKIPPED, LOST)
+# Statuses that count as the task failing (skipped is neither failing nor healthy).
+FAILING = frozenset({FAILED, TIMEOUT, KILLED, LOST})
+FINISHED = frozenset({SUCCESS, FAILED, TIMEOUT, KILLED, SKIPPED, LOST})
+
+MAX_ARTIFACTS = 1000  # a job that drops a million files must not stall runwrap
+
+# Every key a manifest carries, with its value before anything is known.
+FIELDS: dict[str, object] = {
+    "schema": SCHEMA,
+    "task": None,
+    "run_id": None,
+    "host": None,
+    "user": None,
+    "command": None,
+    "status": RUNNING,
+    "exit_code": None,
+    "signal": None,
+    "started_at": None,
+    "ended_at": None,
+    "duration_s": None,
+    "pid": None,
+    "pgid": None,
+    "owner": None,
+    "timeout_s": None,
+    "heartbeat_timeout_s": None,
+    "heartbeat_at": None,
+    "liveness": None,
+    "feedback": {},
+    "labels": {},
+    "stdout_bytes": None,
+    "stderr_bytes": None,
+    "output_truncated": None,
+    "artifacts": [],
+    "attempts": [],
+    "reason": None,
+    "notifications": [],
+}
+
+
+def new_manifest(**values: object) -> dict:
+    """A manifest with every key present; unknown keys are refused (they are typos)."""
+    manifest = {k: (v.copy() if isinstance(v, (dict, list)) else v) for k, v in FIELDS.items()}
+    for key, value in values.items():
+        if key not in FIELDS:
+            raise KeyError(key)
+        manifest[key] = value
+    return manifest
+
+
+def manifest_path(run_path: str) -> str:
+    return os.path.join(run_path, MANIFEST)
+
+
+def write_manifest(run_path: str, manifest: dict) -> None:
+    """Atomically replace the run's manifest."""
+    write_json_atomic(manifest_path(run_path), manifest)
+
+
+def read_manifest(run_path: str) -> dict | None:
+    """The run's manifest, or None while it is missing or unreadable ("not ready yet")."""
+    value = read_json(manifest_path(run_path))
+    return value if isinstance(value, dict) else None
+
+
+def effective_status(manifest: dict) -> str:
+    """The status a reader should show: a running run whose runwrap is gone is lost."""
+    status = manifest.get("status")
+    if status == RUNNING and owner_alive(manifest.get("owner")) is False:
+        return LOST
+    return status if isinstance(status, str) else LOST
+
+
+def mark_lost(manifest: dict, ended_at: str | None) -> dict:
+    """The final form of a run whose runwrap died before it could finish the record."""
+    manifest = dict(manifest)
+    manifest["status"] = LOST
+    manifest["ended_at"] = ended_at
+    manifest["pid"] = manifest["pgid"] = None
+    manifest["liveness"] = None
+    manifest["reason"] = (
+        "runwrap stopped before the run ended (killed, crashed, or the host rebooted); "
+        "the job's outcome is unknown"
+    )
+    return manifest
+
+
+def scan_artifacts(run_path: str) -> list[dict]:
+    """Files the job left in its run directory, with sizes; links are listed, never followed."""
+    found: list[dict] = []
+    stack = [""]
+    while stack and len(found) < MAX_ARTIFACTS:
+        rel = stack.pop()
+        try:
+            entries = sorted(os.scandir(os.path.join(run_path, rel)), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            name = f"{rel}/{entry.name}" if rel else entry.name
+            if not rel and (entry.name in RUNWRAP_FILES or entry.name.startswith(".")):
+                continue
+            try:
+                if entry.is_symlink():
+                    found.append({"name": name, "size": None, "symlink": True})
+                elif entry.is_dir(follow_symlinks=False):
+                    stack.append(name)
+                elif entry.is_file(follow_symlinks=False):
+                    found.append({"name": name, "size": entry.stat(follow_symlinks=False).st_size})
+            except OSError:
+                continue
+            if len(found) >= MAX_ARTIFACTS:
+                break
+    found.sort(key=lambda a: a["name"])
+    return found

@@ -1,0 +1,1 @@
+"""sitegen: the static dashboard built from what runwrap wrote."""
