@@ -1,0 +1,68 @@
+"""Finding and reading the YAML config file shared by runwrap and sitegen.
+
+Shape (every section optional):
+
+    root: /var/lib/runwrap
+    defaults: {timeout: 1h, keep: 500, ...}     # options for every task
+    tasks:
+      backup: {timeout: 2h, overlap: wait, description: "...", ...}
+    notifiers: {...}
+    site: {out: /var/www/runwrap, title: Jobs, site_url: https://..., theme: default}
+
+yaml is imported only when a file exists: most cron ticks have none.
+"""
+
+from __future__ import annotations
+
+import os
+
+from runwrap.errors import RunwrapError
+
+
+def config_candidates() -> list[str]:
+    """Where a config file is looked for when none is named (first found wins)."""
+    config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(
+        os.path.expanduser("~"), ".config"
+    )
+    return [os.path.join(config_home, "runwrap", "config.yaml"), "/etc/runwrap/config.yaml"]
+
+
+def find_config_file(explicit: str | None) -> str | None:
+    """The config file in force: --config, else $RUNWRAP_CONFIG, else the first candidate found."""
+    named = explicit or os.environ.get("RUNWRAP_CONFIG")
+    if named:
+        return named
+    for path in config_candidates():
+        if os.path.exists(path):
+            return path
+    return None
+
+
+def load_config_file(path: str | None) -> dict:
+    """The parsed config as a dict ({} without a file); one-line errors for a bad file."""
+    if path is None:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise RunwrapError(f"cannot read config file {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise RunwrapError(f"cannot read config file {path}: it is not UTF-8 text") from None
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or "invalid YAML"
+        raise RunwrapError(f"malformed config file {path}{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise RunwrapError(f"malformed config file {path}: the top level must be a mapping")
+    for section in ("defaults", "tasks", "notifiers", "site"):
+        if data.get(section) is not None and not isinstance(data[section], dict):
+            raise RunwrapError(f"malformed config file {path}: '{section}' must be a mapping")
+    return data
