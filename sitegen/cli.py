@@ -1,10 +1,106 @@
-"""sitegen's command line (placeholder until the sitegen issue lands)."""
+"""sitegen's command line: parse, build a SiteConfig, call one core function."""
 
 from __future__ import annotations
 
+import argparse
+import logging
 import sys
+
+from sitegen.errors import ExitCode, SitegenError
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser (also read by the docs test)."""
+    p = argparse.ArgumentParser(
+        prog="sitegen",
+        description="Build the static dashboard and history of runwrap's runs.",
+    )
+    p.add_argument(
+        "--root", metavar="DIR", help="run root (default: $RUNWRAP_ROOT, config, state dir)"
+    )
+    p.add_argument(
+        "--out", metavar="DIR", help="output directory (default: site.out in the config)"
+    )
+    p.add_argument("--theme", metavar="NAME|DIR", help="theme name or directory (default: default)")
+    p.add_argument("--title", metavar="T", help="site title")
+    p.add_argument("--site-url", metavar="URL", help="public URL of OUT, for feeds and links")
+    p.add_argument("--config", metavar="FILE", help="config file (default: $RUNWRAP_CONFIG, ...)")
+    p.add_argument(
+        "--publish",
+        choices=("link", "copy"),
+        help="how logs and artifacts reach OUT: hard links (default) or copies",
+    )
+    p.add_argument("--full", action="store_true", help="rebuild everything, ignoring the cache")
+    p.add_argument(
+        "--watch", action="store_true", help="keep rebuilding what changes until stopped"
+    )
+    p.add_argument(
+        "--poll", action="store_true", help="with --watch: poll instead of inotify (NFS)"
+    )
+    p.add_argument(
+        "--serve", metavar="[HOST:]PORT", help="also serve OUT over HTTP (default host 127.0.0.1)"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every update")
+    return p
+
+
+class _Bar:
+    """A progress bar on a terminal for a long first build; silent otherwise."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty() or total < 1000:
+            return
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\rbuilding [{'#' * filled}{'.' * (width - filled)}] {done}/{total} runs")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("sitegen: not built yet", file=sys.stderr)
-    return 1
+    """Entry point of the `sitegen` command."""
+    args = parser().parse_args(argv)
+    level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+    logging.basicConfig(level=level, format="sitegen: %(message)s", stream=sys.stderr)
+    if args.poll and not args.watch:
+        print("sitegen: --poll needs --watch", file=sys.stderr)
+        return ExitCode.USAGE
+    bar = _Bar()
+    try:
+        from sitegen.config import resolve_config
+        from sitegen.core import run
+
+        cfg = resolve_config(
+            root=args.root,
+            out=args.out,
+            theme=args.theme,
+            title=args.title,
+            site_url=args.site_url,
+            publish=args.publish,
+            config=args.config,
+            watch=args.watch,
+            poll=args.poll,
+            serve=args.serve,
+        )
+        run(cfg, full=args.full, progress=bar, announce=_announce)
+    except SitegenError as e:
+        bar.close()
+        print(f"sitegen: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        bar.close()
+        return ExitCode.INTERRUPTED
+    bar.close()
+    return ExitCode.OK
+
+
+def _announce(url: str) -> None:
+    print(f"serving the site at {url}", flush=True)

@@ -1,0 +1,156 @@
+"""The site's configuration as data: command line over the config file over defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runwrap.configfile import find_config_file, load_config_file
+from runwrap.errors import RunwrapError
+from runwrap.paths import default_root, tasks_dir
+from sitegen.errors import SitegenError
+
+PAGE_SIZE = 50  # runs per history page
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """Everything a build needs to know; None in a field means "not given"."""
+
+    root: str
+    out: str
+    theme: str = "default"
+    title: str = "runwrap"
+    site_url: str | None = None
+    # (task, markdown) pairs: a tuple keeps the dataclass hashable and frozen.
+    descriptions: tuple[tuple[str, str], ...] = ()
+    page_size: int = PAGE_SIZE
+    publish: str = "link"  # "link" (hard links, copy across filesystems) or "copy"
+    watch: bool = False
+    poll: bool = False
+    serve: tuple[str, int] | None = None
+    refresh_s: int = 30
+    config_file: str | None = field(default=None, compare=False)
+
+    def description(self, task: str) -> str | None:
+        """The markdown description the config gives for a task, if any."""
+        for name, text in self.descriptions:
+            if name == task:
+                return text
+        return None
+
+
+def parse_serve(text: str) -> tuple[str, int]:
+    """[HOST:]PORT as (host, port); the host defaults to loopback."""
+    host, _, port = text.rpartition(":")
+    try:
+        number = int(port)
+    except ValueError:
+        raise SitegenError(f"bad --serve {text!r}: use PORT or HOST:PORT") from None
+    if not 0 <= number <= 65535:
+        raise SitegenError(f"bad --serve {text!r}: the port must be 0-65535")
+    return host or "127.0.0.1", number
+
+
+def _descriptions(tasks: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(tasks, dict):
+        return ()
+    found = []
+    for name, options in tasks.items():
+        if isinstance(options, dict) and isinstance(options.get("description"), str):
+            found.append((str(name), options["description"]))
+    return tuple(sorted(found))
+
+
+def _inside(path: str, parent: str) -> bool:
+    return path == parent or path.startswith(parent.rstrip(os.sep) + os.sep)
+
+
+def resolve_config(
+    *,
+    root: str | None = None,
+    out: str | None = None,
+    theme: str | None = None,
+    title: str | None = None,
+    site_url: str | None = None,
+    publish: str | None = None,
+    config: str | None = None,
+    watch: bool = False,
+    poll: bool = False,
+    serve: str | None = None,
+) -> SiteConfig:
+    """Merge defaults, the config file and the command line into a checked SiteConfig."""
+    path = find_config_file(config)
+    try:
+        data = load_config_file(path)
+    except RunwrapError as e:
+        raise SitegenError(str(e)) from None
+    site = data.get("site") or {}
+    root = root or os.environ.get("RUNWRAP_ROOT") or data.get("root") or default_root()
+    out = out or site.get("out")
+    if not out:
+        raise SitegenError("no output directory: give --out DIR or site.out in the config file")
+    values = {
+        "theme": theme or site.get("theme") or "default",
+        "title": title or site.get("title") or "runwrap",
+        "site_url": site_url or site.get("site_url"),
+        "publish": publish or site.get("publish") or "link",
+    }
+    for key, value in values.items():
+        if value is not None and not isinstance(value, str):
+            raise SitegenError(f"malformed config file {path}: site.{key} must be a string")
+    if values["publish"] not in ("link", "copy"):
+        raise SitegenError(f"bad publish mode {values['publish']!r}: use link or copy")
+    cfg = SiteConfig(
+        root=os.path.abspath(str(root)),
+        out=os.path.abspath(str(out)),
+        descriptions=_descriptions(data.get("tasks")),
+        watch=watch,
+        poll=poll,
+        serve=parse_serve(serve) if serve else None,
+        config_file=path,
+        **values,
+    )
+    check_config(cfg)
+    return cfg
+
+
+def check_config(cfg: SiteConfig) -> None:
+    """Refuse a missing root, an unwritable output, or an output inside the runs."""
+    if not os.path.isdir(cfg.root):
+        raise SitegenError(f"run root {cfg.root} does not exist: give --root or $RUNWRAP_ROOT")
+    root = os.path.realpath(cfg.root)
+    out = os.path.realpath(cfg.out)
+    if _inside(out, os.path.realpath(tasks_dir(cfg.root))) or out == root:
+        raise SitegenError(f"output directory {cfg.out} is inside the run root: choose another")
+    if _inside(root, out):
+        raise SitegenError(f"output directory {cfg.out} contains the run root: choose another")
+    try:
+        os.makedirs(cfg.out, exist_ok=True)
+    except OSError as e:
+        raise SitegenError(f"cannot create output directory {cfg.out}: {e.strerror}") from None
+    if not os.access(cfg.out, os.W_OK | os.X_OK):
+        raise SitegenError(f"output directory {cfg.out} is not writable")
+    find_theme(cfg.theme)
+
+
+def packaged_themes() -> list[Path]:
+    """Where the shipped themes live: in the wheel, else the source tree's themes/."""
+    here = Path(__file__).parent
+    return [here / "themes", here.parent / "themes"]
+
+
+def find_theme(theme: str) -> list[Path]:
+    """The theme search path, most specific first: a user directory, then default."""
+    default = next((p / "default" for p in packaged_themes() if (p / "default").is_dir()), None)
+    if default is None:
+        raise SitegenError("the default theme is missing from the installation")
+    if os.sep in theme or os.path.isdir(theme):
+        if not os.path.isdir(theme):
+            raise SitegenError(f"theme directory {theme} does not exist")
+        return [Path(theme).resolve(), default]
+    for base in packaged_themes():
+        if (base / theme).is_dir():
+            return [base / theme] if theme == "default" else [base / theme, default]
+    raise SitegenError(f"unknown theme {theme!r}: give a theme directory or 'default'")

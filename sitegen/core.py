@@ -1,0 +1,53 @@
+"""The one function the command line calls: build, then maybe serve and watch."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from sitegen.build import Progress, Site
+from sitegen.config import SiteConfig
+
+log = logging.getLogger(__name__)
+
+
+def run(
+    cfg: SiteConfig,
+    full: bool = False,
+    progress: Progress | None = None,
+    announce: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+) -> Site:
+    """Build OUT once; with cfg.serve serve it, with cfg.watch keep it up to date until stopped."""
+    site = Site(cfg)
+    stats = site.update(full=full, progress=progress)
+    log.info(
+        "%s build: %d tasks, %d run pages, %d history pages in %.2f s",
+        "full" if stats.full else "incremental",
+        stats.tasks,
+        stats.run_pages,
+        stats.history_pages,
+        stats.seconds,
+    )
+    if not cfg.watch and cfg.serve is None:
+        return site
+    stop = stop or threading.Event()
+    server = None
+    if cfg.serve is not None:
+        from sitegen.serve import start_server
+
+        server, url = start_server(cfg.out, *cfg.serve)
+        if announce is not None:
+            announce(url)
+    try:
+        if cfg.watch:
+            from sitegen.watch import watch
+
+            watch(site, stop)
+        else:
+            stop.wait()
+    finally:
+        if server is not None:
+            server.shutdown()
+    return site

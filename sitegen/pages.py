@@ -1,0 +1,260 @@
+"""Each page's context from runs and manifests, rendered through the theme."""
+
+from __future__ import annotations
+
+import math
+import os
+import shlex
+
+import jinja2
+
+from runwrap.manifest import FAILING, RUNNING
+from runwrap.paths import STDERR, STDOUT
+from runwrap.units import format_duration, format_size
+from sitegen import files
+from sitegen.config import SiteConfig
+from sitegen.model import as_dict, as_int, as_num, as_str, progress_of
+from sitegen.render import href, href_path
+
+CHART_W, CHART_H = 600, 120
+REPORT = "report.md"
+MAX_ARTIFACTS = 1000
+
+# The manifest's fields in the order a person reads them, with how to show each.
+FIELDS = (
+    ("status", "Status", "text"),
+    ("exit_code", "Exit code", "text"),
+    ("signal", "Signal", "text"),
+    ("started_at", "Started", "time"),
+    ("ended_at", "Ended", "time"),
+    ("duration_s", "Duration", "duration"),
+    ("command", "Command", "argv"),
+    ("host", "Host", "text"),
+    ("user", "User", "text"),
+    ("pid", "PID", "text"),
+    ("pgid", "Process group", "text"),
+    ("owner", "Owner", "dict"),
+    ("timeout_s", "Timeout", "duration"),
+    ("heartbeat_timeout_s", "Heartbeat timeout", "duration"),
+    ("heartbeat_at", "Last heartbeat", "time"),
+    ("liveness", "Liveness", "text"),
+    ("stdout_bytes", "Stdout size", "size"),
+    ("stderr_bytes", "Stderr size", "size"),
+    ("output_truncated", "Output truncated", "bool"),
+    ("attempts", "Attempts", "list"),
+    ("notifications", "Notifications", "list"),
+    ("run_id", "Run id", "text"),
+    ("schema", "Schema", "text"),
+)
+
+
+def human(kind: str, value: object) -> str:
+    """A manifest value as text a person reads (untrusted input: never raises)."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "-"
+    if kind == "time" and isinstance(value, str):
+        return f"{value[:10]} {value[11:23]} UTC" if len(value) >= 19 else value
+    if kind == "duration" and as_num(value) is not None:
+        return format_duration(as_num(value))
+    if kind == "size" and as_int(value) is not None:
+        return format_size(as_int(value))
+    if kind == "bool":
+        return "yes" if value is True else "no" if value is False else as_str(value) or "-"
+    if kind == "argv" and isinstance(value, list):
+        return shlex.join(str(a) for a in value)[:4000]
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in as_dict(value).items())[:4000]
+    if isinstance(value, list):
+        return "; ".join(human("dict", v) for v in value[:50])[:4000]
+    return as_str(value, 4000) or "-"
+
+
+def run_fields(manifest: dict, status: str) -> list[tuple[str, str]]:
+    """(label, text) for every known manifest field, status as a reader should see it."""
+    rows = []
+    for key, label, kind in FIELDS:
+        value = status if key == "status" else manifest.get(key)
+        rows.append((label, human(kind, value)))
+    return rows
+
+
+def _artifacts(run_path: str, out_run: str, manifest: dict, mode: str, keep: set[str]) -> list:
+    listed = manifest.get("artifacts")
+    rows = []
+    for item in listed[:MAX_ARTIFACTS] if isinstance(listed, list) else []:
+        if not isinstance(item, dict):
+            continue
+        raw = as_str(item.get("name"), 1000) or "?"
+        row = {"name": raw, "size": as_int(item.get("size")), "href": None, "why": None}
+        name = files.safe_rel(raw)
+        if item.get("symlink"):
+            row["why"] = "a symbolic link, not published"
+        elif name is None:
+            row["why"] = "an unsafe name, not published"
+        elif files.publish(run_path, name, os.path.join(out_run, "files", name), mode):
+            row["href"] = "files/" + href_path(name)
+            keep.add("files/" + name)
+        else:
+            row["why"] = "not a regular file in the run directory, not published"
+        rows.append(row)
+    return rows
+
+
+def run_context(
+    task: str, run_id: str, manifest: dict, status: str, run_path: str, out_run: str, mode: str
+) -> tuple[dict, set[str]]:
+    """The run page's data; publishes its logs and artifacts; returns the files it keeps."""
+    keep = {"index.html"}
+    logs = []
+    for name in (STDOUT, STDERR):
+        tail = files.read_tail(run_path, name)
+        log = {"name": name, "text": None, "size": None, "truncated": False, "href": None}
+        if tail is not None:
+            log["text"], log["size"], log["truncated"] = tail
+            log["shown"] = len(tail[0].encode("utf-8", "replace"))
+            if files.publish(run_path, name, os.path.join(out_run, name), mode):
+                log["href"] = href(name)
+                keep.add(name)
+        logs.append(log)
+    feedback = as_dict(manifest.get("feedback"))
+    run = {
+        "task": task,
+        "id": run_id,
+        "status": status,
+        "reason": as_str(manifest.get("reason"), 4000),
+        "liveness": as_str(manifest.get("liveness"), 20),
+        "progress": progress_of(feedback),
+        "fields": run_fields(manifest, status),
+        "feedback": feedback,
+        "labels": as_dict(manifest.get("labels")),
+        "logs": logs,
+        "artifacts": _artifacts(run_path, out_run, manifest, mode, keep),
+        "report": files.read_small(run_path, REPORT),
+    }
+    return run, keep
+
+
+def chart(runs: list[dict], count: int = 100) -> dict:
+    """Bars of the last runs' durations, failures marked, as SVG geometry."""
+    shown = [r for r in runs[-count:] if r["duration"] is not None]
+    top = max((r["duration"] for r in shown), default=0.0) or 1.0
+    width = CHART_W / max(len(shown), 1)
+    bars = []
+    for i, r in enumerate(shown):
+        h = max(1.0, (CHART_H - 16) * r["duration"] / top)
+        bars.append(
+            {
+                "id": r["id"],
+                "status": r["status"],
+                "duration": r["duration"],
+                "failed": r["status"] in FAILING,
+                "x": round(i * width + width * 0.1, 2),
+                "w": round(max(width * 0.8, 0.5), 2),
+                "y": round(CHART_H - h, 2),
+                "h": round(h, 2),
+                "cx": round(i * width + width / 2, 2),
+            }
+        )
+    return {"bars": bars, "max": top, "width": CHART_W, "height": CHART_H}
+
+
+def page_count(n: int, size: int) -> int:
+    """History pages for n runs (at least one, empty, for a task without runs)."""
+    return max(1, math.ceil(n / size))
+
+
+def page_rows(runs: list[dict], page: int, size: int) -> list[dict]:
+    """The runs of history page `page` (1 = oldest), newest first."""
+    return list(reversed(runs[(page - 1) * size : page * size]))
+
+
+def task_context(cfg: SiteConfig, summary: dict, runs: list[dict], latest: dict | None) -> dict:
+    """The task page's data: state, command, labels, description, chart, newest history page."""
+    pages = page_count(len(runs), cfg.page_size)
+    latest = latest or {}
+    command = latest.get("command")
+    return {
+        "task": summary,
+        "description": cfg.description(summary["name"]),
+        "command": human("argv", command) if isinstance(command, list) else None,
+        "labels": as_dict(latest.get("labels")),
+        "chart": chart(runs),
+        "rows": page_rows(runs, pages, cfg.page_size),
+        "page": pages,
+        "pages": pages,
+    }
+
+
+def badge(env: jinja2.Environment, name: str, state: str) -> str:
+    """A shields-style SVG badge: task name and state."""
+    colours = {"ok": "#1a7f37", "failing": "#cf222e", "running": "#0969da"}
+    label = name if len(name) <= 40 else name[:39] + "…"
+    return env.get_template("badge.svg").render(
+        label=label,
+        value=state,
+        colour=colours.get(state, "#6e7781"),
+        w1=10 + 7 * len(label),
+        w2=10 + 7 * len(state),
+    )
+
+
+def totals(summaries: list[dict]) -> dict:
+    """Counts for the dashboard's header line."""
+    running = sum(1 for s in summaries if s["running"] is not None)
+    failing = sum(1 for s in summaries if s["state"] == "failing")
+    ok = sum(1 for s in summaries if s["state"] == "ok")
+    other = sum(1 for s in summaries if s["state"] not in ("failing", "ok", "running"))
+    return {
+        "tasks": len(summaries),
+        "failing": failing,
+        "running": running,
+        "ok": ok,
+        "other": other,
+    }
+
+
+def status_json(cfg: SiteConfig, summaries: list[dict]) -> dict:
+    """The machine-readable state of every task (documented in docs/sitegen.md)."""
+    tasks = {}
+    for s in summaries:
+        base = f"tasks/{href(s['name'])}/"
+        last = s["last"]
+        running = s["running"]
+        tasks[s["name"]] = {
+            "state": s["state"],
+            "last_status": s["last_status"],
+            "since": s["since"],
+            "runs": s["runs"],
+            "success_rate": s["rate"],
+            "url": base + "index.html",
+            "badge": base + "badge.svg",
+            "last_run": None
+            if last is None
+            else {
+                "run_id": last["id"],
+                "status": last["status"],
+                "started_at": last["started"],
+                "duration_s": last["duration"],
+                "url": f"{base}runs/{href(last['id'])}/index.html",
+            },
+            "running": None
+            if running is None
+            else {
+                "run_id": running["id"],
+                "liveness": running["liveness"],
+                "progress": running["progress"],
+                "info": running["info"],
+            },
+        }
+    return {
+        "schema": 1,
+        "title": cfg.title,
+        "totals": totals(summaries),
+        "failing": sorted(s["name"] for s in summaries if s["state"] == "failing"),
+        "tasks": tasks,
+    }
+
+
+def is_running(summary: dict) -> bool:
+    """Whether a run summary is still running."""
+    return summary["status"] == RUNNING

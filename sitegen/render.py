@@ -1,0 +1,111 @@
+"""The jinja2 environment of a theme, and the filters pages use: escaping is never optional."""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+import jinja2
+import markdown
+from markdown.treeprocessors import Treeprocessor
+
+from runwrap.units import format_duration, format_size
+from sitegen.model import ICONS
+
+_SAFE_SCHEMES = ("", "http", "https", "mailto")
+
+
+def href(*parts: str) -> str:
+    """A relative URL from raw path parts, each percent-encoded (a '/' inside a part too)."""
+    return "/".join(quote(p, safe="") for p in parts)
+
+
+def href_path(rel: str) -> str:
+    """A relative URL from a '/'-separated relative path, each component encoded."""
+    return "/".join(quote(p, safe="") for p in rel.split("/"))
+
+
+class _SafeLinks(Treeprocessor):
+    """Drop links and images whose scheme could run code (javascript:, data:, ...)."""
+
+    def run(self, root: ET.Element) -> None:
+        for el in root.iter():
+            for attr in ("href", "src"):
+                value = el.get(attr)
+                if value is None:
+                    continue
+                scheme = urlsplit(value.strip()).scheme.lower()
+                if scheme not in _SAFE_SCHEMES:
+                    del el.attrib[attr]
+
+
+class _NoRawHtml(markdown.Extension):
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        # Raw HTML blocks and inline tags become escaped text.
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+        md.treeprocessors.register(_SafeLinks(md), "safe_links", 0)
+
+
+def render_markdown(text: str | None) -> str:
+    """Markdown to HTML with raw HTML escaped and unsafe links removed."""
+    if not text:
+        return ""
+    md = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists", _NoRawHtml()])
+    return md.convert(text)
+
+
+def _iso_display(value: object) -> str:
+    """2026-11-22 04:37:33 UTC from a manifest's ISO time."""
+    if not isinstance(value, str) or len(value) < 19:
+        return "-"
+    return f"{value[:10]} {value[11:19]} UTC"
+
+
+def _duration(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "-"
+    return format_duration(float(value))
+
+
+def _size(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "-"
+    return format_size(value)
+
+
+def _percent(value: object) -> str:
+    if value is None:
+        return "-"
+    return f"{float(value):.0f}%"
+
+
+def make_env(theme_dirs: list[Path], cache_dir: str | None = None) -> jinja2.Environment:
+    """A jinja2 environment over a theme search path (user theme first), autoescaping always."""
+    bcc = None
+    if cache_dir:
+        os.makedirs(cache_dir, exist_ok=True)
+        bcc = jinja2.FileSystemBytecodeCache(cache_dir)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d / "templates") for d in theme_dirs]),
+        # Every template, whatever its extension (badges and feeds too), escapes.
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        bytecode_cache=bcc,
+        auto_reload=False,
+    )
+    env.filters.update(
+        duration=_duration,
+        size=_size,
+        when=_iso_display,
+        percent=_percent,
+        icon=lambda s: ICONS.get(str(s), "?"),
+        url=lambda s: quote(str(s), safe=""),
+        markdown=lambda s: jinja2.utils.markupsafe.Markup(render_markdown(s)),
+    )
+    env.globals.update(href=href, href_path=href_path)
+    return env
