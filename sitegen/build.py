@@ -10,6 +10,7 @@ size of the history.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import shutil
 import stat
@@ -31,7 +32,7 @@ from runwrap.paths import (
 )
 from sitegen import pages
 from sitegen.config import SiteConfig, find_theme
-from sitegen.files import is_real_dir
+from sitegen.files import RunFiles, is_real_dir
 from sitegen.index import CACHE_DIR, Cache, cache_dir, fingerprint
 from sitegen.model import STATE_ORDER, summarize, task_summary
 from sitegen.render import href, make_env
@@ -164,12 +165,15 @@ class Site:
         counter = None
         if stats.full and progress is not None:
             counter = _Counter(progress, sum(len(_list_runs(root, t)) for t in todo))
-        for task in todo:
-            entry = self._update_task(
-                task, summary.get(task), hints.get(task, set()), stats, counter
-            )
-            if entry is not None:
-                summary[task] = entry
+        if stats.full and len(todo) > 1 and (os.cpu_count() or 1) > 1:
+            summary.update(self._parallel(todo, stats, counter))
+        else:
+            for task in todo:
+                entry = self._update_task(
+                    task, summary.get(task), hints.get(task, set()), stats, counter
+                )
+                if entry is not None:
+                    summary[task] = entry
         if stats.changed_tasks or gone or stats.full:
             self._render_site([summary[t]["summary"] for t in tasks if t in summary])
         self.cache.save_summary(summary)
@@ -177,6 +181,24 @@ class Site:
         stats.tasks = len(tasks)
         stats.seconds = time.monotonic() - started
         return stats
+
+    def _parallel(self, todo: list[str], stats: BuildStats, counter: _Counter | None) -> dict:
+        """A full build's tasks spread over the CPUs (forked workers share this Site)."""
+        global _WORKER_SITE
+        _WORKER_SITE = self
+        entries = {}
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(min(os.cpu_count() or 1, 8)) as pool:
+            for task, entry, part in pool.imap_unordered(_build_task, todo):
+                entries[task] = entry
+                stats.run_pages += part.run_pages
+                stats.history_pages += part.history_pages
+                stats.changed_tasks.append(task)
+                if counter is not None:
+                    counter.tick(part.run_pages)
+        _WORKER_SITE = None
+        stats.changed_tasks.sort()
+        return entries
 
     def _update_task(
         self,
@@ -295,9 +317,17 @@ class Site:
         self, task: str, rid: str, manifest: dict, path: str, prev: str | None, nxt: str | None
     ) -> None:
         out_run = self._out_run(task, rid)
-        os.makedirs(out_run, exist_ok=True)
+        try:
+            os.mkdir(out_run)
+            existed = False
+        except FileExistsError:
+            existed = True
+        except FileNotFoundError:
+            os.makedirs(out_run)
+            existed = False
         status = summarize(rid, manifest)["status"]
-        run, keep = pages.run_context(task, rid, manifest, status, path, out_run, self.cfg.publish)
+        with RunFiles(path, self.cfg.publish) as rf:
+            run, keep = pages.run_context(task, rid, manifest, status, rf, out_run)
         self._render(
             os.path.join("tasks", task, "runs", rid, "index.html"),
             "run.html",
@@ -306,7 +336,8 @@ class Site:
             prev=prev,
             next=nxt,
         )
-        _prune_dir(out_run, keep)
+        if existed:
+            _prune_dir(out_run, keep)
 
     def _render_history(
         self,
@@ -420,6 +451,17 @@ class Site:
                 shutil.rmtree(os.path.join(out_runs, name), ignore_errors=True)
 
 
+_WORKER_SITE: Site | None = None
+
+
+def _build_task(task: str) -> tuple[str, dict | None, BuildStats]:
+    """One task of a full build, in a worker process."""
+    assert _WORKER_SITE is not None
+    part = BuildStats(full=True)
+    entry = _WORKER_SITE._update_task(task, None, set(), part, None)
+    return task, entry, part
+
+
 class _Counter:
     """Reports progress every so often during a full build."""
 
@@ -428,9 +470,10 @@ class _Counter:
         self.done = 0
         self.total = total
 
-    def tick(self) -> None:
-        self.done += 1
-        if self.done % 200 == 0 or self.done == self.total:
+    def tick(self, n: int = 1) -> None:
+        before = self.done
+        self.done += n
+        if self.done // 200 != before // 200 or self.done == self.total:
             self.progress(self.done, self.total)
 
 

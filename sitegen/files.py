@@ -34,110 +34,135 @@ def safe_rel(name: object) -> str | None:
     return name
 
 
-def open_in(base: str, rel: str) -> int | None:
-    """A read fd for regular file `rel` under `base`, following no symlink; None otherwise."""
-    if safe_rel(rel) is None:
-        return None
-    parts = rel.split("/")
-    try:
-        dfd = os.open(base, _FLAGS | os.O_DIRECTORY)
-    except OSError:
-        return None
-    try:
-        for part in parts[:-1]:
-            nfd = os.open(part, _FLAGS | os.O_DIRECTORY, dir_fd=dfd)
-            os.close(dfd)
-            dfd = nfd
-        # O_NONBLOCK: a FIFO planted by the job must not hang the build.
-        fd = os.open(parts[-1], _FLAGS | os.O_NONBLOCK, dir_fd=dfd)
-    except OSError:
-        return None
-    finally:
-        os.close(dfd)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        return None
-    return fd
-
-
-def file_size(base: str, rel: str) -> int | None:
-    """Size of a regular file under `base` (no symlinks), or None."""
-    fd = open_in(base, rel)
-    if fd is None:
-        return None
-    try:
-        return os.fstat(fd).st_size
-    finally:
-        os.close(fd)
-
-
 def clean_text(raw: bytes) -> str:
     """Bytes from a job as displayable text: UTF-8 (lossy), no terminal escapes or controls."""
     text = raw.decode("utf-8", "replace")
     return _CONTROL.sub("", _ANSI.sub("", text))
 
 
-def read_tail(base: str, rel: str, limit: int = TAIL_BYTES) -> tuple[str, int, bool] | None:
-    """(text, full size, truncated) of the last `limit` bytes of a file, or None."""
-    fd = open_in(base, rel)
-    if fd is None:
-        return None
-    try:
-        size = os.fstat(fd).st_size
-        start = max(0, size - limit)
-        os.lseek(fd, start, os.SEEK_SET)
-        raw = os.read(fd, limit)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    if start:
-        # Start at a line boundary rather than in the middle of a character.
-        cut = raw.find(b"\n")
-        raw = raw[cut + 1 :] if 0 <= cut < 4096 else raw
-    return clean_text(raw), size, start > 0
+class RunFiles:
+    """One run directory, opened once; every file in it is reached without following a symlink."""
 
+    def __init__(self, path: str, mode: str = "link") -> None:
+        self.path = path
+        self.mode = mode
+        try:
+            self.dfd: int | None = os.open(path, _FLAGS | os.O_DIRECTORY)
+        except OSError:
+            self.dfd = None
 
-def read_small(base: str, rel: str, limit: int = REPORT_MAX) -> str | None:
-    """The text of a small file (report.md); None if missing, unsafe or too large."""
-    fd = open_in(base, rel)
-    if fd is None:
-        return None
-    try:
-        if os.fstat(fd).st_size > limit:
+    def __enter__(self) -> RunFiles:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.dfd is not None:
+            os.close(self.dfd)
+            self.dfd = None
+
+    def _open(self, rel: str) -> tuple[int, int, str] | None:
+        """(parent dir fd, file fd, last name) of a regular file; the caller closes both."""
+        if self.dfd is None or safe_rel(rel) is None:
             return None
-        return clean_text(os.read(fd, limit))
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+        parts = rel.split("/")
+        dfd = os.dup(self.dfd)
+        try:
+            for part in parts[:-1]:
+                nfd = os.open(part, _FLAGS | os.O_DIRECTORY, dir_fd=dfd)
+                os.close(dfd)
+                dfd = nfd
+            # O_NONBLOCK: a FIFO planted by the job must not hang the build.
+            fd = os.open(parts[-1], _FLAGS | os.O_NONBLOCK, dir_fd=dfd)
+        except OSError:
+            os.close(dfd)
+            return None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            os.close(dfd)
+            return None
+        return dfd, fd, parts[-1]
 
+    def size(self, rel: str) -> int | None:
+        """Size of a regular file in the run (no symlinks), or None."""
+        opened = self._open(rel)
+        if opened is None:
+            return None
+        dfd, fd, _ = opened
+        try:
+            return os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+            os.close(dfd)
 
-def publish(base: str, rel: str, dest: str, mode: str = "link") -> bool:
-    """Make `dest` hold file `rel` of `base`: a hard link, else a copy; False if unsafe."""
-    fd = open_in(base, rel)
-    if fd is None:
-        return False
-    try:
-        src = os.fstat(fd)
+    def read_small(self, rel: str, limit: int = REPORT_MAX) -> str | None:
+        """The text of a small file (report.md); None if missing, unsafe or too large."""
+        opened = self._open(rel)
+        if opened is None:
+            return None
+        dfd, fd, _ = opened
+        try:
+            if os.fstat(fd).st_size > limit:
+                return None
+            return clean_text(os.read(fd, limit))
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+            os.close(dfd)
+
+    def tail_and_publish(
+        self, rel: str, dest: str | None, limit: int = TAIL_BYTES
+    ) -> tuple[str, int, bool, bool] | None:
+        """(text, size, truncated, published) of a log: its last `limit` bytes, and a link in OUT."""
+        opened = self._open(rel)
+        if opened is None:
+            return None
+        dfd, fd, name = opened
+        try:
+            st = os.fstat(fd)
+            start = max(0, st.st_size - limit)
+            raw = os.pread(fd, limit, start)
+            published = dest is not None and self._publish(dfd, fd, name, st, dest)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+            os.close(dfd)
+        if start:
+            # Start at a line boundary rather than in the middle of a character.
+            cut = raw.find(b"\n")
+            raw = raw[cut + 1 :] if 0 <= cut < 4096 else raw
+        return clean_text(raw), st.st_size, start > 0, published
+
+    def publish(self, rel: str, dest: str) -> bool:
+        """Make `dest` hold file `rel`: a hard link, else a copy; False if unsafe."""
+        opened = self._open(rel)
+        if opened is None:
+            return False
+        dfd, fd, name = opened
+        try:
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            return self._publish(dfd, fd, name, os.fstat(fd), dest)
+        except OSError as e:
+            log.warning("cannot publish %s/%s: %s", self.path, rel, e.strerror)
+            return False
+        finally:
+            os.close(fd)
+            os.close(dfd)
+
+    def _publish(self, dfd: int, fd: int, name: str, src: os.stat_result, dest: str) -> bool:
         try:
             have = os.lstat(dest)
         except FileNotFoundError:
             have = None
-        if have is not None and have.st_ino == src.st_ino and have.st_dev == src.st_dev:
-            return True
-        if have is not None and mode == "copy" and _same_copy(have, src):
-            return True
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        if mode == "link" and _link(base, rel, dest, src):
+        if have is not None:
+            if have.st_ino == src.st_ino and have.st_dev == src.st_dev:
+                return True
+            if self.mode == "copy" and _same_copy(have, src):
+                return True
+        if self.mode == "link" and _link(dfd, name, dest, src, replace=have is not None):
             return True
         _copy(fd, dest)
         return True
-    except OSError as e:
-        log.warning("cannot publish %s/%s: %s", base, rel, e.strerror)
-        return False
-    finally:
-        os.close(fd)
 
 
 def _same_copy(have: os.stat_result, src: os.stat_result) -> bool:
@@ -148,21 +173,22 @@ def _same_copy(have: os.stat_result, src: os.stat_result) -> bool:
     )
 
 
-def _link(base: str, rel: str, dest: str, src: os.stat_result) -> bool:
-    tmp = f"{dest}.{os.getpid()}.lnk"
+def _link(dfd: int, name: str, dest: str, src: os.stat_result, replace: bool) -> bool:
+    target = f"{dest}.{os.getpid()}.lnk" if replace else dest
     try:
         # follow_symlinks=False links the name itself; the check below makes
         # sure it is still the regular file we opened (no swap in between).
-        os.link(os.path.join(base, rel), tmp, follow_symlinks=False)
+        os.link(name, target, src_dir_fd=dfd, follow_symlinks=False)
     except OSError as e:
         if e.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
             return False
         raise
-    st = os.lstat(tmp)
+    st = os.lstat(target)
     if not stat.S_ISREG(st.st_mode) or st.st_ino != src.st_ino:
-        os.unlink(tmp)
+        os.unlink(target)
         return False
-    os.replace(tmp, dest)
+    if replace:
+        os.replace(target, dest)
     return True
 
 

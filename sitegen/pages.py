@@ -78,7 +78,7 @@ def run_fields(manifest: dict, status: str) -> list[tuple[str, str]]:
     return rows
 
 
-def _artifacts(run_path: str, out_run: str, manifest: dict, mode: str, keep: set[str]) -> list:
+def _artifacts(rf: files.RunFiles, out_run: str, manifest: dict, keep: set[str]) -> list:
     listed = manifest.get("artifacts")
     rows = []
     for item in listed[:MAX_ARTIFACTS] if isinstance(listed, list) else []:
@@ -91,7 +91,7 @@ def _artifacts(run_path: str, out_run: str, manifest: dict, mode: str, keep: set
             row["why"] = "a symbolic link, not published"
         elif name is None:
             row["why"] = "an unsafe name, not published"
-        elif files.publish(run_path, name, os.path.join(out_run, "files", name), mode):
+        elif rf.publish(name, os.path.join(out_run, "files", name)):
             row["href"] = "files/" + href_path(name)
             keep.add("files/" + name)
         else:
@@ -101,18 +101,18 @@ def _artifacts(run_path: str, out_run: str, manifest: dict, mode: str, keep: set
 
 
 def run_context(
-    task: str, run_id: str, manifest: dict, status: str, run_path: str, out_run: str, mode: str
+    task: str, run_id: str, manifest: dict, status: str, rf: files.RunFiles, out_run: str
 ) -> tuple[dict, set[str]]:
     """The run page's data; publishes its logs and artifacts; returns the files it keeps."""
     keep = {"index.html"}
     logs = []
     for name in (STDOUT, STDERR):
-        tail = files.read_tail(run_path, name)
+        tail = rf.tail_and_publish(name, os.path.join(out_run, name))
         log = {"name": name, "text": None, "size": None, "truncated": False, "href": None}
         if tail is not None:
-            log["text"], log["size"], log["truncated"] = tail
+            log["text"], log["size"], log["truncated"], published = tail
             log["shown"] = len(tail[0].encode("utf-8", "replace"))
-            if files.publish(run_path, name, os.path.join(out_run, name), mode):
+            if published:
                 log["href"] = href(name)
                 keep.add(name)
         logs.append(log)
@@ -128,8 +128,8 @@ def run_context(
         "feedback": feedback,
         "labels": as_dict(manifest.get("labels")),
         "logs": logs,
-        "artifacts": _artifacts(run_path, out_run, manifest, mode, keep),
-        "report": files.read_small(run_path, REPORT),
+        "artifacts": _artifacts(rf, out_run, manifest, keep),
+        "report": rf.read_small(REPORT),
     }
     return run, keep
 

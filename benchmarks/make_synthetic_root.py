@@ -1,0 +1,87 @@
+"""Write a synthetic run root: N tasks with M runs each, exactly per the on-disk contract.
+
+    python benchmarks/make_synthetic_root.py ROOT --tasks 100 --runs 1000
+
+Manifests are written directly (not through runwrap) so that 100,000 runs
+take seconds; their shape is runwrap's own (runwrap.manifest.new_manifest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import time
+
+from runwrap.jsonio import write_json_atomic
+from runwrap.manifest import new_manifest
+from runwrap.paths import MANIFEST, STDERR, STDOUT
+from runwrap.timefmt import iso
+
+BASE = 1_790_000_000.0
+STATUSES = ["success"] * 17 + ["failed", "timeout", "skipped"]
+
+
+def run_id_at(started: float, n: int) -> str:
+    """A run id for a start time, unique by n."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + f"-{n % 65536:04x}"
+
+
+def write_run(root: str, task: str, n: int, rng: random.Random, status: str | None = None) -> str:
+    """Write run n of a task (one per 10 minutes); return its run id."""
+    started = BASE + 600 * n
+    run_id = run_id_at(started, n)
+    path = os.path.join(root, "tasks", task, "runs", run_id)
+    os.makedirs(path, exist_ok=True)
+    status = status or rng.choice(STATUSES)
+    duration = round(rng.uniform(0.5, 120.0), 3)
+    out = f"run {n} of {task}\n" * rng.randint(1, 20)
+    if status != "skipped":
+        with open(os.path.join(path, STDOUT), "w") as f:
+            f.write(out)
+        with open(os.path.join(path, STDERR), "w") as f:
+            f.write("" if status == "success" else "something went wrong\n")
+    manifest = new_manifest(
+        task=task,
+        run_id=run_id,
+        host="bench",
+        user="bench",
+        command=["/usr/local/bin/job", task, "--n", str(n)],
+        status=status,
+        exit_code=0 if status == "success" else (None if status == "skipped" else 1),
+        started_at=iso(started),
+        ended_at=iso(started + duration),
+        duration_s=duration,
+        feedback={"progress": "100", "info": f"processed {n} items"},
+        labels={"info1": "synthetic"},
+        stdout_bytes=len(out),
+        stderr_bytes=0,
+        reason=None if status == "success" else f"exited with {status}",
+    )
+    write_json_atomic(os.path.join(path, MANIFEST), manifest, fsync=False)
+    # Old enough to count as settled, like a real history.
+    os.utime(os.path.join(path, MANIFEST), (started + duration, started + duration))
+    return run_id
+
+
+def make_root(root: str, tasks: int, runs: int, seed: int = 1) -> None:
+    """Fill ROOT with `tasks` tasks of `runs` runs each."""
+    rng = random.Random(seed)
+    for t in range(tasks):
+        task = f"task-{t:03d}"
+        os.makedirs(os.path.join(root, "tasks", task, "runs"), exist_ok=True)
+        for n in range(runs):
+            write_run(root, task, n, rng)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("root")
+    p.add_argument("--tasks", type=int, default=100)
+    p.add_argument("--runs", type=int, default=100)
+    args = p.parse_args()
+    make_root(args.root, args.tasks, args.runs)
+
+
+if __name__ == "__main__":
+    main()
