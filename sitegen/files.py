@@ -112,7 +112,7 @@ class RunFiles:
     def tail_and_publish(
         self, rel: str, dest: str | None, limit: int = TAIL_BYTES
     ) -> tuple[str, int, bool, bool] | None:
-        """(text, size, truncated, published) of a log: its last `limit` bytes, and a link in OUT."""
+        """(text, size, truncated, published): a log's last `limit` bytes, linked into OUT."""
         opened = self._open(rel)
         if opened is None:
             return None
