@@ -1,0 +1,136 @@
+"""Helpers for sitegen tests: run directories written per the contract, crawling, snapshots."""
+
+from __future__ import annotations
+
+import os
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from runwrap.manifest import new_manifest, scan_artifacts, write_manifest
+from runwrap.paths import STDERR, STDOUT, ensure_task_dirs, run_dir
+from runwrap.procs import owner_identity
+from runwrap.timefmt import iso
+from sitegen.config import SiteConfig
+
+BASE = 1_795_000_000.0  # a fixed start time (2026-11), so pages are reproducible
+
+
+def write_run(
+    root: Path,
+    task: str,
+    n: int,
+    status: str = "success",
+    *,
+    duration: float = 1.5,
+    stdout: bytes = b"hello\n",
+    stderr: bytes = b"",
+    feedback: dict | None = None,
+    labels: dict | None = None,
+    files: dict[str, bytes] | None = None,
+    reason: str | None = None,
+    **fields: object,
+) -> str:
+    """Write run number n of a task (started n minutes after BASE); return its run id."""
+    ensure_task_dirs(str(root), task)
+    started = BASE + 60 * n
+    run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + f"-{n % 65536:04x}"
+    path = run_dir(str(root), task, run_id)
+    os.makedirs(path, exist_ok=True)
+    if status != "skipped":
+        Path(path, STDOUT).write_bytes(stdout)
+        Path(path, STDERR).write_bytes(stderr)
+    for name, data in (files or {}).items():
+        target = Path(path, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    running = status == "running"
+    manifest = new_manifest(
+        task=task,
+        run_id=run_id,
+        host=os.uname().nodename,
+        user="tester",
+        command=["sh", "-c", f"job {n}"],
+        status=status,
+        exit_code=None if running else (0 if status == "success" else 1),
+        started_at=iso(started),
+        ended_at=None if running else iso(started + duration),
+        duration_s=None if running else duration,
+        feedback=feedback or {},
+        labels=labels or {},
+        stdout_bytes=len(stdout),
+        stderr_bytes=len(stderr),
+        artifacts=[] if running else scan_artifacts(path),
+        reason=reason if reason is not None else (None if status == "success" else f"{status}"),
+        owner=owner_identity() if running else None,
+        liveness="running" if running else None,
+        **fields,
+    )
+    write_manifest(path, manifest)
+    return run_id
+
+
+def site_config(root: Path, out: Path, **kw: object) -> SiteConfig:
+    """A SiteConfig for a test root and output."""
+    return SiteConfig(root=str(root), out=str(out), **kw)
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.links.append(value)
+
+
+def page_links(path: Path) -> list[str]:
+    """Every href and src of an HTML or SVG page."""
+    parser = _Links()
+    parser.feed(path.read_text("utf-8"))
+    return parser.links
+
+
+def crawl(out: Path) -> tuple[set[Path], list[str]]:
+    """Follow every link from OUT/index.html; return (files reached, broken links)."""
+    seen: set[Path] = set()
+    broken: list[str] = []
+    todo = [out / "index.html"]
+    while todo:
+        page = todo.pop()
+        if page in seen:
+            continue
+        seen.add(page)
+        if page.suffix not in (".html", ".svg"):
+            continue
+        for link in page_links(page):
+            parts = urlsplit(link)
+            if parts.scheme or parts.netloc:
+                broken.append(f"{page}: external link {link}")
+                continue
+            if not parts.path:
+                continue
+            target = (page.parent / unquote(parts.path)).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.is_relative_to(out.resolve()):
+                broken.append(f"{page}: link outside the site {link}")
+            elif not target.is_file():
+                broken.append(f"{page}: broken link {link}")
+            else:
+                todo.append(target)
+    return seen, broken
+
+
+def snapshot(out: Path) -> dict[str, bytes]:
+    """Every file of a site by relative path, without the build cache."""
+    files = {}
+    for path in sorted(out.rglob("*")):
+        rel = path.relative_to(out).as_posix()
+        if rel.startswith(".sitegen") or not path.is_file():
+            continue
+        files[rel] = path.read_bytes()
+    return files

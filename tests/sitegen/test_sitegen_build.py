@@ -1,0 +1,312 @@
+"""Building the site from run directories written per the contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from sitegen_helpers import crawl, site_config, snapshot, write_run
+
+from sitegen.build import Site
+
+
+def build(root: Path, out: Path, **kw: object) -> Site:
+    site = Site(site_config(root, out, **kw))
+    site.update()
+    return site
+
+
+def test_dashboard_shows_every_task_failing_first_with_text_status(root, out):
+    write_run(root, "alpha", 1, "success")
+    write_run(root, "zulu", 1, "failed", reason="exited with 3")
+    write_run(root, "mike", 1, "running", feedback={"progress": "42", "info": "copying"})
+    build(root, out)
+    html = (out / "index.html").read_text()
+    assert html.index("zulu") < html.index("mike") < html.index("alpha")
+    assert "failing" in html and "✗" in html
+    assert '<progress max="100" value="42">' in html and "copying" in html
+    assert "3</strong> tasks" in html
+    assert 'http-equiv="refresh"' in html
+
+
+def test_run_page_shows_fields_logs_artifacts_and_report(root, out):
+    rid = write_run(
+        root,
+        "job",
+        1,
+        "failed",
+        stdout=b"x" * 70_000 + b"\nlast line\n",
+        stderr=b"oops\n",
+        feedback={"progress": "100", "status": "done"},
+        labels={"info1": "nightly"},
+        files={
+            "report.md": b"# Totals\n\n| a | b |\n|---|---|\n| 1 | 2 |\n",
+            "out/data.csv": b"1,2\n",
+        },
+        reason="exited with status 1",
+    )
+    build(root, out)
+    run = out / "tasks" / "job" / "runs" / rid
+    html = (run / "index.html").read_text()
+    for text in ("exited with status 1", "nightly", "done", "last line", "oops", "Exit code"):
+        assert text in html
+    assert "last 64.0 KiB shown" in html
+    assert '<a href="stdout.log">whole file</a>' in html
+    assert (run / "stdout.log").read_bytes().endswith(b"last line\n")
+    assert (run / "files" / "out" / "data.csv").read_bytes() == b"1,2\n"
+    assert "<table>" in html and "<h1>Totals</h1>" in html
+
+
+def test_logs_are_published_as_hard_links_not_copies(root, out):
+    rid = write_run(root, "job", 1, stdout=b"big\n" * 1000)
+    build(root, out)
+    src = root / "tasks" / "job" / "runs" / rid / "stdout.log"
+    dest = out / "tasks" / "job" / "runs" / rid / "stdout.log"
+    assert os.stat(src).st_ino == os.stat(dest).st_ino
+
+
+def test_copy_mode_copies_files(root, out):
+    rid = write_run(root, "job", 1, stdout=b"data\n")
+    build(root, out, publish="copy")
+    dest = out / "tasks" / "job" / "runs" / rid / "stdout.log"
+    assert dest.read_bytes() == b"data\n"
+    assert (
+        os.stat(dest).st_ino != os.stat(root / "tasks" / "job" / "runs" / rid / "stdout.log").st_ino
+    )
+
+
+def test_symlinks_in_a_run_directory_are_never_followed(root, out, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET")
+    rid = write_run(root, "job", 1, files={"ok.txt": b"fine"})
+    run = root / "tasks" / "job" / "runs" / rid
+    (run / "stdout.log").unlink()
+    (run / "stdout.log").symlink_to(secret)
+    (run / "leak.txt").symlink_to(secret)
+    (run / "report.md").symlink_to(secret)
+    (run / "dir").symlink_to(tmp_path)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["artifacts"] = [
+        {"name": "ok.txt", "size": 4},
+        {"name": "leak.txt", "size": 10},
+        {"name": "dir/secret.txt", "size": 10},
+        {"name": "../../../../secret.txt", "size": 10},
+        {"name": "/etc/passwd", "size": 10},
+    ]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    build(root, out)
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert b"TOP SECRET" not in path.read_bytes(), path
+        assert not path.is_symlink(), path
+    page = (out / "tasks" / "job" / "runs" / rid / "index.html").read_text()
+    assert '<a href="files/ok.txt">ok.txt</a>' in page
+    assert "not published" in page
+
+
+def test_symlinked_run_and_task_directories_are_ignored(root, out, tmp_path):
+    write_run(root, "job", 1)
+    elsewhere = tmp_path / "elsewhere"
+    write_run(elsewhere, "hidden", 1)
+    os.symlink(elsewhere / "tasks" / "hidden", root / "tasks" / "hidden")
+    hidden_run = next((elsewhere / "tasks" / "hidden" / "runs").iterdir())
+    os.symlink(hidden_run, root / "tasks" / "job" / "runs" / "20991231T000000Z-dead")
+    build(root, out)
+    assert not (out / "tasks" / "hidden").exists()
+    assert not (out / "tasks" / "job" / "runs" / "20991231T000000Z-dead").exists()
+
+
+def test_history_pages_are_numbered_from_the_oldest_and_old_pages_never_change(root, out):
+    for n in range(7):
+        write_run(root, "job", n)
+    site = Site(site_config(root, out, page_size=3))
+    site.update()
+    task = out / "tasks" / "job"
+    assert sorted(p.name for p in task.glob("page-*.html")) == [
+        "page-1.html",
+        "page-2.html",
+        "page-3.html",
+    ]
+    page1 = (task / "page-1.html").read_bytes()
+    page2 = (task / "page-2.html").read_bytes()
+    for n in range(7, 10):
+        write_run(root, "job", n)
+        site.update()
+    assert (task / "page-1.html").read_bytes() == page1
+    assert (task / "page-2.html").read_bytes() == page2
+    assert (task / "page-4.html").exists()
+
+
+def test_untrusted_text_is_escaped_everywhere(root, out):
+    payload = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+    rid = write_run(
+        root,
+        "evil<b>",
+        1,
+        "failed",
+        stdout=payload.encode(),
+        feedback={"info": payload, "progress": payload},
+        labels={payload: payload},
+        files={"x<script>.txt": b"a", "report.md": payload.encode()},
+        reason=payload,
+    )
+    build(root, out)
+    for path in out.rglob("*.html"):
+        text = path.read_text()
+        assert "<script>alert" not in text, path
+        assert "<img src=x" not in text, path
+    page = out / "tasks" / "evil<b>" / "runs" / rid / "index.html"
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.read_text()
+
+
+def test_markdown_keeps_no_raw_html_and_no_script_links():
+    from sitegen.render import render_markdown
+
+    html = render_markdown(
+        "<div onclick=x>hi</div>\n\n[a](javascript:alert(1)) [b](https://ok.example/) "
+        "<span>inline</span> ![i](data:text/html,x)"
+    )
+    assert "<div" not in html and "<span>" not in html
+    assert "javascript:" not in html and "data:" not in html
+    assert 'href="https://ok.example/"' in html
+
+
+def test_task_names_are_percent_encoded_in_links(root, out):
+    for name in ("a b", "100%", "q?x#y", "ünï"):
+        write_run(root, name, 1)
+    build(root, out)
+    html = (out / "index.html").read_text()
+    assert 'href="tasks/a%20b/index.html"' in html
+    assert 'href="tasks/100%25/index.html"' in html
+    assert 'href="tasks/q%3Fx%23y/index.html"' in html
+    _, broken = crawl(out)
+    assert broken == []
+
+
+def test_every_link_and_asset_resolves(root, out):
+    for n in range(60):
+        write_run(root, "many", n, "failed" if n % 5 == 0 else "success", files={"a/b.txt": b"x"})
+    write_run(root, "running", 1, "running", feedback={"progress": "10"})
+    write_run(root, "skipper", 1, "skipped")
+    build(root, out)
+    reached, broken = crawl(out)
+    assert broken == []
+    names = {p.name for p in reached}
+    assert {"style.css", "app.js", "badge.svg", "stdout.log", "b.txt", "page-1.html"} <= names
+
+
+def test_machine_readable_files(root, out):
+    write_run(root, "job", 1, "success")
+    write_run(root, "job", 2, "failed", reason="boom")
+    write_run(root, "job", 3, "success")
+    build(root, out, site_url="https://jobs.example/")
+    status = json.loads((out / "status.json").read_text())
+    assert status["tasks"]["job"]["state"] == "ok"
+    assert status["tasks"]["job"]["runs"] == 3
+    assert status["tasks"]["job"]["last_run"]["url"].startswith("tasks/job/runs/")
+    ET.fromstring((out / "tasks" / "job" / "badge.svg").read_bytes())
+    feed = ET.fromstring((out / "feed.atom").read_bytes())
+    titles = [e.text for e in feed.iter("{http://www.w3.org/2005/Atom}title")]
+    assert any("recovered" in t for t in titles) and any("failing" in t for t in titles)
+    links = [e.get("href") for e in feed.iter("{http://www.w3.org/2005/Atom}link")]
+    assert all(link.startswith("https://jobs.example/") for link in links)
+
+
+def test_a_malformed_manifest_is_skipped_then_picked_up_when_whole(root, out, caplog):
+    write_run(root, "job", 1)
+    rid = write_run(root, "job", 2, "failed")
+    manifest = root / "tasks" / "job" / "runs" / rid / "manifest.json"
+    good = manifest.read_bytes()
+    manifest.write_bytes(good[: len(good) // 2])
+    site = build(root, out)
+    assert "half-written or malformed" in caplog.text
+    assert not (out / "tasks" / "job" / "runs" / rid / "index.html").exists()
+    manifest.write_bytes(good)
+    site.update()
+    assert (out / "tasks" / "job" / "runs" / rid / "index.html").exists()
+
+
+def test_wrong_types_in_a_manifest_do_not_break_the_build(root, out):
+    rid = write_run(root, "job", 1)
+    path = root / "tasks" / "job" / "runs" / rid / "manifest.json"
+    weird = {
+        "status": ["x"],
+        "started_at": 5,
+        "duration_s": "long",
+        "feedback": "nope",
+        "labels": [1],
+        "artifacts": {"a": 1},
+        "command": "not a list",
+        "exit_code": "zero",
+        "attempts": [1, {"a": None}],
+    }
+    path.write_text(json.dumps(weird))
+    build(root, out)
+    assert (out / "tasks" / "job" / "runs" / rid / "index.html").exists()
+    _, broken = crawl(out)
+    assert broken == []
+
+
+def test_full_build_equals_any_sequence_of_incremental_updates(root, out, tmp_path):
+    site = Site(site_config(root, out, page_size=4))
+    site.update()
+    ids = []
+    for n in range(6):
+        ids.append(write_run(root, "a", n, "failed" if n == 2 else "success"))
+        site.update()
+    running = write_run(root, "b", 1, "running", feedback={"progress": "5"})
+    site.update()
+    write_run(root, "b", 1, "running", feedback={"progress": "60"})
+    site.update()
+    write_run(root, "b", 1, "success")
+    site.update()
+    # Retention prunes the oldest runs; a task disappears; a new one appears.
+    shutil.rmtree(root / "tasks" / "a" / "runs" / ids[0])
+    shutil.rmtree(root / "tasks" / "a" / "runs" / ids[1])
+    site.update()
+    write_run(root, "c", 1, "timeout")
+    site.update()
+    shutil.rmtree(root / "tasks" / "c")
+    site.update()
+    # A second process picks up from the cache on disk.
+    Site(site_config(root, out, page_size=4)).update()
+    fresh = tmp_path / "fresh"
+    Site(site_config(root, fresh, page_size=4)).update()
+    assert snapshot(out) == snapshot(fresh)
+    assert running in "".join(snapshot(out))
+
+
+def test_a_missing_or_stale_cache_rebuilds_the_same_site(root, out, tmp_path):
+    for n in range(5):
+        write_run(root, "job", n)
+    build(root, out)
+    before = snapshot(out)
+    shutil.rmtree(out / ".sitegen")
+    build(root, out)
+    assert snapshot(out) == before
+    (out / ".sitegen" / "summary.json").write_text("{not json")
+    (out / "tasks" / "job" / "junk.html").write_text("stale")
+    (out / "tasks" / "ghost").mkdir()
+    build(root, out)
+    assert snapshot(out) == {**before, "tasks/job/junk.html": b"stale"}
+    assert not (out / "tasks" / "ghost").exists()
+
+
+def test_a_user_theme_overrides_single_templates(root, out, tmp_path):
+    theme = tmp_path / "mytheme"
+    (theme / "templates").mkdir(parents=True)
+    (theme / "static").mkdir()
+    (theme / "templates" / "dashboard.html").write_text(
+        '{% extends "base.html" %}{% block main %}<h1>MY DASHBOARD {{ totals.tasks }}</h1>'
+        "{% endblock %}"
+    )
+    (theme / "static" / "extra.css").write_text("body{}")
+    write_run(root, "job", 1)
+    build(root, out, theme=str(theme))
+    assert "MY DASHBOARD 1" in (out / "index.html").read_text()
+    assert (out / "static" / "extra.css").exists() and (out / "static" / "style.css").exists()
+    rid = next((out / "tasks" / "job" / "runs").iterdir())
+    assert "Record" in (rid / "index.html").read_text()
