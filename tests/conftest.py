@@ -77,6 +77,16 @@ class Root:
     def manifests(self, task: str) -> list[dict]:
         return [self.manifest(task, r) for r in self.run_ids(task)]
 
+    def manifests_so_far(self, task: str) -> list[dict]:
+        """The manifests readable right now (for polling: a run may not have one yet)."""
+        found = []
+        for run_id in self.run_ids(task):
+            try:
+                found.append(self.manifest(task, run_id))
+            except (OSError, ValueError):
+                continue
+        return found
+
     def manifest(self, task: str, run_id: str | None = None) -> dict:
         return json.loads((self.run_dir(task, run_id) / "manifest.json").read_text())
 

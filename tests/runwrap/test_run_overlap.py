@@ -63,7 +63,8 @@ def test_allow_runs_side_by_side(root: Root, tmp_path: Path) -> None:
     job = HOLD.format(release=release)
     procs = [root.start("-n", "par", "--overlap", "allow", "--", "sh", "-c", job) for _ in range(3)]
     wait_for(
-        lambda: len([m for m in root.manifests("par") if m.get("pid")]) == 3, what="3 running runs"
+        lambda: len([m for m in root.manifests_so_far("par") if m.get("pid")]) == 3,
+        what="3 running runs",
     )
     release.touch()
     assert [p.wait(timeout=30) for p in procs] == [0, 0, 0]

@@ -79,7 +79,10 @@ def test_sigkill_of_runwrap_leaves_a_lost_run_that_the_next_run_finalizes(root: 
 
 def test_a_reader_never_sees_a_partial_manifest(root: Root, tmp_path: Path) -> None:
     release = tmp_path / "release"
-    job = f'i=0; while [ ! -e {release} ]; do i=$((i+1)); echo "[progress]$i" >> $RUNWRAP_FEEDBACK; sleep 0.01; done'
+    job = (
+        f"i=0; while [ ! -e {release} ]; do "
+        'i=$((i+1)); echo "[progress]$i" >> $RUNWRAP_FEEDBACK; sleep 0.01; done'
+    )
     proc = root.start("-n", "reader", "--", "sh", "-c", job)
     seen: list[str] = []
     errors: list[str] = []
