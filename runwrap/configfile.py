@@ -66,3 +66,13 @@ def load_config_file(path: str | None) -> dict:
         if data.get(section) is not None and not isinstance(data[section], dict):
             raise RunwrapError(f"malformed config file {path}: '{section}' must be a mapping")
     return data
+
+
+def resolve_root(explicit: str | None, config: dict) -> str:
+    """ROOT: --root, else $RUNWRAP_ROOT, else the config's root, else the default."""
+    from runwrap.paths import default_root
+
+    root = explicit or os.environ.get("RUNWRAP_ROOT") or config.get("root")
+    if root is not None and not isinstance(root, str):
+        raise RunwrapError(f"bad root {root!r} in the config file: use a path")
+    return os.path.abspath(os.path.expanduser(root)) if root else default_root()

@@ -74,9 +74,14 @@ def manifest_path(run_path: str) -> str:
     return os.path.join(run_path, MANIFEST)
 
 
-def write_manifest(run_path: str, manifest: dict) -> None:
-    """Atomically replace the run's manifest."""
-    write_json_atomic(manifest_path(run_path), manifest)
+def write_manifest(run_path: str, manifest: dict, durable: bool = True) -> None:
+    """Atomically replace the run's manifest.
+
+    `durable=False` skips the fsyncs: still atomic for readers and against a
+    crash of runwrap, only not against power loss. For the frequent updates
+    of a running run, whose final record is always written durably.
+    """
+    write_json_atomic(manifest_path(run_path), manifest, fsync=durable)
 
 
 def read_manifest(run_path: str) -> dict | None:

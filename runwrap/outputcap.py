@@ -1,0 +1,84 @@
+"""--max-output: a log keeps its start and its last MiB, whatever the job writes.
+
+The job writes straight into the file, so it is never blocked or slowed.
+While it runs, the middle of an oversized log is released with
+fallocate(PUNCH_HOLE) (the file stays the same length but stops using disk);
+when it ends, the file is compacted to head + marker line + tail.
+"""
+
+from __future__ import annotations
+
+import os
+
+TAIL = 1024 * 1024
+_BLOCK = 4096
+_PUNCH_HOLE_KEEP_SIZE = 0x02 | 0x01  # FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+
+_fallocate = None
+
+
+def _split(limit: int) -> tuple[int, int]:
+    """(head, tail) byte counts kept for a limit."""
+    tail = min(TAIL, limit // 2)
+    return limit - tail, tail
+
+
+def _punch(fd: int, offset: int, length: int) -> bool:
+    global _fallocate
+    if _fallocate is None:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        func = libc.fallocate
+        func.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong]
+        _fallocate = func
+    return _fallocate(fd, _PUNCH_HOLE_KEEP_SIZE, offset, length) == 0
+
+
+class CappedLog:
+    """One log file under a size limit (None: no limit)."""
+
+    def __init__(self, path: str, limit: int | None) -> None:
+        self.path = path
+        self.limit = limit
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        self._punched_to = 0
+
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size
+
+    def check(self) -> None:
+        """While the job runs: free the disk space of the part that will be dropped."""
+        if self.limit is None:
+            return
+        size = self.size()
+        head, tail = _split(self.limit)
+        start = max(self._punched_to, -(-head // _BLOCK) * _BLOCK)
+        end = (size - tail) // _BLOCK * _BLOCK
+        if end - start >= 16 * _BLOCK:
+            try:
+                if _punch(self.fd, start, end - start):
+                    self._punched_to = end
+            except (OSError, AttributeError):
+                pass  # no fallocate here: the compaction at the end still applies
+
+    def finish(self) -> tuple[int, int]:
+        """Compact an oversized log; return (final size, bytes dropped)."""
+        size = self.size()
+        os.close(self.fd)
+        self.fd = -1
+        if self.limit is None or size <= self.limit:
+            return size, 0
+        head, tail = _split(self.limit)
+        dropped = size - head - tail
+        with open(self.path, "r+b") as f:
+            f.seek(size - tail)
+            last = f.read(tail)
+            f.seek(head)
+            marker = (
+                f"\n[runwrap: {dropped} bytes of output dropped here (--max-output {self.limit})]\n"
+            )
+            f.write(marker.encode())
+            f.write(last)
+            f.truncate()
+            return f.tell(), dropped

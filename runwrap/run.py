@@ -1,0 +1,349 @@
+"""One execution of a task, start to finish (DESIGN section 2).
+
+guard -> run directory -> manifest (running) -> job -> supervise ->
+final manifest -> task state -> notices -> retention -> exit status.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import select
+import sys
+import time
+
+from runwrap import lock, sig
+from runwrap.child import SpawnError, decode_wait_status, spawn
+from runwrap.errors import ExitCode, RunwrapError
+from runwrap.manifest import (
+    FAILED,
+    KILLED,
+    RUNNING,
+    SKIPPED,
+    SUCCESS,
+    TIMEOUT,
+    mark_lost,
+    new_manifest,
+    read_manifest,
+    scan_artifacts,
+    write_manifest,
+)
+from runwrap.monitor import Monitor
+from runwrap.outputcap import CappedLog
+from runwrap.paths import (
+    FEEDBACK,
+    STDERR,
+    STDOUT,
+    create_run_dir,
+    ensure_task_dirs,
+    list_run_ids,
+    run_dir,
+)
+from runwrap.procs import hostname, owner_alive, owner_identity
+from runwrap.retention import apply_retention
+from runwrap.state import read_state, update_state
+from runwrap.supervise import supervise
+from runwrap.timefmt import iso
+from runwrap.units import format_duration
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from runwrap.options import RunOptions
+
+_RESERVE = ".runwrap-reserve"
+_RESERVE_BYTES = 256 * 1024  # room for the final manifest and state when the disk fills up
+
+
+class RunResult:
+    """What the CLI needs from a run: the exit status and the final manifest."""
+
+    __slots__ = ("exit_code", "manifest")
+
+    def __init__(self, exit_code: int, manifest: dict) -> None:
+        self.exit_code = exit_code
+        self.manifest = manifest
+
+
+def _user() -> str:
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())
+
+
+def finalize_lost_runs(root: str, task: str, task_path: str) -> list[str]:
+    """Record as lost the runs whose runwrap died after the last finished run."""
+    last = read_state(task_path).get("last_run_id") or ""
+    lost = []
+    for run_id in list_run_ids(root, task):
+        if run_id <= last:
+            continue
+        path = run_dir(root, task, run_id)
+        manifest = read_manifest(path)
+        if manifest is None or manifest.get("status") != RUNNING:
+            continue
+        if owner_alive(manifest.get("owner")) is False:
+            final = mark_lost(manifest, manifest.get("heartbeat_at") or manifest.get("started_at"))
+            write_manifest(path, final)
+            update_state(task_path, final)
+            lost.append(run_id)
+    return lost
+
+
+def _job_argv(command: list[str], run_path: str, feedback: str, cwd: str) -> list[str]:
+    argv = [a.replace("{run_dir}", run_path).replace("{feedback}", feedback) for a in command]
+    program = argv[0]
+    # The job runs in its run directory: a relative program path means the caller's cwd.
+    if "/" in program and not os.path.isabs(program):
+        argv[0] = os.path.join(cwd, program)
+    return argv
+
+
+def _reserve_space(run_path: str) -> None:
+    try:
+        fd = os.open(
+            os.path.join(run_path, _RESERVE), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600
+        )
+        try:
+            os.posix_fallocate(fd, 0, _RESERVE_BYTES)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass  # best effort: without it a full disk may still stop the final write
+
+
+def _release_reserve(run_path: str) -> None:
+    try:
+        os.unlink(os.path.join(run_path, _RESERVE))
+    except OSError:
+        pass
+
+
+def _write_final(run_path: str, manifest: dict) -> None:
+    """Write the final manifest; on a full disk, give back the reserve and try again."""
+    try:
+        write_manifest(run_path, manifest)
+    except OSError:
+        _release_reserve(run_path)
+        write_manifest(run_path, manifest)
+    _release_reserve(run_path)
+
+
+def _classify(ending, monitor: Monitor) -> tuple[str, int | None, str | None, int, str | None]:
+    """(status, exit_code, signal, runwrap's exit status, reason) for a finished attempt."""
+    exit_code, signal_name, shell_code = decode_wait_status(ending.status)
+    if ending.stop_reason is not None:
+        return TIMEOUT, exit_code, signal_name, ExitCode.TIMEOUT, ending.stop_reason
+    if ending.stopped_by_signal is not None:
+        received = sig.name(ending.stopped_by_signal)
+        reason = f"stopped: runwrap received {received} and passed it on to the job"
+        return (
+            KILLED,
+            exit_code,
+            signal_name,
+            ExitCode.SIGNAL_BASE + ending.stopped_by_signal,
+            reason,
+        )
+    if signal_name is not None:
+        return KILLED, exit_code, signal_name, shell_code, f"killed by {signal_name}"
+    if exit_code != 0:
+        return FAILED, exit_code, None, shell_code, f"exited with status {exit_code}"
+    return SUCCESS, 0, None, 0, None
+
+
+def _interruptible_sleep(inbox: sig.SignalInbox, seconds: float) -> int | None:
+    """Sleep, unless a signal arrives first; return that signal."""
+    deadline = time.monotonic() + seconds
+    while True:
+        got = inbox.take()
+        if got:
+            return got[0]
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        select.select([inbox.read_fd], [], [], left)
+        inbox.drain()
+
+
+def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResult:
+    """Run the task once under `opts`; never raises for the job's own failures."""
+    environ = dict(os.environ if environ is None else environ)
+    root = opts.root
+    task = opts.name
+    cwd = os.getcwd()
+    task_path = ensure_task_dirs(root, task)
+    inbox = sig.SignalInbox().install()
+    try:
+        guard = lock.acquire(
+            os.path.join(task_path, "lock"),
+            opts.overlap,
+            opts.wait_timeout,
+            interrupted=lambda: bool(inbox.received),
+        )
+        try:
+            finalize_lost_runs(root, task, task_path)
+            started = time.time()  # after any wait for the lock: when the job really starts
+            run_id, run_path = create_run_dir(root, task, started)
+            if guard is None:
+                return _record_skipped(opts, root, task_path, run_id, run_path, started, inbox)
+            return _run_job(opts, environ, root, task_path, run_id, run_path, started, cwd, inbox)
+        finally:
+            if guard is not None:
+                guard.release()
+    finally:
+        inbox.uninstall()
+
+
+def _base_manifest(opts: RunOptions, run_id: str, started: float) -> dict:
+    return new_manifest(
+        task=opts.name,
+        run_id=run_id,
+        host=hostname(),
+        user=_user(),
+        command=list(opts.command),
+        started_at=iso(started),
+        timeout_s=opts.timeout,
+        heartbeat_timeout_s=opts.heartbeat_timeout,
+        labels=dict(opts.labels),
+    )
+
+
+def _record_skipped(opts, root, task_path, run_id, run_path, started, inbox) -> RunResult:
+    manifest = _base_manifest(opts, run_id, started)
+    interrupted = inbox.take()
+    manifest["status"] = SKIPPED
+    manifest["ended_at"] = iso(time.time())
+    manifest["duration_s"] = 0.0
+    if interrupted:
+        manifest["reason"] = (
+            f"runwrap received {sig.name(interrupted[0])} while waiting for the lock"
+        )
+    elif opts.overlap == lock.WAIT:
+        manifest["reason"] = (
+            f"still running after waiting {format_duration(opts.wait_timeout)} for the lock"
+        )
+    else:
+        manifest["reason"] = "the previous run of this task was still running"
+    write_manifest(run_path, manifest)
+    _after_run(opts, root, task_path, manifest)
+    code = ExitCode.SIGNAL_BASE + interrupted[0] if interrupted else ExitCode.OK
+    return RunResult(code, manifest)
+
+
+def _run_job(opts, environ, root, task_path, run_id, run_path, started, cwd, inbox) -> RunResult:
+    task = opts.name
+    feedback = os.path.join(run_path, FEEDBACK)
+    manifest = _base_manifest(opts, run_id, started)
+    manifest["owner"] = owner_identity()
+    try:
+        write_manifest(run_path, manifest)
+    except OSError as e:
+        raise RunwrapError(f"cannot write the run's manifest in {run_path}: {e.strerror}") from None
+    _reserve_space(run_path)
+    environ.update(
+        RUNWRAP_TASK=task,
+        RUNWRAP_RUN_ID=run_id,
+        RUNWRAP_RUN_DIR=run_path,
+        RUNWRAP_ROOT=root,
+        RUNWRAP_FEEDBACK=feedback,
+    )
+    argv = _job_argv(opts.command, run_path, feedback, cwd)
+    os.chdir(run_path)
+    stdout = CappedLog(os.path.join(run_path, STDOUT), opts.max_output)
+    stderr = CappedLog(os.path.join(run_path, STDERR), opts.max_output)
+    attempts: list[dict] = []
+    delay = opts.retry_delay
+    monitor = Monitor(opts, run_path, manifest, (stdout, stderr))
+    while True:
+        attempt_start = time.time()
+        environ["RUNWRAP_ATTEMPT"] = str(len(attempts) + 1)
+        try:
+            pid = spawn(argv, environ, stdout.fd, stderr.fd)
+        except SpawnError as e:
+            status, exit_code, signal_name, code, reason = (
+                FAILED,
+                e.exit_code,
+                None,
+                e.exit_code,
+                e.reason,
+            )
+            os.write(stderr.fd, f"runwrap: {e.reason}\n".encode("utf-8", "replace"))
+        else:
+            monitor.started(pid)
+            ending = supervise(
+                pid,
+                inbox,
+                opts.timeout,
+                opts.kill_grace,
+                tick=monitor.tick,
+                tick_interval=monitor.interval,
+            )
+            status, exit_code, signal_name, code, reason = _classify(ending, monitor)
+        attempts.append(
+            {
+                "attempt": len(attempts) + 1,
+                "started_at": iso(attempt_start),
+                "ended_at": iso(time.time()),
+                "status": status,
+                "exit_code": exit_code,
+                "signal": signal_name,
+                "reason": reason,
+            }
+        )
+        if status not in (FAILED, TIMEOUT) or len(attempts) > opts.retries or code in (126, 127):
+            break
+        note = (
+            f"\n[runwrap: attempt {len(attempts)} {status}; retrying in {format_duration(delay)}]\n"
+        )
+        os.write(stderr.fd, note.encode())
+        received = _interruptible_sleep(inbox, delay)
+        if received is not None:
+            status, code = KILLED, ExitCode.SIGNAL_BASE + received
+            reason = f"stopped: runwrap received {sig.name(received)} between retries"
+            break
+        delay *= 2
+    ended = time.time()
+    manifest = monitor.final_manifest()
+    stdout_bytes, stdout_dropped = stdout.finish()
+    stderr_bytes, stderr_dropped = stderr.finish()
+    if status == SUCCESS and opts.fail_on_stderr and stderr_bytes > 0:
+        status, code = FAILED, 1
+        reason = f"wrote {stderr_bytes} bytes to stderr (--fail-on-stderr)"
+    manifest.update(
+        status=status,
+        exit_code=exit_code,
+        signal=signal_name,
+        ended_at=iso(ended),
+        duration_s=round(ended - started, 3),
+        pid=None,
+        pgid=None,
+        liveness=None,
+        stdout_bytes=stdout_bytes,
+        stderr_bytes=stderr_bytes,
+        output_truncated=(
+            {"stdout": stdout_dropped, "stderr": stderr_dropped}
+            if stdout_dropped or stderr_dropped
+            else None
+        ),
+        artifacts=scan_artifacts(run_path),
+        attempts=attempts if len(attempts) > 1 else [],
+        reason=reason,
+    )
+    _write_final(run_path, manifest)
+    os.chdir(cwd)
+    _after_run(opts, root, task_path, manifest)
+    return RunResult(code, manifest)
+
+
+def _after_run(opts: RunOptions, root: str, task_path: str, manifest: dict) -> None:
+    """Task state, then retention; problems here never change the run's outcome."""
+    _old, new = update_state(task_path, manifest)
+    protected = {
+        manifest["run_id"],
+        new.get("last_success_id") or "",
+        new.get("last_failure_id") or "",
+    }
+    try:
+        apply_retention(root, opts.name, protected, opts.keep, opts.keep_days, opts.keep_size)
+    except OSError as e:
+        print(f"runwrap: retention failed for task {opts.name}: {e}", file=sys.stderr)

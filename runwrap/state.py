@@ -1,0 +1,83 @@
+"""A task's state.json: its health over time, updated after every run.
+
+Read-modify-write under a short flock of its own (state.lock), so that runs
+of one task under `--overlap allow` cannot lose each other's updates.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+
+from runwrap import SCHEMA
+from runwrap.jsonio import read_json, write_json_atomic
+from runwrap.manifest import FAILING, SKIPPED, SUCCESS
+from runwrap.paths import STATE
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+def state_path(task_path: str) -> str:
+    return os.path.join(task_path, STATE)
+
+
+def read_state(task_path: str) -> dict:
+    """The task's state ({} for a task that has never finished a run)."""
+    value = read_json(state_path(task_path))
+    return value if isinstance(value, dict) else {}
+
+
+def next_state(old: dict, manifest: dict) -> dict:
+    """The state after a finished run (a pure function of the old state and the run)."""
+    new = dict(old)
+    status = manifest.get("status")
+    new["schema"] = SCHEMA
+    new["task"] = manifest.get("task")
+    new["last_run_id"] = manifest.get("run_id")
+    new["last_status"] = status
+    new["last_started_at"] = manifest.get("started_at")
+    new["last_ended_at"] = manifest.get("ended_at")
+    if status == SKIPPED:
+        # A skipped run says nothing about the job's health: count it apart.
+        new["consecutive_skips"] = old.get("consecutive_skips", 0) + 1
+        new.setdefault("status", None)
+        return new
+    new["consecutive_skips"] = 0
+    new["last_duration_s"] = manifest.get("duration_s")
+    if status != old.get("status"):
+        new["since"] = manifest.get("started_at")
+    new["status"] = status
+    if status == SUCCESS:
+        new["consecutive_failures"] = 0
+        new["last_success_id"] = manifest.get("run_id")
+    elif status in FAILING:
+        new["consecutive_failures"] = old.get("consecutive_failures", 0) + 1
+        new["last_failure_id"] = manifest.get("run_id")
+        if old.get("consecutive_failures", 0) == 0:
+            new["failing_since"] = manifest.get("started_at")
+    return new
+
+
+def update_state(
+    task_path: str, manifest: dict, extra: Callable[[dict, dict], dict] | None = None
+) -> tuple[dict, dict]:
+    """Apply a finished run to the task's state; return (old, new).
+
+    `extra(old, new)` may amend the new state inside the same lock (the
+    notifiers use it to record what they were told).
+    """
+    fd = os.open(
+        os.path.join(task_path, "state.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644
+    )
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        old = read_state(task_path)
+        new = next_state(old, manifest)
+        if extra is not None:
+            new = extra(old, new)
+        write_json_atomic(state_path(task_path), new)
+        return old, new
+    finally:
+        os.close(fd)
