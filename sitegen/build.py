@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import signal
 import stat
 import time
 from collections.abc import Callable
@@ -131,6 +132,10 @@ class Site:
 
     # -- the update ----------------------------------------------------------
 
+    def busy(self) -> bool:
+        """Whether some run is not settled yet (running, or just finished)."""
+        return any(e.get("unsettled") for e in (self._summary or {}).values())
+
     def update(
         self,
         hints: dict[str, set[str]] | None = None,
@@ -188,7 +193,8 @@ class Site:
         _WORKER_SITE = self
         entries = {}
         ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(min(os.cpu_count() or 1, 8)) as pool:
+        pool = ctx.Pool(min(os.cpu_count() or 1, 8), initializer=_worker_init)
+        try:
             for task, entry, part in pool.imap_unordered(_build_task, todo):
                 entries[task] = entry
                 stats.run_pages += part.run_pages
@@ -196,6 +202,10 @@ class Site:
                 stats.changed_tasks.append(task)
                 if counter is not None:
                     counter.tick(part.run_pages)
+            pool.close()
+        finally:
+            pool.terminate()
+            pool.join()
         _WORKER_SITE = None
         stats.changed_tasks.sort()
         return entries
@@ -452,6 +462,12 @@ class Site:
 
 
 _WORKER_SITE: Site | None = None
+
+
+def _worker_init() -> None:
+    # The parent's SIGTERM handler only sets a flag; a worker must die on terminate().
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _build_task(task: str) -> tuple[str, dict | None, BuildStats]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 
 from sitegen.errors import ExitCode, SitegenError
 
@@ -68,8 +70,12 @@ class _Bar:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `sitegen` command."""
     args = parser().parse_args(argv)
-    level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
-    logging.basicConfig(level=level, format="sitegen: %(message)s", stream=sys.stderr)
+    # A one-shot build runs from cron, which mails any output: quiet unless asked.
+    chatty = (args.watch or args.serve) and not args.quiet
+    level = logging.DEBUG if args.verbose else logging.INFO if chatty else logging.WARNING
+    # Only sitegen's own loggers get chattier with -v (watchdog's debug output is noise).
+    logging.basicConfig(level=logging.WARNING, format="sitegen: %(message)s", stream=sys.stderr)
+    logging.getLogger("sitegen").setLevel(level)
     if args.poll and not args.watch:
         print("sitegen: --poll needs --watch", file=sys.stderr)
         return ExitCode.USAGE
@@ -90,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             poll=args.poll,
             serve=args.serve,
         )
-        run(cfg, full=args.full, progress=bar, announce=_announce)
+        stop = threading.Event()
+        # The handler only sets a flag the loop acts on (SIGTERM from systemd: a clean stop).
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        run(cfg, full=args.full, progress=bar, announce=_announce, stop=stop)
     except SitegenError as e:
         bar.close()
         print(f"sitegen: {e}", file=sys.stderr)

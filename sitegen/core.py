@@ -46,7 +46,8 @@ def run(
 
             watch(site, stop)
         else:
-            stop.wait()
+            while not stop.wait(0.5):
+                pass
     finally:
         if server is not None:
             server.shutdown()

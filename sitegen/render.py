@@ -53,8 +53,13 @@ def render_markdown(text: str | None) -> str:
     """Markdown to HTML with raw HTML escaped and unsafe links removed."""
     if not text:
         return ""
-    md = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists", _NoRawHtml()])
-    return md.convert(text)
+    global _MD
+    if _MD is None:
+        _MD = markdown.Markdown(extensions=["tables", "fenced_code", "sane_lists", _NoRawHtml()])
+    return _MD.reset().convert(text)
+
+
+_MD: markdown.Markdown | None = None
 
 
 def _iso_display(value: object) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -134,3 +136,73 @@ def snapshot(out: Path) -> dict[str, bytes]:
             continue
         files[rel] = path.read_bytes()
     return files
+
+
+BIN = Path(sys.executable).parent
+ENV = {**os.environ, "RUNWRAP_CONFIG": "/dev/null"}
+
+
+def wait_for(predicate, timeout: float = 15.0, what: str = "a condition"):
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def runwrap(root: Path, name: str, script: str, *opts: str) -> subprocess.CompletedProcess:
+    """Run `sh -c SCRIPT` under the real runwrap as task `name`."""
+    return subprocess.run(
+        [str(BIN / "runwrap"), "--root", str(root), "-n", name, *opts, "--", "sh", "-c", script],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def start_runwrap(root: Path, name: str, script: str, *opts: str) -> subprocess.Popen:
+    """Start `sh -c SCRIPT` under runwrap in the background."""
+    return subprocess.Popen(
+        [str(BIN / "runwrap"), "--root", str(root), "-n", name, *opts, "--", "sh", "-c", script],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def sitegen(*args: str) -> subprocess.CompletedProcess:
+    """Run the real sitegen command to completion."""
+    return subprocess.run(
+        [str(BIN / "sitegen"), *args], env=ENV, capture_output=True, text=True, timeout=120
+    )
+
+
+def real_root(root: Path) -> Path:
+    """A root filled by the real runwrap: successes, a failure, a timeout, a skipped-free mix."""
+    assert (
+        runwrap(
+            root,
+            "backup",
+            "echo saving; echo '[progress]100' >> $RUNWRAP_FEEDBACK",
+            "-l",
+            "info1=nightly",
+        ).returncode
+        == 0
+    )
+    assert (
+        runwrap(
+            root,
+            "backup",
+            "echo again; mkdir -p out; echo 1,2 > out/data.csv; "
+            "printf '# Report\\n\\n| a | b |\\n|---|---|\\n| 1 | 2 |\\n' > report.md",
+        ).returncode
+        == 0
+    )
+    assert runwrap(root, "report", "echo broken >&2; exit 3").returncode == 3
+    assert runwrap(root, "slow job", "sleep 5", "--timeout", "0.3s").returncode == 124
+    return root

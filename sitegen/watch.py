@@ -1,0 +1,144 @@
+"""`sitegen --watch`: watchdog events mark work; one loop debounces and updates.
+
+Events only record which task (and run) changed; the loop waits for a burst
+to settle, asks the Site to update those, logs any failure and keeps going.
+A periodic rescan catches whatever the events missed (and runs whose owner
+died, which no file event announces).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import defaultdict
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
+
+from runwrap.paths import tasks_dir
+from sitegen.build import Site
+
+log = logging.getLogger(__name__)
+
+QUIET_S = 0.1  # a burst is over after this long without events
+MAX_DELAY_S = 0.5  # ...or this long after its first event, whichever comes first
+RESCAN_S = 30.0  # a full (cheap, signature-based) rescan this often
+RESCAN_BUSY_S = 2.0  # while runs are running: their owners may die without an event
+_IGNORED = frozenset({"opened", "closed_no_write"})
+_IGNORED_NAMES = frozenset({"lock", "state.lock"})
+
+
+class Changes(FileSystemEventHandler):
+    """Collects which tasks and runs changed; never raises into watchdog's thread."""
+
+    def __init__(self, root: str) -> None:
+        self.tasks = os.path.join(os.path.realpath(root), "tasks")
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.first: float | None = None
+        self.last = 0.0
+        self._dirty: dict[str, set[str]] = defaultdict(set)
+        self._everything = False
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        try:
+            if event.event_type in _IGNORED:
+                return
+            for path in (event.src_path, getattr(event, "dest_path", "")):
+                if path:
+                    self._mark(os.fsdecode(path))
+        except Exception:  # an odd event must never stop the watcher
+            log.exception("ignoring a file event that could not be handled")
+
+    def _mark(self, path: str) -> None:
+        rel = os.path.relpath(path, self.tasks)
+        parts = rel.split(os.sep)
+        if parts[-1] in _IGNORED_NAMES:
+            return
+        with self.lock:
+            if parts[0] in (".", "..") or rel.startswith(".."):
+                self._everything = True  # ROOT or tasks/ itself changed
+            else:
+                runs = self._dirty[parts[0]]
+                if len(parts) >= 3 and parts[1] == "runs":
+                    runs.add(parts[2])
+            now = time.monotonic()
+            self.first = self.first or now
+            self.last = now
+        self.wake.set()
+
+    def take(self) -> tuple[dict[str, set[str]], bool]:
+        """The changes so far (and whether everything should be rescanned); resets them."""
+        with self.lock:
+            dirty, everything = dict(self._dirty), self._everything
+            self._dirty = defaultdict(set)
+            self._everything = False
+            self.first = None
+            self.wake.clear()
+        return dirty, everything
+
+
+def _settle(changes: Changes, stop: threading.Event) -> None:
+    """Wait until the burst of events is over (quiet for QUIET_S, or MAX_DELAY_S in all)."""
+    while not stop.is_set():
+        with changes.lock:
+            first, last = changes.first, changes.last
+        now = time.monotonic()
+        if first is None or now - last >= QUIET_S or now - first >= MAX_DELAY_S:
+            return
+        stop.wait(min(QUIET_S - (now - last), MAX_DELAY_S - (now - first)) + 0.005)
+
+
+def start_observer(root: str, changes: Changes, poll: bool) -> Observer:
+    """A watchdog observer on ROOT (inotify, or polling for NFS)."""
+    observer = PollingObserver(timeout=1.0) if poll else Observer()
+    target = tasks_dir(root) if os.path.isdir(tasks_dir(root)) else root
+    observer.schedule(changes, target, recursive=True)
+    observer.daemon = True
+    observer.start()
+    return observer
+
+
+def watch(site: Site, stop: threading.Event) -> None:
+    """Keep OUT up to date until `stop` is set."""
+    root = site.cfg.root
+    changes = Changes(root)
+    observer = start_observer(root, changes, site.cfg.poll)
+    log.info("watching %s for changes", root)
+    last_scan = time.monotonic()
+    try:
+        while not stop.is_set():
+            period = RESCAN_BUSY_S if site.busy() else RESCAN_S
+            due = last_scan + period - time.monotonic()
+            # Short waits so that a stop request is seen promptly.
+            woke = changes.wake.wait(min(0.5, max(0.0, due)))
+            if stop.is_set():
+                break
+            if not woke and time.monotonic() < last_scan + period:
+                continue
+            _settle(changes, stop)
+            # Every update also rescans all tasks cheaply (by signature), so a lost
+            # event or an "everything changed" event needs nothing more.
+            hints, _everything = changes.take()
+            last_scan = time.monotonic()
+            try:
+                stats = site.update(hints=hints)
+            except Exception:  # log and keep watching: the next event or rescan retries
+                log.exception("update failed; will retry on the next change")
+                continue
+            if stats.changed_tasks:
+                log.info(
+                    "updated %s: %d run pages in %.3f s",
+                    ", ".join(stats.changed_tasks[:5]),
+                    stats.run_pages,
+                    stats.seconds,
+                )
+            if not observer.is_alive():
+                log.warning("the file watcher stopped; starting it again")
+                observer = start_observer(root, changes, site.cfg.poll)
+    finally:
+        observer.stop()
+        observer.join(timeout=5)
