@@ -1,0 +1,118 @@
+"""`sitegen --watch` in the background, driven by the real runwrap."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from sitegen_helpers import BIN, ENV, runwrap, start_runwrap, wait_for
+
+
+@pytest.fixture
+def watcher(root, out, request):
+    """Start `sitegen --watch` (options from the test's `watch_opts` marker) and stop it after."""
+    opts = getattr(request, "param", [])
+    log = out.parent / "watch.log"
+    with open(log, "w") as f:
+        proc = subprocess.Popen(
+            [str(BIN / "sitegen"), "--root", str(root), "--out", str(out), "--watch", *opts],
+            env=ENV,
+            stdout=f,
+            stderr=subprocess.STDOUT,
+        )
+    wait_for(lambda: (out / "index.html").exists(), what="the first build")
+    yield proc
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0, log.read_text()
+
+
+def status(out: Path) -> dict:
+    try:
+        return json.loads((out / "status.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def task_state(out: Path, task: str) -> dict:
+    return status(out).get("tasks", {}).get(task) or {}
+
+
+def test_watch_picks_up_a_new_run(root, out, watcher):
+    runwrap(root, "nightly", "echo done")
+    state = wait_for(lambda: task_state(out, "nightly").get("last_run"), what="the new run")
+    assert state["status"] == "success"
+    assert (out / state["url"]).exists()
+    runwrap(root, "nightly", "exit 2")
+    wait_for(lambda: task_state(out, "nightly").get("state") == "failing", what="the failure")
+
+
+@pytest.mark.parametrize("watcher", [["--poll"]], indirect=True)
+def test_watch_with_polling_picks_up_a_new_run(root, out, watcher):
+    runwrap(root, "polled", "true")
+    wait_for(lambda: task_state(out, "polled").get("state") == "ok", what="the polled run")
+
+
+def test_watch_shows_a_running_runs_progress(root, out, watcher, tmp_path):
+    release = tmp_path / "release"
+    job = start_runwrap(
+        root,
+        "long",
+        'echo "[progress]37" >> "$RUNWRAP_FEEDBACK"; echo "[info]step one" >> "$RUNWRAP_FEEDBACK";'
+        f" while [ ! -e {release} ]; do sleep 0.05; done;"
+        ' echo "[progress]80" >> "$RUNWRAP_FEEDBACK";'
+        f" while [ ! -e {release}2 ]; do sleep 0.05; done",
+    )
+    try:
+        wait_for(
+            lambda: (task_state(out, "long").get("running") or {}).get("progress") == 37.0,
+            what="progress 37",
+        )
+        dashboard = (out / "index.html").read_text()
+        assert '<progress max="100" value="37">' in dashboard and "step one" in dashboard
+        release.touch()
+        wait_for(
+            lambda: (task_state(out, "long").get("running") or {}).get("progress") == 80.0,
+            what="progress 80",
+        )
+        Path(f"{release}2").touch()
+        assert job.wait(timeout=30) == 0
+        wait_for(lambda: task_state(out, "long").get("state") == "ok", what="the end of the run")
+    finally:
+        Path(f"{release}2").touch()
+        job.wait(timeout=30)
+
+
+def test_watch_removes_the_pages_of_pruned_runs(root, out, watcher):
+    for _ in range(3):
+        runwrap(root, "kept", "true", "--keep", "2")
+    wait_for(lambda: task_state(out, "kept").get("runs") == 2, what="two runs")
+    pages = sorted((out / "tasks" / "kept" / "runs").iterdir())
+    first = pages[0]
+    runwrap(root, "kept", "true", "--keep", "2")
+    wait_for(lambda: not first.exists(), what="the pruned run's page to go")
+    assert task_state(out, "kept")["runs"] == 2
+    shutil.rmtree(root / "tasks" / "kept")
+    wait_for(lambda: not (out / "tasks" / "kept").exists(), what="the removed task to go")
+
+
+def test_watch_skips_a_malformed_manifest_and_picks_it_up_when_whole(root, out, watcher):
+    runwrap(root, "job", "true")
+    wait_for(lambda: task_state(out, "job").get("runs") == 1, what="the first run")
+    good_run = next((root / "tasks" / "job" / "runs").iterdir())
+    manifest = json.loads((good_run / "manifest.json").read_text())
+    bad_run = good_run.parent / "20991231T235959.000Z-beef"
+    bad_run.mkdir()
+    (bad_run / "manifest.json").write_text('{"status": "succ')
+    runwrap(root, "other", "true")  # the watcher is still alive and working
+    wait_for(lambda: task_state(out, "other").get("runs") == 1, what="the other task")
+    assert task_state(out, "job")["runs"] == 1
+    manifest.update(run_id=bad_run.name, status="failed", exit_code=1)
+    tmp = bad_run / ".manifest.tmp"
+    tmp.write_text(json.dumps(manifest))
+    tmp.rename(bad_run / "manifest.json")
+    wait_for(lambda: task_state(out, "job").get("runs") == 2, what="the repaired manifest")
+    assert (out / "tasks" / "job" / "runs" / bad_run.name / "index.html").exists()
