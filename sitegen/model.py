@@ -19,7 +19,7 @@ ICONS = {
     "ok": "✓",
     "failed": "✗",
     "failing": "✗",
-    "timeout": "⏱",
+    "timeout": "◷",
     "killed": "☠",
     "lost": "?",
     "running": "▶",

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
+import socket
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
+from sitegen_helpers import real_root, runwrap, sitegen, wait_for
+
+DOCS = Path(__file__).parents[2] / "docs"
 
 
 @pytest.fixture
@@ -19,3 +27,112 @@ def root(tmp_path: Path) -> Path:
 def out(tmp_path: Path) -> Path:
     """The output directory."""
     return tmp_path / "site"
+
+
+PAYLOAD = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory) -> dict:
+    """One site built by the real sitegen from real runwrap runs, with payloads planted.
+
+    Lives in a world-readable directory: nginx's workers (nobody, under root) read it.
+    """
+    base = Path(tempfile.mkdtemp(prefix="sitegen-served-"))
+    base.chmod(0o755)
+    root, out = base / "root", base / "site"
+    real_root(root)
+    quoted = shlex.quote(PAYLOAD)
+    script = (
+        f"printf '%s\\n' {quoted}; printf '%s\\n' {quoted} >&2;"
+        f' echo "[info]"{quoted} >> "$RUNWRAP_FEEDBACK";'
+        f" printf '%s\\n' {quoted} > report.md; echo data > {shlex.quote('<img src=x onerror=alert(1)>.txt')};"
+        " printf '<script>window.__xss=3</script>' > page.html; exit 1"
+    )
+    result = runwrap(root, "evil task", script, "-l", f"info1={PAYLOAD}", "-l", f"{PAYLOAD}=x")
+    assert result.returncode == 1, result.stderr
+    built = sitegen("--root", str(root), "--out", str(out))
+    assert built.returncode == 0, built.stderr
+    yield {"root": root, "out": out, "base": base}
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def nginx(served) -> str:
+    """A real nginx serving the site with the config shipped in docs/; yields its base URL."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    prefix = served["base"] / "nginx"
+    prefix.mkdir()
+    port = _free_port()
+    server = (DOCS / "nginx.conf").read_text()
+    server = server.replace("listen 127.0.0.1:8080;", f"listen 127.0.0.1:{port};")
+    server = server.replace("root /var/www/runwrap;", f"root {served['out']};")
+    temp = "\n".join(
+        f"  {name}_temp_path {prefix}/{name};"
+        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (prefix / "nginx.conf").write_text(
+        f"worker_processes 1;\ndaemon off;\npid {prefix}/nginx.pid;\n"
+        f"error_log {prefix}/error.log;\nevents {{ worker_connections 64; }}\n"
+        f"http {{\n  include /etc/nginx/mime.types;\n  access_log {prefix}/access.log;\n"
+        f"{temp}\n{server}\n}}\n"
+    )
+    proc = subprocess.Popen(
+        [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+    def listening() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"nginx exited: {proc.stderr.read().decode()}")
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    wait_for(listening, what="nginx to listen")
+    yield f"http://127.0.0.1:{port}/"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser(served):
+    """One headless Debian Chromium for the session, driven by Selenium without downloads."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+        f"--user-data-dir={served['base'] / 'chromium-profile'}",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = Service(shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    driver = webdriver.Chrome(service=service, options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where screenshots go (test-artifacts/sitegen, ignored by git)."""
+    path = Path(__file__).parents[2] / "test-artifacts" / "sitegen"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
