@@ -88,6 +88,20 @@ def _fail(name: str, field: str, problem: str) -> RunwrapError:
     return RunwrapError(f"notifier {name!r}: {field}: {problem}")
 
 
+def _duration(name: str, field: str, value: object) -> float:
+    try:
+        return parse_duration(value, "value")
+    except RunwrapError as e:
+        raise _fail(name, field, str(e)) from None
+
+
+def _count(name: str, field: str, value: object) -> int:
+    try:
+        return parse_count(value, "value")
+    except RunwrapError as e:
+        raise _fail(name, field, str(e)) from None
+
+
 def _text(name: str, field: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _fail(name, field, "use a non-empty string")
@@ -134,7 +148,7 @@ def _email(name: str, raw: dict, environ: dict[str, str]) -> dict:
     security = raw.get("security")
     port = raw.get("port")
     if port is not None:
-        port = parse_count(port, f"notifier {name!r}: port")
+        port = _count(name, "port", port)
         if not 0 < port < 65536:
             raise _fail(name, "port", f"{port} is not a TCP port")
     if security is None:
@@ -282,20 +296,18 @@ def parse_notifier(name: str, raw: object, environ: dict[str, str]) -> Notifier:
             raise _fail(name, "on", f"unknown event {event!r}: use {', '.join(EVENTS)}")
     remind_every = raw.get("remind_every")
     if remind_every is not None:
-        remind_every = parse_duration(remind_every, f"notifier {name!r}: remind_every")
+        remind_every = _duration(name, "remind_every", remind_every)
         if remind_every <= 0:
             raise _fail(name, "remind_every", "must be more than 0")
     if "still-failing" in events and remind_every is None:
         raise _fail(name, "remind_every", "still-failing needs remind_every: DURATION")
-    after = parse_count(raw.get("after", 1), f"notifier {name!r}: after")
+    after = _count(name, "after", raw.get("after", 1))
     if after < 1:
         raise _fail(name, "after", "must be 1 or more")
-    stuck_after = parse_count(
-        raw.get("stuck_after", DEFAULT_STUCK_AFTER), f"notifier {name!r}: stuck_after"
-    )
+    stuck_after = _count(name, "stuck_after", raw.get("stuck_after", DEFAULT_STUCK_AFTER))
     if stuck_after < 1:
         raise _fail(name, "stuck_after", "must be 1 or more")
-    timeout = parse_duration(raw.get("timeout", DEFAULT_TIMEOUT), f"notifier {name!r}: timeout")
+    timeout = _duration(name, "timeout", raw.get("timeout", DEFAULT_TIMEOUT))
     if timeout <= 0:
         raise _fail(name, "timeout", "must be more than 0")
     fields = _TRANSPORT_FIELDS[kind](name, raw, environ)
