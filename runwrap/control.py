@@ -1,19 +1,31 @@
-"""Control subcommands: `runwrap ls` and friends (the form without `--`)."""
+"""Control subcommands: the form without `--` (ls, show, history, feedback, parse, kill, tail).
+
+Each prints aligned columns for people (times relative and absolute) or,
+with --json, JSON for scripts. Not on the run path: argparse and json are fine here.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
-from runwrap import __version__
+from runwrap import __version__, sig
 from runwrap.configfile import find_config_file, load_config_file, resolve_root
-from runwrap.errors import ExitCode
+from runwrap.errors import ExitCode, NotFoundError, RunwrapError, StateError
+from runwrap.feedback import parse_bytes
+from runwrap.lookup import find_run, load_run, task_runs
+from runwrap.manifest import RUNNING, STATUSES, read_manifest
 from runwrap.options import RUN_HELP
 from runwrap.overview import overview
+from runwrap.paths import STDERR, STDOUT, run_dir
+from runwrap.procs import hostname, owner_alive
 from runwrap.timefmt import parse_iso
-from runwrap.units import format_duration
+from runwrap.units import format_duration, format_size
+
+SUBCOMMANDS = ("ls", "show", "history", "feedback", "parse", "kill", "tail")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,17 +43,34 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"runwrap {__version__}")
-    sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
+    sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=_Parser)
 
-    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+    def add(name: str, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.error = parser.error  # type: ignore[method-assign]
         p.add_argument("--root", help="where runs are kept (also $RUNWRAP_ROOT)")
         p.add_argument("--config", help="YAML config file (also $RUNWRAP_CONFIG)")
-        p.add_argument("--json", action="store_true", help="machine-readable output")
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="JSON output for scripts")
         return p
 
-    add("ls", "every task: last status, since when, and its running runs")
+    add("ls", "every task: last status and since when, and every running run")
+    add("show", "one run in full (a task's latest run)").add_argument("ref", metavar="TASK|RUN_ID")
+    p = add("history", "a task's past runs, newest first")
+    p.add_argument("ref", metavar="TASK")
+    p.add_argument("--limit", type=int, default=20, help="at most N runs (default 20; 0: all)")
+    p.add_argument("--status", choices=STATUSES, help="only runs with this status")
+    add("feedback", "a run's feedback values as JSON", json_flag=False).add_argument(
+        "ref", metavar="TASK|RUN_ID"
+    )
+    add("parse", "a feedback file's values as JSON", json_flag=False).add_argument("file")
+    p = add("kill", "stop a running run (all running runs of a task)")
+    p.add_argument("ref", metavar="TASK|RUN_ID")
+    p.add_argument("--signal", "-s", default="TERM", help="signal to send (default TERM)")
+    p = add("tail", "a run's output; -f follows it until the run ends", json_flag=False)
+    p.add_argument("ref", metavar="TASK|RUN_ID")
+    p.add_argument("-f", "--follow", action="store_true", help="follow until the run ends")
+    p.add_argument("--stderr", action="store_true", help="stderr.log instead of stdout.log")
+    p.add_argument("-n", "--lines", type=int, default=20, help="last N lines first (default 20)")
     return parser
 
 
@@ -51,67 +80,347 @@ def control_main(argv: list[str]) -> int:
     if not argv:
         parser.print_help()
         return ExitCode.OK
-    if argv[0] not in ("ls", "-h", "--help", "--version") and not argv[0].startswith("-"):
-        print(
-            f"runwrap: unknown subcommand {argv[0]!r}; to run a command, put '--' before it: "
-            f"runwrap [OPTIONS] -- {argv[0]} ...",
-            file=sys.stderr,
-        )
-        return ExitCode.USAGE
-    if argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
-        print(
-            "runwrap: put '--' before the command: runwrap [OPTIONS] -- COMMAND [ARG...]",
-            file=sys.stderr,
-        )
-        return ExitCode.USAGE
+    first = argv[0]
+    if first not in SUBCOMMANDS and first not in ("-h", "--help", "--version"):
+        if first.startswith("-"):
+            hint = "put '--' before the command: runwrap [OPTIONS] -- COMMAND [ARG...]"
+        else:
+            hint = (
+                f"unknown subcommand {first!r}; to run a command, put '--' before it: "
+                f"runwrap [OPTIONS] -- {first} ..."
+            )
+        raise RunwrapError(hint)
     args = parser.parse_args(argv)
+    if args.subcommand == "parse":
+        return cmd_parse(args.file)
     config = load_config_file(find_config_file(args.config))
     root = resolve_root(args.root, config)
-    return cmd_ls(root, args.json)
+    handlers = {
+        "ls": lambda: cmd_ls(root, args.json),
+        "show": lambda: cmd_show(root, args.ref, args.json),
+        "history": lambda: cmd_history(root, args.ref, args.limit, args.status, args.json),
+        "feedback": lambda: cmd_feedback(root, args.ref),
+        "kill": lambda: cmd_kill(root, args.ref, args.signal, args.json),
+        "tail": lambda: cmd_tail(root, args.ref, args.follow, args.stderr, args.lines),
+    }
+    return handlers[args.subcommand]()
 
 
-def _ago(iso_text: object, now: float) -> str:
+# ---- formatting -------------------------------------------------------------
+
+
+def when(iso_text: object, now: float) -> str:
+    """'3m05s ago (04:37:33)': relative and absolute (local time; the date if not today)."""
     ts = parse_iso(iso_text)
     if ts is None:
         return "-"
-    return f"{format_duration(max(0.0, now - ts))} ago"
+    local = time.localtime(ts)
+    same_day = time.strftime("%Y-%m-%d", local) == time.strftime("%Y-%m-%d", time.localtime(now))
+    absolute = time.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M", local)
+    return f"{format_duration(max(0.0, now - ts))} ago ({absolute})"
 
 
-def _table(rows: list[list[str]]) -> str:
+def age(iso_text: object, now: float) -> str:
+    ts = parse_iso(iso_text)
+    return "-" if ts is None else format_duration(max(0.0, now - ts))
+
+
+def table(rows: list[list[str]]) -> str:
+    """Rows as left-aligned columns."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
     return "\n".join(lines)
 
 
+def _print_json(value: object) -> None:
+    print(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
+
+
+def _clean(text: object, width: int = 40) -> str:
+    """A value from a job, safe for one terminal cell: no control characters, bounded."""
+    text = "".join(c if c.isprintable() else "?" for c in str(text))
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+# ---- subcommands ------------------------------------------------------------
+
+
 def cmd_ls(root: str, as_json: bool) -> int:
-    """Print every task with its last status and running runs."""
+    """Every task with its last status, and every running run."""
     tasks = overview(root)
     if as_json:
-        print(json.dumps(tasks, indent=2, sort_keys=True))
+        _print_json(tasks)
         return ExitCode.OK
     if not tasks:
         print(f"no tasks under {root}")
         return ExitCode.OK
     now = time.time()
     rows = [["TASK", "STATUS", "SINCE", "LAST RUN", "DURATION", "RUNNING"]]
+    running: list[dict] = []
     for item in tasks:
         state = item["state"]
-        running = item["running"]
         status = state.get("status") or state.get("last_status") or "-"
         if item["lost"]:
             status = "lost"
-        now_running = ", ".join(
-            f"pid {m.get('pid')} for {_ago(m.get('started_at'), now)[:-4]}" for m in running
-        )
+        running.extend(item["running"])
         rows.append(
             [
                 item["task"],
                 status,
-                _ago(state.get("since"), now),
-                _ago(state.get("last_started_at"), now),
+                when(state.get("since"), now),
+                when(state.get("last_started_at"), now),
                 format_duration(state.get("last_duration_s")),
-                now_running or "-",
+                str(len(item["running"])) if item["running"] else "-",
             ]
         )
-    print(_table(rows))
+    print(table(rows))
+    if running:
+        print()
+        rows = [["RUNNING", "RUN ID", "PID", "AGE", "LIVENESS", "HEARTBEAT", "PROGRESS", "INFO"]]
+        for m in running:
+            feedback = m.get("feedback") if isinstance(m.get("feedback"), dict) else {}
+            progress = feedback.get("progress")
+            rows.append(
+                [
+                    str(m.get("task")),
+                    str(m.get("run_id")),
+                    str(m.get("pid") or "-"),
+                    age(m.get("started_at"), now),
+                    str(m.get("liveness") or "-"),
+                    f"{age(m.get('heartbeat_at'), now)} ago" if m.get("heartbeat_at") else "-",
+                    f"{_clean(progress, 8)}%" if progress is not None else "-",
+                    _clean(feedback.get("info", "-")),
+                ]
+            )
+        print(table(rows))
+    return ExitCode.OK
+
+
+_SHOWN = (
+    "task",
+    "run_id",
+    "status",
+    "reason",
+    "command",
+    "host",
+    "user",
+    "started_at",
+    "ended_at",
+    "duration_s",
+    "exit_code",
+    "signal",
+    "pid",
+    "liveness",
+    "heartbeat_at",
+    "timeout_s",
+    "heartbeat_timeout_s",
+    "stdout_bytes",
+    "stderr_bytes",
+)
+
+
+def _human(key: str, value: object, now: float) -> str:
+    if value is None:
+        return "-"
+    if key.endswith("_at"):
+        return when(value, now)
+    if key.endswith("_s") and isinstance(value, (int, float)):
+        return format_duration(value)
+    if key.endswith("_bytes") and isinstance(value, int):
+        return format_size(value)
+    if key == "command" and isinstance(value, list):
+        import shlex
+
+        return shlex.join(str(v) for v in value)
+    return _clean(value, 200)
+
+
+def cmd_show(root: str, ref: str, as_json: bool) -> int:
+    """One run in full."""
+    task, run_id = find_run(root, ref)
+    m = load_run(root, task, run_id)
+    if as_json:
+        _print_json(m)
+        return ExitCode.OK
+    now = time.time()
+    rows = [[f"{key}:", _human(key, m.get(key), now)] for key in _SHOWN if key in m]
+    rows.append(["run dir:", run_dir(root, task, run_id)])
+    print(table(rows))
+    for title, key in (("labels", "labels"), ("feedback", "feedback")):
+        values = m.get(key)
+        if isinstance(values, dict) and values:
+            print(f"\n{title}:")
+            print(table([[f"  {_clean(k)}", _clean(v, 200)] for k, v in values.items()]))
+    artifacts = m.get("artifacts")
+    if isinstance(artifacts, list) and artifacts:
+        print("\nartifacts:")
+        rows = [[f"  {_clean(a.get('name'), 200)}", format_size(a.get("size"))] for a in artifacts]
+        print(table(rows))
+    attempts = m.get("attempts")
+    if isinstance(attempts, list) and attempts:
+        print("\nattempts:")
+        for a in attempts:
+            print(f"  {a.get('attempt')}: {a.get('status')} {_clean(a.get('reason') or '', 200)}")
+    return ExitCode.OK
+
+
+def cmd_history(root: str, ref: str, limit: int, status: str | None, as_json: bool) -> int:
+    """A task's runs, newest first."""
+    task, run_ids = task_runs(root, ref)
+    found: list[dict] = []
+    for run_id in reversed(run_ids):
+        manifest = read_manifest(run_dir(root, task, run_id))
+        if manifest is None:
+            continue
+        manifest = load_run(root, task, run_id)
+        if status and manifest["status"] != status:
+            continue
+        found.append(manifest)
+        if limit and len(found) >= limit:
+            break
+    if as_json:
+        _print_json(found)
+        return ExitCode.OK
+    if not found:
+        print(f"no runs of {task}" + (f" with status {status}" if status else ""))
+        return ExitCode.OK
+    now = time.time()
+    rows = [["RUN ID", "STATUS", "STARTED", "DURATION", "EXIT", "REASON"]]
+    for m in found:
+        exit_text = m.get("signal") or ("-" if m.get("exit_code") is None else str(m["exit_code"]))
+        rows.append(
+            [
+                str(m.get("run_id")),
+                str(m["status"]),
+                when(m.get("started_at"), now),
+                format_duration(m.get("duration_s")),
+                str(exit_text),
+                _clean(m.get("reason") or "", 60),
+            ]
+        )
+    print(table(rows))
+    return ExitCode.OK
+
+
+def cmd_feedback(root: str, ref: str) -> int:
+    """The feedback values of a run: live from the file while it runs, else from the manifest."""
+    task, run_id = find_run(root, ref)
+    manifest = load_run(root, task, run_id)
+    values = manifest.get("feedback") if isinstance(manifest.get("feedback"), dict) else {}
+    if manifest["status"] == RUNNING:
+        try:
+            with open(os.path.join(run_dir(root, task, run_id), "feedback.log"), "rb") as f:
+                values = parse_bytes(f.read())
+        except OSError:
+            pass
+    _print_json(values)
+    return ExitCode.OK
+
+
+def cmd_parse(path: str) -> int:
+    """A feedback file's values (taskwatcher's parse)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise RunwrapError(f"cannot read feedback file {path}: {e.strerror}") from None
+    _print_json(parse_bytes(data))
+    return ExitCode.OK
+
+
+def _running(root: str, ref: str) -> list[dict]:
+    task, run_ids = task_runs(root, ref)
+    found = []
+    for run_id in run_ids:
+        manifest = read_manifest(run_dir(root, task, run_id))
+        if manifest and manifest.get("status") == RUNNING:
+            manifest = load_run(root, task, run_id)
+            if manifest["status"] == RUNNING:
+                found.append(manifest)
+    return found
+
+
+def cmd_kill(root: str, ref: str, signal_name: str, as_json: bool) -> int:
+    """Stop running runs: the signal goes to their runwrap, which stops the group and records it."""
+    try:
+        signum = sig.number(signal_name)
+    except ValueError:
+        raise RunwrapError(f"unknown signal {signal_name!r}; use TERM, INT, HUP, KILL...") from None
+    runs = _running(root, ref)
+    if not runs:
+        raise StateError(f"{ref} is not running")
+    killed = []
+    for m in runs:
+        owner = m.get("owner") if isinstance(m.get("owner"), dict) else {}
+        if owner.get("host") != hostname():
+            raise StateError(f"run {m['run_id']} runs on {owner.get('host')}; kill it there")
+        # runwrap passes TERM, INT and HUP on to the whole group and records the run as
+        # killed; any other signal goes to the group directly (runwrap sees the job die).
+        target = owner.get("pid") if signum in sig.FORWARDED else -int(m.get("pgid") or 0)
+        if not target or owner_alive(owner) is False:
+            continue
+        try:
+            os.kill(target, signum)
+        except ProcessLookupError:
+            continue
+        except PermissionError:
+            raise StateError(
+                f"not allowed to signal run {m['run_id']} (owned by another user)"
+            ) from None
+        killed.append(m["run_id"])
+    if not killed:
+        raise StateError(f"{ref} is not running")
+    if as_json:
+        _print_json({"signal": sig.name(signum), "runs": killed})
+    else:
+        for run_id in killed:
+            print(f"sent {sig.name(signum)} to run {run_id}")
+    return ExitCode.OK
+
+
+def _last_lines(path: str, count: int) -> tuple[bytes, int]:
+    """The last `count` lines of a file, and the offset where it ends."""
+    with open(path, "rb") as f:
+        end = f.seek(0, os.SEEK_END)
+        start = max(0, end - max(count, 1) * 1024)
+        f.seek(start)
+        data = f.read(end - start)
+    lines = data.split(b"\n")
+    if start > 0:
+        lines = lines[1:]
+    tail = lines[-(count + 1) :] if count else [b""]
+    return b"\n".join(tail), end
+
+
+def cmd_tail(root: str, ref: str, follow: bool, stderr: bool, lines: int) -> int:
+    """Print the end of a run's output; with follow, keep printing until the run ends."""
+    task, run_id = find_run(root, ref)
+    path = os.path.join(run_dir(root, task, run_id), STDERR if stderr else STDOUT)
+    out = sys.stdout.buffer
+    try:
+        data, offset = _last_lines(path, lines)
+    except FileNotFoundError:
+        data, offset = b"", 0
+        if load_run(root, task, run_id)["status"] != RUNNING:
+            raise NotFoundError(f"run {run_id} has no {os.path.basename(path)}") from None
+    out.write(data)
+    out.flush()
+    while follow:
+        running = load_run(root, task, run_id)["status"] == RUNNING
+        try:
+            with open(path, "rb") as f:
+                if f.seek(0, os.SEEK_END) < offset:
+                    offset = 0  # compacted by --max-output: start over
+                f.seek(offset)
+                chunk = f.read()
+        except FileNotFoundError:
+            chunk = b""
+        if chunk:
+            offset += len(chunk)
+            out.write(chunk)
+            out.flush()
+        elif not running:
+            break
+        else:
+            time.sleep(0.2)
     return ExitCode.OK

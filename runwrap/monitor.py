@@ -1,11 +1,23 @@
-"""What runwrap does every tick while a job runs: keep logs within their limit.
+"""What runwrap does while a job runs, every tick of the supervise loop.
 
-(Issue 3 adds the feedback file, heartbeat and live manifest here.)
+- keeps each log within --max-output;
+- follows the feedback file: every write is a heartbeat, its values are parsed;
+- stops a job silent for longer than --heartbeat-timeout;
+- keeps the manifest current (heartbeat_at, feedback, liveness), rewriting
+  it only when something changed and at most about once a second.
 """
 
 from __future__ import annotations
 
+import os
+import time
+
+from runwrap.feedback import FeedbackReader
+from runwrap.liveness import liveness
 from runwrap.manifest import write_manifest
+from runwrap.paths import FEEDBACK
+from runwrap.timefmt import iso
+from runwrap.units import format_duration
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -16,27 +28,74 @@ if TYPE_CHECKING:
 class Monitor:
     """Periodic checks of one running job."""
 
-    interval = 1.0
-
     def __init__(
         self, opts: RunOptions, run_path: str, manifest: dict, logs: tuple[CappedLog, ...]
     ) -> None:
-        self.opts = opts
         self.run_path = run_path
         self.manifest = manifest
         self.logs = logs
+        self.heartbeat_timeout = opts.heartbeat_timeout
+        self.heartbeat_on_output = opts.heartbeat_on_output
+        self.feedback = FeedbackReader(os.path.join(run_path, FEEDBACK))
+        # Sub-second heartbeat limits need finer ticks; otherwise once a second is plenty.
+        timeout = self.heartbeat_timeout
+        self.interval = min(1.0, max(0.05, timeout / 10)) if timeout else 1.0
+        self._write_every = min(1.0, max(0.05, timeout / 8)) if timeout else 1.0
+        self._heartbeat = time.time()
+        self._log_sizes = [0] * len(logs)
+        self._last_write = 0.0
+        self._dirty = False
 
     def started(self, pid: int) -> None:
-        """The job (or a retry of it) is running as `pid`."""
-        self.manifest["pid"] = self.manifest["pgid"] = pid
-        write_manifest(self.run_path, self.manifest, durable=False)
+        """The job (or a retry of it) is running as `pid`: counted from now, and on record."""
+        self._heartbeat = time.time()
+        self.manifest.update(pid=pid, pgid=pid, liveness=liveness(0.0, self.heartbeat_timeout))
+        self._write(time.monotonic())
 
     def tick(self, now: float) -> str | None:
         """One periodic check; a returned string is a reason to stop the job."""
-        for log in self.logs:
+        wall = time.time()
+        for i, log in enumerate(self.logs):
             log.check()
+            if self.heartbeat_on_output:
+                size = log.size()
+                if size != self._log_sizes[i]:
+                    self._log_sizes[i] = size
+                    self._beat(wall)
+        self._read_feedback()
+        age = max(0.0, wall - self._heartbeat)
+        state = liveness(age, self.heartbeat_timeout)
+        if state != self.manifest.get("liveness"):
+            self.manifest["liveness"] = state
+            self._dirty = True
+        if self._dirty and now - self._last_write >= self._write_every:
+            self._write(now)
+        if self.heartbeat_timeout and age >= self.heartbeat_timeout:
+            return f"killed after {format_duration(age)} without heartbeat"
         return None
 
+    def _read_feedback(self) -> None:
+        if self.feedback.poll():
+            mtime = (self.feedback.mtime_ns or 0) / 1e9
+            self._beat(max(mtime, self._heartbeat))
+        if self.feedback.values != self.manifest.get("feedback"):
+            self.manifest["feedback"] = dict(self.feedback.values)
+            self._dirty = True
+
+    def _beat(self, at: float) -> None:
+        self._heartbeat = at
+        self.manifest["heartbeat_at"] = iso(at)
+        self._dirty = True
+
+    def _write(self, now: float) -> None:
+        try:
+            write_manifest(self.run_path, self.manifest, durable=False)
+        except OSError:
+            return  # a full disk must not stop the run: the final write will try again
+        self._last_write = now
+        self._dirty = False
+
     def final_manifest(self) -> dict:
-        """The manifest as last known, to be completed with the outcome."""
+        """The manifest as last known (feedback read once more), to complete with the outcome."""
+        self._read_feedback()
         return dict(self.manifest)

@@ -44,14 +44,14 @@ def run_dir(root: str, task: str, run_id: str) -> str:
 
 
 def is_run_id(name: str) -> bool:
-    """Run ids look like 20261122T043733Z-3f9a; anything else in runs/ is not a run."""
-    return len(name) >= 17 and name[8:9] == "T" and name[:8].isdigit() and name[15:16] == "Z"
+    """Run ids look like 20261122T043733.123Z-3f9a; anything else in runs/ is not a run."""
+    return len(name) >= 16 and name[8:9] == "T" and name[:8].isdigit() and name[9:15].isdigit()
 
 
 def run_id_time(run_id: str) -> float | None:
     """The start second encoded in a run id (UTC), or None."""
     try:
-        return timegm(time.strptime(run_id[:16], "%Y%m%dT%H%M%SZ"))
+        return timegm(time.strptime(run_id[:15], "%Y%m%dT%H%M%S"))
     except ValueError:
         return None
 
@@ -89,7 +89,9 @@ def ensure_task_dirs(root: str, task: str) -> str:
 
 def create_run_dir(root: str, task: str, started: float) -> tuple[str, str]:
     """Make a fresh, empty run directory; return (run_id, path)."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started))
+    # Milliseconds, so that runs started within one second still sort by start time.
+    millis = int((started - int(started)) * 1000)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(started)) + f".{millis:03d}Z"
     parent = runs_dir(root, task)
     for _ in range(64):
         run_id = f"{stamp}-{os.urandom(2).hex()}"

@@ -173,7 +173,6 @@ def _interruptible_sleep(inbox: sig.SignalInbox, seconds: float) -> int | None:
 def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResult:
     """Run the task once under `opts`; never raises for the job's own failures."""
     environ = dict(os.environ if environ is None else environ)
-    started = time.time()
     if opts.notify:
         # A bad notifier definition stops here, before the job runs (exit 125).
         from runwrap.notify import prepare
@@ -193,6 +192,7 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
         )
         try:
             finalize_lost_runs(root, task, task_path, opts)
+            started = time.time()  # after any wait for the lock: when the job really starts
             run_id, run_path = create_run_dir(root, task, started)
             if guard is None:
                 return _record_skipped(opts, root, task_path, run_id, run_path, started, inbox)

@@ -1,0 +1,110 @@
+"""Shared helpers: run the real `runwrap` command in a temporary root."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+RUNWRAP = str(BIN / "runwrap")
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"):
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Root:
+    """A runwrap root in tmp_path, with helpers to run runwrap and read what it wrote."""
+
+    def __init__(self, path: Path, cwd: Path) -> None:
+        self.path = path
+        self.cwd = cwd
+        self.env = {**os.environ, "RUNWRAP_ROOT": str(path), "RUNWRAP_CONFIG": "/dev/null"}
+
+    def run(self, *args: str, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess:
+        """Run `runwrap ARGS` to completion, capturing its own output."""
+        return subprocess.run(
+            [RUNWRAP, *args],
+            env=kwargs.pop("env", self.env),
+            cwd=kwargs.pop("cwd", self.cwd),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            **kwargs,
+        )
+
+    def start(self, *args: str, **kwargs) -> subprocess.Popen:
+        """Start `runwrap ARGS` in the background."""
+        return subprocess.Popen(
+            [RUNWRAP, *args],
+            env=kwargs.pop("env", self.env),
+            cwd=kwargs.pop("cwd", self.cwd),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            **kwargs,
+        )
+
+    def task_dir(self, task: str) -> Path:
+        return self.path / "tasks" / task
+
+    def run_ids(self, task: str) -> list[str]:
+        runs = self.task_dir(task) / "runs"
+        return (
+            sorted(p.name for p in runs.iterdir() if not p.name.startswith("."))
+            if runs.exists()
+            else []
+        )
+
+    def run_dir(self, task: str, run_id: str | None = None) -> Path:
+        run_id = run_id or self.run_ids(task)[-1]
+        return self.task_dir(task) / "runs" / run_id
+
+    def manifests(self, task: str) -> list[dict]:
+        return [self.manifest(task, r) for r in self.run_ids(task)]
+
+    def manifests_so_far(self, task: str) -> list[dict]:
+        """The manifests readable right now (for polling: a run may not have one yet)."""
+        found = []
+        for run_id in self.run_ids(task):
+            try:
+                found.append(self.manifest(task, run_id))
+            except (OSError, ValueError):
+                continue
+        return found
+
+    def manifest(self, task: str, run_id: str | None = None) -> dict:
+        return json.loads((self.run_dir(task, run_id) / "manifest.json").read_text())
+
+    def state(self, task: str) -> dict:
+        return json.loads((self.task_dir(task) / "state.json").read_text())
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Root:
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    return Root(tmp_path / "root", cwd)
+
+
+def pid_alive(pid: int) -> bool:
+    """True if `pid` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2 :].split()[0] != b"Z"
