@@ -7,7 +7,8 @@ import ssl
 import subprocess
 
 import pytest
-from notify_helpers import Mailbox, free_port
+
+from .notify_helpers import Mailbox, free_port
 
 SECRET = "s3cr3t-Pa55word-xyzzy"
 
