@@ -87,8 +87,10 @@ def after_run(opts: RunOptions, task_path: str, run_path: str, manifest: dict) -
                 if item.get("id") is None and rid:
                     item["rid"] = rid  # pairs the end ping with the start ping
         ordered = [(n, queue[n.name]) for n in notifiers if queue.get(n.name)]
+        # The start ping must land before the end ping, or the check sees them swapped.
+        attempts = finish(pings)
         started = start(ordered, manifest, run_path, opts.root, _site_url(opts))
-        attempts = finish(pings) + finish(started)
+        attempts += finish(started)
     except Exception as e:  # a bug here must not cost the run its record
         warn(f"notifications failed for task {opts.name}: {e}")
         return old, new
