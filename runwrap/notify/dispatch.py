@@ -94,6 +94,23 @@ def attempt(notifier: Notifier, item: dict, ok: bool, error: str | None) -> dict
     }
 
 
+def _holder(root: str, task: str, usual: object) -> str:
+    """For a stuck notice: which run holds the lock, and for how long (newest running run)."""
+    from runwrap.manifest import RUNNING
+    from runwrap.paths import list_run_ids
+    from runwrap.timefmt import parse_iso
+    from runwrap.units import format_duration
+
+    for run_id in reversed(list_run_ids(root, task)[-50:]):
+        manifest = read_manifest(run_dir(root, task, run_id))
+        if manifest and manifest.get("status") == RUNNING:
+            began = parse_iso(manifest.get("started_at"))
+            age = format_duration(time.time() - began) if began else "?"
+            usual_text = f" (usually {format_duration(usual)})" if usual else ""
+            return f"{run_id}, running for {age}{usual_text}"
+    return ""
+
+
 class _Job:
     """The notices of one notifier and what came of them."""
 
@@ -121,6 +138,9 @@ class _Job:
                 continue
             try:
                 manifest, path = _subject_run(item, current, current_path, root)
+                if item["event"] == "stuck":
+                    task = manifest.get("task") or ""
+                    item = {**item, "holder": _holder(root, task, item.get("usual_s"))}
                 notice = Notice(self.notifier, item, manifest, path, site_url)
                 module.send(self.notifier, notice, left)
             except Exception as e:

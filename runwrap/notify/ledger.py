@@ -65,6 +65,7 @@ def plan(
                         (old if recovery else new).get("failing_since") or record.get("since")
                     ),
                     "skips": new.get("consecutive_skips", 0),
+                    "usual_s": new.get("last_duration_s"),
                     "attempts": 0,
                 }
             )

@@ -50,6 +50,7 @@ VARIABLES = {
     "failures": 1,
     "failing_since": "2026-11-22T04:37:33.000Z",
     "skips": 0,
+    "holder": "",
     "url": "",
     "output": "",
     "output_name": "stderr",
@@ -164,6 +165,7 @@ def context(event: str, manifest: dict, run_path: str | None, info: dict) -> dic
         failures=info.get("failures") or 0,
         failing_since=info.get("failing_since") or "",
         skips=info.get("skips") or 0,
+        holder=info.get("holder") or "",
     )
     c["url"] = run_url(info.get("site_url"), c["task"], c["run_id"])
     name, tail = output_tail(run_path)
@@ -182,7 +184,7 @@ def context(event: str, manifest: dict, run_path: str | None, info: dict) -> dic
             "failures",
             f"{c['failures']} in a row since {c['failing_since']}" if c["failures"] else "",
         ),
-        ("holder", info.get("holder") or ""),
+        ("holder", c["holder"]),
         ("command", c["command"]),
         ("run", c["run_id"]),
         ("page", c["url"]),
@@ -220,6 +222,7 @@ def payload(c: dict, subject: str, body: str) -> dict:
         "failures": c["failures"],
         "failing_since": c["failing_since"] or None,
         "skips": c["skips"],
+        "holder": c["holder"] or None,
         "url": c["url"] or None,
         "output_name": c["output_name"],
         "output_tail": c["output"],

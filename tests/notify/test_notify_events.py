@@ -140,6 +140,8 @@ def test_stuck_is_said_once_when_k_runs_in_a_row_were_refused(rw, receiver, tmp_
         holder.communicate(timeout=30)
     assert events(receiver) == ["stuck"]
     assert receiver.json()[0]["skips"] == 2
+    holder_run = rw.manifests()[0]["run_id"]
+    assert receiver.json()[0]["holder"].startswith(f"{holder_run}, running for ")
 
 
 def test_a_lost_run_is_a_failure(rw, receiver, tmp_path):
