@@ -153,7 +153,7 @@ def cpu(work: Path, env: dict[str, str]) -> list[str]:
 
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="runwrap-bench-"))
-    env = {**os.environ, "RUNWRAP_ROOT": str(work / "root"), "RUNWRAP_CONFIG": "/dev/null"}
+    env = {**os.environ, "RUNWRAP_ROOT": str(work / "root"), "XDG_CONFIG_HOME": str(work)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed runwrap has its .pyc files
     try:
         print(f"# runwrap benchmarks ({'quick' if QUICK else 'full'}), {time.strftime('%Y-%m-%d')}")
