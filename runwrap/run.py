@@ -246,7 +246,9 @@ def _run_job(opts, environ, root, task_path, run_id, run_path, started, cwd, inb
     manifest = _base_manifest(opts, run_id, started)
     manifest["owner"] = owner_identity()
     try:
-        write_manifest(run_path, manifest)
+        # Not fsynced: a crash of runwrap still leaves a whole file (the rename is
+        # atomic), and the final record, which is, follows.
+        write_manifest(run_path, manifest, durable=False)
     except OSError as e:
         raise RunwrapError(f"cannot write the run's manifest in {run_path}: {e.strerror}") from None
     _reserve_space(run_path)
