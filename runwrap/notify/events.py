@@ -33,6 +33,11 @@ def decide(
     told = dict(told)
     status = manifest.get("status")
     events: list[str] = []
+    if told.get("failing") and told.get("since") != state.get("failing_since"):
+        # A failure this notifier missed the end of (it was not used for the task
+        # for a while): what it was told is about another failure.
+        for key in ("failing", "told", "since", "last_notice_at"):
+            told.pop(key, None)
     if status == SKIPPED:
         # Stuck is said once, when the K-th refusal in a row happens.
         if "stuck" in on and state.get("consecutive_skips") == notifier.stuck_after:

@@ -164,3 +164,11 @@ def test_a_lost_run_is_a_failure(rw, receiver, tmp_path):
     lost = rw.manifests()[0]
     assert lost["status"] == "lost"
     assert [(a["event"], a["ok"]) for a in lost["notifications"]] == [("failure", True)]
+
+
+def test_a_notifier_left_out_during_a_recovery_hears_about_the_next_failure(rw, receiver):
+    rw.config(hook(receiver.url))
+    rw.fail(extra=("--notify", "hook"))
+    rw.ok()  # this run does not use the notifier: it never hears of the recovery
+    rw.fail(extra=("--notify", "hook"))
+    assert events(receiver) == ["failure", "failure"]
