@@ -115,8 +115,10 @@ def _str_list(name: str, field: str, value: object) -> list[str]:
     return [_text(name, field, item) for item in items]
 
 
-def _read_password(name: str, raw: dict, environ: dict[str, str]) -> str | None:
-    """Check that the password can be found; the value itself is read again at send time."""
+def _password_source(
+    name: str, raw: dict, environ: dict[str, str]
+) -> tuple[str | None, str | None]:
+    """(password_env, password_file), checked; the password itself is read at send time."""
     if "password" in raw:
         raise _fail(
             name,
@@ -131,7 +133,7 @@ def _read_password(name: str, raw: dict, environ: dict[str, str]) -> str | None:
         env_name = _text(name, "password_env", env_name)
         if env_name not in environ:
             raise _fail(name, "password_env", f"the environment variable {env_name} is not set")
-        return env_name
+        return env_name, None
     if file_name is not None:
         path = os.path.expanduser(_text(name, "password_file", file_name))
         try:
@@ -139,8 +141,8 @@ def _read_password(name: str, raw: dict, environ: dict[str, str]) -> str | None:
                 pass
         except OSError as e:
             raise _fail(name, "password_file", f"cannot read {path}: {e.strerror}") from None
-        return path
-    return None
+        return None, path
+    return None, None
 
 
 def _email(name: str, raw: dict, environ: dict[str, str]) -> dict:
@@ -161,9 +163,8 @@ def _email(name: str, raw: dict, environ: dict[str, str]) -> dict:
     username = raw.get("username")
     if username is not None:
         username = _text(name, "username", username)
-    password_env = raw.get("password_env")
-    password_source = _read_password(name, raw, environ)
-    if password_source is not None and username is None:
+    password_env, password_file = _password_source(name, raw, environ)
+    if (password_env or password_file) and username is None:
         raise _fail(name, "username", "a password is given but no username to log in with")
     if "to" not in raw:
         raise _fail(name, "to", "missing: give one address or a list")
@@ -184,8 +185,8 @@ def _email(name: str, raw: dict, environ: dict[str, str]) -> dict:
         "port": port,
         "security": security,
         "username": username,
-        "password_env": password_env if password_env is not None else None,
-        "password_file": password_source if password_env is None else None,
+        "password_env": password_env,
+        "password_file": password_file,
         "from": sender,
         "to": to,
         "ca_file": ca_file,
