@@ -7,6 +7,7 @@ the form is known, so the run form starts as fast as Python allows.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from runwrap.errors import ExitCode, RunwrapError
@@ -28,6 +29,14 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.SIGNAL_BASE + 2
     except BrokenPipeError:
         return 1
+    except Exception as e:  # a bug: still one line, the details on demand
+        if os.environ.get("RUNWRAP_DEBUG"):
+            raise
+        print(
+            f"runwrap: internal error: {type(e).__name__}: {e} (set RUNWRAP_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
+        return ExitCode.USAGE
 
 
 def _run_form(argv: list[str]) -> int:

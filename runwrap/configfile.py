@@ -9,7 +9,8 @@ Shape (every section optional):
     notifiers: {...}
     site: {out: /var/www/runwrap, title: Jobs, site_url: https://..., theme: default}
 
-yaml is imported only when a file exists: most cron ticks have none.
+yaml is imported only when a file exists and changed since it was last parsed
+(the parsed form is cached as JSON): most cron ticks never import it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,20 @@ def load_config_file(path: str | None) -> dict:
     if path is None:
         return {}
     try:
+        st = os.stat(path)
+    except OSError as e:
+        raise RunwrapError(f"cannot read config file {path}: {e.strerror}") from None
+    stamp = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
+    cached = _read_cache(path, stamp)
+    if cached is not None:
+        return cached
+    data = _parse_yaml(path)
+    _write_cache(path, stamp, data)
+    return data
+
+
+def _parse_yaml(path: str) -> dict:
+    try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
     except OSError as e:
@@ -66,6 +81,46 @@ def load_config_file(path: str | None) -> dict:
         if data.get(section) is not None and not isinstance(data[section], dict):
             raise RunwrapError(f"malformed config file {path}: '{section}' must be a mapping")
     return data
+
+
+# Importing the YAML parser costs twice runwrap's whole start-up, on every cron
+# tick. So the parsed config is kept as JSON in a cache file, used while the
+# config file's identity, size and mtime are unchanged.
+
+
+def _cache_path(path: str) -> str:
+    if os.environ.get("XDG_CACHE_HOME"):
+        base = os.path.join(os.environ["XDG_CACHE_HOME"], "runwrap")
+    elif os.geteuid() == 0:
+        base = "/var/cache/runwrap"
+    else:
+        base = os.path.join(os.path.expanduser("~"), ".cache", "runwrap")
+    name = os.path.abspath(path).replace("%", "%25").replace("/", "%2F")
+    return os.path.join(base, f"config-{name}.json")
+
+
+def _read_cache(path: str, stamp: list[int]) -> dict | None:
+    from runwrap.jsonio import read_json
+
+    cached = read_json(_cache_path(path))
+    if isinstance(cached, dict) and cached.get("stamp") == stamp:
+        data = cached.get("data")
+        return data if isinstance(data, dict) else None
+    return None
+
+
+def _write_cache(path: str, stamp: list[int], data: dict) -> None:
+    from runwrap.jsonio import dumps, loads, write_atomic
+
+    try:
+        text = dumps({"stamp": stamp, "data": data})
+        if loads(text)["data"] != data:
+            return  # YAML types JSON cannot carry (dates, non-string keys): no cache
+        cache = _cache_path(path)
+        os.makedirs(os.path.dirname(cache), mode=0o700, exist_ok=True)
+        write_atomic(cache, text.encode(), fsync=False)
+    except (OSError, TypeError, ValueError):
+        pass  # a cache is an optimisation: never a reason to fail
 
 
 def resolve_root(explicit: str | None, config: dict) -> str:

@@ -34,6 +34,29 @@ def _dir_size(path: str) -> int:
     return total
 
 
+def remove_tree(path: str) -> None:
+    """rm -rf without importing shutil (which costs more than the deletion of a small run)."""
+    try:
+        entries = list(os.scandir(path))
+    except NotADirectoryError:
+        os.unlink(path)
+        return
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                remove_tree(entry.path)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            continue
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
 def select_removals(
     run_ids: list[str],
     protected: set[str],
@@ -106,8 +129,6 @@ def apply_retention(
             os.rename(path, hidden)
         except OSError:
             continue
-        import shutil
-
-        shutil.rmtree(hidden, ignore_errors=True)
+        remove_tree(hidden)
         removed.append(run_id)
     return removed

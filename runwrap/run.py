@@ -71,8 +71,13 @@ def _user() -> str:
         return str(os.getuid())
 
 
-def finalize_lost_runs(root: str, task: str, task_path: str) -> list[str]:
-    """Record as lost the runs whose runwrap died after the last finished run."""
+def finalize_lost_runs(
+    root: str, task: str, task_path: str, opts: RunOptions | None = None
+) -> list[str]:
+    """Record as lost the runs whose runwrap died after the last finished run.
+
+    With `opts`, the task's notifiers hear about them like about any failed run.
+    """
     last = read_state(task_path).get("last_run_id") or ""
     lost = []
     for run_id in list_run_ids(root, task):
@@ -85,7 +90,7 @@ def finalize_lost_runs(root: str, task: str, task_path: str) -> list[str]:
         if owner_alive(manifest.get("owner")) is False:
             final = mark_lost(manifest, manifest.get("heartbeat_at") or manifest.get("started_at"))
             write_manifest(path, final)
-            update_state(task_path, final)
+            _record_in_state(opts, task_path, path, final)
             lost.append(run_id)
     return lost
 
@@ -168,6 +173,11 @@ def _interruptible_sleep(inbox: sig.SignalInbox, seconds: float) -> int | None:
 def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResult:
     """Run the task once under `opts`; never raises for the job's own failures."""
     environ = dict(os.environ if environ is None else environ)
+    if opts.notify:
+        # A bad notifier definition stops here, before the job runs (exit 125).
+        from runwrap.notify import prepare
+
+        prepare(opts, environ)
     root = opts.root
     task = opts.name
     cwd = os.getcwd()
@@ -181,7 +191,7 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
             interrupted=lambda: bool(inbox.received),
         )
         try:
-            finalize_lost_runs(root, task, task_path)
+            finalize_lost_runs(root, task, task_path, opts)
             started = time.time()  # after any wait for the lock: when the job really starts
             run_id, run_path = create_run_dir(root, task, started)
             if guard is None:
@@ -236,10 +246,16 @@ def _run_job(opts, environ, root, task_path, run_id, run_path, started, cwd, inb
     manifest = _base_manifest(opts, run_id, started)
     manifest["owner"] = owner_identity()
     try:
-        write_manifest(run_path, manifest)
+        # Not fsynced: a crash of runwrap still leaves a whole file (the rename is
+        # atomic), and the final record, which is, follows.
+        write_manifest(run_path, manifest, durable=False)
     except OSError as e:
         raise RunwrapError(f"cannot write the run's manifest in {run_path}: {e.strerror}") from None
     _reserve_space(run_path)
+    if opts.notify:
+        from runwrap.notify import run_started
+
+        run_started(opts, run_path, manifest)
     environ.update(
         RUNWRAP_TASK=task,
         RUNWRAP_RUN_ID=run_id,
@@ -336,8 +352,8 @@ def _run_job(opts, environ, root, task_path, run_id, run_path, started, cwd, inb
 
 
 def _after_run(opts: RunOptions, root: str, task_path: str, manifest: dict) -> None:
-    """Task state, then retention; problems here never change the run's outcome."""
-    _old, new = update_state(task_path, manifest)
+    """Task state and notices, then retention; problems here never change the run's outcome."""
+    new = _record_in_state(opts, task_path, run_dir(root, opts.name, manifest["run_id"]), manifest)
     protected = {
         manifest["run_id"],
         new.get("last_success_id") or "",
@@ -347,3 +363,14 @@ def _after_run(opts: RunOptions, root: str, task_path: str, manifest: dict) -> N
         apply_retention(root, opts.name, protected, opts.keep, opts.keep_days, opts.keep_size)
     except OSError as e:
         print(f"runwrap: retention failed for task {opts.name}: {e}", file=sys.stderr)
+
+
+def _record_in_state(
+    opts: RunOptions | None, task_path: str, run_path: str, manifest: dict
+) -> dict:
+    """Apply a finished run to the task state, telling the task's notifiers; the new state."""
+    if opts is not None and opts.notify:
+        from runwrap.notify import after_run
+
+        return after_run(opts, task_path, run_path, manifest)[1]
+    return update_state(task_path, manifest)[1]

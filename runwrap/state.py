@@ -68,11 +68,8 @@ def update_state(
     `extra(old, new)` may amend the new state inside the same lock (the
     notifiers use it to record what they were told).
     """
-    fd = os.open(
-        os.path.join(task_path, "state.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644
-    )
+    fd = _lock(task_path)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         old = read_state(task_path)
         new = next_state(old, manifest)
         if extra is not None:
@@ -81,3 +78,27 @@ def update_state(
         return old, new
     finally:
         os.close(fd)
+
+
+def modify_state(task_path: str, change: Callable[[dict], dict]) -> dict:
+    """Apply `change` to the task's state under its lock, outside of a run; return the result."""
+    fd = _lock(task_path)
+    try:
+        new = change(read_state(task_path))
+        write_json_atomic(state_path(task_path), new)
+        return new
+    finally:
+        os.close(fd)
+
+
+def _lock(task_path: str) -> int:
+    """The state lock, held (closing the returned fd releases it)."""
+    fd = os.open(
+        os.path.join(task_path, "state.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644
+    )
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

@@ -33,7 +33,12 @@ class Root:
     def __init__(self, path: Path, cwd: Path) -> None:
         self.path = path
         self.cwd = cwd
-        self.env = {**os.environ, "RUNWRAP_ROOT": str(path), "RUNWRAP_CONFIG": "/dev/null"}
+        self.env = {
+            **os.environ,
+            "RUNWRAP_ROOT": str(path),
+            "RUNWRAP_CONFIG": "/dev/null",
+            "XDG_CACHE_HOME": str(cwd.parent / "cache"),
+        }
 
     def run(self, *args: str, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess:
         """Run `runwrap ARGS` to completion, capturing its own output."""

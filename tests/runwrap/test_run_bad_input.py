@@ -111,6 +111,22 @@ def test_config_values_apply_per_task_and_the_command_line_wins(root: Root, tmp_
     assert cfg_root.manifest("other")["timeout_s"] == 3600
 
 
+def test_a_changed_config_file_is_read_again(root: Root, tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("defaults:\n  timeout: 1h\n")
+    env = {**root.env, "RUNWRAP_CONFIG": str(config)}
+    root.run("-n", "c", "--", "true", env=env)
+    assert root.manifest("c")["timeout_s"] == 3600
+    assert list((tmp_path / "cache" / "runwrap").iterdir())  # the parsed form is cached
+    root.run("-n", "c", "--", "true", env=env)
+    assert root.manifest("c")["timeout_s"] == 3600  # from the cache
+    config.write_text("defaults:\n  timeout: 2m\n")
+    root.run("-n", "c", "--", "true", env=env)
+    assert root.manifest("c")["timeout_s"] == 120
+    config.write_text("defaults: [oops\n")
+    assert_one_line_error(root.run("-n", "c", "--", "true", env=env), "malformed config file")
+
+
 def test_help_lists_the_options(root: Root) -> None:
     for args in (["--help"], ["--help", "--", "x"]):
         result = root.run(*args)

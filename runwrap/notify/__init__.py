@@ -1,0 +1,107 @@
+"""Notifications that tell you once: on failure, on recovery, and reminders if asked.
+
+The run path imports this package only for a task with notifiers, and the
+transports (with smtplib, urllib, threading, email) only when a notice is
+actually sent. Nothing here changes a run's status or raises for a
+notifier that fails: the attempt is recorded and retried at the next run.
+"""
+
+from __future__ import annotations
+
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from runwrap.notify.config import Notifier
+    from runwrap.options import RunOptions
+
+# One process runs one task: the checked notifiers and the start pings in flight.
+_loaded: dict[int, tuple[RunOptions, list[Notifier]]] = {}
+_pings: dict[str, tuple[str, list]] = {}
+
+
+def prepare(opts: RunOptions, environ: dict[str, str] | None = None) -> list[Notifier]:
+    """The task's notifiers, checked (RunwrapError, one line, for a bad definition)."""
+    cached = _loaded.get(id(opts))
+    if cached is not None and cached[0] is opts:
+        return cached[1]
+    from runwrap.notify.config import load_notifiers
+
+    notifiers = load_notifiers(list(opts.notify), opts.config_data, environ)
+    _loaded[id(opts)] = (opts, notifiers)
+    return notifiers
+
+
+def _site_url(opts: RunOptions) -> object:
+    site = opts.config_data.get("site")
+    return site.get("site_url") if isinstance(site, dict) else None
+
+
+def run_started(opts: RunOptions, run_path: str, manifest: dict) -> None:
+    """Send the start pings (healthchecks) in the background while the job runs."""
+    pingers = [n for n in prepare(opts) if n.type == "healthchecks"]
+    if not pingers:
+        return
+    try:
+        from runwrap.notify.dispatch import start
+        from runwrap.notify.healthchecks import new_rid
+
+        rid = new_rid()
+        item = {"event": "start", "run_id": manifest.get("run_id"), "rid": rid}
+        queue = [(n, [item]) for n in pingers]
+        started = start(queue, manifest, run_path, opts.root, _site_url(opts))
+        _pings[manifest.get("run_id") or ""] = (rid, started)
+    except Exception as e:
+        from runwrap.notify.dispatch import warn
+
+        warn(f"start ping failed for task {opts.name}: {e}")
+
+
+def after_run(opts: RunOptions, task_path: str, run_path: str, manifest: dict) -> tuple[dict, dict]:
+    """Record the finished run in the task state, tell the notifiers, record what they were told.
+
+    Returns (old, new) task state like runwrap.state.update_state.
+    """
+    from runwrap.notify.ledger import plan, settle
+    from runwrap.state import modify_state, update_state
+
+    notifiers = prepare(opts)
+    now = time.time()
+    queue: dict[str, list[dict]] = {}
+
+    def extra(old: dict, new: dict) -> dict:
+        new, decided = plan(notifiers, old, new, manifest, now)
+        queue.update(decided)
+        return new
+
+    old, new = update_state(task_path, manifest, extra)
+    rid, pings = _pings.pop(manifest.get("run_id") or "", (None, []))
+    if not any(queue.values()) and not pings:
+        return old, new
+    from runwrap.manifest import write_manifest
+    from runwrap.notify.dispatch import finish, start, warn
+
+    try:
+        for items in queue.values():
+            for item in items:
+                if item.get("id") is None and rid:
+                    item["rid"] = rid  # pairs the end ping with the start ping
+        ordered = [(n, queue[n.name]) for n in notifiers if queue.get(n.name)]
+        # The start ping must land before the end ping, or the check sees them swapped.
+        attempts = finish(pings)
+        started = start(ordered, manifest, run_path, opts.root, _site_url(opts))
+        attempts += finish(started)
+    except Exception as e:  # a bug here must not cost the run its record
+        warn(f"notifications failed for task {opts.name}: {e}")
+        return old, new
+    # Failed attempts are recorded, not printed: on stderr they would reach cron's
+    # MAILTO at every tick while a mail server is down, the very spam this prevents.
+    try:
+        new = modify_state(task_path, lambda state: settle(state, attempts))
+        manifest["notifications"] = list(manifest.get("notifications") or []) + [
+            {k: v for k, v in a.items() if k != "id"} for a in attempts
+        ]
+        write_manifest(run_path, manifest)
+    except OSError as e:
+        warn(f"cannot record the notifications of task {opts.name}: {e}")
+    return old, new

@@ -1,0 +1,69 @@
+"""When to tell: the events a finished run raises for one notifier (a pure function).
+
+The nospam rule lives here. A notifier hears about a failure once (after
+`after` failing runs in a row), about the recovery once (and only if it was
+told about the failure), and in between only a reminder every
+`remind_every`. What it was told is kept in the task state, per notifier:
+
+    failing         this notifier has called the current failure a failure
+    told            ... and a failure notice was queued for it
+    since           when the current failure began
+    last_notice_at  when the failure notice or the last reminder was queued
+"""
+
+from __future__ import annotations
+
+from runwrap.manifest import FAILING, SKIPPED, SUCCESS
+from runwrap.timefmt import iso, parse_iso
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from runwrap.notify.config import Notifier
+
+
+def decide(
+    notifier: Notifier, told: dict, state: dict, manifest: dict, now: float
+) -> tuple[list[str], dict]:
+    """(events, updated per-notifier record) for one finished run.
+
+    `told` is the notifier's record in the old state, `state` the task state
+    after the run (runwrap.state.next_state), `now` the time of the decision.
+    """
+    on = notifier.on
+    told = dict(told)
+    status = manifest.get("status")
+    events: list[str] = []
+    if told.get("failing") and told.get("since") != state.get("failing_since"):
+        # A failure this notifier missed the end of (it was not used for the task
+        # for a while): what it was told is about another failure.
+        for key in ("failing", "told", "since", "last_notice_at"):
+            told.pop(key, None)
+    if status == SKIPPED:
+        # Stuck is said once, when the K-th refusal in a row happens.
+        if "stuck" in on and state.get("consecutive_skips") == notifier.stuck_after:
+            events.append("stuck")
+        elif "skipped" in on:
+            events.append("skipped")
+    elif status in FAILING:
+        if not told.get("failing"):
+            if state.get("consecutive_failures", 0) >= notifier.after:
+                told["failing"] = True
+                told["since"] = state.get("failing_since")
+                told["last_notice_at"] = iso(now)
+                if "failure" in on:
+                    events.append("failure")
+                    told["told"] = True
+        elif "still-failing" in on and notifier.remind_every is not None:
+            last = parse_iso(told.get("last_notice_at"))
+            if last is None or now - last >= notifier.remind_every:
+                events.append("still-failing")
+                told["last_notice_at"] = iso(now)
+    elif status == SUCCESS:
+        if told.get("told") and "recovery" in on:
+            events.append("recovery")
+        for key in ("failing", "told", "since", "last_notice_at"):
+            told.pop(key, None)
+    # `always` adds a notice only for runs that raised nothing more specific.
+    if not events and "always" in on:
+        events.append("always")
+    return events, told

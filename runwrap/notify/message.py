@@ -1,0 +1,231 @@
+"""What a notice says: rendered from the run's manifest and the task state.
+
+Subjects and bodies are Python format strings (`{task} failed on {host}`)
+over the variables of `context()`: no template engine to import on the run
+path, and a user's template is checked against the same variables when the
+config is read. The `json` payload (webhooks, a command's stdin) carries the
+same facts as data.
+"""
+
+from __future__ import annotations
+
+import os
+
+from runwrap import SCHEMA
+from runwrap.paths import STDERR, STDOUT
+from runwrap.units import format_duration
+
+TAIL_LINES = 20
+_TAIL_BYTES = 64 * 1024  # enough for 20 long lines; a huge log is never read whole
+_LINE_MAX = 500
+
+DEFAULT_SUBJECT = "[runwrap] {title}: {task} on {host}"
+DEFAULT_BODY = "{summary}\n\n{details}{output_block}"
+
+TITLES = {
+    "failure": "FAILED",
+    "recovery": "RECOVERED",
+    "still-failing": "STILL FAILING",
+    "skipped": "SKIPPED",
+    "stuck": "STUCK",
+}
+
+# Every variable a template may use, with a sample value for checking templates.
+VARIABLES = {
+    "event": "failure",
+    "title": "FAILED",
+    "task": "backup",
+    "status": "failed",
+    "reason": "exited with status 1",
+    "host": "host",
+    "user": "user",
+    "run_id": "20261122T043733Z-3f9a",
+    "command": "backup.sh",
+    "started_at": "2026-11-22T04:37:33.000Z",
+    "ended_at": "2026-11-22T04:37:34.000Z",
+    "duration": "1.0s",
+    "duration_s": 1.0,
+    "exit_code": 1,
+    "signal": "",
+    "failures": 1,
+    "failing_since": "2026-11-22T04:37:33.000Z",
+    "skips": 0,
+    "holder": "",
+    "url": "",
+    "output": "",
+    "output_name": "stderr",
+    "output_block": "",
+    "summary": "",
+    "details": "",
+}
+
+
+def check_template(text: str) -> str | None:
+    """None if `text` renders with our variables, else what is wrong with it."""
+    try:
+        text.format_map(VARIABLES)
+    except KeyError as e:
+        return f"unknown variable {{{e.args[0]}}}; known: {', '.join(VARIABLES)}"
+    except (ValueError, IndexError, AttributeError) as e:
+        return f"bad template ({e}); write {{task}} for a variable and {{{{ for a brace"
+    return None
+
+
+def _tail(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - _TAIL_BYTES))
+            data = f.read()
+    except OSError:
+        return ""
+    lines = data.decode("utf-8", "replace").splitlines()
+    if size > _TAIL_BYTES and lines:
+        lines = lines[1:]  # the first line read is probably cut
+    lines = [ln if len(ln) <= _LINE_MAX else ln[:_LINE_MAX] + "…" for ln in lines]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return "\n".join(lines[-TAIL_LINES:])
+
+
+def output_tail(run_path: str | None) -> tuple[str, str]:
+    """(name, last lines): stderr's, or stdout's when stderr is empty."""
+    if not run_path:
+        return "stderr", ""
+    text = _tail(os.path.join(run_path, STDERR))
+    if text:
+        return "stderr", text
+    return "stdout", _tail(os.path.join(run_path, STDOUT))
+
+
+def _quote(text: str) -> str:
+    # Percent-encoding without urllib.parse (which imports re).
+    safe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+    return "".join(chr(b) if chr(b) in safe else f"%{b:02X}" for b in text.encode("utf-8"))
+
+
+def run_url(site_url: object, task: str, run_id: str) -> str:
+    """The run's page on the dashboard, or '' without a site_url."""
+    if not isinstance(site_url, str) or not site_url:
+        return ""
+    return f"{site_url.rstrip('/')}/tasks/{_quote(task)}/runs/{_quote(run_id)}/"
+
+
+def _summary(event: str, c: dict) -> str:
+    task, host = c["task"], c["host"]
+    why = f": {c['reason']}" if c["reason"] else ""
+    if event == "failure":
+        return f"{task} {c['status']} on {host}{why}"
+    if event == "recovery":
+        return (
+            f"{task} succeeded on {host} again, after {c['failures']} failing run(s) "
+            f"since {c['failing_since']}"
+        )
+    if event == "still-failing":
+        return (
+            f"{task} is still failing on {host}: {c['failures']} failing runs in a row "
+            f"since {c['failing_since']}{why}"
+        )
+    if event == "stuck":
+        return (
+            f"{task} is stuck on {host}: {c['skips']} runs in a row were refused because "
+            "an earlier run still holds the lock"
+        )
+    if event == "skipped":
+        return f"{task} was skipped on {host}{why}"
+    return f"{task} {c['status']} on {host}{why}"
+
+
+def context(event: str, manifest: dict, run_path: str | None, info: dict) -> dict:
+    """The template variables for one notice.
+
+    `info` holds what the state knew when the notice was decided: failures,
+    failing_since, skips, site_url, and for stuck notices the holder's run.
+    """
+    c = dict.fromkeys(VARIABLES, "")
+    status = manifest.get("status") or ""
+    exit_code = manifest.get("exit_code")
+    command = manifest.get("command")
+    c.update(
+        event=event,
+        title=TITLES.get(event, status.upper()),
+        task=manifest.get("task") or "",
+        status=status,
+        reason=manifest.get("reason") or "",
+        host=manifest.get("host") or "",
+        user=manifest.get("user") or "",
+        run_id=manifest.get("run_id") or "",
+        command=" ".join(command) if isinstance(command, list) else "",
+        started_at=manifest.get("started_at") or "",
+        ended_at=manifest.get("ended_at") or "",
+        duration=format_duration(manifest.get("duration_s")),
+        duration_s=manifest.get("duration_s"),
+        exit_code="" if exit_code is None else exit_code,
+        signal=manifest.get("signal") or "",
+        failures=info.get("failures") or 0,
+        failing_since=info.get("failing_since") or "",
+        skips=info.get("skips") or 0,
+        holder=info.get("holder") or "",
+    )
+    c["url"] = run_url(info.get("site_url"), c["task"], c["run_id"])
+    name, tail = output_tail(run_path)
+    c["output_name"], c["output"] = name, tail
+    c["output_block"] = f"\n\nLast lines of {name}:\n{tail}" if tail else ""
+    c["summary"] = _summary(event, c)
+    rows = [
+        ("task", c["task"]),
+        ("status", status + (f" ({c['reason']})" if c["reason"] else "")),
+        ("host", c["host"]),
+        ("started", c["started_at"]),
+        ("duration", c["duration"]),
+        ("exit code", c["exit_code"]),
+        ("signal", c["signal"]),
+        (
+            "failures",
+            f"{c['failures']} in a row since {c['failing_since']}" if c["failures"] else "",
+        ),
+        ("holder", c["holder"]),
+        ("command", c["command"]),
+        ("run", c["run_id"]),
+        ("page", c["url"]),
+    ]
+    c["details"] = "\n".join(f"{k + ':':<11}{v}" for k, v in rows if v not in ("", None))
+    return c
+
+
+def render(notifier_fields: dict, c: dict) -> tuple[str, str]:
+    """(subject, body) from the notifier's templates, or the defaults."""
+    subject = notifier_fields.get("subject") or DEFAULT_SUBJECT
+    body = notifier_fields.get("body") or DEFAULT_BODY
+    # A subject is one line: a template may not smuggle in headers.
+    subject = " ".join(subject.format_map(c).split())
+    return subject, body.format_map(c)
+
+
+def payload(c: dict, subject: str, body: str) -> dict:
+    """The documented JSON form of a notice (json webhooks, a command's stdin)."""
+    return {
+        "schema": SCHEMA,
+        "event": c["event"],
+        "task": c["task"],
+        "status": c["status"],
+        "reason": c["reason"] or None,
+        "host": c["host"],
+        "user": c["user"],
+        "run_id": c["run_id"],
+        "command": c["command"],
+        "started_at": c["started_at"] or None,
+        "ended_at": c["ended_at"] or None,
+        "duration_s": c["duration_s"],
+        "exit_code": None if c["exit_code"] == "" else c["exit_code"],
+        "signal": c["signal"] or None,
+        "failures": c["failures"],
+        "failing_since": c["failing_since"] or None,
+        "skips": c["skips"],
+        "holder": c["holder"] or None,
+        "url": c["url"] or None,
+        "output_name": c["output_name"],
+        "output_tail": c["output"],
+        "subject": subject,
+        "text": body,
+    }

@@ -1,0 +1,71 @@
+"""The email notifier: SMTP with STARTTLS, implicit TLS or neither, optional login.
+
+Named smtp, not email, so that it never shadows the standard library's
+email package. The password is read when a mail is sent, from the
+environment variable or file the config names, and goes nowhere but the
+SMTP server.
+"""
+
+from __future__ import annotations
+
+import os
+
+from runwrap.procs import hostname
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from runwrap.notify.config import Notifier
+    from runwrap.notify.dispatch import Notice
+
+
+def _password(fields: dict) -> str | None:
+    if fields.get("password_env"):
+        return os.environ.get(fields["password_env"], "")
+    if fields.get("password_file"):
+        with open(fields["password_file"], encoding="utf-8") as f:
+            # A trailing newline is an artefact of editors and `echo`, never part of it.
+            return f.read().rstrip("\r\n")
+    return None
+
+
+def build_message(fields: dict, notice: Notice):  # -> email.message.EmailMessage
+    """The mail as it will be sent."""
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid
+
+    host = hostname()
+    msg = EmailMessage()
+    msg["Subject"] = notice.subject
+    msg["From"] = fields.get("from") or f"runwrap@{host}"
+    msg["To"] = ", ".join(fields["to"])
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid("runwrap", domain=host)
+    msg["X-Runwrap-Task"] = notice.context["task"]
+    msg["X-Runwrap-Event"] = notice.event
+    msg.set_content(notice.body)
+    return msg
+
+
+def send(notifier: Notifier, notice: Notice, timeout: float) -> None:
+    """Deliver the notice to every recipient; raise on any refusal."""
+    import smtplib
+    import ssl
+
+    fields = notifier.fields
+    security = fields["security"]
+    context = None
+    if security != "none":
+        context = ssl.create_default_context(cafile=fields.get("ca_file"))
+    msg = build_message(fields, notice)
+    if security == "tls":
+        client = smtplib.SMTP_SSL(fields["host"], fields["port"], timeout=timeout, context=context)
+    else:
+        client = smtplib.SMTP(fields["host"], fields["port"], timeout=timeout)
+    with client:
+        if security == "starttls":
+            client.starttls(context=context)
+        if fields.get("username"):
+            client.login(fields["username"], _password(fields) or "")
+        refused = client.send_message(msg)
+    if refused:
+        raise RuntimeError(f"refused recipients: {', '.join(sorted(refused))}")

@@ -1,0 +1,218 @@
+"""Real parts for the notification tests (fixtures in conftest.py): an SMTP server, an HTTP receiver, the real CLI.
+
+Everything listens on 127.0.0.1 on a free port; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+_PROXY_VARS = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+
+
+def wait_for(predicate, timeout: float = 10.0, what: str = "condition"):
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Runwrap:
+    """The real `runwrap` CLI over a root and a config file in tmp_path."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp = tmp_path
+        self.root = tmp_path / "root"
+        self.config_path = tmp_path / "config.yaml"
+        self.config_path.write_text("")
+        self.env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARS}
+        self.env.pop("RUNWRAP_ROOT", None)
+        self.env["NO_PROXY"] = "*"
+
+    def config(self, data: dict) -> None:
+        """Write the YAML config file."""
+        self.config_path.write_text(yaml.safe_dump(data))
+
+    def run(self, *args: str, task: str = "job", timeout: float = 60, **kw):
+        """`runwrap --root ROOT --config FILE -n TASK ARGS`, to completion."""
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "runwrap",
+                "--root",
+                str(self.root),
+                "--config",
+                str(self.config_path),
+                "-n",
+                task,
+                *args,
+            ],
+            env=kw.pop("env", self.env),
+            cwd=self.tmp,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            **kw,
+        )
+
+    def start(self, *args: str, task: str = "job") -> subprocess.Popen:
+        """Start runwrap in the background."""
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "runwrap",
+                "--root",
+                str(self.root),
+                "--config",
+                str(self.config_path),
+                "-n",
+                task,
+                *args,
+            ],
+            env=self.env,
+            cwd=self.tmp,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def fail(self, task: str = "job", code: int = 1, extra: tuple = ()):
+        """One failing run (writes a line on stderr first)."""
+        return self.run(*extra, "--", "sh", "-c", f"echo 'it broke' >&2; exit {code}", task=task)
+
+    def ok(self, task: str = "job", extra: tuple = ()):
+        """One successful run."""
+        return self.run(*extra, "--", "true", task=task)
+
+    def task_dir(self, task: str = "job") -> Path:
+        return self.root / "tasks" / task
+
+    def state(self, task: str = "job") -> dict:
+        return json.loads((self.task_dir(task) / "state.json").read_text())
+
+    def manifests(self, task: str = "job") -> list[dict]:
+        """Every run's manifest, oldest first (by start time: run ids sort only to the second)."""
+        runs = (self.task_dir(task) / "runs").iterdir()
+        found = [json.loads((r / "manifest.json").read_text()) for r in runs]
+        return sorted(found, key=lambda m: m["started_at"])
+
+
+@pytest.fixture
+def rw(tmp_path: Path) -> Runwrap:
+    return Runwrap(tmp_path)
+
+
+class Receiver:
+    """An HTTP server in a thread that records every request.
+
+    `mode`: "ok" answers 200, "error" answers 500, "hang" never answers
+    (until the test ends).
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.mode = "ok"
+        self.release = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                if receiver.mode == "hang":
+                    receiver.release.wait(30)
+                    return
+                receiver.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "body": body}
+                )
+                code = 500 if receiver.mode == "error" else 200
+                self.send_response(code)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    def json(self) -> list[dict]:
+        return [json.loads(r["body"]) for r in self.requests]
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+class Mailbox:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
+
+    def __init__(self, port: int | None = None, **controller_kw: object) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        self.envelopes: list = []
+        box = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                from email import message_from_bytes, policy
+
+                box.envelopes.append(envelope)
+                box.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+                return "250 OK"
+
+        self.port = port or free_port()
+        self.controller = Controller(
+            Handler(), hostname="127.0.0.1", port=self.port, **controller_kw
+        )
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture
+def mailbox():
+    box = Mailbox()
+    yield box
+    box.stop()

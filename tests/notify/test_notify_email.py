@@ -1,0 +1,231 @@
+"""Email against a real SMTP server (aiosmtpd) on 127.0.0.1: plain, login, STARTTLS, TLS."""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import subprocess
+
+import pytest
+
+from .notify_helpers import Mailbox, free_port
+
+SECRET = "s3cr3t-Pa55word-xyzzy"
+
+
+def mail_config(port: int, **more: object) -> dict:
+    spec = {
+        "type": "email",
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "from": "cron@example.org",
+        "to": ["ops@example.org", "dev@example.org"],
+        "timeout": "2s",
+        **more,
+    }
+    return {"notifiers": {"mail": spec}}
+
+
+def accept(expected_login: bytes, expected_password: bytes):
+    """An aiosmtpd authenticator that accepts one login."""
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == expected_login
+            and auth_data.password == expected_password
+        )
+        return AuthResult(success=ok)
+
+    return authenticator
+
+
+def test_failure_and_recovery_mails(rw, mailbox):
+    rw.config(mail_config(mailbox.port))
+    rw.fail(extra=("--notify", "mail"))
+    rw.fail(extra=("--notify", "mail"))
+    rw.ok(extra=("--notify", "mail"))
+    assert len(mailbox.messages) == 2
+    failure, recovery = mailbox.messages
+    assert failure["Subject"] == "[runwrap] FAILED: job on " + rw.manifests()[0]["host"]
+    assert failure["From"] == "cron@example.org"
+    assert failure["To"] == "ops@example.org, dev@example.org"
+    assert failure["X-Runwrap-Event"] == "failure"
+    assert mailbox.envelopes[0].rcpt_tos == ["ops@example.org", "dev@example.org"]
+    text = failure.get_content()
+    assert "exited with status 1" in text
+    assert "it broke" in text
+    assert recovery["Subject"].startswith("[runwrap] RECOVERED: job")
+
+
+def test_subject_and_body_templates(rw, mailbox):
+    rw.config(
+        mail_config(
+            mailbox.port,
+            subject="{task} is {status} ({failures}x)",
+            body="Exit {exit_code}.\n{output}\n",
+        )
+    )
+    rw.fail(code=3, extra=("--notify", "mail"))
+    [msg] = mailbox.messages
+    assert msg["Subject"] == "job is failed (1x)"
+    assert msg.get_content().replace("\r\n", "\n") == "Exit 3.\nit broke\n"
+
+
+def test_login_with_password_from_env_never_writes_the_password(rw, tmp_path):
+    box = Mailbox(authenticator=accept(b"robot", SECRET.encode()), auth_require_tls=False)
+    try:
+        rw.config(mail_config(box.port, username="robot", password_env="SMTP_PASSWORD"))
+        env = {**rw.env, "SMTP_PASSWORD": SECRET}
+        outputs = []
+        for args in (("--", "sh", "-c", "exit 1"), ("--", "true")):
+            result = rw.run("--notify", "mail", *args, env=env)
+            outputs += [result.stdout, result.stderr]
+        assert len(box.messages) == 2
+    finally:
+        box.stop()
+    assert all(SECRET not in text for text in outputs)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_wrong_password_is_recorded_and_the_run_keeps_its_status(rw, tmp_path):
+    box = Mailbox(authenticator=accept(b"robot", b"right"), auth_require_tls=False)
+    try:
+        secret_file = tmp_path / "pw"
+        secret_file.write_text(SECRET + "\n")
+        rw.config(
+            mail_config(box.port, username="robot", password_file=str(secret_file), timeout="0.5s")
+        )
+        result = rw.fail(extra=("--notify", "mail"))
+    finally:
+        box.stop()
+    assert result.returncode == 1
+    assert box.messages == []
+    [attempt] = rw.manifests()[0]["notifications"]
+    assert attempt["ok"] is False
+    assert attempt["error"]
+    assert SECRET not in attempt["error"]
+
+
+def test_password_file_is_used_to_log_in(rw, tmp_path):
+    box = Mailbox(authenticator=accept(b"robot", SECRET.encode()), auth_require_tls=False)
+    try:
+        secret_file = tmp_path / "pw"
+        secret_file.write_text(SECRET + "\n")
+        rw.config(mail_config(box.port, username="robot", password_file=str(secret_file)))
+        rw.fail(extra=("--notify", "mail"))
+        assert len(box.messages) == 1
+    finally:
+        box.stop()
+
+
+def test_smtp_down_then_up_delivers_the_pending_notice(rw):
+    port = free_port()
+    rw.config(mail_config(port, timeout="0.5s"))
+    assert rw.fail(extra=("--notify", "mail")).returncode == 1
+    record = rw.state()["notify"]["mail"]
+    assert "refused" in record["last_error"].lower()
+    assert [p["event"] for p in record["pending"]] == ["failure"]
+    box = Mailbox(port=port)
+    try:
+        assert rw.fail(extra=("--notify", "mail")).returncode == 1
+        assert len(box.messages) == 1
+        first = rw.manifests()[0]
+        assert first["run_id"] in box.messages[0].get_content()
+    finally:
+        box.stop()
+    assert rw.state()["notify"]["mail"]["pending"] == []
+    second = rw.manifests()[1]
+    assert [(a["event"], a["ok"], a["run_id"]) for a in second["notifications"]] == [
+        ("failure", True, first["run_id"])
+    ]
+
+
+def make_cert(tmp_path) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1, made with the openssl CLI."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    return str(cert), str(key)
+
+
+def server_context(cert: str, key: str) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def test_starttls_with_login(rw, tmp_path):
+    cert, key = make_cert(tmp_path)
+    box = Mailbox(
+        tls_context=server_context(cert, key),
+        require_starttls=True,
+        authenticator=accept(b"robot", SECRET.encode()),
+    )
+    try:
+        rw.config(
+            mail_config(
+                box.port,
+                security="starttls",
+                ca_file=cert,
+                username="robot",
+                password_env="SMTP_PASSWORD",
+            )
+        )
+        rw.run("--notify", "mail", "--", "false", env={**rw.env, "SMTP_PASSWORD": SECRET})
+        assert len(box.messages) == 1, rw.manifests()[0]["notifications"]
+    finally:
+        box.stop()
+
+
+def test_starttls_refuses_a_certificate_it_cannot_verify(rw, tmp_path):
+    cert, key = make_cert(tmp_path)
+    box = Mailbox(tls_context=server_context(cert, key), require_starttls=True)
+    try:
+        rw.config(mail_config(box.port, security="starttls"))
+        rw.fail(extra=("--notify", "mail"))
+        assert box.messages == []
+    finally:
+        box.stop()
+    [attempt] = rw.manifests()[0]["notifications"]
+    assert "certificate" in attempt["error"].lower()
+
+
+def test_implicit_tls(rw, tmp_path):
+    cert, key = make_cert(tmp_path)
+    box = Mailbox(ssl_context=server_context(cert, key))
+    try:
+        rw.config(mail_config(box.port, security="tls", ca_file=cert))
+        rw.fail(extra=("--notify", "mail"))
+        assert len(box.messages) == 1, rw.manifests()[0]["notifications"]
+    finally:
+        box.stop()
