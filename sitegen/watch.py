@@ -14,7 +14,17 @@ import threading
 import time
 from collections import defaultdict
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
@@ -28,6 +38,18 @@ MAX_DELAY_S = 0.5  # ...or this long after its first event, whichever comes firs
 RESCAN_S = 30.0  # a full (cheap, signature-based) rescan this often
 RESCAN_BUSY_S = 2.0  # while runs are running: their owners may die without an event
 _IGNORED = frozenset({"opened", "closed_no_write"})
+# What inotify is asked for: no opens or reads (our own builds read every file, and
+# would flood the queue), no per-write modifications (a chatty job's log). A manifest
+# arrives by rename; logs are looked at again on close and by the periodic rescan.
+EVENTS = [
+    FileCreatedEvent,
+    DirCreatedEvent,
+    FileMovedEvent,
+    DirMovedEvent,
+    FileDeletedEvent,
+    DirDeletedEvent,
+    FileClosedEvent,
+]
 _IGNORED_NAMES = frozenset({"lock", "state.lock"})
 
 
@@ -96,7 +118,7 @@ def start_observer(root: str, changes: Changes, poll: bool) -> Observer:
     """A watchdog observer on ROOT (inotify, or polling for NFS)."""
     observer = PollingObserver(timeout=1.0) if poll else Observer()
     target = tasks_dir(root) if os.path.isdir(tasks_dir(root)) else root
-    observer.schedule(changes, target, recursive=True)
+    observer.schedule(changes, target, recursive=True, event_filter=EVENTS)
     observer.daemon = True
     observer.start()
     return observer
