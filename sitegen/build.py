@@ -118,8 +118,10 @@ class Site:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             write_atomic(path, data, fsync=False)
 
-    def _render(self, rel: str, template: str, base: str, **ctx: object) -> None:
-        html = self.env.get_template(template).render(site=self.site, base=base, refresh=0, **ctx)
+    def _render(self, rel: str, template: str, base: str, refresh: int = 0, **ctx: object) -> None:
+        html = self.env.get_template(template).render(
+            site=self.site, base=base, refresh=refresh, **ctx
+        )
         self._write(rel, html)
 
     def _copy_static(self) -> None:
@@ -342,6 +344,8 @@ class Site:
             os.path.join("tasks", task, "runs", rid, "index.html"),
             "run.html",
             "../../../../",
+            # A running run's page reloads itself, like the dashboard.
+            refresh=self.cfg.refresh_s if status == RUNNING else 0,
             run=run,
             prev=prev,
             next=nxt,
@@ -405,7 +409,8 @@ class Site:
             latest = manifests.get(newest) or read_manifest(run_dir(self.cfg.root, task, newest))
         ctx = pages.task_context(self.cfg, summ, runs, latest)
         base = os.path.join("tasks", task)
-        self._render(os.path.join(base, "index.html"), "task.html", "../../", **ctx)
+        refresh = self.cfg.refresh_s if summ["running"] else 0
+        self._render(os.path.join(base, "index.html"), "task.html", "../../", refresh, **ctx)
         self._write(os.path.join(base, "badge.svg"), pages.badge(self.env, task, summ["state"]))
         self._render_feed(os.path.join(base, "feed.atom"), f"{task}", summ["changes"], "../../")
 

@@ -310,3 +310,26 @@ def test_a_user_theme_overrides_single_templates(root, out, tmp_path):
     assert (out / "static" / "extra.css").exists() and (out / "static" / "style.css").exists()
     rid = next((out / "tasks" / "job" / "runs").iterdir())
     assert "Record" in (rid / "index.html").read_text()
+
+
+def test_a_running_run_whose_runwrap_died_shows_as_lost(root, out):
+    rid = write_run(root, "job", 1, "running", feedback={"progress": "20"})
+    path = root / "tasks" / "job" / "runs" / rid / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["owner"]["pid"] = 2**22 + 12345  # no such process
+    path.write_text(json.dumps(manifest))
+    build(root, out)
+    status = json.loads((out / "status.json").read_text())
+    assert status["tasks"]["job"]["state"] == "failing"
+    assert status["tasks"]["job"]["last_status"] == "lost"
+    assert "lost" in (out / "tasks" / "job" / "runs" / rid / "index.html").read_text()
+
+
+def test_pages_of_running_runs_refresh_themselves_and_finished_ones_do_not(root, out):
+    done = write_run(root, "job", 1)
+    live = write_run(root, "job", 2, "running")
+    build(root, out)
+    runs = out / "tasks" / "job" / "runs"
+    assert 'http-equiv="refresh"' in (runs / live / "index.html").read_text()
+    assert 'http-equiv="refresh"' not in (runs / done / "index.html").read_text()
+    assert 'http-equiv="refresh"' in (out / "tasks" / "job" / "index.html").read_text()

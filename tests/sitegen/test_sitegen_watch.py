@@ -6,6 +6,7 @@ import json
 import shutil
 import signal
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,23 @@ def test_watch_skips_a_malformed_manifest_and_picks_it_up_when_whole(root, out, 
     tmp.rename(bad_run / "manifest.json")
     wait_for(lambda: task_state(out, "job").get("runs") == 2, what="the repaired manifest")
     assert (out / "tasks" / "job" / "runs" / bad_run.name / "index.html").exists()
+
+
+def test_serve_prints_its_address_and_serves_the_site(root, out):
+    runwrap(root, "served", "echo hi")
+    proc = subprocess.Popen(
+        [str(BIN / "sitegen"), "--root", str(root), "--out", str(out), "--serve", "127.0.0.1:0"],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("serving the site at http://127.0.0.1:"), line
+        url = line.split()[-1]
+        with urllib.request.urlopen(url + "tasks/served/index.html", timeout=10) as r:
+            assert r.status == 200 and b"served" in r.read()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
