@@ -17,9 +17,7 @@ import signal
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from runwrap.jsonio import dumps, write_atomic
 from runwrap.manifest import RUNNING, read_manifest
 from runwrap.paths import (
     MANIFEST,
@@ -31,32 +29,18 @@ from runwrap.paths import (
     runs_dir,
     task_dir,
 )
-from sitegen import pages
 from sitegen.config import SiteConfig, find_theme
-from sitegen.files import RunFiles, is_real_dir
-from sitegen.index import CACHE_DIR, Cache, cache_dir, fingerprint
-from sitegen.model import STATE_ORDER, summarize, task_summary
-from sitegen.render import href, make_env
+from sitegen.files import is_real_dir
+from sitegen.index import Cache, cache_dir, fingerprint
+from sitegen.model import summarize, task_summary
+from sitegen.render import make_env
+from sitegen.writer import BuildStats, Writer
 
 log = logging.getLogger(__name__)
 
 SETTLE_S = 120  # a finished manifest younger than this may still be rewritten (notifications)
-FEED_SIZE = 50
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class BuildStats:
-    """What one update did."""
-
-    full: bool = False
-    tasks: int = 0
-    run_pages: int = 0
-    history_pages: int = 0
-    removed_runs: int = 0
-    seconds: float = 0.0
-    changed_tasks: list[str] = field(default_factory=list)
 
 
 def _dir_sig(path: str) -> list[int] | None:
@@ -103,34 +87,9 @@ class Site:
         self.cfg = cfg
         self.theme_dirs = find_theme(cfg.theme)
         self.cache = Cache(cfg.out, fingerprint(cfg, self.theme_dirs))
-        self.env = make_env(self.theme_dirs, os.path.join(cache_dir(cfg.out), "jinja"))
-        self.site = {"title": cfg.title, "site_url": cfg.site_url}
+        env = make_env(self.theme_dirs, os.path.join(cache_dir(cfg.out), "jinja"))
+        self.out = Writer(cfg, env, self.theme_dirs)
         self._summary: dict | None = None  # kept between updates by a long-lived process
-
-    # -- writing -------------------------------------------------------------
-
-    def _write(self, rel: str, text: str) -> None:
-        path = os.path.join(self.cfg.out, rel)
-        data = text.encode("utf-8", "surrogateescape")
-        try:
-            write_atomic(path, data, fsync=False)
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            write_atomic(path, data, fsync=False)
-
-    def _render(self, rel: str, template: str, base: str, refresh: int = 0, **ctx: object) -> None:
-        html = self.env.get_template(template).render(
-            site=self.site, base=base, refresh=refresh, **ctx
-        )
-        self._write(rel, html)
-
-    def _copy_static(self) -> None:
-        dest = os.path.join(self.cfg.out, "static")
-        # The least specific theme first, so a user theme's files win.
-        for theme in reversed(self.theme_dirs):
-            src = theme / "static"
-            if src.is_dir():
-                shutil.copytree(src, dest, dirs_exist_ok=True)
 
     # -- the update ----------------------------------------------------------
 
@@ -151,15 +110,16 @@ class Site:
         if summary is None:
             self.cache.clear()
             summary = {}
-            self._copy_static()
+            self.out.copy_static()
         root = self.cfg.root
         tasks = [t for t in list_tasks(root) if is_real_dir(task_dir(root, t))]
         gone = set(summary) - set(tasks)
         for task in sorted(gone):
-            self._remove_task(task)
+            self.out.remove_task(task)
+            self.cache.drop_task(task)
             summary.pop(task)
         if stats.full:
-            self._remove_stale_tasks(set(tasks))
+            self.out.remove_stale_tasks(set(tasks))
         hints = hints or {}
         todo = [
             t
@@ -182,7 +142,7 @@ class Site:
                 if entry is not None:
                     summary[task] = entry
         if stats.changed_tasks or gone or stats.full:
-            self._render_site([summary[t]["summary"] for t in tasks if t in summary])
+            self.out.render_site([summary[t]["summary"] for t in tasks if t in summary])
         self.cache.save_summary(summary)
         self._summary = summary
         stats.tasks = len(tasks)
@@ -230,7 +190,7 @@ class Site:
         removed = set(cached) - set(ids)
         for rid in removed:
             del cached[rid]
-            shutil.rmtree(self._out_run(task, rid), ignore_errors=True)
+            shutil.rmtree(self.out.out_run(task, rid), ignore_errors=True)
         stats.removed_runs += len(removed)
         check = [i for i in ids if i not in cached or not cached[i]["settled"] or i in force]
         manifests: dict[str, dict] = {}
@@ -271,12 +231,14 @@ class Site:
             self.cache.save_task(task, cached)
             return entry
         runs = [cached[i]["sum"] for i in order]
-        self._render_runs(task, order, old_order, changed_pages, manifests, stats, counter, fresh)
-        self._render_history(task, runs, order, old_order, changed_rows, fresh, stats)
+        self.out.render_runs(
+            task, order, old_order, changed_pages, manifests, stats, counter, fresh
+        )
+        self.out.render_history(task, runs, order, old_order, changed_rows, fresh, stats)
         summ = task_summary(task, runs)
-        self._render_task(task, summ, runs, order, manifests)
+        self.out.render_task(task, summ, runs, order, manifests)
         if fresh:
-            self._remove_stale_runs(task, set(order))
+            self.out.remove_stale_runs(task, set(order))
         self.cache.save_task(task, cached)
         stats.changed_tasks.append(task)
         return {
@@ -285,188 +247,8 @@ class Site:
             "summary": summ,
         }
 
-    # -- pages -----------------------------------------------------------------
 
-    def _out_task(self, task: str) -> str:
-        return os.path.join(self.cfg.out, "tasks", task)
-
-    def _out_run(self, task: str, rid: str) -> str:
-        return os.path.join(self.cfg.out, "tasks", task, "runs", rid)
-
-    def _render_runs(
-        self,
-        task: str,
-        order: list[str],
-        old_order: list[str],
-        changed: set[str],
-        manifests: dict[str, dict],
-        stats: BuildStats,
-        counter: _Counter | None,
-        fresh: bool,
-    ) -> None:
-        old_pos = {rid: i for i, rid in enumerate(old_order)}
-        root = self.cfg.root
-        for i, rid in enumerate(order):
-            prev = order[i - 1] if i else None
-            nxt = order[i + 1] if i + 1 < len(order) else None
-            j = old_pos.get(rid)
-            same_neighbours = j is not None and (
-                (old_order[j - 1] if j else None) == prev
-                and (old_order[j + 1] if j + 1 < len(old_order) else None) == nxt
-            )
-            if not fresh and rid not in changed and same_neighbours:
-                continue
-            path = run_dir(root, task, rid)
-            manifest = manifests.get(rid) or read_manifest(path)
-            if manifest is None:
-                continue
-            self._render_run(task, rid, manifest, path, prev, nxt)
-            stats.run_pages += 1
-            if counter is not None:
-                counter.tick()
-
-    def _render_run(
-        self, task: str, rid: str, manifest: dict, path: str, prev: str | None, nxt: str | None
-    ) -> None:
-        out_run = self._out_run(task, rid)
-        try:
-            os.mkdir(out_run)
-            existed = False
-        except FileExistsError:
-            existed = True
-        except FileNotFoundError:
-            os.makedirs(out_run)
-            existed = False
-        status = summarize(rid, manifest)["status"]
-        with RunFiles(path, self.cfg.publish) as rf:
-            run, keep = pages.run_context(task, rid, manifest, status, rf, out_run)
-        self._render(
-            os.path.join("tasks", task, "runs", rid, "index.html"),
-            "run.html",
-            "../../../../",
-            # A running run's page reloads itself, like the dashboard.
-            refresh=self.cfg.refresh_s if status == RUNNING else 0,
-            run=run,
-            prev=prev,
-            next=nxt,
-        )
-        if existed:
-            _prune_dir(out_run, keep)
-
-    def _render_history(
-        self,
-        task: str,
-        runs: list[dict],
-        order: list[str],
-        old_order: list[str],
-        changed_rows: set[str],
-        fresh: bool,
-        stats: BuildStats,
-    ) -> None:
-        size = self.cfg.page_size
-        count = pages.page_count(len(order), size)
-        old_count = pages.page_count(len(old_order), size)
-        if fresh:
-            todo = set(range(1, count + 1))
-        else:
-            # Pages from the first difference on shift; pages of changed rows change.
-            first = next(
-                (i for i, (a, b) in enumerate(zip(order, old_order, strict=False)) if a != b),
-                min(len(order), len(old_order)),
-            )
-            todo = set(range(first // size + 1, count + 1))
-            pos = {rid: i for i, rid in enumerate(order)}
-            todo |= {pos[r] // size + 1 for r in changed_rows if r in pos}
-            if count != old_count:
-                todo.add(min(count, old_count))  # its "newer" link comes or goes
-        summary = {"name": task}
-        for page in sorted(todo):
-            self._render(
-                os.path.join("tasks", task, f"page-{page}.html"),
-                "history.html",
-                "../../",
-                task=summary,
-                rows=pages.page_rows(runs, page, size),
-                page=page,
-                pages=count,
-            )
-            stats.history_pages += 1
-        for page in range(count + 1, max(old_count, count) + 1):
-            _unlink(os.path.join(self._out_task(task), f"page-{page}.html"))
-        if fresh:
-            for name in _listdir(self._out_task(task)):
-                if name.startswith("page-") and name.endswith(".html"):
-                    number = name[5:-5]
-                    if not number.isdigit() or int(number) > count:
-                        _unlink(os.path.join(self._out_task(task), name))
-
-    def _render_task(
-        self, task: str, summ: dict, runs: list[dict], order: list[str], manifests: dict
-    ) -> None:
-        latest = None
-        if order:
-            newest = order[-1]
-            latest = manifests.get(newest) or read_manifest(run_dir(self.cfg.root, task, newest))
-        ctx = pages.task_context(self.cfg, summ, runs, latest)
-        base = os.path.join("tasks", task)
-        refresh = self.cfg.refresh_s if summ["running"] else 0
-        self._render(os.path.join(base, "index.html"), "task.html", "../../", refresh, **ctx)
-        self._write(os.path.join(base, "badge.svg"), pages.badge(self.env, task, summ["state"]))
-        self._render_feed(os.path.join(base, "feed.atom"), f"{task}", summ["changes"], "../../")
-
-    def _render_feed(self, rel: str, title: str, changes: list[dict], base: str) -> None:
-        entries = sorted(changes, key=lambda c: (c["at"] or "", c["task"], c["id"]), reverse=True)
-        entries = [dict(e) for e in entries[:FEED_SIZE]]
-        site_url = (self.cfg.site_url or "").rstrip("/")
-        for e in entries:
-            link = f"tasks/{href(e['task'])}/runs/{href(e['id'])}/index.html"
-            e["link"] = f"{site_url}/{link}" if site_url else base + link
-            e["at"] = e["at"] or "1970-01-01T00:00:00Z"
-        feed_id = f"{site_url}/{rel}" if site_url else f"urn:runwrap:{href(self.cfg.title)}:{rel}"
-        text = self.env.get_template("feed.atom").render(
-            site=self.site,
-            feed_title=f"state changes of {title}",
-            feed_id=feed_id,
-            updated=entries[0]["at"] if entries else "1970-01-01T00:00:00Z",
-            self_url=f"{site_url}/{rel}" if site_url else None,
-            site_link=f"{site_url}/index.html" if site_url else None,
-            entries=entries,
-        )
-        self._write(rel, text)
-
-    def _render_site(self, summaries: list[dict]) -> None:
-        ordered = sorted(summaries, key=lambda s: (STATE_ORDER.get(s["state"], 9), s["name"]))
-        html = self.env.get_template("dashboard.html").render(
-            site=self.site,
-            base="",
-            refresh=self.cfg.refresh_s,
-            tasks=ordered,
-            totals=pages.totals(summaries),
-        )
-        self._write("index.html", html)
-        self._write("status.json", dumps(pages.status_json(self.cfg, ordered)) + "\n")
-        changes = [c for s in summaries for c in s["changes"]]
-        self._render_feed("feed.atom", "all tasks", changes, "")
-
-    # -- removal ---------------------------------------------------------------
-
-    def _remove_task(self, task: str) -> None:
-        shutil.rmtree(self._out_task(task), ignore_errors=True)
-        self.cache.drop_task(task)
-
-    def _remove_stale_tasks(self, tasks: set[str]) -> None:
-        for name in _listdir(os.path.join(self.cfg.out, "tasks")):
-            if name not in tasks:
-                shutil.rmtree(os.path.join(self.cfg.out, "tasks", name), ignore_errors=True)
-
-    def _remove_stale_runs(self, task: str, keep: set[str]) -> None:
-        out_runs = os.path.join(self._out_task(task), "runs")
-        for name in _listdir(out_runs):
-            if name not in keep:
-                shutil.rmtree(os.path.join(out_runs, name), ignore_errors=True)
-
-
-_WORKER_SITE: Site | None = None
+_WORKER_SITE: Site | None = None  # the Site a forked worker builds with
 
 
 def _worker_init() -> None:
@@ -492,36 +274,11 @@ class _Counter:
         self.total = total
 
     def tick(self, n: int = 1) -> None:
+        """Count n more pages."""
         before = self.done
         self.done += n
         if self.done // 200 != before // 200 or self.done == self.total:
             self.progress(self.done, self.total)
 
 
-def _listdir(path: str) -> list[str]:
-    try:
-        return os.listdir(path)
-    except OSError:
-        return []
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
-def _prune_dir(out_run: str, keep: set[str]) -> None:
-    """Remove files a run page no longer links (an artifact renamed, a log gone)."""
-    for dirpath, _dirs, filenames in os.walk(out_run, topdown=False):
-        rel_dir = os.path.relpath(dirpath, out_run)
-        for name in filenames:
-            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-            if rel not in keep:
-                _unlink(os.path.join(dirpath, name))
-        if dirpath != out_run and not os.listdir(dirpath):
-            os.rmdir(dirpath)
-
-
-__all__ = ["CACHE_DIR", "BuildStats", "Site"]
+__all__ = ["BuildStats", "Site"]

@@ -22,6 +22,7 @@ VERSION = 1
 
 
 def cache_dir(out: str) -> str:
+    """Where the build cache of OUT lives."""
     return os.path.join(out, CACHE_DIR)
 
 
@@ -86,12 +87,14 @@ class Cache:
         return runs if isinstance(runs, dict) else None
 
     def save_task(self, task: str, runs: dict) -> None:
+        """Write a task's run cache."""
         os.makedirs(os.path.join(self.dir, "tasks"), exist_ok=True)
         write_json_atomic(
             self._task_path(task), {"fingerprint": self.fp, "runs": runs}, fsync=False
         )
 
     def drop_task(self, task: str) -> None:
+        """Forget a task that is gone."""
         try:
             os.unlink(self._task_path(task))
         except FileNotFoundError:
