@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -96,19 +97,32 @@ def page_links(path: Path) -> list[str]:
     return parser.links
 
 
+def _feed_links(path: Path) -> list[str]:
+    tree = ET.parse(path)
+    return [e.get("href") for e in tree.iter("{http://www.w3.org/2005/Atom}link")]
+
+
 def crawl(out: Path) -> tuple[set[Path], list[str]]:
-    """Follow every link from OUT/index.html; return (files reached, broken links)."""
+    """Follow every link from OUT/index.html; return (files reached, problems).
+
+    A problem is a link that does not resolve to a file in OUT, a link that
+    leaves the site, or a page or feed in OUT that no link reaches.
+    """
     seen: set[Path] = set()
     broken: list[str] = []
-    todo = [out / "index.html"]
+    todo = [(out / "index.html").resolve()]
     while todo:
         page = todo.pop()
         if page in seen:
             continue
         seen.add(page)
-        if page.suffix not in (".html", ".svg"):
+        if page.suffix in (".html", ".svg"):
+            links = page_links(page)
+        elif page.suffix == ".atom":
+            links = _feed_links(page)
+        else:
             continue
-        for link in page_links(page):
+        for link in links:
             parts = urlsplit(link)
             if parts.scheme or parts.netloc:
                 broken.append(f"{page}: external link {link}")
@@ -124,6 +138,10 @@ def crawl(out: Path) -> tuple[set[Path], list[str]]:
                 broken.append(f"{page}: broken link {link}")
             else:
                 todo.append(target)
+    for path in out.resolve().rglob("*"):
+        rel = path.relative_to(out.resolve()).as_posix()
+        if path.suffix in (".html", ".atom") and not rel.startswith(".") and path not in seen:
+            broken.append(f"{rel}: not reached by any link")
     return seen, broken
 
 
