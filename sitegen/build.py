@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import stat
+import threading
 import time
 from collections.abc import Callable
 
@@ -83,8 +84,9 @@ def _list_runs(root: str, task: str) -> list[str]:
 class Site:
     """One output site: its theme, cache and the update that keeps OUT in step with ROOT."""
 
-    def __init__(self, cfg: SiteConfig) -> None:
+    def __init__(self, cfg: SiteConfig, stop: threading.Event | None = None) -> None:
         self.cfg = cfg
+        self.stop = stop  # set by a signal handler: a long build gives up between tasks
         self.theme_dirs = find_theme(cfg.theme)
         self.cache = Cache(cfg.out, fingerprint(cfg, self.theme_dirs))
         env = make_env(self.theme_dirs, os.path.join(cache_dir(cfg.out), "jinja"))
@@ -92,6 +94,11 @@ class Site:
         self._summary: dict | None = None  # kept between updates by a long-lived process
 
     # -- the update ----------------------------------------------------------
+
+    def _check_stop(self) -> None:
+        if self.stop is not None and self.stop.is_set():
+            # The summary is not saved: the next build picks up where this one stopped.
+            raise Stopped
 
     def busy(self) -> bool:
         """Whether some run is not settled yet (running, or just finished)."""
@@ -136,6 +143,7 @@ class Site:
             summary.update(self._parallel(todo, stats, counter))
         else:
             for task in todo:
+                self._check_stop()
                 entry = self._update_task(
                     task, summary.get(task), hints.get(task, set()), stats, counter
                 )
@@ -158,6 +166,7 @@ class Site:
         pool = ctx.Pool(min(os.cpu_count() or 1, 8), initializer=_worker_init)
         try:
             for task, entry, part in pool.imap_unordered(_build_task, todo):
+                self._check_stop()
                 entries[task] = entry
                 stats.run_pages += part.run_pages
                 stats.history_pages += part.history_pages
@@ -248,6 +257,10 @@ class Site:
         }
 
 
+class Stopped(Exception):
+    """A build given up because a stop was asked for (SIGTERM)."""
+
+
 _WORKER_SITE: Site | None = None  # the Site a forked worker builds with
 
 
@@ -281,4 +294,4 @@ class _Counter:
             self.progress(self.done, self.total)
 
 
-__all__ = ["BuildStats", "Site"]
+__all__ = ["BuildStats", "Site", "Stopped"]

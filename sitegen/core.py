@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from sitegen.build import Progress, Site
+from sitegen.build import Progress, Site, Stopped
 from sitegen.config import SiteConfig
 
 log = logging.getLogger(__name__)
@@ -20,8 +20,13 @@ def run(
     stop: threading.Event | None = None,
 ) -> Site:
     """Build OUT once; with cfg.serve serve it, with cfg.watch keep it up to date until stopped."""
-    site = Site(cfg)
-    stats = site.update(full=full, progress=progress)
+    stop = stop or threading.Event()
+    site = Site(cfg, stop)
+    try:
+        stats = site.update(full=full, progress=progress)
+    except Stopped:
+        log.info("stopped before the build was complete")
+        return site
     log.info(
         "%s build: %d tasks, %d run pages, %d history pages in %.2f s",
         "full" if stats.full else "incremental",
@@ -32,7 +37,6 @@ def run(
     )
     if not cfg.watch and cfg.serve is None:
         return site
-    stop = stop or threading.Event()
     server = None
     if cfg.serve is not None:
         from sitegen.serve import start_server

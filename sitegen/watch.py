@@ -29,7 +29,7 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from runwrap.paths import tasks_dir
-from sitegen.build import Site
+from sitegen.build import Site, Stopped
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +148,8 @@ def watch(site: Site, stop: threading.Event) -> None:
             last_scan = time.monotonic()
             try:
                 stats = site.update(hints=hints)
+            except Stopped:
+                break
             except Exception:  # log and keep watching: the next event or rescan retries
                 log.exception("update failed; will retry on the next change")
                 continue

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
-from sitegen_helpers import crawl, real_root, runwrap, sitegen, snapshot
+from sitegen_helpers import BIN, ENV, crawl, real_root, runwrap, sitegen, snapshot, wait_for
 
 from sitegen.cli import parser
 
@@ -103,3 +106,24 @@ def test_every_option_is_documented():
         for flag in action.option_strings:
             if flag.startswith("--") and flag != "--help":
                 assert flag in doc, flag
+
+
+def test_sigterm_stops_a_long_build_and_the_next_build_completes_it(root, out, tmp_path):
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+    from make_synthetic_root import make_root
+
+    make_root(str(root), 40, 100)
+    proc = subprocess.Popen(
+        [str(BIN / "sitegen"), "--root", str(root), "--out", str(out)],
+        env=ENV,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(lambda: (out / "tasks").exists(), what="the build to start")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in proc.stderr.read()
+    assert sitegen("--root", str(root), "--out", str(out)).returncode == 0
+    fresh = tmp_path / "fresh"
+    assert sitegen("--root", str(root), "--out", str(fresh)).returncode == 0
+    assert snapshot(out) == snapshot(fresh)
