@@ -7,13 +7,13 @@ with --json, JSON for scripts. Not on the run path: argparse and json are fine h
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 
 from runwrap import __version__, sig
 from runwrap.configfile import find_config_file, load_config_file, resolve_root
+from runwrap.display import age, clean, print_json, table, when
 from runwrap.errors import ExitCode, NotFoundError, RunwrapError, StateError
 from runwrap.feedback import parse_bytes
 from runwrap.lookup import find_run, load_run, task_runs
@@ -22,7 +22,6 @@ from runwrap.options import RUN_HELP
 from runwrap.overview import overview
 from runwrap.paths import STDERR, STDOUT, run_dir
 from runwrap.procs import hostname, owner_alive
-from runwrap.timefmt import parse_iso
 from runwrap.units import format_duration, format_size
 
 SUBCOMMANDS = ("ls", "show", "history", "feedback", "parse", "kill", "tail")
@@ -106,42 +105,6 @@ def control_main(argv: list[str]) -> int:
     return handlers[args.subcommand]()
 
 
-# ---- formatting -------------------------------------------------------------
-
-
-def when(iso_text: object, now: float) -> str:
-    """'3m05s ago (04:37:33)': relative and absolute (local time; the date if not today)."""
-    ts = parse_iso(iso_text)
-    if ts is None:
-        return "-"
-    local = time.localtime(ts)
-    same_day = time.strftime("%Y-%m-%d", local) == time.strftime("%Y-%m-%d", time.localtime(now))
-    absolute = time.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M", local)
-    return f"{format_duration(max(0.0, now - ts))} ago ({absolute})"
-
-
-def age(iso_text: object, now: float) -> str:
-    ts = parse_iso(iso_text)
-    return "-" if ts is None else format_duration(max(0.0, now - ts))
-
-
-def table(rows: list[list[str]]) -> str:
-    """Rows as left-aligned columns."""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
-    return "\n".join(lines)
-
-
-def _print_json(value: object) -> None:
-    print(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
-
-
-def _clean(text: object, width: int = 40) -> str:
-    """A value from a job, safe for one terminal cell: no control characters, bounded."""
-    text = "".join(c if c.isprintable() else "?" for c in str(text))
-    return text if len(text) <= width else text[: width - 1] + "\u2026"
-
-
 # ---- subcommands ------------------------------------------------------------
 
 
@@ -149,7 +112,7 @@ def cmd_ls(root: str, as_json: bool) -> int:
     """Every task with its last status, and every running run."""
     tasks = overview(root)
     if as_json:
-        _print_json(tasks)
+        print_json(tasks)
         return ExitCode.OK
     if not tasks:
         print(f"no tasks under {root}")
@@ -188,8 +151,8 @@ def cmd_ls(root: str, as_json: bool) -> int:
                     age(m.get("started_at"), now),
                     str(m.get("liveness") or "-"),
                     f"{age(m.get('heartbeat_at'), now)} ago" if m.get("heartbeat_at") else "-",
-                    f"{_clean(progress, 8)}%" if progress is not None else "-",
-                    _clean(feedback.get("info", "-")),
+                    f"{clean(progress, 8)}%" if progress is not None else "-",
+                    clean(feedback.get("info", "-")),
                 ]
             )
         print(table(rows))
@@ -232,7 +195,7 @@ def _human(key: str, value: object, now: float) -> str:
         import shlex
 
         return shlex.join(str(v) for v in value)
-    return _clean(value, 200)
+    return clean(value, 200)
 
 
 def cmd_show(root: str, ref: str, as_json: bool) -> int:
@@ -240,7 +203,7 @@ def cmd_show(root: str, ref: str, as_json: bool) -> int:
     task, run_id = find_run(root, ref)
     m = load_run(root, task, run_id)
     if as_json:
-        _print_json(m)
+        print_json(m)
         return ExitCode.OK
     now = time.time()
     rows = [[f"{key}:", _human(key, m.get(key), now)] for key in _SHOWN if key in m]
@@ -250,17 +213,17 @@ def cmd_show(root: str, ref: str, as_json: bool) -> int:
         values = m.get(key)
         if isinstance(values, dict) and values:
             print(f"\n{title}:")
-            print(table([[f"  {_clean(k)}", _clean(v, 200)] for k, v in values.items()]))
+            print(table([[f"  {clean(k)}", clean(v, 200)] for k, v in values.items()]))
     artifacts = m.get("artifacts")
     if isinstance(artifacts, list) and artifacts:
         print("\nartifacts:")
-        rows = [[f"  {_clean(a.get('name'), 200)}", format_size(a.get("size"))] for a in artifacts]
+        rows = [[f"  {clean(a.get('name'), 200)}", format_size(a.get("size"))] for a in artifacts]
         print(table(rows))
     attempts = m.get("attempts")
     if isinstance(attempts, list) and attempts:
         print("\nattempts:")
         for a in attempts:
-            print(f"  {a.get('attempt')}: {a.get('status')} {_clean(a.get('reason') or '', 200)}")
+            print(f"  {a.get('attempt')}: {a.get('status')} {clean(a.get('reason') or '', 200)}")
     return ExitCode.OK
 
 
@@ -279,7 +242,7 @@ def cmd_history(root: str, ref: str, limit: int, status: str | None, as_json: bo
         if limit and len(found) >= limit:
             break
     if as_json:
-        _print_json(found)
+        print_json(found)
         return ExitCode.OK
     if not found:
         print(f"no runs of {task}" + (f" with status {status}" if status else ""))
@@ -295,7 +258,7 @@ def cmd_history(root: str, ref: str, limit: int, status: str | None, as_json: bo
                 when(m.get("started_at"), now),
                 format_duration(m.get("duration_s")),
                 str(exit_text),
-                _clean(m.get("reason") or "", 60),
+                clean(m.get("reason") or "", 60),
             ]
         )
     print(table(rows))
@@ -313,7 +276,7 @@ def cmd_feedback(root: str, ref: str) -> int:
                 values = parse_bytes(f.read())
         except OSError:
             pass
-    _print_json(values)
+    print_json(values)
     return ExitCode.OK
 
 
@@ -324,7 +287,7 @@ def cmd_parse(path: str) -> int:
             data = f.read()
     except OSError as e:
         raise RunwrapError(f"cannot read feedback file {path}: {e.strerror}") from None
-    _print_json(parse_bytes(data))
+    print_json(parse_bytes(data))
     return ExitCode.OK
 
 
@@ -371,7 +334,7 @@ def cmd_kill(root: str, ref: str, signal_name: str, as_json: bool) -> int:
     if not killed:
         raise StateError(f"{ref} is not running")
     if as_json:
-        _print_json({"signal": sig.name(signum), "runs": killed})
+        print_json({"signal": sig.name(signum), "runs": killed})
     else:
         for run_id in killed:
             print(f"sent {sig.name(signum)} to run {run_id}")

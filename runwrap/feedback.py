@@ -14,38 +14,48 @@ MAX_KEYS = 200
 MAX_LINE = 64 * 1024  # a longer line is junk: skipped without being held in memory
 _CHUNK = 1024 * 1024
 
-_KEY_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
-_KEY_REST = _KEY_START | frozenset("0123456789-")
-
 
 def _is_key(key: str) -> bool:
-    return bool(key) and key[0] in _KEY_START and all(c in _KEY_REST for c in key)
+    """[A-Za-z_][A-Za-z0-9_-]*, checked with C-level string methods (this runs per line)."""
+    return key.isascii() and key[0] != "-" and key.replace("-", "_").isidentifier()
 
 
-def apply_line(values: dict[str, str], line: str) -> None:
-    """Apply one line (without its newline) to `values`, in place."""
-    if not line.startswith("["):
-        return  # comments, blank lines and anything else
-    close = line.find("]")
-    if close < 0:
-        return
-    key = line[1:close]
-    value = line[close + 1 :].rstrip("\r")
-    if not key:
+def apply_lines(values: dict[str, str], lines: list[str]) -> None:
+    """Apply lines (without their newlines) to `values`, in place.
+
+    Read from the last line back: the last value of a key wins, so each key
+    is decided once, and a `[]` ends the work (nothing before it counts).
+    A job that appends thousands of lines a minute costs little to follow.
+    """
+    decided: dict[str, str] = {}
+    cleared = False
+    for line in reversed(lines):
+        if not line.startswith("[") or len(line) > MAX_LINE:
+            continue  # comments, blank lines, junk and overlong lines
+        close = line.find("]")
+        if close < 0:
+            continue
+        key = line[1:close]
+        if key in decided:
+            continue
+        if not key:
+            cleared = True
+            break
+        if _is_key(key):
+            decided[key] = line[close + 1 :].rstrip("\r")
+    if cleared:
         values.clear()
-    elif not _is_key(key):
-        return
-    elif not value:
-        values.pop(key, None)
-    elif key in values or len(values) < MAX_KEYS:
-        values[key] = value if len(value) <= MAX_VALUE else value[: MAX_VALUE - 1] + "\u2026"
+    for key, value in reversed(decided.items()):
+        if not value:
+            values.pop(key, None)
+        elif key in values or len(values) < MAX_KEYS:
+            values[key] = value if len(value) <= MAX_VALUE else value[: MAX_VALUE - 1] + "\u2026"
 
 
 def parse_text(text: str) -> dict[str, str]:
     """All the values a whole feedback text leaves (a partial last line included)."""
     values: dict[str, str] = {}
-    for line in text.split("\n"):
-        apply_line(values, line)
+    apply_lines(values, text.split("\n"))
     return values
 
 
@@ -103,14 +113,16 @@ class FeedbackReader:
 
     def _feed(self, chunk: bytes) -> None:
         data = self._pending + chunk
-        lines = data.split(b"\n")
-        self._pending = lines.pop()
-        for raw in lines:
+        end = data.rfind(b"\n")
+        if end < 0:
+            self._pending = data
+        else:
+            self._pending = data[end + 1 :]
+            lines = data[:end].decode("utf-8", "replace").split("\n")
             if self._skipping:
-                self._skipping = False  # the end of an overlong line
-                continue
-            if len(raw) <= MAX_LINE:
-                apply_line(self.values, raw.decode("utf-8", "replace"))
+                lines = lines[1:]  # the end of an overlong line
+                self._skipping = False
+            apply_lines(self.values, lines)
         if len(self._pending) > MAX_LINE:
             self._pending = b""
             self._skipping = True

@@ -13,15 +13,13 @@ import sys
 import time
 
 from runwrap import lock, sig
-from runwrap.child import SpawnError, decode_wait_status, spawn
+from runwrap.child import SpawnError, spawn
 from runwrap.errors import ExitCode, RunwrapError
 from runwrap.manifest import (
     FAILED,
-    KILLED,
     RUNNING,
     SKIPPED,
     SUCCESS,
-    TIMEOUT,
     mark_lost,
     new_manifest,
     read_manifest,
@@ -29,6 +27,7 @@ from runwrap.manifest import (
     write_manifest,
 )
 from runwrap.monitor import Monitor
+from runwrap.outcome import Outcome, from_ending, from_spawn_error, signalled
 from runwrap.outputcap import CappedLog
 from runwrap.paths import (
     FEEDBACK,
@@ -134,28 +133,6 @@ def _write_final(run_path: str, manifest: dict) -> None:
     _release_reserve(run_path)
 
 
-def _classify(ending, monitor: Monitor) -> tuple[str, int | None, str | None, int, str | None]:
-    """(status, exit_code, signal, runwrap's exit status, reason) for a finished attempt."""
-    exit_code, signal_name, shell_code = decode_wait_status(ending.status)
-    if ending.stop_reason is not None:
-        return TIMEOUT, exit_code, signal_name, ExitCode.TIMEOUT, ending.stop_reason
-    if ending.stopped_by_signal is not None:
-        received = sig.name(ending.stopped_by_signal)
-        reason = f"stopped: runwrap received {received} and passed it on to the job"
-        return (
-            KILLED,
-            exit_code,
-            signal_name,
-            ExitCode.SIGNAL_BASE + ending.stopped_by_signal,
-            reason,
-        )
-    if signal_name is not None:
-        return KILLED, exit_code, signal_name, shell_code, f"killed by {signal_name}"
-    if exit_code != 0:
-        return FAILED, exit_code, None, shell_code, f"exited with status {exit_code}"
-    return SUCCESS, 0, None, 0, None
-
-
 def _interruptible_sleep(inbox: sig.SignalInbox, seconds: float) -> int | None:
     """Sleep, unless a signal arrives first; return that signal."""
     deadline = time.monotonic() + seconds
@@ -170,6 +147,34 @@ def _interruptible_sleep(inbox: sig.SignalInbox, seconds: float) -> int | None:
         inbox.drain()
 
 
+class _Run:
+    """One execution's fixed facts, shared by its steps."""
+
+    __slots__ = ("inbox", "opts", "root", "run_id", "run_path", "started", "task_path")
+
+    def __init__(self, opts: RunOptions, task_path: str, inbox: sig.SignalInbox) -> None:
+        self.opts = opts
+        self.root = opts.root
+        self.task_path = task_path
+        self.inbox = inbox
+        self.started = time.time()  # after any wait for the lock: when the job really starts
+        self.run_id, self.run_path = create_run_dir(opts.root, opts.name, self.started)
+
+    def base_manifest(self) -> dict:
+        opts = self.opts
+        return new_manifest(
+            task=opts.name,
+            run_id=self.run_id,
+            host=hostname(),
+            user=_user(),
+            command=list(opts.command),
+            started_at=iso(self.started),
+            timeout_s=opts.timeout,
+            heartbeat_timeout_s=opts.heartbeat_timeout,
+            labels=dict(opts.labels),
+        )
+
+
 def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResult:
     """Run the task once under `opts`; never raises for the job's own failures."""
     environ = dict(os.environ if environ is None else environ)
@@ -178,10 +183,7 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
         from runwrap.notify import prepare
 
         prepare(opts, environ)
-    root = opts.root
-    task = opts.name
-    cwd = os.getcwd()
-    task_path = ensure_task_dirs(root, task)
+    task_path = ensure_task_dirs(opts.root, opts.name)
     inbox = sig.SignalInbox().install()
     try:
         guard = lock.acquire(
@@ -191,12 +193,11 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
             interrupted=lambda: bool(inbox.received),
         )
         try:
-            finalize_lost_runs(root, task, task_path, opts)
-            started = time.time()  # after any wait for the lock: when the job really starts
-            run_id, run_path = create_run_dir(root, task, started)
+            finalize_lost_runs(opts.root, opts.name, task_path, opts)
+            run = _Run(opts, task_path, inbox)
             if guard is None:
-                return _record_skipped(opts, root, task_path, run_id, run_path, started, inbox)
-            return _run_job(opts, environ, root, task_path, run_id, run_path, started, cwd, inbox)
+                return _record_skipped(run)
+            return _run_job(run, environ)
         finally:
             if guard is not None:
                 guard.release()
@@ -204,46 +205,30 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
         inbox.uninstall()
 
 
-def _base_manifest(opts: RunOptions, run_id: str, started: float) -> dict:
-    return new_manifest(
-        task=opts.name,
-        run_id=run_id,
-        host=hostname(),
-        user=_user(),
-        command=list(opts.command),
-        started_at=iso(started),
-        timeout_s=opts.timeout,
-        heartbeat_timeout_s=opts.heartbeat_timeout,
-        labels=dict(opts.labels),
-    )
-
-
-def _record_skipped(opts, root, task_path, run_id, run_path, started, inbox) -> RunResult:
-    manifest = _base_manifest(opts, run_id, started)
-    interrupted = inbox.take()
-    manifest["status"] = SKIPPED
-    manifest["ended_at"] = iso(time.time())
-    manifest["duration_s"] = 0.0
+def _record_skipped(run: _Run) -> RunResult:
+    opts = run.opts
+    manifest = run.base_manifest()
+    interrupted = run.inbox.take()
+    manifest.update(status=SKIPPED, ended_at=iso(time.time()), duration_s=0.0)
     if interrupted:
         manifest["reason"] = (
             f"runwrap received {sig.name(interrupted[0])} while waiting for the lock"
         )
     elif opts.overlap == lock.WAIT:
-        manifest["reason"] = (
-            f"still running after waiting {format_duration(opts.wait_timeout)} for the lock"
-        )
+        waited = format_duration(opts.wait_timeout)
+        manifest["reason"] = f"still running after waiting {waited} for the lock"
     else:
         manifest["reason"] = "the previous run of this task was still running"
-    write_manifest(run_path, manifest)
-    _after_run(opts, root, task_path, manifest)
+    write_manifest(run.run_path, manifest)
+    _after_run(run, manifest)
     code = ExitCode.SIGNAL_BASE + interrupted[0] if interrupted else ExitCode.OK
     return RunResult(code, manifest)
 
 
-def _run_job(opts, environ, root, task_path, run_id, run_path, started, cwd, inbox) -> RunResult:
-    task = opts.name
+def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
+    opts, run_path = run.opts, run.run_path
     feedback = os.path.join(run_path, FEEDBACK)
-    manifest = _base_manifest(opts, run_id, started)
+    manifest = run.base_manifest()
     manifest["owner"] = owner_identity()
     try:
         # Not fsynced: a crash of runwrap still leaves a whole file (the rename is
@@ -257,80 +242,96 @@ def _run_job(opts, environ, root, task_path, run_id, run_path, started, cwd, inb
 
         run_started(opts, run_path, manifest)
     environ.update(
-        RUNWRAP_TASK=task,
-        RUNWRAP_RUN_ID=run_id,
+        RUNWRAP_TASK=opts.name,
+        RUNWRAP_RUN_ID=run.run_id,
         RUNWRAP_RUN_DIR=run_path,
-        RUNWRAP_ROOT=root,
+        RUNWRAP_ROOT=run.root,
         RUNWRAP_FEEDBACK=feedback,
     )
+    cwd = os.getcwd()
     argv = _job_argv(opts.command, run_path, feedback, cwd)
     os.chdir(run_path)
-    stdout = CappedLog(os.path.join(run_path, STDOUT), opts.max_output)
-    stderr = CappedLog(os.path.join(run_path, STDERR), opts.max_output)
+    try:
+        logs = (
+            CappedLog(os.path.join(run_path, STDOUT), opts.max_output),
+            CappedLog(os.path.join(run_path, STDERR), opts.max_output),
+        )
+        monitor = Monitor(opts, run_path, manifest, logs)
+        outcome, attempts = _attempts(run, argv, environ, logs, monitor)
+        manifest, outcome = _final_manifest(run, monitor, logs, outcome, attempts)
+        _write_final(run_path, manifest)
+    finally:
+        os.chdir(cwd)
+    _after_run(run, manifest)
+    return RunResult(outcome.exit_status, manifest)
+
+
+def _attempts(
+    run: _Run,
+    argv: list[str],
+    environ: dict[str, str],
+    logs: tuple[CappedLog, CappedLog],
+    monitor: Monitor,
+) -> tuple[Outcome, list[dict]]:
+    """Run the job, and again after a failure while --retries allows; the last outcome."""
+    opts = run.opts
+    stdout, stderr = logs
     attempts: list[dict] = []
     delay = opts.retry_delay
-    monitor = Monitor(opts, run_path, manifest, (stdout, stderr))
     while True:
         attempt_start = time.time()
         environ["RUNWRAP_ATTEMPT"] = str(len(attempts) + 1)
         try:
             pid = spawn(argv, environ, stdout.fd, stderr.fd)
         except SpawnError as e:
-            status, exit_code, signal_name, code, reason = (
-                FAILED,
-                e.exit_code,
-                None,
-                e.exit_code,
-                e.reason,
-            )
+            outcome = from_spawn_error(e)
             os.write(stderr.fd, f"runwrap: {e.reason}\n".encode("utf-8", "replace"))
         else:
             monitor.started(pid)
             ending = supervise(
                 pid,
-                inbox,
+                run.inbox,
                 opts.timeout,
                 opts.kill_grace,
                 tick=monitor.tick,
                 tick_interval=monitor.interval,
             )
-            status, exit_code, signal_name, code, reason = _classify(ending, monitor)
-        attempts.append(
-            {
-                "attempt": len(attempts) + 1,
-                "started_at": iso(attempt_start),
-                "ended_at": iso(time.time()),
-                "status": status,
-                "exit_code": exit_code,
-                "signal": signal_name,
-                "reason": reason,
-            }
-        )
-        if status not in (FAILED, TIMEOUT) or len(attempts) > opts.retries or code in (126, 127):
-            break
-        note = (
-            f"\n[runwrap: attempt {len(attempts)} {status}; retrying in {format_duration(delay)}]\n"
-        )
+            outcome = from_ending(ending)
+        attempts.append(outcome.as_attempt(len(attempts) + 1, iso(attempt_start), iso(time.time())))
+        if not outcome.retryable or len(attempts) > opts.retries:
+            return outcome, attempts
+        wait = format_duration(delay)
+        note = f"\n[runwrap: attempt {len(attempts)} {outcome.status}; retrying in {wait}]\n"
         os.write(stderr.fd, note.encode())
-        received = _interruptible_sleep(inbox, delay)
+        received = _interruptible_sleep(run.inbox, delay)
         if received is not None:
-            status, code = KILLED, ExitCode.SIGNAL_BASE + received
-            reason = f"stopped: runwrap received {sig.name(received)} between retries"
-            break
+            return signalled(received, "between retries"), attempts
         delay *= 2
+
+
+def _final_manifest(
+    run: _Run,
+    monitor: Monitor,
+    logs: tuple[CappedLog, CappedLog],
+    outcome: Outcome,
+    attempts: list[dict],
+) -> tuple[dict, Outcome]:
+    """The run's last record (outcome, logs' sizes, artifacts), and the outcome in force.
+
+    --fail-on-stderr is judged here, once the logs are closed.
+    """
     ended = time.time()
     manifest = monitor.final_manifest()
-    stdout_bytes, stdout_dropped = stdout.finish()
-    stderr_bytes, stderr_dropped = stderr.finish()
-    if status == SUCCESS and opts.fail_on_stderr and stderr_bytes > 0:
-        status, code = FAILED, 1
+    (stdout_bytes, stdout_dropped), (stderr_bytes, stderr_dropped) = (log.finish() for log in logs)
+    if outcome.status == SUCCESS and run.opts.fail_on_stderr and stderr_bytes > 0:
         reason = f"wrote {stderr_bytes} bytes to stderr (--fail-on-stderr)"
+        outcome = Outcome(FAILED, 1, outcome.exit_code, None, reason)
     manifest.update(
-        status=status,
-        exit_code=exit_code,
-        signal=signal_name,
+        status=outcome.status,
+        exit_code=outcome.exit_code,
+        signal=outcome.signal,
         ended_at=iso(ended),
-        duration_s=round(ended - started, 3),
+        duration_s=round(ended - run.started, 3),
         pid=None,
         pgid=None,
         liveness=None,
@@ -341,26 +342,24 @@ def _run_job(opts, environ, root, task_path, run_id, run_path, started, cwd, inb
             if stdout_dropped or stderr_dropped
             else None
         ),
-        artifacts=scan_artifacts(run_path),
+        artifacts=scan_artifacts(run.run_path),
         attempts=attempts if len(attempts) > 1 else [],
-        reason=reason,
+        reason=outcome.reason,
     )
-    _write_final(run_path, manifest)
-    os.chdir(cwd)
-    _after_run(opts, root, task_path, manifest)
-    return RunResult(code, manifest)
+    return manifest, outcome
 
 
-def _after_run(opts: RunOptions, root: str, task_path: str, manifest: dict) -> None:
+def _after_run(run: _Run, manifest: dict) -> None:
     """Task state and notices, then retention; problems here never change the run's outcome."""
-    new = _record_in_state(opts, task_path, run_dir(root, opts.name, manifest["run_id"]), manifest)
+    opts = run.opts
+    new = _record_in_state(opts, run.task_path, run.run_path, manifest)
     protected = {
         manifest["run_id"],
         new.get("last_success_id") or "",
         new.get("last_failure_id") or "",
     }
     try:
-        apply_retention(root, opts.name, protected, opts.keep, opts.keep_days, opts.keep_size)
+        apply_retention(run.root, opts.name, protected, opts.keep, opts.keep_days, opts.keep_size)
     except OSError as e:
         print(f"runwrap: retention failed for task {opts.name}: {e}", file=sys.stderr)
 

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -19,18 +18,6 @@ import pytest
 import yaml
 
 _PROXY_VARS = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
-
-
-def wait_for(predicate, timeout: float = 10.0, what: str = "condition"):
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 def free_port() -> int:
@@ -51,6 +38,7 @@ class Runwrap:
         self.env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARS}
         self.env.pop("RUNWRAP_ROOT", None)
         self.env["NO_PROXY"] = "*"
+        self.env["XDG_CACHE_HOME"] = str(tmp_path / "cache")  # the parsed-config cache
 
     def config(self, data: dict) -> None:
         """Write the YAML config file."""
@@ -117,8 +105,12 @@ class Runwrap:
 
     def manifests(self, task: str = "job") -> list[dict]:
         """Every run's manifest, oldest first (by start time: run ids sort only to the second)."""
-        runs = (self.task_dir(task) / "runs").iterdir()
-        found = [json.loads((r / "manifest.json").read_text()) for r in runs]
+        found = []
+        for run in (self.task_dir(task) / "runs").iterdir():
+            try:  # a run directory exists a moment before its manifest
+                found.append(json.loads((run / "manifest.json").read_text()))
+            except FileNotFoundError:
+                continue
         return sorted(found, key=lambda m: m["started_at"])
 
 

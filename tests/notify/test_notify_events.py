@@ -7,7 +7,7 @@ import os
 import signal
 import time
 
-from .notify_helpers import wait_for
+from conftest import wait_for
 
 
 def hook(url: str, **more: object) -> dict:
