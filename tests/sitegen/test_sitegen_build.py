@@ -8,6 +8,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from sitegen_fixtures import out, root
 from sitegen_helpers import crawl, site_config, snapshot, write_run
 
 from sitegen.build import Site

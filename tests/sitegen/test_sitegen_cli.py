@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sitegen_fixtures import out, root
 from sitegen_helpers import BIN, ENV, crawl, real_root, runwrap, sitegen, snapshot, wait_for
 
 from sitegen.cli import parser

@@ -8,6 +8,7 @@ import urllib.request
 from urllib.parse import quote
 
 import pytest
+from sitegen_fixtures import artifacts_dir, browser, nginx, served
 
 EVIL = quote("evil task")
 

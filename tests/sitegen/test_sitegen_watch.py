@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from sitegen_fixtures import out, root
 from sitegen_helpers import BIN, ENV, runwrap, start_runwrap, wait_for
 
 

@@ -1,4 +1,5 @@
-"""Fixtures for sitegen tests."""
+"""Fixtures for sitegen tests (imported by each test module: a conftest.py here would
+shadow the project's tests/conftest.py, which other tests import by name)."""
 
 from __future__ import annotations
 
