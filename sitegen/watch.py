@@ -154,7 +154,8 @@ def watch(site: Site, stop: threading.Event) -> None:
                 log.exception("update failed; will retry on the next change")
                 continue
             if stats.changed_tasks:
-                log.info(
+                # Debug, not info: a running job's progress means an update a second.
+                log.debug(
                     "updated %s: %d run pages in %.3f s",
                     ", ".join(stats.changed_tasks[:5]),
                     stats.run_pages,
