@@ -133,8 +133,8 @@ class Site:
             for t in tasks
             if t not in summary
             or t in hints
-            or summary[t]["unsettled"]
             or summary[t]["sig"] != _dir_sig(runs_dir(root, t))
+            or (summary[t].get("pending") and self._pending_changed(t, summary[t]))
         ]
         counter = None
         if stats.full and progress is not None:
@@ -234,9 +234,9 @@ class Site:
                 changed_rows.add(rid)
             cached[rid] = {"sig": rsig, "sum": summ, "settled": settled}
         order = [i for i in ids if cached[i]["sum"] is not None]
+        pending = {i: cached[i] for i in ids if not cached[i]["settled"]}
         if not fresh and not changed_pages and not removed and order == old_order:
-            entry["sig"] = sig
-            entry["unsettled"] = any(not cached[i]["settled"] for i in ids)
+            entry.update(sig=sig, pending=pending, unsettled=bool(pending))
             self.cache.save_task(task, cached)
             return entry
         runs = [cached[i]["sum"] for i in order]
@@ -250,11 +250,33 @@ class Site:
             self.out.remove_stale_runs(task, set(order))
         self.cache.save_task(task, cached)
         stats.changed_tasks.append(task)
-        return {
-            "sig": sig,
-            "unsettled": any(not cached[i]["settled"] for i in ids),
-            "summary": summ,
-        }
+        return {"sig": sig, "pending": pending, "unsettled": bool(pending), "summary": summ}
+
+    def _pending_changed(self, task: str, entry: dict) -> bool:
+        """Whether a run not yet settled changed; settles the rest without reading the task cache.
+
+        This keeps an update cheap when nothing but time passed: the task's
+        cache (every run it has) is only read when something really changed.
+        """
+        now = time.time()
+        still = {}
+        for rid, rec in entry["pending"].items():
+            path = run_dir(self.cfg.root, task, rid)
+            rsig = _run_sig(path)
+            if rsig != rec["sig"]:
+                return True
+            summ = rec["sum"]
+            if summ is not None and summ["status"] == RUNNING:
+                # Its owner may have died: the run would now read as lost.
+                manifest = read_manifest(path)
+                if manifest is None or summarize(rid, manifest) != summ:
+                    return True
+            elif summ is not None and rsig is not None and now - rsig[0] / 1e9 > SETTLE_S:
+                continue  # settled; the task cache catches up when next read
+            still[rid] = rec
+        entry["pending"] = still
+        entry["unsettled"] = bool(still)
+        return False
 
 
 class Stopped(Exception):
