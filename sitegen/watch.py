@@ -128,8 +128,17 @@ def watch(site: Site, stop: threading.Event) -> None:
     """Keep OUT up to date until `stop` is set."""
     root = site.cfg.root
     changes = Changes(root)
+    # start() returns once every directory has its watch (seconds at 100,000 runs);
+    # what changed while the watches were being added is caught by one more update.
     observer = start_observer(root, changes, site.cfg.poll)
     log.info("watching %s for changes", root)
+    try:
+        site.update()
+    except Stopped:
+        observer.stop()
+        return
+    except Exception:
+        log.exception("update failed; will retry on the next change")
     last_scan = time.monotonic()
     try:
         while not stop.is_set():
