@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 log = logging.getLogger(__name__)
+
+# The files a job wrote, as published under OUT (the run pages themselves are ours).
+_JOB_FILE = re.compile(r"^/tasks/.+/runs/[^/]+/(files/|std(out|err)\.log$)")
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -23,8 +27,8 @@ class _Handler(SimpleHTTPRequestHandler):
 
     def end_headers(self) -> None:
         self.send_header("X-Content-Type-Options", "nosniff")
-        if "/runs/" in self.path:
-            # Artifacts are the job's files: shown, but never run as part of the site.
+        if _JOB_FILE.search(self.path.split("?", 1)[0]):
+            # Logs and artifacts are the job's files: shown, but never run as part of the site.
             self.send_header("Content-Security-Policy", "sandbox")
         super().end_headers()
 

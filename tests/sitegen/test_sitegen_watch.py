@@ -138,3 +138,26 @@ def test_serve_prints_its_address_and_serves_the_site(root, out):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
+
+
+def test_serve_sandboxes_what_a_job_wrote_but_not_the_pages(root, out):
+    runwrap(root, "job", "echo hi > page.html")
+    proc = subprocess.Popen(
+        [str(BIN / "sitegen"), "--root", str(root), "--out", str(out), "--serve", "0"],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        url = proc.stdout.readline().split()[-1]
+        run = next((out / "tasks" / "job" / "runs").iterdir()).name
+        base = f"{url}tasks/job/runs/{run}/"
+        with urllib.request.urlopen(base + "index.html", timeout=10) as r:
+            assert r.headers.get("Content-Security-Policy") is None
+        for name in ("stdout.log", "files/page.html"):
+            with urllib.request.urlopen(base + name, timeout=10) as r:
+                assert r.headers["Content-Security-Policy"] == "sandbox"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
