@@ -44,7 +44,7 @@ def main() -> int:
     # One long run stays in progress while the site is up, to show live progress.
     live = runwrap(
         "-n",
-        "ingest",
+        "nightly-import",
         "--",
         sys.executable,
         str(TASKS / "long_feedback.py"),

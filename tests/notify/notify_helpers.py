@@ -6,16 +6,15 @@ Everything listens on 127.0.0.1 on a free port; nothing is mocked.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import Root
 
 _PROXY_VARS = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
@@ -27,67 +26,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Runwrap:
-    """The real `runwrap` CLI over a root and a config file in tmp_path."""
+class Runwrap(Root):
+    """The real `runwrap` CLI over a root and a config file in tmp_path; task "job" by default."""
 
     def __init__(self, tmp_path: Path) -> None:
+        super().__init__(tmp_path / "root", tmp_path)
         self.tmp = tmp_path
-        self.root = tmp_path / "root"
+        self.root = self.path
         self.config_path = tmp_path / "config.yaml"
         self.config_path.write_text("")
-        self.env = {k: v for k, v in os.environ.items() if k not in _PROXY_VARS}
-        self.env.pop("RUNWRAP_ROOT", None)
-        self.env["NO_PROXY"] = "*"
-        self.env["XDG_CACHE_HOME"] = str(tmp_path / "cache")  # the parsed-config cache
+        self.env = {k: v for k, v in self.env.items() if k not in _PROXY_VARS}
+        self.env.update(
+            NO_PROXY="*",
+            RUNWRAP_CONFIG=str(self.config_path),
+            XDG_CACHE_HOME=str(tmp_path / "cache"),  # the parsed-config cache
+        )
 
     def config(self, data: dict) -> None:
         """Write the YAML config file."""
         self.config_path.write_text(yaml.safe_dump(data))
 
-    def run(self, *args: str, task: str = "job", timeout: float = 60, **kw):
-        """`runwrap --root ROOT --config FILE -n TASK ARGS`, to completion."""
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "runwrap",
-                "--root",
-                str(self.root),
-                "--config",
-                str(self.config_path),
-                "-n",
-                task,
-                *args,
-            ],
-            env=kw.pop("env", self.env),
-            cwd=self.tmp,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            **kw,
-        )
+    def run(self, *args: str, task: str = "job", **kw) -> subprocess.CompletedProcess:
+        """`runwrap -n TASK ARGS`, to completion."""
+        return super().run("-n", task, *args, **kw)
 
     def start(self, *args: str, task: str = "job") -> subprocess.Popen:
-        """Start runwrap in the background."""
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "runwrap",
-                "--root",
-                str(self.root),
-                "--config",
-                str(self.config_path),
-                "-n",
-                task,
-                *args,
-            ],
-            env=self.env,
-            cwd=self.tmp,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        """`runwrap -n TASK ARGS` in the background."""
+        return super().start("-n", task, *args)
 
     def fail(self, task: str = "job", code: int = 1, extra: tuple = ()):
         """One failing run (writes a line on stderr first)."""
@@ -98,20 +63,14 @@ class Runwrap:
         return self.run(*extra, "--", "true", task=task)
 
     def task_dir(self, task: str = "job") -> Path:
-        return self.root / "tasks" / task
+        return super().task_dir(task)
 
     def state(self, task: str = "job") -> dict:
-        return json.loads((self.task_dir(task) / "state.json").read_text())
+        return super().state(task)
 
     def manifests(self, task: str = "job") -> list[dict]:
-        """Every run's manifest, oldest first (by start time: run ids sort only to the second)."""
-        found = []
-        for run in (self.task_dir(task) / "runs").iterdir():
-            try:  # a run directory exists a moment before its manifest
-                found.append(json.loads((run / "manifest.json").read_text()))
-            except FileNotFoundError:
-                continue
-        return sorted(found, key=lambda m: m["started_at"])
+        """Every run's readable manifest, oldest first."""
+        return self.manifests_so_far(task)
 
 
 @pytest.fixture
