@@ -128,3 +128,14 @@ def test_sigterm_stops_a_long_build_and_the_next_build_completes_it(root, out, t
     fresh = tmp_path / "fresh"
     assert sitegen("--root", str(root), "--out", str(fresh)).returncode == 0
     assert snapshot(out) == snapshot(fresh)
+
+
+def test_an_unknown_theme_is_one_clear_line(root, out):
+    _fails_with_one_line(
+        sitegen("--root", str(root), "--out", str(out), "--theme", "nope"), "theme"
+    )
+
+
+def test_poll_without_watch_is_a_usage_error(root, out):
+    result = sitegen("--root", str(root), "--out", str(out), "--poll")
+    assert result.returncode == 2 and "--poll needs --watch" in result.stderr
