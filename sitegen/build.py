@@ -212,18 +212,22 @@ class Site:
             old = cached.get(rid)
             # An unchanged finished run needs no reading; a running one is looked at
             # again, since its owner may have died (it then shows as lost).
-            unchanged = old is not None and old["sig"] == rsig and old["sum"] is not None
-            if unchanged and old["sum"]["status"] != RUNNING:
-                old["settled"] = rsig is not None and now - rsig[0] / 1e9 > SETTLE_S
+            unchanged = old is not None and old["sig"] == rsig
+            if unchanged and (old["sum"] is None or old["sum"]["status"] != RUNNING):
+                if old["sum"] is not None:
+                    old["settled"] = rsig is not None and now - rsig[0] / 1e9 > SETTLE_S
                 continue
+            if old is not None and rsig is not None and old.get("bad") == rsig:
+                continue  # still the same malformed manifest: warned about already
             manifest = read_manifest(path) if rsig is not None else None
             if manifest is None:
                 if rsig is not None:
                     log.warning("skipping %s: its manifest is half-written or malformed", path)
                 if old is None:
-                    cached[rid] = {"sig": None, "sum": None, "settled": False}
+                    cached[rid] = {"sig": None, "sum": None, "settled": False, "bad": rsig}
                 else:
                     old["settled"] = False
+                    old["bad"] = rsig
                 continue
             summ = summarize(rid, manifest)
             settled = manifest.get("status") != RUNNING and now - rsig[0] / 1e9 > SETTLE_S
@@ -263,7 +267,7 @@ class Site:
         for rid, rec in entry["pending"].items():
             path = run_dir(self.cfg.root, task, rid)
             rsig = _run_sig(path)
-            if rsig != rec["sig"]:
+            if rsig != rec["sig"] and (rsig is None or rsig != rec.get("bad")):
                 return True
             summ = rec["sum"]
             if summ is not None and summ["status"] == RUNNING:
