@@ -15,7 +15,7 @@ BIN = Path(sys.executable).parent
 RUNWRAP = str(BIN / "runwrap")
 
 
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02, what: str = "condition"):
+def wait_for(predicate, timeout: float = 15.0, interval: float = 0.02, what: str = "condition"):
     """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:

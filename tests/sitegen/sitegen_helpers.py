@@ -11,6 +11,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from conftest import wait_for  # noqa: F401  (re-exported for the sitegen tests)
+
 from runwrap.manifest import new_manifest, scan_artifacts, write_manifest
 from runwrap.paths import STDERR, STDOUT, ensure_task_dirs, run_dir
 from runwrap.procs import owner_identity
@@ -158,18 +160,6 @@ def snapshot(out: Path) -> dict[str, bytes]:
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "RUNWRAP_CONFIG": "/dev/null"}
-
-
-def wait_for(predicate, timeout: float = 15.0, what: str = "a condition"):
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 def runwrap(root: Path, name: str, script: str, *opts: str) -> subprocess.CompletedProcess:
