@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,8 @@ def runwrap(*args: str, background: bool = False) -> subprocess.Popen | int:
 
 
 def main() -> int:
+    # Stopped by a signal, the demo still stops what it started (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"demo: running the sample tasks through runwrap into {ROOT}")
     batches = [
         (3, ["-n", "hello", "--", str(TASKS / "hello.sh")]),

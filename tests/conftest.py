@@ -33,6 +33,7 @@ class Root:
     def __init__(self, path: Path, cwd: Path) -> None:
         self.path = path
         self.cwd = cwd
+        self.procs: list[subprocess.Popen] = []
         self.env = {
             **os.environ,
             "RUNWRAP_ROOT": str(path),
@@ -53,8 +54,8 @@ class Root:
         )
 
     def start(self, *args: str, **kwargs) -> subprocess.Popen:
-        """Start `runwrap ARGS` in the background."""
-        return subprocess.Popen(
+        """Start `runwrap ARGS` in the background (stopped at the end of the test)."""
+        proc = subprocess.Popen(
             [RUNWRAP, *args],
             env=kwargs.pop("env", self.env),
             cwd=kwargs.pop("cwd", self.cwd),
@@ -63,6 +64,19 @@ class Root:
             text=True,
             **kwargs,
         )
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        """Stop what a test started and left running (a failed test must not leak jobs)."""
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()  # runwrap passes it on to the job's whole group
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
 
     def task_dir(self, task: str) -> Path:
         return self.path / "tasks" / task
@@ -100,10 +114,12 @@ class Root:
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Root:
+def root(tmp_path: Path):
     cwd = tmp_path / "cwd"
     cwd.mkdir()
-    return Root(tmp_path / "root", cwd)
+    root = Root(tmp_path / "root", cwd)
+    yield root
+    root.stop_all()
 
 
 def pid_alive(pid: int) -> bool:

@@ -74,8 +74,10 @@ class Runwrap(Root):
 
 
 @pytest.fixture
-def rw(tmp_path: Path) -> Runwrap:
-    return Runwrap(tmp_path)
+def rw(tmp_path: Path):
+    runwrap = Runwrap(tmp_path)
+    yield runwrap
+    runwrap.stop_all()
 
 
 class Receiver:
