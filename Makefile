@@ -35,7 +35,8 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 bench: $(STAMP)
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/bench_runwrap.py
+	$(PY) benchmarks/bench_sitegen.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache demo-root demo-site test-artifacts
