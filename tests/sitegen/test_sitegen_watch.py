@@ -120,15 +120,20 @@ def test_watch_skips_a_malformed_manifest_and_picks_it_up_when_whole(root, out, 
     assert (out / "tasks" / "job" / "runs" / bad_run.name / "index.html").exists()
 
 
-def test_serve_prints_its_address_and_serves_the_site(root, out):
-    runwrap(root, "served", "echo hi")
-    proc = subprocess.Popen(
-        [str(BIN / "sitegen"), "--root", str(root), "--out", str(out), "--serve", "127.0.0.1:0"],
+def start_serving(root: Path, out: Path, listen: str) -> subprocess.Popen:
+    """`sitegen --serve LISTEN` in the background; its first line is the address."""
+    return subprocess.Popen(
+        [str(BIN / "sitegen"), "--root", str(root), "--out", str(out), "--serve", listen],
         env=ENV,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
+
+
+def test_serve_prints_its_address_and_serves_the_site(root, out):
+    runwrap(root, "served", "echo hi")
+    proc = start_serving(root, out, "127.0.0.1:0")
     try:
         line = proc.stdout.readline()
         assert line.startswith("serving the site at http://127.0.0.1:"), line
@@ -142,13 +147,7 @@ def test_serve_prints_its_address_and_serves_the_site(root, out):
 
 def test_serve_sandboxes_what_a_job_wrote_but_not_the_pages(root, out):
     runwrap(root, "job", "echo hi > page.html")
-    proc = subprocess.Popen(
-        [str(BIN / "sitegen"), "--root", str(root), "--out", str(out), "--serve", "0"],
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    proc = start_serving(root, out, "0")
     try:
         url = proc.stdout.readline().split()[-1]
         run = next((out / "tasks" / "job" / "runs").iterdir()).name
