@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -15,6 +17,7 @@ from runwrap.units import format_duration, format_size
 from sitegen.model import ICONS
 
 _SAFE_SCHEMES = ("", "http", "https", "mailto")
+_URL_IGNORED = re.compile(r"[\x00-\x20\x7f]")
 
 
 def href(*parts: str) -> str:
@@ -27,6 +30,17 @@ def href_path(rel: str) -> str:
     return "/".join(quote(p, safe="") for p in rel.split("/"))
 
 
+def _safe_url(value: str) -> bool:
+    """Whether a link's URL, read as a browser reads it, has a scheme that cannot run code."""
+    # The serializer keeps entities such as &#106; and a browser decodes them, and
+    # drops tabs and newlines: the scheme is judged on what the browser will see.
+    text = _URL_IGNORED.sub("", html.unescape(value))
+    try:
+        return urlsplit(text).scheme.lower() in _SAFE_SCHEMES
+    except ValueError:  # "http://[oops": a job's report must not stop the build
+        return False
+
+
 class _SafeLinks(Treeprocessor):
     """Drop links and images whose scheme could run code (javascript:, data:, ...)."""
 
@@ -34,10 +48,7 @@ class _SafeLinks(Treeprocessor):
         for el in root.iter():
             for attr in ("href", "src"):
                 value = el.get(attr)
-                if value is None:
-                    continue
-                scheme = urlsplit(value.strip()).scheme.lower()
-                if scheme not in _SAFE_SCHEMES:
+                if value is not None and not _safe_url(value):
                     del el.attrib[attr]
 
 

@@ -8,6 +8,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from sitegen_fixtures import out, root
 from sitegen_helpers import crawl, site_config, snapshot, write_run
 
@@ -172,6 +173,30 @@ def test_markdown_keeps_no_raw_html_and_no_script_links():
     )
     assert "<div" not in html and "<span>" not in html
     assert "javascript:" not in html and "data:" not in html
+    assert 'href="https://ok.example/"' in html
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "[a](&#106;avascript:alert(1))",
+        "[a](javascript&#58;alert(1))",
+        "[a](java&#x73;cript:alert(1))",
+        "[a](java&Tab;script:alert(1))",
+        "![i](&#100;ata:text/html,x)",
+    ],
+)
+def test_markdown_links_hidden_behind_entities_are_dropped(link):
+    from sitegen.render import render_markdown
+
+    html = render_markdown(link)
+    assert "href=" not in html and "src=" not in html, html
+
+
+def test_markdown_with_a_malformed_url_still_renders():
+    from sitegen.render import render_markdown
+
+    html = render_markdown("[a](http://[oops/) and [b](https://ok.example/)")
     assert 'href="https://ok.example/"' in html
 
 
