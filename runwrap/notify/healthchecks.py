@@ -46,21 +46,11 @@ def ping_suffix(manifest: dict) -> str:
 
 def ping(url: str, suffix: str, body: str, rid: str | None, timeout: float) -> None:
     """POST one ping; raise unless the server answers 2xx."""
-    import urllib.error
-    import urllib.request
+    from runwrap.notify.webhook import post
 
     target = url + suffix + (f"?rid={rid}" if rid else "")
-    request = urllib.request.Request(
-        target, data=body.encode("utf-8", "replace")[:_BODY_MAX], method="POST"
-    )
-    request.add_header("Content-Type", "text/plain; charset=utf-8")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read(4096)
-    except urllib.error.HTTPError as e:
-        raise RuntimeError(f"HTTP {e.code} {e.reason}") from None
-    except urllib.error.URLError as e:
-        raise RuntimeError(f"cannot reach the server: {e.reason}") from None
+    data = body.encode("utf-8", "replace")[:_BODY_MAX]
+    post(target, data, {"Content-Type": "text/plain; charset=utf-8"}, timeout)
 
 
 def send(notifier: Notifier, notice: Notice, timeout: float) -> None:

@@ -30,28 +30,33 @@ def body_for(fmt: str, notice: Notice) -> dict:
     return notice.payload
 
 
-def post_json(url: str, document: dict, headers: dict, timeout: float) -> None:
-    """POST `document`; raise with a short reason unless the server answers 2xx."""
+def post(url: str, data: bytes, headers: dict, timeout: float) -> None:
+    """POST `data`; raise with a short reason, never the URL, unless the server answers 2xx."""
+    import http.client
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(
-        url,
-        data=dumps(document).encode("utf-8"),
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": f"runwrap/{__version__}",
-            **headers,
-        },
-    )
     try:
+        request = urllib.request.Request(url, data=data, method="POST", headers=headers)
         with urllib.request.urlopen(request, timeout=timeout) as response:
             response.read(64 * 1024)
     except urllib.error.HTTPError as e:
         raise RuntimeError(f"HTTP {e.code} {e.reason}") from None
     except urllib.error.URLError as e:
         raise RuntimeError(f"cannot reach the server: {e.reason}") from None
+    except (ValueError, http.client.InvalidURL):
+        # Their messages quote the URL, which may be the secret.
+        raise RuntimeError("the URL is not valid (not shown: it may hold a secret)") from None
+
+
+def post_json(url: str, document: dict, headers: dict, timeout: float) -> None:
+    """POST `document`; raise with a short reason unless the server answers 2xx."""
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": f"runwrap/{__version__}",
+        **headers,
+    }
+    post(url, dumps(document).encode("utf-8"), headers, timeout)
 
 
 def send(notifier: Notifier, notice: Notice, timeout: float) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 
 def hook(url: str, **more: object) -> dict:
     return {"notifiers": {"hook": {"type": "webhook", "url": url + "/hook", **more}}}
@@ -123,3 +125,21 @@ def test_notifiers_of_one_run_are_sent_concurrently(rw, receiver):
     # Four hanging notifiers of 1 s each, sent one after another, would take 4 s.
     assert time.monotonic() - began < 3.5
     assert len(rw.manifests()[0]["notifications"]) == 4
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://robot:s3cret-token@127.0.0.1/hook",
+        "http://127.0.0.1/hooks/s3cret-token with-a-space",
+        "http://[::1/s3cret-token",
+    ],
+)
+def test_an_unusable_url_is_never_quoted_in_the_error(url):
+    from runwrap.notify.healthchecks import ping
+    from runwrap.notify.webhook import post_json
+
+    for send in (lambda: post_json(url, {}, {}, 1), lambda: ping(url, "", "", None, 1)):
+        with pytest.raises(RuntimeError) as caught:
+            send()
+        assert "s3cret-token" not in str(caught.value)
