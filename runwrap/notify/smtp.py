@@ -28,6 +28,29 @@ def _password(fields: dict) -> str | None:
     return None
 
 
+def _login(client, username: str, password: str) -> None:  # client: smtplib.SMTP
+    """Log in; a refusal is reported without anything the server echoed of the credentials."""
+    import smtplib
+    from base64 import b64encode
+
+    try:
+        client.login(username, password)
+    except smtplib.SMTPAuthenticationError as e:
+        reply = e.smtp_error.decode("utf-8", "replace") if isinstance(e.smtp_error, bytes) else ""
+        # A server may quote the AUTH line it got: the password, plain or base64-encoded.
+        for secret in (
+            password,
+            b64encode(password.encode()).decode(),
+            b64encode(f"\0{username}\0{password}".encode()).decode(),
+        ):
+            if secret:
+                reply = reply.replace(secret, "***")
+        raise RuntimeError(f"login refused for {username}: {e.smtp_code} {reply}") from None
+    except UnicodeEncodeError:
+        # Its message quotes a character of the password.
+        raise RuntimeError(f"cannot log in as {username}: smtplib sends ASCII only") from None
+
+
 def build_message(fields: dict, notice: Notice):  # -> email.message.EmailMessage
     """The mail as it will be sent."""
     from email.message import EmailMessage
@@ -65,7 +88,7 @@ def send(notifier: Notifier, notice: Notice, timeout: float) -> None:
         if security == "starttls":
             client.starttls(context=context)
         if fields.get("username"):
-            client.login(fields["username"], _password(fields) or "")
+            _login(client, fields["username"], _password(fields) or "")
         refused = client.send_message(msg)
     if refused:
         raise RuntimeError(f"refused recipients: {', '.join(sorted(refused))}")

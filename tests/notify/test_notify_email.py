@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import shutil
 import ssl
 import subprocess
@@ -229,3 +231,59 @@ def test_implicit_tls(rw, tmp_path):
         assert len(box.messages) == 1, rw.manifests()[0]["notifications"]
     finally:
         box.stop()
+
+
+class _EchoingSmtp:
+    """A bare SMTP server that refuses every login and quotes the AUTH line it got."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        conn, _ = self.sock.accept()
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 echo ESMTP\r\n")
+            for line in lines:
+                verb = line.split(b" ", 1)[0].upper().strip()
+                if verb == b"EHLO":
+                    conn.sendall(b"250-echo\r\n250 AUTH PLAIN\r\n")
+                elif verb == b"AUTH":
+                    conn.sendall(b"535 5.7.8 refused: " + line.strip() + b"\r\n")
+                elif verb == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    conn.sendall(b"250 ok\r\n")
+
+    def close(self) -> None:
+        self.sock.close()
+        self.thread.join(5)
+
+
+@pytest.mark.parametrize("password", [SECRET, "pässword-" + SECRET])
+def test_a_login_error_never_carries_the_password(monkeypatch, password):
+    from runwrap.notify import smtp
+    from runwrap.notify.config import parse_notifier
+    from runwrap.notify.dispatch import Notice
+
+    monkeypatch.setenv("SMTP_PASSWORD", password)
+    server = _EchoingSmtp()
+    try:
+        spec = mail_config(server.port, username="robot", password_env="SMTP_PASSWORD")
+        notifier = parse_notifier("mail", spec["notifiers"]["mail"], dict(os.environ))
+        notice = Notice(notifier, {"event": "failure"}, {"task": "job"}, None, None)
+        with pytest.raises(Exception) as caught:
+            smtp.send(notifier, notice, 2)
+    finally:
+        server.close()
+    message = str(caught.value)
+    for secret in (SECRET, base64.b64encode(f"\0robot\0{password}".encode()).decode()):
+        assert secret not in message
+    assert "ä" not in message
+    assert "robot" in message
