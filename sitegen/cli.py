@@ -104,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         bar.close()
         print(f"sitegen: {e}", file=sys.stderr)
         return e.exit_code
+    except OSError as e:  # OUT full, read-only, or in the way of a directory we need
+        bar.close()
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"sitegen: cannot build the site: {where}{e.strerror or e}", file=sys.stderr)
+        return ExitCode.ERROR
     except KeyboardInterrupt:
         bar.close()
         return ExitCode.INTERRUPTED

@@ -67,6 +67,13 @@ def test_an_unwritable_out_is_one_clear_line(root, tmp_path):
     _fails_with_one_line(result, "cannot create output directory")
 
 
+def test_a_file_in_the_way_in_out_is_one_clear_line(root, out):
+    out.mkdir(exist_ok=True)
+    (out / "static").write_text("not a directory")
+    result = sitegen("--root", str(root), "--out", str(out))
+    _fails_with_one_line(result, "static")
+
+
 def test_a_malformed_config_is_one_clear_line(root, out, tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("site: [unclosed\n")
