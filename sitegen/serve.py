@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import posixpath
 import re
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,10 @@ class _Handler(SimpleHTTPRequestHandler):
 
     def end_headers(self) -> None:
         self.send_header("X-Content-Type-Options", "nosniff")
-        if _JOB_FILE.search(self.path.split("?", 1)[0]):
+        # The file served is found from the decoded, normalised path: judge that one,
+        # or /runs/R/%66iles/x.html and /runs/R/./files/x.html would escape the sandbox.
+        served = posixpath.normpath(unquote(self.path.split("?", 1)[0].split("#", 1)[0]))
+        if _JOB_FILE.search(served):
             # Logs and artifacts are the job's files: shown, but never run as part of the site.
             self.send_header("Content-Security-Policy", "sandbox")
         super().end_headers()

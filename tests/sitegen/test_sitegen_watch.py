@@ -154,7 +154,13 @@ def test_serve_sandboxes_what_a_job_wrote_but_not_the_pages(root, out):
         base = f"{url}tasks/job/runs/{run}/"
         with urllib.request.urlopen(base + "index.html", timeout=10) as r:
             assert r.headers.get("Content-Security-Policy") is None
-        for name in ("stdout.log", "files/page.html"):
+        for name in (
+            "stdout.log",
+            "files/page.html",
+            "%66iles/page.html",
+            "./files/page.html",
+            "std%6Fut.log",
+        ):
             with urllib.request.urlopen(base + name, timeout=10) as r:
                 assert r.headers["Content-Security-Policy"] == "sandbox"
     finally:
