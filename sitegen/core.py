@@ -55,4 +55,5 @@ def run(
     finally:
         if server is not None:
             server.shutdown()
+            server.server_close()  # shutdown() stops the loop; this frees the port
     return site

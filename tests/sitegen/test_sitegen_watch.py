@@ -166,3 +166,24 @@ def test_serve_sandboxes_what_a_job_wrote_but_not_the_pages(root, out):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
+
+
+def test_serving_closes_its_socket_when_stopped(root, out):
+    import gc
+    import threading
+    import warnings
+
+    from sitegen_helpers import site_config
+
+    from sitegen.core import run
+
+    stop = threading.Event()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        run(
+            site_config(root, out, serve=("127.0.0.1", 0)),
+            announce=lambda url: stop.set(),
+            stop=stop,
+        )
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
