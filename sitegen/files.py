@@ -175,6 +175,8 @@ def _same_copy(have: os.stat_result, src: os.stat_result) -> bool:
 
 def _link(dfd: int, name: str, dest: str, src: os.stat_result, replace: bool) -> bool:
     target = f"{dest}.{os.getpid()}.lnk" if replace else dest
+    if replace:
+        _unlink_quietly(target)  # left behind by a build that crashed right here
     try:
         # follow_symlinks=False links the name itself; the check below makes
         # sure it is still the regular file we opened (no swap in between).
@@ -190,6 +192,13 @@ def _link(dfd: int, name: str, dest: str, src: os.stat_result, replace: bool) ->
     if replace:
         os.replace(target, dest)
     return True
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _copy(fd: int, dest: str) -> None:

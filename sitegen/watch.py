@@ -63,7 +63,6 @@ class Changes(FileSystemEventHandler):
         self.first: float | None = None
         self.last = 0.0
         self._dirty: dict[str, set[str]] = defaultdict(set)
-        self._everything = False
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         try:
@@ -81,9 +80,9 @@ class Changes(FileSystemEventHandler):
         if parts[-1] in _IGNORED_NAMES:
             return
         with self.lock:
-            if parts[0] in (".", "..") or rel.startswith(".."):
-                self._everything = True  # ROOT or tasks/ itself changed
-            else:
+            # ROOT or tasks/ itself changing needs no mark: every update rescans all
+            # tasks by signature; the wake-up is what matters.
+            if parts[0] not in (".", "..") and not rel.startswith(".."):
                 runs = self._dirty[parts[0]]
                 if len(parts) >= 3 and parts[1] == "runs":
                     runs.add(parts[2])
@@ -92,15 +91,14 @@ class Changes(FileSystemEventHandler):
             self.last = now
         self.wake.set()
 
-    def take(self) -> tuple[dict[str, set[str]], bool]:
-        """The changes so far (and whether everything should be rescanned); resets them."""
+    def take(self) -> dict[str, set[str]]:
+        """The tasks (and their runs) marked changed so far; resets them."""
         with self.lock:
-            dirty, everything = dict(self._dirty), self._everything
+            dirty = dict(self._dirty)
             self._dirty = defaultdict(set)
-            self._everything = False
             self.first = None
             self.wake.clear()
-        return dirty, everything
+        return dirty
 
 
 def _settle(changes: Changes, stop: threading.Event) -> None:
@@ -133,14 +131,13 @@ def watch(site: Site, stop: threading.Event) -> None:
     observer = start_observer(root, changes, site.cfg.poll)
     log.info("watching %s for changes", root)
     try:
-        site.update()
-    except Stopped:
-        observer.stop()
-        return
-    except Exception:
-        log.exception("update failed; will retry on the next change")
-    last_scan = time.monotonic()
-    try:
+        try:
+            site.update()
+        except Stopped:
+            return
+        except Exception:
+            log.exception("update failed; will retry on the next change")
+        last_scan = time.monotonic()
         while not stop.is_set():
             period = RESCAN_BUSY_S if site.busy() else RESCAN_S
             due = last_scan + period - time.monotonic()
@@ -153,7 +150,7 @@ def watch(site: Site, stop: threading.Event) -> None:
             _settle(changes, stop)
             # Every update also rescans all tasks cheaply (by signature), so a lost
             # event or an "everything changed" event needs nothing more.
-            hints, _everything = changes.take()
+            hints = changes.take()
             last_scan = time.monotonic()
             try:
                 stats = site.update(hints=hints)

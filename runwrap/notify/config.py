@@ -195,8 +195,15 @@ def _email(name: str, raw: dict, environ: dict[str, str]) -> dict:
 
 def _url(name: str, field: str, value: object) -> str:
     url = _text(name, field, value)
-    if not url.startswith(("http://", "https://")):
-        raise _fail(name, field, f"{url!r}: use an http:// or https:// URL")
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("http", "https"):
+        # The URL itself is not echoed: it may hold a token.
+        raise _fail(name, field, "use an http:// or https:// URL")
+    host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if "@" in host:
+        raise _fail(
+            name, field, "user:password@ in the URL is not supported; send credentials in headers"
+        )
     return url
 
 

@@ -17,6 +17,7 @@ CASES = [
     ),
     ({"type": "webhook"}, "notifier 'n': url:"),
     ({"type": "webhook", "url": "ftp://x"}, "notifier 'n': url:"),
+    ({"type": "webhook", "url": "https://u:secret@x/hook"}, "notifier 'n': url: user:password@"),
     ({"type": "webhook", "url": "http://x", "format": "teams"}, "notifier 'n': format:"),
     ({"type": "command"}, "notifier 'n': command:"),
     ({"type": "console", "on": ["failure", "sometimes"]}, "notifier 'n': on:"),
@@ -40,6 +41,13 @@ def test_malformed_notifier_stops_before_the_job(rw, tmp_path, spec, message):
     assert lines[0].startswith("runwrap: " + message), lines[0]
     assert not marker.exists()
     assert not (rw.task_dir() / "runs").exists() or not any((rw.task_dir() / "runs").iterdir())
+
+
+def test_a_token_in_a_bad_url_is_not_echoed_in_the_error(rw):
+    rw.config({"notifiers": {"n": {"type": "webhook", "url": "htps://hooks.example/T0K3N"}}})
+    result = rw.run("--notify", "n", "--", "true")
+    assert result.returncode == 125
+    assert "T0K3N" not in result.stderr
 
 
 def test_the_password_value_is_not_echoed_in_the_error(rw):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
@@ -159,7 +160,12 @@ def snapshot(out: Path) -> dict[str, bytes]:
 
 
 BIN = Path(sys.executable).parent
-ENV = {**os.environ, "RUNWRAP_CONFIG": "/dev/null"}
+# No user config, and the parsed-config cache kept out of the system's cache directory.
+ENV = {
+    **os.environ,
+    "RUNWRAP_CONFIG": "/dev/null",
+    "XDG_CACHE_HOME": os.path.join(tempfile.gettempdir(), "runwrap-tests-cache"),
+}
 
 
 def runwrap(root: Path, name: str, script: str, *opts: str) -> subprocess.CompletedProcess:

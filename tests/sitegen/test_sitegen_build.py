@@ -70,6 +70,20 @@ def test_logs_are_published_as_hard_links_not_copies(root, out):
     assert os.stat(src).st_ino == os.stat(dest).st_ino
 
 
+def test_a_link_left_half_done_by_a_crashed_build_does_not_block_the_next(root, out):
+    rid = write_run(root, "job", 1, stdout=b"first\n")
+    build(root, out)
+    src = root / "tasks" / "job" / "runs" / rid / "stdout.log"
+    dest = out / "tasks" / "job" / "runs" / rid / "stdout.log"
+    (src.parent / "new.log").write_bytes(b"second\n")
+    os.replace(src.parent / "new.log", src)  # a new file: the published link must follow
+    stale = Path(f"{dest}.{os.getpid()}.lnk")
+    stale.write_bytes(b"left by a crash")
+    Site(site_config(root, out)).update(full=True)
+    assert os.stat(dest).st_ino == os.stat(src).st_ino
+    assert not stale.exists()
+
+
 def test_copy_mode_copies_files(root, out):
     rid = write_run(root, "job", 1, stdout=b"data\n")
     build(root, out, publish="copy")
