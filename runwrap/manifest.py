@@ -32,6 +32,7 @@ FIELDS: dict[str, object] = {
     "schema": SCHEMA,
     "task": None,
     "run_id": None,
+    "seq": None,
     "host": None,
     "user": None,
     "command": None,

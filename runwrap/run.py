@@ -40,7 +40,7 @@ from runwrap.paths import (
 )
 from runwrap.procs import hostname, owner_alive, owner_identity
 from runwrap.retention import apply_retention
-from runwrap.state import read_state, update_state
+from runwrap.state import next_seq, read_state, update_state
 from runwrap.supervise import supervise
 from runwrap.timefmt import iso
 from runwrap.units import format_duration
@@ -150,13 +150,14 @@ def _interruptible_sleep(inbox: sig.SignalInbox, seconds: float) -> int | None:
 class _Run:
     """One execution's fixed facts, shared by its steps."""
 
-    __slots__ = ("inbox", "opts", "root", "run_id", "run_path", "started", "task_path")
+    __slots__ = ("inbox", "opts", "root", "run_id", "run_path", "seq", "started", "task_path")
 
     def __init__(self, opts: RunOptions, task_path: str, inbox: sig.SignalInbox) -> None:
         self.opts = opts
         self.root = opts.root
         self.task_path = task_path
         self.inbox = inbox
+        self.seq = next_seq(task_path)
         self.started = time.time()  # after any wait for the lock: when the job really starts
         self.run_id, self.run_path = create_run_dir(opts.root, opts.name, self.started)
 
@@ -165,6 +166,7 @@ class _Run:
         return new_manifest(
             task=opts.name,
             run_id=self.run_id,
+            seq=self.seq,
             host=hostname(),
             user=_user(),
             command=list(opts.command),

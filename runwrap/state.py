@@ -12,7 +12,7 @@ import os
 from runwrap import SCHEMA
 from runwrap.jsonio import read_json, write_json_atomic
 from runwrap.manifest import FAILING, SKIPPED, SUCCESS
-from runwrap.paths import STATE
+from runwrap.paths import STATE, is_run_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -102,3 +102,32 @@ def _lock(task_path: str) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def next_seq(task_path: str) -> int:
+    """The task's next run number (1, 2, ...), kept in `seq` under the state lock.
+
+    Numbers never repeat, even after retention removed the runs that had
+    them, so sitegen can put run n on history page (n - 1) // size + 1 for
+    good. A task from before `seq` existed continues from its number of runs.
+    """
+    fd = _lock(task_path)
+    try:
+        path = os.path.join(task_path, "seq")
+        try:
+            with open(path, "rb") as f:
+                last = int(f.read().strip() or b"0")
+        except (OSError, ValueError):
+            last = _count_runs(task_path)
+        # Not fsynced: after a power cut a number may repeat; sitegen then pages by position.
+        write_json_atomic(path, last + 1, fsync=False)
+        return last + 1
+    finally:
+        os.close(fd)
+
+
+def _count_runs(task_path: str) -> int:
+    try:
+        return sum(1 for name in os.listdir(os.path.join(task_path, "runs")) if is_run_id(name))
+    except OSError:
+        return 0

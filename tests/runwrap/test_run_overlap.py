@@ -25,6 +25,8 @@ def test_twenty_simultaneous_launches_give_one_run_and_nineteen_skips(
         p.wait(timeout=30)
     assert [p.returncode for p in procs] == [0] * 20
     assert all(p.stdout.read() == "" and p.stderr.read() == "" for p in procs)
+    # Every run, skipped or not, has its own number.
+    assert sorted(m["seq"] for m in root.manifests("busy")) == list(range(1, 21))
     statuses = sorted(m["status"] for m in root.manifests("busy"))
     assert statuses == ["skipped"] * 19 + ["success"]
     skipped = [m for m in root.manifests("busy") if m["status"] == "skipped"]

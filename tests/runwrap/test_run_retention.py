@@ -13,6 +13,8 @@ def test_keep_n_removes_the_oldest_runs(root: Root) -> None:
     ids = root.run_ids("r")
     assert len(ids) == 3
     assert root.state("r")["last_run_id"] == ids[-1]
+    # Run numbers go on where the removed runs left off.
+    assert [m["seq"] for m in root.manifests("r")] == [4, 5, 6]
     assert not list((root.task_dir("r") / "runs").glob(".removing-*"))
 
 
