@@ -190,9 +190,9 @@ class Site:
         counter: _Counter | None,
     ) -> dict | None:
         root = self.cfg.root
-        cached = None if entry is None else self.cache.load_task(task)
-        fresh = cached is None
-        cached = cached or {}
+        loaded = None if entry is None else self.cache.load_task(task)
+        fresh = loaded is None
+        cached, page_sigs = loaded or ({}, {})
         sig = _dir_sig(runs_dir(root, task))
         ids = sorted(cached) if not fresh and entry["sig"] == sig else _list_runs(root, task)
         old_order = [i for i in sorted(cached) if cached[i]["sum"] is not None]
@@ -204,7 +204,6 @@ class Site:
         check = [i for i in ids if i not in cached or not cached[i]["settled"] or i in force]
         manifests: dict[str, dict] = {}
         changed_pages: set[str] = set()
-        changed_rows: set[str] = set()
         now = time.time()
         for rid in check:
             path = run_dir(root, task, rid)
@@ -234,25 +233,23 @@ class Site:
             if old is None or old["sig"] != rsig or old["sum"] != summ:
                 changed_pages.add(rid)
                 manifests[rid] = manifest
-            if old is None or old["sum"] != summ:
-                changed_rows.add(rid)
             cached[rid] = {"sig": rsig, "sum": summ, "settled": settled}
         order = [i for i in ids if cached[i]["sum"] is not None]
         pending = {i: cached[i] for i in ids if not cached[i]["settled"]}
         if not fresh and not changed_pages and not removed and order == old_order:
             entry.update(sig=sig, pending=pending, unsettled=bool(pending))
-            self.cache.save_task(task, cached)
+            self.cache.save_task(task, cached, page_sigs)
             return entry
         runs = [cached[i]["sum"] for i in order]
         self.out.render_runs(
             task, order, old_order, changed_pages, manifests, stats, counter, fresh
         )
-        self.out.render_history(task, runs, order, old_order, changed_rows, fresh, stats)
+        page_sigs = self.out.render_history(task, runs, page_sigs, fresh, stats)
         summ = task_summary(task, runs)
         self.out.render_task(task, summ, runs, order, manifests)
         if fresh:
             self.out.remove_stale_runs(task, set(order))
-        self.cache.save_task(task, cached)
+        self.cache.save_task(task, cached, page_sigs)
         stats.changed_tasks.append(task)
         return {"sig": sig, "pending": pending, "unsettled": bool(pending), "summary": summ}
 

@@ -78,19 +78,23 @@ class Cache:
     def _task_path(self, task: str) -> str:
         return os.path.join(self.dir, "tasks", quote(task, safe="") + ".json")
 
-    def load_task(self, task: str) -> dict | None:
-        """{run_id: {"sig": [...], "sum": {...}, "settled": bool}} or None."""
+    def load_task(self, task: str) -> tuple[dict, dict] | None:
+        """(runs, pages) or None: {run_id: {"sig", "sum", "settled"}}, {page: digest}."""
         data = read_json(self._task_path(task))
         if not isinstance(data, dict) or data.get("fingerprint") != self.fp:
             return None
-        runs = data.get("runs")
-        return runs if isinstance(runs, dict) else None
+        runs, pages = data.get("runs"), data.get("pages")
+        if not isinstance(runs, dict) or not isinstance(pages, dict):
+            return None
+        return runs, pages
 
-    def save_task(self, task: str, runs: dict) -> None:
-        """Write a task's run cache."""
+    def save_task(self, task: str, runs: dict, pages: dict) -> None:
+        """Write a task's run cache and its history pages' digests."""
         os.makedirs(os.path.join(self.dir, "tasks"), exist_ok=True)
         write_json_atomic(
-            self._task_path(task), {"fingerprint": self.fp, "runs": runs}, fsync=False
+            self._task_path(task),
+            {"fingerprint": self.fp, "runs": runs, "pages": pages},
+            fsync=False,
         )
 
     def drop_task(self, task: str) -> None:

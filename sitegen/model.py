@@ -80,6 +80,7 @@ def summarize(run_id: str, manifest: dict) -> dict:
         started = None
     return {
         "id": run_id,
+        "seq": as_int(manifest.get("seq")),
         "status": status,
         "started": started,
         "duration": as_num(manifest.get("duration_s")),

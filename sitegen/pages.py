@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import shlex
 
@@ -158,19 +157,32 @@ def chart(runs: list[dict], count: int = 100) -> dict:
     return {"bars": bars, "max": top, "width": CHART_W, "height": CHART_H}
 
 
-def page_count(n: int, size: int) -> int:
-    """History pages for n runs (at least one, empty, for a task without runs)."""
-    return max(1, math.ceil(n / size))
+def paginate(runs: list[dict], size: int) -> dict[int, list[dict]]:
+    """History pages, numbered from the oldest: {page: its runs, newest first}.
+
+    Runs numbered by runwrap (`seq`, never reused) stay on page
+    (seq - 1) // size + 1 for good, even when retention removes older runs;
+    without those numbers (older or foreign manifests), by position.
+    """
+    seqs = [r.get("seq") for r in runs]
+    numbered = all(isinstance(n, int) and n >= 1 for n in seqs) and len(set(seqs)) == len(seqs)
+    numbers = seqs if numbered else range(1, len(runs) + 1)
+    paged: dict[int, list[dict]] = {}
+    for number, run in zip(numbers, runs):
+        paged.setdefault((number - 1) // size + 1, []).append(run)
+    return {page: list(reversed(rows)) for page, rows in paged.items()} or {1: []}
 
 
-def page_rows(runs: list[dict], page: int, size: int) -> list[dict]:
-    """The runs of history page `page` (1 = oldest), newest first."""
-    return list(reversed(runs[(page - 1) * size : page * size]))
+def neighbours(pages: list[int], page: int) -> tuple[int | None, int | None]:
+    """(newer, older) page numbers around `page` among the existing `pages` (sorted)."""
+    i = pages.index(page)
+    return (pages[i + 1] if i + 1 < len(pages) else None, pages[i - 1] if i > 0 else None)
 
 
 def task_context(cfg: SiteConfig, summary: dict, runs: list[dict], latest: dict | None) -> dict:
     """The task page's data: state, command, labels, description, chart, newest history page."""
-    pages = page_count(len(runs), cfg.page_size)
+    paged = paginate(runs, cfg.page_size)
+    newest = max(paged)
     latest = latest or {}
     command = latest.get("command")
     return {
@@ -179,9 +191,9 @@ def task_context(cfg: SiteConfig, summary: dict, runs: list[dict], latest: dict 
         "command": human("argv", command) if isinstance(command, list) else None,
         "labels": as_dict(latest.get("labels")),
         "chart": chart(runs),
-        "rows": page_rows(runs, pages, cfg.page_size),
-        "page": pages,
-        "pages": pages,
+        "rows": paged[newest],
+        "page": newest,
+        "older": neighbours(sorted(paged), newest)[1],
     }
 
 

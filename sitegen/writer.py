@@ -6,6 +6,7 @@ server never serves half a page.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -153,52 +154,44 @@ class Writer:
             _prune_dir(out_run, keep)
 
     def render_history(
-        self,
-        task: str,
-        runs: list[dict],
-        order: list[str],
-        old_order: list[str],
-        changed_rows: set[str],
-        fresh: bool,
-        stats: BuildStats,
-    ) -> None:
-        """Render the history pages that changed; remove pages past the last."""
-        size = self.cfg.page_size
-        count = pages.page_count(len(order), size)
-        old_count = pages.page_count(len(old_order), size)
-        if fresh:
-            todo = set(range(1, count + 1))
-        else:
-            # Pages from the first difference on shift; pages of changed rows change.
-            first = next(
-                (i for i, (a, b) in enumerate(zip(order, old_order, strict=False)) if a != b),
-                min(len(order), len(old_order)),
-            )
-            todo = set(range(first // size + 1, count + 1))
-            pos = {rid: i for i, rid in enumerate(order)}
-            todo |= {pos[r] // size + 1 for r in changed_rows if r in pos}
-            if count != old_count:
-                todo.add(min(count, old_count))  # its "newer" link comes or goes
+        self, task: str, runs: list[dict], old_sigs: dict[str, str], fresh: bool, stats: BuildStats
+    ) -> dict[str, str]:
+        """Render the history pages whose content changed; remove pages that are gone.
+
+        A page is rendered from its rows and its newer/older links only, so
+        comparing a digest of those with the last build's says exactly which
+        pages a full build would write differently. Returns the new digests.
+        """
+        paged = pages.paginate(runs, self.cfg.page_size)
+        numbers = sorted(paged)
         summary = {"name": task}
-        for page in sorted(todo):
-            self.render(
-                os.path.join("tasks", task, f"page-{page}.html"),
-                "history.html",
-                "../../",
-                task=summary,
-                rows=pages.page_rows(runs, page, size),
-                page=page,
-                pages=count,
-            )
-            stats.history_pages += 1
-        for page in range(count + 1, max(old_count, count) + 1):
+        sigs: dict[str, str] = {}
+        for page in numbers:
+            newer, older = pages.neighbours(numbers, page)
+            rows = paged[page]
+            sig = hashlib.sha1(
+                dumps([rows, newer, older]).encode("utf-8", "surrogateescape")
+            ).hexdigest()
+            sigs[str(page)] = sig
+            if fresh or old_sigs.get(str(page)) != sig:
+                self.render(
+                    os.path.join("tasks", task, f"page-{page}.html"),
+                    "history.html",
+                    "../../",
+                    task=summary,
+                    rows=rows,
+                    page=page,
+                    newer=newer,
+                    older=older,
+                )
+                stats.history_pages += 1
+        for page in set(old_sigs) - set(sigs):
             _unlink(os.path.join(self.out_task(task), f"page-{page}.html"))
         if fresh:
             for name in _listdir(self.out_task(task)):
-                if name.startswith("page-") and name.endswith(".html"):
-                    number = name[5:-5]
-                    if not number.isdigit() or int(number) > count:
-                        _unlink(os.path.join(self.out_task(task), name))
+                if name.startswith("page-") and name.endswith(".html") and name[5:-5] not in sigs:
+                    _unlink(os.path.join(self.out_task(task), name))
+        return sigs
 
     def render_task(
         self, task: str, summ: dict, runs: list[dict], order: list[str], manifests: dict

@@ -156,6 +156,46 @@ def test_history_pages_are_numbered_from_the_oldest_and_old_pages_never_change(r
     assert (task / "page-4.html").exists()
 
 
+def test_a_new_history_page_leaves_the_full_ones_alone(root, out, tmp_path):
+    for n in range(7):
+        write_run(root, "job", n)
+    site = Site(site_config(root, out, page_size=3))
+    site.update()
+    task = out / "tasks" / "job"
+    page1 = (task / "page-1.html").read_bytes()
+    for n in range(7, 14):  # pages 3 and 4 fill up, page 5 begins
+        write_run(root, "job", n)
+        site.update()
+    assert (task / "page-1.html").read_bytes() == page1
+    fresh = tmp_path / "fresh"
+    Site(site_config(root, fresh, page_size=3)).update()
+    assert snapshot(out) == snapshot(fresh)
+
+
+def test_numbered_runs_keep_their_history_page_when_old_runs_are_pruned(root, out, tmp_path):
+    ids = [write_run(root, "job", n, seq=n + 1) for n in range(10)]
+    site = Site(site_config(root, out, page_size=3))
+    site.update()
+    task = out / "tasks" / "job"
+    page3 = (task / "page-3.html").read_bytes()
+    # Retention: each new run removes the oldest one.
+    for n in range(10, 13):
+        write_run(root, "job", n, seq=n + 1)
+        shutil.rmtree(root / "tasks" / "job" / "runs" / ids[n - 10])
+        site.update()
+    assert not (task / "page-1.html").exists()  # runs 1 to 3 are gone
+    assert (task / "page-3.html").read_bytes() == page3  # runs 7 to 9 never moved
+    assert sorted(p.name for p in task.glob("page-*.html")) == [
+        "page-2.html",
+        "page-3.html",
+        "page-4.html",
+        "page-5.html",
+    ]
+    fresh = tmp_path / "fresh"
+    Site(site_config(root, fresh, page_size=3)).update()
+    assert snapshot(out) == snapshot(fresh)
+
+
 def test_untrusted_text_is_escaped_everywhere(root, out):
     payload = '<script>alert(1)</script><img src=x onerror="alert(2)">'
     rid = write_run(
