@@ -176,7 +176,7 @@ def _same_copy(have: os.stat_result, src: os.stat_result) -> bool:
 def _link(dfd: int, name: str, dest: str, src: os.stat_result, replace: bool) -> bool:
     target = f"{dest}.{os.getpid()}.lnk" if replace else dest
     if replace:
-        _unlink_quietly(target)  # left behind by a build that crashed right here
+        unlink(target)  # left behind by a build that crashed right here
     try:
         # follow_symlinks=False links the name itself; the check below makes
         # sure it is still the regular file we opened (no swap in between).
@@ -194,7 +194,8 @@ def _link(dfd: int, name: str, dest: str, src: os.stat_result, replace: bool) ->
     return True
 
 
-def _unlink_quietly(path: str) -> None:
+def unlink(path: str) -> None:
+    """Remove a file that may already be gone."""
     try:
         os.unlink(path)
     except FileNotFoundError:

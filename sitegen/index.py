@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from runwrap.jsonio import read_json, write_json_atomic
 from sitegen.config import SiteConfig
+from sitegen.files import unlink
 
 CACHE_DIR = ".sitegen"
 VERSION = 1
@@ -99,15 +100,9 @@ class Cache:
 
     def drop_task(self, task: str) -> None:
         """Forget a task that is gone."""
-        try:
-            os.unlink(self._task_path(task))
-        except FileNotFoundError:
-            pass
+        unlink(self._task_path(task))
 
     def clear(self) -> None:
         """Forget every run (a full build follows); compiled templates stay."""
         shutil.rmtree(os.path.join(self.dir, "tasks"), ignore_errors=True)
-        try:
-            os.unlink(os.path.join(self.dir, "summary.json"))
-        except FileNotFoundError:
-            pass
+        unlink(os.path.join(self.dir, "summary.json"))

@@ -19,7 +19,7 @@ from runwrap.manifest import RUNNING, read_manifest
 from runwrap.paths import run_dir
 from sitegen import pages
 from sitegen.config import SiteConfig
-from sitegen.files import RunFiles
+from sitegen.files import RunFiles, unlink
 from sitegen.model import STATE_ORDER, summarize
 from sitegen.render import href
 
@@ -186,11 +186,11 @@ class Writer:
                 )
                 stats.history_pages += 1
         for page in set(old_sigs) - set(sigs):
-            _unlink(os.path.join(self.out_task(task), f"page-{page}.html"))
+            unlink(os.path.join(self.out_task(task), f"page-{page}.html"))
         if fresh:
             for name in _listdir(self.out_task(task)):
                 if name.startswith("page-") and name.endswith(".html") and name[5:-5] not in sigs:
-                    _unlink(os.path.join(self.out_task(task), name))
+                    unlink(os.path.join(self.out_task(task), name))
         return sigs
 
     def render_task(
@@ -271,13 +271,6 @@ def _listdir(path: str) -> list[str]:
         return []
 
 
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
 def _prune_dir(out_run: str, keep: set[str]) -> None:
     """Remove files a run page no longer links (an artifact renamed, a log gone)."""
     for dirpath, _dirs, filenames in os.walk(out_run, topdown=False):
@@ -285,6 +278,6 @@ def _prune_dir(out_run: str, keep: set[str]) -> None:
         for name in filenames:
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"
             if rel not in keep:
-                _unlink(os.path.join(dirpath, name))
+                unlink(os.path.join(dirpath, name))
         if dirpath != out_run and not os.listdir(dirpath):
             os.rmdir(dirpath)
