@@ -45,8 +45,14 @@ def task_state(out: Path, task: str) -> dict:
 
 def test_watch_picks_up_a_new_run(root, out, watcher):
     runwrap(root, "nightly", "echo done")
-    state = wait_for(lambda: task_state(out, "nightly").get("last_run"), what="the new run")
-    assert state["status"] == "success"
+    # The watcher may have caught the run while it ran: wait for its final state.
+    state = wait_for(
+        lambda: (
+            (task_state(out, "nightly").get("last_run") or {}).get("status") == "success"
+            and task_state(out, "nightly")["last_run"]
+        ),
+        what="the finished run",
+    )
     assert (out / state["url"]).exists()
     runwrap(root, "nightly", "exit 2")
     wait_for(lambda: task_state(out, "nightly").get("state") == "failing", what="the failure")
