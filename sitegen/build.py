@@ -71,6 +71,18 @@ def _run_sig(path: str) -> list[int] | None:
     return [st.st_mtime_ns, st.st_size, st.st_ino, *logs]
 
 
+def _abandoned(path: str, now: float) -> bool:
+    """A run directory without a readable manifest, untouched for SETTLE_S: stop polling it.
+
+    (runwrap died between creating it and writing the manifest, or someone
+    else wrote it.) A file event still brings it back if it is mended.
+    """
+    try:
+        return now - os.lstat(path).st_mtime > SETTLE_S
+    except OSError:
+        return True
+
+
 def _list_runs(root: str, task: str) -> list[str]:
     """Run ids that are real directories (a symlinked "run" is never followed)."""
     try:
@@ -215,6 +227,8 @@ class Site:
             if unchanged and (old["sum"] is None or old["sum"]["status"] != RUNNING):
                 if old["sum"] is not None:
                     old["settled"] = rsig is not None and now - rsig[0] / 1e9 > SETTLE_S
+                else:
+                    old["settled"] = _abandoned(path, now)
                 continue
             if old is not None and rsig is not None and old.get("bad") == rsig:
                 continue  # still the same malformed manifest: warned about already
@@ -223,9 +237,10 @@ class Site:
                 if rsig is not None:
                     log.warning("skipping %s: its manifest is half-written or malformed", path)
                 if old is None:
-                    cached[rid] = {"sig": None, "sum": None, "settled": False, "bad": rsig}
+                    settled = _abandoned(path, now)
+                    cached[rid] = {"sig": None, "sum": None, "settled": settled, "bad": rsig}
                 else:
-                    old["settled"] = False
+                    old["settled"] = _abandoned(path, now)
                     old["bad"] = rsig
                 continue
             summ = summarize(rid, manifest)

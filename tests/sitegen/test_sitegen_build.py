@@ -196,6 +196,21 @@ def test_numbered_runs_keep_their_history_page_when_old_runs_are_pruned(root, ou
     assert snapshot(out) == snapshot(fresh)
 
 
+def test_a_run_directory_left_without_a_manifest_is_not_polled_forever(root, out):
+    rid = write_run(root, "job", 1)
+    long_ago = os.stat(root).st_mtime - 3600
+    manifest = root / "tasks" / "job" / "runs" / rid / "manifest.json"
+    os.utime(manifest, (long_ago, long_ago))  # a finished run, long settled
+    orphan = root / "tasks" / "job" / "runs" / "20261101T000000.000Z-dead"
+    orphan.mkdir()
+    site = build(root, out)
+    assert site.busy()  # it may still get its manifest
+    os.utime(orphan, (long_ago, long_ago))
+    site.update(hints={"job": {orphan.name}})
+    assert not site.busy()
+    assert (out / "tasks" / "job" / "index.html").exists()
+
+
 def test_untrusted_text_is_escaped_everywhere(root, out):
     payload = '<script>alert(1)</script><img src=x onerror="alert(2)">'
     rid = write_run(
