@@ -188,6 +188,12 @@ def parse_run_args(argv: list[str]) -> tuple[dict, list[str]]:
         given["notify"] = notify
     if not command:
         raise RunwrapError("no command after '--'; usage: runwrap [OPTIONS] -- COMMAND [ARG...]")
+    # Checked before anything is created: an empty program cannot be run, and a
+    # run that cannot start must not leave a directory that looks like a run.
+    if not command[0].strip():
+        raise RunwrapError(
+            f"empty command {command[0]!r} after '--'; usage: runwrap [OPTIONS] -- COMMAND [ARG...]"
+        )
     return given, command
 
 
@@ -212,7 +218,9 @@ def resolve(given: dict, command: list[str]) -> RunOptions:
     """Merge defaults, the config file and the command line into RunOptions."""
     config_file = find_config_file(given.get("config"))
     data = load_config_file(config_file)
-    name = given.get("name") or check_task_name(os.path.basename(command[0]) or command[0])
+    name = given.get("name") or check_task_name(
+        os.path.basename(command[0]) or command[0], "name the task with -n NAME"
+    )
     defaults = _section(data.get("defaults") or {}, "defaults")
     tasks = data.get("tasks") or {}
     task_data = tasks.get(name) or {}

@@ -1,0 +1,112 @@
+"""The command line against bad input: one line on stderr, exit 125, nothing left behind."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from conftest import RUNWRAP, Root
+
+
+def assert_one_line_error(result, *fragments: str, code: int = 125) -> None:
+    assert result.returncode == code, result
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("runwrap: ") and "internal error" not in lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def nothing_recorded(root: Root) -> bool:
+    """True if no task directory (let alone a run) exists under the root."""
+    tasks = root.path / "tasks"
+    return not tasks.exists() or not any(tasks.iterdir())
+
+
+# ---- 1. an empty command ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["-n", "t", "--", ""], "empty command"),
+        (["--", ""], "empty command"),
+        (["-n", "t", "--", "  "], "empty command"),
+        (["-n", "t", "--", "", "arg"], "empty command"),
+        (["-n", "t", "--"], "no command after '--'"),
+    ],
+)
+def test_an_empty_command_is_refused_before_anything_is_created(
+    root: Root, args: list[str], fragment: str
+) -> None:
+    assert_one_line_error(root.run(*args), fragment)
+    assert nothing_recorded(root)
+
+
+def test_an_empty_argument_after_the_command_is_fine(root: Root) -> None:
+    assert root.run("-n", "t", "--", "sh", "-c", 'test -z "$1"', "sh", "").returncode == 0
+    assert root.manifest("t")["status"] == "success"
+
+
+# ---- 2. task names that could never be named again --------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("-dash", "starts with a dash"),
+        ("--", "starts with a dash"),
+        (".", "starts with a dot"),
+        ("..", "starts with a dot"),
+        ("/", "path separator"),
+        ("a\nb", "control character"),
+        ("a\x1b[31mb", "control character"),
+        ("a\u0085b", "control character"),  # C1 NEL: not printable either
+        ("a\u2028b", "control character"),
+        ("a\u202eb", "control character"),  # right-to-left override hides the real name
+        ("20261122T043733.123Z-3f9a", "looks like a run id"),
+        ("\u00e9" * 41, "longer than 80 bytes"),
+        ("x" * 65, "longer than 64 characters"),
+    ],
+)
+def test_task_names_that_cannot_be_addressed_later_are_refused(
+    root: Root, name: str, problem: str
+) -> None:
+    result = root.run(f"--name={name}", "--", "true")
+    assert_one_line_error(result, "bad task name", problem)
+    assert nothing_recorded(root)
+
+
+def test_a_task_name_that_is_not_utf8_is_refused(root: Root) -> None:
+    result = subprocess.run(
+        [RUNWRAP.encode(), b"-n", b"caf\xe9", b"--", b"true"],
+        env=root.env,
+        cwd=root.cwd,
+        capture_output=True,
+        text=True,
+        errors="replace",
+    )
+    assert_one_line_error(result, "bad task name", "not valid UTF-8")
+    assert nothing_recorded(root)
+
+
+def test_a_default_name_from_the_command_says_to_use_dash_n(root: Root) -> None:
+    tool = root.cwd / "-tool"
+    tool.write_text("#!/bin/sh\nexit 0\n")
+    tool.chmod(0o755)
+    assert_one_line_error(root.run("--", "./-tool"), "bad task name", "-n NAME")
+    assert nothing_recorded(root)
+    assert root.run("-n", "tool", "--", "./-tool").returncode == 0
+
+
+def test_a_bad_name_in_a_subcommand_is_one_line(root: Root) -> None:
+    for args in (["show", "a/b"], ["history", "a\\b"], ["tail", ".."]):
+        assert_one_line_error(root.run(*args), "bad task name")
+
+
+@pytest.mark.parametrize("name", ["caf\u00e9", "a b", "x" * 64, "a.b-c_d"])
+def test_unusual_but_addressable_names_still_work(root: Root, name: str) -> None:
+    assert root.run("-n", name, "--", "echo", "hi").returncode == 0
+    assert root.run("tail", name).stdout == "hi\n"
+    assert name in root.run("ls").stdout
