@@ -12,12 +12,16 @@ import sys
 
 from runwrap.errors import ExitCode, RunwrapError
 
+SUBCOMMANDS = ("ls", "show", "history", "feedback", "parse", "kill", "tail")
+# Options every subcommand takes, accepted before the subcommand's name too.
+COMMON_OPTIONS = ("--root", "--config")
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `runwrap` console script."""
     argv = sys.argv[1:] if argv is None else argv
     try:
-        if "--" in argv:
+        if "--" in argv and not _names_a_subcommand(argv):
             return _run_form(argv)
         from runwrap.control import control_main
 
@@ -39,6 +43,18 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.USAGE
 
 
+def _names_a_subcommand(argv: list[str]) -> bool:
+    """True if the first word after any --root/--config is a subcommand.
+
+    Then a '--' further on belongs to the subcommand (`runwrap show -- NAME`),
+    not to the run form.
+    """
+    i = 0
+    while i < len(argv) and argv[i].partition("=")[0] in COMMON_OPTIONS:
+        i += 1 if "=" in argv[i] else 2
+    return i < len(argv) and argv[i] in SUBCOMMANDS
+
+
 def _run_form(argv: list[str]) -> int:
     from runwrap.options import RUN_HELP, HelpRequested, parse_run_args, resolve
 
@@ -50,4 +66,10 @@ def _run_form(argv: list[str]) -> int:
     opts = resolve(given, command)
     from runwrap.run import execute
 
-    return execute(opts).exit_code
+    result = execute(opts)
+    for warning in result.warnings:
+        try:
+            print(f"runwrap: {warning}", file=sys.stderr)
+        except OSError:
+            break
+    return result.exit_code

@@ -12,6 +12,7 @@ import sys
 import time
 
 from runwrap import __version__, sig
+from runwrap.cli import COMMON_OPTIONS, SUBCOMMANDS
 from runwrap.configfile import find_config_file, load_config_file, resolve_root
 from runwrap.display import age, clean, print_json, table, when
 from runwrap.errors import ExitCode, NotFoundError, RunwrapError, StateError
@@ -23,8 +24,6 @@ from runwrap.overview import overview
 from runwrap.paths import STDERR, STDOUT, run_dir
 from runwrap.procs import hostname, owner_alive
 from runwrap.units import format_duration, format_size
-
-SUBCOMMANDS = ("ls", "show", "history", "feedback", "parse", "kill", "tail")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -79,16 +78,7 @@ def control_main(argv: list[str]) -> int:
     if not argv:
         parser.print_help()
         return ExitCode.OK
-    first = argv[0]
-    if first not in SUBCOMMANDS and first not in ("-h", "--help", "--version"):
-        if first.startswith("-"):
-            hint = "put '--' before the command: runwrap [OPTIONS] -- COMMAND [ARG...]"
-        else:
-            hint = (
-                f"unknown subcommand {first!r}; to run a command, put '--' before it: "
-                f"runwrap [OPTIONS] -- {first} ..."
-            )
-        raise RunwrapError(hint)
+    argv = _subcommand_first(argv, parser)
     args = parser.parse_args(argv)
     if args.subcommand == "parse":
         return cmd_parse(args.file)
@@ -103,6 +93,65 @@ def control_main(argv: list[str]) -> int:
         "tail": lambda: cmd_tail(root, args.ref, args.follow, args.stderr, args.lines),
     }
     return handlers[args.subcommand]()
+
+
+def _leading_common_options(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split off the --root/--config words before the subcommand: (them, the rest)."""
+    i = 0
+    while i < len(argv) and argv[i].partition("=")[0] in COMMON_OPTIONS:
+        if "=" in argv[i]:
+            i += 1
+        elif i + 1 < len(argv):
+            i += 2
+        else:
+            raise RunwrapError(f"option {argv[i]} needs a value; see runwrap --help")
+    return argv[:i], argv[i:]
+
+
+def _subcommand_first(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """argv with the subcommand first (--root/--config given before it moved after it).
+
+    Anything else before the subcommand is one line that says where it goes.
+    """
+    common, rest = _leading_common_options(argv)
+    if not rest:
+        raise RunwrapError(
+            f"missing subcommand after {' '.join(common)}: runwrap --root DIR ls, ...; "
+            "to run a command: runwrap [OPTIONS] -- COMMAND [ARG...]"
+        )
+    first = rest[0]
+    if first in SUBCOMMANDS:
+        return [first, *common, *rest[1:]]
+    if first in ("-h", "--help", "--version"):
+        return rest
+    later = next((word for word in rest[1:] if word in SUBCOMMANDS), None)
+    if first.startswith("-") and later:
+        option = first.partition("=")[0]
+        if option in _options_of(parser, later):
+            raise RunwrapError(
+                f"option {option} goes after the subcommand: runwrap {later} {option} ... "
+                "(only --root and --config may come before it)"
+            )
+        raise RunwrapError(
+            f"option {option} cannot come before the subcommand {later!r} "
+            f"(only --root and --config can); see runwrap {later} --help"
+        )
+    if first.startswith("-"):
+        raise RunwrapError("put '--' before the command: runwrap [OPTIONS] -- COMMAND [ARG...]")
+    given = " ".join(common) or "[OPTIONS]"
+    raise RunwrapError(
+        f"unknown subcommand {first!r}; to run a command, put '--' before it: "
+        f"runwrap {given} -- {first} ..."
+    )
+
+
+def _options_of(parser: argparse.ArgumentParser, subcommand: str) -> set[str]:
+    """The option strings a subcommand accepts (--json, -n, ...)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            sub = action.choices[subcommand]
+            return {opt for a in sub._actions for opt in a.option_strings}
+    return set()
 
 
 # ---- subcommands ------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import RUNWRAP, Root
@@ -101,7 +102,7 @@ def test_a_default_name_from_the_command_says_to_use_dash_n(root: Root) -> None:
 
 
 def test_a_bad_name_in_a_subcommand_is_one_line(root: Root) -> None:
-    for args in (["show", "a/b"], ["history", "a\\b"], ["tail", ".."]):
+    for args in (["show", "--", "-dash"], ["history", "a/b"], ["tail", ".."]):
         assert_one_line_error(root.run(*args), "bad task name")
 
 
@@ -110,3 +111,40 @@ def test_unusual_but_addressable_names_still_work(root: Root, name: str) -> None
     assert root.run("-n", name, "--", "echo", "hi").returncode == 0
     assert root.run("tail", name).stdout == "hi\n"
     assert name in root.run("ls").stdout
+
+
+# ---- 4. common options before the subcommand ---------------------------------
+
+
+def test_root_and_config_before_the_subcommand(root: Root, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    env = {k: v for k, v in root.env.items() if k != "RUNWRAP_ROOT"}
+    assert root.run("--root", str(other), "-n", "o", "--", "true", env=env).returncode == 0
+    for args in (
+        ["--root", str(other), "ls"],
+        [f"--root={other}", "ls"],
+        ["--root", str(other), "--config", "/dev/null", "history", "o"],
+        ["--config=/dev/null", "--root", str(other), "show", "o", "--json"],
+    ):
+        result = root.run(*args, env=env)
+        assert result.returncode == 0, (args, result.stderr)
+        assert "o" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--json", "ls"], ["--json", "after the subcommand", "runwrap ls --json"]),
+        (["-n", "t", "ls"], ["-n", "cannot come before", "only --root and --config"]),
+        (["--root", "/x", "--limit", "3", "history"], ["--limit", "runwrap history --limit"]),
+        (["--root", "/x"], ["missing subcommand"]),
+        (["--root"], ["--root needs a value"]),
+        (["--root", "/x", "sleep", "1"], ["put '--' before it: runwrap --root /x -- sleep"]),
+        (["-n", "t", "sleep", "1"], ["put '--' before the command"]),
+    ],
+)
+def test_options_before_the_subcommand_errors_say_what_to_do(
+    root: Root, args: list[str], fragments: list[str]
+) -> None:
+    assert_one_line_error(root.run(*args), *fragments)
+    assert nothing_recorded(root)
