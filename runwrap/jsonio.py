@@ -8,6 +8,7 @@ The output is the same JSON; only the import is cheaper.
 from __future__ import annotations
 
 import os
+import stat
 
 try:
     import _json
@@ -45,7 +46,9 @@ try:
         start = len(text) - len(text.lstrip())
         try:
             value, end = _scan(text, start)
-        except StopIteration:
+        except (StopIteration, SystemError):
+            # SystemError: on cut-off text the C scanner fails to build its error
+            # (it wants json.decoder, which we never import): the same "not JSON".
             raise ValueError("not JSON") from None
         finally:
             _Context.memo.clear()
@@ -104,13 +107,51 @@ def write_json_atomic(path: str, value: object, fsync: bool = True) -> None:
     write_atomic(path, (dumps(value) + "\n").encode("utf-8", "surrogateescape"), fsync)
 
 
-def read_json(path: str) -> object | None:
-    """The parsed file, or None when it is missing, partial or not JSON ('not ready yet')."""
+MAX_JSON = 16 * 1024 * 1024  # a manifest or state file larger than this is garbage
+
+
+def read_regular(path: str, limit: int) -> bytes | None:
+    """The bytes of `path` if it is a regular file of at most `limit` bytes, else None.
+
+    Everything under ROOT may have been made by a job: a symlink is never
+    followed (O_NOFOLLOW), and a FIFO or device never blocks us (O_NONBLOCK,
+    then fstat must say regular file).
+    """
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        chunks = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        return data if len(data) <= limit else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def read_json(path: str) -> object | None:
+    """The parsed file, or None when it is missing, partial, not JSON or not a regular file.
+
+    None means "not ready yet" or "unreadable": callers decide which; never an exception.
+    """
+    raw = read_regular(path, MAX_JSON)
+    if raw is None:
+        return None
+    try:
         return loads(raw.decode("utf-8", "surrogateescape"))
-    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+    except (ValueError, RecursionError):
         return None
 
 

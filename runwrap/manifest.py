@@ -57,7 +57,7 @@ FIELDS: dict[str, object] = {
     "artifacts": [],
     "attempts": [],
     "reason": None,
-    "notifications": [],
+    "leftovers": None,
 }
 
 
@@ -99,14 +99,14 @@ def effective_status(manifest: dict) -> str:
     return status if isinstance(status, str) else LOST
 
 
-def mark_lost(manifest: dict, ended_at: str | None) -> dict:
+def mark_lost(manifest: dict, ended_at: str | None, reason: str | None = None) -> dict:
     """The final form of a run whose runwrap died before it could finish the record."""
     manifest = dict(manifest)
     manifest["status"] = LOST
     manifest["ended_at"] = ended_at
     manifest["pid"] = manifest["pgid"] = None
     manifest["liveness"] = None
-    manifest["reason"] = (
+    manifest["reason"] = reason or (
         "runwrap stopped before the run ended (killed, crashed, or the host rebooted); "
         "the job's outcome is unknown"
     )

@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import time
 
 from runwrap.errors import RunwrapError
 from runwrap.timefmt import timegm
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 MANIFEST = "manifest.json"
 STATE = "state.json"
 STDOUT = "stdout.log"
 STDERR = "stderr.log"
 FEEDBACK = "feedback.log"
+NOTIFICATIONS = "notifications.json"  # beside a final manifest: what the notifiers were told
+LOCK = "lock"
+STATE_LOCK = "state.lock"
+SEQ = "seq"
+NOTIFY = "notify.json"  # the notifiers' memory (nospam, pending notices)
+OPEN = "open"  # tasks/<task>/open/<run_id>: a run whose record is not final yet
+NEW_PREFIX = ".new-"  # a run directory being born, before its manifest exists
+REMOVING_PREFIX = ".removing-"  # a run being deleted by retention
 # Files runwrap itself writes into a run directory: not the job's artifacts.
-RUNWRAP_FILES = frozenset({MANIFEST, STDOUT, STDERR, FEEDBACK})
+RUNWRAP_FILES = frozenset({MANIFEST, STDOUT, STDERR, FEEDBACK, NOTIFICATIONS})
 
 
 def default_root() -> str:
@@ -56,26 +70,59 @@ def run_id_time(run_id: str) -> float | None:
         return None
 
 
+def task_runs_dir(task_path: str) -> str:
+    return os.path.join(task_path, "runs")
+
+
+def list_dir(path: str) -> list[str]:
+    """The names in a real directory; [] for a missing one, a symlink or anything else.
+
+    Everything under ROOT may have been made by a job: a symlinked tasks/,
+    tasks/<task> or runs/ is never read through.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return []
+    try:
+        return os.listdir(fd)
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+
+
+def run_ids_in(runs_path: str) -> list[str]:
+    """The run ids in a runs/ directory, oldest first (run ids sort by start time)."""
+    return sorted(n for n in list_dir(runs_path) if is_run_id(n))
+
+
 def list_run_ids(root: str, task: str) -> list[str]:
     """Run ids of a task, oldest first (run ids sort by start time)."""
-    try:
-        names = os.listdir(runs_dir(root, task))
-    except FileNotFoundError:
-        return []
-    return sorted(n for n in names if is_run_id(n))
+    return run_ids_in(runs_dir(root, task))
 
 
 def list_tasks(root: str) -> list[str]:
-    """Task names present under ROOT, sorted."""
-    try:
-        names = os.listdir(tasks_dir(root))
-    except FileNotFoundError:
-        return []
-    return sorted(n for n in names if not n.startswith("."))
+    """Task names present under ROOT, sorted: real directories only, never links."""
+    base = tasks_dir(root)
+    found = []
+    for name in list_dir(base):
+        if name.startswith("."):
+            continue
+        try:
+            if stat.S_ISDIR(os.lstat(os.path.join(base, name)).st_mode):
+                found.append(name)
+        except OSError:
+            continue
+    return sorted(found)
 
 
 def ensure_task_dirs(root: str, task: str) -> str:
-    """Create ROOT/tasks/<task>/runs as needed; return the task directory."""
+    """Create ROOT/tasks/<task>/runs as needed; return the task directory.
+
+    A task directory or runs/ that is a symlink is refused: a job could have
+    made it, to have runwrap write (and sitegen publish) somewhere else.
+    """
     path = runs_dir(root, task)
     try:
         os.makedirs(path, exist_ok=True)
@@ -84,23 +131,72 @@ def ensure_task_dirs(root: str, task: str) -> str:
             f"cannot create the run root {root}: {e.strerror}; "
             "choose another with --root or $RUNWRAP_ROOT"
         ) from None
+    for place in (task_dir(root, task), path):
+        if os.path.islink(place) or not os.path.isdir(place):
+            raise RunwrapError(f"{place} is not a directory (a symlink?); remove it and retry")
     return task_dir(root, task)
 
 
-def create_run_dir(root: str, task: str, started: float) -> tuple[str, str]:
-    """Make a fresh, empty run directory; return (run_id, path)."""
+def new_run_id(started: float) -> str:
+    """A run id for a run started at `started`: sorts by start time, random at the end."""
     # Milliseconds, so that runs started within one second still sort by start time.
     millis = int((started - int(started)) * 1000)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(started)) + f".{millis:03d}Z"
-    parent = runs_dir(root, task)
+    return f"{stamp}-{os.urandom(2).hex()}"
+
+
+def create_run_dir(
+    runs_path: str, started: float, fill: Callable[[str, str], None]
+) -> tuple[str, str]:
+    """Make a fresh run directory that appears with its manifest in it; return (run_id, path).
+
+    `fill(run_id, path)` writes into a hidden directory, which is then
+    renamed into place: no reader (nor another runwrap's retention) ever
+    sees a run directory without a manifest. OSError (a full disk) propagates.
+    """
     for _ in range(64):
-        run_id = f"{stamp}-{os.urandom(2).hex()}"
-        path = os.path.join(parent, run_id)
+        run_id = new_run_id(started)
+        path = os.path.join(runs_path, run_id)
+        tmp = os.path.join(runs_path, NEW_PREFIX + run_id)
+        if os.path.lexists(path):
+            continue
         try:
-            os.mkdir(path)
+            os.mkdir(tmp)
         except FileExistsError:
             continue
+        try:
+            fill(run_id, tmp)
+            os.rename(tmp, path)
         except OSError as e:
-            raise RunwrapError(f"cannot create a run directory in {parent}: {e.strerror}") from None
+            remove_tree(tmp)
+            if e.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                continue  # the same id, born at the same moment elsewhere
+            raise
+        except BaseException:
+            remove_tree(tmp)
+            raise
         return run_id, path
-    raise RunwrapError(f"cannot create a unique run directory in {parent}")
+    raise RunwrapError(f"cannot create a unique run directory in {runs_path}")
+
+
+def remove_tree(path: str) -> None:
+    """rm -rf without importing shutil (which costs more than the deletion of a small run)."""
+    try:
+        entries = list(os.scandir(path))
+    except NotADirectoryError:
+        os.unlink(path)
+        return
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                remove_tree(entry.path)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            continue
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass

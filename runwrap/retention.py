@@ -1,8 +1,11 @@
 """Retention: after each run, remove the oldest runs beyond --keep, --keep-days, --keep-size.
 
 Never removed: the latest success, the latest failure, the run just
-finished, and any run still running. A run is first renamed to a hidden
-name, then deleted, so readers never see half a run.
+finished, and any run that is not finished for sure: only a readable final
+manifest makes a run removable (a run still running, being born, lost but
+not yet finalized, or with a broken manifest is another runwrap's business).
+A run is first renamed to a hidden name, then deleted, so readers never see
+half a run.
 """
 
 from __future__ import annotations
@@ -10,9 +13,18 @@ from __future__ import annotations
 import os
 import time
 
-from runwrap.manifest import RUNNING, read_manifest
-from runwrap.paths import list_run_ids, run_dir, run_id_time, runs_dir
-from runwrap.procs import owner_alive
+from runwrap.manifest import FINISHED, read_manifest
+from runwrap.openruns import open_runs
+from runwrap.paths import (
+    REMOVING_PREFIX,
+    list_dir,
+    list_run_ids,
+    remove_tree,
+    run_dir,
+    run_id_time,
+    runs_dir,
+    task_dir,
+)
 
 
 def _dir_size(path: str) -> int:
@@ -32,29 +44,6 @@ def _dir_size(path: str) -> int:
             except OSError:
                 continue
     return total
-
-
-def remove_tree(path: str) -> None:
-    """rm -rf without importing shutil (which costs more than the deletion of a small run)."""
-    try:
-        entries = list(os.scandir(path))
-    except NotADirectoryError:
-        os.unlink(path)
-        return
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                remove_tree(entry.path)
-            else:
-                os.unlink(entry.path)
-        except OSError:
-            continue
-    try:
-        os.rmdir(path)
-    except OSError:
-        pass
 
 
 def select_removals(
@@ -115,20 +104,30 @@ def apply_retention(
         size_of=(lambda r: _dir_size(run_dir(root, task, r))) if keep_size is not None else None,
     )
     removed = []
+    unfinished = {run_id for run_id, _owner in open_runs(task_dir(root, task))}
     for run_id in candidates:
         path = run_dir(root, task, run_id)
         manifest = read_manifest(path)
         if (
-            manifest
-            and manifest.get("status") == RUNNING
-            and owner_alive(manifest.get("owner")) is not False
+            run_id in unfinished
+            or manifest is None
+            or manifest.get("status") not in FINISHED
+            or manifest.get("run_id") != run_id
         ):
             continue
-        hidden = os.path.join(runs_dir(root, task), f".removing-{run_id}")
+        hidden = os.path.join(runs_dir(root, task), REMOVING_PREFIX + run_id)
         try:
             os.rename(path, hidden)
         except OSError:
             continue
         remove_tree(hidden)
         removed.append(run_id)
+    _finish_interrupted_removals(runs_dir(root, task))
     return removed
+
+
+def _finish_interrupted_removals(runs_path: str) -> None:
+    """Delete what a retention killed mid-way left hidden (chosen, and gone for readers)."""
+    for name in list_dir(runs_path):
+        if name.startswith(REMOVING_PREFIX):
+            remove_tree(os.path.join(runs_path, name))

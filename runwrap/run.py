@@ -1,7 +1,12 @@
 """One execution of a task, start to finish (DESIGN section 2).
 
-guard -> run directory -> manifest (running) -> job -> supervise ->
-final manifest -> task state -> notices -> retention -> exit status.
+guard -> orphans of dead runs -> run directory with its manifest (running)
+-> job -> supervise -> final manifest -> task state -> notices -> retention
+-> exit status.
+
+Whatever runwrap fails to record (a full disk, a read-only state file), the
+job's own exit status still reaches the caller, with one warning line per
+thing not written; a run left unfinished is finalized by the next run.
 """
 
 from __future__ import annotations
@@ -9,41 +14,41 @@ from __future__ import annotations
 import os
 import pwd
 import select
-import sys
 import time
 
-from runwrap import lock, sig
+from runwrap import contain, lock, sig
 from runwrap.child import SpawnError, spawn
-from runwrap.errors import ExitCode, RunwrapError
+from runwrap.errors import ExitCode
 from runwrap.manifest import (
     FAILED,
-    RUNNING,
     SKIPPED,
     SUCCESS,
-    mark_lost,
     new_manifest,
-    read_manifest,
     scan_artifacts,
     write_manifest,
 )
 from runwrap.monitor import Monitor
+from runwrap.openruns import clear_open, mark_open
 from runwrap.outcome import Outcome, from_ending, from_spawn_error, signalled
 from runwrap.outputcap import CappedLog
 from runwrap.paths import (
     FEEDBACK,
+    LOCK,
     STDERR,
     STDOUT,
     create_run_dir,
     ensure_task_dirs,
-    list_run_ids,
-    run_dir,
+    task_runs_dir,
 )
-from runwrap.procs import hostname, owner_alive, owner_identity
+from runwrap.procs import hostname, owner_identity
+from runwrap.record import record_run
+from runwrap.recover import finalize_orphans
 from runwrap.retention import apply_retention
-from runwrap.state import next_seq, read_state, update_state
+from runwrap.state import next_seq
 from runwrap.supervise import supervise
 from runwrap.timefmt import iso
 from runwrap.units import format_duration
+from runwrap.watcher import WATCH_AFTER, Watcher
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -54,13 +59,17 @@ _RESERVE_BYTES = 256 * 1024  # room for the final manifest and state when the di
 
 
 class RunResult:
-    """What the CLI needs from a run: the exit status and the final manifest."""
+    """What the CLI needs from a run: the exit status, the final manifest, what went unsaid.
 
-    __slots__ = ("exit_code", "manifest")
+    `warnings` are one line each: what runwrap could not record or clean up.
+    """
 
-    def __init__(self, exit_code: int, manifest: dict) -> None:
+    __slots__ = ("exit_code", "manifest", "warnings")
+
+    def __init__(self, exit_code: int, manifest: dict, warnings: list[str] | None = None) -> None:
         self.exit_code = exit_code
         self.manifest = manifest
+        self.warnings = warnings or []
 
 
 def _user() -> str:
@@ -68,30 +77,6 @@ def _user() -> str:
         return pwd.getpwuid(os.getuid()).pw_name
     except KeyError:
         return str(os.getuid())
-
-
-def finalize_lost_runs(
-    root: str, task: str, task_path: str, opts: RunOptions | None = None
-) -> list[str]:
-    """Record as lost the runs whose runwrap died after the last finished run.
-
-    With `opts`, the task's notifiers hear about them like about any failed run.
-    """
-    last = read_state(task_path).get("last_run_id") or ""
-    lost = []
-    for run_id in list_run_ids(root, task):
-        if run_id <= last:
-            continue
-        path = run_dir(root, task, run_id)
-        manifest = read_manifest(path)
-        if manifest is None or manifest.get("status") != RUNNING:
-            continue
-        if owner_alive(manifest.get("owner")) is False:
-            final = mark_lost(manifest, manifest.get("heartbeat_at") or manifest.get("started_at"))
-            write_manifest(path, final)
-            _record_in_state(opts, task_path, path, final)
-            lost.append(run_id)
-    return lost
 
 
 def _job_argv(command: list[str], run_path: str, feedback: str, cwd: str) -> list[str]:
@@ -133,6 +118,10 @@ def _write_final(run_path: str, manifest: dict) -> None:
     _release_reserve(run_path)
 
 
+def _failed_to(what: str, error: OSError) -> str:
+    return f"{what}: {error.strerror or error}"
+
+
 def _interruptible_sleep(inbox: sig.SignalInbox, seconds: float) -> int | None:
     """Sleep, unless a signal arrives first; return that signal."""
     deadline = time.monotonic() + seconds
@@ -159,13 +148,31 @@ class _Run:
         self.inbox = inbox
         self.seq = next_seq(task_path)
         self.started = time.time()  # after any wait for the lock: when the job really starts
-        self.run_id, self.run_path = create_run_dir(opts.root, opts.name, self.started)
+        self.run_id = self.run_path = ""
+
+    def create(self, manifest: dict, opened: bool) -> dict:
+        """Give the run its directory, born with `manifest` in it (OSError on a full disk).
+
+        `opened`: the run is not final yet, so it is marked open first (openruns.py).
+        """
+
+        def fill(run_id: str, path: str) -> None:
+            manifest["run_id"] = run_id
+            if opened:
+                mark_open(self.task_path, run_id, manifest["owner"])
+            # Not fsynced while running: a crash of runwrap still leaves a whole
+            # file (the rename is atomic), and the final record, which is, follows.
+            write_manifest(path, manifest, durable=not opened)
+
+        self.run_id, self.run_path = create_run_dir(
+            task_runs_dir(self.task_path), self.started, fill
+        )
+        return manifest
 
     def base_manifest(self) -> dict:
         opts = self.opts
         return new_manifest(
             task=opts.name,
-            run_id=self.run_id,
             seq=self.seq,
             host=hostname(),
             user=_user(),
@@ -189,13 +196,13 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
     inbox = sig.SignalInbox().install()
     try:
         guard = lock.acquire(
-            os.path.join(task_path, "lock"),
+            os.path.join(task_path, LOCK),
             opts.overlap,
             opts.wait_timeout,
             interrupted=lambda: bool(inbox.received),
         )
         try:
-            finalize_lost_runs(opts.root, opts.name, task_path, opts)
+            finalize_orphans(task_path, opts, opts.kill_grace)
             run = _Run(opts, task_path, inbox)
             if guard is None:
                 return _record_skipped(run)
@@ -221,23 +228,26 @@ def _record_skipped(run: _Run) -> RunResult:
         manifest["reason"] = f"still running after waiting {waited} for the lock"
     else:
         manifest["reason"] = "the previous run of this task was still running"
-    write_manifest(run.run_path, manifest)
-    _after_run(run, manifest)
     code = ExitCode.SIGNAL_BASE + interrupted[0] if interrupted else ExitCode.OK
-    return RunResult(code, manifest)
+    try:
+        run.create(manifest, opened=False)
+    except OSError as e:
+        warning = _failed_to(f"cannot record a skipped run of {opts.name}", e)
+        return RunResult(code, manifest, [warning])
+    return RunResult(code, manifest, _after_run(run, manifest))
 
 
 def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
-    opts, run_path = run.opts, run.run_path
-    feedback = os.path.join(run_path, FEEDBACK)
+    opts = run.opts
     manifest = run.base_manifest()
     manifest["owner"] = owner_identity()
+    contain.become_subreaper()
     try:
-        # Not fsynced: a crash of runwrap still leaves a whole file (the rename is
-        # atomic), and the final record, which is, follows.
-        write_manifest(run_path, manifest, durable=False)
+        run.create(manifest, opened=True)
     except OSError as e:
-        raise RunwrapError(f"cannot write the run's manifest in {run_path}: {e.strerror}") from None
+        return _run_unrecorded(run, environ, e)
+    run_path = run.run_path
+    feedback = os.path.join(run_path, FEEDBACK)
     _reserve_space(run_path)
     if opts.notify:
         from runwrap.notify import run_started
@@ -252,6 +262,8 @@ def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
     )
     cwd = os.getcwd()
     argv = _job_argv(opts.command, run_path, feedback, cwd)
+    watcher = Watcher()
+    warnings: list[str] = []
     os.chdir(run_path)
     try:
         logs = (
@@ -259,13 +271,44 @@ def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
             CappedLog(os.path.join(run_path, STDERR), opts.max_output),
         )
         monitor = Monitor(opts, run_path, manifest, logs)
-        outcome, attempts = _attempts(run, argv, environ, logs, monitor)
+        outcome, attempts, leftovers = _attempts(run, argv, environ, logs, monitor, watcher)
         manifest, outcome = _final_manifest(run, monitor, logs, outcome, attempts)
-        _write_final(run_path, manifest)
+        manifest["leftovers"] = leftovers or None
+        try:
+            _write_final(run_path, manifest)
+            final = True
+        except OSError as e:
+            final = False
+            warnings.append(_failed_to(f"cannot write the final record of run {run.run_id}", e))
     finally:
         os.chdir(cwd)
-    _after_run(run, manifest)
-    return RunResult(outcome.exit_status, manifest)
+    if final:
+        warnings += _after_run(run, manifest)
+    watcher.stop()
+    return RunResult(outcome.exit_status, manifest, warnings)
+
+
+def _run_unrecorded(run: _Run, environ: dict[str, str], error: OSError) -> RunResult:
+    """No room for a record: run the job all the same, its output on runwrap's own.
+
+    Cron then mails that output as it would without runwrap, and the job's
+    exit status still reaches the caller.
+    """
+    opts = run.opts
+    warning = _failed_to(
+        f"cannot record this run of {opts.name}, running it unrecorded (output below)", error
+    )
+    argv = _job_argv(opts.command, "", "", os.getcwd())
+    environ.update(RUNWRAP_TASK=opts.name)
+    import sys
+
+    print(f"runwrap: {warning}", file=sys.stderr, flush=True)
+    try:
+        pid = spawn(argv, environ, 1, 2)
+    except SpawnError as e:
+        return RunResult(e.exit_code, {}, [e.reason])
+    ending = supervise(pid, run.inbox, opts.timeout, opts.kill_grace)
+    return RunResult(from_ending(ending).exit_status, {})
 
 
 def _attempts(
@@ -274,12 +317,27 @@ def _attempts(
     environ: dict[str, str],
     logs: tuple[CappedLog, CappedLog],
     monitor: Monitor,
-) -> tuple[Outcome, list[dict]]:
-    """Run the job, and again after a failure while --retries allows; the last outcome."""
+    watcher: Watcher,
+) -> tuple[Outcome, list[dict], int]:
+    """Run the job, and again after a failure while --retries allows.
+
+    Returns the last outcome, every attempt, and how many leftover processes were stopped.
+    """
     opts = run.opts
     stdout, stderr = logs
     attempts: list[dict] = []
     delay = opts.retry_delay
+    leftovers = 0
+    helpers: set[int] = set()
+    since = time.monotonic()
+
+    def tick(now: float) -> str | None:
+        if watcher.pid is None and now - since >= WATCH_AFTER:
+            pid = watcher.start(opts, run.task_path, run.run_id)
+            if pid is not None:
+                helpers.add(pid)
+        return monitor.tick(now)
+
     while True:
         attempt_start = time.time()
         environ["RUNWRAP_ATTEMPT"] = str(len(attempts) + 1)
@@ -295,19 +353,21 @@ def _attempts(
                 run.inbox,
                 opts.timeout,
                 opts.kill_grace,
-                tick=monitor.tick,
+                tick=tick,
                 tick_interval=monitor.interval,
+                helpers=helpers,
             )
             outcome = from_ending(ending)
+            leftovers += ending.leftovers
         attempts.append(outcome.as_attempt(len(attempts) + 1, iso(attempt_start), iso(time.time())))
         if not outcome.retryable or len(attempts) > opts.retries:
-            return outcome, attempts
+            return outcome, attempts, leftovers
         wait = format_duration(delay)
         note = f"\n[runwrap: attempt {len(attempts)} {outcome.status}; retrying in {wait}]\n"
         os.write(stderr.fd, note.encode())
         received = _interruptible_sleep(run.inbox, delay)
         if received is not None:
-            return signalled(received, "between retries"), attempts
+            return signalled(received, "between retries"), attempts, leftovers
         delay *= 2
 
 
@@ -351,10 +411,18 @@ def _final_manifest(
     return manifest, outcome
 
 
-def _after_run(run: _Run, manifest: dict) -> None:
-    """Task state and notices, then retention; problems here never change the run's outcome."""
+def _after_run(run: _Run, manifest: dict) -> list[str]:
+    """Task state and notices, then retention; problems here never change the run's outcome.
+
+    Returns a warning for each thing that could not be done.
+    """
     opts = run.opts
-    new = _record_in_state(opts, run.task_path, run.run_path, manifest)
+    try:
+        new = record_run(opts, run.task_path, run.run_path, manifest)
+    except OSError as e:
+        # The open marker stays: the next run records this one again.
+        return [_failed_to(f"cannot update the state of task {opts.name}", e)]
+    clear_open(run.task_path, manifest["run_id"])
     protected = {
         manifest["run_id"],
         new.get("last_success_id") or "",
@@ -363,15 +431,5 @@ def _after_run(run: _Run, manifest: dict) -> None:
     try:
         apply_retention(run.root, opts.name, protected, opts.keep, opts.keep_days, opts.keep_size)
     except OSError as e:
-        print(f"runwrap: retention failed for task {opts.name}: {e}", file=sys.stderr)
-
-
-def _record_in_state(
-    opts: RunOptions | None, task_path: str, run_path: str, manifest: dict
-) -> dict:
-    """Apply a finished run to the task state, telling the task's notifiers; the new state."""
-    if opts is not None and opts.notify:
-        from runwrap.notify import after_run
-
-        return after_run(opts, task_path, run_path, manifest)[1]
-    return update_state(task_path, manifest)[1]
+        return [_failed_to(f"retention failed for task {opts.name}", e)]
+    return []

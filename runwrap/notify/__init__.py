@@ -8,6 +8,7 @@ notifier that fails: the attempt is recorded and retried at the next run.
 
 from __future__ import annotations
 
+import os
 import time
 
 TYPE_CHECKING = False
@@ -57,28 +58,29 @@ def run_started(opts: RunOptions, run_path: str, manifest: dict) -> None:
         warn(f"start ping failed for task {opts.name}: {e}")
 
 
-def after_run(opts: RunOptions, task_path: str, run_path: str, manifest: dict) -> tuple[dict, dict]:
+def after_run(opts: RunOptions, task_path: str, run_path: str, manifest: dict) -> dict:
     """Record the finished run in the task state, tell the notifiers, record what they were told.
 
-    Returns (old, new) task state like runwrap.state.update_state.
+    Returns the new task state. What the notifiers were told goes to the
+    task's notify.json and to notifications.json beside the run's manifest,
+    which is final and never rewritten.
     """
-    from runwrap.notify.ledger import plan, settle
-    from runwrap.state import modify_state, update_state
+    from runwrap.notify.ledger import plan, read_ledger, settle, write_ledger
+    from runwrap.state import locked, update_state
 
     notifiers = prepare(opts)
     now = time.time()
     queue: dict[str, list[dict]] = {}
 
-    def extra(old: dict, new: dict) -> dict:
-        new, decided = plan(notifiers, old, new, manifest, now)
+    def extra(old: dict, new: dict) -> None:
+        records, decided = plan(notifiers, old, new, read_ledger(task_path), manifest, now)
+        write_ledger(task_path, records)
         queue.update(decided)
-        return new
 
-    old, new = update_state(task_path, manifest, extra)
+    _old, new = update_state(task_path, manifest, extra)
     rid, pings = _pings.pop(manifest.get("run_id") or "", (None, []))
     if not any(queue.values()) and not pings:
-        return old, new
-    from runwrap.manifest import write_manifest
+        return new
     from runwrap.notify.dispatch import finish, start, warn
 
     try:
@@ -93,15 +95,23 @@ def after_run(opts: RunOptions, task_path: str, run_path: str, manifest: dict) -
         attempts += finish(started)
     except Exception as e:  # a bug here must not cost the run its record
         warn(f"notifications failed for task {opts.name}: {e}")
-        return old, new
+        return new
     # Failed attempts are recorded, not printed: on stderr they would reach cron's
     # MAILTO at every tick while a mail server is down, the very spam this prevents.
     try:
-        new = modify_state(task_path, lambda state: settle(state, attempts))
-        manifest["notifications"] = list(manifest.get("notifications") or []) + [
-            {k: v for k, v in a.items() if k != "id"} for a in attempts
-        ]
-        write_manifest(run_path, manifest)
+        locked(task_path, lambda: write_ledger(task_path, settle(read_ledger(task_path), attempts)))
+        record_notifications(run_path, attempts)
     except OSError as e:
         warn(f"cannot record the notifications of task {opts.name}: {e}")
-    return old, new
+    return new
+
+
+def record_notifications(run_path: str, attempts: list[dict]) -> None:
+    """Add delivery attempts to the run's notifications.json (the manifest stays as it is)."""
+    from runwrap.jsonio import read_json, write_json_atomic
+    from runwrap.paths import NOTIFICATIONS
+
+    path = os.path.join(run_path, NOTIFICATIONS)
+    old = read_json(path)
+    kept = old if isinstance(old, list) else []
+    write_json_atomic(path, kept + [{k: v for k, v in a.items() if k != "id"} for a in attempts])

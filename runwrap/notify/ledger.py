@@ -1,6 +1,7 @@
-"""What the notifiers were told, kept in the task state so that nothing is lost.
+"""What the notifiers were told, kept beside the task state so that nothing is lost.
 
-state.json gets a `notify` mapping, one record per notifier:
+tasks/<task>/notify.json maps each notifier to its record (state.json is a
+cache of the runs and may be rebuilt at any time; this memory cannot be):
 
     failing, told, since, last_notice_at   the nospam memory (see events.py)
     pending          notices decided but not yet delivered, oldest first;
@@ -9,12 +10,17 @@ state.json gets a `notify` mapping, one record per notifier:
 
 A notice is queued inside the state lock when the run is recorded, sent
 outside it, then settled (removed from `pending`, or its error recorded)
-under the lock again.
+under the lock again. An unreadable notify.json is taken as empty: at worst
+a notice is sent again, never lost silently.
 """
 
 from __future__ import annotations
 
+import os
+
+from runwrap.jsonio import read_json, write_json_atomic
 from runwrap.notify.events import decide
+from runwrap.paths import NOTIFY, STATE
 from runwrap.timefmt import iso
 
 TYPE_CHECKING = False
@@ -31,16 +37,39 @@ def _ping_event(manifest: dict) -> str:
     return {"success": "success", "skipped": "log"}.get(status, "failure")
 
 
-def _records(state: dict) -> dict:
-    # Copied: next_state's new state shares nested values with the old one.
-    return {k: dict(v) for k, v in (state.get("notify") or {}).items() if isinstance(v, dict)}
+def _records(value: object) -> dict:
+    if not isinstance(value, dict):
+        return {}
+    return {k: dict(v) for k, v in value.items() if isinstance(k, str) and isinstance(v, dict)}
+
+
+def read_ledger(task_path: str) -> dict:
+    """Every notifier's record ({} when none is readable).
+
+    A task from before notify.json kept the records in state.json's `notify`.
+    """
+    value = read_json(os.path.join(task_path, NOTIFY))
+    if value is None:
+        state = read_json(os.path.join(task_path, STATE))
+        value = state.get("notify") if isinstance(state, dict) else None
+    return _records(value)
+
+
+def write_ledger(task_path: str, records: dict) -> None:
+    """Replace notify.json (atomically; call it under the state lock)."""
+    write_json_atomic(os.path.join(task_path, NOTIFY), records)
 
 
 def plan(
-    notifiers: list[Notifier], old: dict, new: dict, manifest: dict, now: float
+    notifiers: list[Notifier],
+    old: dict,
+    new: dict,
+    records: dict,
+    manifest: dict,
+    now: float,
 ) -> tuple[dict, dict[str, list[dict]]]:
-    """(new state with the notices queued, notices to send now per notifier name)."""
-    records = _records(new)
+    """(records with the notices queued, notices to send now per notifier name)."""
+    records = _records(records)
     queue: dict[str, list[dict]] = {}
     for notifier in notifiers:
         if notifier.type in PER_RUN_TYPES:
@@ -73,15 +102,12 @@ def plan(
         records[notifier.name] = record
         if record["pending"]:
             queue[notifier.name] = list(record["pending"])
-    new = dict(new)
-    new["notify"] = records
-    return new, queue
+    return records, queue
 
 
-def settle(state: dict, attempts: list[dict]) -> dict:
-    """The state with delivered notices taken off `pending` and failures recorded."""
-    state = dict(state)
-    records = _records(state)
+def settle(records: dict, attempts: list[dict]) -> dict:
+    """The records with delivered notices taken off `pending` and failures recorded."""
+    records = _records(records)
     for attempt in attempts:
         record = records.get(attempt["notifier"])
         # Pings (id None) are about the moment: nothing to retry.
@@ -101,5 +127,4 @@ def settle(state: dict, attempts: list[dict]) -> dict:
             record["last_error"] = None
         else:
             record["last_error"] = attempt["error"]
-    state["notify"] = records
-    return state
+    return records

@@ -72,6 +72,16 @@ class Runwrap(Root):
         """Every run's readable manifest, oldest first."""
         return self.manifests_so_far(task)
 
+    def notifications(self, index: int, task: str = "job") -> list[dict]:
+        """What the notifiers were told about one run (its notifications.json; [] if none)."""
+        run_id = self.manifests(task)[index]["run_id"]
+        path = self.task_dir(task) / "runs" / run_id / "notifications.json"
+        return json.loads(path.read_text()) if path.exists() else []
+
+    def ledger(self, task: str = "job") -> dict:
+        """The notifiers' memory: the task's notify.json."""
+        return json.loads((self.task_dir(task) / "notify.json").read_text())
+
 
 @pytest.fixture
 def rw(tmp_path: Path):

@@ -70,14 +70,14 @@ def test_failing_command_is_recorded_and_retried_at_the_next_run(rw, tmp_path):
     body += "    print('pager service unavailable', file=sys.stderr)\n    sys.exit(3)\n"
     rw.config({"notifiers": {"pager": {"type": "command", "command": [script(tmp_path, body)]}}})
     assert rw.fail(extra=("--notify", "pager")).returncode == 1
-    [attempt] = rw.manifests()[0]["notifications"]
+    [attempt] = rw.notifications(0)
     assert attempt["error"] == "exited with status 3: pager service unavailable"
-    assert rw.state()["notify"]["pager"]["last_error"] == attempt["error"]
+    assert rw.ledger()["pager"]["last_error"] == attempt["error"]
     flag.touch()
     rw.fail(extra=("--notify", "pager"))
-    [retry] = rw.manifests()[1]["notifications"]
+    [retry] = rw.notifications(1)
     assert (retry["event"], retry["ok"]) == ("failure", True)
-    assert rw.state()["notify"]["pager"]["pending"] == []
+    assert rw.ledger()["pager"]["pending"] == []
 
 
 def test_command_that_hangs_is_stopped_at_its_timeout(rw, tmp_path):
@@ -86,6 +86,6 @@ def test_command_that_hangs_is_stopped_at_its_timeout(rw, tmp_path):
     result = rw.fail(extra=("--notify", "slow"))
     assert time.monotonic() - began < 5
     assert result.returncode == 1
-    [attempt] = rw.manifests()[0]["notifications"]
+    [attempt] = rw.notifications(0)
     assert attempt["ok"] is False
     assert "timed out" in attempt["error"]

@@ -107,7 +107,7 @@ def test_wrong_password_is_recorded_and_the_run_keeps_its_status(rw, tmp_path):
         box.stop()
     assert result.returncode == 1
     assert box.messages == []
-    [attempt] = rw.manifests()[0]["notifications"]
+    [attempt] = rw.notifications(0)
     assert attempt["ok"] is False
     assert attempt["error"]
     assert SECRET not in attempt["error"]
@@ -129,7 +129,7 @@ def test_smtp_down_then_up_delivers_the_pending_notice(rw):
     port = free_port()
     rw.config(mail_config(port, timeout="0.5s"))
     assert rw.fail(extra=("--notify", "mail")).returncode == 1
-    record = rw.state()["notify"]["mail"]
+    record = rw.ledger()["mail"]
     assert "refused" in record["last_error"].lower()
     assert [p["event"] for p in record["pending"]] == ["failure"]
     box = Mailbox(port=port)
@@ -140,9 +140,8 @@ def test_smtp_down_then_up_delivers_the_pending_notice(rw):
         assert first["run_id"] in box.messages[0].get_content()
     finally:
         box.stop()
-    assert rw.state()["notify"]["mail"]["pending"] == []
-    second = rw.manifests()[1]
-    assert [(a["event"], a["ok"], a["run_id"]) for a in second["notifications"]] == [
+    assert rw.ledger()["mail"]["pending"] == []
+    assert [(a["event"], a["ok"], a["run_id"]) for a in rw.notifications(1)] == [
         ("failure", True, first["run_id"])
     ]
 
@@ -204,7 +203,7 @@ def test_starttls_with_login(rw, tmp_path):
             )
         )
         rw.run("--notify", "mail", "--", "false", env={**rw.env, "SMTP_PASSWORD": SECRET})
-        assert len(box.messages) == 1, rw.manifests()[0]["notifications"]
+        assert len(box.messages) == 1, rw.notifications(0)
     finally:
         box.stop()
 
@@ -218,7 +217,7 @@ def test_starttls_refuses_a_certificate_it_cannot_verify(rw, tmp_path):
         assert box.messages == []
     finally:
         box.stop()
-    [attempt] = rw.manifests()[0]["notifications"]
+    [attempt] = rw.notifications(0)
     assert "certificate" in attempt["error"].lower()
 
 
@@ -228,7 +227,7 @@ def test_implicit_tls(rw, tmp_path):
     try:
         rw.config(mail_config(box.port, security="tls", ca_file=cert))
         rw.fail(extra=("--notify", "mail"))
-        assert len(box.messages) == 1, rw.manifests()[0]["notifications"]
+        assert len(box.messages) == 1, rw.notifications(0)
     finally:
         box.stop()
 

@@ -44,10 +44,10 @@ def test_reminder_goes_out_when_remind_every_has_passed_since_the_last_notice(rw
     rw.fail(extra=("--notify", "hook"))
     assert events(receiver) == ["failure"]
     # Two hours pass: rewrite the recorded time of the last notice rather than sleep.
-    state_file = rw.task_dir() / "state.json"
+    state_file = rw.task_dir() / "notify.json"
     state = json.loads(state_file.read_text())
-    last = state["notify"]["hook"]["last_notice_at"]
-    state["notify"]["hook"]["last_notice_at"] = time.strftime(
+    last = state["hook"]["last_notice_at"]
+    state["hook"]["last_notice_at"] = time.strftime(
         "%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 7200)
     )
     state_file.write_text(json.dumps(state))
@@ -57,7 +57,7 @@ def test_reminder_goes_out_when_remind_every_has_passed_since_the_last_notice(rw
     reminder = receiver.json()[1]
     assert reminder["failures"] == 3
     assert reminder["failing_since"] == receiver.json()[0]["started_at"]
-    assert rw.state()["notify"]["hook"]["last_notice_at"] > last
+    assert rw.ledger()["hook"]["last_notice_at"] > last
     rw.ok(extra=("--notify", "hook"))
     assert events(receiver) == ["failure", "still-failing", "recovery"]
 
@@ -163,7 +163,7 @@ def test_a_lost_run_is_a_failure(rw, receiver, tmp_path):
     assert receiver.json()[0]["status"] == "lost"
     lost = rw.manifests()[0]
     assert lost["status"] == "lost"
-    assert [(a["event"], a["ok"]) for a in lost["notifications"]] == [("failure", True)]
+    assert [(a["event"], a["ok"]) for a in rw.notifications(0)] == [("failure", True)]
 
 
 def test_a_notifier_left_out_during_a_recovery_hears_about_the_next_failure(rw, receiver):

@@ -28,7 +28,7 @@ def test_start_then_exit_code_with_the_output_tail(rw, receiver):
     assert end_path == "/ping/abc/7"
     assert start_rid == end_rid  # the two pings pair up as one run
     assert b"disk full" in end["body"]
-    assert [(a["event"], a["ok"]) for a in rw.manifests()[0]["notifications"]] == [
+    assert [(a["event"], a["ok"]) for a in rw.notifications(0)] == [
         ("start", True),
         ("failure", True),
     ]
@@ -46,9 +46,9 @@ def test_a_ping_that_fails_is_recorded_not_queued(rw, receiver):
     receiver.mode = "error"
     rw.config(hc(receiver.url))
     assert rw.ok(extra=("--notify", "hc")).returncode == 0
-    attempts = rw.manifests()[0]["notifications"]
+    attempts = rw.notifications(0)
     assert [a["ok"] for a in attempts] == [False, False]
-    assert rw.state()["notify"].get("hc", {}).get("pending", []) == []
+    assert rw.ledger().get("hc", {}).get("pending", []) == []
 
 
 @pytest.mark.skipif(importlib.util.find_spec("apprise") is None, reason="apprise not installed")
@@ -61,4 +61,4 @@ def test_apprise_json_url_reaches_a_real_server(rw, receiver):
     body = receiver.json()[0]
     assert body["title"].startswith("[runwrap] FAILED: job")
     assert "it broke" in body["message"]
-    assert rw.manifests()[0]["notifications"][0]["ok"] is True
+    assert rw.notifications(0)[0]["ok"] is True

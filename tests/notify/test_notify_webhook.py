@@ -35,14 +35,14 @@ def test_first_run_that_succeeds_notifies_nothing(rw, receiver):
     rw.config(hook(receiver.url))
     assert rw.ok(extra=("--notify", "hook")).returncode == 0
     assert receiver.requests == []
-    assert rw.manifests()[0]["notifications"] == []
+    assert rw.notifications(0) == []
 
 
 def test_first_run_that_fails_is_a_failure(rw, receiver):
     rw.config(hook(receiver.url))
     rw.fail(extra=("--notify", "hook"))
     assert [p["event"] for p in receiver.json()] == ["failure"]
-    [attempt] = rw.manifests()[0]["notifications"]
+    [attempt] = rw.notifications(0)
     assert attempt["notifier"] == "hook"
     assert attempt["event"] == "failure"
     assert attempt["ok"] is True
@@ -88,10 +88,10 @@ def test_hanging_webhook_is_bounded_by_its_timeout(rw, receiver):
     elapsed = time.monotonic() - began
     assert result.returncode == 1  # the job's status, untouched
     assert elapsed < 5
-    [attempt] = rw.manifests()[0]["notifications"]
+    [attempt] = rw.notifications(0)
     assert attempt["ok"] is False
     assert "timed out" in attempt["error"]
-    [pending] = rw.state()["notify"]["hook"]["pending"]
+    [pending] = rw.ledger()["hook"]["pending"]
     assert pending["event"] == "failure"
 
 
@@ -99,7 +99,7 @@ def test_server_error_is_recorded_and_the_notice_delivered_at_the_next_run(rw, r
     receiver.mode = "error"
     rw.config(hook(receiver.url))
     assert rw.fail(extra=("--notify", "hook")).returncode == 1
-    record = rw.state()["notify"]["hook"]
+    record = rw.ledger()["hook"]
     assert record["last_error"] == "HTTP 500 Internal Server Error"
     assert len(record["pending"]) == 1
     receiver.mode = "ok"
@@ -109,8 +109,8 @@ def test_server_error_is_recorded_and_the_notice_delivered_at_the_next_run(rw, r
     assert [p["event"] for p in receiver.json()] == ["failure"]
     first_run = rw.manifests()[0]["run_id"]
     assert receiver.json()[0]["run_id"] == first_run
-    assert rw.state()["notify"]["hook"]["pending"] == []
-    assert rw.state()["notify"]["hook"]["last_error"] is None
+    assert rw.ledger()["hook"]["pending"] == []
+    assert rw.ledger()["hook"]["last_error"] is None
 
 
 def test_notifiers_of_one_run_are_sent_concurrently(rw, receiver):
@@ -124,7 +124,7 @@ def test_notifiers_of_one_run_are_sent_concurrently(rw, receiver):
     rw.fail(extra=tuple(a for i in range(4) for a in ("--notify", f"h{i}")))
     # Four hanging notifiers of 1 s each, sent one after another, would take 4 s.
     assert time.monotonic() - began < 3.5
-    assert len(rw.manifests()[0]["notifications"]) == 4
+    assert len(rw.notifications(0)) == 4
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,75 @@
+"""Runs a dead runwrap left unfinished: stop what is left of the job, record the run as lost.
+
+Done by the watcher as soon as its runwrap dies (watcher.py), and by the
+next run of the task for anything the watcher could not do (it was killed
+too, or the host rebooted). A run is never left `running` without an owner.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from runwrap import contain
+from runwrap.manifest import LOST, RUNNING, mark_lost, new_manifest, read_manifest, write_manifest
+from runwrap.openruns import clear_open, open_runs
+from runwrap.paths import NEW_PREFIX, remove_tree, task_runs_dir
+from runwrap.procs import owner_alive
+from runwrap.record import record_run
+from runwrap.state import is_final
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from runwrap.options import RunOptions
+
+_UNREADABLE = "the run's record was unreadable when its runwrap was found gone"
+
+
+def finalize_orphans(
+    task_path: str, opts: RunOptions | None = None, grace: float = 5.0
+) -> list[str]:
+    """Finalize every open run of the task whose runwrap is gone; the run ids."""
+    done = []
+    for run_id, owner in open_runs(task_path):
+        if not isinstance(owner, dict):
+            manifest = read_manifest(os.path.join(task_runs_dir(task_path), run_id))
+            owner = manifest.get("owner") if manifest else None
+        if owner_alive(owner) is False:
+            finalize_orphan(task_path, run_id, opts, grace)
+            done.append(run_id)
+    return done
+
+
+def finalize_orphan(
+    task_path: str,
+    run_id: str,
+    opts: RunOptions | None,
+    grace: float,
+    reason: str | None = None,
+) -> None:
+    """Stop the run's leftover processes, make its record final (lost), record it, unmark it."""
+    contain.stop_tagged(run_id, grace)
+    runs = task_runs_dir(task_path)
+    path = os.path.join(runs, run_id)
+    manifest = read_manifest(path)
+    if manifest is None:
+        remove_tree(os.path.join(runs, NEW_PREFIX + run_id))  # a birth never completed
+        if _is_real_dir(path):
+            manifest = new_manifest(
+                task=os.path.basename(task_path), run_id=run_id, status=LOST, reason=_UNREADABLE
+            )
+            write_manifest(path, manifest)
+    elif manifest.get("status") == RUNNING:
+        last_sign = manifest.get("heartbeat_at") or manifest.get("started_at")
+        manifest = mark_lost(manifest, last_sign if isinstance(last_sign, str) else None, reason)
+        write_manifest(path, manifest)
+    if manifest is not None and is_final(manifest):
+        record_run(opts, task_path, path, manifest)
+    clear_open(task_path, run_id)
+
+
+def _is_real_dir(path: str) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
