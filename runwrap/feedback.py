@@ -8,6 +8,7 @@ The reader is incremental: each poll parses only what was appended.
 from __future__ import annotations
 
 import os
+import stat
 
 MAX_VALUE = 4096  # longer values are cut: the manifest is rewritten every second
 MAX_KEYS = 200
@@ -83,11 +84,14 @@ class FeedbackReader:
     def poll(self) -> bool:
         """Read what was appended; True if the file was written since the last poll."""
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            # A job-made symlink is never followed, a FIFO never blocks us.
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
-            return False  # not written yet, or removed: keep the last values
+            return False  # not written yet, removed, or a link: keep the last values
         try:
             st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                return False
             written = st.st_mtime_ns != self.mtime_ns or (st.st_dev, st.st_ino) != self._identity
             if (st.st_dev, st.st_ino) != self._identity or st.st_size < self._offset:
                 self._restart((st.st_dev, st.st_ino))

@@ -63,22 +63,31 @@ class CappedLog:
                 pass  # no fallocate here: the compaction at the end still applies
 
     def finish(self) -> tuple[int, int]:
-        """Compact an oversized log; return (final size, bytes dropped)."""
+        """Compact an oversized log; return (final size, bytes dropped).
+
+        Works on the file runwrap opened, through its descriptor: the job may
+        have replaced the path with a symlink, which must never be followed.
+        """
         size = self.size()
+        if self.limit is None or size <= self.limit:
+            os.close(self.fd)
+            self.fd = -1
+            return size, 0
+        # The same open file, readable and without O_APPEND (pwrite must land where asked).
+        fd = os.open(f"/proc/self/fd/{self.fd}", os.O_RDWR | os.O_CLOEXEC)
         os.close(self.fd)
         self.fd = -1
-        if self.limit is None or size <= self.limit:
-            return size, 0
-        head, tail = _split(self.limit)
-        dropped = size - head - tail
-        with open(self.path, "r+b") as f:
-            f.seek(size - tail)
-            last = f.read(tail)
-            f.seek(head)
+        try:
+            size = os.fstat(fd).st_size
+            head, tail = _split(self.limit)
+            dropped = size - head - tail
+            last = os.pread(fd, tail, size - tail)
             marker = (
                 f"\n[runwrap: {dropped} bytes of output dropped here (--max-output {self.limit})]\n"
-            )
-            f.write(marker.encode())
-            f.write(last)
-            f.truncate()
-            return f.tell(), dropped
+            ).encode()
+            os.pwrite(fd, marker + last, head)
+            end = head + len(marker) + len(last)
+            os.ftruncate(fd, end)
+            return end, dropped
+        finally:
+            os.close(fd)
