@@ -14,16 +14,26 @@ import time
 from runwrap import __version__, sig
 from runwrap.cli import COMMON_OPTIONS, SUBCOMMANDS
 from runwrap.configfile import find_config_file, load_config_file, resolve_root
-from runwrap.display import age, clean, print_json, table, when
+from runwrap.display import age, cell, clean, duration, number, print_json, size, table, when
 from runwrap.errors import ExitCode, NotFoundError, RunwrapError, StateError
 from runwrap.feedback import parse_bytes
-from runwrap.lookup import find_run, load_run, task_runs
-from runwrap.manifest import RUNNING, STATUSES, read_manifest
+from runwrap.lookup import (
+    Unreadable,
+    find_run,
+    load_run,
+    open_regular,
+    read_fd,
+    read_run,
+    skipped_warning,
+    task_runs,
+)
+from runwrap.manifest import RUNNING, STATUSES, effective_status
 from runwrap.options import RUN_HELP
 from runwrap.overview import overview
-from runwrap.paths import STDERR, STDOUT, run_dir
+from runwrap.paths import FEEDBACK, STDERR, STDOUT, run_dir
 from runwrap.procs import hostname, owner_alive
-from runwrap.units import format_duration, format_size
+
+MAX_FEEDBACK = 64 * 1024 * 1024  # beyond this, the manifest's copy of the values is shown
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("show", "one run in full (a task's latest run)").add_argument("ref", metavar="TASK|RUN_ID")
     p = add("history", "a task's past runs, newest first")
     p.add_argument("ref", metavar="TASK")
-    p.add_argument("--limit", type=int, default=20, help="at most N runs (default 20; 0: all)")
+    p.add_argument("--limit", type=_count, default=20, help="at most N runs (default 20; 0: all)")
     p.add_argument("--status", choices=STATUSES, help="only runs with this status")
     add("feedback", "a run's feedback values as JSON", json_flag=False).add_argument(
         "ref", metavar="TASK|RUN_ID"
@@ -68,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ref", metavar="TASK|RUN_ID")
     p.add_argument("-f", "--follow", action="store_true", help="follow until the run ends")
     p.add_argument("--stderr", action="store_true", help="stderr.log instead of stdout.log")
-    p.add_argument("-n", "--lines", type=int, default=20, help="last N lines first (default 20)")
+    p.add_argument("-n", "--lines", type=_count, default=20, help="last N lines first (default 20)")
     return parser
 
 
@@ -92,7 +102,22 @@ def control_main(argv: list[str]) -> int:
         "kill": lambda: cmd_kill(root, args.ref, args.signal, args.json),
         "tail": lambda: cmd_tail(root, args.ref, args.follow, args.stderr, args.lines),
     }
-    return handlers[args.subcommand]()
+    status = handlers[args.subcommand]()
+    warning = skipped_warning()  # what could not be read: one line, after the output
+    if warning:
+        print(f"runwrap: {warning}", file=sys.stderr)
+    return status
+
+
+def _count(text: str) -> int:
+    """A whole number >= 0 for --limit and --lines."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return value
 
 
 def _leading_common_options(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -171,41 +196,51 @@ def cmd_ls(root: str, as_json: bool) -> int:
     running: list[dict] = []
     for item in tasks:
         state = item["state"]
-        status = state.get("status") or state.get("last_status") or "-"
-        if item["lost"]:
-            status = "lost"
+        status = state.get("status") or state.get("last_status")
         running.extend(item["running"])
         rows.append(
             [
-                item["task"],
-                status,
+                clean(item["task"], 64),
+                "lost" if item["lost"] else cell(status, 20),
                 when(state.get("since"), now),
                 when(state.get("last_started_at"), now),
-                format_duration(state.get("last_duration_s")),
+                duration(state.get("last_duration_s")),
                 str(len(item["running"])) if item["running"] else "-",
             ]
         )
     print(table(rows))
     if running:
         print()
-        rows = [["RUNNING", "RUN ID", "PID", "AGE", "LIVENESS", "HEARTBEAT", "PROGRESS", "INFO"]]
-        for m in running:
-            feedback = m.get("feedback") if isinstance(m.get("feedback"), dict) else {}
-            progress = feedback.get("progress")
-            rows.append(
-                [
-                    str(m.get("task")),
-                    str(m.get("run_id")),
-                    str(m.get("pid") or "-"),
-                    age(m.get("started_at"), now),
-                    str(m.get("liveness") or "-"),
-                    f"{age(m.get('heartbeat_at'), now)} ago" if m.get("heartbeat_at") else "-",
-                    f"{clean(progress, 8)}%" if progress is not None else "-",
-                    clean(feedback.get("info", "-")),
-                ]
-            )
-        print(table(rows))
+        print(table([_RUNNING_HEADER] + [_running_row(m, now) for m in running]))
     return ExitCode.OK
+
+
+_RUNNING_HEADER = ["RUNNING", "RUN ID", "PID", "AGE", "LIVENESS", "HEARTBEAT", "PROGRESS", "INFO"]
+
+
+def _running_row(m: dict, now: float) -> list[str]:
+    """One running run in ls: every field coerced (a job may have written any of them)."""
+    feedback = _mapping(m.get("feedback"))
+    progress = feedback.get("progress")
+    heartbeat = age(m.get("heartbeat_at"), now)
+    return [
+        cell(m.get("task"), 64),
+        cell(m.get("run_id"), 32),
+        cell(m.get("pid") or None, 12),
+        age(m.get("started_at"), now),
+        cell(m.get("liveness") or None, 12),
+        "-" if heartbeat == "-" else f"{heartbeat} ago",
+        "-" if progress is None else f"{clean(progress, 8)}%",
+        cell(feedback.get("info")),
+    ]
+
+
+def _mapping(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: object) -> list:
+    return value if isinstance(value, list) else []
 
 
 _SHOWN = (
@@ -232,18 +267,19 @@ _SHOWN = (
 
 
 def _human(key: str, value: object, now: float) -> str:
+    """One field of `show`, readable, whatever its JSON type."""
     if value is None:
         return "-"
     if key.endswith("_at"):
         return when(value, now)
-    if key.endswith("_s") and isinstance(value, (int, float)):
-        return format_duration(value)
-    if key.endswith("_bytes") and isinstance(value, int):
-        return format_size(value)
+    if key.endswith("_s") and number(value) is not None:
+        return duration(value)
+    if key.endswith("_bytes") and number(value) is not None:
+        return size(value)
     if key == "command" and isinstance(value, list):
         import shlex
 
-        return shlex.join(str(v) for v in value)
+        return clean(shlex.join(clean(v, 1000) for v in value), 200)
     return clean(value, 200)
 
 
@@ -256,57 +292,63 @@ def cmd_show(root: str, ref: str, as_json: bool) -> int:
         return ExitCode.OK
     now = time.time()
     rows = [[f"{key}:", _human(key, m.get(key), now)] for key in _SHOWN if key in m]
-    rows.append(["run dir:", run_dir(root, task, run_id)])
+    rows.append(["run dir:", clean(run_dir(root, task, run_id), 4096)])
     print(table(rows))
-    for title, key in (("labels", "labels"), ("feedback", "feedback")):
-        values = m.get(key)
-        if isinstance(values, dict) and values:
-            print(f"\n{title}:")
+    for key in ("labels", "feedback"):
+        values = _mapping(m.get(key))
+        if values:
+            print(f"\n{key}:")
             print(table([[f"  {clean(k)}", clean(v, 200)] for k, v in values.items()]))
-    artifacts = m.get("artifacts")
-    if isinstance(artifacts, list) and artifacts:
+    artifacts = _items(m.get("artifacts"))
+    if artifacts:
         print("\nartifacts:")
-        rows = [[f"  {clean(a.get('name'), 200)}", format_size(a.get("size"))] for a in artifacts]
-        print(table(rows))
-    attempts = m.get("attempts")
-    if isinstance(attempts, list) and attempts:
+        print(table([_artifact_row(a) for a in artifacts]))
+    attempts = _items(m.get("attempts"))
+    if attempts:
         print("\nattempts:")
         for a in attempts:
-            print(f"  {a.get('attempt')}: {a.get('status')} {clean(a.get('reason') or '', 200)}")
+            a = _mapping(a)
+            reason = clean(a.get("reason") or "", 200)
+            print(f"  {cell(a.get('attempt'), 8)}: {cell(a.get('status'), 20)} {reason}".rstrip())
     return ExitCode.OK
 
 
+def _artifact_row(artifact: object) -> list[str]:
+    a = _mapping(artifact)
+    shown = "symlink" if a.get("symlink") is True else size(a.get("size"))
+    return [f"  {cell(a.get('name'), 200)}", shown]
+
+
 def cmd_history(root: str, ref: str, limit: int, status: str | None, as_json: bool) -> int:
-    """A task's runs, newest first."""
+    """A task's runs, newest first (runs without a readable manifest are skipped)."""
     task, run_ids = task_runs(root, ref)
-    found: list[dict] = []
+    found: list[tuple[str, dict]] = []
     for run_id in reversed(run_ids):
-        manifest = read_manifest(run_dir(root, task, run_id))
+        manifest = read_run(root, task, run_id)
         if manifest is None:
             continue
-        manifest = load_run(root, task, run_id)
+        manifest["status"] = effective_status(manifest)
         if status and manifest["status"] != status:
             continue
-        found.append(manifest)
+        found.append((run_id, manifest))
         if limit and len(found) >= limit:
             break
     if as_json:
-        print_json(found)
+        print_json([m for _, m in found])
         return ExitCode.OK
     if not found:
         print(f"no runs of {task}" + (f" with status {status}" if status else ""))
         return ExitCode.OK
     now = time.time()
     rows = [["RUN ID", "STATUS", "STARTED", "DURATION", "EXIT", "REASON"]]
-    for m in found:
-        exit_text = m.get("signal") or ("-" if m.get("exit_code") is None else str(m["exit_code"]))
+    for run_id, m in found:
         rows.append(
             [
-                str(m.get("run_id")),
-                str(m["status"]),
+                run_id,  # the directory's name: what `show` takes (a manifest could say otherwise)
+                cell(m["status"], 20),
                 when(m.get("started_at"), now),
-                format_duration(m.get("duration_s")),
-                str(exit_text),
+                duration(m.get("duration_s")),
+                cell(m.get("signal") or m.get("exit_code"), 12),
                 clean(m.get("reason") or "", 60),
             ]
         )
@@ -318,15 +360,26 @@ def cmd_feedback(root: str, ref: str) -> int:
     """The feedback values of a run: live from the file while it runs, else from the manifest."""
     task, run_id = find_run(root, ref)
     manifest = load_run(root, task, run_id)
-    values = manifest.get("feedback") if isinstance(manifest.get("feedback"), dict) else {}
+    values = _mapping(manifest.get("feedback"))
     if manifest["status"] == RUNNING:
-        try:
-            with open(os.path.join(run_dir(root, task, run_id), "feedback.log"), "rb") as f:
-                values = parse_bytes(f.read())
-        except OSError:
-            pass
+        live = _live_feedback(root, task, run_id)
+        values = values if live is None else live
     print_json(values)
     return ExitCode.OK
+
+
+def _live_feedback(root: str, task: str, run_id: str) -> dict | None:
+    """The values in the run's feedback file, or None if it is missing or not a regular file."""
+    try:
+        fd = open_regular(root, task, "runs", run_id, FEEDBACK)
+    except (FileNotFoundError, Unreadable):
+        return None  # the manifest's copy (kept current by runwrap) stands in
+    try:
+        return parse_bytes(read_fd(fd, MAX_FEEDBACK, FEEDBACK))
+    except (OSError, Unreadable):
+        return None
+    finally:
+        os.close(fd)
 
 
 def cmd_parse(path: str) -> int:
@@ -340,16 +393,28 @@ def cmd_parse(path: str) -> int:
     return ExitCode.OK
 
 
-def _running(root: str, ref: str) -> list[dict]:
+def _running(root: str, ref: str) -> list[tuple[str, dict]]:
+    """(run id, manifest) of every run of `ref` that is running now."""
     task, run_ids = task_runs(root, ref)
     found = []
     for run_id in run_ids:
-        manifest = read_manifest(run_dir(root, task, run_id))
+        manifest = read_run(root, task, run_id)
         if manifest and manifest.get("status") == RUNNING:
-            manifest = load_run(root, task, run_id)
+            manifest["status"] = effective_status(manifest)
             if manifest["status"] == RUNNING:
-                found.append(manifest)
+                found.append((run_id, manifest))
     return found
+
+
+def _process_id(value: object) -> int | None:
+    """A pid or pgid from a manifest that is safe to signal: never 0, 1, ours, nor a bool.
+
+    The manifest lies in a directory the job can write: kill(-1) would reach
+    every process we may signal, kill(0) our own group.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 < value < 2**31:
+        return None
+    return None if value in (os.getpid(), os.getpgrp()) else value
 
 
 def cmd_kill(root: str, ref: str, signal_name: str, as_json: bool) -> int:
@@ -362,13 +427,22 @@ def cmd_kill(root: str, ref: str, signal_name: str, as_json: bool) -> int:
     if not runs:
         raise StateError(f"{ref} is not running")
     killed = []
-    for m in runs:
-        owner = m.get("owner") if isinstance(m.get("owner"), dict) else {}
+    for run_id, m in runs:
+        owner = _mapping(m.get("owner"))
         if owner.get("host") != hostname():
-            raise StateError(f"run {m['run_id']} runs on {owner.get('host')}; kill it there")
+            raise StateError(f"run {run_id} runs on {cell(owner.get('host'))}; kill it there")
         # runwrap passes TERM, INT and HUP on to the whole group and records the run as
         # killed; any other signal goes to the group directly (runwrap sees the job die).
-        target = owner.get("pid") if signum in sig.FORWARDED else -int(m.get("pgid") or 0)
+        if signum in sig.FORWARDED:
+            target = _process_id(owner.get("pid"))
+        else:
+            group = _process_id(m.get("pgid"))
+            if group is None:
+                raise StateError(
+                    f"run {run_id} records no usable process group ({cell(m.get('pgid'), 24)}); "
+                    f"send TERM instead: runwrap kill {run_id}"
+                )
+            target = -group
         if not target or owner_alive(owner) is False:
             continue
         try:
@@ -377,9 +451,9 @@ def cmd_kill(root: str, ref: str, signal_name: str, as_json: bool) -> int:
             continue
         except PermissionError:
             raise StateError(
-                f"not allowed to signal run {m['run_id']} (owned by another user)"
+                f"not allowed to signal run {run_id} (owned by another user)"
             ) from None
-        killed.append(m["run_id"])
+        killed.append(run_id)
     if not killed:
         raise StateError(f"{ref} is not running")
     if as_json:
@@ -390,13 +464,25 @@ def cmd_kill(root: str, ref: str, signal_name: str, as_json: bool) -> int:
     return ExitCode.OK
 
 
-def _last_lines(path: str, count: int) -> tuple[bytes, int]:
-    """The last `count` lines of a file, and the offset where it ends."""
-    with open(path, "rb") as f:
-        end = f.seek(0, os.SEEK_END)
-        start = max(0, end - max(count, 1) * 1024)
-        f.seek(start)
-        data = f.read(end - start)
+def _open_log(root: str, task: str, run_id: str, name: str) -> int | None:
+    """The log, opened without following a link or blocking; None while it does not exist.
+
+    A job can replace its log with a symlink (to /etc/shadow...): that is one
+    line saying the log is not a regular file, never the target's content.
+    """
+    try:
+        return open_regular(root, task, "runs", run_id, name)
+    except FileNotFoundError:
+        return None
+    except Unreadable as e:
+        raise StateError(f"{name} of run {run_id} not shown: {e}") from None
+
+
+def _last_lines(fd: int, count: int) -> tuple[bytes, int]:
+    """The last `count` lines of an open file, and the offset where it ends."""
+    end = os.lseek(fd, 0, os.SEEK_END)
+    start = max(0, end - max(count, 1) * 1024)
+    data = os.pread(fd, end - start, start)
     lines = data.split(b"\n")
     if start > 0:
         lines = lines[1:]
@@ -404,31 +490,46 @@ def _last_lines(path: str, count: int) -> tuple[bytes, int]:
     return b"\n".join(tail), end
 
 
+def _read_from(fd: int, offset: int) -> tuple[bytes, int]:
+    """What the file holds after `offset` (from 0 if it shrank: compacted by --max-output)."""
+    end = os.fstat(fd).st_size
+    if end < offset:
+        offset = 0
+    chunks = []
+    while chunk := os.pread(fd, 1 << 20, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks), offset
+
+
 def cmd_tail(root: str, ref: str, follow: bool, stderr: bool, lines: int) -> int:
     """Print the end of a run's output; with follow, keep printing until the run ends."""
     task, run_id = find_run(root, ref)
-    path = os.path.join(run_dir(root, task, run_id), STDERR if stderr else STDOUT)
+    name = STDERR if stderr else STDOUT
     out = sys.stdout.buffer
-    try:
-        data, offset = _last_lines(path, lines)
-    except FileNotFoundError:
+    fd = _open_log(root, task, run_id, name)
+    if fd is None:
         data, offset = b"", 0
         if load_run(root, task, run_id)["status"] != RUNNING:
-            raise NotFoundError(f"run {run_id} has no {os.path.basename(path)}") from None
+            raise NotFoundError(f"run {run_id} has no {name}")
+    else:
+        try:
+            data, offset = _last_lines(fd, lines)
+        finally:
+            os.close(fd)
     out.write(data)
     out.flush()
     while follow:
         running = load_run(root, task, run_id)["status"] == RUNNING
-        try:
-            with open(path, "rb") as f:
-                if f.seek(0, os.SEEK_END) < offset:
-                    offset = 0  # compacted by --max-output: start over
-                f.seek(offset)
-                chunk = f.read()
-        except FileNotFoundError:
-            chunk = b""
+        # Opened again each time: a log may appear late; a swapped one is caught here.
+        fd = _open_log(root, task, run_id, name)
+        chunk = b""
+        if fd is not None:
+            try:
+                chunk, offset = _read_from(fd, offset)
+            finally:
+                os.close(fd)
         if chunk:
-            offset += len(chunk)
             out.write(chunk)
             out.flush()
         elif not running:

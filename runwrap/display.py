@@ -1,20 +1,46 @@
-"""Showing runs to people in a terminal: relative and absolute times, columns, safe cells."""
+"""Showing runs to people in a terminal: relative and absolute times, columns, safe cells.
+
+Every value shown comes from a file a job may have written: any JSON type
+may be in any field. Each helper here takes `object` and returns a string
+("-" when there is nothing sensible to show); none raises.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import sys
 import time
 
 from runwrap.timefmt import parse_iso
-from runwrap.units import format_duration
+from runwrap.units import format_duration, format_size
+
+
+def number(value: object) -> float | None:
+    """A finite number from a JSON value, or None (bools, strings, NaN and huge ints are not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        value = float(value)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _timestamp(iso_text: object) -> float | None:
+    ts = parse_iso(iso_text)
+    return ts if ts is not None and math.isfinite(ts) else None
 
 
 def when(iso_text: object, now: float) -> str:
     """'3m05s ago (04:37:33)': relative and absolute (local time; the date if not today)."""
-    ts = parse_iso(iso_text)
+    ts = _timestamp(iso_text)
     if ts is None:
         return "-"
-    local = time.localtime(ts)
+    try:
+        local = time.localtime(ts)
+    except (OverflowError, OSError, ValueError):  # a year the C library cannot show
+        return "-"
     same_day = time.strftime("%Y-%m-%d", local) == time.strftime("%Y-%m-%d", time.localtime(now))
     absolute = time.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M", local)
     return f"{format_duration(max(0.0, now - ts))} ago ({absolute})"
@@ -22,22 +48,66 @@ def when(iso_text: object, now: float) -> str:
 
 def age(iso_text: object, now: float) -> str:
     """How long ago, short: 3m05s."""
-    ts = parse_iso(iso_text)
+    ts = _timestamp(iso_text)
     return "-" if ts is None else format_duration(max(0.0, now - ts))
+
+
+def duration(seconds: object) -> str:
+    """A duration in seconds from a file, short (3m05s); '-' if it is not a number."""
+    value = number(seconds)
+    return "-" if value is None else clean(format_duration(value), 20)
+
+
+def size(count: object) -> str:
+    """A byte count from a file, short (1.5 KiB); '-' if it is not a count."""
+    value = number(count)
+    return "-" if value is None or value < 0 else clean(format_size(int(value)), 20)
+
+
+def cell(value: object, width: int = 40) -> str:
+    """Any value as one safe cell: '-' for null, else clean()."""
+    return "-" if value is None else clean(value, width)
 
 
 def table(rows: list[list[str]]) -> str:
     """Rows as left-aligned columns."""
+    rows = [[str(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    lines = ("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
     return "\n".join(lines)
 
 
+MAX_DEPTH = 64  # a run's real data nests 4 deep; deeper is garbage a job wrote
+
+
 def print_json(value: object) -> None:
-    print(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False))
+    """JSON on stdout that any parser takes: UTF-8, no NaN, whatever the files held."""
+    text = json.dumps(_plain(value, MAX_DEPTH), indent=2, sort_keys=True, ensure_ascii=False)
+    # Undecodable bytes read from a file are lone surrogates here: written as \udcff
+    # escapes, the output stays valid UTF-8 (and valid JSON).
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace") + b"\n")
+    sys.stdout.flush()
+
+
+def _plain(value: object, depth: int) -> object:
+    """`value` as JSON can carry it: NaN and infinities as null, nesting cut at `depth`."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (dict, list)) and depth <= 0:
+        return None
+    if isinstance(value, dict):
+        return {str(k): _plain(v, depth - 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, depth - 1) for v in value]
+    return value
 
 
 def clean(text: object, width: int = 40) -> str:
     """A value from a job, safe for one terminal cell: no control characters, bounded."""
-    text = "".join(c if c.isprintable() else "?" for c in str(text))
+    try:
+        text = text if isinstance(text, str) else str(text)
+    except (RecursionError, ValueError):  # a deeply nested list; an int too long to print
+        text = f"<{type(text).__name__}>"
+    text = "".join(c if c.isprintable() else "?" for c in text[: width * 4])
     return text if len(text) <= width else text[: width - 1] + "\u2026"

@@ -1,26 +1,271 @@
-"""Finding runs by what people type: a task name (its latest run) or a run id."""
+"""Finding runs by what people type (a task name or a run id), and reading them safely.
+
+Everything under ROOT/tasks may have been made by a job: it runs inside its
+run directory and can replace its manifest or logs, or leave things beside
+them. So readers never follow a symlink below ROOT/tasks (each step is opened
+with O_NOFOLLOW relative to the last), never block on a FIFO (O_NONBLOCK,
+then fstat must say regular file), and skip what is not a real task or run.
+What they skip for being unreadable is noted and reported once, in one line.
+"""
 
 from __future__ import annotations
 
+import errno
+import json
 import os
+import stat
 
 from runwrap.errors import NotFoundError
-from runwrap.manifest import effective_status, read_manifest
-from runwrap.names import check_task_name
-from runwrap.paths import is_run_id, list_run_ids, list_tasks, run_dir, task_dir
+from runwrap.manifest import effective_status
+from runwrap.names import check_task_name, name_problem
+from runwrap.paths import MANIFEST, is_run_id, tasks_dir
+
+MAX_JSON = 16 * 1024 * 1024  # a manifest larger than this is garbage, not a run
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+class Unreadable(Exception):
+    """Something under ROOT that is there but cannot be used; str() says what and why."""
+
+
+# ---- one warning line for everything skipped --------------------------------
+
+_skipped: list[str] = []
+
+
+def note_skipped(what: str) -> None:
+    """Remember something a reader skipped, for skipped_warning()."""
+    _skipped.append(what)
+
+
+def skipped_warning() -> str | None:
+    """One line about everything skipped so far, or None."""
+    if not _skipped:
+        return None
+    more = len(_skipped) - 1
+    return f"warning: skipped {_skipped[0]}" + (f"; {more} more skipped" if more else "")
+
+
+# ---- opening below ROOT/tasks without following links -----------------------
+
+
+def _where(root: str, parts: tuple[str, ...]) -> str:
+    return repr(os.path.join(tasks_dir(root), *parts))
+
+
+def _open_at(dir_fd: int, name: str, flags: int, where: str) -> int:
+    """openat(), its errors as Unreadable (FileNotFoundError passes: missing is not broken)."""
+    if not name or name in (".", "..") or "/" in name or "\0" in name:
+        raise Unreadable(f"{where}: not a plain name")
+    try:
+        return os.open(name, flags, dir_fd=dir_fd)
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        if e.errno == errno.ELOOP and flags & os.O_DIRECTORY:
+            raise Unreadable(f"{where}: a symlink (not followed)") from None
+        if e.errno == errno.ELOOP:
+            raise Unreadable(f"{where}: not a regular file (a symlink, not followed)") from None
+        if e.errno == errno.ENOTDIR:
+            raise Unreadable(f"{where}: not a directory") from None
+        raise Unreadable(f"{where}: {e.strerror}") from None
+
+
+def open_below(root: str, parts: tuple[str, ...], last: int = _DIR | os.O_NOFOLLOW) -> int:
+    """A descriptor for ROOT/tasks/PARTS..., no symlink followed below ROOT/tasks.
+
+    ROOT/tasks itself may be a link (an admin's choice); every directory below
+    is opened O_NOFOLLOW relative to its parent, the last one with `last`.
+    """
+    try:
+        fd = os.open(tasks_dir(root), _DIR)
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise Unreadable(f"{tasks_dir(root)!r}: {e.strerror}") from None
+    try:
+        for i, part in enumerate(parts):
+            flags = last if i == len(parts) - 1 else _DIR | os.O_NOFOLLOW
+            new = _open_at(fd, part, flags, _where(root, parts[: i + 1]))
+            os.close(fd)
+            fd = new
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_regular(root: str, *parts: str) -> int:
+    """A descriptor for a regular file below ROOT/tasks, opened without following or blocking."""
+    fd = open_below(root, parts, _FILE)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise Unreadable(f"{_where(root, parts)}: not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_fd(fd: int, limit: int, where: str) -> bytes:
+    """All of a regular file, at most `limit` bytes (more is Unreadable)."""
+    chunks = []
+    size = 0
+    while chunk := os.read(fd, 1 << 20):
+        size += len(chunk)
+        if size > limit:
+            raise Unreadable(f"{where}: larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def read_json_below(root: str, *parts: str) -> object:
+    """A JSON file below ROOT/tasks, parsed; FileNotFoundError if missing, else Unreadable."""
+    fd = open_regular(root, *parts)
+    try:
+        raw = read_fd(fd, MAX_JSON, _where(root, parts))
+    except OSError as e:
+        raise Unreadable(f"{_where(root, parts)}: {e.strerror}") from None
+    finally:
+        os.close(fd)
+    try:
+        return json.loads(raw.decode("utf-8", "surrogateescape"), strict=False)
+    except (ValueError, RecursionError):
+        raise Unreadable(f"{_where(root, parts)}: not valid JSON") from None
+
+
+# ---- tasks and runs ------------------------------------------------------------
+
+
+def _entries(root: str, parts: tuple[str, ...]) -> list[os.DirEntry]:
+    """The entries of a real directory below ROOT/tasks ([] if missing; Unreadable if broken)."""
+    try:
+        fd = open_below(root, parts) if parts else os.open(tasks_dir(root), _DIR)
+    except FileNotFoundError:
+        return []
+    except OSError as e:  # ROOT/tasks itself: not a directory, no permission
+        raise Unreadable(f"{tasks_dir(root)!r}: {e.strerror}") from None
+    try:
+        with os.scandir(fd) as it:
+            return list(it)
+    except OSError as e:
+        raise Unreadable(f"{_where(root, parts)}: {e.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def _is_real_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _kind(entry: os.DirEntry) -> str:
+    try:
+        return "a symlink" if entry.is_symlink() else "not a directory"
+    except OSError:
+        return "not a directory"
+
+
+def task_names(root: str, note: bool = True) -> list[str]:
+    """The tasks under ROOT, sorted: real directories with task names, never symlinks.
+
+    With `note`, anything else there (but hidden names) is noted as skipped.
+    """
+    try:
+        entries = _entries(root, ())
+    except Unreadable as e:
+        if note:
+            note_skipped(str(e))
+        return []
+    found = []
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue
+        problem = None if _is_real_dir(entry) else _kind(entry)
+        if problem is None:
+            problem = name_problem(name)
+            problem = f"not a task name: it {problem}" if problem else None
+        if problem is None:
+            found.append(name)
+        elif note:
+            note_skipped(f"{_where(root, (name,))}: {problem}")
+    return sorted(found)
+
+
+def run_ids(root: str, task: str) -> list[str]:
+    """The task's runs, oldest first: real directories named like run ids, never symlinks."""
+    try:
+        entries = _entries(root, (task, "runs"))
+    except Unreadable as e:
+        note_skipped(str(e))
+        return []
+    found = []
+    for entry in entries:
+        if not is_run_id(entry.name):
+            continue  # hidden runs being born or removed, and junk
+        if _is_real_dir(entry) and _is_plain_run_id(entry.name):
+            found.append(entry.name)
+        else:
+            note_skipped(f"{_where(root, (task, 'runs', entry.name))}: {_kind(entry)}")
+    return sorted(found)
+
+
+def _is_plain_run_id(text: str) -> bool:
+    """A run id people can type and terminals can show: printable ASCII, no separator."""
+    return is_run_id(text) and text.isascii() and text.isprintable() and "/" not in text
+
+
+def read_run(root: str, task: str, run_id: str) -> dict | None:
+    """A run's manifest as on disk, or None when missing or unreadable (noted)."""
+    try:
+        value = read_json_below(root, task, "runs", run_id, MANIFEST)
+    except FileNotFoundError:
+        return None
+    except Unreadable as e:
+        note_skipped(str(e))
+        return None
+    if not isinstance(value, dict):
+        note_skipped(f"{_where(root, (task, 'runs', run_id, MANIFEST))}: not a JSON object")
+        return None
+    return value
+
+
+# ---- what people type -------------------------------------------------------------
+
+
+def _task_exists(root: str, task: str) -> None:
+    """NotFoundError unless ROOT/tasks/TASK is a real directory."""
+    try:
+        os.close(open_below(root, (task,)))
+    except FileNotFoundError:
+        raise NotFoundError(f"no task {task!r} under {root}; see runwrap ls") from None
+    except Unreadable as e:
+        raise NotFoundError(f"no task {task!r} under {root} ({e}); see runwrap ls") from None
+
+
+def _find_run_id(root: str, ref: str) -> tuple[str, str]:
+    if _is_plain_run_id(ref):
+        for task in task_names(root, note=False):
+            try:
+                os.close(open_below(root, (task, "runs", ref)))
+            except (FileNotFoundError, Unreadable):
+                continue
+            return task, ref
+    shown = ref if _is_plain_run_id(ref) else repr(ref)  # repr: escapes what a terminal runs
+    raise NotFoundError(f"no run {shown} under {root}; see runwrap history TASK")
 
 
 def find_run(root: str, ref: str) -> tuple[str, str]:
     """(task, run_id) for a run id, or for a task name's latest run."""
     if is_run_id(ref):
-        for task in list_tasks(root):
-            if os.path.isdir(run_dir(root, task, ref)):
-                return task, ref
-        raise NotFoundError(f"no run {ref} under {root}; see runwrap history TASK")
+        return _find_run_id(root, ref)
     task = check_task_name(ref)
-    if not os.path.isdir(task_dir(root, task)):
-        raise NotFoundError(f"no task {task!r} under {root}; see runwrap ls")
-    ids = list_run_ids(root, task)
+    _task_exists(root, task)
+    ids = run_ids(root, task)
     if not ids:
         raise NotFoundError(f"task {task!r} has no runs yet")
     return task, ids[-1]
@@ -28,9 +273,16 @@ def find_run(root: str, ref: str) -> tuple[str, str]:
 
 def load_run(root: str, task: str, run_id: str) -> dict:
     """The manifest of a run, its status as readers must see it (running or lost)."""
-    manifest = read_manifest(run_dir(root, task, run_id))
-    if manifest is None:
-        raise NotFoundError(f"run {run_id} of task {task!r} has no readable manifest yet")
+    try:
+        manifest = read_json_below(root, task, "runs", run_id, MANIFEST)
+    except FileNotFoundError:
+        raise NotFoundError(f"run {run_id} of task {task!r} has no manifest yet") from None
+    except Unreadable as e:
+        raise NotFoundError(
+            f"run {run_id} of task {task!r} has no readable manifest: {e}"
+        ) from None
+    if not isinstance(manifest, dict):
+        raise NotFoundError(f"run {run_id} of task {task!r} has no readable manifest")
     manifest["status"] = effective_status(manifest)
     return manifest
 
@@ -41,6 +293,5 @@ def task_runs(root: str, ref: str) -> tuple[str, list[str]]:
         task, run_id = find_run(root, ref)
         return task, [run_id]
     task = check_task_name(ref)
-    if not os.path.isdir(task_dir(root, task)):
-        raise NotFoundError(f"no task {task!r} under {root}; see runwrap ls")
-    return task, list_run_ids(root, task)
+    _task_exists(root, task)
+    return task, run_ids(root, task)

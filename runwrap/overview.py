@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from runwrap.manifest import LOST, RUNNING, effective_status, read_manifest
-from runwrap.paths import list_run_ids, list_tasks, run_dir, task_dir
+from runwrap.lookup import read_run, run_ids, task_names
+from runwrap.manifest import LOST, RUNNING, effective_status
+from runwrap.paths import task_dir
 from runwrap.state import read_state
 
 
-def running_runs(root: str, task: str, after: str = "") -> list[dict]:
+def running_runs(root: str, task: str, after: object = "") -> list[dict]:
     """Manifests of the task's runs still marked running after run id `after` (lost included)."""
+    after = after if isinstance(after, str) else ""  # a wrong-typed state: look at every run
     found = []
-    for run_id in list_run_ids(root, task):
+    for run_id in run_ids(root, task):
         if run_id <= after:
             continue
-        manifest = read_manifest(run_dir(root, task, run_id))
+        manifest = read_run(root, task, run_id)
         if manifest is not None and manifest.get("status") == RUNNING:
             manifest["status"] = effective_status(manifest)
             found.append(manifest)
@@ -23,7 +25,7 @@ def running_runs(root: str, task: str, after: str = "") -> list[dict]:
 def task_overview(root: str, task: str) -> dict:
     """{task, state, running: [manifests], lost: [manifests]} for one task."""
     state = read_state(task_dir(root, task))
-    unfinished = running_runs(root, task, state.get("last_run_id") or "")
+    unfinished = running_runs(root, task, state.get("last_run_id"))
     return {
         "task": task,
         "state": state,
@@ -33,5 +35,5 @@ def task_overview(root: str, task: str) -> dict:
 
 
 def overview(root: str) -> list[dict]:
-    """task_overview() for every task under ROOT, by name."""
-    return [task_overview(root, task) for task in list_tasks(root)]
+    """task_overview() for every task under ROOT, by name (what is not a task is skipped)."""
+    return [task_overview(root, task) for task in task_names(root)]
