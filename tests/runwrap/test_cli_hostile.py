@@ -148,3 +148,17 @@ def test_options_before_the_subcommand_errors_say_what_to_do(
 ) -> None:
     assert_one_line_error(root.run(*args), *fragments)
     assert nothing_recorded(root)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["history", "t", "--limit", "-1"],
+        ["history", "t", "--limit", "x"],
+        ["tail", "t", "-n", "-5"],
+        ["tail", "t", "--lines=-1"],
+    ],
+)
+def test_negative_counts_are_refused(root: Root, args: list[str]) -> None:
+    assert root.run("-n", "t", "--", "echo", "hi").returncode == 0
+    assert_one_line_error(root.run(*args), "whole number >= 0")
