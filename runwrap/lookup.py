@@ -59,17 +59,30 @@ def _open_at(dir_fd: int, name: str, flags: int, where: str) -> int:
     if not name or name in (".", "..") or "/" in name or "\0" in name:
         raise Unreadable(f"{where}: not a plain name")
     try:
+        if not flags & os.O_DIRECTORY:
+            _check_regular(dir_fd, name, where)
         return os.open(name, flags, dir_fd=dir_fd)
     except FileNotFoundError:
         raise
     except OSError as e:
-        if e.errno == errno.ELOOP and flags & os.O_DIRECTORY:
-            raise Unreadable(f"{where}: a symlink (not followed)") from None
         if e.errno == errno.ELOOP:
-            raise Unreadable(f"{where}: not a regular file (a symlink, not followed)") from None
+            raise Unreadable(f"{where}: a symlink (not followed)") from None
         if e.errno == errno.ENOTDIR:
             raise Unreadable(f"{where}: not a directory") from None
         raise Unreadable(f"{where}: {e.strerror}") from None
+
+
+def _check_regular(dir_fd: int, name: str, where: str) -> None:
+    """Unreadable unless `name` is a regular file: a device is not even opened.
+
+    Only a first look (the file may be swapped before it is opened): the
+    fstat() of what was opened decides.
+    """
+    mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+    if stat.S_ISLNK(mode):
+        raise Unreadable(f"{where}: not a regular file (a symlink, not followed)")
+    if not stat.S_ISREG(mode):
+        raise Unreadable(f"{where}: not a regular file")
 
 
 def open_below(root: str, parts: tuple[str, ...], last: int = _DIR | os.O_NOFOLLOW) -> int:
