@@ -25,6 +25,10 @@ from runwrap.paths import (
     runs_dir,
     task_dir,
 )
+from runwrap.state import read_state
+
+# The runs a task's state names: removing one would leave the state naming a run that is gone.
+_NAMED = ("last_run_id", "last_success_id", "last_failure_id")
 
 
 def _dir_size(path: str) -> int:
@@ -94,6 +98,12 @@ def apply_retention(
     if keep is not None and len(run_ids) <= keep and keep_days is None and keep_size is None:
         return []
     now = time.time() if now is None else now
+    # Runs still open are another runwrap's; and what the state names now (read after
+    # the markers: a run whose marker is gone is in it) stays, whoever recorded it:
+    # a concurrent runwrap may have made another run the task's last since `protected`.
+    unfinished = {run_id for run_id, _owner in open_runs(task_dir(root, task))}
+    state = read_state(task_dir(root, task))
+    protected = protected | {state.get(k) or "" for k in _NAMED}
     candidates = select_removals(
         run_ids,
         protected,
@@ -104,7 +114,6 @@ def apply_retention(
         size_of=(lambda r: _dir_size(run_dir(root, task, r))) if keep_size is not None else None,
     )
     removed = []
-    unfinished = {run_id for run_id, _owner in open_runs(task_dir(root, task))}
     for run_id in candidates:
         path = run_dir(root, task, run_id)
         manifest = read_manifest(path)

@@ -150,19 +150,19 @@ class _Run:
         self.started = time.time()  # after any wait for the lock: when the job really starts
         self.run_id = self.run_path = ""
 
-    def create(self, manifest: dict, opened: bool) -> dict:
+    def create(self, manifest: dict, final: bool) -> dict:
         """Give the run its directory, born with `manifest` in it (OSError on a full disk).
 
-        `opened`: the run is not final yet, so it is marked open first (openruns.py).
+        The run is marked open first (openruns.py), even when born `final`
+        (skipped): until its state is recorded, no retention may remove it.
         """
 
         def fill(run_id: str, path: str) -> None:
             manifest["run_id"] = run_id
-            if opened:
-                mark_open(self.task_path, run_id, manifest["owner"])
+            mark_open(self.task_path, run_id, manifest["owner"] or owner_identity())
             # Not fsynced while running: a crash of runwrap still leaves a whole
             # file (the rename is atomic), and the final record, which is, follows.
-            write_manifest(path, manifest, durable=not opened)
+            write_manifest(path, manifest, durable=final)
 
         self.run_id, self.run_path = create_run_dir(
             task_runs_dir(self.task_path), self.started, fill
@@ -230,7 +230,7 @@ def _record_skipped(run: _Run) -> RunResult:
         manifest["reason"] = "the previous run of this task was still running"
     code = ExitCode.SIGNAL_BASE + interrupted[0] if interrupted else ExitCode.OK
     try:
-        run.create(manifest, opened=False)
+        run.create(manifest, final=True)
     except OSError as e:
         warning = _failed_to(f"cannot record a skipped run of {opts.name}", e)
         return RunResult(code, manifest, [warning])
@@ -243,7 +243,7 @@ def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
     manifest["owner"] = owner_identity()
     contain.become_subreaper()
     try:
-        run.create(manifest, opened=True)
+        run.create(manifest, final=False)
     except OSError as e:
         return _run_unrecorded(run, environ, e)
     run_path = run.run_path
