@@ -55,7 +55,9 @@ if TYPE_CHECKING:
     from runwrap.options import RunOptions
 
 _RESERVE = ".runwrap-reserve"
-_RESERVE_BYTES = 256 * 1024  # room for the final manifest and state when the disk fills up
+# Room for the final manifest and state when the disk fills up: as much as there
+# is, down to what a typical final record takes (a disk almost full already).
+_RESERVE_SIZES = (256 * 1024, 64 * 1024, 16 * 1024)
 
 
 class RunResult:
@@ -94,7 +96,12 @@ def _reserve_space(run_path: str) -> None:
             os.path.join(run_path, _RESERVE), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600
         )
         try:
-            os.posix_fallocate(fd, 0, _RESERVE_BYTES)
+            for size in _RESERVE_SIZES:
+                try:
+                    os.posix_fallocate(fd, 0, size)
+                    break
+                except OSError:
+                    continue
         finally:
             os.close(fd)
     except OSError:
