@@ -93,8 +93,23 @@ def list_dir(path: str) -> list[str]:
 
 
 def run_ids_in(runs_path: str) -> list[str]:
-    """The run ids in a runs/ directory, oldest first (run ids sort by start time)."""
-    return sorted(n for n in list_dir(runs_path) if is_run_id(n))
+    """The run ids in a runs/ directory, oldest first (run ids sort by start time).
+
+    Only real directories: a symlink named like a run is never read through.
+    """
+    try:
+        fd = os.open(runs_path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return []
+    try:
+        with os.scandir(fd) as entries:
+            # d_type from the directory listing: no stat per run.
+            names = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+    return sorted(n for n in names if is_run_id(n))
 
 
 def list_run_ids(root: str, task: str) -> list[str]:
