@@ -16,6 +16,7 @@ import os
 from runwrap import SCHEMA
 from runwrap.health import health
 from runwrap.jsonio import read_json, read_regular, write_atomic, write_json_atomic
+from runwrap.lock import open_lock
 from runwrap.manifest import FAILING, FINISHED, SKIPPED, SUCCESS, read_manifest
 from runwrap.paths import SEQ, STATE, STATE_LOCK, run_ids_in, task_runs_dir
 
@@ -191,12 +192,12 @@ def locked(task_path: str, action: Callable[[], object]) -> object:
 
 
 def _lock(task_path: str) -> int:
-    """The state lock, held (closing the returned fd releases it)."""
-    fd = os.open(
-        os.path.join(task_path, STATE_LOCK),
-        os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
-        0o644,
-    )
+    """The state lock, held (closing the returned fd releases it).
+
+    Should state.lock be broken, runs/ is locked instead (the task lock's
+    own fallback is the task directory: a run holds both).
+    """
+    fd = open_lock(os.path.join(task_path, STATE_LOCK), task_runs_dir(task_path))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
     except BaseException:
