@@ -73,6 +73,7 @@ def write_atomic(path: str, data: bytes, fsync: bool = True) -> None:
 
     A unique temp file in the same directory, flushed and fsynced, renamed
     over the target, then the directory fsynced so the rename survives a crash.
+    A directory in the way is removed: every path given is a file of runwrap's.
     """
     directory = os.path.dirname(path) or "."
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
@@ -90,7 +91,15 @@ def write_atomic(path: str, data: bytes, fsync: bool = True) -> None:
         raise
     os.close(fd)
     try:
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except IsADirectoryError:
+            # A directory where runwrap keeps a file (a job made it, or a person):
+            # the name is runwrap's, the file takes its place.
+            from runwrap.paths import remove_tree
+
+            remove_tree(path)
+            os.replace(tmp, path)
     except BaseException:
         _unlink_quietly(tmp)
         raise

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from runwrap.jsonio import read_json, write_json_atomic
-from runwrap.paths import OPEN, is_run_id, list_dir
+from runwrap.paths import OPEN, is_run_id, list_dir, remove_tree
 
 
 def _path(task_path: str, run_id: str = "") -> str:
@@ -32,6 +32,8 @@ def clear_open(task_path: str, run_id: str) -> None:
     """The run's record is final: forget the marker (already gone is fine)."""
     try:
         os.unlink(_path(task_path, run_id))
+    except IsADirectoryError:
+        remove_tree(_path(task_path, run_id))  # not a marker runwrap wrote, but in its place
     except OSError:
         pass
 

@@ -31,11 +31,16 @@ def finalize_orphans(
     """Finalize every open run of the task whose runwrap is gone; the run ids."""
     done = []
     for run_id, owner in open_runs(task_path):
-        if not isinstance(owner, dict):
+        alive = owner_alive(owner)
+        if alive is None:
+            # A marker that cannot tell (unreadable, wrong-typed): the manifest may.
             manifest = read_manifest(os.path.join(task_runs_dir(task_path), run_id))
-            owner = manifest.get("owner") if manifest else None
-        if owner_alive(owner) is False:
-            finalize_orphan(task_path, run_id, opts, grace)
+            alive = owner_alive(manifest.get("owner") if manifest else None)
+        if alive is False:
+            try:
+                finalize_orphan(task_path, run_id, opts, grace)
+            except OSError:
+                continue  # cannot be written now: its marker stays, the next run tries again
             done.append(run_id)
     return done
 
@@ -62,6 +67,8 @@ def finalize_orphan(
     elif manifest.get("status") == RUNNING:
         last_sign = manifest.get("heartbeat_at") or manifest.get("started_at")
         manifest = mark_lost(manifest, last_sign if isinstance(last_sign, str) else None, reason)
+        # Whatever a broken record said, the run is the one its directory names.
+        manifest["run_id"], manifest["task"] = run_id, os.path.basename(task_path)
         write_manifest(path, manifest)
     if manifest is not None and is_final(manifest):
         record_run(opts, task_path, path, manifest)
