@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo lint format bench clean system-deps
+.PHONY: venv test demo lint format bench faults clean system-deps
 
 venv: $(STAMP)
 
@@ -33,6 +33,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# The fault-injection suite at length (minutes; `make test` runs it small).
+# A failure prints its seed: replay it with FAULTS_SEED=<seed>.
+faults: $(STAMP)
+	FAULTS_SCALE=20 $(PY) -m pytest tests/faults -q --timeout 3600
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_runwrap.py

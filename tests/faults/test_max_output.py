@@ -34,6 +34,7 @@ CASES = {
     "detached writer, then a timeout": (
         "setsid sh -c 'trap \"\" TERM; head -c {total} /dev/zero; sleep {m}' & sleep {m}",
         TOTAL,
+        ["--timeout", "2", "--kill-grace", "0.5"],
     ),
 }
 
@@ -42,10 +43,11 @@ CASES = {
 def test_max_output_holds(root: Root, case: str) -> None:
     mark = new_mark()
     root.env = mark_env(root.env, mark)
-    job, written = CASES[case]
+    job, written, *limits = CASES[case]
+    limits = limits[0] if limits else ["--kill-grace", "5", "--timeout", "6"]
     try:
         result = root.run(
-            "-n", "t", "--max-output", "1M", "--kill-grace", "5", "--timeout", "6", "--",
+            "-n", "t", "--max-output", "1M", *limits, "--",
             "sh", "-c", job.format(total=TOTAL, m=mark),
         )  # fmt: skip
         assert "Traceback" not in result.stderr and result.stderr == ""
