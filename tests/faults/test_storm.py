@@ -24,14 +24,14 @@ JOB = (
 )
 
 
-@pytest.mark.parametrize("keep", [1, 3])
+@pytest.mark.parametrize("keep", [1, 3, 500])
 @pytest.mark.parametrize("overlap", ["skip", "wait", "allow"])
 def test_launch_storm(root: Root, tmp_path, overlap: str, keep: int) -> None:
     rng = seeded(f"storm-{overlap}-keep{keep}")
     mark = new_mark()
     root.env = mark_env(root.env, mark)
     task = "storm"
-    launched = 0
+    launched = ran = skipped = 0
     try:
         for wave in range(scale()):
             log = tmp_path / f"ran-{wave}"
@@ -42,19 +42,20 @@ def test_launch_storm(root: Root, tmp_path, overlap: str, keep: int) -> None:
             if overlap == "wait":
                 options += ["--wait-timeout", rng.choice(("0.5", "1", "3"))]
             procs = [root.start(*options, "--", "sh", "-c", job) for _ in range(count)]
-            results = [(p.wait(timeout=90), p.stderr.read()) for p in procs]
+            results = [(p.communicate(timeout=90)[1], p.returncode) for p in procs]
             launched += count
-            assert [code for code, _ in results] == [0] * count, results
-            assert [err for _, err in results] == [""] * count
+            assert [code for _, code in results] == [0] * count, results
+            assert [err for err, _ in results] == [""] * count
             lines = log.read_text().split()
             events = list(zip(lines[0::2], lines[1::2]))
             starts = [r for e, r in events if e == "start"]
             ends = [r for e, r in events if e == "end"]
             assert [r for e, r in events if e == "gone"] == [], "a running run was removed"
             assert sorted(starts) == sorted(ends) and len(set(starts)) == len(starts)
+            ran += len(starts)
             if overlap == "allow":
                 assert len(starts) == count, "with allow, every launch runs its job"
-            manifests = check_task(root.task_dir(task), retention=True)
+            manifests = check_task(root.task_dir(task), retention=keep < launched)
             kept = {m["run_id"]: m for m in manifests}
             for run_id in starts:
                 # Recorded as a success, or removed by retention (which needs a final record).
@@ -67,11 +68,21 @@ def test_launch_storm(root: Root, tmp_path, overlap: str, keep: int) -> None:
             assert len(manifests) <= keep + 2
             state = json.loads((root.task_dir(task) / "state.json").read_text())
             assert state["last_success_id"] in kept
+            if keep >= launched:
+                # Nothing removed: every launch is there, each job as a success.
+                assert len(manifests) == launched
+                assert sorted(r for r, m in kept.items() if m["status"] == "success") == sorted(
+                    run for run in kept if run in starts
+                )
+                assert sum(m["status"] == "success" for m in manifests) == ran
+                skipped = sum(m["status"] == "skipped" for m in manifests)
+                assert ran + skipped == launched
         wait_gone(mark, timeout=10)
     finally:
         kill_marked(mark)
+    counted = f", {skipped} recorded as skipped" if keep >= launched else ""
     figure(
         f"storm --overlap {overlap} --keep {keep}: {launched} launches in {scale()} wave(s) of "
-        "30-50: all exited 0, no 125, no traceback, no run removed while running, "
-        "state.json = manifests"
+        f"30-50, {ran} jobs ran{counted}: all exited 0, no 125, no traceback, no run removed "
+        "while running, every launch numbered, state.json = manifests"
     )
