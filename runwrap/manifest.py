@@ -58,6 +58,7 @@ FIELDS: dict[str, object] = {
     "attempts": [],
     "reason": None,
     "leftovers": None,
+    "schedule": None,
 }
 
 

@@ -35,6 +35,9 @@ OPTIONS: dict[str, tuple[object, str]] = {
     "heartbeat_timeout": (None, "duration"),
     "heartbeat_on_output": (False, "flag"),
     "notify": ([], "list"),
+    "schedule": (None, "schedule"),
+    "grace": (None, "duration"),
+    "timezone": (None, "text"),
 }
 # Options that only make sense on the command line or at the top of the config.
 _NOT_PER_TASK = frozenset({"name", "config", "root"})
@@ -67,6 +70,11 @@ options (each also settable in the config file, per task or under defaults:):
                             stop the job when its feedback file is silent this long
   --heartbeat-on-output     growth of stdout/stderr counts as a heartbeat too
   --notify NAME             a notifier from the config (repeatable)
+  --schedule EXPR           when cron runs the task ('*/5 * * * *', @daily, ...):
+                            readers then say when a run is late or missed
+  --grace DURATION          how late a run may start before the task is late
+                            (default: a fifth of the period, at least 1m)
+  --timezone TZ             the schedule's time zone (default $CRON_TZ, $TZ, the host's)
 
 durations: 90, 90s, 15m, 2h, 1d; sizes: 512, 10K, 256M, 1G.
 In the job's arguments, {{run_dir}} and {{feedback}} are replaced by the run
@@ -122,6 +130,13 @@ def convert(key: str, value: object, where: str) -> object:
         return value
     if kind == "name":
         return check_task_name(str(value))
+    if kind in ("schedule", "text"):
+        # A schedule is checked against cron's grammar once per change, in the run
+        # (schedule.py costs imports that a tick without a new schedule must not pay).
+        if not isinstance(value, str) or not value.strip():
+            example = "'0 2 * * *' or @daily" if kind == "schedule" else "Europe/Berlin"
+            raise RunwrapError(f"bad {what} {value!r}: use something like {example}")
+        return " ".join(value.split())
     if kind == "labels":
         if not isinstance(value, dict):
             raise RunwrapError(f"bad {what}: use a mapping of KEY: VALUE")

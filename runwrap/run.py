@@ -19,6 +19,7 @@ import time
 from runwrap import contain, lock, sig
 from runwrap.child import SpawnError, spawn
 from runwrap.errors import ExitCode
+from runwrap.jsonio import read_json
 from runwrap.manifest import (
     FAILED,
     SKIPPED,
@@ -34,6 +35,7 @@ from runwrap.outputcap import CappedLog
 from runwrap.paths import (
     FEEDBACK,
     LOCK,
+    STATE,
     STDERR,
     STDOUT,
     create_run_dir,
@@ -125,6 +127,28 @@ def _write_final(run_path: str, manifest: dict) -> None:
     _release_reserve(run_path)
 
 
+def schedule_record(opts: RunOptions) -> dict | None:
+    """The schedule as the manifest (and so the task state) records it."""
+    if opts.schedule is None:
+        return None
+    return {"expr": opts.schedule, "timezone": opts.timezone, "grace_s": opts.grace}
+
+
+def _check_schedule(opts: RunOptions, task_path: str) -> None:
+    """A bad schedule is an error before the job runs; a known good one costs no parsing."""
+    state = read_json(os.path.join(task_path, STATE))
+    recorded = state.get("schedule") if isinstance(state, dict) else None
+    if (
+        isinstance(recorded, dict)
+        and recorded.get("expr") == opts.schedule
+        and recorded.get("timezone") == opts.timezone
+    ):
+        return
+    from runwrap.schedule import check
+
+    check(opts.schedule, opts.timezone)
+
+
 def _failed_to(what: str, error: OSError) -> str:
     return f"{what}: {error.strerror or error}"
 
@@ -188,6 +212,7 @@ class _Run:
             timeout_s=opts.timeout,
             heartbeat_timeout_s=opts.heartbeat_timeout,
             labels=dict(opts.labels),
+            schedule=schedule_record(opts),
         )
 
 
@@ -200,6 +225,8 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
 
         prepare(opts, environ)
     task_path = ensure_task_dirs(opts.root, opts.name)
+    if opts.schedule is not None:
+        _check_schedule(opts, task_path)
     inbox = sig.SignalInbox().install()
     try:
         guard = lock.acquire(

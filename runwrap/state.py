@@ -45,6 +45,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "failing_since": _OPT_STR,
     "last_success_id": _OPT_STR,
     "last_failure_id": _OPT_STR,
+    "schedule": (dict, type(None)),
 }
 _REQUIRED = ("last_run_id", "last_status")
 
@@ -90,6 +91,9 @@ def next_state(old: dict, manifest: dict) -> dict:
     new["last_started_at"] = manifest.get("started_at")
     new["last_ended_at"] = manifest.get("ended_at")
     new.setdefault("consecutive_failures", 0)
+    # The schedule in force is the latest run's: a crontab line is the source.
+    schedule = manifest.get("schedule")
+    new["schedule"] = schedule if isinstance(schedule, dict) else None
     if status == SKIPPED:
         # A skipped run says nothing about the job's health: count it apart.
         new["consecutive_skips"] = old.get("consecutive_skips", 0) + 1
