@@ -1,10 +1,12 @@
-"""Runs whose record is not final yet, marked in tasks/<task>/open/<run_id>.
+"""Runs not recorded yet (final manifest and state), marked in tasks/<task>/open/<run_id>.
 
 A marker is written (with the run's owner) before the run directory appears
-and removed once the final manifest and the state are written. So the next
+and removed once the final manifest and the state are written; a skipped
+run, born final, is marked too until its state is written. So the next
 run of a task, whatever order runs started and ended in, finds every run a
 dead runwrap left behind by listing one small directory, without reading
-every manifest.
+every manifest; and retention, which never removes a marked run, never
+removes one the state does not know yet.
 """
 
 from __future__ import annotations
