@@ -7,6 +7,7 @@ import logging
 import posixpath
 import re
 import threading
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
@@ -16,8 +17,20 @@ log = logging.getLogger(__name__)
 _JOB_FILE = re.compile(r"^/tasks/.+/runs/[^/]+/(files/|std(out|err)\.log$)")
 
 
+def _served_path(raw: str) -> str | None:
+    """The path a request names, decoded and normalised as the file to serve is found
+    (SimpleHTTPRequestHandler.translate_path); None if it is not UTF-8 (no name in OUT is)."""
+    try:
+        return posixpath.normpath(unquote(raw.split("?", 1)[0].split("#", 1)[0], errors="strict"))
+    except UnicodeDecodeError:
+        return None
+
+
 class _Handler(SimpleHTTPRequestHandler):
-    """Static files; what a job wrote is sandboxed, logs are plain text."""
+    """Static files; what a job wrote is sandboxed, logs are plain text.
+
+    Like the shipped nginx config: no dot file (the build cache), no directory listing.
+    """
 
     extensions_map = {
         **SimpleHTTPRequestHandler.extensions_map,
@@ -27,11 +40,25 @@ class _Handler(SimpleHTTPRequestHandler):
         ".json": "application/json",
     }
 
+    def send_head(self) -> object:
+        path = _served_path(self.path)
+        if path is not None and "\0" in path:
+            self.send_error(HTTPStatus.BAD_REQUEST, "NUL in the path")
+            return None
+        # Judged on the normalised path, the one served: /tasks/../.sitegen is /.sitegen.
+        if path is None or any(part.startswith(".") for part in path.split("/")):
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return None
+        return super().send_head()
+
+    def list_directory(self, path: str) -> None:
+        self.send_error(HTTPStatus.NOT_FOUND)  # a directory without index.html: no listing
+
     def end_headers(self) -> None:
         self.send_header("X-Content-Type-Options", "nosniff")
         # The file served is found from the decoded, normalised path: judge that one,
         # or /runs/R/%66iles/x.html and /runs/R/./files/x.html would escape the sandbox.
-        served = posixpath.normpath(unquote(self.path.split("?", 1)[0].split("#", 1)[0]))
+        served = _served_path(self.path) or ""
         if _JOB_FILE.search(served):
             # Logs and artifacts are the job's files: shown, but never run as part of the site.
             self.send_header("Content-Security-Policy", "sandbox")
