@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -98,12 +99,29 @@ def _percent(value: object) -> str:
     return f"{float(value):.0f}%"
 
 
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates in OUT/.sitegen/jinja, read without following a link or
+    blocking on a FIFO: anything but a regular file there is compiled afresh."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        path = os.path.join(self.directory, self.pattern % (bucket.key,))
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            return
+        with os.fdopen(fd, "rb") as f:
+            bucket.load_bytecode(f)
+
+
 def make_env(theme_dirs: list[Path], cache_dir: str | None = None) -> jinja2.Environment:
     """A jinja2 environment over a theme search path (user theme first), autoescaping always."""
     bcc = None
     if cache_dir:
         os.makedirs(cache_dir, exist_ok=True)
-        bcc = jinja2.FileSystemBytecodeCache(cache_dir)
+        bcc = _BytecodeCache(cache_dir)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d / "templates") for d in theme_dirs]),
         # Every template, whatever its extension (badges and feeds too), escapes.

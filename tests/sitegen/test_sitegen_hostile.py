@@ -86,6 +86,33 @@ def warnings_of(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
 
 
+# -- compiled templates --------------------------------------------------------------
+
+
+@pytest.mark.timeout(30)
+def test_a_broken_compiled_template_cache_is_ignored(root, out, tmp_path):
+    write_run(root, "job", 1)
+    cfg = site_config(root, out)
+    Site(cfg).update()
+    compiled = sorted((out / ".sitegen" / "jinja").iterdir())
+    assert len(compiled) >= 4
+    for path, make in zip(
+        compiled,
+        [
+            os.mkfifo,
+            Path.mkdir,
+            lambda p: p.symlink_to("/dev/zero"),
+            lambda p: p.write_bytes(b"\0"),
+        ],
+    ):
+        path.unlink()
+        make(path)
+    Site(cfg).update(full=True)
+    fresh = tmp_path / "fresh"
+    Site(site_config(root, fresh)).update()
+    assert snapshot(out) == snapshot(fresh)
+
+
 # -- 4. --serve serves the site, nothing else --------------------------------------
 
 
