@@ -14,27 +14,20 @@ import multiprocessing
 import os
 import shutil
 import signal
-import stat
 import threading
 import time
 from collections.abc import Callable
 
-from runwrap.manifest import RUNNING, read_manifest
-from runwrap.paths import (
-    MANIFEST,
-    STDERR,
-    STDOUT,
-    is_run_id,
-    list_tasks,
-    run_dir,
-    runs_dir,
-    task_dir,
-)
+from runwrap.manifest import RUNNING
+from runwrap.paths import is_run_id, run_dir, runs_dir, tasks_dir
 from sitegen.config import SiteConfig, find_theme
-from sitegen.files import is_real_dir
+from sitegen.errors import one_line
+from sitegen.files import RunFiles, RunsDir, Unreadable, open_below
 from sitegen.index import Cache, cache_dir, fingerprint
 from sitegen.model import summarize, task_summary
+from sitegen.names import is_plain, shown
 from sitegen.render import make_env
+from sitegen.scratch import Scratch
 from sitegen.writer import BuildStats, Writer
 
 log = logging.getLogger(__name__)
@@ -53,24 +46,6 @@ def _dir_sig(path: str) -> list[int] | None:
     return [st.st_mtime_ns, st.st_nlink, st.st_ino]
 
 
-def _size(path: str) -> int:
-    try:
-        return os.lstat(path).st_size
-    except OSError:
-        return -1
-
-
-def _run_sig(path: str) -> list[int] | None:
-    try:
-        st = os.lstat(os.path.join(path, MANIFEST))
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        return None
-    logs = [_size(os.path.join(path, STDOUT)), _size(os.path.join(path, STDERR))]
-    return [st.st_mtime_ns, st.st_size, st.st_ino, *logs]
-
-
 def _abandoned(path: str, now: float) -> bool:
     """A run directory without a readable manifest, untouched for SETTLE_S: stop polling it.
 
@@ -83,14 +58,26 @@ def _abandoned(path: str, now: float) -> bool:
         return True
 
 
-def _list_runs(root: str, task: str) -> list[str]:
+def _list_runs(runs: RunsDir) -> list[str]:
     """Run ids that are real directories (a symlinked "run" is never followed)."""
+    return sorted(n for n in runs.names() if is_run_id(n))
+
+
+def _count_runs(root: str, task: str) -> int:
+    with RunsDir(root, task) as runs:
+        return len(_list_runs(runs))
+
+
+def _read(rid: str, rf: RunFiles, rsig: list[int] | None) -> tuple[dict | None, str | None]:
+    """(manifest, None), or (None, why it cannot be used); (None, None) while it has none."""
+    if rsig is None:
+        return None, None
+    if not is_plain(rid):
+        return None, "its name is not UTF-8, or holds control characters"
     try:
-        with os.scandir(runs_dir(root, task)) as it:
-            names = [e.name for e in it if e.is_dir(follow_symlinks=False)]
-    except OSError:
-        return []
-    return sorted(n for n in names if is_run_id(n))
+        return rf.manifest(), None
+    except Unreadable as e:
+        return None, f"its manifest is unreadable: {e}"
 
 
 class Site:
@@ -100,10 +87,15 @@ class Site:
         self.cfg = cfg
         self.stop = stop  # set by a signal handler: a long build gives up between tasks
         self.theme_dirs = find_theme(cfg.theme)
-        self.cache = Cache(cfg.out, fingerprint(cfg, self.theme_dirs))
+        self.scratch = Scratch()
+        self.cache = Cache(cfg.out, fingerprint(cfg, self.theme_dirs), self.scratch)
         env = make_env(self.theme_dirs, os.path.join(cache_dir(cfg.out), "jinja"))
-        self.out = Writer(cfg, env, self.theme_dirs)
+        self.out = Writer(cfg, env, self.theme_dirs, self.scratch)
         self._summary: dict | None = None  # kept between updates by a long-lived process
+        # Warnings about lasting conditions are given once: those given already (kept
+        # in summary.json for the next process), and those still due this update.
+        self._warned: set[str] = set()
+        self._seen: set[str] = set()
 
     # -- the update ----------------------------------------------------------
 
@@ -111,6 +103,12 @@ class Site:
         if self.stop is not None and self.stop.is_set():
             # The summary is not saved: the next build picks up where this one stopped.
             raise Stopped
+
+    def _warn_once(self, key: str, msg: str, *args: object) -> None:
+        self._seen.add(key)
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning(msg, *args)
 
     def busy(self) -> bool:
         """Whether some run is not settled yet (running, or just finished)."""
@@ -124,21 +122,16 @@ class Site:
     ) -> BuildStats:
         """Bring OUT up to date; `hints` names runs to re-read even if they look settled."""
         started = time.monotonic()
-        summary = None if full else (self._summary or self.cache.load_summary())
+        summary = None if full else self._load_state()
         stats = BuildStats(full=summary is None)
+        self._seen = set()
         if summary is None:
             self.cache.clear()
             summary = {}
             self.out.copy_static()
         root = self.cfg.root
-        tasks = [t for t in list_tasks(root) if is_real_dir(task_dir(root, t))]
+        tasks = self._list_tasks()
         gone = set(summary) - set(tasks)
-        for task in sorted(gone):
-            self.out.remove_task(task)
-            self.cache.drop_task(task)
-            summary.pop(task)
-        if stats.full:
-            self.out.remove_stale_tasks(set(tasks))
         hints = hints or {}
         todo = [
             t
@@ -146,30 +139,93 @@ class Site:
             if t not in summary
             or t in hints
             or summary[t]["sig"] != _dir_sig(runs_dir(root, t))
-            or (summary[t].get("pending") and self._pending_changed(t, summary[t]))
+            or (summary[t]["pending"] and self._pending_changed(t, summary[t]))
         ]
-        counter = None
-        if stats.full and progress is not None:
-            counter = _Counter(progress, sum(len(_list_runs(root, t)) for t in todo))
-        if stats.full and len(todo) > 1 and (os.cpu_count() or 1) > 1:
-            summary.update(self._parallel(todo, stats, counter))
-        else:
-            for task in todo:
-                self._check_stop()
-                entry = self._update_task(
-                    task, summary.get(task), hints.get(task, set()), stats, counter
-                )
-                if entry is not None:
-                    summary[task] = entry
-        if stats.changed_tasks or gone or stats.full:
+        for task in sorted(gone):
+            self.out.remove_task(task)
+            self.cache.drop_task(task)
+            summary.pop(task, None)
+        if stats.full:
+            self.out.remove_stale_tasks(set(tasks))
+        self._update_tasks(todo, summary, hints, stats, progress)
+        if stats.full or stats.changed_tasks or stats.failed or gone:
             self.out.render_site([summary[t]["summary"] for t in tasks if t in summary])
-        self.cache.save_summary(summary)
+        self._warned = set(self._seen)  # a condition that went away may warn again
+        self.cache.save_summary(summary, sorted(self._warned))
         self._summary = summary
         stats.tasks = len(tasks)
         stats.seconds = time.monotonic() - started
         return stats
 
-    def _parallel(self, todo: list[str], stats: BuildStats, counter: _Counter | None) -> dict:
+    def _load_state(self) -> dict | None:
+        """The last build's summary, or None: build in full."""
+        if self._summary is not None:
+            return self._summary
+        loaded = self.cache.load_summary()
+        if loaded is None:
+            return None
+        summary, warned = loaded
+        self._warned = set(warned)
+        return summary
+
+    def _list_tasks(self) -> list[str]:
+        """The tasks: real directories in ROOT/tasks, with names usable as they are."""
+        path = tasks_dir(self.cfg.root)
+        if os.path.islink(path):
+            self._warn_once("tasks-link", "%s is a symbolic link: not followed", path)
+            return []
+        fd = open_below(self.cfg.root, ("tasks",))
+        if fd is None:
+            return []
+        try:
+            with os.scandir(fd) as it:
+                names = [e.name for e in it if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            names = []
+        finally:
+            os.close(fd)
+        tasks = []
+        for name in sorted(n for n in names if not n.startswith(".")):
+            if is_plain(name):
+                tasks.append(name)
+            else:
+                self._warn_once(
+                    f"task:{name}",
+                    "skipping %s: its name is not UTF-8, or holds control characters",
+                    shown(os.path.join(path, name)),
+                )
+        return tasks
+
+    def _update_tasks(
+        self,
+        todo: list[str],
+        summary: dict,
+        hints: dict[str, set[str]],
+        stats: BuildStats,
+        progress: Progress | None,
+    ) -> None:
+        """Update the tasks that changed: in parallel for a full build."""
+        counter = None
+        if stats.full and progress is not None:
+            counter = _Counter(progress, sum(_count_runs(self.cfg.root, t) for t in todo))
+        if stats.full and len(todo) > 1 and (os.cpu_count() or 1) > 1:
+            entries = self._parallel(todo, stats, counter)
+        else:
+            entries = {}
+            for task in todo:
+                self._check_stop()
+                entries[task] = self._update_task_safely(
+                    task, summary.get(task), hints.get(task, set()), stats, counter
+                )
+        for task, entry in entries.items():
+            if entry is None:
+                summary.pop(task, None)  # not shown, as a full build would not show it
+            else:
+                summary[task] = entry
+
+    def _parallel(
+        self, todo: list[str], stats: BuildStats, counter: _Counter | None
+    ) -> dict[str, dict | None]:
         """A full build's tasks spread over the CPUs (forked workers share this Site)."""
         global _WORKER_SITE
         _WORKER_SITE = self
@@ -182,7 +238,11 @@ class Site:
                 entries[task] = entry
                 stats.run_pages += part.run_pages
                 stats.history_pages += part.history_pages
-                stats.changed_tasks.append(task)
+                stats.failed += part.failed
+                self._seen |= part.warned
+                self._warned |= part.warned
+                if entry is not None:
+                    stats.changed_tasks.append(task)
                 if counter is not None:
                     counter.tick(part.run_pages)
             pool.close()
@@ -193,7 +253,7 @@ class Site:
         stats.changed_tasks.sort()
         return entries
 
-    def _update_task(
+    def _update_task_safely(
         self,
         task: str,
         entry: dict | None,
@@ -201,47 +261,91 @@ class Site:
         stats: BuildStats,
         counter: _Counter | None,
     ) -> dict | None:
+        """_update_task; a bug that a task's files set off stops that task, not the others."""
+        try:
+            return self._update_task(task, entry, force, stats, counter)
+        except (OSError, Stopped):
+            raise  # OUT cannot be written, or a stop was asked for: the whole update ends
+        except Exception as e:
+            self._warn_once(f"failed:{task}", "cannot build task %s: %s", shown(task), one_line(e))
+            log.debug("task %s failed", task, exc_info=True)
+            stats.failed.append(task)
+            return None
+
+    def _update_task(
+        self,
+        task: str,
+        entry: dict | None,
+        force: set[str],
+        stats: BuildStats,
+        counter: _Counter | None,
+    ) -> dict:
         root = self.cfg.root
         loaded = None if entry is None else self.cache.load_task(task)
         fresh = loaded is None
         cached, page_sigs = loaded or ({}, {})
         sig = _dir_sig(runs_dir(root, task))
-        ids = sorted(cached) if not fresh and entry["sig"] == sig else _list_runs(root, task)
-        old_order = [i for i in sorted(cached) if cached[i]["sum"] is not None]
-        removed = set(cached) - set(ids)
-        for rid in removed:
-            del cached[rid]
-            shutil.rmtree(self.out.out_run(task, rid), ignore_errors=True)
-        stats.removed_runs += len(removed)
-        check = [i for i in ids if i not in cached or not cached[i]["settled"] or i in force]
+        with RunsDir(root, task) as runs:
+            ids = sorted(cached) if not fresh and entry["sig"] == sig else _list_runs(runs)
+            old_order = [i for i in sorted(cached) if cached[i]["sum"] is not None]
+            removed = set(cached) - set(ids)
+            for rid in removed:
+                del cached[rid]
+                shutil.rmtree(self.out.out_run(task, rid), ignore_errors=True)
+            stats.removed_runs += len(removed)
+            check = [i for i in ids if i not in cached or not cached[i]["settled"] or i in force]
+            manifests, changed_pages = self._check_runs(task, runs, check, cached)
+            order = [i for i in ids if cached[i]["sum"] is not None]
+            pending = {i: cached[i] for i in ids if not cached[i]["settled"]}
+            if not fresh and not changed_pages and not removed and order == old_order:
+                entry.update(sig=sig, pending=pending, unsettled=bool(pending))
+                self.cache.save_task(task, cached, page_sigs)
+                return entry
+            sums = [cached[i]["sum"] for i in order]
+            self.out.render_runs(
+                task, runs, order, old_order, changed_pages, manifests, stats, counter, fresh
+            )
+            page_sigs = self.out.render_history(task, sums, page_sigs, fresh, stats)
+            summ = task_summary(task, sums)
+            self.out.render_task(task, runs, summ, sums, order, manifests)
+        if fresh:
+            self.out.remove_stale_runs(task, set(order))
+        self.cache.save_task(task, cached, page_sigs)
+        stats.changed_tasks.append(task)
+        return {"sig": sig, "pending": pending, "unsettled": bool(pending), "summary": summ}
+
+    def _check_runs(
+        self, task: str, runs: RunsDir, check: list[str], cached: dict
+    ) -> tuple[dict[str, dict], set[str]]:
+        """Look again at runs that may have changed: (manifests read, runs whose page changed)."""
         manifests: dict[str, dict] = {}
         changed_pages: set[str] = set()
         now = time.time()
         for rid in check:
-            path = run_dir(root, task, rid)
-            rsig = _run_sig(path)
-            old = cached.get(rid)
-            # An unchanged finished run needs no reading; a running one is looked at
-            # again, since its owner may have died (it then shows as lost).
-            unchanged = old is not None and old["sig"] == rsig
-            if unchanged and (old["sum"] is None or old["sum"]["status"] != RUNNING):
-                if old["sum"] is not None:
-                    old["settled"] = rsig is not None and now - rsig[0] / 1e9 > SETTLE_S
-                else:
-                    old["settled"] = _abandoned(path, now)
-                continue
-            if old is not None and rsig is not None and old.get("bad") == rsig:
-                continue  # still the same malformed manifest: warned about already
-            manifest = read_manifest(path) if rsig is not None else None
+            path = run_dir(self.cfg.root, task, rid)
+            with runs.run(rid) as rf:
+                rsig = rf.sig()
+                old = cached.get(rid)
+                # An unchanged finished run needs no reading; a running one is looked at
+                # again, since its owner may have died (it then shows as lost).
+                unchanged = old is not None and old["sig"] == rsig
+                if unchanged and (old["sum"] is None or old["sum"]["status"] != RUNNING):
+                    if old["sum"] is not None:
+                        old["settled"] = rsig is not None and now - rsig[0] / 1e9 > SETTLE_S
+                    else:
+                        old["settled"] = _abandoned(path, now)
+                    continue
+                if old is not None and rsig is not None and old.get("bad") == rsig:
+                    continue  # still the same unusable manifest: warned about already
+                manifest, problem = _read(rid, rf, rsig)
             if manifest is None:
-                if rsig is not None:
-                    log.warning("skipping %s: its manifest is half-written or malformed", path)
-                if old is None:
-                    settled = _abandoned(path, now)
-                    cached[rid] = {"sig": None, "sum": None, "settled": settled, "bad": rsig}
-                else:
-                    old["settled"] = _abandoned(path, now)
-                    old["bad"] = rsig
+                if problem is not None:
+                    log.warning("skipping %s: %s", shown(path), problem)
+                if old is not None and old["sum"] is not None:
+                    # Shown before, unreadable now: a full build would not show it either.
+                    shutil.rmtree(self.out.out_run(task, rid), ignore_errors=True)
+                settled = _abandoned(path, now)
+                cached[rid] = {"sig": None, "sum": None, "settled": settled, "bad": rsig}
                 continue
             summ = summarize(rid, manifest)
             settled = manifest.get("status") != RUNNING and now - rsig[0] / 1e9 > SETTLE_S
@@ -249,24 +353,7 @@ class Site:
                 changed_pages.add(rid)
                 manifests[rid] = manifest
             cached[rid] = {"sig": rsig, "sum": summ, "settled": settled}
-        order = [i for i in ids if cached[i]["sum"] is not None]
-        pending = {i: cached[i] for i in ids if not cached[i]["settled"]}
-        if not fresh and not changed_pages and not removed and order == old_order:
-            entry.update(sig=sig, pending=pending, unsettled=bool(pending))
-            self.cache.save_task(task, cached, page_sigs)
-            return entry
-        runs = [cached[i]["sum"] for i in order]
-        self.out.render_runs(
-            task, order, old_order, changed_pages, manifests, stats, counter, fresh
-        )
-        page_sigs = self.out.render_history(task, runs, page_sigs, fresh, stats)
-        summ = task_summary(task, runs)
-        self.out.render_task(task, summ, runs, order, manifests)
-        if fresh:
-            self.out.remove_stale_runs(task, set(order))
-        self.cache.save_task(task, cached, page_sigs)
-        stats.changed_tasks.append(task)
-        return {"sig": sig, "pending": pending, "unsettled": bool(pending), "summary": summ}
+        return manifests, changed_pages
 
     def _pending_changed(self, task: str, entry: dict) -> bool:
         """Whether a run not yet settled changed; settles the rest without reading the task cache.
@@ -276,20 +363,20 @@ class Site:
         """
         now = time.time()
         still = {}
-        for rid, rec in entry["pending"].items():
-            path = run_dir(self.cfg.root, task, rid)
-            rsig = _run_sig(path)
-            if rsig != rec["sig"] and (rsig is None or rsig != rec.get("bad")):
-                return True
-            summ = rec["sum"]
-            if summ is not None and summ["status"] == RUNNING:
-                # Its owner may have died: the run would now read as lost.
-                manifest = read_manifest(path)
-                if manifest is None or summarize(rid, manifest) != summ:
+        with RunsDir(self.cfg.root, task) as runs:
+            for rid, rec in entry["pending"].items():
+                rsig = runs.sig(rid)
+                if rsig != rec["sig"] and (rsig is None or rsig != rec.get("bad")):
                     return True
-            elif summ is not None and rsig is not None and now - rsig[0] / 1e9 > SETTLE_S:
-                continue  # settled; the task cache catches up when next read
-            still[rid] = rec
+                summ = rec["sum"]
+                if summ is not None and summ["status"] == RUNNING:
+                    # Its owner may have died: the run would now read as lost.
+                    manifest = runs.manifest(rid)
+                    if manifest is None or summarize(rid, manifest) != summ:
+                        return True
+                elif summ is not None and rsig is not None and now - rsig[0] / 1e9 > SETTLE_S:
+                    continue  # settled; the task cache catches up when next read
+                still[rid] = rec
         entry["pending"] = still
         entry["unsettled"] = bool(still)
         return False
@@ -312,7 +399,9 @@ def _build_task(task: str) -> tuple[str, dict | None, BuildStats]:
     """One task of a full build, in a worker process."""
     assert _WORKER_SITE is not None
     part = BuildStats(full=True)
-    entry = _WORKER_SITE._update_task(task, None, set(), part, None)
+    _WORKER_SITE._seen = set()
+    entry = _WORKER_SITE._update_task_safely(task, None, set(), part, None)
+    part.warned = _WORKER_SITE._seen
     return task, entry, part
 
 

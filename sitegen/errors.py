@@ -18,3 +18,9 @@ class SitegenError(Exception):
     """A problem a person can fix, reported as one line."""
 
     exit_code = ExitCode.ERROR
+
+
+def one_line(e: BaseException) -> str:
+    """An exception as one short line for a person (no traceback)."""
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0][:300]}" if text else type(e).__name__

@@ -1,9 +1,12 @@
-"""The files a job wrote: read and published without ever leaving its run directory.
+"""The files under ROOT: read and published without ever leaving ROOT.
 
-Every path is walked one component at a time with O_NOFOLLOW, so a symlink
-planted in a run directory (say to /etc/shadow) is never followed. Files are
-published into OUT as hard links (no copying of gigabytes; the inode checked
-is the inode published), or copied where OUT is on another filesystem.
+Every path below ROOT is walked one component at a time with O_NOFOLLOW, so a
+symlink planted in a run directory (say to /etc/shadow), or in place of a
+task's runs/ directory, is never followed. Every file is opened O_NONBLOCK (a
+FIFO must not hang a build) and used only if fstat says it is a regular file.
+Files are published into OUT as hard links (no copying of gigabytes; the
+inode checked is the inode published), or copied where OUT is on another
+filesystem.
 """
 
 from __future__ import annotations
@@ -14,19 +17,34 @@ import os
 import re
 import shutil
 import stat
+from typing import TYPE_CHECKING
+
+from runwrap.jsonio import loads
+from runwrap.paths import MANIFEST, STDERR, STDOUT
+from sitegen.model import manifest_problem
+from sitegen.names import shown
+
+if TYPE_CHECKING:
+    from sitegen.scratch import Scratch
 
 log = logging.getLogger(__name__)
 
 TAIL_BYTES = 64 * 1024
 REPORT_MAX = 1024 * 1024
+MANIFEST_MAX = 16 << 20  # far above anything runwrap writes; a job may write any size
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+_DIR = _FLAGS | os.O_DIRECTORY
 
 
 def safe_rel(name: object) -> str | None:
-    """`name` if it is a relative path of plain components, else None."""
+    """`name` if it is a relative path of plain components that can name a file, else None."""
     if not isinstance(name, str) or not name or "\0" in name or len(name) > 4096:
+        return None
+    try:
+        os.fsencode(name)  # a lone surrogate no file name can hold (JSON allows any)
+    except UnicodeEncodeError:
         return None
     parts = name.split("/")
     if any(p in ("", ".", "..") for p in parts):
@@ -40,16 +58,135 @@ def clean_text(raw: bytes) -> str:
     return _CONTROL.sub("", _ANSI.sub("", text))
 
 
+class Unreadable(Exception):
+    """A file that is there but cannot be used; the message says why, for one line."""
+
+
+def _why(e: OSError) -> str:
+    if e.errno == errno.ELOOP:
+        return "a symbolic link"
+    return e.strerror or str(e)
+
+
+def read_json(name: str, dir_fd: int | None = None, limit: int = MANIFEST_MAX) -> object:
+    """A JSON file's value; None if there is no such file; Unreadable if it cannot be used.
+
+    The file must be a regular file (not a link, FIFO or directory) of at most
+    `limit` bytes, holding UTF-8 JSON.
+    """
+    try:
+        fd = os.open(name, _FLAGS | os.O_NONBLOCK, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise Unreadable(_why(e)) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Unreadable("not a regular file")
+        if st.st_size > limit:
+            raise Unreadable(f"larger than {limit >> 20} MiB")
+        raw = _read_all(fd, limit)
+    except OSError as e:
+        raise Unreadable(_why(e)) from None
+    finally:
+        os.close(fd)
+    try:
+        return loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise Unreadable("not valid JSON (cut off, or garbage)") from None
+
+
+def _read_all(fd: int, limit: int) -> bytes:
+    chunks = []
+    size = 0
+    while chunk := os.read(fd, 1 << 20):
+        size += len(chunk)
+        if size > limit:  # it grew after fstat
+            raise Unreadable(f"larger than {limit >> 20} MiB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def open_below(root: str, parts: tuple[str, ...]) -> int | None:
+    """A directory below ROOT as an fd; None if any of `parts` is missing or a symlink.
+
+    ROOT itself is the administrator's choice and may be a link; nothing below it is followed.
+    """
+    try:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    for part in parts:
+        try:
+            nfd = os.open(part, _DIR, dir_fd=fd)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        fd = nfd
+    return fd
+
+
+class RunsDir:
+    """A task's runs/ directory, reached from ROOT without following any symlink below ROOT."""
+
+    def __init__(self, root: str, task: str) -> None:
+        self.path = os.path.join(root, "tasks", task, "runs")
+        self.fd = open_below(root, ("tasks", task, "runs"))
+
+    def __enter__(self) -> RunsDir:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def names(self) -> list[str]:
+        """The names of its real subdirectories (a symlinked "run" is never followed)."""
+        if self.fd is None:
+            return []
+        try:
+            with os.scandir(self.fd) as it:
+                return [e.name for e in it if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            return []
+
+    def run(self, run_id: str, mode: str = "link", scratch: Scratch | None = None) -> RunFiles:
+        """One run's directory, opened without following a symlink."""
+        dfd = None
+        if self.fd is not None:
+            try:
+                dfd = os.open(run_id, _DIR, dir_fd=self.fd)
+            except (OSError, UnicodeEncodeError):
+                dfd = None
+        return RunFiles(dfd, os.path.join(self.path, run_id), mode, scratch)
+
+    def sig(self, run_id: str) -> list[int] | None:
+        """What says a run changed: its manifest's mtime, size, inode and type, its logs' sizes."""
+        with self.run(run_id) as rf:
+            return rf.sig()
+
+    def manifest(self, run_id: str) -> dict | None:
+        """A run's manifest, or None when it is missing or unreadable (no warning: see load)."""
+        with self.run(run_id) as rf:
+            try:
+                return rf.manifest()
+            except Unreadable:
+                return None
+
+
 class RunFiles:
     """One run directory, opened once; every file in it is reached without following a symlink."""
 
-    def __init__(self, path: str, mode: str = "link") -> None:
+    def __init__(
+        self, dfd: int | None, path: str, mode: str = "link", scratch: Scratch | None = None
+    ) -> None:
+        self.dfd = dfd
         self.path = path
         self.mode = mode
-        try:
-            self.dfd: int | None = os.open(path, _FLAGS | os.O_DIRECTORY)
-        except OSError:
-            self.dfd = None
+        self.scratch = scratch
 
     def __enter__(self) -> RunFiles:
         return self
@@ -58,6 +195,36 @@ class RunFiles:
         if self.dfd is not None:
             os.close(self.dfd)
             self.dfd = None
+
+    def sig(self) -> list[int] | None:
+        """See RunsDir.sig; None while there is no manifest at all."""
+        if self.dfd is None:
+            return None
+        try:
+            st = os.stat(MANIFEST, dir_fd=self.dfd, follow_symlinks=False)
+        except OSError:
+            return None
+        # The type is part of it: a manifest that is a FIFO or a link is not "missing yet".
+        logs = [self._lsize(STDOUT), self._lsize(STDERR)]
+        return [st.st_mtime_ns, st.st_size, st.st_ino, *logs, stat.S_IFMT(st.st_mode)]
+
+    def _lsize(self, name: str) -> int:
+        try:
+            return os.stat(name, dir_fd=self.dfd, follow_symlinks=False).st_size
+        except OSError:
+            return -1
+
+    def manifest(self) -> dict | None:
+        """The run's manifest; None if it has none (yet); Unreadable if it cannot be used."""
+        if self.dfd is None:
+            return None
+        value = read_json(MANIFEST, self.dfd)
+        if value is None:
+            return None
+        problem = manifest_problem(os.path.basename(self.path), value)
+        if problem is not None:
+            raise Unreadable(problem)
+        return value  # type: ignore[return-value]
 
     def _open(self, rel: str) -> tuple[int, int, str] | None:
         """(parent dir fd, file fd, last name) of a regular file; the caller closes both."""
@@ -140,10 +307,9 @@ class RunFiles:
             return False
         dfd, fd, name = opened
         try:
-            os.makedirs(os.path.dirname(dest), exist_ok=True)
             return self._publish(dfd, fd, name, os.fstat(fd), dest)
         except OSError as e:
-            log.warning("cannot publish %s/%s: %s", self.path, rel, e.strerror)
+            log.warning("cannot publish %s: %s", shown(os.path.join(self.path, rel)), e.strerror)
             return False
         finally:
             os.close(fd)
@@ -159,10 +325,49 @@ class RunFiles:
                 return True
             if self.mode == "copy" and _same_copy(have, src):
                 return True
-        if self.mode == "link" and _link(dfd, name, dest, src, replace=have is not None):
+        if self.mode == "link" and self._link(dfd, name, dest, src, replace=have is not None):
             return True
-        _copy(fd, dest)
+        self._copy(fd, dest)
         return True
+
+    def _link(self, dfd: int, name: str, dest: str, src: os.stat_result, replace: bool) -> bool:
+        assert self.scratch is not None, "publishing needs a scratch area"
+        # A new name is linked in place; an old one is replaced by renaming a link
+        # made beside it over it (never half done).
+        target = self.scratch.path(dest) if replace else dest
+        try:
+            # follow_symlinks=False links the name itself; the check below makes
+            # sure it is still the regular file we opened (no swap in between).
+            try:
+                os.link(name, target, src_dir_fd=dfd, follow_symlinks=False)
+            except FileNotFoundError:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                os.link(name, target, src_dir_fd=dfd, follow_symlinks=False)
+        except OSError as e:
+            if e.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
+                return False
+            raise
+        st = os.lstat(target)
+        if not stat.S_ISREG(st.st_mode) or st.st_ino != src.st_ino:
+            os.unlink(target)
+            return False
+        if replace:
+            self.scratch.place(target, dest)
+        return True
+
+    def _copy(self, fd: int, dest: str) -> None:
+        assert self.scratch is not None, "publishing needs a scratch area"
+        out, tmp = self.scratch.create(dest)
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            with os.fdopen(os.dup(fd), "rb") as src, os.fdopen(out, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1024 * 1024)
+            st = os.fstat(fd)
+            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+        except BaseException:
+            unlink(tmp)
+            raise
+        self.scratch.place(tmp, dest)
 
 
 def _same_copy(have: os.stat_result, src: os.stat_result) -> bool:
@@ -173,43 +378,12 @@ def _same_copy(have: os.stat_result, src: os.stat_result) -> bool:
     )
 
 
-def _link(dfd: int, name: str, dest: str, src: os.stat_result, replace: bool) -> bool:
-    target = f"{dest}.{os.getpid()}.lnk" if replace else dest
-    if replace:
-        unlink(target)  # left behind by a build that crashed right here
-    try:
-        # follow_symlinks=False links the name itself; the check below makes
-        # sure it is still the regular file we opened (no swap in between).
-        os.link(name, target, src_dir_fd=dfd, follow_symlinks=False)
-    except OSError as e:
-        if e.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES):
-            return False
-        raise
-    st = os.lstat(target)
-    if not stat.S_ISREG(st.st_mode) or st.st_ino != src.st_ino:
-        os.unlink(target)
-        return False
-    if replace:
-        os.replace(target, dest)
-    return True
-
-
 def unlink(path: str) -> None:
     """Remove a file that may already be gone."""
     try:
         os.unlink(path)
     except FileNotFoundError:
         pass
-
-
-def _copy(fd: int, dest: str) -> None:
-    tmp = f"{dest}.{os.getpid()}.tmp"
-    os.lseek(fd, 0, os.SEEK_SET)
-    with os.fdopen(os.dup(fd), "rb") as src, open(tmp, "wb") as out:
-        shutil.copyfileobj(src, out, 1024 * 1024)
-    st = os.fstat(fd)
-    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
-    os.replace(tmp, dest)
 
 
 def is_real_dir(path: str) -> bool:

@@ -3,23 +3,30 @@
 summary.json holds, per task, the dashboard summary, the signature of its
 runs/ directory and the runs not yet settled; tasks/<task>.json holds every
 run's summary and manifest signature. Both are rebuilt from ROOT whenever
-missing, unreadable or written by another version, theme or configuration.
+missing, unreadable (a warning says so) or written by another version,
+theme or configuration.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 from pathlib import Path
 from urllib.parse import quote
 
-from runwrap.jsonio import read_json, write_json_atomic
+from runwrap.jsonio import dumps
 from sitegen.config import SiteConfig
-from sitegen.files import unlink
+from sitegen.files import Unreadable, read_json, unlink
+from sitegen.model import is_run_summary, is_task_summary
+from sitegen.scratch import Scratch
+
+log = logging.getLogger(__name__)
 
 CACHE_DIR = ".sitegen"
-VERSION = 1
+VERSION = 2
+CACHE_MAX = 1 << 30  # a task cache holds about 300 bytes a run
 
 
 def cache_dir(out: str) -> str:
@@ -52,57 +59,131 @@ def fingerprint(cfg: SiteConfig, theme_dirs: list[Path]) -> str:
     return h.hexdigest()
 
 
-class Cache:
-    """Load and save the cache files; anything unreadable reads as empty."""
+def _ints(value: object) -> bool:
+    return value is None or (type(value) is list and all(type(i) is int for i in value))
 
-    def __init__(self, out: str, fp: str) -> None:
+
+def run_record_ok(run_id: str, rec: object) -> bool:
+    """Whether a cached run record is one sitegen wrote: {"sig", "sum", "settled"[, "bad"]}."""
+    if type(rec) is not dict or not {"sig", "sum", "settled"} <= rec.keys() <= _RECORD_KEYS:
+        return False
+    summ = rec["sum"]
+    return (
+        type(rec["settled"]) is bool
+        and _ints(rec["sig"])
+        and _ints(rec.get("bad"))
+        and (summ is None or (is_run_summary(summ) and summ["id"] == run_id))
+    )
+
+
+_RECORD_KEYS = frozenset({"sig", "sum", "settled", "bad"})
+
+
+def _entry_ok(task: str, entry: object) -> bool:
+    """Whether summary.json's entry for a task is one sitegen wrote."""
+    if type(entry) is not dict or entry.keys() != {"sig", "pending", "unsettled", "summary"}:
+        return False
+    pending = entry["pending"]
+    return (
+        _ints(entry["sig"])
+        and type(entry["unsettled"]) is bool
+        and type(pending) is dict
+        and all(run_record_ok(rid, rec) for rid, rec in pending.items())
+        and is_task_summary(entry["summary"])
+        and entry["summary"]["name"] == task
+    )
+
+
+class Cache:
+    """Load and save the cache files; anything unreadable reads as empty, with a warning."""
+
+    def __init__(self, out: str, fp: str, scratch: Scratch) -> None:
         self.dir = cache_dir(out)
         self.fp = fp
+        self.scratch = scratch
 
-    def load_summary(self) -> dict | None:
-        """The site-wide summary, or None when a full build is needed."""
-        data = read_json(os.path.join(self.dir, "summary.json"))
-        if not isinstance(data, dict) or data.get("fingerprint") != self.fp:
+    def _load(self, path: str) -> dict | None:
+        """A cache file written for this fingerprint, or None (a warning if it is unreadable)."""
+        try:
+            data = read_json(path, limit=CACHE_MAX)
+        except Unreadable as e:
+            log.warning("the build cache %s is unreadable (%s): rebuilding", path, e)
             return None
-        tasks = data.get("tasks")
-        return tasks if isinstance(tasks, dict) else None
+        if data is None:
+            return None
+        if type(data) is not dict or type(data.get("fingerprint")) is not str:
+            log.warning("the build cache %s is not sitegen's: rebuilding", path)
+            return None
+        return data if data["fingerprint"] == self.fp else None
 
-    def save_summary(self, tasks: dict) -> None:
+    def _save(self, path: str, value: object) -> None:
+        data = (dumps(value) + "\n").encode("utf-8", "surrogateescape")
+        try:
+            self.scratch.write(path, data)
+        except IsADirectoryError:
+            # A directory where a cache file goes: the cache is ours to mend.
+            shutil.rmtree(path, ignore_errors=True)
+            self.scratch.write(path, data)
+
+    def load_summary(self) -> tuple[dict, list[str]] | None:
+        """(tasks, warned) of the last build, or None when a full build is needed."""
+        path = os.path.join(self.dir, "summary.json")
+        data = self._load(path)
+        if data is None:
+            return None
+        tasks, warned = data.get("tasks"), data.get("warned", [])
+        if not (
+            type(tasks) is dict
+            and all(_entry_ok(t, e) for t, e in tasks.items())
+            and type(warned) is list
+            and all(type(w) is str for w in warned)
+        ):
+            log.warning("the build cache %s does not hold what sitegen wrote: rebuilding", path)
+            return None
+        return tasks, warned
+
+    def save_summary(self, tasks: dict, warned: list[str]) -> None:
         """Write the site-wide summary last, so a crash mid-build means a rebuild."""
-        os.makedirs(self.dir, exist_ok=True)
-        write_json_atomic(
-            os.path.join(self.dir, "summary.json"),
-            {"fingerprint": self.fp, "tasks": tasks},
-            fsync=False,
-        )
+        path = os.path.join(self.dir, "summary.json")
+        self._save(path, {"fingerprint": self.fp, "tasks": tasks, "warned": warned})
 
     def _task_path(self, task: str) -> str:
         return os.path.join(self.dir, "tasks", quote(task, safe="") + ".json")
 
     def load_task(self, task: str) -> tuple[dict, dict] | None:
         """(runs, pages) or None: {run_id: {"sig", "sum", "settled"}}, {page: digest}."""
-        data = read_json(self._task_path(task))
-        if not isinstance(data, dict) or data.get("fingerprint") != self.fp:
+        path = self._task_path(task)
+        data = self._load(path)
+        if data is None:
             return None
         runs, pages = data.get("runs"), data.get("pages")
-        if not isinstance(runs, dict) or not isinstance(pages, dict):
+        if not (
+            type(runs) is dict
+            and type(pages) is dict
+            and all(run_record_ok(rid, rec) for rid, rec in runs.items())
+            and all(type(p) is str and type(d) is str for p, d in pages.items())
+        ):
+            log.warning("the build cache %s does not hold what sitegen wrote: rebuilding", path)
             return None
         return runs, pages
 
     def save_task(self, task: str, runs: dict, pages: dict) -> None:
         """Write a task's run cache and its history pages' digests."""
-        os.makedirs(os.path.join(self.dir, "tasks"), exist_ok=True)
-        write_json_atomic(
-            self._task_path(task),
-            {"fingerprint": self.fp, "runs": runs, "pages": pages},
-            fsync=False,
-        )
+        self._save(self._task_path(task), {"fingerprint": self.fp, "runs": runs, "pages": pages})
 
     def drop_task(self, task: str) -> None:
         """Forget a task that is gone."""
-        unlink(self._task_path(task))
+        _remove(self._task_path(task))
 
     def clear(self) -> None:
         """Forget every run (a full build follows); compiled templates stay."""
-        shutil.rmtree(os.path.join(self.dir, "tasks"), ignore_errors=True)
-        unlink(os.path.join(self.dir, "summary.json"))
+        for name in ("tasks", "summary.json"):
+            _remove(os.path.join(self.dir, name))
+
+
+def _remove(path: str) -> None:
+    """Remove a cache file or whatever stands in its place."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        unlink(path)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable
 
 from runwrap.manifest import FAILING, RUNNING, SKIPPED, STATUSES, SUCCESS, effective_status
 from runwrap.timefmt import parse_iso
@@ -29,12 +31,55 @@ ICONS = {
 }
 
 
+# What no page, feed or JSON file can carry: lone surrogates (JSON allows "\\ud800", and
+# bytes that are not UTF-8 come as such), and the controls XML forbids.
+_UNSHOWABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_NONE = type(None)
+
+# The manifest keys sitegen reads for more than display, with the JSON types each may
+# hold (absent is fine: other writers than runwrap). Any other type makes it unreadable.
+MANIFEST_TYPES: dict[str, tuple[type, ...]] = {
+    "run_id": (str,),
+    "status": (str,),
+    "seq": (int, _NONE),
+    "command": (list, _NONE),
+    "exit_code": (int, _NONE),
+    "started_at": (str, _NONE),
+    "ended_at": (str, _NONE),
+    "duration_s": (int, float, _NONE),
+    "liveness": (str, _NONE),
+    "reason": (str, _NONE),
+    "feedback": (dict,),
+    "labels": (dict,),
+    "artifacts": (list,),
+}
+_ARTIFACT_TYPES = {"name": (str,), "size": (int, _NONE), "symlink": (bool, _NONE)}
+
+
+def manifest_problem(run_id: str, manifest: object) -> str | None:
+    """Why a parsed manifest cannot be used for run `run_id`, or None if it can."""
+    if type(manifest) is not dict:
+        return "not a JSON object"
+    for key, types in MANIFEST_TYPES.items():
+        if key in manifest and type(manifest[key]) not in types:
+            return f"its {key!r} has the wrong type"
+    if "run_id" in manifest and manifest["run_id"] != run_id:
+        return "its run_id names another run"
+    for item in manifest.get("artifacts", ()):
+        if type(item) is not dict or "name" not in item:
+            return "an artifact without a name"
+        for key, types in _ARTIFACT_TYPES.items():
+            if key in item and type(item[key]) not in types:
+                return f"an artifact's {key!r} has the wrong type"
+    return None
+
+
 def as_str(value: object, limit: int = 2000) -> str | None:
     """A display string from an untrusted value (None stays None)."""
     if value is None:
         return None
     text = value if isinstance(value, str) else str(value)
-    return text[:limit]
+    return _UNSHOWABLE.sub("\ufffd", text[:limit])
 
 
 def as_num(value: object) -> float | None:
@@ -56,7 +101,8 @@ def as_dict(value: object) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
     return {
-        str(k)[:200]: as_str(v) or "" for k, v in sorted(value.items(), key=lambda i: str(i[0]))
+        as_str(k, 200) or "": as_str(v) or ""
+        for k, v in sorted(value.items(), key=lambda i: str(i[0]))
     }
 
 
@@ -67,6 +113,77 @@ def progress_of(feedback: dict[str, str]) -> float | None:
     except ValueError:
         return None
     return min(100.0, max(0.0, value)) if math.isfinite(value) else None
+
+
+# The shapes of what summarize() and task_summary() return: the build cache holds them,
+# and a cache file is only used if it has exactly these (see checker()).
+RUN_SUMMARY = {
+    "id": (str,),
+    "seq": (int, _NONE),
+    "status": (str,),
+    "started": (str, _NONE),
+    "duration": (float, _NONE),
+    "exit": (int, _NONE),
+    "reason": (str, _NONE),
+    "liveness": (str, _NONE),
+    "progress": (float, _NONE),
+    "info": (str, _NONE),
+}
+_CHANGE = {
+    "task": (str,),
+    "id": (str,),
+    "kind": (str,),
+    "status": (str,),
+    "at": (str, _NONE),
+    "reason": (str, _NONE),
+}
+TASK_SUMMARY = {
+    "name": (str,),
+    "state": (str,),
+    "last_status": (str, _NONE),
+    "since": (str, _NONE),
+    "runs": (int,),
+    "last": (RUN_SUMMARY, _NONE),
+    "last_done": (RUN_SUMMARY, _NONE),
+    "running": (RUN_SUMMARY, _NONE),
+    "rate": (float, _NONE),
+    "rate_n": (int,),
+    "strip": [{"id": (str,), "status": (str,)}],
+    "changes": [_CHANGE],
+}
+
+
+def _types_only(shape: object) -> bool:
+    return isinstance(shape, tuple) and all(isinstance(t, type) for t in shape)
+
+
+def checker(shape: object) -> Callable[[object], bool]:
+    """A test of whether parsed JSON has a shape: a dict of shapes (exactly those keys),
+    a one-item list (a list of that), a tuple (any of them), or a type (exactly it).
+
+    Built once per shape: a task's cache holds a record per run, checked on every load.
+    """
+    if isinstance(shape, tuple):
+        types = tuple(s for s in shape if isinstance(s, type))
+        others = tuple(checker(s) for s in shape if not isinstance(s, type))
+        return lambda v: type(v) in types or any(c(v) for c in others)
+    if isinstance(shape, dict):
+        keys = shape.keys()
+        if all(_types_only(s) for s in shape.values()):
+            flat = tuple(shape.items())  # the common case, kept cheap
+            return lambda v: (
+                type(v) is dict and v.keys() == keys and all(type(v[k]) in t for k, t in flat)
+            )
+        checks = tuple((k, checker(s)) for k, s in shape.items())
+        return lambda v: type(v) is dict and v.keys() == keys and all(c(v[k]) for k, c in checks)
+    if isinstance(shape, list):
+        item = checker(shape[0])
+        return lambda v: type(v) is list and all(item(x) for x in v)
+    return lambda v: type(v) is shape
+
+
+is_run_summary = checker(RUN_SUMMARY)
+is_task_summary = checker(TASK_SUMMARY)
 
 
 def summarize(run_id: str, manifest: dict) -> dict:

@@ -10,9 +10,10 @@ import jinja2
 from runwrap.manifest import FAILING, RUNNING
 from runwrap.paths import STDERR, STDOUT
 from runwrap.units import format_duration, format_size
-from sitegen import files
+from sitegen import files, names
 from sitegen.config import SiteConfig
 from sitegen.model import as_dict, as_int, as_num, as_str, progress_of
+from sitegen.names import shown
 from sitegen.render import href, href_path
 
 CHART_W, CHART_H = 600, 120
@@ -60,7 +61,7 @@ def human(kind: str, value: object) -> str:
     if kind == "bool":
         return "yes" if value is True else "no" if value is False else as_str(value) or "-"
     if kind == "argv" and isinstance(value, list):
-        return shlex.join(str(a) for a in value)[:4000]
+        return as_str(shlex.join(str(a) for a in value), 4000) or "-"
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in as_dict(value).items())[:4000]
     if isinstance(value, list):
@@ -78,21 +79,26 @@ def run_fields(manifest: dict, status: str) -> list[tuple[str, str]]:
 
 
 def _artifacts(rf: files.RunFiles, out_run: str, manifest: dict, keep: set[str]) -> list:
+    """The artifact rows of a run page; publishes each file under its escaped name."""
     listed = manifest.get("artifacts")
     rows = []
     for item in listed[:MAX_ARTIFACTS] if isinstance(listed, list) else []:
         if not isinstance(item, dict):
             continue
-        raw = as_str(item.get("name"), 1000) or "?"
-        row = {"name": raw, "size": as_int(item.get("size")), "href": None, "why": None}
+        raw = item.get("name")
+        row = {"name": shown(raw) if isinstance(raw, str) else "?"}
+        row.update(size=as_int(item.get("size")), href=None, why=None)
         name = files.safe_rel(raw)
+        published = names.publish_name(name) if name is not None else None
         if item.get("symlink"):
             row["why"] = "a symbolic link, not published"
         elif name is None:
             row["why"] = "an unsafe name, not published"
-        elif rf.publish(name, os.path.join(out_run, "files", name)):
-            row["href"] = "files/" + href_path(name)
-            keep.add("files/" + name)
+        elif published is None:
+            row["why"] = "a name too long to publish"
+        elif rf.publish(name, os.path.join(out_run, "files", published)):
+            row["href"] = "files/" + href_path(published)
+            keep.add("files/" + published)
         else:
             row["why"] = "not a regular file in the run directory, not published"
         rows.append(row)

@@ -30,6 +30,7 @@ from watchdog.observers.polling import PollingObserver
 
 from runwrap.paths import tasks_dir
 from sitegen.build import Site, Stopped
+from sitegen.errors import one_line
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,12 @@ def start_observer(root: str, changes: Changes, poll: bool) -> Observer:
     return observer
 
 
+def _failed(e: Exception) -> None:
+    """One line for a person; the traceback with -v."""
+    log.warning("update failed (%s); will retry on the next change", one_line(e))
+    log.debug("the update failed", exc_info=True)
+
+
 def watch(site: Site, stop: threading.Event) -> None:
     """Keep OUT up to date until `stop` is set."""
     root = site.cfg.root
@@ -135,8 +142,8 @@ def watch(site: Site, stop: threading.Event) -> None:
             site.update()
         except Stopped:
             return
-        except Exception:
-            log.exception("update failed; will retry on the next change")
+        except Exception as e:
+            _failed(e)
         last_scan = time.monotonic()
         while not stop.is_set():
             period = RESCAN_BUSY_S if site.busy() else RESCAN_S
@@ -156,8 +163,8 @@ def watch(site: Site, stop: threading.Event) -> None:
                 stats = site.update(hints=hints)
             except Stopped:
                 break
-            except Exception:  # log and keep watching: the next event or rescan retries
-                log.exception("update failed; will retry on the next change")
+            except Exception as e:  # log and keep watching: the next event or rescan retries
+                _failed(e)
                 continue
             if stats.changed_tasks:
                 # Debug, not info: a running job's progress means an update a second.

@@ -7,6 +7,7 @@ server never serves half a page.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -14,14 +15,18 @@ from typing import Protocol
 
 import jinja2
 
-from runwrap.jsonio import dumps, write_atomic
-from runwrap.manifest import RUNNING, read_manifest
-from runwrap.paths import run_dir
+from runwrap.jsonio import dumps
+from runwrap.manifest import RUNNING
 from sitegen import pages
 from sitegen.config import SiteConfig
-from sitegen.files import RunFiles, unlink
+from sitegen.errors import one_line
+from sitegen.files import RunsDir, unlink
 from sitegen.model import STATE_ORDER, summarize
+from sitegen.names import shown
 from sitegen.render import href
+from sitegen.scratch import Scratch
+
+log = logging.getLogger(__name__)
 
 FEED_SIZE = 50
 
@@ -37,6 +42,8 @@ class BuildStats:
     removed_runs: int = 0
     seconds: float = 0.0
     changed_tasks: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # tasks a bug stopped (warned about)
+    warned: set[str] = field(default_factory=set)  # warnings given (by a worker)
 
 
 class Ticker(Protocol):
@@ -49,21 +56,19 @@ class Ticker(Protocol):
 class Writer:
     """Renders pages and publishes files into OUT."""
 
-    def __init__(self, cfg: SiteConfig, env: jinja2.Environment, theme_dirs: list) -> None:
+    def __init__(
+        self, cfg: SiteConfig, env: jinja2.Environment, theme_dirs: list, scratch: Scratch
+    ) -> None:
         self.cfg = cfg
         self.env = env
         self.theme_dirs = theme_dirs
+        self.scratch = scratch
         self.site = {"title": cfg.title, "site_url": cfg.site_url}
 
     def write(self, rel: str, text: str) -> None:
         """Atomically replace OUT/rel with text."""
-        path = os.path.join(self.cfg.out, rel)
-        data = text.encode("utf-8", "surrogateescape")
-        try:
-            write_atomic(path, data, fsync=False)
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            write_atomic(path, data, fsync=False)
+        # "replace": a lone surrogate that slipped through becomes "?", never bad UTF-8.
+        self.scratch.write(os.path.join(self.cfg.out, rel), text.encode("utf-8", "replace"))
 
     def render(self, rel: str, template: str, base: str, refresh: int = 0, **ctx: object) -> None:
         """Render a template into OUT/rel."""
@@ -74,12 +79,16 @@ class Writer:
 
     def copy_static(self) -> None:
         """Copy the theme's static files into OUT/static (a user theme's files win)."""
-        dest = os.path.join(self.cfg.out, "static")
+        files = {}
         # The least specific theme first, so a user theme's files win.
         for theme in reversed(self.theme_dirs):
             src = theme / "static"
-            if src.is_dir():
-                shutil.copytree(src, dest, dirs_exist_ok=True)
+            for path in sorted(src.rglob("*")) if src.is_dir() else ():
+                if path.is_file():
+                    files[path.relative_to(src).as_posix()] = path
+        dest = os.path.join(self.cfg.out, "static")
+        for rel, path in files.items():
+            self.scratch.write(os.path.join(dest, rel), path.read_bytes())
 
     # -- pages -----------------------------------------------------------------
 
@@ -94,6 +103,7 @@ class Writer:
     def render_runs(
         self,
         task: str,
+        runs: RunsDir,
         order: list[str],
         old_order: list[str],
         changed: set[str],
@@ -104,7 +114,6 @@ class Writer:
     ) -> None:
         """Render the run pages that changed, and those whose neighbours changed."""
         old_pos = {rid: i for i, rid in enumerate(old_order)}
-        root = self.cfg.root
         for i, rid in enumerate(order):
             prev = order[i - 1] if i else None
             nxt = order[i + 1] if i + 1 < len(order) else None
@@ -115,17 +124,24 @@ class Writer:
             )
             if not fresh and rid not in changed and same_neighbours:
                 continue
-            path = run_dir(root, task, rid)
-            manifest = manifests.get(rid) or read_manifest(path)
+            manifest = manifests.get(rid) or runs.manifest(rid)
             if manifest is None:
                 continue
-            self.render_run(task, rid, manifest, path, prev, nxt)
+            try:
+                self.render_run(task, rid, manifest, runs, prev, nxt)
+            except OSError:
+                raise  # OUT cannot be written: the build stops, with one line
+            except Exception as e:  # a bug a job's files set off: this page only
+                where = shown(os.path.join(runs.path, rid))
+                log.warning("cannot build the page of %s: %s", where, one_line(e))
+                log.debug("run page %s failed", where, exc_info=True)
+                continue
             stats.run_pages += 1
             if counter is not None:
                 counter.tick()
 
     def render_run(
-        self, task: str, rid: str, manifest: dict, path: str, prev: str | None, nxt: str | None
+        self, task: str, rid: str, manifest: dict, runs: RunsDir, prev: str | None, nxt: str | None
     ) -> None:
         """Render one run page and publish its logs and artifacts."""
         out_run = self.out_run(task, rid)
@@ -138,7 +154,7 @@ class Writer:
             os.makedirs(out_run)
             existed = False
         status = summarize(rid, manifest)["status"]
-        with RunFiles(path, self.cfg.publish) as rf:
+        with runs.run(rid, self.cfg.publish, self.scratch) as rf:
             run, keep = pages.run_context(task, rid, manifest, status, rf, out_run)
         self.render(
             os.path.join("tasks", task, "runs", rid, "index.html"),
@@ -194,14 +210,19 @@ class Writer:
         return sigs
 
     def render_task(
-        self, task: str, summ: dict, runs: list[dict], order: list[str], manifests: dict
+        self,
+        task: str,
+        runs: RunsDir,
+        summ: dict,
+        sums: list[dict],
+        order: list[str],
+        manifests: dict,
     ) -> None:
         """Render the task page, its badge and its feed."""
         latest = None
         if order:
-            newest = order[-1]
-            latest = manifests.get(newest) or read_manifest(run_dir(self.cfg.root, task, newest))
-        ctx = pages.task_context(self.cfg, summ, runs, latest)
+            latest = manifests.get(order[-1]) or runs.manifest(order[-1])
+        ctx = pages.task_context(self.cfg, summ, sums, latest)
         base = os.path.join("tasks", task)
         refresh = self.cfg.refresh_s if summ["running"] else 0
         self.render(os.path.join(base, "index.html"), "task.html", "../../", refresh, **ctx)

@@ -317,17 +317,18 @@ def test_a_malformed_manifest_is_skipped_then_picked_up_when_whole(root, out, ca
     good = manifest.read_bytes()
     manifest.write_bytes(good[: len(good) // 2])
     site = build(root, out)
-    assert caplog.text.count("half-written or malformed") == 1
+    assert caplog.text.count("manifest is unreadable") == 1
     assert not (out / "tasks" / "job" / "runs" / rid / "index.html").exists()
     site.update()
     site.update()
-    assert caplog.text.count("half-written or malformed") == 1  # warned once, not every update
+    assert caplog.text.count("manifest is unreadable") == 1  # warned once, not every update
     manifest.write_bytes(good)
     site.update()
     assert (out / "tasks" / "job" / "runs" / rid / "index.html").exists()
 
 
-def test_wrong_types_in_a_manifest_do_not_break_the_build(root, out):
+def test_wrong_types_in_a_manifest_make_it_unreadable_and_the_rest_builds(root, out):
+    write_run(root, "job", 0)
     rid = write_run(root, "job", 1)
     path = root / "tasks" / "job" / "runs" / rid / "manifest.json"
     weird = {
@@ -343,7 +344,8 @@ def test_wrong_types_in_a_manifest_do_not_break_the_build(root, out):
     }
     path.write_text(json.dumps(weird))
     build(root, out)
-    assert (out / "tasks" / "job" / "runs" / rid / "index.html").exists()
+    assert not (out / "tasks" / "job" / "runs" / rid).exists()
+    assert json.loads((out / "status.json").read_text())["tasks"]["job"]["runs"] == 1
     _, broken = crawl(out)
     assert broken == []
 

@@ -86,7 +86,258 @@ def warnings_of(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
 
 
-# -- compiled templates --------------------------------------------------------------
+# -- 1. file names of any bytes ---------------------------------------------------
+
+# The bytes a job names a file with, and how the run page shows that name.
+ODD_NAMES = {
+    b"bad\xff.txt": "bad\\xff.txt",
+    b"bad%ff.txt": "bad%ff.txt",  # looks like an escaped name: must not collide with it
+    b"nl\nname.txt": "nl\\nname.txt",
+    b"esc\x1b[31m.txt": "esc\\x1b[31m.txt",
+    b"-rf": "-rf",
+    b"100%.txt": "100%.txt",
+    b"\x01" * 200: "\\x01" * 200,  # 200 bytes on disk, three times more once escaped
+    "é".encode() * 127: "é" * 127,  # 254 bytes: as long as a name gets
+    b"sub/\xff": "sub/\\xff",
+}
+
+
+def test_file_names_of_any_bytes_are_published_escaped(root, out, tmp_path):
+    maker = tmp_path / "make_files.py"
+    maker.write_text(
+        "import os, sys\n"
+        "for i, name in enumerate(bytes.fromhex(h) for h in sys.argv[1:]):\n"
+        "    os.makedirs(os.path.dirname(name) or b'.', exist_ok=True)\n"
+        "    with open(name, 'wb') as f:\n"
+        "        f.write(b'content %d' % i)\n"
+    )
+    names = list(ODD_NAMES)
+    job = f"{sys.executable} {maker} " + " ".join(n.hex() for n in names)
+    assert runwrap(root, "odd", job).returncode == 0
+    assert runwrap(root, "plain", "echo fine").returncode == 0
+    result = sitegen("--root", str(root), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    run = next((out / "tasks" / "odd" / "runs").iterdir())
+    links = anchors(run / "index.html")
+    for i, name in enumerate(names):
+        href = links[ODD_NAMES[name]]
+        assert href.startswith("files/"), href
+        assert (run / unquote(href)).read_bytes() == b"content %d" % i, name
+    assert (out / "tasks" / "plain" / "index.html").exists()
+    out_names_are_tame(out)
+    assert crawl(out)[1] == []
+
+
+def test_undecodable_task_and_run_names_are_skipped_with_one_warning(root, out):
+    write_run(root, "bad\udcff", 1)  # a task directory whose name is not UTF-8
+    write_run(root, "good", 1)
+    good_run = next((root / "tasks" / "good" / "runs").iterdir())
+    odd_run = good_run.parent / "20991231T235959.000Z-\udcff"
+    shutil.copytree(good_run, odd_run)
+    manifest = json.loads((odd_run / "manifest.json").read_text())
+    manifest["run_id"] = odd_run.name
+    (odd_run / "manifest.json").write_text(json.dumps(manifest))
+    result = sitegen("--root", str(root), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert all(line.startswith("sitegen: ") and "\\xff" in line for line in lines), lines
+    status = json.loads((out / "status.json").read_text())
+    assert list(status["tasks"]) == ["good"] and status["tasks"]["good"]["runs"] == 1
+    out_names_are_tame(out)
+    again = sitegen("--root", str(root), "--out", str(out))
+    assert again.returncode == 0 and again.stderr == ""  # warned once, not on every build
+
+
+def test_strings_no_encoder_accepts_are_shown_not_fatal(root, out):
+    rid = write_run(
+        root,
+        "job",
+        1,
+        "failed",
+        reason="lone \ud800 and \udcff, bell \x07, escape \x1b[31m",
+        feedback={"info": "\udfff", "\ud800key": "v"},
+        labels={"info1": "\udcfe"},
+    )
+    path = root / "tasks" / "job" / "runs" / rid / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest.update(command=["sh", "-c", "\ud800"], host="\udcff", user="\x00")
+    path.write_text(json.dumps(manifest))  # JSON escapes: "\ud800" is valid JSON
+    Site(site_config(root, out)).update()
+    page = out / "tasks" / "job" / "runs" / rid / "index.html"
+    assert "lone" in page.read_text("utf-8")  # strict UTF-8
+    for path in out.rglob("*"):
+        if path.suffix in (".html", ".atom", ".svg", ".json"):
+            path.read_text("utf-8")
+    ET.parse(out / "feed.atom")
+    ET.parse(out / "tasks" / "job" / "feed.atom")
+
+
+# -- 2. every reader survives every file -----------------------------------------
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _edit(**change: object):
+    def edit(path: Path, good: bytes, outside: Path) -> None:
+        path.write_text(json.dumps({**json.loads(good), **change}))
+
+    return edit
+
+
+def _outside_link(path: Path, good: bytes, outside: Path) -> None:
+    # A link to a manifest that would be valid, outside ROOT, with a secret in it.
+    target = outside / "elsewhere.json"
+    target.write_text(json.dumps({**json.loads(good), "reason": SECRET}))
+    path.symlink_to(target)
+
+
+def _huge(path: Path, good: bytes, outside: Path) -> None:
+    # Valid, but over the 16 MiB a manifest may have.
+    path.write_text(json.dumps({**json.loads(good), "reason": "x" * (17 << 20)}))
+
+
+MANIFEST_BREAKS = {
+    "cut": lambda p, good, o: p.write_bytes(good[:40]),
+    "garbage": lambda p, good, o: p.write_bytes(b"\x00\xff{{ not json"),
+    "empty": lambda p, good, o: p.write_bytes(b""),
+    "not-utf8": lambda p, good, o: p.write_bytes(good.replace(b'"tester"', b'"te\xffster"')),
+    "deeply-nested": lambda p, good, o: p.write_bytes(b"[" * 200_000),
+    "a-list": lambda p, good, o: p.write_text("[1, 2]"),
+    "status-5": _edit(status=5),
+    "artifacts-x": _edit(artifacts="x"),
+    "artifact-items": _edit(artifacts=[1, {"name": 5}]),
+    "feedback-list": _edit(feedback=[1]),
+    "labels-null": _edit(labels=None),
+    "duration-abc": _edit(duration_s="abc"),
+    "started-7": _edit(started_at=7),
+    "seq-text": _edit(seq="3"),
+    "other-run-id": _edit(run_id="20200101T000000.000Z-0000"),
+    "directory": lambda p, good, o: p.mkdir(),
+    "symlink": _outside_link,
+    "fifo": lambda p, good, o: _fifo(p),
+    "huge": _huge,
+}
+
+
+@pytest.mark.timeout(30)  # a FIFO must not hang the build
+@pytest.mark.parametrize("case", sorted(MANIFEST_BREAKS))
+def test_an_unreadable_manifest_is_skipped_with_one_warning(root, out, tmp_path, caplog, case):
+    write_run(root, "job", 1)
+    bad = write_run(root, "job", 2, "failed")
+    write_run(root, "job", 3)
+    cfg = site_config(root, out)
+    site = Site(cfg)
+    site.update()
+    path = root / "tasks" / "job" / "runs" / bad / "manifest.json"
+    good = path.read_bytes()
+    path.unlink()
+    MANIFEST_BREAKS[case](path, good, tmp_path)
+    write_run(root, "other", 1)  # the rest of ROOT moves on
+    caplog.clear()
+    site.update(hints={"job": {bad}})
+    status = json.loads((out / "status.json").read_text())
+    assert status["tasks"]["job"]["runs"] == 2
+    assert status["tasks"]["other"]["runs"] == 1
+    assert not (out / "tasks" / "job" / "runs" / bad).exists()
+    warned = warnings_of(caplog)
+    assert len(warned) == 1 and bad in warned[0], warned
+    site.update(hints={"job": {bad}})  # a watcher's next event in that run
+    Site(cfg).update()  # the next one-shot build
+    assert warnings_of(caplog) == warned
+    for file in out.rglob("*"):
+        if file.is_file():
+            assert SECRET.encode() not in file.read_bytes(), file
+
+
+def test_a_run_unreadable_after_it_was_shown_leaves_the_site_a_full_build_makes(
+    root, out, tmp_path
+):
+    ids = [write_run(root, "job", n, files={"a.txt": b"a"}) for n in range(4)]
+    site = Site(site_config(root, out))
+    site.update()
+    (root / "tasks" / "job" / "runs" / ids[2] / "manifest.json").write_text('{"status": "succ')
+    (root / "tasks" / "job" / "runs" / ids[3] / "manifest.json").unlink()
+    site.update(hints={"job": set(ids)})
+    fresh = tmp_path / "fresh"
+    Site(site_config(root, fresh)).update()
+    assert snapshot(out) == snapshot(fresh)
+
+
+def test_a_broken_state_file_does_not_matter(root, out):
+    (root.parent / "secret.json").write_text(json.dumps({"status": SECRET}))
+    breaks = {
+        "garbage": lambda p: p.write_bytes(b"\xff garbage"),
+        "directory": lambda p: p.mkdir(),
+        "fifo": _fifo,
+        "symlink": lambda p: p.symlink_to(root.parent / "secret.json"),
+    }
+    for task, make in breaks.items():
+        write_run(root, task, 1)
+        state = root / "tasks" / task / "state.json"
+        state.unlink(missing_ok=True)
+        make(state)
+    result = sitegen("--root", str(root), "--out", str(out))
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    status = json.loads((out / "status.json").read_text())
+    assert sorted(status["tasks"]) == sorted(breaks)
+    assert SECRET not in json.dumps(status)
+
+
+def _cache_typo(path: Path) -> None:
+    data = json.loads(path.read_text())
+    if "tasks" in data:
+        data["tasks"]["job"]["summary"]["state"] = 7
+        data["tasks"]["ghost"] = 5
+    else:
+        rid = next(iter(data["runs"]))
+        data["runs"][rid]["sum"]["status"] = ["x"]
+        data["runs"]["20990101T000000.000Z-0000"] = 5
+    path.write_text(json.dumps(data))
+
+
+def _cache_link(path: Path) -> None:
+    copy = path.parent / "copy.json"
+    shutil.copy(path, copy)
+    path.unlink()
+    path.symlink_to(copy)  # valid content, but a link: not ours to follow
+
+
+CACHE_BREAKS = {
+    "cut": lambda p: p.write_bytes(p.read_bytes()[:40]),
+    "garbage": lambda p: p.write_bytes(b"\x00\xff{{ not json"),
+    "empty": lambda p: p.write_bytes(b""),
+    "wrong-types": _cache_typo,
+    "directory": lambda p: (p.unlink(), p.mkdir(), (p / "x").write_text("x")),
+    "symlink": _cache_link,
+    "fifo": lambda p: (p.unlink(), os.mkfifo(p)),
+}
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("case", sorted(CACHE_BREAKS))
+@pytest.mark.parametrize("name", ["summary.json", "tasks/job.json"])
+def test_an_unreadable_cache_file_means_a_rebuild_with_one_warning(
+    root, out, tmp_path, caplog, name, case
+):
+    for n in range(3):
+        write_run(root, "job", n)
+    cfg = site_config(root, out)
+    Site(cfg).update()
+    write_run(root, "job", 5)  # ROOT moves on: a stale cache would show
+    CACHE_BREAKS[case](out / ".sitegen" / name)
+    caplog.clear()
+    Site(cfg).update()  # the next one-shot build
+    warned = warnings_of(caplog)
+    assert len(warned) == 1 and "cache" in warned[0], warned
+    fresh = tmp_path / "fresh"
+    Site(site_config(root, fresh)).update()
+    assert snapshot(out) == snapshot(fresh)
+    Site(cfg).update()
+    assert warnings_of(caplog) == warned
 
 
 @pytest.mark.timeout(30)
@@ -111,6 +362,144 @@ def test_a_broken_compiled_template_cache_is_ignored(root, out, tmp_path):
     fresh = tmp_path / "fresh"
     Site(site_config(root, fresh)).update()
     assert snapshot(out) == snapshot(fresh)
+
+
+@pytest.mark.timeout(60)
+def test_watch_keeps_every_task_up_to_date_despite_hostile_files(root, out, tmp_path):
+    log = tmp_path / "watch.log"
+    with open(log, "w") as f:
+        proc = subprocess.Popen(
+            [str(BIN / "sitegen"), "--root", str(root), "--out", str(out), "--watch"],
+            env=ENV,
+            stdout=f,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(lambda: (out / "index.html").exists(), what="the first build")
+        assert runwrap(root, "odd", "printf x > \"$(printf 'bad\\377.txt')\"").returncode == 0
+        stuck = root / "tasks" / "odd" / "runs" / "20991231T235959.000Z-f1f0"
+        stuck.mkdir()
+        os.mkfifo(stuck / "manifest.json")
+        assert runwrap(root, "plain", "true").returncode == 0
+
+        def state(task: str) -> dict:
+            try:
+                return json.loads((out / "status.json").read_text())["tasks"][task]
+            except (OSError, ValueError, KeyError):
+                return {}
+
+        wait_for(lambda: state("plain").get("state") == "ok", what="the plain task")
+        wait_for(lambda: state("odd").get("runs") == 1, what="the odd task")
+        assert runwrap(root, "plain", "exit 3").returncode == 3
+        wait_for(lambda: state("plain").get("state") == "failing", what="the next run")
+        run = next((out / "tasks" / "odd" / "runs").iterdir())
+        assert "bad\\xff.txt" in anchors(run / "index.html")
+        # An update that fails (OUT in the way) is one line, and the watcher goes on.
+        shutil.rmtree(out / "tasks" / "plain")
+        (out / "tasks" / "plain").write_text("in the way")
+        assert runwrap(root, "plain", "true").returncode == 0
+        wait_for(lambda: "update failed" in log.read_text(), what="the failed update")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    text = log.read_text()
+    assert "Traceback" not in text, text
+    ours = [line for line in text.splitlines() if line.startswith("sitegen: ")]
+    assert sum("f1f0" in line for line in ours) == 1, text  # the FIFO manifest: one warning
+
+
+# -- 3. links are never followed -----------------------------------------------------
+
+
+TREE_RUN = "20261130T000000.000Z-5ec7"
+
+
+def _plant_links(root: Path, outside: Path) -> None:
+    """Every way a job can point sitegen at the secret, or at a tree holding it."""
+    secret = outside / "secret.txt"
+    rid = write_run(root, "job", 1, files={"ok.txt": b"fine"})
+    run = root / "tasks" / "job" / "runs" / rid
+    for name in ("stdout.log", "stderr.log", "feedback.log", "report.md"):
+        (run / name).unlink(missing_ok=True)
+        (run / name).symlink_to(secret)
+    (run / "leak.txt").symlink_to(secret)
+    (run / "dir").symlink_to(outside)
+    (run / "sub").mkdir()
+    (run / "sub" / "leak.txt").symlink_to(secret)
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["artifacts"] = [
+        {"name": n, "size": 1}
+        for n in (
+            "ok.txt",
+            "leak.txt",
+            "dir/secret.txt",
+            "sub/leak.txt",
+            "feedback.log",
+            "../../../../../outside/secret.txt",
+            str(secret),
+        )
+    ]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    # A manifest that is a link to a manifest outside, holding the secret.
+    linked = root / "tasks" / "job" / "runs" / "20261201T000000.000Z-aaaa"
+    linked.mkdir()
+    (linked / "manifest.json").symlink_to(
+        outside / "tree" / "tasks" / "t" / "runs" / TREE_RUN / "manifest.json"
+    )
+    # Links to a whole tree outside ROOT: a task, a runs/ directory, a run.
+    tree = outside / "tree" / "tasks" / "t"
+    (root / "tasks" / "linked-task").symlink_to(tree)
+    (root / "tasks" / "linked-runs").mkdir()
+    (root / "tasks" / "linked-runs" / "runs").symlink_to(tree / "runs")
+    (root / "tasks" / "job" / "runs" / "20261202T000000.000Z-bbbb").symlink_to(
+        tree / "runs" / TREE_RUN
+    )
+
+
+def _outside_tree(outside: Path) -> None:
+    """A directory outside ROOT holding the secret, and a whole run made of it."""
+    outside.mkdir(parents=True, exist_ok=True)
+    (outside / "secret.txt").write_text(SECRET)
+    tree = outside / "tree"
+    write_run(tree, "t", 2, stdout=SECRET.encode(), reason=SECRET, files={"s.txt": SECRET.encode()})
+    made = next((tree / "tasks" / "t" / "runs").iterdir())
+    made.rename(made.parent / TREE_RUN)
+    manifest = json.loads((made.parent / TREE_RUN / "manifest.json").read_text())
+    manifest["run_id"] = TREE_RUN
+    (made.parent / TREE_RUN / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("mode", ["link", "copy"])
+def test_nothing_outside_root_reaches_out_through_any_link(root, out, tmp_path, mode):
+    outside = tmp_path / "outside"
+    _outside_tree(outside)
+    _plant_links(root, outside)
+    result = sitegen("--root", str(root), "--out", str(out), "--publish", mode)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    for path in out.rglob("*"):
+        assert not path.is_symlink(), path
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+    status = json.loads((out / "status.json").read_text())
+    assert status["tasks"]["job"]["runs"] == 1
+    run = out / "tasks" / "job" / "runs" / next(iter(os.listdir(out / "tasks" / "job" / "runs")))
+    assert (run / "files" / "ok.txt").read_bytes() == b"fine"
+
+
+def test_a_symlinked_tasks_directory_is_not_followed(tmp_path, out):
+    outside = tmp_path / "outside"
+    _outside_tree(outside)
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "tasks").symlink_to(outside / "tree" / "tasks")
+    result = sitegen("--root", str(root), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "symbolic link" in result.stderr and len(result.stderr.splitlines()) == 1
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+    assert json.loads((out / "status.json").read_text())["tasks"] == {}
 
 
 # -- 4. --serve serves the site, nothing else --------------------------------------

@@ -1,0 +1,63 @@
+"""Atomic replacement of OUT's files.
+
+Every file sitegen writes into OUT is first written to a temp file in the same
+directory, then renamed into place: a reader never sees half a file. Temp
+names are hidden (`.sitegen-tmp.<pid>.<n>`: nginx serves no dot file).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+from sitegen.files import unlink
+
+PREFIX = ".sitegen-tmp."
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+
+
+class Scratch:
+    """Temp files next to their destination, and atomic replacement of OUT's files."""
+
+    def __init__(self) -> None:
+        self._count = itertools.count()
+
+    def path(self, dest: str) -> str:
+        """A fresh temp path in dest's directory (forked workers have their own pid)."""
+        name = f"{PREFIX}{os.getpid()}.{next(self._count)}"
+        return os.path.join(os.path.dirname(dest), name)
+
+    def create(self, dest: str) -> tuple[int, str]:
+        """(fd, path) of a new empty temp file for `dest`, making its directory if needed."""
+        path = self.path(dest)
+        try:
+            return os.open(path, _CREATE, 0o644), path
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            return os.open(path, _CREATE, 0o644), path
+
+    def write(self, dest: str, data: bytes) -> None:
+        """Atomically replace `dest` with `data`, making its directory if needed."""
+        fd, tmp = self.create(dest)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except BaseException:
+            os.close(fd)
+            unlink(tmp)
+            raise
+        os.close(fd)
+        self.place(tmp, dest)
+
+    def place(self, tmp: str, dest: str) -> None:
+        """Rename a finished temp file to `dest` (or remove it if that fails)."""
+        try:
+            os.replace(tmp, dest)
+        except OSError as e:
+            unlink(tmp)
+            # Name the file in OUT that could not be written, not our temp file.
+            raise type(e)(e.errno, e.strerror, dest) from None
+        except BaseException:
+            unlink(tmp)
+            raise
