@@ -5,6 +5,10 @@ the same site. Per task, the runs/ directory's signature says whether runs
 came or went; only runs not yet settled (running, missing or fresh
 manifests) are looked at again, so an update costs the same whatever the
 size of the history.
+
+An update that dies half-way (SIGKILL, a crash, a stop) leaves the tasks it
+was changing in the journal (see index.py): the next update rebuilds those
+tasks whole, so OUT ends up as a full build would make it.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import shutil
 import signal
 import threading
 import time
@@ -27,7 +30,7 @@ from sitegen.index import Cache, cache_dir, fingerprint
 from sitegen.model import summarize, task_summary
 from sitegen.names import is_plain, shown
 from sitegen.render import make_env
-from sitegen.scratch import Scratch
+from sitegen.scratch import Scratch, sweep
 from sitegen.writer import BuildStats, Writer
 
 log = logging.getLogger(__name__)
@@ -88,6 +91,8 @@ class Site:
         self.stop = stop  # set by a signal handler: a long build gives up between tasks
         self.theme_dirs = find_theme(cfg.theme)
         self.scratch = Scratch()
+        for directory in ("", "tasks"):  # what a sitegen killed mid-write left in the cache
+            sweep(os.path.join(cache_dir(cfg.out), directory))
         self.cache = Cache(cfg.out, fingerprint(cfg, self.theme_dirs), self.scratch)
         env = make_env(self.theme_dirs, os.path.join(cache_dir(cfg.out), "jinja"))
         self.out = Writer(cfg, env, self.theme_dirs, self.scratch)
@@ -122,7 +127,7 @@ class Site:
     ) -> BuildStats:
         """Bring OUT up to date; `hints` names runs to re-read even if they look settled."""
         started = time.monotonic()
-        summary = None if full else self._load_state()
+        summary, dirty = (None, set()) if full else self._load_state()
         stats = BuildStats(full=summary is None)
         self._seen = set()
         if summary is None:
@@ -131,7 +136,9 @@ class Site:
             self.out.copy_static()
         root = self.cfg.root
         tasks = self._list_tasks()
-        gone = set(summary) - set(tasks)
+        gone = (set(summary) | dirty) - set(tasks)
+        for task in dirty:
+            summary.pop(task, None)  # left half done by a dead update: rebuilt whole
         hints = hints or {}
         todo = [
             t
@@ -141,6 +148,9 @@ class Site:
             or summary[t]["sig"] != _dir_sig(runs_dir(root, t))
             or (summary[t]["pending"] and self._pending_changed(t, summary[t]))
         ]
+        marked = not stats.full and bool(todo or gone)
+        if marked:
+            self.cache.mark_dirty(dirty | gone | set(todo))  # before OUT changes at all
         for task in sorted(gone):
             self.out.remove_task(task)
             self.cache.drop_task(task)
@@ -148,25 +158,30 @@ class Site:
         if stats.full:
             self.out.remove_stale_tasks(set(tasks))
         self._update_tasks(todo, summary, hints, stats, progress)
-        if stats.full or stats.changed_tasks or stats.failed or gone:
+        if stats.full or stats.changed_tasks or stats.failed or gone or dirty:
             self.out.render_site([summary[t]["summary"] for t in tasks if t in summary])
         self._warned = set(self._seen)  # a condition that went away may warn again
         self.cache.save_summary(summary, sorted(self._warned))
+        if stats.failed:
+            self.cache.mark_dirty(set(stats.failed))  # tried again, whole, next time
+        elif marked or dirty:
+            self.cache.clear_dirty()
         self._summary = summary
         stats.tasks = len(tasks)
         stats.seconds = time.monotonic() - started
         return stats
 
-    def _load_state(self) -> dict | None:
-        """The last build's summary, or None: build in full."""
-        if self._summary is not None:
-            return self._summary
-        loaded = self.cache.load_summary()
-        if loaded is None:
-            return None
-        summary, warned = loaded
-        self._warned = set(warned)
-        return summary
+    def _load_state(self) -> tuple[dict | None, set[str]]:
+        """The last build's summary (None: build in full) and the tasks left half done."""
+        summary = self._summary
+        if summary is None:
+            loaded = self.cache.load_summary()
+            if loaded is None:
+                return None, set()
+            summary, warned = loaded
+            self._warned = set(warned)
+        dirty = self.cache.load_dirty()
+        return (summary, dirty) if dirty is not None else (None, set())
 
     def _list_tasks(self) -> list[str]:
         """The tasks: real directories in ROOT/tasks, with names usable as they are."""
@@ -227,8 +242,9 @@ class Site:
         self, todo: list[str], stats: BuildStats, counter: _Counter | None
     ) -> dict[str, dict | None]:
         """A full build's tasks spread over the CPUs (forked workers share this Site)."""
-        global _WORKER_SITE
+        global _WORKER_SITE, _PARENT
         _WORKER_SITE = self
+        _PARENT = os.getpid()
         entries = {}
         ctx = multiprocessing.get_context("fork")
         pool = ctx.Pool(min(os.cpu_count() or 1, 8), initializer=_worker_init)
@@ -291,7 +307,7 @@ class Site:
             removed = set(cached) - set(ids)
             for rid in removed:
                 del cached[rid]
-                shutil.rmtree(self.out.out_run(task, rid), ignore_errors=True)
+                self.out.remove_run(task, rid)
             stats.removed_runs += len(removed)
             check = [i for i in ids if i not in cached or not cached[i]["settled"] or i in force]
             manifests, changed_pages = self._check_runs(task, runs, check, cached)
@@ -343,7 +359,7 @@ class Site:
                     log.warning("skipping %s: %s", shown(path), problem)
                 if old is not None and old["sum"] is not None:
                     # Shown before, unreadable now: a full build would not show it either.
-                    shutil.rmtree(self.out.out_run(task, rid), ignore_errors=True)
+                    self.out.remove_run(task, rid)
                 settled = _abandoned(path, now)
                 cached[rid] = {"sig": None, "sum": None, "settled": settled, "bad": rsig}
                 continue
@@ -387,12 +403,29 @@ class Stopped(Exception):
 
 
 _WORKER_SITE: Site | None = None  # the Site a forked worker builds with
+_PARENT = 0  # the pid of the build that forks the workers
+_PR_SET_PDEATHSIG = 1
 
 
 def _worker_init() -> None:
     # The parent's SIGTERM handler only sets a flag; a worker must die on terminate().
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Have the kernel kill this worker if the build dies (SIGKILL, the OOM killer): an
+    orphan would go on writing into OUT, unseen, while the next build runs."""
+    try:
+        import ctypes
+
+        if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+            return
+    except (OSError, AttributeError):
+        return  # not Linux: an orphaned worker stops after its task (its pipe is closed)
+    if os.getppid() != _PARENT:
+        os._exit(1)  # the build died before the request took effect
 
 
 def _build_task(task: str) -> tuple[str, dict | None, BuildStats]:

@@ -5,6 +5,11 @@ runs/ directory and the runs not yet settled; tasks/<task>.json holds every
 run's summary and manifest signature. Both are rebuilt from ROOT whenever
 missing, unreadable (a warning says so) or written by another version,
 theme or configuration.
+
+dirty.json is the journal of an update: the tasks it is changing, written
+before it touches OUT and removed once the cache is saved. If sitegen dies in
+between (killed, a crash, a stop), the next build rebuilds those tasks whole,
+and OUT ends up as a full build would make it.
 """
 
 from __future__ import annotations
@@ -177,8 +182,33 @@ class Cache:
 
     def clear(self) -> None:
         """Forget every run (a full build follows); compiled templates stay."""
-        for name in ("tasks", "summary.json"):
+        for name in ("tasks", "summary.json", "dirty.json"):
             _remove(os.path.join(self.dir, name))
+
+    # -- the journal -------------------------------------------------------------
+
+    def load_dirty(self) -> set[str] | None:
+        """Tasks an interrupted update was changing; None when that cannot be known."""
+        path = os.path.join(self.dir, "dirty.json")
+        try:
+            data = read_json(path)
+        except Unreadable as e:
+            log.warning("the build journal %s is unreadable (%s): rebuilding", path, e)
+            return None
+        if data is None:
+            return set()
+        if type(data) is not list or not all(type(t) is str for t in data):
+            log.warning("the build journal %s is not sitegen's: rebuilding", path)
+            return None
+        return set(data)
+
+    def mark_dirty(self, tasks: set[str]) -> None:
+        """Say which tasks OUT is about to change (before anything is changed)."""
+        self._save(os.path.join(self.dir, "dirty.json"), sorted(tasks))
+
+    def clear_dirty(self) -> None:
+        """The update is complete: OUT and the cache agree again."""
+        _remove(os.path.join(self.dir, "dirty.json"))
 
 
 def _remove(path: str) -> None:

@@ -1,8 +1,11 @@
-"""Atomic replacement of OUT's files.
+"""Atomic replacement of OUT's files, and the temp files a killed sitegen leaves behind.
 
 Every file sitegen writes into OUT is first written to a temp file in the same
 directory, then renamed into place: a reader never sees half a file. Temp
-names are hidden (`.sitegen-tmp.<pid>.<n>`: nginx serves no dot file).
+names are hidden (`.sitegen-tmp.<pid>.<n>`: nginx serves no dot file) and
+carry the writer's pid, so that what a killed sitegen left can be told from
+what a live one is writing, and swept: the build sweeps the directories it
+rewrites whole (see Site and Writer).
 """
 
 from __future__ import annotations
@@ -61,3 +64,44 @@ class Scratch:
         except BaseException:
             unlink(tmp)
             raise
+
+
+def sweep(directory: str) -> None:
+    """Remove the temp files that sitegen processes now gone left in `directory`."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if is_leftover(name):
+            unlink(os.path.join(directory, name))
+
+
+def is_temp(name: str) -> bool:
+    """Whether a file name is one of sitegen's temp files."""
+    return name.startswith(PREFIX)
+
+
+def is_leftover(name: str) -> bool:
+    """A temp file whose writer is gone (a live one may be renaming it right now)."""
+    if not is_temp(name):
+        return False
+    pid = name[len(PREFIX) :].split(".", 1)[0]
+    return not (pid.isdigit() and _alive(int(pid)))
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process may still write: it exists and is not a zombie (an orphan whose
+    reaping an init process may put off for a while)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return True  # no /proc here: kill() said it exists
+    return stat[stat.rfind(b")") + 2 :][:1] != b"Z"

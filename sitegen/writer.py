@@ -1,7 +1,9 @@
 """Writing the site into OUT: pages through the theme, published files, removals.
 
 Every file is replaced atomically (a temp file renamed over it), so a web
-server never serves half a page.
+server never serves half a page. The temp files a killed build left are swept
+from the directories a build writes whole: OUT's root, static/, a task
+rebuilt in full, and a run directory whose page is rendered again.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sitegen.files import RunsDir, unlink
 from sitegen.model import STATE_ORDER, summarize
 from sitegen.names import shown
 from sitegen.render import href
-from sitegen.scratch import Scratch
+from sitegen.scratch import Scratch, sweep
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,8 @@ class Writer:
         dest = os.path.join(self.cfg.out, "static")
         for rel, path in files.items():
             self.scratch.write(os.path.join(dest, rel), path.read_bytes())
+        for directory in {os.path.dirname(os.path.join(dest, rel)) for rel in files}:
+            sweep(directory)
 
     # -- pages -----------------------------------------------------------------
 
@@ -264,6 +268,7 @@ class Writer:
         self.write("status.json", dumps(pages.status_json(self.cfg, ordered)) + "\n")
         changes = [c for s in summaries for c in s["changes"]]
         self.render_feed("feed.atom", "all tasks", changes, "")
+        sweep(self.cfg.out)
 
     # -- removal ---------------------------------------------------------------
 
@@ -277,12 +282,21 @@ class Writer:
             if name not in tasks:
                 shutil.rmtree(os.path.join(self.cfg.out, "tasks", name), ignore_errors=True)
 
+    def remove_run(self, task: str, rid: str) -> None:
+        """Remove a run's page and files; runs/ too with the last run (a full build makes
+        no empty runs/)."""
+        shutil.rmtree(self.out_run(task, rid), ignore_errors=True)
+        _rmdir_if_empty(os.path.join(self.out_task(task), "runs"))
+
     def remove_stale_runs(self, task: str, keep: set[str]) -> None:
-        """Remove run directories in OUT that the task no longer has."""
+        """Remove run directories in OUT that the task no longer has, and the temp
+        files a killed build left in the task's directory."""
+        sweep(self.out_task(task))
         out_runs = os.path.join(self.out_task(task), "runs")
         for name in _listdir(out_runs):
             if name not in keep:
                 shutil.rmtree(os.path.join(out_runs, name), ignore_errors=True)
+        _rmdir_if_empty(out_runs)
 
 
 def _listdir(path: str) -> list[str]:
@@ -290,6 +304,13 @@ def _listdir(path: str) -> list[str]:
         return os.listdir(path)
     except OSError:
         return []
+
+
+def _rmdir_if_empty(path: str) -> None:
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass  # not empty, or not there
 
 
 def _prune_dir(out_run: str, keep: set[str]) -> None:

@@ -547,3 +547,134 @@ def test_serve_hides_the_cache_and_listings_and_survives_odd_requests(root, out,
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
     assert "Traceback" not in err.read_text(), err.read_text()
+
+
+# -- 5. a build killed anywhere ------------------------------------------------------
+
+# Imports done before the build is started, so that a kill lands in the build itself.
+DRIVER = (
+    "import sys\n"
+    "import sitegen.cli, sitegen.core\n"
+    "print('ready', flush=True)\n"
+    "sys.stdin.readline()\n"
+    "sys.exit(sitegen.cli.main(sys.argv[1:]))\n"
+)
+
+
+def _group_gone(pgid: int) -> bool:
+    """No live process left in the group (the build's forked workers included)."""
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return False
+    return True
+
+
+def _build(root: Path, out: Path, kill_after: float | None) -> tuple[bool, float]:
+    """One sitegen build, SIGKILLed `kill_after` seconds in; (killed, seconds it ran)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, "--root", str(root), "--out", str(out)],
+        env=ENV,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert proc.stdout.readline() == "ready\n"
+    start = time.monotonic()
+    proc.stdin.write("\n")
+    proc.stdin.flush()
+    deadline = start + (kill_after if kill_after is not None else 60)
+    wait_for(
+        lambda: proc.poll() is not None or time.monotonic() >= deadline,
+        timeout=90,
+        interval=0.001,
+        what="the build",
+    )
+    killed = proc.poll() is None
+    if killed:
+        os.kill(proc.pid, signal.SIGKILL)  # the main process only: its workers must follow
+    rc = proc.wait(timeout=15)
+    ran = time.monotonic() - start
+    wait_for(lambda: _group_gone(proc.pid), what="the build's workers to die")
+    stderr = proc.stderr.read()
+    proc.stdin.close(), proc.stdout.close(), proc.stderr.close()
+    assert killed or rc == 0, stderr
+    assert "Traceback" not in stderr, stderr
+    return killed, ran
+
+
+def tree(out: Path) -> dict[str, object]:
+    """Every directory and file of a site (not the cache): contents, and which are hard links."""
+    found: dict[str, object] = {}
+    for dirpath, dirnames, filenames in os.walk(out):
+        rel = os.path.relpath(dirpath, out)
+        if rel == ".":
+            dirnames[:] = [d for d in dirnames if d != ".sitegen"]
+        for name in dirnames:
+            found[os.path.join(rel, name)] = "dir"
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            with open(path, "rb") as f:
+                # A published file must be the same inode as in a full build, not a copy.
+                found[os.path.join(rel, name)] = (f.read(), st.st_ino if st.st_nlink > 1 else None)
+    return found
+
+
+def _mutate(root: Path, rng: random.Random, counter) -> None:
+    """What happens to ROOT between builds: new runs, retention, tasks coming and going."""
+    tasks = sorted(os.listdir(root / "tasks"))
+    for _ in range(rng.randint(2, 6)):
+        task = rng.choice(tasks)
+        status = rng.choice(["success", "success", "failed", "skipped", "timeout"])
+        write_run(root, task, next(counter), status, files={"a/b.txt": b"b", "c.txt": b"c"})
+    if rng.random() < 0.5:
+        runs = root / "tasks" / rng.choice(tasks) / "runs"
+        for old in sorted(runs.iterdir())[: rng.randint(1, 2)]:
+            shutil.rmtree(old)
+    if rng.random() < 0.25 and len(tasks) > 2:
+        shutil.rmtree(root / "tasks" / rng.choice(tasks))
+    if rng.random() < 0.25:
+        for _ in range(3):
+            write_run(root, f"task {next(counter)}", next(counter))
+
+
+@pytest.mark.timeout(120)
+def test_builds_killed_anywhere_then_an_incremental_one_equal_a_full_build(tmp_path):
+    seed = int(os.environ.get("SITEGEN_KILL_SEED") or random.SystemRandom().randrange(2**32))
+    rng = random.Random(seed)
+    replay = f"replay with SITEGEN_KILL_SEED={seed}"
+    root, out, calibration = tmp_path / "root", tmp_path / "out", tmp_path / "calibration"
+    counter = itertools.count()
+    for task in ("alpha", "beta", "gamma delta"):
+        for _ in range(10):
+            write_run(root, task, next(counter), files={"a/b.txt": b"b"}, stdout=b"x\n" * 100)
+    write_run(root, "alpha", next(counter), "running", feedback={"progress": "40"})
+    # How long a full build and an incremental one take here: kills land within those.
+    _, full_s = _build(root, calibration, None)
+    _mutate(root, rng, counter)
+    _, update_s = _build(root, calibration, None)
+    killed, _ = _build(root, out, rng.uniform(0, full_s))  # the first build: a full one
+    _build(root, out, None)
+    kills, updates_killed = int(killed), 0
+    for _ in range(12):
+        _mutate(root, rng, counter)
+        # Incremental builds, and the ones recovering from the build killed before.
+        killed, _ = _build(root, out, rng.uniform(0, 1.5 * update_s))
+        kills += killed
+        updates_killed += killed
+        if kills >= 5:
+            break
+    assert updates_killed >= 2, replay
+    _build(root, out, None)
+    fresh = tmp_path / "fresh"
+    _build(root, fresh, None)
+    got, want = tree(out), tree(fresh)
+    differ = sorted(k for k in got.keys() | want.keys() if got.get(k) != want.get(k))
+    assert not differ, f"{replay}: {differ[:10]}"
