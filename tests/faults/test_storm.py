@@ -45,8 +45,8 @@ def test_launch_storm(root: Root, tmp_path, overlap: str, keep: int) -> None:
             procs = [root.start(*options, "--", "sh", "-c", job) for _ in range(count)]
             results = [(p.communicate(timeout=90)[1], p.returncode) for p in procs]
             launched += count
-            assert [code for _, code in results] == [0] * count, results
-            assert [err for err, _ in results] == [""] * count
+            odd = [(code, err) for err, code in results if code != 0 or err]
+            assert odd == [], odd
             lines = log.read_text().split()
             events = list(zip(lines[0::2], lines[1::2]))
             starts = [r for e, r in events if e == "start"]
