@@ -16,6 +16,7 @@ import time
 from runwrap.manifest import FINISHED, read_manifest
 from runwrap.openruns import open_runs
 from runwrap.paths import (
+    NEW_PREFIX,
     REMOVING_PREFIX,
     list_dir,
     list_run_ids,
@@ -48,6 +49,9 @@ def _dir_size(path: str) -> int:
             except OSError:
                 continue
     return total
+
+
+_STALE_BIRTH_S = 3600.0
 
 
 def select_removals(
@@ -131,12 +135,25 @@ def apply_retention(
             continue
         remove_tree(hidden)
         removed.append(run_id)
-    _finish_interrupted_removals(runs_dir(root, task))
+    _sweep_hidden(runs_dir(root, task), unfinished, now)
     return removed
 
 
-def _finish_interrupted_removals(runs_path: str) -> None:
-    """Delete what a retention killed mid-way left hidden (chosen, and gone for readers)."""
+def _sweep_hidden(runs_path: str, unfinished: set[str], now: float) -> None:
+    """Delete what a killed runwrap left hidden, never seen by readers.
+
+    A retention killed mid-way leaves `.removing-*` (already chosen); a
+    runwrap killed before its run's open marker leaves an empty `.new-*`:
+    one without a marker, an hour old, will never be born.
+    """
     for name in list_dir(runs_path):
+        path = os.path.join(runs_path, name)
         if name.startswith(REMOVING_PREFIX):
-            remove_tree(os.path.join(runs_path, name))
+            remove_tree(path)
+        elif name.startswith(NEW_PREFIX) and name[len(NEW_PREFIX) :] not in unfinished:
+            try:
+                stale = now - os.lstat(path).st_mtime > _STALE_BIRTH_S
+            except OSError:
+                continue
+            if stale:
+                remove_tree(path)

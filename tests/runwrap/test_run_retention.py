@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from conftest import Root
 
 from runwrap.retention import select_removals
@@ -51,3 +53,15 @@ def test_keep_size_applies_to_real_runs(root: Root) -> None:
     for _ in range(4):
         root.run("-n", "big", "--keep-size", "100K", "--", "sh", "-c", "head -c 60000 /dev/zero")
     assert len(root.run_ids("big")) <= 2
+
+
+def test_a_birth_that_never_completed_is_swept_once_stale(root: Root) -> None:
+    for _ in range(2):
+        assert root.run("-n", "r", "--keep", "1", "--", "true").returncode == 0
+    runs = root.task_dir("r") / "runs"
+    stale, fresh = runs / ".new-20200101T000000.000Z-dead", runs / ".new-20990101T000000.000Z-born"
+    for path in (stale, fresh):
+        path.mkdir()
+    os.utime(stale, (0, 0))
+    assert root.run("-n", "r", "--keep", "1", "--", "true").returncode == 0
+    assert not stale.exists() and fresh.exists()
