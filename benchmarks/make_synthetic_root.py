@@ -3,7 +3,7 @@
     python benchmarks/make_synthetic_root.py ROOT --tasks 100 --runs 1000
 
 Manifests are written directly (not through runwrap) so that 100,000 runs
-take seconds; their shape is runwrap's own (runwrap.manifest.new_manifest).
+take seconds; their shape is runwrap's own (runwrap.store.manifest.new_manifest).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import os
 import random
 import time
 
-from runwrap.jsonio import write_json_atomic
-from runwrap.manifest import new_manifest
-from runwrap.paths import MANIFEST, STDERR, STDOUT
+from runwrap.store.jsonio import write_json_atomic
+from runwrap.store.layout import MANIFEST, STDERR, STDOUT
+from runwrap.store.manifest import new_manifest
 from runwrap.timefmt import iso
 
 BASE = 1_790_000_000.0

@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "--" in argv and not _names_a_subcommand(argv):
             return _run_form(argv)
-        from runwrap.control import control_main
+        from runwrap.commands.parser import control_main
 
         return control_main(argv)
     except RunwrapError as e:
@@ -56,7 +56,8 @@ def _names_a_subcommand(argv: list[str]) -> bool:
 
 
 def _run_form(argv: list[str]) -> int:
-    from runwrap.options import RUN_HELP, HelpRequested, parse_run_args, resolve
+    from runwrap.runform import RUN_HELP, HelpRequested, parse_run_args
+    from runwrap.settings import resolve
 
     try:
         given, command = parse_run_args(argv)
@@ -64,7 +65,7 @@ def _run_form(argv: list[str]) -> int:
         print(RUN_HELP, end="")
         return ExitCode.OK
     opts = resolve(given, command)
-    from runwrap.run import execute
+    from runwrap.run.execute import execute
 
     result = execute(opts)
     for warning in result.warnings:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runwrap.errors import RunwrapError
-from runwrap.paths import is_run_id
+from runwrap.store.layout import is_run_id
 
 MAX_NAME = 64
 # sitegen keeps a file named quote(task) + ".json": each byte of a non-ASCII name

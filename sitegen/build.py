@@ -21,8 +21,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from runwrap.manifest import RUNNING
-from runwrap.paths import is_run_id, run_dir, runs_dir, tasks_dir
+from runwrap.store.layout import is_run_id, run_dir, runs_dir, tasks_dir
+from runwrap.store.manifest import RUNNING
 from sitegen.config import SiteConfig, find_theme
 from sitegen.errors import one_line
 from sitegen.files import RunFiles, RunsDir, Unreadable, open_below

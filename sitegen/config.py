@@ -6,9 +6,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runwrap.configfile import find_config_file, load_config_file
+from runwrap.config import find_config_file, load_config_file
 from runwrap.errors import RunwrapError
-from runwrap.paths import default_root, tasks_dir
+from runwrap.store.layout import default_root, tasks_dir
 from sitegen.errors import SitegenError
 
 PAGE_SIZE = 50  # runs per history page

@@ -19,8 +19,8 @@ import shutil
 import stat
 from typing import TYPE_CHECKING
 
-from runwrap.jsonio import loads
-from runwrap.paths import MANIFEST, STDERR, STDOUT
+from runwrap.store.jsonio import loads
+from runwrap.store.layout import MANIFEST, STDERR, STDOUT
 from sitegen.model import manifest_problem
 from sitegen.names import shown
 

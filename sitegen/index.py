@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import quote
 
-from runwrap.jsonio import dumps
+from runwrap.store.jsonio import dumps
 from sitegen.config import SiteConfig
 from sitegen.files import Unreadable, read_json, unlink
 from sitegen.model import is_run_summary, is_task_summary

@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Callable
 
-from runwrap.manifest import FAILING, RUNNING, SKIPPED, STATUSES, SUCCESS, effective_status
+from runwrap.store.manifest import FAILING, RUNNING, SKIPPED, STATUSES, SUCCESS, effective_status
 from runwrap.timefmt import parse_iso
 
 STRIP_RUNS = 30  # cells in the dashboard's strip

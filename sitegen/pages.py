@@ -7,8 +7,8 @@ import shlex
 
 import jinja2
 
-from runwrap.manifest import FAILING, RUNNING
-from runwrap.paths import STDERR, STDOUT
+from runwrap.store.layout import STDERR, STDOUT
+from runwrap.store.manifest import FAILING, RUNNING
 from runwrap.units import format_duration, format_size
 from sitegen import files, names
 from sitegen.config import SiteConfig

@@ -28,7 +28,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from runwrap.paths import tasks_dir
+from runwrap.store.layout import tasks_dir
 from sitegen.build import Site, Stopped
 from sitegen.errors import one_line
 

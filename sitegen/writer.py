@@ -17,8 +17,8 @@ from typing import Protocol
 
 import jinja2
 
-from runwrap.jsonio import dumps
-from runwrap.manifest import RUNNING
+from runwrap.store.jsonio import dumps
+from runwrap.store.manifest import RUNNING
 from sitegen import pages
 from sitegen.config import SiteConfig
 from sitegen.errors import one_line

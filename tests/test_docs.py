@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from runwrap.control import SUBCOMMANDS
-from runwrap.options import OPTIONS, RUN_HELP
+from runwrap.cli import SUBCOMMANDS
+from runwrap.runform import RUN_HELP
+from runwrap.settings import OPTIONS
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"

@@ -14,7 +14,7 @@ import time
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from runwrap.notify.config import Notifier
-    from runwrap.options import RunOptions
+    from runwrap.settings import RunOptions
 
 # One process runs one task: the checked notifiers and the start pings in flight.
 _loaded: dict[int, tuple[RunOptions, list[Notifier]]] = {}
@@ -66,7 +66,7 @@ def after_run(opts: RunOptions, task_path: str, run_path: str, manifest: dict) -
     which is final and never rewritten.
     """
     from runwrap.notify.ledger import plan, read_ledger, settle, write_ledger
-    from runwrap.state import locked, update_state
+    from runwrap.store.state import locked, update_state
 
     notifiers = prepare(opts)
     now = time.time()
@@ -108,8 +108,8 @@ def after_run(opts: RunOptions, task_path: str, run_path: str, manifest: dict) -
 
 def record_notifications(run_path: str, attempts: list[dict]) -> None:
     """Add delivery attempts to the run's notifications.json (the manifest stays as it is)."""
-    from runwrap.jsonio import read_json, write_json_atomic
-    from runwrap.paths import NOTIFICATIONS
+    from runwrap.store.jsonio import read_json, write_json_atomic
+    from runwrap.store.layout import NOTIFICATIONS
 
     path = os.path.join(run_path, NOTIFICATIONS)
     old = read_json(path)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from runwrap.jsonio import dumps
+from runwrap.store.jsonio import dumps
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import sys
 import time
 
-from runwrap.manifest import read_manifest
 from runwrap.notify.message import context, payload, render
-from runwrap.paths import run_dir
+from runwrap.store.layout import run_dir
+from runwrap.store.manifest import read_manifest
 from runwrap.timefmt import iso
 
 TYPE_CHECKING = False
@@ -96,8 +96,8 @@ def attempt(notifier: Notifier, item: dict, ok: bool, error: str | None) -> dict
 
 def _holder(root: str, task: str, usual: object) -> str:
     """For a stuck notice: which run holds the lock, and for how long (newest running run)."""
-    from runwrap.manifest import RUNNING
-    from runwrap.paths import list_run_ids
+    from runwrap.store.layout import list_run_ids
+    from runwrap.store.manifest import RUNNING
     from runwrap.timefmt import parse_iso
     from runwrap.units import format_duration
 

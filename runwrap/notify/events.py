@@ -13,7 +13,7 @@ told about the failure), and in between only a reminder every
 
 from __future__ import annotations
 
-from runwrap.manifest import FAILING, SKIPPED, SUCCESS
+from runwrap.store.manifest import FAILING, SKIPPED, SUCCESS
 from runwrap.timefmt import iso, parse_iso
 
 TYPE_CHECKING = False
@@ -27,7 +27,7 @@ def decide(
     """(events, updated per-notifier record) for one finished run.
 
     `told` is the notifier's record in the old state, `state` the task state
-    after the run (runwrap.state.next_state), `now` the time of the decision.
+    after the run (runwrap.store.state.next_state), `now` the time of the decision.
     """
     on = notifier.on
     told = dict(told)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from runwrap.manifest import FAILING, SKIPPED, SUCCESS
+from runwrap.store.manifest import FAILING, SKIPPED, SUCCESS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

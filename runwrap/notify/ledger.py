@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import os
 
-from runwrap.jsonio import read_json, write_json_atomic
 from runwrap.notify.events import decide
-from runwrap.paths import NOTIFY, STATE
+from runwrap.store.jsonio import read_json, write_json_atomic
+from runwrap.store.layout import NOTIFY, STATE
 from runwrap.timefmt import iso
 
 TYPE_CHECKING = False

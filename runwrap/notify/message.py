@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from runwrap import SCHEMA
-from runwrap.paths import STDERR, STDOUT
+from runwrap.store.layout import STDERR, STDOUT
 from runwrap.units import format_duration
 
 TAIL_LINES = 20

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from runwrap.procs import hostname
+from runwrap.store.owner import hostname
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

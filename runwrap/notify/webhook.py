@@ -8,7 +8,7 @@ Discord the URL is the secret.
 from __future__ import annotations
 
 from runwrap import __version__
-from runwrap.jsonio import dumps
+from runwrap.store.jsonio import dumps
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ import signal
 import time
 from pathlib import Path
 
-from runwrap.state import rebuild_state
+from runwrap.store.state import rebuild_state
 
 FINAL = frozenset({"success", "failed", "timeout", "killed", "skipped", "lost"})
 # State keys that every state must share with the manifests it caches.

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from runwrap.notify.config import parse_notifier
 from runwrap.notify.events import decide
-from runwrap.state import next_state
+from runwrap.store.state import next_state
 
 STATUSES = st.sampled_from(["success", "failed", "timeout", "killed", "lost", "skipped"])
 

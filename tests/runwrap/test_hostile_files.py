@@ -18,7 +18,7 @@ from subprocess import PIPE
 import pytest
 from conftest import RUNWRAP, Root, wait_for
 
-from runwrap.procs import owner_identity
+from runwrap.store.owner import owner_identity
 
 READERS = [
     ["ls"],

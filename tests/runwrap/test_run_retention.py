@@ -6,7 +6,7 @@ import os
 
 from conftest import Root
 
-from runwrap.retention import select_removals
+from runwrap.store.retention import select_removals
 
 
 def test_keep_n_removes_the_oldest_runs(root: Root) -> None:

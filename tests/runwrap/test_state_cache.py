@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import Root, wait_for
 
-from runwrap.state import rebuild_state
+from runwrap.store.state import rebuild_state
 
 KEYS = (
     "status",

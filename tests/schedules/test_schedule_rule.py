@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from runwrap.errors import RunwrapError
-from runwrap.schedule import check, default_grace, lateness, period
+from runwrap.store.schedule import check, default_grace, lateness, period
 
 UTC = timezone.utc
 T0 = datetime(2026, 11, 26, 10, 0, 0, 400000, tzinfo=UTC)  # a run started at 10:00:00.4

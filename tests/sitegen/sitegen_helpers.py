@@ -14,9 +14,9 @@ from urllib.parse import unquote, urlsplit
 
 from conftest import wait_for  # noqa: F401  (re-exported for the sitegen tests)
 
-from runwrap.manifest import new_manifest, scan_artifacts, write_manifest
-from runwrap.paths import STDERR, STDOUT, ensure_task_dirs, run_dir
-from runwrap.procs import owner_identity
+from runwrap.store.layout import STDERR, STDOUT, ensure_task_dirs, run_dir
+from runwrap.store.manifest import new_manifest, scan_artifacts, write_manifest
+from runwrap.store.owner import owner_identity
 from runwrap.timefmt import iso
 from sitegen.config import SiteConfig
 

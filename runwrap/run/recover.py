@@ -10,17 +10,24 @@ from __future__ import annotations
 import os
 import stat
 
-from runwrap import contain
-from runwrap.manifest import LOST, RUNNING, mark_lost, new_manifest, read_manifest, write_manifest
-from runwrap.openruns import clear_open, open_runs
-from runwrap.paths import NEW_PREFIX, remove_tree, task_runs_dir
-from runwrap.procs import owner_alive
-from runwrap.record import record_run
-from runwrap.state import is_final
+from runwrap.run import contain
+from runwrap.run.record import record_run
+from runwrap.store.layout import NEW_PREFIX, remove_tree, task_runs_dir
+from runwrap.store.manifest import (
+    LOST,
+    RUNNING,
+    mark_lost,
+    new_manifest,
+    read_manifest,
+    write_manifest,
+)
+from runwrap.store.openruns import clear_open, open_runs
+from runwrap.store.owner import owner_alive
+from runwrap.store.state import is_final
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.options import RunOptions
+    from runwrap.settings import RunOptions
 
 _UNREADABLE = "the run's record was unreadable when its runwrap was found gone"
 

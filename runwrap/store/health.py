@@ -9,7 +9,7 @@ failing period, not two.
 
 from __future__ import annotations
 
-from runwrap.manifest import FAILING, SUCCESS
+from runwrap.store.manifest import FAILING, SUCCESS
 
 OK = "ok"
 FAILING_HEALTH = "failing"

@@ -14,11 +14,10 @@ import fcntl
 import os
 
 from runwrap import SCHEMA
-from runwrap.health import health
-from runwrap.jsonio import read_json, read_regular, write_atomic, write_json_atomic
-from runwrap.lock import open_lock
-from runwrap.manifest import FAILING, FINISHED, SKIPPED, SUCCESS, read_manifest
-from runwrap.paths import SEQ, STATE, STATE_LOCK, run_ids_in, task_runs_dir
+from runwrap.store.health import health
+from runwrap.store.jsonio import read_json, read_regular, write_atomic, write_json_atomic
+from runwrap.store.layout import SEQ, STATE, STATE_LOCK, open_lock, run_ids_in, task_runs_dir
+from runwrap.store.manifest import FAILING, FINISHED, SKIPPED, SUCCESS, read_manifest
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

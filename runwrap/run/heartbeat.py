@@ -12,17 +12,17 @@ from __future__ import annotations
 import os
 import time
 
-from runwrap.feedback import FeedbackReader
-from runwrap.liveness import liveness
-from runwrap.manifest import write_manifest
-from runwrap.paths import FEEDBACK
+from runwrap.store.feedback import FeedbackReader
+from runwrap.store.layout import FEEDBACK
+from runwrap.store.liveness import liveness
+from runwrap.store.manifest import write_manifest
 from runwrap.timefmt import iso
 from runwrap.units import format_duration
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.options import RunOptions
-    from runwrap.outputcap import CappedLog
+    from runwrap.run.outputcap import CappedLog
+    from runwrap.settings import RunOptions
 
 
 class Monitor:

@@ -96,7 +96,7 @@ def write_atomic(path: str, data: bytes, fsync: bool = True) -> None:
         except IsADirectoryError:
             # A directory where runwrap keeps a file (a job made it, or a person):
             # the name is runwrap's, the file takes its place.
-            from runwrap.paths import remove_tree
+            from runwrap.store.layout import remove_tree
 
             remove_tree(path)
             os.replace(tmp, path)

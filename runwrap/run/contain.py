@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 
-from runwrap import sig
+from runwrap.run import sig
 
 _PR_SET_CHILD_SUBREAPER = 36
 _POLL = 0.02

@@ -111,3 +111,13 @@ def clean(text: object, width: int = 40) -> str:
         text = f"<{type(text).__name__}>"
     text = "".join(c if c.isprintable() else "?" for c in text[: width * 4])
     return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+def mapping(value: object) -> dict:
+    """A JSON value a job may have written, as a dict ({} for anything else)."""
+    return value if isinstance(value, dict) else {}
+
+
+def items(value: object) -> list:
+    """A JSON value a job may have written, as a list ([] for anything else)."""
+    return value if isinstance(value, list) else []

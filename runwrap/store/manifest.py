@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 
 from runwrap import SCHEMA
-from runwrap.jsonio import read_json, write_json_atomic
-from runwrap.paths import MANIFEST, RUNWRAP_FILES
-from runwrap.procs import owner_alive
+from runwrap.store.jsonio import read_json, write_json_atomic
+from runwrap.store.layout import MANIFEST, RUNWRAP_FILES
+from runwrap.store.owner import owner_alive
 
 RUNNING = "running"
 SUCCESS = "success"

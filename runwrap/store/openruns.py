@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import os
 
-from runwrap.jsonio import read_json, write_json_atomic
-from runwrap.paths import OPEN, is_run_id, list_dir, remove_tree
+from runwrap.store.jsonio import read_json, write_json_atomic
+from runwrap.store.layout import OPEN, is_run_id, list_dir, remove_tree
 
 
 def _path(task_path: str, run_id: str = "") -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import errno
 import os
 
-from runwrap import sig
 from runwrap.errors import ExitCode
+from runwrap.run import sig
 
 
 class SpawnError(Exception):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from runwrap.lookup import read_run, run_ids, task_names
-from runwrap.manifest import LOST, RUNNING, effective_status
-from runwrap.paths import task_dir
-from runwrap.state import read_state
+from runwrap.store.layout import task_dir
+from runwrap.store.lookup import read_run, run_ids, task_names
+from runwrap.store.manifest import LOST, RUNNING, effective_status
+from runwrap.store.state import read_state
 
 
 def running_runs(root: str, task: str, after: object = "") -> list[dict]:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 
-from runwrap import sig
+from runwrap.run import sig
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.options import RunOptions
+    from runwrap.settings import RunOptions
 
 # Jobs shorter than this never pay for a fork; a runwrap killed within it
 # leaves its orphans to the next run of the task (recover.py).
@@ -84,7 +84,7 @@ def _watch(read_fd: int, write_fd: int, opts: RunOptions, task_path: str, run_id
             except InterruptedError:
                 continue
         if not said:
-            from runwrap.recover import finalize_orphan
+            from runwrap.run.recover import finalize_orphan
 
             finalize_orphan(task_path, run_id, opts, opts.kill_grace, _REASON)
     except BaseException:

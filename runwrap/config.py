@@ -100,7 +100,7 @@ def _cache_path(path: str) -> str:
 
 
 def _read_cache(path: str, stamp: list[int]) -> dict | None:
-    from runwrap.jsonio import read_json
+    from runwrap.store.jsonio import read_json
 
     cached = read_json(_cache_path(path))
     if isinstance(cached, dict) and cached.get("stamp") == stamp:
@@ -110,7 +110,7 @@ def _read_cache(path: str, stamp: list[int]) -> dict | None:
 
 
 def _write_cache(path: str, stamp: list[int], data: dict) -> None:
-    from runwrap.jsonio import dumps, loads, write_atomic
+    from runwrap.store.jsonio import dumps, loads, write_atomic
 
     try:
         text = dumps({"stamp": stamp, "data": data})
@@ -125,7 +125,7 @@ def _write_cache(path: str, stamp: list[int], data: dict) -> None:
 
 def resolve_root(explicit: str | None, config: dict) -> str:
     """ROOT: --root, else $RUNWRAP_ROOT, else the config's root, else the default."""
-    from runwrap.paths import default_root
+    from runwrap.store.layout import default_root
 
     root = explicit or os.environ.get("RUNWRAP_ROOT") or config.get("root")
     if root is not None and not isinstance(root, str):

@@ -11,32 +11,15 @@ import fcntl
 import os
 import time
 
+from runwrap.settings import ALLOW, SKIP
+from runwrap.store.layout import open_lock
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-SKIP = "skip"
-WAIT = "wait"
-ALLOW = "allow"
-POLICIES = (SKIP, WAIT, ALLOW)
-
 _POLL_START = 0.02
 _POLL_MAX = 0.2
-
-
-def open_lock(path: str, fallback: str) -> int:
-    """A descriptor to flock for the lock file `path` (created if missing).
-
-    Everything under ROOT may have been made by a job: a symlink is never
-    followed, and when `path` cannot be opened as a file (a directory, a
-    symlink) the directory `fallback` is locked instead. Every runwrap that
-    meets the same broken file makes the same choice, so the lock still works.
-    """
-    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-    try:
-        return os.open(path, flags, 0o644)
-    except OSError:
-        return os.open(fallback, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
 
 class TaskLock:

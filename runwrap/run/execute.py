@@ -16,23 +16,19 @@ import pwd
 import select
 import time
 
-from runwrap import contain, lock, sig
-from runwrap.child import SpawnError, spawn
 from runwrap.errors import ExitCode
-from runwrap.jsonio import read_json
-from runwrap.manifest import (
-    FAILED,
-    SKIPPED,
-    SUCCESS,
-    new_manifest,
-    scan_artifacts,
-    write_manifest,
-)
-from runwrap.monitor import Monitor
-from runwrap.openruns import clear_open, mark_open
-from runwrap.outcome import Outcome, from_ending, from_spawn_error, signalled
-from runwrap.outputcap import CappedLog
-from runwrap.paths import (
+from runwrap.run import contain, lock, sig
+from runwrap.run.child import SpawnError, spawn
+from runwrap.run.heartbeat import Monitor
+from runwrap.run.outcome import Outcome, from_ending, from_spawn_error, signalled
+from runwrap.run.outputcap import CappedLog
+from runwrap.run.record import record_run
+from runwrap.run.recover import finalize_orphans
+from runwrap.run.supervise import supervise
+from runwrap.run.watcher import WATCH_AFTER, Watcher
+from runwrap.settings import WAIT
+from runwrap.store.jsonio import read_json
+from runwrap.store.layout import (
     FEEDBACK,
     LOCK,
     STATE,
@@ -42,19 +38,24 @@ from runwrap.paths import (
     ensure_task_dirs,
     task_runs_dir,
 )
-from runwrap.procs import hostname, owner_identity
-from runwrap.record import record_run
-from runwrap.recover import finalize_orphans
-from runwrap.retention import apply_retention
-from runwrap.state import next_seq
-from runwrap.supervise import supervise
+from runwrap.store.manifest import (
+    FAILED,
+    SKIPPED,
+    SUCCESS,
+    new_manifest,
+    scan_artifacts,
+    write_manifest,
+)
+from runwrap.store.openruns import clear_open, mark_open
+from runwrap.store.owner import hostname, owner_identity
+from runwrap.store.retention import apply_retention
+from runwrap.store.state import next_seq
 from runwrap.timefmt import iso
 from runwrap.units import format_duration
-from runwrap.watcher import WATCH_AFTER, Watcher
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.options import RunOptions
+    from runwrap.settings import RunOptions
 
 _RESERVE = ".runwrap-reserve"
 # Room for the final manifest and state when the disk fills up: as much as there
@@ -144,7 +145,7 @@ def _check_schedule(opts: RunOptions, task_path: str) -> None:
         and recorded.get("timezone") == opts.timezone
     ):
         return
-    from runwrap.schedule import check
+    from runwrap.store.schedule import check
 
     check(opts.schedule, opts.timezone)
 
@@ -257,7 +258,7 @@ def _record_skipped(run: _Run) -> RunResult:
         manifest["reason"] = (
             f"runwrap received {sig.name(interrupted[0])} while waiting for the lock"
         )
-    elif opts.overlap == lock.WAIT:
+    elif opts.overlap == WAIT:
         waited = format_duration(opts.wait_timeout)
         manifest["reason"] = f"still running after waiting {waited} for the lock"
     else:

@@ -1,19 +1,23 @@
-"""The options of one run: defaults declared once, then config, then command line.
+"""The settings of one run: every option declared once with its default, then
+merged as defaults, the config file, the command line (runform.py parses it).
 
-The run form is parsed by hand, not by argparse: argparse (and the `re` it
-imports) would double runwrap's start-up, which is paid on every cron tick.
-`None` always means "not given".
+`None` always means "not given". The overlap policies live here too.
 """
 
 from __future__ import annotations
 
 import os
 
-from runwrap import lock
-from runwrap.configfile import find_config_file, load_config_file, resolve_root
+from runwrap.config import find_config_file, load_config_file, resolve_root
 from runwrap.errors import RunwrapError
 from runwrap.names import check_task_name
 from runwrap.units import parse_count, parse_duration, parse_size
+
+# The overlap policies: what a run does when the task is already running.
+SKIP = "skip"
+WAIT = "wait"
+ALLOW = "allow"
+POLICIES = (SKIP, WAIT, ALLOW)
 
 # name -> (default, kind). Kinds say how a value from argv or YAML is read.
 OPTIONS: dict[str, tuple[object, str]] = {
@@ -22,7 +26,7 @@ OPTIONS: dict[str, tuple[object, str]] = {
     "config": (None, "path"),
     "timeout": (None, "duration"),
     "kill_grace": (10.0, "duration"),
-    "overlap": (lock.SKIP, "overlap"),
+    "overlap": (SKIP, "overlap"),
     "wait_timeout": (None, "duration"),
     "labels": ({}, "labels"),
     "retries": (0, "count"),
@@ -41,45 +45,6 @@ OPTIONS: dict[str, tuple[object, str]] = {
 }
 # Options that only make sense on the command line or at the top of the config.
 _NOT_PER_TASK = frozenset({"name", "config", "root"})
-
-_SHORT = {"-n": "name", "-t": "timeout", "-l": "label"}
-_FLAGS = frozenset({"fail_on_stderr", "heartbeat_on_output"})
-
-RUN_USAGE = "usage: runwrap [OPTIONS] -- COMMAND [ARG...]"
-RUN_HELP = f"""{RUN_USAGE}
-
-Run COMMAND once, keeping a record of the run, and exit with its status.
-
-options (each also settable in the config file, per task or under defaults:):
-  -n, --name NAME           task name (default: the command's basename)
-  --root DIR                where runs are kept (also $RUNWRAP_ROOT)
-  --config FILE             YAML config file (also $RUNWRAP_CONFIG)
-  -t, --timeout DURATION    stop the job after this long (exit 124)
-  --kill-grace DURATION     between SIGTERM and SIGKILL (default 10s)
-  --overlap skip|wait|allow when the task is already running (default skip)
-  --wait-timeout DURATION   with --overlap wait: give up after this long
-  -l, --label KEY=VALUE     a label kept with the run (repeatable)
-  --retries N               run again up to N times after a failure
-  --retry-delay DURATION    before the first retry, doubling (default 10s)
-  --fail-on-stderr          any output on stderr makes the run failed
-  --max-output SIZE         per log; keeps the start and the last 1 MiB (default 256M)
-  --keep N                  runs kept per task (default 500)
-  --keep-days D             remove runs older than D days (or a duration: 12h)
-  --keep-size SIZE          remove the oldest runs beyond this total size
-  --heartbeat-timeout DURATION
-                            stop the job when its feedback file is silent this long
-  --heartbeat-on-output     growth of stdout/stderr counts as a heartbeat too
-  --notify NAME             a notifier from the config (repeatable)
-  --schedule EXPR           when cron runs the task ('*/5 * * * *', @daily, ...):
-                            readers then say when a run is late or missed
-  --grace DURATION          how late a run may start before the task is late
-                            (default: a fifth of the period, at least 1m)
-  --timezone TZ             the schedule's time zone (default $CRON_TZ, $TZ, the host's)
-
-durations: 90, 90s, 15m, 2h, 1d; sizes: 512, 10K, 256M, 1G.
-In the job's arguments, {{run_dir}} and {{feedback}} are replaced by the run
-directory and the feedback file path.
-"""
 
 
 class RunOptions:
@@ -125,7 +90,7 @@ def convert(key: str, value: object, where: str) -> object:
             raise RunwrapError(f"bad {what} {value!r}: use true or false")
         return value
     if kind == "overlap":
-        if value not in lock.POLICIES:
+        if value not in POLICIES:
             raise RunwrapError(f"bad {what} {value!r}: use skip, wait or allow")
         return value
     if kind == "name":
@@ -149,71 +114,6 @@ def convert(key: str, value: object, where: str) -> object:
     if not isinstance(value, str):
         raise RunwrapError(f"bad {what} {value!r}: use a path")
     return value
-
-
-def parse_run_args(argv: list[str]) -> tuple[dict, list[str]]:
-    """Split `OPTIONS -- COMMAND` into given options (converted) and the command."""
-    split = argv.index("--")
-    words, command = argv[:split], argv[split + 1 :]
-    given: dict[str, object] = {}
-    labels: dict[str, str] = {}
-    notify: list[str] = []
-    i = 0
-    while i < len(words):
-        word = words[i]
-        i += 1
-        if word in ("-h", "--help"):
-            raise HelpRequested()
-        value: str | None = None
-        if word.startswith("--"):
-            key, eq, inline = word[2:].partition("=")
-            key = key.replace("-", "_")
-            if eq:
-                value = inline
-        elif word in _SHORT:
-            key = _SHORT[word]
-        elif word[:2] in _SHORT and len(word) > 2:
-            key, value = _SHORT[word[:2]], word[2:]
-        else:
-            raise RunwrapError(f"unexpected argument {word!r} before '--'; see runwrap --help")
-        if key not in OPTIONS and key != "label":
-            raise RunwrapError(f"unknown option {word.split('=')[0]}; see runwrap --help")
-        if key in _FLAGS:
-            if value is not None:
-                raise RunwrapError(f"option --{key.replace('_', '-')} takes no value")
-            given[key] = True
-            continue
-        if value is None:
-            if i >= len(words):
-                raise RunwrapError(f"option {word} needs a value; see runwrap --help")
-            value = words[i]
-            i += 1
-        if key == "label":
-            k, eq, v = value.partition("=")
-            if not eq or not k:
-                raise RunwrapError(f"bad label {value!r}: use KEY=VALUE")
-            labels[k] = v
-        elif key == "notify":
-            notify.append(value)
-        else:
-            given[key] = convert(key, value, "--")
-    if labels:
-        given["labels"] = labels
-    if notify:
-        given["notify"] = notify
-    if not command:
-        raise RunwrapError("no command after '--'; usage: runwrap [OPTIONS] -- COMMAND [ARG...]")
-    # Checked before anything is created: an empty program cannot be run, and a
-    # run that cannot start must not leave a directory that looks like a run.
-    if not command[0].strip():
-        raise RunwrapError(
-            f"empty command {command[0]!r} after '--'; usage: runwrap [OPTIONS] -- COMMAND [ARG...]"
-        )
-    return given, command
-
-
-class HelpRequested(Exception):
-    """--help in the run form."""
 
 
 def _section(data: dict, where: str) -> dict:

@@ -13,9 +13,7 @@ from __future__ import annotations
 import os
 import time
 
-from runwrap.manifest import FINISHED, read_manifest
-from runwrap.openruns import open_runs
-from runwrap.paths import (
+from runwrap.store.layout import (
     NEW_PREFIX,
     REMOVING_PREFIX,
     list_dir,
@@ -26,7 +24,9 @@ from runwrap.paths import (
     runs_dir,
     task_dir,
 )
-from runwrap.state import read_state
+from runwrap.store.manifest import FINISHED, read_manifest
+from runwrap.store.openruns import open_runs
+from runwrap.store.state import read_state
 
 # The runs a task's state names: removing one would leave the state naming a run that is gone.
 _NAMED = ("last_run_id", "last_success_id", "last_failure_id")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from runwrap.state import update_state
+from runwrap.store.state import update_state
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.options import RunOptions
+    from runwrap.settings import RunOptions
 
 
 def record_run(opts: RunOptions | None, task_path: str, run_path: str, manifest: dict) -> dict:

@@ -16,14 +16,14 @@ import os
 import select
 import time
 
-from runwrap import contain, sig
+from runwrap.run import contain, sig
 from runwrap.units import format_duration
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from runwrap.sig import SignalInbox
+    from runwrap.run.sig import SignalInbox
 
 # After SIGKILL, how long to wait for the tree to vanish (a process stuck in
 # the kernel, or another user's, cannot be killed; the run must still end).

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from runwrap import sig
-from runwrap.child import decode_wait_status
 from runwrap.errors import ExitCode
-from runwrap.manifest import FAILED, KILLED, SUCCESS, TIMEOUT
+from runwrap.run import sig
+from runwrap.run.child import decode_wait_status
+from runwrap.store.manifest import FAILED, KILLED, SUCCESS, TIMEOUT
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.child import SpawnError
-    from runwrap.supervise import Ending
+    from runwrap.run.child import SpawnError
+    from runwrap.run.supervise import Ending
 
 
 class Outcome:

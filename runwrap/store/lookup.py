@@ -16,9 +16,9 @@ import os
 import stat
 
 from runwrap.errors import NotFoundError
-from runwrap.manifest import effective_status
 from runwrap.names import check_task_name, name_problem
-from runwrap.paths import MANIFEST, is_run_id, tasks_dir
+from runwrap.store.layout import MANIFEST, is_run_id, tasks_dir
+from runwrap.store.manifest import effective_status
 
 MAX_JSON = 16 * 1024 * 1024  # a manifest larger than this is garbage, not a run
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC

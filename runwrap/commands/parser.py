@@ -1,0 +1,168 @@
+"""The control form's command line: argparse, and the dispatch to one subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from runwrap import __version__
+from runwrap.cli import COMMON_OPTIONS, SUBCOMMANDS
+from runwrap.commands.feedback import cmd_feedback, cmd_parse
+from runwrap.commands.history import cmd_history
+from runwrap.commands.kill import cmd_kill
+from runwrap.commands.ls import cmd_ls
+from runwrap.commands.show import cmd_show
+from runwrap.commands.tail import cmd_tail
+from runwrap.config import find_config_file, load_config_file, resolve_root
+from runwrap.errors import ExitCode, RunwrapError
+from runwrap.runform import RUN_HELP
+from runwrap.store.lookup import (
+    skipped_warning,
+)
+from runwrap.store.manifest import STATUSES
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line and 125, like every runwrap error
+        print(f"runwrap: {message}; see runwrap --help", file=sys.stderr)
+        raise SystemExit(ExitCode.USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the control form; the run form's options are in its description."""
+    parser = _Parser(
+        prog="runwrap",
+        usage="runwrap [OPTIONS] -- COMMAND [ARG...]\n       runwrap SUBCOMMAND [...]",
+        description=RUN_HELP.split("\n", 2)[2],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"runwrap {__version__}")
+    sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=_Parser)
+
+    def add(name: str, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--root", help="where runs are kept (also $RUNWRAP_ROOT)")
+        p.add_argument("--config", help="YAML config file (also $RUNWRAP_CONFIG)")
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="JSON output for scripts")
+        return p
+
+    add("ls", "every task: last status and since when, and every running run")
+    add("show", "one run in full (a task's latest run)").add_argument("ref", metavar="TASK|RUN_ID")
+    p = add("history", "a task's past runs, newest first")
+    p.add_argument("ref", metavar="TASK")
+    p.add_argument("--limit", type=_count, default=20, help="at most N runs (default 20; 0: all)")
+    p.add_argument("--status", choices=STATUSES, help="only runs with this status")
+    add("feedback", "a run's feedback values as JSON", json_flag=False).add_argument(
+        "ref", metavar="TASK|RUN_ID"
+    )
+    add("parse", "a feedback file's values as JSON", json_flag=False).add_argument("file")
+    p = add("kill", "stop a running run (all running runs of a task)")
+    p.add_argument("ref", metavar="TASK|RUN_ID")
+    p.add_argument("--signal", "-s", default="TERM", help="signal to send (default TERM)")
+    p = add("tail", "a run's output; -f follows it until the run ends", json_flag=False)
+    p.add_argument("ref", metavar="TASK|RUN_ID")
+    p.add_argument("-f", "--follow", action="store_true", help="follow until the run ends")
+    p.add_argument("--stderr", action="store_true", help="stderr.log instead of stdout.log")
+    p.add_argument("-n", "--lines", type=_count, default=20, help="last N lines first (default 20)")
+    return parser
+
+
+def control_main(argv: list[str]) -> int:
+    """Run a control subcommand; return the exit status."""
+    parser = build_parser()
+    if not argv:
+        parser.print_help()
+        return ExitCode.OK
+    argv = _subcommand_first(argv, parser)
+    args = parser.parse_args(argv)
+    if args.subcommand == "parse":
+        return cmd_parse(args.file)
+    config = load_config_file(find_config_file(args.config))
+    root = resolve_root(args.root, config)
+    handlers = {
+        "ls": lambda: cmd_ls(root, args.json),
+        "show": lambda: cmd_show(root, args.ref, args.json),
+        "history": lambda: cmd_history(root, args.ref, args.limit, args.status, args.json),
+        "feedback": lambda: cmd_feedback(root, args.ref),
+        "kill": lambda: cmd_kill(root, args.ref, args.signal, args.json),
+        "tail": lambda: cmd_tail(root, args.ref, args.follow, args.stderr, args.lines),
+    }
+    status = handlers[args.subcommand]()
+    warning = skipped_warning()  # what could not be read: one line, after the output
+    if warning:
+        print(f"runwrap: {warning}", file=sys.stderr)
+    return status
+
+
+def _count(text: str) -> int:
+    """A whole number >= 0 for --limit and --lines."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return value
+
+
+def _leading_common_options(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split off the --root/--config words before the subcommand: (them, the rest)."""
+    i = 0
+    while i < len(argv) and argv[i].partition("=")[0] in COMMON_OPTIONS:
+        if "=" in argv[i]:
+            i += 1
+        elif i + 1 < len(argv):
+            i += 2
+        else:
+            raise RunwrapError(f"option {argv[i]} needs a value; see runwrap --help")
+    return argv[:i], argv[i:]
+
+
+def _subcommand_first(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """argv with the subcommand first (--root/--config given before it moved after it).
+
+    Anything else before the subcommand is one line that says where it goes.
+    """
+    common, rest = _leading_common_options(argv)
+    if not rest:
+        raise RunwrapError(
+            f"missing subcommand after {' '.join(common)}: runwrap --root DIR ls, ...; "
+            "to run a command: runwrap [OPTIONS] -- COMMAND [ARG...]"
+        )
+    first = rest[0]
+    if first in SUBCOMMANDS:
+        return [first, *common, *rest[1:]]
+    if first in ("-h", "--help", "--version"):
+        return rest
+    later = next((word for word in rest[1:] if word in SUBCOMMANDS), None)
+    if first.startswith("-") and later:
+        option = first.partition("=")[0]
+        if option in _options_of(parser, later):
+            raise RunwrapError(
+                f"option {option} goes after the subcommand: runwrap {later} {option} ... "
+                "(only --root and --config may come before it)"
+            )
+        raise RunwrapError(
+            f"option {option} cannot come before the subcommand {later!r} "
+            f"(only --root and --config can); see runwrap {later} --help"
+        )
+    if first.startswith("-"):
+        raise RunwrapError("put '--' before the command: runwrap [OPTIONS] -- COMMAND [ARG...]")
+    given = " ".join(common) or "[OPTIONS]"
+    raise RunwrapError(
+        f"unknown subcommand {first!r}; to run a command, put '--' before it: "
+        f"runwrap {given} -- {first} ..."
+    )
+
+
+def _options_of(parser: argparse.ArgumentParser, subcommand: str) -> set[str]:
+    """The option strings a subcommand accepts (--json, -n, ...)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            sub = action.choices[subcommand]
+            return {opt for a in sub._actions for opt in a.option_strings}
+    return set()
+
+
+# ---- subcommands ------------------------------------------------------------

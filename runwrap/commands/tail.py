@@ -1,0 +1,92 @@
+"""runwrap tail: a run's output, and -f to follow it until the run ends."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from runwrap.errors import ExitCode, NotFoundError, StateError
+from runwrap.store.layout import STDERR, STDOUT
+from runwrap.store.lookup import (
+    Unreadable,
+    find_run,
+    load_run,
+    open_regular,
+)
+from runwrap.store.manifest import RUNNING
+
+
+def _open_log(root: str, task: str, run_id: str, name: str) -> int | None:
+    """The log, opened without following a link or blocking; None while it does not exist.
+
+    A job can replace its log with a symlink (to /etc/shadow...): that is one
+    line saying the log is not a regular file, never the target's content.
+    """
+    try:
+        return open_regular(root, task, "runs", run_id, name)
+    except FileNotFoundError:
+        return None
+    except Unreadable as e:
+        raise StateError(f"{name} of run {run_id} not shown: {e}") from None
+
+
+def _last_lines(fd: int, count: int) -> tuple[bytes, int]:
+    """The last `count` lines of an open file, and the offset where it ends."""
+    end = os.lseek(fd, 0, os.SEEK_END)
+    start = max(0, end - max(count, 1) * 1024)
+    data = os.pread(fd, end - start, start)
+    lines = data.split(b"\n")
+    if start > 0:
+        lines = lines[1:]
+    tail = lines[-(count + 1) :] if count else [b""]
+    return b"\n".join(tail), end
+
+
+def _read_from(fd: int, offset: int) -> tuple[bytes, int]:
+    """What the file holds after `offset` (from 0 if it shrank: compacted by --max-output)."""
+    end = os.fstat(fd).st_size
+    if end < offset:
+        offset = 0
+    chunks = []
+    while chunk := os.pread(fd, 1 << 20, offset):
+        chunks.append(chunk)
+        offset += len(chunk)
+    return b"".join(chunks), offset
+
+
+def cmd_tail(root: str, ref: str, follow: bool, stderr: bool, lines: int) -> int:
+    """Print the end of a run's output; with follow, keep printing until the run ends."""
+    task, run_id = find_run(root, ref)
+    name = STDERR if stderr else STDOUT
+    out = sys.stdout.buffer
+    fd = _open_log(root, task, run_id, name)
+    if fd is None:
+        data, offset = b"", 0
+        if load_run(root, task, run_id)["status"] != RUNNING:
+            raise NotFoundError(f"run {run_id} has no {name}")
+    else:
+        try:
+            data, offset = _last_lines(fd, lines)
+        finally:
+            os.close(fd)
+    out.write(data)
+    out.flush()
+    while follow:
+        running = load_run(root, task, run_id)["status"] == RUNNING
+        # Opened again each time: a log may appear late; a swapped one is caught here.
+        fd = _open_log(root, task, run_id, name)
+        chunk = b""
+        if fd is not None:
+            try:
+                chunk, offset = _read_from(fd, offset)
+            finally:
+                os.close(fd)
+        if chunk:
+            out.write(chunk)
+            out.flush()
+        elif not running:
+            break
+        else:
+            time.sleep(0.2)
+    return ExitCode.OK
