@@ -12,24 +12,22 @@ from runwrap.commands.display import (
 from runwrap.errors import ExitCode, RunwrapError, StateError
 from runwrap.run import sig
 from runwrap.store.lookup import (
-    read_run,
     task_runs,
 )
-from runwrap.store.manifest import RUNNING, effective_status
+from runwrap.store.manifest import RUNNING
+from runwrap.store.overview import unfinished_runs
 from runwrap.store.owner import hostname, owner_alive
 
 
 def _running(root: str, ref: str) -> list[tuple[str, dict]]:
-    """(run id, manifest) of every run of `ref` that is running now."""
+    """(run id, manifest) of every run of `ref` (a task or a run id) that is running now."""
     task, run_ids = task_runs(root, ref)
-    found = []
-    for run_id in run_ids:
-        manifest = read_run(root, task, run_id)
-        if manifest and manifest.get("status") == RUNNING:
-            manifest["status"] = effective_status(manifest)
-            if manifest["status"] == RUNNING:
-                found.append((run_id, manifest))
-    return found
+    wanted = set(run_ids)
+    return [
+        (m["run_id"], m)
+        for m in unfinished_runs(root, task)
+        if m["status"] == RUNNING and m.get("run_id") in wanted
+    ]
 
 
 def _process_id(value: object) -> int | None:

@@ -96,18 +96,17 @@ def attempt(notifier: Notifier, item: dict, ok: bool, error: str | None) -> dict
 
 def _holder(root: str, task: str, usual: object) -> str:
     """For a stuck notice: which run holds the lock, and for how long (newest running run)."""
-    from runwrap.store.layout import list_run_ids
     from runwrap.store.manifest import RUNNING
+    from runwrap.store.overview import unfinished_runs
     from runwrap.timefmt import parse_iso
     from runwrap.units import format_duration
 
-    for run_id in reversed(list_run_ids(root, task)[-50:]):
-        manifest = read_manifest(run_dir(root, task, run_id))
-        if manifest and manifest.get("status") == RUNNING:
+    for manifest in reversed(unfinished_runs(root, task)):
+        if manifest["status"] == RUNNING:
             began = parse_iso(manifest.get("started_at"))
             age = format_duration(time.time() - began) if began else "?"
             usual_text = f" (usually {format_duration(usual)})" if usual else ""
-            return f"{run_id}, running for {age}{usual_text}"
+            return f"{manifest.get('run_id')}, running for {age}{usual_text}"
     return ""
 
 

@@ -1,20 +1,22 @@
-"""What readers see of a task: its state and its running runs (lost ones shown as lost)."""
+"""What readers see of a task: its state and its unfinished runs (lost ones shown as lost)."""
 
 from __future__ import annotations
 
 from runwrap.store.layout import task_dir
-from runwrap.store.lookup import read_run, run_ids, task_names
+from runwrap.store.lookup import read_run, task_names
 from runwrap.store.manifest import LOST, RUNNING, effective_status
+from runwrap.store.openruns import open_runs
 from runwrap.store.state import read_state
 
 
-def running_runs(root: str, task: str, after: object = "") -> list[dict]:
-    """Manifests of the task's runs still marked running after run id `after` (lost included)."""
-    after = after if isinstance(after, str) else ""  # a wrong-typed state: look at every run
+def unfinished_runs(root: str, task: str) -> list[dict]:
+    """Manifests of every run of the task not finished yet, oldest first (lost ones as lost).
+
+    The one query for "what is running": every unfinished run carries an open
+    marker (openruns.py), whatever order runs started, ended or were skipped in.
+    """
     found = []
-    for run_id in run_ids(root, task):
-        if run_id <= after:
-            continue
+    for run_id, _owner in open_runs(task_dir(root, task)):
         manifest = read_run(root, task, run_id)
         if manifest is not None and manifest.get("status") == RUNNING:
             manifest["status"] = effective_status(manifest)
@@ -25,7 +27,7 @@ def running_runs(root: str, task: str, after: object = "") -> list[dict]:
 def task_overview(root: str, task: str) -> dict:
     """{task, state, running: [manifests], lost: [manifests]} for one task."""
     state = read_state(task_dir(root, task))
-    unfinished = running_runs(root, task, state.get("last_run_id"))
+    unfinished = unfinished_runs(root, task)
     return {
         "task": task,
         "state": state,
