@@ -10,7 +10,7 @@ from runwrap.commands.display import (
 )
 from runwrap.errors import ExitCode, RunwrapError
 from runwrap.store.feedback import parse_bytes
-from runwrap.store.layout import FEEDBACK
+from runwrap.store.layout import FEEDBACK, RUNS
 from runwrap.store.lookup import (
     Unreadable,
     find_run,
@@ -38,7 +38,7 @@ def cmd_feedback(root: str, ref: str) -> int:
 def _live_feedback(root: str, task: str, run_id: str) -> dict | None:
     """The values in the run's feedback file, or None if it is missing or not a regular file."""
     try:
-        fd = open_regular(root, task, "runs", run_id, FEEDBACK)
+        fd = open_regular(root, task, RUNS, run_id, FEEDBACK)
     except (FileNotFoundError, Unreadable):
         return None  # the manifest's copy (kept current by runwrap) stands in
     try:

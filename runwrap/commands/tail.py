@@ -7,7 +7,7 @@ import sys
 import time
 
 from runwrap.errors import ExitCode, NotFoundError, StateError
-from runwrap.store.layout import STDERR, STDOUT
+from runwrap.store.layout import RUNS, STDERR, STDOUT
 from runwrap.store.lookup import (
     Unreadable,
     find_run,
@@ -24,7 +24,7 @@ def _open_log(root: str, task: str, run_id: str, name: str) -> int | None:
     line saying the log is not a regular file, never the target's content.
     """
     try:
-        return open_regular(root, task, "runs", run_id, name)
+        return open_regular(root, task, RUNS, run_id, name)
     except FileNotFoundError:
         return None
     except Unreadable as e:

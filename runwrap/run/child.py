@@ -46,42 +46,6 @@ def spawn(argv: list[str], env: dict[str, str], stdout_fd: int, stderr_fd: int) 
         ) from None
 
 
-def signal_group(pgid: int, signum: int) -> bool:
-    """Send `signum` to every process of the group; False if none is left."""
-    try:
-        os.killpg(pgid, signum)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # a member changed user: it exists, we cannot touch it
-    return True
-
-
-def group_alive(pgid: int) -> bool:
-    """True while any live (non-zombie) process of the group exists.
-
-    Zombies count as gone: an orphan that died waits for init to reap it,
-    and some inits (in containers) take seconds to do so.
-    """
-    if not signal_group(pgid, 0):
-        return False
-    try:
-        pids = [name for name in os.listdir("/proc") if name.isdigit()]
-    except OSError:
-        return True  # no /proc: trust kill(0)
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        # fields[0] is the state, fields[2] the process group
-        if len(fields) > 2 and fields[2] == str(pgid).encode() and fields[0] != b"Z":
-            return True
-    return False
-
-
 def decode_wait_status(status: int) -> tuple[int | None, str | None, int]:
     """(exit_code, signal name, shell-style code) from a waitpid status."""
     if os.WIFSIGNALED(status):

@@ -19,6 +19,7 @@ import os
 import time
 
 from runwrap.run import sig
+from runwrap.store.owner import proc_stat
 
 _PR_SET_CHILD_SUBREAPER = 36
 _POLL = 0.02
@@ -37,15 +38,9 @@ def become_subreaper() -> bool:
 
 def _stat(pid: str) -> tuple[int, str] | None:
     """(parent pid, state letter) of a process, or None if it is gone."""
+    fields = proc_stat(pid)
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    # The command name may hold spaces and parentheses: split after its last ')'.
-    fields = data[data.rfind(b")") + 2 :].split()
-    try:
-        return int(fields[1]), fields[0].decode()
+        return (int(fields[1]), fields[0].decode()) if fields else None
     except (IndexError, ValueError):
         return None
 

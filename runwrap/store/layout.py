@@ -14,6 +14,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+TASKS = "tasks"  # ROOT/tasks/<task>
+RUNS = "runs"  # ROOT/tasks/<task>/runs/<run_id>
 MANIFEST = "manifest.json"
 STATE = "state.json"
 STDOUT = "stdout.log"
@@ -42,19 +44,19 @@ def default_root() -> str:
 
 
 def tasks_dir(root: str) -> str:
-    return os.path.join(root, "tasks")
+    return os.path.join(root, TASKS)
 
 
 def task_dir(root: str, task: str) -> str:
-    return os.path.join(root, "tasks", task)
+    return os.path.join(root, TASKS, task)
 
 
 def runs_dir(root: str, task: str) -> str:
-    return os.path.join(root, "tasks", task, "runs")
+    return os.path.join(root, TASKS, task, RUNS)
 
 
 def run_dir(root: str, task: str, run_id: str) -> str:
-    return os.path.join(root, "tasks", task, "runs", run_id)
+    return os.path.join(root, TASKS, task, RUNS, run_id)
 
 
 def is_run_id(name: str) -> bool:
@@ -71,7 +73,7 @@ def run_id_time(run_id: str) -> float | None:
 
 
 def task_runs_dir(task_path: str) -> str:
-    return os.path.join(task_path, "runs")
+    return os.path.join(task_path, RUNS)
 
 
 def list_dir(path: str) -> list[str]:

@@ -17,7 +17,7 @@ import stat
 
 from runwrap.errors import NotFoundError
 from runwrap.names import check_task_name, name_problem
-from runwrap.store.layout import MANIFEST, is_run_id, tasks_dir
+from runwrap.store.layout import MANIFEST, RUNS, is_run_id, tasks_dir
 from runwrap.store.manifest import effective_status
 
 MAX_JSON = 16 * 1024 * 1024  # a manifest larger than this is garbage, not a run
@@ -212,7 +212,7 @@ def task_names(root: str, note: bool = True) -> list[str]:
 def run_ids(root: str, task: str) -> list[str]:
     """The task's runs, oldest first: real directories named like run ids, never symlinks."""
     try:
-        entries = _entries(root, (task, "runs"))
+        entries = _entries(root, (task, RUNS))
     except Unreadable as e:
         note_skipped(str(e))
         return []
@@ -235,7 +235,7 @@ def _is_plain_run_id(text: str) -> bool:
 def read_run(root: str, task: str, run_id: str) -> dict | None:
     """A run's manifest as on disk, or None when missing or unreadable (noted)."""
     try:
-        value = read_json_below(root, task, "runs", run_id, MANIFEST)
+        value = read_json_below(root, task, RUNS, run_id, MANIFEST)
     except FileNotFoundError:
         return None
     except Unreadable as e:
@@ -264,7 +264,7 @@ def _find_run_id(root: str, ref: str) -> tuple[str, str]:
     if _is_plain_run_id(ref):
         for task in task_names(root, note=False):
             try:
-                os.close(open_below(root, (task, "runs", ref)))
+                os.close(open_below(root, (task, RUNS, ref)))
             except (FileNotFoundError, Unreadable):
                 continue
             return task, ref
@@ -287,7 +287,7 @@ def find_run(root: str, ref: str) -> tuple[str, str]:
 def load_run(root: str, task: str, run_id: str) -> dict:
     """The manifest of a run, its status as readers must see it (running or lost)."""
     try:
-        manifest = read_json_below(root, task, "runs", run_id, MANIFEST)
+        manifest = read_json_below(root, task, RUNS, run_id, MANIFEST)
     except FileNotFoundError:
         raise NotFoundError(f"run {run_id} of task {task!r} has no manifest yet") from None
     except Unreadable as e:

@@ -25,17 +25,25 @@ def boot_id() -> str:
         return ""
 
 
-def start_ticks(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot, or None if it is gone."""
+def proc_stat(pid: int | str) -> list[bytes] | None:
+    """The fields of /proc/<pid>/stat after the command name (state first), or None if gone.
+
+    The one reader of that file: the command name may hold spaces and
+    parentheses, so the line is split after its last ')'.
+    """
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
+            data = f.read()
     except OSError:
         return None
-    # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
-    fields = stat[stat.rfind(b")") + 2 :].split()
+    return data[data.rfind(b")") + 2 :].split()
+
+
+def start_ticks(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot, or None if it is gone."""
+    fields = proc_stat(pid)
     try:
-        return int(fields[19])
+        return int(fields[19]) if fields else None
     except (IndexError, ValueError):
         return None
 

@@ -458,6 +458,10 @@ def test_a_running_run_with_a_bogus_process_group_is_never_signalled(troot: Root
     path = troot.run_dir("t") / "manifest.json"
     m = json.loads(path.read_text())
     m.update(status="running", owner=owner_identity(sleeper.pid))
+    # Running runs are the open ones: mark it as runwrap does when a run starts.
+    opened = troot.task_dir("t") / "open"
+    opened.mkdir(exist_ok=True)
+    (opened / m["run_id"]).write_text(json.dumps({"owner": m["owner"]}))
     # -1 would be every process we may signal; 0 our own group. Signal 0 only probes.
     for pgid in (1, True, 0, -5, 2**70, os.getpgrp()):
         m["pgid"] = pgid
