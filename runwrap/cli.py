@@ -66,11 +66,7 @@ def _run_form(argv: list[str]) -> int:
         return ExitCode.OK
     opts = resolve(given, command)
     from runwrap.run.execute import execute
+    from runwrap.say import set_sink
 
-    result = execute(opts)
-    for warning in result.warnings:
-        try:
-            print(f"runwrap: {warning}", file=sys.stderr)
-        except OSError:
-            break
-    return result.exit_code
+    set_sink(lambda message: print(f"runwrap: {message}", file=sys.stderr, flush=True))
+    return execute(opts).exit_code

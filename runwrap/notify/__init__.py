@@ -53,7 +53,7 @@ def run_started(opts: RunOptions, run_path: str, manifest: dict) -> None:
         started = start(queue, manifest, run_path, opts.root, _site_url(opts))
         _pings[manifest.get("run_id") or ""] = (rid, started)
     except Exception as e:
-        from runwrap.notify.dispatch import warn
+        from runwrap.say import warn
 
         warn(f"start ping failed for task {opts.name}: {e}")
 
@@ -81,7 +81,8 @@ def after_run(opts: RunOptions, task_path: str, run_path: str, manifest: dict) -
     rid, pings = _pings.pop(manifest.get("run_id") or "", (None, []))
     if not any(queue.values()) and not pings:
         return new
-    from runwrap.notify.dispatch import finish, start, warn
+    from runwrap.notify.dispatch import finish, start
+    from runwrap.say import warn
 
     try:
         for items in queue.values():

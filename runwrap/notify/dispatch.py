@@ -8,7 +8,6 @@ threads are daemons, so runwrap's exit does not wait for them).
 
 from __future__ import annotations
 
-import sys
 import time
 
 from runwrap.notify.message import context, payload, render
@@ -194,11 +193,3 @@ def finish(started: list[tuple[_Job, object]]) -> list[dict]:
                 error = f"timed out after {job.notifier.timeout:g}s"
                 results.append(attempt(job.notifier, item, False, error))
     return results
-
-
-def warn(message: str) -> None:
-    """A problem of the notifications themselves, on runwrap's stderr."""
-    try:
-        print(f"runwrap: {message}", file=sys.stderr)
-    except OSError:
-        pass

@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import os
 import pwd
-import select
 import time
 
 from runwrap.errors import ExitCode
 from runwrap.run import contain, lock, sig
+from runwrap.run.attempts import run_attempts
 from runwrap.run.child import SpawnError, spawn
 from runwrap.run.heartbeat import Monitor
-from runwrap.run.outcome import Outcome, from_ending, from_spawn_error, signalled
+from runwrap.run.outcome import Outcome, from_ending
 from runwrap.run.outputcap import CappedLog
 from runwrap.run.record import record_run
 from runwrap.run.recover import finalize_orphans
+from runwrap.run.reserve import reserve_space, write_final
 from runwrap.run.supervise import supervise
-from runwrap.run.watcher import WATCH_AFTER, Watcher
+from runwrap.run.watcher import Watcher
+from runwrap.say import warn
 from runwrap.settings import WAIT
 from runwrap.store.jsonio import read_json
 from runwrap.store.layout import (
@@ -57,24 +59,18 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from runwrap.settings import RunOptions
 
-_RESERVE = ".runwrap-reserve"
-# Room for the final manifest and state when the disk fills up: as much as there
-# is, down to what a typical final record takes (a disk almost full already).
-_RESERVE_SIZES = (256 * 1024, 64 * 1024, 16 * 1024)
-
 
 class RunResult:
-    """What the CLI needs from a run: the exit status, the final manifest, what went unsaid.
+    """What the CLI needs from a run: the exit status and the final manifest.
 
-    `warnings` are one line each: what runwrap could not record or clean up.
+    What runwrap could not record or clean up went to say.warn() as it happened.
     """
 
-    __slots__ = ("exit_code", "manifest", "warnings")
+    __slots__ = ("exit_code", "manifest")
 
-    def __init__(self, exit_code: int, manifest: dict, warnings: list[str] | None = None) -> None:
+    def __init__(self, exit_code: int, manifest: dict) -> None:
         self.exit_code = exit_code
         self.manifest = manifest
-        self.warnings = warnings or []
 
 
 def _user() -> str:
@@ -91,41 +87,6 @@ def _job_argv(command: list[str], run_path: str, feedback: str, cwd: str) -> lis
     if "/" in program and not os.path.isabs(program):
         argv[0] = os.path.join(cwd, program)
     return argv
-
-
-def _reserve_space(run_path: str) -> None:
-    try:
-        fd = os.open(
-            os.path.join(run_path, _RESERVE), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600
-        )
-        try:
-            for size in _RESERVE_SIZES:
-                try:
-                    os.posix_fallocate(fd, 0, size)
-                    break
-                except OSError:
-                    continue
-        finally:
-            os.close(fd)
-    except OSError:
-        pass  # best effort: without it a full disk may still stop the final write
-
-
-def _release_reserve(run_path: str) -> None:
-    try:
-        os.unlink(os.path.join(run_path, _RESERVE))
-    except OSError:
-        pass
-
-
-def _write_final(run_path: str, manifest: dict) -> None:
-    """Write the final manifest; on a full disk, give back the reserve and try again."""
-    try:
-        write_manifest(run_path, manifest)
-    except OSError:
-        _release_reserve(run_path)
-        write_manifest(run_path, manifest)
-    _release_reserve(run_path)
 
 
 def schedule_record(opts: RunOptions) -> dict | None:
@@ -152,20 +113,6 @@ def _check_schedule(opts: RunOptions, task_path: str) -> None:
 
 def _failed_to(what: str, error: OSError) -> str:
     return f"{what}: {error.strerror or error}"
-
-
-def _interruptible_sleep(inbox: sig.SignalInbox, seconds: float) -> int | None:
-    """Sleep, unless a signal arrives first; return that signal."""
-    deadline = time.monotonic() + seconds
-    while True:
-        got = inbox.take()
-        if got:
-            return got[0]
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        select.select([inbox.read_fd], [], [], left)
-        inbox.drain()
 
 
 class _Run:
@@ -267,9 +214,10 @@ def _record_skipped(run: _Run) -> RunResult:
     try:
         run.create(manifest, final=True)
     except OSError as e:
-        warning = _failed_to(f"cannot record a skipped run of {opts.name}", e)
-        return RunResult(code, manifest, [warning])
-    return RunResult(code, manifest, _after_run(run, manifest))
+        warn(_failed_to(f"cannot record a skipped run of {opts.name}", e))
+        return RunResult(code, manifest)
+    _after_run(run, manifest)
+    return RunResult(code, manifest)
 
 
 def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
@@ -283,7 +231,7 @@ def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
         return _run_unrecorded(run, environ, e)
     run_path = run.run_path
     feedback = os.path.join(run_path, FEEDBACK)
-    _reserve_space(run_path)
+    reserve_space(run_path)
     if opts.notify:
         from runwrap.notify import run_started
 
@@ -298,7 +246,6 @@ def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
     cwd = os.getcwd()
     argv = _job_argv(opts.command, run_path, feedback, cwd)
     watcher = Watcher()
-    warnings: list[str] = []
     os.chdir(run_path)
     try:
         logs = (
@@ -306,21 +253,21 @@ def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
             CappedLog(os.path.join(run_path, STDERR), opts.max_output),
         )
         monitor = Monitor(opts, run_path, manifest, logs)
-        outcome, attempts, leftovers = _attempts(run, argv, environ, logs, monitor, watcher)
+        outcome, attempts, leftovers = run_attempts(run, argv, environ, logs, monitor, watcher)
         manifest, outcome = _final_manifest(run, monitor, logs, outcome, attempts)
         manifest["leftovers"] = leftovers or None
         try:
-            _write_final(run_path, manifest)
+            write_final(run_path, manifest)
             final = True
         except OSError as e:
             final = False
-            warnings.append(_failed_to(f"cannot write the final record of run {run.run_id}", e))
+            warn(_failed_to(f"cannot write the final record of run {run.run_id}", e))
     finally:
         os.chdir(cwd)
     if final:
-        warnings += _after_run(run, manifest)
+        _after_run(run, manifest)
     watcher.stop()
-    return RunResult(outcome.exit_status, manifest, warnings)
+    return RunResult(outcome.exit_status, manifest)
 
 
 def _run_unrecorded(run: _Run, environ: dict[str, str], error: OSError) -> RunResult:
@@ -335,75 +282,14 @@ def _run_unrecorded(run: _Run, environ: dict[str, str], error: OSError) -> RunRe
     )
     argv = _job_argv(opts.command, "", "", os.getcwd())
     environ.update(RUNWRAP_TASK=opts.name)
-    import sys
-
-    print(f"runwrap: {warning}", file=sys.stderr, flush=True)
+    warn(warning)
     try:
         pid = spawn(argv, environ, 1, 2)
     except SpawnError as e:
-        return RunResult(e.exit_code, {}, [e.reason])
+        warn(e.reason)
+        return RunResult(e.exit_code, {})
     ending = supervise(pid, run.inbox, opts.timeout, opts.kill_grace)
     return RunResult(from_ending(ending).exit_status, {})
-
-
-def _attempts(
-    run: _Run,
-    argv: list[str],
-    environ: dict[str, str],
-    logs: tuple[CappedLog, CappedLog],
-    monitor: Monitor,
-    watcher: Watcher,
-) -> tuple[Outcome, list[dict], int]:
-    """Run the job, and again after a failure while --retries allows.
-
-    Returns the last outcome, every attempt, and how many leftover processes were stopped.
-    """
-    opts = run.opts
-    stdout, stderr = logs
-    attempts: list[dict] = []
-    delay = opts.retry_delay
-    leftovers = 0
-    helpers: set[int] = set()
-    since = time.monotonic()
-
-    def tick(now: float) -> str | None:
-        if watcher.pid is None and now - since >= WATCH_AFTER:
-            pid = watcher.start(opts, run.task_path, run.run_id)
-            if pid is not None:
-                helpers.add(pid)
-        return monitor.tick(now)
-
-    while True:
-        attempt_start = time.time()
-        environ["RUNWRAP_ATTEMPT"] = str(len(attempts) + 1)
-        try:
-            pid = spawn(argv, environ, stdout.fd, stderr.fd)
-        except SpawnError as e:
-            outcome = from_spawn_error(e)
-            os.write(stderr.fd, f"runwrap: {e.reason}\n".encode("utf-8", "replace"))
-        else:
-            monitor.started(pid)
-            ending = supervise(
-                pid,
-                run.inbox,
-                opts.timeout,
-                opts.kill_grace,
-                tick=tick,
-                tick_interval=monitor.interval,
-                helpers=helpers,
-            )
-            outcome = from_ending(ending)
-            leftovers += ending.leftovers
-        attempts.append(outcome.as_attempt(len(attempts) + 1, iso(attempt_start), iso(time.time())))
-        if not outcome.retryable or len(attempts) > opts.retries:
-            return outcome, attempts, leftovers
-        wait = format_duration(delay)
-        note = f"\n[runwrap: attempt {len(attempts)} {outcome.status}; retrying in {wait}]\n"
-        os.write(stderr.fd, note.encode())
-        received = _interruptible_sleep(run.inbox, delay)
-        if received is not None:
-            return signalled(received, "between retries"), attempts, leftovers
-        delay *= 2
 
 
 def _final_manifest(
@@ -446,17 +332,15 @@ def _final_manifest(
     return manifest, outcome
 
 
-def _after_run(run: _Run, manifest: dict) -> list[str]:
-    """Task state and notices, then retention; problems here never change the run's outcome.
-
-    Returns a warning for each thing that could not be done.
-    """
+def _after_run(run: _Run, manifest: dict) -> None:
+    """Task state and notices, then retention; problems here never change the run's outcome."""
     opts = run.opts
     try:
         new = record_run(opts, run.task_path, run.run_path, manifest)
     except OSError as e:
         # The open marker stays: the next run records this one again.
-        return [_failed_to(f"cannot update the state of task {opts.name}", e)]
+        warn(_failed_to(f"cannot update the state of task {opts.name}", e))
+        return
     clear_open(run.task_path, manifest["run_id"])
     protected = {
         manifest["run_id"],
@@ -466,5 +350,4 @@ def _after_run(run: _Run, manifest: dict) -> list[str]:
     try:
         apply_retention(run.root, opts.name, protected, opts.keep, opts.keep_days, opts.keep_size)
     except OSError as e:
-        return [_failed_to(f"retention failed for task {opts.name}", e)]
-    return []
+        warn(_failed_to(f"retention failed for task {opts.name}", e))

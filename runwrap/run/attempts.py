@@ -1,0 +1,95 @@
+"""The job's attempts: spawn, supervise, and again after a failure while --retries allows."""
+
+from __future__ import annotations
+
+import os
+import select
+import time
+
+from runwrap.run import sig
+from runwrap.run.child import SpawnError, spawn
+from runwrap.run.outcome import Outcome, from_ending, from_spawn_error, signalled
+from runwrap.run.supervise import supervise
+from runwrap.run.watcher import WATCH_AFTER, Watcher
+from runwrap.timefmt import iso
+from runwrap.units import format_duration
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from runwrap.run.execute import _Run
+    from runwrap.run.heartbeat import Monitor
+    from runwrap.run.outputcap import CappedLog
+
+
+def _interruptible_sleep(inbox: sig.SignalInbox, seconds: float) -> int | None:
+    """Sleep, unless a signal arrives first; return that signal."""
+    deadline = time.monotonic() + seconds
+    while True:
+        got = inbox.take()
+        if got:
+            return got[0]
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        select.select([inbox.read_fd], [], [], left)
+        inbox.drain()
+
+
+def run_attempts(
+    run: _Run,
+    argv: list[str],
+    environ: dict[str, str],
+    logs: tuple[CappedLog, CappedLog],
+    monitor: Monitor,
+    watcher: Watcher,
+) -> tuple[Outcome, list[dict], int]:
+    """Run the job, and again after a failure while --retries allows.
+
+    Returns the last outcome, every attempt, and how many leftover processes were stopped.
+    """
+    opts = run.opts
+    stdout, stderr = logs
+    attempts: list[dict] = []
+    delay = opts.retry_delay
+    leftovers = 0
+    helpers: set[int] = set()
+    since = time.monotonic()
+
+    def tick(now: float) -> str | None:
+        if watcher.pid is None and now - since >= WATCH_AFTER:
+            pid = watcher.start(opts, run.task_path, run.run_id)
+            if pid is not None:
+                helpers.add(pid)
+        return monitor.tick(now)
+
+    while True:
+        attempt_start = time.time()
+        environ["RUNWRAP_ATTEMPT"] = str(len(attempts) + 1)
+        try:
+            pid = spawn(argv, environ, stdout.fd, stderr.fd)
+        except SpawnError as e:
+            outcome = from_spawn_error(e)
+            os.write(stderr.fd, f"runwrap: {e.reason}\n".encode("utf-8", "replace"))
+        else:
+            monitor.started(pid)
+            ending = supervise(
+                pid,
+                run.inbox,
+                opts.timeout,
+                opts.kill_grace,
+                tick=tick,
+                tick_interval=monitor.interval,
+                helpers=helpers,
+            )
+            outcome = from_ending(ending)
+            leftovers += ending.leftovers
+        attempts.append(outcome.as_attempt(len(attempts) + 1, iso(attempt_start), iso(time.time())))
+        if not outcome.retryable or len(attempts) > opts.retries:
+            return outcome, attempts, leftovers
+        wait = format_duration(delay)
+        note = f"\n[runwrap: attempt {len(attempts)} {outcome.status}; retrying in {wait}]\n"
+        os.write(stderr.fd, note.encode())
+        received = _interruptible_sleep(run.inbox, delay)
+        if received is not None:
+            return signalled(received, "between retries"), attempts, leftovers
+        delay *= 2
