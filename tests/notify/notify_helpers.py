@@ -94,25 +94,41 @@ class Receiver:
     """An HTTP server in a thread that records every request.
 
     `mode`: "ok" answers 200, "error" answers 500, "hang" never answers
-    (until the test ends).
+    (until the test ends), "together" holds each request until `together`
+    of them have arrived, then answers 200. `log` keeps ("arrived" or
+    "answered", path) in the order it happened.
     """
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
+        self.log: list[tuple[str, str]] = []
         self.mode = "ok"
+        self.together = 1
         self.release = threading.Event()
+        self.all_arrived = threading.Event()
+        lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                with lock:
+                    receiver.log.append(("arrived", self.path))
+                    if sum(e == "arrived" for e, _ in receiver.log) >= receiver.together:
+                        receiver.all_arrived.set()
                 if receiver.mode == "hang":
                     receiver.release.wait(30)
                     return
-                receiver.requests.append(
-                    {"path": self.path, "headers": dict(self.headers), "body": body}
-                )
+                # Sent one at a time, the first would wait here alone: give up after 10 s
+                # (and stop holding the others) so that such a failure is quick to see.
+                if receiver.mode == "together" and not receiver.all_arrived.wait(10):
+                    receiver.all_arrived.set()
+                with lock:
+                    receiver.requests.append(
+                        {"path": self.path, "headers": dict(self.headers), "body": body}
+                    )
+                    receiver.log.append(("answered", self.path))
                 code = 500 if receiver.mode == "error" else 200
                 self.send_response(code)
                 self.send_header("Content-Length", "2")

@@ -11,7 +11,7 @@ from conftest import wait_for
 
 
 def hook(url: str, **more: object) -> dict:
-    return {"notifiers": {"hook": {"type": "webhook", "url": url, "timeout": "2s", **more}}}
+    return {"notifiers": {"hook": {"type": "webhook", "url": url, **more}}}
 
 
 def events(receiver) -> list[str]:

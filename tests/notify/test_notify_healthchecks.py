@@ -9,7 +9,7 @@ import pytest
 
 
 def hc(url: str) -> dict:
-    return {"notifiers": {"hc": {"type": "healthchecks", "url": url + "/ping/abc", "timeout": 2}}}
+    return {"notifiers": {"hc": {"type": "healthchecks", "url": url + "/ping/abc"}}}
 
 
 def split(request: dict) -> tuple[str, str]:
