@@ -46,6 +46,44 @@ def when(iso_text: object, now: float) -> str:
     return f"{format_duration(max(0.0, now - ts))} ago ({absolute})"
 
 
+def clock(ts: float, now: float) -> str:
+    """A moment in local time, short: 10:05 today, else 2026-11-22 10:05."""
+    try:
+        local = time.localtime(ts)
+    except (OverflowError, OSError, ValueError):
+        return "-"
+    same_day = time.strftime("%Y-%m-%d", local) == time.strftime("%Y-%m-%d", time.localtime(now))
+    return time.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M", local)
+
+
+def due(ts: float | None, now: float) -> str:
+    """When a run is expected: 'in 3m05s (10:20)', or '4m ago (10:05)' once past."""
+    if ts is None:
+        return "-"
+    if ts >= now:
+        return f"in {format_duration(ts - now)} ({clock(ts, now)})"
+    return f"{format_duration(now - ts)} ago ({clock(ts, now)})"
+
+
+def late_text(lateness, now: float) -> str:
+    """'late since 10:05, 3 missed' for a late task; 'on time' for one that is not."""
+    if not lateness.late:
+        return "on time"
+    return f"late since {clock(lateness.late_since, now)}, {lateness.missed} missed"
+
+
+def silence_lines(scheduled: list, now: float) -> list[str]:
+    """'no runs on HOST since 09:58: is cron running?' where all scheduled tasks are late."""
+    if not scheduled:
+        return []
+    from runwrap.store.lateness import silent_hosts
+
+    return [
+        f"no runs on {clean(host, 64)} since {clock(since, now)}: is cron running?"
+        for host, since in silent_hosts(scheduled)
+    ]
+
+
 def age(iso_text: object, now: float) -> str:
     """How long ago, short: 3m05s."""
     ts = _timestamp(iso_text)

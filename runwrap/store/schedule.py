@@ -10,6 +10,10 @@ and this module only when a schedule is given or read.
 A task is late when its next expected run, counted from the start of its
 last run, is more than its grace in the past. Any run counts, skipped ones
 included: a skipped tick still proves that cron fired.
+
+`@every DURATION` is the schedule of a task that runs a fixed gap after its
+last run ended (a systemd timer's OnUnitInactiveSec=, PyDog's frequency):
+its next run is expected that gap after the end of the last run.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ _KEYWORDS = {
     "@annually": "0 0 1 1 *",
 }
 REBOOT = "@reboot"
+EVERY = "@every"
 MIN_GRACE = 60.0
 GRACE_SHARE = 0.2  # of the period: a five-minute job is late after one more minute
 MAX_MISSED = 1000  # counting further says nothing more
@@ -61,21 +66,41 @@ def _zone(name: str | None):
 
 
 def expression(expr: str) -> str | None:
-    """The five-field form of a schedule; None for @reboot (no expectation)."""
+    """The five-field form of a schedule; None for @reboot (no expectation) and @every."""
     text = " ".join(expr.split())
-    if text.lower() == REBOOT:
+    if text.lower() == REBOOT or every_seconds(text) is not None:
         return None
     return _KEYWORDS.get(text.lower(), text)
 
 
+def every_seconds(expr: str) -> float | None:
+    """The gap of an `@every DURATION` schedule in seconds; None for any other schedule."""
+    head, _, rest = expr.strip().partition(" ")
+    if head.lower() != EVERY:
+        return None
+    from runwrap.units import parse_duration
+
+    gap = parse_duration(rest.strip(), "@every")
+    if gap <= 0:
+        raise RunwrapError(f"bad schedule {expr!r}: the gap of @every must be more than 0")
+    return gap
+
+
+def every_schedule(seconds: float) -> str:
+    """The schedule a task with `every: DURATION` records: `@every 90s`."""
+    return f"{EVERY} {seconds:g}s"
+
+
 def check(expr: str, zone: str | None = None) -> str:
     """Return the schedule as given if cron would accept it, else raise a one-line error."""
-    from cronsim import CronSim, CronSimError
-
-    fields = expression(expr)
     tz = _zone(zone)
+    if every_seconds(expr) is not None:
+        return expr
+    fields = expression(expr)
     if fields is None:
         return expr
+    from cronsim import CronSim, CronSimError
+
     try:
         next(CronSim(fields, datetime.now(tz)))
     except (CronSimError, StopIteration, ValueError) as e:
@@ -93,6 +118,9 @@ def _fires(fields: str, after: datetime):
 
 def period(expr: str, zone: str | None = None, at: datetime | None = None) -> float | None:
     """Seconds between two expected runs around `at` (None for @reboot)."""
+    gap = every_seconds(expr)
+    if gap is not None:
+        return gap
     fields = expression(expr)
     if fields is None:
         return None
@@ -115,7 +143,19 @@ def lateness(
     grace: float | None = None,
     zone: str | None = None,
 ) -> Lateness:
-    """How late the task is at `now`, its last run having started at `last_start`."""
+    """How late the task is at `now`, its last run having started at `last_start`.
+
+    For `@every`, `last_start` is the end of the last run: the gap counts from there.
+    """
+    gap = every_seconds(expr)
+    if gap is not None:
+        grace = default_grace(expr, zone) if grace is None else grace
+        expected = last_start + timedelta(seconds=gap)
+        overdue = (now - expected).total_seconds() - grace
+        if overdue <= 0:
+            return Lateness(expected, False, None, 0)
+        missed = min(MAX_MISSED, int(overdue // gap) + 1)
+        return Lateness(expected + timedelta(seconds=gap * missed), True, expected, missed)
     fields = expression(expr)
     if fields is None:
         return Lateness(None, False, None, 0)

@@ -1,0 +1,163 @@
+"""Is a task late? The one query every reader asks: ls, check, the metrics, sitegen.
+
+The rule is schedule.lateness(); this module feeds it what the store knows:
+the schedule the task's state carries (from its latest run) and the newest
+run of the task. Run ids sort by start time, and any run counts, running and
+skipped ones included: each proves that cron fired. Nothing here raises for
+what a file holds: a state without a readable schedule is a task without one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from runwrap.store.layout import run_id_time
+from runwrap.timefmt import iso, parse_iso
+
+
+@dataclass(frozen=True)
+class TaskLateness:
+    """What a task's schedule says at a moment (times are Unix times)."""
+
+    expr: str
+    timezone: str | None
+    grace_s: float
+    next_expected: float | None  # the next run that should start; None: no expectation
+    late: bool
+    late_since: float | None  # when the first missed run should have started
+    missed: int  # expected runs that did not happen
+    last_run_at: float | None  # the start of the newest run (what proves cron fired)
+
+    def as_json(self) -> dict:
+        """The JSON form readers publish (ls --json, status files): ISO 8601 UTC times."""
+        return {
+            "schedule": self.expr,
+            "timezone": self.timezone,
+            "grace_s": self.grace_s,
+            "next_expected": iso(self.next_expected),
+            "late": self.late,
+            "late_since": iso(self.late_since),
+            "missed": self.missed,
+            "last_run_at": iso(self.last_run_at),
+        }
+
+
+def schedule_of(state: object) -> dict | None:
+    """The schedule a task's state carries, {expr, timezone, grace_s}, or None."""
+    schedule = state.get("schedule") if isinstance(state, dict) else None
+    if not isinstance(schedule, dict) or not isinstance(schedule.get("expr"), str):
+        return None
+    zone = schedule.get("timezone")
+    grace = schedule.get("grace_s")
+    return {
+        "expr": schedule["expr"],
+        "timezone": zone if isinstance(zone, str) else None,
+        "grace_s": float(grace)
+        if isinstance(grace, (int, float)) and not isinstance(grace, bool) and grace >= 0
+        else None,
+    }
+
+
+def newest_run_id(state: object, unfinished: list[dict] | tuple = ()) -> str | None:
+    """The newest run of a task: the state's last run or a run not recorded yet, by id."""
+    ids = [m.get("run_id") for m in unfinished if isinstance(m, dict)]
+    if isinstance(state, dict):
+        ids.append(state.get("last_run_id"))
+    ids = [i for i in ids if isinstance(i, str) and run_id_time(i) is not None]
+    return max(ids) if ids else None
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, timezone.utc)
+
+
+def _ts(when: datetime | None) -> float | None:
+    return None if when is None else when.timestamp()
+
+
+def task_lateness(
+    state: object,
+    newest: str | None = None,
+    now: float | None = None,
+    running: bool = False,
+) -> TaskLateness | None:
+    """The task's lateness at `now`, or None for a task without a (readable) schedule.
+
+    `newest` is the task's newest run id (default: the state's last run);
+    `running` says that run is still going (for `@every`, whose gap counts
+    from the end of a run, nothing is expected before it ends).
+    """
+    from runwrap.store import schedule as rule
+
+    found = schedule_of(state)
+    newest = newest or (state.get("last_run_id") if isinstance(state, dict) else None)
+    started = run_id_time(newest) if isinstance(newest, str) else None
+    if found is None or started is None:
+        return None
+    expr, zone = found["expr"], found["timezone"]
+    import time
+
+    now = time.time() if now is None else now
+    try:
+        grace = found["grace_s"]
+        if grace is None:
+            grace = rule.default_grace(expr, zone)
+        reference = started
+        if rule.every_seconds(expr) is not None:
+            if running:
+                return TaskLateness(expr, zone, grace, None, False, None, 0, started)
+            ended = parse_iso(state.get("last_ended_at"))
+            if newest == state.get("last_run_id") and ended is not None:
+                reference = ended
+        at = rule.lateness(expr, _utc(reference), _utc(now), grace, zone)
+    except Exception:  # cronsim's errors, a bad zone, dates out of range: whatever a file held
+        return None  # a schedule this version cannot read: no expectation
+    return TaskLateness(
+        expr,
+        zone,
+        grace,
+        _ts(at.next_expected),
+        at.late,
+        _ts(at.late_since),
+        at.missed,
+        started,
+    )
+
+
+def silent_hosts(tasks: list[tuple[str, TaskLateness]]) -> list[tuple[str, float]]:
+    """(host, newest run start) for each host whose scheduled tasks are all late at once.
+
+    `tasks` pairs each scheduled task's host (of its newest run) with its
+    lateness. One late task says little about cron; two or more on one host
+    all late at once most likely mean that nothing runs there any more.
+    """
+    by_host: dict[str, list[TaskLateness]] = {}
+    for host, lateness in tasks:
+        if host:
+            by_host.setdefault(host, []).append(lateness)
+    found = []
+    for host, items in sorted(by_host.items()):
+        if len(items) >= 2 and all(item.late for item in items):
+            last = max((i.last_run_at for i in items if i.last_run_at is not None), default=None)
+            if last is not None:
+                found.append((host, last))
+    return found
+
+
+def of_overview(root: str, item: dict, now: float | None = None) -> tuple[TaskLateness | None, str]:
+    """(lateness, host of the newest run) for one item of overview.task_overview()."""
+    unfinished = [*item.get("running", []), *item.get("lost", [])]
+    state = item.get("state")
+    newest = newest_run_id(state, unfinished)
+    running = any(m.get("run_id") == newest for m in item.get("running", []))
+    lateness = task_lateness(state, newest, now, running)
+    if lateness is None:
+        return None, ""
+    manifest = next((m for m in unfinished if m.get("run_id") == newest), None)
+    if manifest is None:
+        from runwrap.store.lookup import read_run
+
+        manifest = read_run(root, item["task"], newest) or {}
+    host = manifest.get("host")
+    return lateness, host if isinstance(host, str) else ""

@@ -1,0 +1,70 @@
+"""runwrap ls says when a scheduled task is due, late and how many runs it missed.
+
+The runs are real; the reader looks at them from later on with faketime
+(Debian's faketime shifts the clock of the process it starts, nothing else).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from conftest import RUNWRAP
+
+needs_faketime = pytest.mark.skipif(
+    shutil.which("faketime") is None,
+    reason="faketime is not installed (Debian's faketime; scripts/install-system-deps installs it)",
+)
+
+
+def later(root, minutes: int, *args: str) -> subprocess.CompletedProcess:
+    """`runwrap ARGS` as if it were `minutes` later than now."""
+    return subprocess.run(
+        ["faketime", "-f", f"+{minutes}m", RUNWRAP, *args],
+        env=root.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_ls_shows_the_next_expected_run_of_a_scheduled_task(root) -> None:
+    assert root.run("-n", "five", "--schedule", "*/5 * * * *", "--", "true").returncode == 0
+    assert root.run("-n", "plain", "--", "true").returncode == 0
+    out = root.run("ls").stdout
+    header, *rows = out.splitlines()
+    assert header.split()[-2:] == ["NEXT", "LATE"]
+    five = next(r for r in rows if r.startswith("five"))
+    assert " in " in five and five.endswith("on time")
+    plain = next(r for r in rows if r.startswith("plain"))
+    assert plain.split()[-2:] == ["-", "-"]
+    listed = {item["task"]: item for item in json.loads(root.run("ls", "--json").stdout)}
+    assert listed["five"]["lateness"]["late"] is False
+    assert listed["five"]["lateness"]["next_expected"].endswith(":00.000Z")
+    assert listed["plain"]["lateness"] is None
+
+
+@needs_faketime
+def test_ls_says_late_since_when_and_how_many_runs_were_missed(root) -> None:
+    root.run("-n", "five", "--schedule", "*/5 * * * *", "--grace", "1m", "--", "true")
+    result = later(root, 23, "ls")
+    row = next(r for r in result.stdout.splitlines() if r.startswith("five"))
+    assert "late since " in row and row.endswith(" missed")
+    missed = int(row.rsplit(", ", 1)[1].split()[0])
+    assert missed in (4, 5)  # 23 minutes after a run, with the 5-minute grid where it falls
+    listed = json.loads(later(root, 23, "ls", "--json").stdout)
+    assert listed[0]["lateness"]["late"] is True and listed[0]["lateness"]["missed"] == missed
+
+
+@needs_faketime
+def test_ls_asks_whether_cron_runs_when_every_scheduled_task_of_the_host_is_late(root) -> None:
+    root.run("-n", "a", "--schedule", "*/5 * * * *", "--", "true")
+    root.run("-n", "b", "--schedule", "*/10 * * * *", "--", "true")
+    root.run("-n", "c", "--schedule", "0 0 1 1 *", "--", "true")  # once a year
+    assert "is cron running?" not in later(root, 30, "ls").stdout  # c is not due
+    root.run("-n", "c", "--schedule", "*/5 * * * *", "--", "true")
+    lines = later(root, 30, "ls").stdout.splitlines()
+    silence = [ln for ln in lines if ln.endswith("is cron running?")]
+    assert len(silence) == 1 and silence[0].startswith("no runs on ")
