@@ -27,6 +27,17 @@ def wait_for(predicate, timeout: float = 15.0, interval: float = 0.02, what: str
         time.sleep(interval)
 
 
+def assert_one_line_error(result, *fragments: str, code: int = 125) -> None:
+    """runwrap failed with `code` and said why in one line naming each of `fragments`."""
+    assert result.returncode == code, result
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("runwrap: ") and "internal error" not in lines[0], lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
 class Root:
     """A runwrap root in tmp_path, with helpers to run runwrap and read what it wrote."""
 

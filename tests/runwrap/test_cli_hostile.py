@@ -6,17 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import RUNWRAP, Root
-
-
-def assert_one_line_error(result, *fragments: str, code: int = 125) -> None:
-    assert result.returncode == code, result
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("runwrap: ") and "internal error" not in lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+from conftest import RUNWRAP, Root, assert_one_line_error
 
 
 def nothing_recorded(root: Root) -> bool:

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import RUNWRAP, Root, wait_for
+from conftest import RUNWRAP, Root, assert_one_line_error, wait_for
 
 
 def running(root: Root, task: str) -> dict | None:
@@ -119,11 +119,7 @@ def test_tail_follows_a_run_until_it_ends(root: Root, tmp_path: Path) -> None:
 )
 def test_errors_are_one_line(root: Root, args: list[str], fragment: str, code: int) -> None:
     root.run("-n", "done", "--", "true")
-    result = root.run(*args)
-    assert result.returncode == code, result
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and fragment in lines[0], result.stderr
+    assert_one_line_error(root.run(*args), fragment, code=code)
 
 
 def test_ls_on_an_empty_root(root: Root) -> None:

@@ -6,17 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import Root
-
-
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.returncode == 125, result
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("runwrap: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
+from conftest import Root, assert_one_line_error
 
 
 @pytest.mark.parametrize(
