@@ -12,6 +12,15 @@ from conftest import Root, pid_alive, wait_for
 HOLD = "while [ ! -e {release} ]; do sleep 0.02; done"
 
 
+def holds_open(pid: int, path: Path) -> bool:
+    """True if process `pid` has `path` open."""
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        return any(os.readlink(fd) == str(path) for fd in fds.iterdir())
+    except OSError:  # the process is gone, or a descriptor closed as we looked
+        return False
+
+
 def test_twenty_simultaneous_launches_give_one_run_and_nineteen_skips(
     root: Root, tmp_path: Path
 ) -> None:
@@ -40,7 +49,9 @@ def test_wait_queues_behind_the_running_one(root: Root, tmp_path: Path) -> None:
     first = root.start("-n", "q", "--", "sh", "-c", HOLD.format(release=release))
     wait_for(lambda: root.run_ids("q"), what="first run")
     second = root.start("-n", "q", "--overlap", "wait", "--", "echo", "second")
-    wait_for(lambda: second.poll() is None and len(root.run_ids("q")) == 1, what="second waiting")
+    # The second has opened the lock the first holds: from here on it waits, or skips.
+    wait_for(lambda: holds_open(second.pid, root.task_dir("q") / "lock"), what="second waiting")
+    assert second.poll() is None and len(root.run_ids("q")) == 1
     release.touch()
     assert first.wait(timeout=30) == 0 and second.wait(timeout=30) == 0
     one, two = root.manifests("q")

@@ -38,16 +38,17 @@ def test_timeout_kills_a_tree_whose_grandchild_ignores_sigterm(root: Root, tmp_p
 
 
 def test_sigterm_to_runwrap_is_passed_on_and_recorded_as_killed(root: Root) -> None:
-    job = "trap 'echo got TERM; exit 0' TERM; while :; do sleep 0.05; done"
+    job = "trap 'echo got TERM; exit 0' TERM; echo ready; while :; do sleep 0.05; done"
     proc = root.start("-n", "fwd", "--", "sh", "-c", job)
     wait_for(lambda: running_manifest(root, "fwd"), what="job running")
-    wait_for(lambda: (root.run_dir("fwd") / "stdout.log").exists())
+    log = root.run_dir("fwd") / "stdout.log"
+    wait_for(lambda: log.exists() and log.read_text() == "ready\n", what="the trap set")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 128 + signal.SIGTERM
     m = root.manifest("fwd")
     assert m["status"] == "killed"
     assert m["reason"] == "stopped: runwrap received SIGTERM and passed it on to the job"
-    assert (root.run_dir("fwd") / "stdout.log").read_text() == "got TERM\n"
+    assert log.read_text() == "ready\ngot TERM\n"
 
 
 def test_sigint_and_sighup_are_passed_on_too(root: Root) -> None:
