@@ -1,5 +1,9 @@
-"""Fixtures for sitegen tests (imported by each test module: a conftest.py here would
-shadow the project's tests/conftest.py, which other tests import by name)."""
+"""Fixtures for sitegen tests: a pytest plugin, named in each test module's `pytest_plugins`.
+
+Not a conftest.py: one here would shadow the project's tests/conftest.py, which
+other tests import by name. A plugin's fixtures rank below tests/conftest.py's,
+so the empty run root is `run_root` (tests/conftest.py's `root` is runwrap's).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ DOCS = Path(__file__).parents[2] / "docs"
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
+def run_root(tmp_path: Path) -> Path:
     """An empty run root."""
     path = tmp_path / "root"
     (path / "tasks").mkdir(parents=True)

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,13 +13,19 @@ from urllib.parse import unquote, urlsplit
 
 from conftest import wait_for  # noqa: F401  (re-exported for the sitegen tests)
 
-from runwrap.store.layout import STDERR, STDOUT, ensure_task_dirs, run_dir
+from runwrap.store.layout import STDERR, STDOUT, ensure_task_dirs, new_run_id, run_dir
 from runwrap.store.manifest import new_manifest, scan_artifacts, write_manifest
 from runwrap.store.owner import owner_identity
 from runwrap.timefmt import iso
 from sitegen.config import SiteConfig
 
 BASE = 1_795_000_000.0  # a fixed start time (2026-11), so pages are reproducible
+
+
+def run_id_for(started: float, n: int) -> str:
+    """Run n's id, in runwrap's format (20261122T043733.123Z-3f9a), n in place of the random
+    part: writing run n again rewrites the same run."""
+    return new_run_id(started)[:-4] + f"{n % 65536:04x}"
 
 
 def write_run(
@@ -41,7 +46,7 @@ def write_run(
     """Write run number n of a task (started n minutes after BASE); return its run id."""
     ensure_task_dirs(str(root), task)
     started = BASE + 60 * n
-    run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + f"-{n % 65536:04x}"
+    run_id = run_id_for(started, n)
     path = run_dir(str(root), task, run_id)
     os.makedirs(path, exist_ok=True)
     if status != "skipped":
@@ -73,8 +78,16 @@ def write_run(
         liveness="running" if running else None,
         **fields,
     )
-    write_manifest(path, manifest)
+    write_manifest(path, manifest, durable=False)  # atomic; a test needs no fsync
     return run_id
+
+
+def make_root(root: Path, tasks: int, runs: int) -> None:
+    """A synthetic history: `tasks` tasks of `runs` finished runs each (a failure every 7th)."""
+    for t in range(tasks):
+        for n in range(runs):
+            status = "failed" if n % 7 == 3 else "success"
+            write_run(root, f"task-{t:03d}", n, status, files={"out/data.csv": b"1,2\n"})
 
 
 def site_config(root: Path, out: Path, **kw: object) -> SiteConfig:

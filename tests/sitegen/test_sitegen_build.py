@@ -9,23 +9,25 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from sitegen_fixtures import out, root
 from sitegen_helpers import crawl, site_config, snapshot, write_run
 
 from sitegen.build import Site
 
+# The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
+pytest_plugins = ["sitegen_fixtures"]
 
-def build(root: Path, out: Path, **kw: object) -> Site:
-    site = Site(site_config(root, out, **kw))
+
+def build(run_root: Path, out: Path, **kw: object) -> Site:
+    site = Site(site_config(run_root, out, **kw))
     site.update()
     return site
 
 
-def test_dashboard_shows_every_task_failing_first_with_text_status(root, out):
-    write_run(root, "alpha", 1, "success")
-    write_run(root, "zulu", 1, "failed", reason="exited with 3")
-    write_run(root, "mike", 1, "running", feedback={"progress": "42", "info": "copying"})
-    build(root, out)
+def test_dashboard_shows_every_task_failing_first_with_text_status(run_root, out):
+    write_run(run_root, "alpha", 1, "success")
+    write_run(run_root, "zulu", 1, "failed", reason="exited with 3")
+    write_run(run_root, "mike", 1, "running", feedback={"progress": "42", "info": "copying"})
+    build(run_root, out)
     html = (out / "index.html").read_text()
     assert html.index("zulu") < html.index("mike") < html.index("alpha")
     assert "failing" in html and "✗" in html
@@ -34,9 +36,9 @@ def test_dashboard_shows_every_task_failing_first_with_text_status(root, out):
     assert 'http-equiv="refresh"' in html
 
 
-def test_run_page_shows_fields_logs_artifacts_and_report(root, out):
+def test_run_page_shows_fields_logs_artifacts_and_report(run_root, out):
     rid = write_run(
-        root,
+        run_root,
         "job",
         1,
         "failed",
@@ -50,7 +52,7 @@ def test_run_page_shows_fields_logs_artifacts_and_report(root, out):
         },
         reason="exited with status 1",
     )
-    build(root, out)
+    build(run_root, out)
     run = out / "tasks" / "job" / "runs" / rid
     html = (run / "index.html").read_text()
     for text in ("exited with status 1", "nightly", "done", "last line", "oops", "Exit code"):
@@ -62,43 +64,44 @@ def test_run_page_shows_fields_logs_artifacts_and_report(root, out):
     assert "<table>" in html and "<h1>Totals</h1>" in html
 
 
-def test_logs_are_published_as_hard_links_not_copies(root, out):
-    rid = write_run(root, "job", 1, stdout=b"big\n" * 1000)
-    build(root, out)
-    src = root / "tasks" / "job" / "runs" / rid / "stdout.log"
+def test_logs_are_published_as_hard_links_not_copies(run_root, out):
+    rid = write_run(run_root, "job", 1, stdout=b"big\n" * 1000)
+    build(run_root, out)
+    src = run_root / "tasks" / "job" / "runs" / rid / "stdout.log"
     dest = out / "tasks" / "job" / "runs" / rid / "stdout.log"
     assert os.stat(src).st_ino == os.stat(dest).st_ino
 
 
-def test_a_link_left_half_done_by_a_crashed_build_does_not_block_the_next(root, out):
-    rid = write_run(root, "job", 1, stdout=b"first\n")
-    build(root, out)
-    src = root / "tasks" / "job" / "runs" / rid / "stdout.log"
+def test_a_link_left_half_done_by_a_crashed_build_does_not_block_the_next(run_root, out):
+    rid = write_run(run_root, "job", 1, stdout=b"first\n")
+    build(run_root, out)
+    src = run_root / "tasks" / "job" / "runs" / rid / "stdout.log"
     dest = out / "tasks" / "job" / "runs" / rid / "stdout.log"
     (src.parent / "new.log").write_bytes(b"second\n")
     os.replace(src.parent / "new.log", src)  # a new file: the published link must follow
     stale = Path(f"{dest}.{os.getpid()}.lnk")
     stale.write_bytes(b"left by a crash")
-    Site(site_config(root, out)).update(full=True)
+    Site(site_config(run_root, out)).update(full=True)
     assert os.stat(dest).st_ino == os.stat(src).st_ino
     assert not stale.exists()
 
 
-def test_copy_mode_copies_files(root, out):
-    rid = write_run(root, "job", 1, stdout=b"data\n")
-    build(root, out, publish="copy")
+def test_copy_mode_copies_files(run_root, out):
+    rid = write_run(run_root, "job", 1, stdout=b"data\n")
+    build(run_root, out, publish="copy")
     dest = out / "tasks" / "job" / "runs" / rid / "stdout.log"
     assert dest.read_bytes() == b"data\n"
     assert (
-        os.stat(dest).st_ino != os.stat(root / "tasks" / "job" / "runs" / rid / "stdout.log").st_ino
+        os.stat(dest).st_ino
+        != os.stat(run_root / "tasks" / "job" / "runs" / rid / "stdout.log").st_ino
     )
 
 
-def test_symlinks_in_a_run_directory_are_never_followed(root, out, tmp_path):
+def test_symlinks_in_a_run_directory_are_never_followed(run_root, out, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP SECRET")
-    rid = write_run(root, "job", 1, files={"ok.txt": b"fine"})
-    run = root / "tasks" / "job" / "runs" / rid
+    rid = write_run(run_root, "job", 1, files={"ok.txt": b"fine"})
+    run = run_root / "tasks" / "job" / "runs" / rid
     (run / "stdout.log").unlink()
     (run / "stdout.log").symlink_to(secret)
     (run / "leak.txt").symlink_to(secret)
@@ -113,7 +116,7 @@ def test_symlinks_in_a_run_directory_are_never_followed(root, out, tmp_path):
         {"name": "/etc/passwd", "size": 10},
     ]
     (run / "manifest.json").write_text(json.dumps(manifest))
-    build(root, out)
+    build(run_root, out)
     for path in out.rglob("*"):
         if path.is_file():
             assert b"TOP SECRET" not in path.read_bytes(), path
@@ -123,22 +126,22 @@ def test_symlinks_in_a_run_directory_are_never_followed(root, out, tmp_path):
     assert "not published" in page
 
 
-def test_symlinked_run_and_task_directories_are_ignored(root, out, tmp_path):
-    write_run(root, "job", 1)
+def test_symlinked_run_and_task_directories_are_ignored(run_root, out, tmp_path):
+    write_run(run_root, "job", 1)
     elsewhere = tmp_path / "elsewhere"
     write_run(elsewhere, "hidden", 1)
-    os.symlink(elsewhere / "tasks" / "hidden", root / "tasks" / "hidden")
+    os.symlink(elsewhere / "tasks" / "hidden", run_root / "tasks" / "hidden")
     hidden_run = next((elsewhere / "tasks" / "hidden" / "runs").iterdir())
-    os.symlink(hidden_run, root / "tasks" / "job" / "runs" / "20991231T000000Z-dead")
-    build(root, out)
+    os.symlink(hidden_run, run_root / "tasks" / "job" / "runs" / "20991231T000000.000Z-dead")
+    build(run_root, out)
     assert not (out / "tasks" / "hidden").exists()
-    assert not (out / "tasks" / "job" / "runs" / "20991231T000000Z-dead").exists()
+    assert not (out / "tasks" / "job" / "runs" / "20991231T000000.000Z-dead").exists()
 
 
-def test_history_pages_are_numbered_from_the_oldest_and_old_pages_never_change(root, out):
+def test_history_pages_are_numbered_from_the_oldest_and_old_pages_never_change(run_root, out):
     for n in range(7):
-        write_run(root, "job", n)
-    site = Site(site_config(root, out, page_size=3))
+        write_run(run_root, "job", n)
+    site = Site(site_config(run_root, out, page_size=3))
     site.update()
     task = out / "tasks" / "job"
     assert sorted(p.name for p in task.glob("page-*.html")) == [
@@ -149,39 +152,39 @@ def test_history_pages_are_numbered_from_the_oldest_and_old_pages_never_change(r
     page1 = (task / "page-1.html").read_bytes()
     page2 = (task / "page-2.html").read_bytes()
     for n in range(7, 10):
-        write_run(root, "job", n)
+        write_run(run_root, "job", n)
         site.update()
     assert (task / "page-1.html").read_bytes() == page1
     assert (task / "page-2.html").read_bytes() == page2
     assert (task / "page-4.html").exists()
 
 
-def test_a_new_history_page_leaves_the_full_ones_alone(root, out, tmp_path):
+def test_a_new_history_page_leaves_the_full_ones_alone(run_root, out, tmp_path):
     for n in range(7):
-        write_run(root, "job", n)
-    site = Site(site_config(root, out, page_size=3))
+        write_run(run_root, "job", n)
+    site = Site(site_config(run_root, out, page_size=3))
     site.update()
     task = out / "tasks" / "job"
     page1 = (task / "page-1.html").read_bytes()
     for n in range(7, 14):  # pages 3 and 4 fill up, page 5 begins
-        write_run(root, "job", n)
+        write_run(run_root, "job", n)
         site.update()
     assert (task / "page-1.html").read_bytes() == page1
     fresh = tmp_path / "fresh"
-    Site(site_config(root, fresh, page_size=3)).update()
+    Site(site_config(run_root, fresh, page_size=3)).update()
     assert snapshot(out) == snapshot(fresh)
 
 
-def test_numbered_runs_keep_their_history_page_when_old_runs_are_pruned(root, out, tmp_path):
-    ids = [write_run(root, "job", n, seq=n + 1) for n in range(10)]
-    site = Site(site_config(root, out, page_size=3))
+def test_numbered_runs_keep_their_history_page_when_old_runs_are_pruned(run_root, out, tmp_path):
+    ids = [write_run(run_root, "job", n, seq=n + 1) for n in range(10)]
+    site = Site(site_config(run_root, out, page_size=3))
     site.update()
     task = out / "tasks" / "job"
     page3 = (task / "page-3.html").read_bytes()
     # Retention: each new run removes the oldest one.
     for n in range(10, 13):
-        write_run(root, "job", n, seq=n + 1)
-        shutil.rmtree(root / "tasks" / "job" / "runs" / ids[n - 10])
+        write_run(run_root, "job", n, seq=n + 1)
+        shutil.rmtree(run_root / "tasks" / "job" / "runs" / ids[n - 10])
         site.update()
     assert not (task / "page-1.html").exists()  # runs 1 to 3 are gone
     assert (task / "page-3.html").read_bytes() == page3  # runs 7 to 9 never moved
@@ -192,18 +195,18 @@ def test_numbered_runs_keep_their_history_page_when_old_runs_are_pruned(root, ou
         "page-5.html",
     ]
     fresh = tmp_path / "fresh"
-    Site(site_config(root, fresh, page_size=3)).update()
+    Site(site_config(run_root, fresh, page_size=3)).update()
     assert snapshot(out) == snapshot(fresh)
 
 
-def test_a_run_directory_left_without_a_manifest_is_not_polled_forever(root, out):
-    rid = write_run(root, "job", 1)
-    long_ago = os.stat(root).st_mtime - 3600
-    manifest = root / "tasks" / "job" / "runs" / rid / "manifest.json"
+def test_a_run_directory_left_without_a_manifest_is_not_polled_forever(run_root, out):
+    rid = write_run(run_root, "job", 1)
+    long_ago = os.stat(run_root).st_mtime - 3600
+    manifest = run_root / "tasks" / "job" / "runs" / rid / "manifest.json"
     os.utime(manifest, (long_ago, long_ago))  # a finished run, long settled
-    orphan = root / "tasks" / "job" / "runs" / "20261101T000000.000Z-dead"
+    orphan = run_root / "tasks" / "job" / "runs" / "20261101T000000.000Z-dead"
     orphan.mkdir()
-    site = build(root, out)
+    site = build(run_root, out)
     assert site.busy()  # it may still get its manifest
     os.utime(orphan, (long_ago, long_ago))
     site.update(hints={"job": {orphan.name}})
@@ -211,10 +214,10 @@ def test_a_run_directory_left_without_a_manifest_is_not_polled_forever(root, out
     assert (out / "tasks" / "job" / "index.html").exists()
 
 
-def test_untrusted_text_is_escaped_everywhere(root, out):
+def test_untrusted_text_is_escaped_everywhere(run_root, out):
     payload = '<script>alert(1)</script><img src=x onerror="alert(2)">'
     rid = write_run(
-        root,
+        run_root,
         "evil<b>",
         1,
         "failed",
@@ -224,7 +227,7 @@ def test_untrusted_text_is_escaped_everywhere(root, out):
         files={"x<script>.txt": b"a", "report.md": payload.encode()},
         reason=payload,
     )
-    build(root, out)
+    build(run_root, out)
     for path in out.rglob("*.html"):
         text = path.read_text()
         assert "<script>alert" not in text, path
@@ -269,10 +272,10 @@ def test_markdown_with_a_malformed_url_still_renders():
     assert 'href="https://ok.example/"' in html
 
 
-def test_task_names_are_percent_encoded_in_links(root, out):
+def test_task_names_are_percent_encoded_in_links(run_root, out):
     for name in ("a b", "100%", "q?x#y", "ünï"):
-        write_run(root, name, 1)
-    build(root, out)
+        write_run(run_root, name, 1)
+    build(run_root, out)
     html = (out / "index.html").read_text()
     assert 'href="tasks/a%20b/index.html"' in html
     assert 'href="tasks/100%25/index.html"' in html
@@ -281,23 +284,25 @@ def test_task_names_are_percent_encoded_in_links(root, out):
     assert broken == []
 
 
-def test_every_link_and_asset_resolves(root, out):
+def test_every_link_and_asset_resolves(run_root, out):
     for n in range(60):
-        write_run(root, "many", n, "failed" if n % 5 == 0 else "success", files={"a/b.txt": b"x"})
-    write_run(root, "running", 1, "running", feedback={"progress": "10"})
-    write_run(root, "skipper", 1, "skipped")
-    build(root, out)
+        write_run(
+            run_root, "many", n, "failed" if n % 5 == 0 else "success", files={"a/b.txt": b"x"}
+        )
+    write_run(run_root, "running", 1, "running", feedback={"progress": "10"})
+    write_run(run_root, "skipper", 1, "skipped")
+    build(run_root, out)
     reached, broken = crawl(out)
     assert broken == []
     names = {p.name for p in reached}
     assert {"style.css", "app.js", "badge.svg", "stdout.log", "b.txt", "page-1.html"} <= names
 
 
-def test_machine_readable_files(root, out):
-    write_run(root, "job", 1, "success")
-    write_run(root, "job", 2, "failed", reason="boom")
-    write_run(root, "job", 3, "success")
-    build(root, out, site_url="https://jobs.example/")
+def test_machine_readable_files(run_root, out):
+    write_run(run_root, "job", 1, "success")
+    write_run(run_root, "job", 2, "failed", reason="boom")
+    write_run(run_root, "job", 3, "success")
+    build(run_root, out, site_url="https://jobs.example/")
     status = json.loads((out / "status.json").read_text())
     assert status["tasks"]["job"]["state"] == "ok"
     assert status["tasks"]["job"]["runs"] == 3
@@ -310,13 +315,13 @@ def test_machine_readable_files(root, out):
     assert all(link.startswith("https://jobs.example/") for link in links)
 
 
-def test_a_malformed_manifest_is_skipped_then_picked_up_when_whole(root, out, caplog):
-    write_run(root, "job", 1)
-    rid = write_run(root, "job", 2, "failed")
-    manifest = root / "tasks" / "job" / "runs" / rid / "manifest.json"
+def test_a_malformed_manifest_is_skipped_then_picked_up_when_whole(run_root, out, caplog):
+    write_run(run_root, "job", 1)
+    rid = write_run(run_root, "job", 2, "failed")
+    manifest = run_root / "tasks" / "job" / "runs" / rid / "manifest.json"
     good = manifest.read_bytes()
     manifest.write_bytes(good[: len(good) // 2])
-    site = build(root, out)
+    site = build(run_root, out)
     assert caplog.text.count("manifest is unreadable") == 1
     assert not (out / "tasks" / "job" / "runs" / rid / "index.html").exists()
     site.update()
@@ -327,10 +332,10 @@ def test_a_malformed_manifest_is_skipped_then_picked_up_when_whole(root, out, ca
     assert (out / "tasks" / "job" / "runs" / rid / "index.html").exists()
 
 
-def test_wrong_types_in_a_manifest_make_it_unreadable_and_the_rest_builds(root, out):
-    write_run(root, "job", 0)
-    rid = write_run(root, "job", 1)
-    path = root / "tasks" / "job" / "runs" / rid / "manifest.json"
+def test_wrong_types_in_a_manifest_make_it_unreadable_and_the_rest_builds(run_root, out):
+    write_run(run_root, "job", 0)
+    rid = write_run(run_root, "job", 1)
+    path = run_root / "tasks" / "job" / "runs" / rid / "manifest.json"
     weird = {
         "status": ["x"],
         "started_at": 5,
@@ -343,59 +348,59 @@ def test_wrong_types_in_a_manifest_make_it_unreadable_and_the_rest_builds(root, 
         "attempts": [1, {"a": None}],
     }
     path.write_text(json.dumps(weird))
-    build(root, out)
+    build(run_root, out)
     assert not (out / "tasks" / "job" / "runs" / rid).exists()
     assert json.loads((out / "status.json").read_text())["tasks"]["job"]["runs"] == 1
     _, broken = crawl(out)
     assert broken == []
 
 
-def test_full_build_equals_any_sequence_of_incremental_updates(root, out, tmp_path):
-    site = Site(site_config(root, out, page_size=4))
+def test_full_build_equals_any_sequence_of_incremental_updates(run_root, out, tmp_path):
+    site = Site(site_config(run_root, out, page_size=4))
     site.update()
     ids = []
     for n in range(6):
-        ids.append(write_run(root, "a", n, "failed" if n == 2 else "success"))
+        ids.append(write_run(run_root, "a", n, "failed" if n == 2 else "success"))
         site.update()
-    running = write_run(root, "b", 1, "running", feedback={"progress": "5"})
+    running = write_run(run_root, "b", 1, "running", feedback={"progress": "5"})
     site.update()
-    write_run(root, "b", 1, "running", feedback={"progress": "60"})
+    write_run(run_root, "b", 1, "running", feedback={"progress": "60"})
     site.update()
-    write_run(root, "b", 1, "success")
+    write_run(run_root, "b", 1, "success")
     site.update()
     # Retention prunes the oldest runs; a task disappears; a new one appears.
-    shutil.rmtree(root / "tasks" / "a" / "runs" / ids[0])
-    shutil.rmtree(root / "tasks" / "a" / "runs" / ids[1])
+    shutil.rmtree(run_root / "tasks" / "a" / "runs" / ids[0])
+    shutil.rmtree(run_root / "tasks" / "a" / "runs" / ids[1])
     site.update()
-    write_run(root, "c", 1, "timeout")
+    write_run(run_root, "c", 1, "timeout")
     site.update()
-    shutil.rmtree(root / "tasks" / "c")
+    shutil.rmtree(run_root / "tasks" / "c")
     site.update()
     # A second process picks up from the cache on disk.
-    Site(site_config(root, out, page_size=4)).update()
+    Site(site_config(run_root, out, page_size=4)).update()
     fresh = tmp_path / "fresh"
-    Site(site_config(root, fresh, page_size=4)).update()
+    Site(site_config(run_root, fresh, page_size=4)).update()
     assert snapshot(out) == snapshot(fresh)
     assert running in "".join(snapshot(out))
 
 
-def test_a_missing_or_stale_cache_rebuilds_the_same_site(root, out, tmp_path):
+def test_a_missing_or_stale_cache_rebuilds_the_same_site(run_root, out, tmp_path):
     for n in range(5):
-        write_run(root, "job", n)
-    build(root, out)
+        write_run(run_root, "job", n)
+    build(run_root, out)
     before = snapshot(out)
     shutil.rmtree(out / ".sitegen")
-    build(root, out)
+    build(run_root, out)
     assert snapshot(out) == before
     (out / ".sitegen" / "summary.json").write_text("{not json")
     (out / "tasks" / "job" / "junk.html").write_text("stale")
     (out / "tasks" / "ghost").mkdir()
-    build(root, out)
+    build(run_root, out)
     assert snapshot(out) == {**before, "tasks/job/junk.html": b"stale"}
     assert not (out / "tasks" / "ghost").exists()
 
 
-def test_a_user_theme_overrides_single_templates(root, out, tmp_path):
+def test_a_user_theme_overrides_single_templates(run_root, out, tmp_path):
     theme = tmp_path / "mytheme"
     (theme / "templates").mkdir(parents=True)
     (theme / "static").mkdir()
@@ -404,31 +409,31 @@ def test_a_user_theme_overrides_single_templates(root, out, tmp_path):
         "{% endblock %}"
     )
     (theme / "static" / "extra.css").write_text("body{}")
-    write_run(root, "job", 1)
-    build(root, out, theme=str(theme))
+    write_run(run_root, "job", 1)
+    build(run_root, out, theme=str(theme))
     assert "MY DASHBOARD 1" in (out / "index.html").read_text()
     assert (out / "static" / "extra.css").exists() and (out / "static" / "style.css").exists()
     rid = next((out / "tasks" / "job" / "runs").iterdir())
     assert "Record" in (rid / "index.html").read_text()
 
 
-def test_a_running_run_whose_runwrap_died_shows_as_lost(root, out):
-    rid = write_run(root, "job", 1, "running", feedback={"progress": "20"})
-    path = root / "tasks" / "job" / "runs" / rid / "manifest.json"
+def test_a_running_run_whose_runwrap_died_shows_as_lost(run_root, out):
+    rid = write_run(run_root, "job", 1, "running", feedback={"progress": "20"})
+    path = run_root / "tasks" / "job" / "runs" / rid / "manifest.json"
     manifest = json.loads(path.read_text())
     manifest["owner"]["pid"] = 2**22 + 12345  # no such process
     path.write_text(json.dumps(manifest))
-    build(root, out)
+    build(run_root, out)
     status = json.loads((out / "status.json").read_text())
     assert status["tasks"]["job"]["state"] == "failing"
     assert status["tasks"]["job"]["last_status"] == "lost"
     assert "lost" in (out / "tasks" / "job" / "runs" / rid / "index.html").read_text()
 
 
-def test_pages_of_running_runs_refresh_themselves_and_finished_ones_do_not(root, out):
-    done = write_run(root, "job", 1)
-    live = write_run(root, "job", 2, "running")
-    build(root, out)
+def test_pages_of_running_runs_refresh_themselves_and_finished_ones_do_not(run_root, out):
+    done = write_run(run_root, "job", 1)
+    live = write_run(run_root, "job", 2, "running")
+    build(run_root, out)
     runs = out / "tasks" / "job" / "runs"
     assert 'http-equiv="refresh"' in (runs / live / "index.html").read_text()
     assert 'http-equiv="refresh"' not in (runs / done / "index.html").read_text()

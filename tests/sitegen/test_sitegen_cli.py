@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
-from sitegen_fixtures import out, root
-from sitegen_helpers import BIN, ENV, crawl, real_root, runwrap, sitegen, snapshot, wait_for
+from sitegen_helpers import (
+    BIN,
+    ENV,
+    crawl,
+    make_root,
+    real_root,
+    runwrap,
+    sitegen,
+    snapshot,
+    wait_for,
+)
 
 from sitegen.cli import parser
 
+# The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
+pytest_plugins = ["sitegen_fixtures"]
 
-def test_builds_a_site_from_real_runwrap_runs_where_every_link_resolves(root, out):
-    real_root(root)
-    result = sitegen("--root", str(root), "--out", str(out), "--title", "Ops")
+
+def test_builds_a_site_from_real_runwrap_runs_where_every_link_resolves(run_root, out):
+    real_root(run_root)
+    result = sitegen("--root", str(run_root), "--out", str(out), "--title", "Ops")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # cron mails any output: a one-shot build is quiet
     status = json.loads((out / "status.json").read_text())
@@ -33,13 +45,13 @@ def test_builds_a_site_from_real_runwrap_runs_where_every_link_resolves(root, ou
     assert "<h1>Report</h1>" in run_page and "again" in run_page
 
 
-def test_a_second_build_after_a_new_run_equals_a_full_build(root, out, tmp_path):
-    real_root(root)
-    assert sitegen("--root", str(root), "--out", str(out)).returncode == 0
-    runwrap(root, "report", "echo fixed")
-    assert sitegen("--root", str(root), "--out", str(out)).returncode == 0
+def test_a_second_build_after_a_new_run_equals_a_full_build(run_root, out, tmp_path):
+    real_root(run_root)
+    assert sitegen("--root", str(run_root), "--out", str(out)).returncode == 0
+    runwrap(run_root, "report", "echo fixed")
+    assert sitegen("--root", str(run_root), "--out", str(out)).returncode == 0
     fresh = tmp_path / "fresh"
-    assert sitegen("--root", str(root), "--out", str(fresh), "--full").returncode == 0
+    assert sitegen("--root", str(run_root), "--out", str(fresh), "--full").returncode == 0
     assert snapshot(out) == snapshot(fresh)
     status = json.loads((out / "status.json").read_text())
     assert status["tasks"]["report"]["state"] == "ok"
@@ -60,45 +72,45 @@ def test_a_missing_root_is_one_clear_line(tmp_path):
     _fails_with_one_line(result, "does not exist")
 
 
-def test_an_unwritable_out_is_one_clear_line(root, tmp_path):
+def test_an_unwritable_out_is_one_clear_line(run_root, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = sitegen("--root", str(root), "--out", str(blocker / "site"))
+    result = sitegen("--root", str(run_root), "--out", str(blocker / "site"))
     _fails_with_one_line(result, "cannot create output directory")
 
 
-def test_a_file_in_the_way_in_out_is_one_clear_line(root, out):
+def test_a_file_in_the_way_in_out_is_one_clear_line(run_root, out):
     out.mkdir(exist_ok=True)
     (out / "static").write_text("not a directory")
-    result = sitegen("--root", str(root), "--out", str(out))
+    result = sitegen("--root", str(run_root), "--out", str(out))
     _fails_with_one_line(result, "static")
 
 
-def test_a_malformed_config_is_one_clear_line(root, out, tmp_path):
+def test_a_malformed_config_is_one_clear_line(run_root, out, tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("site: [unclosed\n")
-    result = sitegen("--root", str(root), "--out", str(out), "--config", str(config))
+    result = sitegen("--root", str(run_root), "--out", str(out), "--config", str(config))
     _fails_with_one_line(result, "malformed config file")
 
 
-def test_an_out_inside_the_runs_is_refused(root, tmp_path):
-    runwrap(root, "job", "true")
-    run = next((root / "tasks" / "job" / "runs").iterdir())
-    result = sitegen("--root", str(root), "--out", str(run / "site"))
+def test_an_out_inside_the_runs_is_refused(run_root, tmp_path):
+    runwrap(run_root, "job", "true")
+    run = next((run_root / "tasks" / "job" / "runs").iterdir())
+    result = sitegen("--root", str(run_root), "--out", str(run / "site"))
     _fails_with_one_line(result, "inside the run root")
     assert not (run / "site").exists()
 
 
-def test_no_out_anywhere_is_one_clear_line(root):
-    _fails_with_one_line(sitegen("--root", str(root)), "--out")
+def test_no_out_anywhere_is_one_clear_line(run_root):
+    _fails_with_one_line(sitegen("--root", str(run_root)), "--out")
 
 
-def test_the_config_file_gives_out_title_and_descriptions(root, tmp_path):
-    runwrap(root, "backup", "true")
+def test_the_config_file_gives_out_title_and_descriptions(run_root, tmp_path):
+    runwrap(run_root, "backup", "true")
     out = tmp_path / "from-config"
     config = tmp_path / "config.yaml"
     config.write_text(
-        f"root: {root}\n"
+        f"root: {run_root}\n"
         f"site: {{out: {out}, title: From Config}}\n"
         "tasks:\n  backup:\n    description: 'Nightly **backup** <script>x</script>'\n"
     )
@@ -116,33 +128,46 @@ def test_every_option_is_documented():
                 assert flag in doc, flag
 
 
-def test_sigterm_stops_a_long_build_and_the_next_build_completes_it(root, out, tmp_path):
-    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
-    from make_synthetic_root import make_root
-
-    make_root(str(root), 40, 100)
+def test_sigterm_stops_a_long_build_and_the_next_build_completes_it(run_root, out, tmp_path):
+    tasks = 12
+    make_root(run_root, tasks, 40)
     proc = subprocess.Popen(
-        [str(BIN / "sitegen"), "--root", str(root), "--out", str(out)],
+        [str(BIN / "sitegen"), "--root", str(run_root), "--out", str(out)],
         env=ENV,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own group: the build and its workers, nothing else
     )
-    wait_for(lambda: (out / "tasks").exists(), what="the build to start")
-    proc.send_signal(signal.SIGTERM)
+    try:
+        wait_for(
+            lambda: proc.poll() is not None or any(out.glob("tasks/*/runs/*/index.html")),
+            interval=0.005,
+            what="the build to write its first run page",
+        )
+        assert proc.poll() is None, "the build ended before it was seen writing"
+        # Frozen while it writes, the build is signalled mid-way for sure: a task page
+        # is written as its task ends, and two tasks left mean one more check for a stop.
+        os.killpg(proc.pid, signal.SIGSTOP)
+        done = len(list(out.glob("tasks/*/index.html")))
+        assert done <= tasks - 2, f"{done} of {tasks} tasks were built before the signal"
+        proc.send_signal(signal.SIGTERM)
+    finally:
+        os.killpg(proc.pid, signal.SIGCONT)
     assert proc.wait(timeout=60) == 0
     assert "Traceback" not in proc.stderr.read()
-    assert sitegen("--root", str(root), "--out", str(out)).returncode == 0
+    assert not (out / ".sitegen" / "summary.json").exists()  # it stopped before the end
+    assert sitegen("--root", str(run_root), "--out", str(out)).returncode == 0
     fresh = tmp_path / "fresh"
-    assert sitegen("--root", str(root), "--out", str(fresh)).returncode == 0
+    assert sitegen("--root", str(run_root), "--out", str(fresh)).returncode == 0
     assert snapshot(out) == snapshot(fresh)
 
 
-def test_an_unknown_theme_is_one_clear_line(root, out):
+def test_an_unknown_theme_is_one_clear_line(run_root, out):
     _fails_with_one_line(
-        sitegen("--root", str(root), "--out", str(out), "--theme", "nope"), "theme"
+        sitegen("--root", str(run_root), "--out", str(out), "--theme", "nope"), "theme"
     )
 
 
-def test_poll_without_watch_is_a_usage_error(root, out):
-    result = sitegen("--root", str(root), "--out", str(out), "--poll")
+def test_poll_without_watch_is_a_usage_error(run_root, out):
+    result = sitegen("--root", str(run_root), "--out", str(out), "--poll")
     assert result.returncode == 2 and "--poll needs --watch" in result.stderr

@@ -24,7 +24,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from sitegen_fixtures import out, root
 from sitegen_helpers import (
     BIN,
     ENV,
@@ -38,6 +37,9 @@ from sitegen_helpers import (
 )
 
 from sitegen.build import Site
+
+# The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
+pytest_plugins = ["sitegen_fixtures"]
 
 SECRET = "TOP-SECRET-7f3a9c"
 
@@ -102,7 +104,7 @@ ODD_NAMES = {
 }
 
 
-def test_file_names_of_any_bytes_are_published_escaped(root, out, tmp_path):
+def test_file_names_of_any_bytes_are_published_escaped(run_root, out, tmp_path):
     maker = tmp_path / "make_files.py"
     maker.write_text(
         "import os, sys\n"
@@ -113,9 +115,9 @@ def test_file_names_of_any_bytes_are_published_escaped(root, out, tmp_path):
     )
     names = list(ODD_NAMES)
     job = f"{sys.executable} {maker} " + " ".join(n.hex() for n in names)
-    assert runwrap(root, "odd", job).returncode == 0
-    assert runwrap(root, "plain", "echo fine").returncode == 0
-    result = sitegen("--root", str(root), "--out", str(out))
+    assert runwrap(run_root, "odd", job).returncode == 0
+    assert runwrap(run_root, "plain", "echo fine").returncode == 0
+    result = sitegen("--root", str(run_root), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     run = next((out / "tasks" / "odd" / "runs").iterdir())
@@ -129,16 +131,16 @@ def test_file_names_of_any_bytes_are_published_escaped(root, out, tmp_path):
     assert crawl(out)[1] == []
 
 
-def test_undecodable_task_and_run_names_are_skipped_with_one_warning(root, out):
-    write_run(root, "bad\udcff", 1)  # a task directory whose name is not UTF-8
-    write_run(root, "good", 1)
-    good_run = next((root / "tasks" / "good" / "runs").iterdir())
+def test_undecodable_task_and_run_names_are_skipped_with_one_warning(run_root, out):
+    write_run(run_root, "bad\udcff", 1)  # a task directory whose name is not UTF-8
+    write_run(run_root, "good", 1)
+    good_run = next((run_root / "tasks" / "good" / "runs").iterdir())
     odd_run = good_run.parent / "20991231T235959.000Z-\udcff"
     shutil.copytree(good_run, odd_run)
     manifest = json.loads((odd_run / "manifest.json").read_text())
     manifest["run_id"] = odd_run.name
     (odd_run / "manifest.json").write_text(json.dumps(manifest))
-    result = sitegen("--root", str(root), "--out", str(out))
+    result = sitegen("--root", str(run_root), "--out", str(out))
     assert result.returncode == 0, result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 2, result.stderr
@@ -146,13 +148,13 @@ def test_undecodable_task_and_run_names_are_skipped_with_one_warning(root, out):
     status = json.loads((out / "status.json").read_text())
     assert list(status["tasks"]) == ["good"] and status["tasks"]["good"]["runs"] == 1
     out_names_are_tame(out)
-    again = sitegen("--root", str(root), "--out", str(out))
+    again = sitegen("--root", str(run_root), "--out", str(out))
     assert again.returncode == 0 and again.stderr == ""  # warned once, not on every build
 
 
-def test_strings_no_encoder_accepts_are_shown_not_fatal(root, out):
+def test_strings_no_encoder_accepts_are_shown_not_fatal(run_root, out):
     rid = write_run(
-        root,
+        run_root,
         "job",
         1,
         "failed",
@@ -160,11 +162,11 @@ def test_strings_no_encoder_accepts_are_shown_not_fatal(root, out):
         feedback={"info": "\udfff", "\ud800key": "v"},
         labels={"info1": "\udcfe"},
     )
-    path = root / "tasks" / "job" / "runs" / rid / "manifest.json"
+    path = run_root / "tasks" / "job" / "runs" / rid / "manifest.json"
     manifest = json.loads(path.read_text())
     manifest.update(command=["sh", "-c", "\ud800"], host="\udcff", user="\x00")
     path.write_text(json.dumps(manifest))  # JSON escapes: "\ud800" is valid JSON
-    Site(site_config(root, out)).update()
+    Site(site_config(run_root, out)).update()
     page = out / "tasks" / "job" / "runs" / rid / "index.html"
     assert "lone" in page.read_text("utf-8")  # strict UTF-8
     for path in out.rglob("*"):
@@ -225,18 +227,18 @@ MANIFEST_BREAKS = {
 
 @pytest.mark.timeout(30)  # a FIFO must not hang the build
 @pytest.mark.parametrize("case", sorted(MANIFEST_BREAKS))
-def test_an_unreadable_manifest_is_skipped_with_one_warning(root, out, tmp_path, caplog, case):
-    write_run(root, "job", 1)
-    bad = write_run(root, "job", 2, "failed")
-    write_run(root, "job", 3)
-    cfg = site_config(root, out)
+def test_an_unreadable_manifest_is_skipped_with_one_warning(run_root, out, tmp_path, caplog, case):
+    write_run(run_root, "job", 1)
+    bad = write_run(run_root, "job", 2, "failed")
+    write_run(run_root, "job", 3)
+    cfg = site_config(run_root, out)
     site = Site(cfg)
     site.update()
-    path = root / "tasks" / "job" / "runs" / bad / "manifest.json"
+    path = run_root / "tasks" / "job" / "runs" / bad / "manifest.json"
     good = path.read_bytes()
     path.unlink()
     MANIFEST_BREAKS[case](path, good, tmp_path)
-    write_run(root, "other", 1)  # the rest of ROOT moves on
+    write_run(run_root, "other", 1)  # the rest of ROOT moves on
     caplog.clear()
     site.update(hints={"job": {bad}})
     status = json.loads((out / "status.json").read_text())
@@ -254,33 +256,33 @@ def test_an_unreadable_manifest_is_skipped_with_one_warning(root, out, tmp_path,
 
 
 def test_a_run_unreadable_after_it_was_shown_leaves_the_site_a_full_build_makes(
-    root, out, tmp_path
+    run_root, out, tmp_path
 ):
-    ids = [write_run(root, "job", n, files={"a.txt": b"a"}) for n in range(4)]
-    site = Site(site_config(root, out))
+    ids = [write_run(run_root, "job", n, files={"a.txt": b"a"}) for n in range(4)]
+    site = Site(site_config(run_root, out))
     site.update()
-    (root / "tasks" / "job" / "runs" / ids[2] / "manifest.json").write_text('{"status": "succ')
-    (root / "tasks" / "job" / "runs" / ids[3] / "manifest.json").unlink()
+    (run_root / "tasks" / "job" / "runs" / ids[2] / "manifest.json").write_text('{"status": "succ')
+    (run_root / "tasks" / "job" / "runs" / ids[3] / "manifest.json").unlink()
     site.update(hints={"job": set(ids)})
     fresh = tmp_path / "fresh"
-    Site(site_config(root, fresh)).update()
+    Site(site_config(run_root, fresh)).update()
     assert snapshot(out) == snapshot(fresh)
 
 
-def test_a_broken_state_file_does_not_matter(root, out):
-    (root.parent / "secret.json").write_text(json.dumps({"status": SECRET}))
+def test_a_broken_state_file_does_not_matter(run_root, out):
+    (run_root.parent / "secret.json").write_text(json.dumps({"status": SECRET}))
     breaks = {
         "garbage": lambda p: p.write_bytes(b"\xff garbage"),
         "directory": lambda p: p.mkdir(),
         "fifo": _fifo,
-        "symlink": lambda p: p.symlink_to(root.parent / "secret.json"),
+        "symlink": lambda p: p.symlink_to(run_root.parent / "secret.json"),
     }
     for task, make in breaks.items():
-        write_run(root, task, 1)
-        state = root / "tasks" / task / "state.json"
+        write_run(run_root, task, 1)
+        state = run_root / "tasks" / task / "state.json"
         state.unlink(missing_ok=True)
         make(state)
-    result = sitegen("--root", str(root), "--out", str(out))
+    result = sitegen("--root", str(run_root), "--out", str(out))
     assert result.returncode == 0 and result.stderr == "", result.stderr
     status = json.loads((out / "status.json").read_text())
     assert sorted(status["tasks"]) == sorted(breaks)
@@ -321,29 +323,29 @@ CACHE_BREAKS = {
 @pytest.mark.parametrize("case", sorted(CACHE_BREAKS))
 @pytest.mark.parametrize("name", ["summary.json", "tasks/job.json"])
 def test_an_unreadable_cache_file_means_a_rebuild_with_one_warning(
-    root, out, tmp_path, caplog, name, case
+    run_root, out, tmp_path, caplog, name, case
 ):
     for n in range(3):
-        write_run(root, "job", n)
-    cfg = site_config(root, out)
+        write_run(run_root, "job", n)
+    cfg = site_config(run_root, out)
     Site(cfg).update()
-    write_run(root, "job", 5)  # ROOT moves on: a stale cache would show
+    write_run(run_root, "job", 5)  # ROOT moves on: a stale cache would show
     CACHE_BREAKS[case](out / ".sitegen" / name)
     caplog.clear()
     Site(cfg).update()  # the next one-shot build
     warned = warnings_of(caplog)
     assert len(warned) == 1 and "cache" in warned[0], warned
     fresh = tmp_path / "fresh"
-    Site(site_config(root, fresh)).update()
+    Site(site_config(run_root, fresh)).update()
     assert snapshot(out) == snapshot(fresh)
     Site(cfg).update()
     assert warnings_of(caplog) == warned
 
 
 @pytest.mark.timeout(30)
-def test_a_broken_compiled_template_cache_is_ignored(root, out, tmp_path):
-    write_run(root, "job", 1)
-    cfg = site_config(root, out)
+def test_a_broken_compiled_template_cache_is_ignored(run_root, out, tmp_path):
+    write_run(run_root, "job", 1)
+    cfg = site_config(run_root, out)
     Site(cfg).update()
     compiled = sorted((out / ".sitegen" / "jinja").iterdir())
     assert len(compiled) >= 4
@@ -360,27 +362,27 @@ def test_a_broken_compiled_template_cache_is_ignored(root, out, tmp_path):
         make(path)
     Site(cfg).update(full=True)
     fresh = tmp_path / "fresh"
-    Site(site_config(root, fresh)).update()
+    Site(site_config(run_root, fresh)).update()
     assert snapshot(out) == snapshot(fresh)
 
 
 @pytest.mark.timeout(60)
-def test_watch_keeps_every_task_up_to_date_despite_hostile_files(root, out, tmp_path):
+def test_watch_keeps_every_task_up_to_date_despite_hostile_files(run_root, out, tmp_path):
     log = tmp_path / "watch.log"
     with open(log, "w") as f:
         proc = subprocess.Popen(
-            [str(BIN / "sitegen"), "--root", str(root), "--out", str(out), "--watch"],
+            [str(BIN / "sitegen"), "--root", str(run_root), "--out", str(out), "--watch"],
             env=ENV,
             stdout=f,
             stderr=subprocess.STDOUT,
         )
     try:
         wait_for(lambda: (out / "index.html").exists(), what="the first build")
-        assert runwrap(root, "odd", "printf x > \"$(printf 'bad\\377.txt')\"").returncode == 0
-        stuck = root / "tasks" / "odd" / "runs" / "20991231T235959.000Z-f1f0"
+        assert runwrap(run_root, "odd", "printf x > \"$(printf 'bad\\377.txt')\"").returncode == 0
+        stuck = run_root / "tasks" / "odd" / "runs" / "20991231T235959.000Z-f1f0"
         stuck.mkdir()
         os.mkfifo(stuck / "manifest.json")
-        assert runwrap(root, "plain", "true").returncode == 0
+        assert runwrap(run_root, "plain", "true").returncode == 0
 
         def state(task: str) -> dict:
             try:
@@ -390,14 +392,14 @@ def test_watch_keeps_every_task_up_to_date_despite_hostile_files(root, out, tmp_
 
         wait_for(lambda: state("plain").get("state") == "ok", what="the plain task")
         wait_for(lambda: state("odd").get("runs") == 1, what="the odd task")
-        assert runwrap(root, "plain", "exit 3").returncode == 3
+        assert runwrap(run_root, "plain", "exit 3").returncode == 3
         wait_for(lambda: state("plain").get("state") == "failing", what="the next run")
         run = next((out / "tasks" / "odd" / "runs").iterdir())
         assert "bad\\xff.txt" in anchors(run / "index.html")
         # An update that fails (OUT in the way) is one line, and the watcher goes on.
         shutil.rmtree(out / "tasks" / "plain")
         (out / "tasks" / "plain").write_text("in the way")
-        assert runwrap(root, "plain", "true").returncode == 0
+        assert runwrap(run_root, "plain", "true").returncode == 0
         wait_for(lambda: "update failed" in log.read_text(), what="the failed update")
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -414,11 +416,11 @@ def test_watch_keeps_every_task_up_to_date_despite_hostile_files(root, out, tmp_
 TREE_RUN = "20261130T000000.000Z-5ec7"
 
 
-def _plant_links(root: Path, outside: Path) -> None:
+def _plant_links(run_root: Path, outside: Path) -> None:
     """Every way a job can point sitegen at the secret, or at a tree holding it."""
     secret = outside / "secret.txt"
-    rid = write_run(root, "job", 1, files={"ok.txt": b"fine"})
-    run = root / "tasks" / "job" / "runs" / rid
+    rid = write_run(run_root, "job", 1, files={"ok.txt": b"fine"})
+    run = run_root / "tasks" / "job" / "runs" / rid
     for name in ("stdout.log", "stderr.log", "feedback.log", "report.md"):
         (run / name).unlink(missing_ok=True)
         (run / name).symlink_to(secret)
@@ -441,17 +443,17 @@ def _plant_links(root: Path, outside: Path) -> None:
     ]
     (run / "manifest.json").write_text(json.dumps(manifest))
     # A manifest that is a link to a manifest outside, holding the secret.
-    linked = root / "tasks" / "job" / "runs" / "20261201T000000.000Z-aaaa"
+    linked = run_root / "tasks" / "job" / "runs" / "20261201T000000.000Z-aaaa"
     linked.mkdir()
     (linked / "manifest.json").symlink_to(
         outside / "tree" / "tasks" / "t" / "runs" / TREE_RUN / "manifest.json"
     )
     # Links to a whole tree outside ROOT: a task, a runs/ directory, a run.
     tree = outside / "tree" / "tasks" / "t"
-    (root / "tasks" / "linked-task").symlink_to(tree)
-    (root / "tasks" / "linked-runs").mkdir()
-    (root / "tasks" / "linked-runs" / "runs").symlink_to(tree / "runs")
-    (root / "tasks" / "job" / "runs" / "20261202T000000.000Z-bbbb").symlink_to(
+    (run_root / "tasks" / "linked-task").symlink_to(tree)
+    (run_root / "tasks" / "linked-runs").mkdir()
+    (run_root / "tasks" / "linked-runs" / "runs").symlink_to(tree / "runs")
+    (run_root / "tasks" / "job" / "runs" / "20261202T000000.000Z-bbbb").symlink_to(
         tree / "runs" / TREE_RUN
     )
 
@@ -470,11 +472,11 @@ def _outside_tree(outside: Path) -> None:
 
 
 @pytest.mark.parametrize("mode", ["link", "copy"])
-def test_nothing_outside_root_reaches_out_through_any_link(root, out, tmp_path, mode):
+def test_nothing_outside_root_reaches_out_through_any_link(run_root, out, tmp_path, mode):
     outside = tmp_path / "outside"
     _outside_tree(outside)
-    _plant_links(root, outside)
-    result = sitegen("--root", str(root), "--out", str(out), "--publish", mode)
+    _plant_links(run_root, outside)
+    result = sitegen("--root", str(run_root), "--out", str(out), "--publish", mode)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     for path in out.rglob("*"):
@@ -490,10 +492,10 @@ def test_nothing_outside_root_reaches_out_through_any_link(root, out, tmp_path, 
 def test_a_symlinked_tasks_directory_is_not_followed(tmp_path, out):
     outside = tmp_path / "outside"
     _outside_tree(outside)
-    root = tmp_path / "root"
-    root.mkdir()
-    (root / "tasks").symlink_to(outside / "tree" / "tasks")
-    result = sitegen("--root", str(root), "--out", str(out))
+    run_root = tmp_path / "root"
+    run_root.mkdir()
+    (run_root / "tasks").symlink_to(outside / "tree" / "tasks")
+    result = sitegen("--root", str(run_root), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "symbolic link" in result.stderr and len(result.stderr.splitlines()) == 1
     for path in out.rglob("*"):
@@ -505,12 +507,12 @@ def test_a_symlinked_tasks_directory_is_not_followed(tmp_path, out):
 # -- 4. --serve serves the site, nothing else --------------------------------------
 
 
-def test_serve_hides_the_cache_and_listings_and_survives_odd_requests(root, out, tmp_path):
-    write_run(root, "job", 1)
+def test_serve_hides_the_cache_and_listings_and_survives_odd_requests(run_root, out, tmp_path):
+    write_run(run_root, "job", 1)
     err = tmp_path / "serve.err"
     with open(err, "w") as f:
         proc = subprocess.Popen(
-            [str(BIN / "sitegen"), "--root", str(root), "--out", str(out), "--serve", "0"],
+            [str(BIN / "sitegen"), "--root", str(run_root), "--out", str(out), "--serve", "0"],
             env=ENV,
             stdout=subprocess.PIPE,
             stderr=f,
@@ -574,10 +576,10 @@ def _group_gone(pgid: int) -> bool:
     return True
 
 
-def _build(root: Path, out: Path, kill_after: float | None) -> tuple[bool, float]:
+def _build(run_root: Path, out: Path, kill_after: float | None) -> tuple[bool, float]:
     """One sitegen build, SIGKILLed `kill_after` seconds in; (killed, seconds it ran)."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, "--root", str(root), "--out", str(out)],
+        [sys.executable, "-c", DRIVER, "--root", str(run_root), "--out", str(out)],
         env=ENV,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -627,22 +629,22 @@ def tree(out: Path) -> dict[str, object]:
     return found
 
 
-def _mutate(root: Path, rng: random.Random, counter) -> None:
+def _mutate(run_root: Path, rng: random.Random, counter) -> None:
     """What happens to ROOT between builds: new runs, retention, tasks coming and going."""
-    tasks = sorted(os.listdir(root / "tasks"))
+    tasks = sorted(os.listdir(run_root / "tasks"))
     for _ in range(rng.randint(2, 6)):
         task = rng.choice(tasks)
         status = rng.choice(["success", "success", "failed", "skipped", "timeout"])
-        write_run(root, task, next(counter), status, files={"a/b.txt": b"b", "c.txt": b"c"})
+        write_run(run_root, task, next(counter), status, files={"a/b.txt": b"b", "c.txt": b"c"})
     if rng.random() < 0.5:
-        runs = root / "tasks" / rng.choice(tasks) / "runs"
+        runs = run_root / "tasks" / rng.choice(tasks) / "runs"
         for old in sorted(runs.iterdir())[: rng.randint(1, 2)]:
             shutil.rmtree(old)
     if rng.random() < 0.25 and len(tasks) > 2:
-        shutil.rmtree(root / "tasks" / rng.choice(tasks))
+        shutil.rmtree(run_root / "tasks" / rng.choice(tasks))
     if rng.random() < 0.25:
         for _ in range(3):
-            write_run(root, f"task {next(counter)}", next(counter))
+            write_run(run_root, f"task {next(counter)}", next(counter))
 
 
 @pytest.mark.timeout(120)
@@ -650,31 +652,31 @@ def test_builds_killed_anywhere_then_an_incremental_one_equal_a_full_build(tmp_p
     seed = int(os.environ.get("SITEGEN_KILL_SEED") or random.SystemRandom().randrange(2**32))
     rng = random.Random(seed)
     replay = f"replay with SITEGEN_KILL_SEED={seed}"
-    root, out, calibration = tmp_path / "root", tmp_path / "out", tmp_path / "calibration"
+    run_root, out, calibration = tmp_path / "root", tmp_path / "out", tmp_path / "calibration"
     counter = itertools.count()
     for task in ("alpha", "beta", "gamma delta"):
         for _ in range(10):
-            write_run(root, task, next(counter), files={"a/b.txt": b"b"}, stdout=b"x\n" * 100)
-    write_run(root, "alpha", next(counter), "running", feedback={"progress": "40"})
+            write_run(run_root, task, next(counter), files={"a/b.txt": b"b"}, stdout=b"x\n" * 100)
+    write_run(run_root, "alpha", next(counter), "running", feedback={"progress": "40"})
     # How long a full build and an incremental one take here: kills land within those.
-    _, full_s = _build(root, calibration, None)
-    _mutate(root, rng, counter)
-    _, update_s = _build(root, calibration, None)
-    killed, _ = _build(root, out, rng.uniform(0, full_s))  # the first build: a full one
-    _build(root, out, None)
+    _, full_s = _build(run_root, calibration, None)
+    _mutate(run_root, rng, counter)
+    _, update_s = _build(run_root, calibration, None)
+    killed, _ = _build(run_root, out, rng.uniform(0, full_s))  # the first build: a full one
+    _build(run_root, out, None)
     kills, updates_killed = int(killed), 0
     for _ in range(12):
-        _mutate(root, rng, counter)
+        _mutate(run_root, rng, counter)
         # Incremental builds, and the ones recovering from the build killed before.
-        killed, _ = _build(root, out, rng.uniform(0, 1.5 * update_s))
+        killed, _ = _build(run_root, out, rng.uniform(0, 1.5 * update_s))
         kills += killed
         updates_killed += killed
         if kills >= 5:
             break
     assert updates_killed >= 2, replay
-    _build(root, out, None)
+    _build(run_root, out, None)
     fresh = tmp_path / "fresh"
-    _build(root, fresh, None)
+    _build(run_root, fresh, None)
     got, want = tree(out), tree(fresh)
     differ = sorted(k for k in got.keys() | want.keys() if got.get(k) != want.get(k))
     assert not differ, f"{replay}: {differ[:10]}"

@@ -8,7 +8,9 @@ import urllib.request
 from urllib.parse import quote
 
 import pytest
-from sitegen_fixtures import artifacts_dir, browser, nginx, served
+
+# The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
+pytest_plugins = ["sitegen_fixtures"]
 
 EVIL = quote("evil task")
 

@@ -10,18 +10,20 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from sitegen_fixtures import out, root
 from sitegen_helpers import BIN, ENV, runwrap, start_runwrap, wait_for
+
+# The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
+pytest_plugins = ["sitegen_fixtures"]
 
 
 @pytest.fixture
-def watcher(root, out, request):
+def watcher(run_root, out, request):
     """Start `sitegen --watch` (options from the test's `watch_opts` marker) and stop it after."""
     opts = getattr(request, "param", [])
     log = out.parent / "watch.log"
     with open(log, "w") as f:
         proc = subprocess.Popen(
-            [str(BIN / "sitegen"), "--root", str(root), "--out", str(out), "--watch", *opts],
+            [str(BIN / "sitegen"), "--root", str(run_root), "--out", str(out), "--watch", *opts],
             env=ENV,
             stdout=f,
             stderr=subprocess.STDOUT,
@@ -43,8 +45,8 @@ def task_state(out: Path, task: str) -> dict:
     return status(out).get("tasks", {}).get(task) or {}
 
 
-def test_watch_picks_up_a_new_run(root, out, watcher):
-    runwrap(root, "nightly", "echo done")
+def test_watch_picks_up_a_new_run(run_root, out, watcher):
+    runwrap(run_root, "nightly", "echo done")
     # The watcher may have caught the run while it ran: wait for its final state.
     state = wait_for(
         lambda: (
@@ -54,20 +56,20 @@ def test_watch_picks_up_a_new_run(root, out, watcher):
         what="the finished run",
     )
     assert (out / state["url"]).exists()
-    runwrap(root, "nightly", "exit 2")
+    runwrap(run_root, "nightly", "exit 2")
     wait_for(lambda: task_state(out, "nightly").get("state") == "failing", what="the failure")
 
 
 @pytest.mark.parametrize("watcher", [["--poll"]], indirect=True)
-def test_watch_with_polling_picks_up_a_new_run(root, out, watcher):
-    runwrap(root, "polled", "true")
+def test_watch_with_polling_picks_up_a_new_run(run_root, out, watcher):
+    runwrap(run_root, "polled", "true")
     wait_for(lambda: task_state(out, "polled").get("state") == "ok", what="the polled run")
 
 
-def test_watch_shows_a_running_runs_progress(root, out, watcher, tmp_path):
+def test_watch_shows_a_running_runs_progress(run_root, out, watcher, tmp_path):
     release = tmp_path / "release"
     job = start_runwrap(
-        root,
+        run_root,
         "long",
         'echo "[progress]37" >> "$RUNWRAP_FEEDBACK"; echo "[info]step one" >> "$RUNWRAP_FEEDBACK";'
         f" while [ ! -e {release} ]; do sleep 0.05; done;"
@@ -94,28 +96,28 @@ def test_watch_shows_a_running_runs_progress(root, out, watcher, tmp_path):
         job.wait(timeout=30)
 
 
-def test_watch_removes_the_pages_of_pruned_runs(root, out, watcher):
+def test_watch_removes_the_pages_of_pruned_runs(run_root, out, watcher):
     for _ in range(3):
-        runwrap(root, "kept", "true", "--keep", "2")
+        runwrap(run_root, "kept", "true", "--keep", "2")
     wait_for(lambda: task_state(out, "kept").get("runs") == 2, what="two runs")
     pages = sorted((out / "tasks" / "kept" / "runs").iterdir())
     first = pages[0]
-    runwrap(root, "kept", "true", "--keep", "2")
+    runwrap(run_root, "kept", "true", "--keep", "2")
     wait_for(lambda: not first.exists(), what="the pruned run's page to go")
     assert task_state(out, "kept")["runs"] == 2
-    shutil.rmtree(root / "tasks" / "kept")
+    shutil.rmtree(run_root / "tasks" / "kept")
     wait_for(lambda: not (out / "tasks" / "kept").exists(), what="the removed task to go")
 
 
-def test_watch_skips_a_malformed_manifest_and_picks_it_up_when_whole(root, out, watcher):
-    runwrap(root, "job", "true")
+def test_watch_skips_a_malformed_manifest_and_picks_it_up_when_whole(run_root, out, watcher):
+    runwrap(run_root, "job", "true")
     wait_for(lambda: task_state(out, "job").get("runs") == 1, what="the first run")
-    good_run = next((root / "tasks" / "job" / "runs").iterdir())
+    good_run = next((run_root / "tasks" / "job" / "runs").iterdir())
     manifest = json.loads((good_run / "manifest.json").read_text())
     bad_run = good_run.parent / "20991231T235959.000Z-beef"
     bad_run.mkdir()
     (bad_run / "manifest.json").write_text('{"status": "succ')
-    runwrap(root, "other", "true")  # the watcher is still alive and working
+    runwrap(run_root, "other", "true")  # the watcher is still alive and working
     wait_for(lambda: task_state(out, "other").get("runs") == 1, what="the other task")
     assert task_state(out, "job")["runs"] == 1
     manifest.update(run_id=bad_run.name, status="failed", exit_code=1)
@@ -126,10 +128,10 @@ def test_watch_skips_a_malformed_manifest_and_picks_it_up_when_whole(root, out, 
     assert (out / "tasks" / "job" / "runs" / bad_run.name / "index.html").exists()
 
 
-def start_serving(root: Path, out: Path, listen: str) -> subprocess.Popen:
+def start_serving(run_root: Path, out: Path, listen: str) -> subprocess.Popen:
     """`sitegen --serve LISTEN` in the background; its first line is the address."""
     return subprocess.Popen(
-        [str(BIN / "sitegen"), "--root", str(root), "--out", str(out), "--serve", listen],
+        [str(BIN / "sitegen"), "--root", str(run_root), "--out", str(out), "--serve", listen],
         env=ENV,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -137,9 +139,9 @@ def start_serving(root: Path, out: Path, listen: str) -> subprocess.Popen:
     )
 
 
-def test_serve_prints_its_address_and_serves_the_site(root, out):
-    runwrap(root, "served", "echo hi")
-    proc = start_serving(root, out, "127.0.0.1:0")
+def test_serve_prints_its_address_and_serves_the_site(run_root, out):
+    runwrap(run_root, "served", "echo hi")
+    proc = start_serving(run_root, out, "127.0.0.1:0")
     try:
         line = proc.stdout.readline()
         assert line.startswith("serving the site at http://127.0.0.1:"), line
@@ -151,9 +153,9 @@ def test_serve_prints_its_address_and_serves_the_site(root, out):
         assert proc.wait(timeout=15) == 0
 
 
-def test_serve_sandboxes_what_a_job_wrote_but_not_the_pages(root, out):
-    runwrap(root, "job", "echo hi > page.html")
-    proc = start_serving(root, out, "0")
+def test_serve_sandboxes_what_a_job_wrote_but_not_the_pages(run_root, out):
+    runwrap(run_root, "job", "echo hi > page.html")
+    proc = start_serving(run_root, out, "0")
     try:
         url = proc.stdout.readline().split()[-1]
         run = next((out / "tasks" / "job" / "runs").iterdir()).name
@@ -174,7 +176,7 @@ def test_serve_sandboxes_what_a_job_wrote_but_not_the_pages(root, out):
         assert proc.wait(timeout=15) == 0
 
 
-def test_serving_closes_its_socket_when_stopped(root, out):
+def test_serving_closes_its_socket_when_stopped(run_root, out):
     import gc
     import threading
     import warnings
@@ -187,7 +189,7 @@ def test_serving_closes_its_socket_when_stopped(root, out):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
         run(
-            site_config(root, out, serve=("127.0.0.1", 0)),
+            site_config(run_root, out, serve=("127.0.0.1", 0)),
             announce=lambda url: stop.set(),
             stop=stop,
         )
