@@ -6,9 +6,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from runwrap.config import find_config_file, load_config_file
+from runwrap.config import find_config_file, load_config_file, resolve_root
 from runwrap.errors import RunwrapError
-from runwrap.store.layout import default_root, tasks_dir
+from runwrap.store.layout import tasks_dir
 from sitegen.errors import SitegenError
 
 PAGE_SIZE = 50  # runs per history page
@@ -63,6 +63,12 @@ def _descriptions(tasks: object) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(found))
 
 
+def _config_path(value: object) -> object:
+    """A path from the config file with ~ expanded, as runwrap reads its root: other values
+    are left for the type check."""
+    return os.path.expanduser(value) if isinstance(value, str) else value
+
+
 def _inside(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip(os.sep) + os.sep)
 
@@ -84,15 +90,16 @@ def resolve_config(
     path = find_config_file(config)
     try:
         data = load_config_file(path)
+        # ROOT as runwrap finds it (the one rule: --root, $RUNWRAP_ROOT, the config, the default).
+        root = resolve_root(root, data)
     except RunwrapError as e:
         raise SitegenError(str(e)) from None
     site = data.get("site") or {}
-    root = root or os.environ.get("RUNWRAP_ROOT") or data.get("root") or default_root()
-    out = out or site.get("out")
+    out = out or _config_path(site.get("out"))
     if not out:
         raise SitegenError("no output directory: give --out DIR or site.out in the config file")
     values = {
-        "theme": theme or site.get("theme") or "default",
+        "theme": theme or _config_path(site.get("theme")) or "default",
         "title": title or site.get("title") or "runwrap",
         "site_url": site_url or site.get("site_url"),
         "publish": publish or site.get("publish") or "link",
@@ -103,7 +110,7 @@ def resolve_config(
     if values["publish"] not in ("link", "copy"):
         raise SitegenError(f"bad publish mode {values['publish']!r}: use link or copy")
     cfg = SiteConfig(
-        root=os.path.abspath(str(root)),
+        root=root,
         out=os.path.abspath(str(out)),
         descriptions=_descriptions(data.get("tasks")),
         watch=watch,

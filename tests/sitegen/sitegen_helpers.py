@@ -202,10 +202,10 @@ def start_runwrap(root: Path, name: str, script: str, *opts: str) -> subprocess.
     )
 
 
-def sitegen(*args: str) -> subprocess.CompletedProcess:
+def sitegen(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run the real sitegen command to completion."""
     return subprocess.run(
-        [str(BIN / "sitegen"), *args], env=ENV, capture_output=True, text=True, timeout=120
+        [str(BIN / "sitegen"), *args], env=env or ENV, capture_output=True, text=True, timeout=120
     )
 
 

@@ -105,6 +105,27 @@ def test_no_out_anywhere_is_one_clear_line(run_root):
     _fails_with_one_line(sitegen("--root", str(run_root)), "--out")
 
 
+def test_the_config_root_is_found_as_runwrap_finds_it_with_a_tilde_too(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in ENV.items() if k != "RUNWRAP_ROOT"} | {"HOME": str(home)}
+    config = tmp_path / "config.yaml"
+    config.write_text("root: ~/runs\nsite: {out: ~/site}\n")
+    ran = subprocess.run(
+        [str(BIN / "runwrap"), "--config", str(config), "-n", "job", "--", "true"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert (home / "runs" / "tasks" / "job").is_dir()
+    result = sitegen("--config", str(config), env=env)
+    assert result.returncode == 0, result.stderr
+    status = json.loads((home / "site" / "status.json").read_text())
+    assert status["tasks"]["job"]["state"] == "ok"
+
+
 def test_the_config_file_gives_out_title_and_descriptions(run_root, tmp_path):
     runwrap(run_root, "backup", "true")
     out = tmp_path / "from-config"
