@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import subprocess
-import sys
+
+from conftest import RUNWRAP
 
 HEAVY = ("smtplib", "ssl", "email", "urllib", "threading", "subprocess", "json", "concurrent")
 
 
 def imported(rw, *args: str) -> set[str]:
-    """The modules a real `runwrap ... -- true` imports (python -X importtime)."""
+    """The modules the installed `runwrap ... -- true` imports, through its own launcher."""
     result = subprocess.run(
         [
-            sys.executable,
-            "-X",
-            "importtime",
-            "-m",
-            "runwrap",
+            RUNWRAP,
             "--root",
             str(rw.root),
             "--config",
@@ -25,7 +22,7 @@ def imported(rw, *args: str) -> set[str]:
             "--",
             "true",
         ],
-        env=rw.env,
+        env={**rw.env, "PYTHONPROFILEIMPORTTIME": "1"},
         capture_output=True,
         text=True,
         timeout=60,

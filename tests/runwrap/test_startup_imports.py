@@ -1,0 +1,78 @@
+"""Start-up budget: what the installed `runwrap` command imports to run a job.
+
+Measured the way cron runs it: the command in the venv's bin/, through its own
+shebang, with PYTHONPROFILEIMPORTTIME set; the interpreter's own imports
+(`python -c pass`) are not runwrap's and are left out. Never timed: the modules
+are the budget, since each of these costs 1 to 17 ms on every tick.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import BIN, RUNWRAP
+
+LAUNCHER = Path(__file__).resolve().parents[2] / "launchers" / "runwrap"
+# What a pip-generated entry-point wrapper imports (older pips: `re` and, through it,
+# enum, functools, collections), and what the run form does without.
+HEAVY = {
+    "re",
+    "enum",
+    "functools",
+    "collections",
+    "argparse",
+    "json",
+    "subprocess",
+    "signal",
+    "typing",
+    "dataclasses",
+    "shutil",
+    "threading",
+    "ctypes",
+    "yaml",
+    "jinja2",
+    "markdown",
+    "watchdog",
+}
+
+
+def imported(cmd: list[str], env: dict[str, str]) -> set[str]:
+    """The modules `cmd` imports, as PYTHONPROFILEIMPORTTIME reports them."""
+    result = subprocess.run(
+        cmd,
+        env={**env, "PYTHONPROFILEIMPORTTIME": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("import time:")]
+    return {ln.split("|")[-1].strip() for ln in lines[1:]}  # [0] is the header
+
+
+def test_the_installed_command_is_the_launcher_we_ship():
+    installed = Path(RUNWRAP).read_text().splitlines()
+    shipped = LAUNCHER.read_text().splitlines()
+    # The installer rewrites the first line (the shebang) to its Python, and nothing else.
+    assert installed[0].startswith("#!") and "python" in installed[0]
+    assert installed[1:] == shipped[1:], "bin/runwrap is not launchers/runwrap: reinstall (make)"
+
+
+def test_the_run_form_imports_nothing_heavy(root):
+    floor = imported([sys.executable, "-c", "pass"], root.env)
+    command = [RUNWRAP, "-n", "plain", "--", "true"]
+    imported(command, root.env)  # a first tick parses the config (yaml) and caches it
+    modules = imported(command, root.env) - floor
+    assert "runwrap.cli" in modules  # the measurement saw runwrap itself
+    assert not {m for m in modules if m.split(".")[0] in HEAVY}, sorted(modules)
+    assert not {m for m in modules if m.startswith("runwrap.commands")}  # argparse's side
+
+
+def test_sitegen_is_installed_the_same_way():
+    installed = (BIN / "sitegen").read_text().splitlines()
+    shipped = (LAUNCHER.parent / "sitegen").read_text().splitlines()
+    assert installed[1:] == shipped[1:], "bin/sitegen is not launchers/sitegen: reinstall (make)"
+    assert os.access(BIN / "sitegen", os.X_OK)
