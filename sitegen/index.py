@@ -30,7 +30,7 @@ from sitegen.scratch import Scratch
 log = logging.getLogger(__name__)
 
 CACHE_DIR = ".sitegen"
-VERSION = 2
+VERSION = 3
 CACHE_MAX = 1 << 30  # a task cache holds about 300 bytes a run
 
 

@@ -6,7 +6,8 @@ import math
 import re
 from collections.abc import Callable
 
-from runwrap.store.manifest import FAILING, RUNNING, SKIPPED, STATUSES, SUCCESS, effective_status
+from runwrap.store.health import FAILING_HEALTH, OK, health
+from runwrap.store.manifest import RUNNING, SKIPPED, STATUSES, effective_status
 from runwrap.timefmt import parse_iso
 
 STRIP_RUNS = 30  # cells in the dashboard's strip
@@ -122,6 +123,7 @@ RUN_SUMMARY = {
     "seq": (int, _NONE),
     "status": (str,),
     "started": (str, _NONE),
+    "ended": (str, _NONE),
     "duration": (float, _NONE),
     "exit": (int, _NONE),
     "reason": (str, _NONE),
@@ -186,20 +188,24 @@ is_run_summary = checker(RUN_SUMMARY)
 is_task_summary = checker(TASK_SUMMARY)
 
 
+def _iso_or_none(value: object) -> str | None:
+    """A manifest's time as written, if it is one (runwrap.timefmt's form), else None."""
+    text = as_str(value, 40)
+    return text if parse_iso(text) is not None else None
+
+
 def summarize(run_id: str, manifest: dict) -> dict:
     """The few fields of a run that lists, charts and the dashboard need (cached per run)."""
     status = effective_status(manifest)
     if status not in STATUSES:
         status = "unknown"  # a status from a newer runwrap, or garbage: shown, never trusted
     feedback = as_dict(manifest.get("feedback"))
-    started = as_str(manifest.get("started_at"), 40)
-    if parse_iso(started) is None:
-        started = None
     return {
         "id": run_id,
         "seq": as_int(manifest.get("seq")),
         "status": status,
-        "started": started,
+        "started": _iso_or_none(manifest.get("started_at")),
+        "ended": _iso_or_none(manifest.get("ended_at")),
         "duration": as_num(manifest.get("duration_s")),
         "exit": as_int(manifest.get("exit_code")),
         "reason": as_str(manifest.get("reason"), 300),
@@ -209,38 +215,34 @@ def summarize(run_id: str, manifest: dict) -> dict:
     }
 
 
-def state_of(status: str) -> str:
-    """The task state a run's status stands for."""
-    if status == SUCCESS:
-        return "ok"
-    if status in FAILING:
-        return "failing"
-    return status if status in (RUNNING, SKIPPED) else "never"
+def _end_order(run: dict) -> tuple[str, str]:
+    """The order runwrap folds finished runs into state.json: by end, then run id.
+
+    (runwrap.store.state.end_key on a summary; a run shown as lost before runwrap
+    finalized it has no end yet, and counts from its start.)
+    """
+    return (run["ended"] or run["started"] or "", run["id"])
 
 
 def task_summary(task: str, runs: list[dict]) -> dict:
     """A task at a glance from its runs (oldest first): state, last run, rate, strip, feed."""
-    decided = [r for r in runs if r["status"] in FAILING or r["status"] == SUCCESS]
+    # Health by runwrap's one rule (runwrap.store.health), over the runs that say
+    # something about it, in the order runwrap's state.json folds them: so the
+    # dashboard and `runwrap ls` tell the same state, since the same moment.
+    decided = sorted((r for r in runs if health(r["status"]) is not None), key=_end_order)
     last = runs[-1] if runs else None
+    running = last if last is not None and last["status"] == RUNNING else None
     if decided:
-        state = state_of(decided[-1]["status"])
-    elif last is not None:
-        state = state_of(last["status"])
+        state = health(decided[-1]["status"])
+    elif running is not None:
+        state = RUNNING
+    elif last is not None and last["status"] == SKIPPED:
+        state = SKIPPED
     else:
         state = "never"
-    running = last if last is not None and last["status"] == RUNNING else None
-    if running is not None and state == "skipped":
-        state = "running"
-    window = [r for r in runs[-RATE_RUNS:] if r["status"] in FAILING or r["status"] == SUCCESS]
-    ok = sum(1 for r in window if r["status"] == SUCCESS)
-    since = None
-    if decided:
-        # The start of the current streak: the first decided run after the last change.
-        since = decided[-1]["started"]
-        for r in reversed(decided):
-            if state_of(r["status"]) != state:
-                break
-            since = r["started"]
+    window = [r for r in runs[-RATE_RUNS:] if health(r["status"]) is not None]
+    ok = sum(1 for r in window if health(r["status"]) == OK)
+    since, changes = _health_periods(task, decided)
     last_done = next((r for r in reversed(runs) if r["status"] != RUNNING), None)
     return {
         "name": task,
@@ -254,29 +256,35 @@ def task_summary(task: str, runs: list[dict]) -> dict:
         "rate": (100.0 * ok / len(window)) if window else None,
         "rate_n": len(window),
         "strip": [{"id": r["id"], "status": r["status"]} for r in runs[-STRIP_RUNS:]],
-        "changes": state_changes(task, runs)[-FEED_ENTRIES:],
+        "changes": changes[-FEED_ENTRIES:],
     }
 
 
-def state_changes(task: str, runs: list[dict]) -> list[dict]:
-    """Failures and recoveries: every run whose outcome flips the task's state."""
+def _health_periods(task: str, decided: list[dict]) -> tuple[str | None, list[dict]]:
+    """(since, changes) from the decided runs in folding order.
+
+    `since` is the start of the first run of the current period, as state.json
+    has it; a change (for the feeds) is a run that begins a period: a failure,
+    or a recovery after one. A failure followed by a timeout is one period.
+    """
+    since = None
     changes = []
     previous = None
-    for r in runs:
-        if r["status"] not in FAILING and r["status"] != SUCCESS:
+    for r in decided:
+        now = health(r["status"])
+        if now == previous:
             continue
-        state = state_of(r["status"])
-        if state != previous and (previous is not None or state == "failing"):
-            kind = "failure" if state == "failing" else "recovery"
+        since = r["started"]
+        if previous is not None or now == FAILING_HEALTH:
             changes.append(
                 {
                     "task": task,
                     "id": r["id"],
-                    "kind": kind,
+                    "kind": "failure" if now == FAILING_HEALTH else "recovery",
                     "status": r["status"],
                     "at": r["started"],
                     "reason": r["reason"],
                 }
             )
-        previous = state
-    return changes
+        previous = now
+    return since, changes

@@ -17,6 +17,7 @@ from sitegen_helpers import (
     runwrap,
     sitegen,
     snapshot,
+    start_runwrap,
     wait_for,
 )
 
@@ -55,6 +56,45 @@ def test_a_second_build_after_a_new_run_equals_a_full_build(run_root, out, tmp_p
     assert snapshot(out) == snapshot(fresh)
     status = json.loads((out / "status.json").read_text())
     assert status["tasks"]["report"]["state"] == "ok"
+
+
+def test_state_and_since_are_those_of_runwrap_state_json(run_root, out, tmp_path):
+    runs = run_root / "tasks" / "job" / "runs"
+
+    def agree() -> dict:
+        assert sitegen("--root", str(run_root), "--out", str(out)).returncode == 0
+        state = json.loads((runs.parent / "state.json").read_text())
+        shown = json.loads((out / "status.json").read_text())["tasks"]["job"]
+        assert shown["state"] == ("ok" if state["status"] == "success" else "failing")
+        assert (shown["last_status"], shown["since"]) == (state["status"], state["since"])
+        return state
+
+    runwrap(run_root, "job", "true")
+    agree()
+    runwrap(run_root, "job", "exit 1")
+    failing_since = agree()["since"]
+    runwrap(run_root, "job", "sleep 5", "--timeout", "0.3s")
+    assert agree()["since"] == failing_since  # a failure then a timeout: one failing period
+    # Runs that overlap count in the order they end: the one started first, ended last, decides.
+    release = tmp_path / "release"
+    slow = start_runwrap(
+        run_root,
+        "job",
+        f"while [ ! -e {release} ]; do sleep 0.02; done; exit 3",
+        "--overlap",
+        "allow",
+    )
+    try:
+        wait_for(
+            lambda: len([r for r in runs.iterdir() if r.name[0] != "."]) == 4, what="the slow run"
+        )
+        assert runwrap(run_root, "job", "true", "--overlap", "allow").returncode == 0
+        assert agree()["status"] == "success"
+    finally:
+        release.touch()
+        slow.wait(timeout=30)
+    assert slow.returncode == 3
+    assert agree()["status"] == "failed"
 
 
 def _fails_with_one_line(result, *words: str) -> None:
