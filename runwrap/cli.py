@@ -12,7 +12,19 @@ import sys
 
 from runwrap.errors import ExitCode, RunwrapError
 
-SUBCOMMANDS = ("ls", "show", "history", "feedback", "parse", "kill", "tail")
+SUBCOMMANDS = (
+    "run",
+    "ls",
+    "show",
+    "history",
+    "feedback",
+    "parse",
+    "kill",
+    "tail",
+    "check",
+    "crontab",
+    "systemd",
+)
 # Options every subcommand takes, accepted before the subcommand's name too.
 COMMON_OPTIONS = ("--root", "--config")
 
@@ -23,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "--" in argv and not _names_a_subcommand(argv):
             return _run_form(argv)
+        run_at = _subcommand_index(argv)
+        if run_at is not None and argv[run_at] == "run":
+            # A task declared in the config: as lean as the run form (no argparse).
+            return _run_task(argv[:run_at] + argv[run_at + 1 :])
         from runwrap.commands.parser import control_main
 
         return control_main(argv)
@@ -43,16 +59,21 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.USAGE
 
 
+def _subcommand_index(argv: list[str]) -> int | None:
+    """Where the subcommand is: the first word after any --root/--config, if it is one."""
+    i = 0
+    while i < len(argv) and argv[i].partition("=")[0] in COMMON_OPTIONS:
+        i += 1 if "=" in argv[i] else 2
+    return i if i < len(argv) and argv[i] in SUBCOMMANDS else None
+
+
 def _names_a_subcommand(argv: list[str]) -> bool:
     """True if the first word after any --root/--config is a subcommand.
 
     Then a '--' further on belongs to the subcommand (`runwrap show -- NAME`),
     not to the run form.
     """
-    i = 0
-    while i < len(argv) and argv[i].partition("=")[0] in COMMON_OPTIONS:
-        i += 1 if "=" in argv[i] else 2
-    return i < len(argv) and argv[i] in SUBCOMMANDS
+    return _subcommand_index(argv) is not None
 
 
 def _run_form(argv: list[str]) -> int:
@@ -64,7 +85,28 @@ def _run_form(argv: list[str]) -> int:
     except HelpRequested:
         print(RUN_HELP, end="")
         return ExitCode.OK
-    opts = resolve(given, command)
+    return _execute(resolve(given, command))
+
+
+def _run_task(words: list[str]) -> int:
+    """`runwrap run TASK`: the command the config declares for TASK."""
+    from runwrap.runform import RUN_HELP, HelpRequested, parse_task_args
+    from runwrap.settings import resolve
+
+    if "--" in words:
+        raise RunwrapError(
+            "runwrap run TASK runs the command the config declares; "
+            "to run another: runwrap -n TASK [OPTIONS] -- COMMAND"
+        )
+    try:
+        given = parse_task_args(words)
+    except HelpRequested:
+        print(RUN_HELP, end="")
+        return ExitCode.OK
+    return _execute(resolve(given, None))
+
+
+def _execute(opts) -> int:  # opts: RunOptions (not imported: start-up)
     from runwrap.run.execute import execute
     from runwrap.say import set_sink
 

@@ -11,6 +11,7 @@ class ExitCode:
     """Exit statuses of runwrap itself (a job's own status is passed through)."""
 
     OK = 0
+    ATTENTION = 1  # runwrap check: a task is late; crontab --check: the crontab differs
     USAGE = 125  # like timeout(1) and env(1): runwrap itself failed
     CANNOT_EXECUTE = 126
     NOT_FOUND = 127

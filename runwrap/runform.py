@@ -13,10 +13,11 @@ from runwrap.settings import OPTIONS, convert
 _SHORT = {"-n": "name", "-t": "timeout", "-l": "label"}
 _FLAGS = frozenset({"fail_on_stderr", "heartbeat_on_output"})
 
-RUN_USAGE = "usage: runwrap [OPTIONS] -- COMMAND [ARG...]"
+RUN_USAGE = "usage: runwrap [OPTIONS] -- COMMAND [ARG...]\n       runwrap run [OPTIONS] TASK"
 RUN_HELP = f"""{RUN_USAGE}
 
 Run COMMAND once, keeping a record of the run, and exit with its status.
+`runwrap run TASK` runs the command the config file declares for TASK.
 
 options (each also settable in the config file, per task or under defaults:):
   -n, --name NAME           task name (default: the command's basename)
@@ -37,12 +38,17 @@ options (each also settable in the config file, per task or under defaults:):
   --heartbeat-timeout DURATION
                             stop the job when its feedback file is silent this long
   --heartbeat-on-output     growth of stdout/stderr counts as a heartbeat too
-  --notify NAME             a notifier from the config (repeatable)
+  --notify NAME             a notifier from the config (repeatable); without any,
+                            the console (cron mails it); --notify none: silence
   --schedule EXPR           when cron runs the task ('*/5 * * * *', @daily, ...):
                             readers then say when a run is late or missed
+  --every DURATION          instead of --schedule: runs a fixed gap after the last
+                            one ended (a systemd timer's OnUnitInactiveSec=)
   --grace DURATION          how late a run may start before the task is late
                             (default: a fifth of the period, at least 1m)
   --timezone TZ             the schedule's time zone (default $CRON_TZ, $TZ, the host's)
+  --metrics-dir DIR         after each run, write DIR/TASK.prom (Prometheus text format)
+                            for node_exporter's textfile collector
 
 durations: 90, 90s, 15m, 2h, 1d; sizes: 512, 10K, 256M, 1G.
 In the job's arguments, {{run_dir}} and {{feedback}} are replaced by the run
@@ -54,7 +60,35 @@ def parse_run_args(argv: list[str]) -> tuple[dict, list[str]]:
     """Split `OPTIONS -- COMMAND` into given options (converted) and the command."""
     split = argv.index("--")
     words, command = argv[:split], argv[split + 1 :]
+    given, _ = parse_options(words)
+    if not command:
+        raise RunwrapError("no command after '--'; usage: runwrap [OPTIONS] -- COMMAND [ARG...]")
+    # Checked before anything is created: an empty program cannot be run, and a
+    # run that cannot start must not leave a directory that looks like a run.
+    if not command[0].strip():
+        raise RunwrapError(
+            f"empty command {command[0]!r} after '--'; usage: runwrap [OPTIONS] -- COMMAND [ARG...]"
+        )
+    return given, command
+
+
+def parse_task_args(words: list[str]) -> dict:
+    """`runwrap run`'s words (OPTIONS and TASK): the given options, the task as `name`."""
+    from runwrap.names import check_task_name
+
+    given, positional = parse_options(words, positional=True)
+    if len(positional) != 1:
+        raise RunwrapError("usage: runwrap run [OPTIONS] TASK (one task, declared in the config)")
+    if "name" in given:
+        raise RunwrapError("runwrap run TASK names the task: leave out -n/--name")
+    given["name"] = check_task_name(positional[0])
+    return given
+
+
+def parse_options(words: list[str], positional: bool = False) -> tuple[dict, list[str]]:
+    """The options among `words`, converted; bare words too when `positional` allows them."""
     given: dict[str, object] = {}
+    bare: list[str] = []
     labels: dict[str, str] = {}
     notify: list[str] = []
     i = 0
@@ -73,6 +107,9 @@ def parse_run_args(argv: list[str]) -> tuple[dict, list[str]]:
             key = _SHORT[word]
         elif word[:2] in _SHORT and len(word) > 2:
             key, value = _SHORT[word[:2]], word[2:]
+        elif positional and not word.startswith("-"):
+            bare.append(word)
+            continue
         else:
             raise RunwrapError(f"unexpected argument {word!r} before '--'; see runwrap --help")
         if key not in OPTIONS and key != "label":
@@ -99,16 +136,8 @@ def parse_run_args(argv: list[str]) -> tuple[dict, list[str]]:
     if labels:
         given["labels"] = labels
     if notify:
-        given["notify"] = notify
-    if not command:
-        raise RunwrapError("no command after '--'; usage: runwrap [OPTIONS] -- COMMAND [ARG...]")
-    # Checked before anything is created: an empty program cannot be run, and a
-    # run that cannot start must not leave a directory that looks like a run.
-    if not command[0].strip():
-        raise RunwrapError(
-            f"empty command {command[0]!r} after '--'; usage: runwrap [OPTIONS] -- COMMAND [ARG...]"
-        )
-    return given, command
+        given["notify"] = convert("notify", notify, "--")
+    return given, bare
 
 
 class HelpRequested(Exception):

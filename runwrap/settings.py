@@ -40,17 +40,23 @@ OPTIONS: dict[str, tuple[object, str]] = {
     "heartbeat_on_output": (False, "flag"),
     "notify": ([], "list"),
     "schedule": (None, "schedule"),
+    "every": (None, "duration"),
     "grace": (None, "duration"),
     "timezone": (None, "text"),
+    "metrics_dir": (None, "path"),
 }
 # Options that only make sense on the command line or at the top of the config.
 _NOT_PER_TASK = frozenset({"name", "config", "root"})
+# Keys of a task's config section that are not options: the task itself (runwrap run TASK).
+TASK_KEYS = frozenset({"command", "shell", "description"})
+# `--notify none` (or `notify: []`): no notifier at all, not even the default console.
+NO_NOTIFIER = "none"
 
 
 class RunOptions:
     """The options in force for one run (read-only once built)."""
 
-    __slots__ = (*tuple(OPTIONS), "command", "config_data", "task_config")
+    __slots__ = (*tuple(OPTIONS), "command", "config_data", "notify_implicit", "task_config")
 
     def __init__(self, **values: object) -> None:
         for key, (default, _kind) in OPTIONS.items():
@@ -61,6 +67,8 @@ class RunOptions:
         object.__setattr__(self, "command", values.get("command") or [])
         object.__setattr__(self, "config_data", values.get("config_data") or {})
         object.__setattr__(self, "task_config", values.get("task_config") or {})
+        # True when no notifier was configured: `notify` is then the default console.
+        object.__setattr__(self, "notify_implicit", bool(values.get("notify_implicit")))
 
     def __setattr__(self, key: str, value: object) -> None:
         raise AttributeError(f"RunOptions is read-only ({key})")
@@ -110,6 +118,10 @@ def convert(key: str, value: object, where: str) -> object:
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise RunwrapError(f"bad {what} {value!r}: use a name or a list of names")
+        if NO_NOTIFIER in items:
+            if len(set(items)) > 1:
+                raise RunwrapError(f"bad {what} {value!r}: 'none' means no notifier at all")
+            return []
         return list(items)
     if not isinstance(value, str):
         raise RunwrapError(f"bad {what} {value!r}: use a path")
@@ -120,8 +132,8 @@ def _section(data: dict, where: str) -> dict:
     out: dict[str, object] = {}
     for raw_key, value in data.items():
         key = str(raw_key).replace("-", "_")
-        if key == "description":
-            continue  # for sitegen
+        if key in TASK_KEYS and where.startswith("tasks."):
+            continue  # the task's own command (task_command), and its description for sitegen
         if key not in OPTIONS or key in _NOT_PER_TASK:
             raise RunwrapError(f"unknown option {raw_key!r} in {where} of the config file")
         if value is not None:
@@ -129,8 +141,66 @@ def _section(data: dict, where: str) -> dict:
     return out
 
 
-def resolve(given: dict, command: list[str]) -> RunOptions:
-    """Merge defaults, the config file and the command line into RunOptions."""
+def task_command(name: str, task_data: dict) -> list[str] | None:
+    """The command a task declares in the config (`command:`, `shell:`), or None."""
+    command = task_data.get("command")
+    shell = task_data.get("shell", False)
+    where = f"tasks.{name}"
+    if not isinstance(shell, bool):
+        raise RunwrapError(f"bad {where} shell {shell!r}: use true or false")
+    if command is None:
+        if shell:
+            raise RunwrapError(f"{where} has shell: true but no command:")
+        return None
+    if isinstance(command, str):
+        if not shell:
+            raise RunwrapError(
+                f"{where} command is a string: write it as a list ([prog, arg, ...]), "
+                "or add shell: true to run it with sh -c"
+            )
+        if not command.strip():
+            raise RunwrapError(f"bad {where} command: it is empty")
+        return ["/bin/sh", "-c", command]
+    if shell:
+        raise RunwrapError(f"{where} has shell: true: write its command as one string")
+    if (
+        not isinstance(command, list)
+        or not command
+        or not all(isinstance(w, (str, int, float)) and not isinstance(w, bool) for w in command)
+        or not str(command[0]).strip()
+    ):
+        raise RunwrapError(f"bad {where} command: use a list of words, the program first")
+    return [str(w) for w in command]
+
+
+def configured_notify(data: dict, name: str) -> tuple[list[str], bool]:
+    """(notifier names, implicit) the config gives a task, as a run of it resolves them."""
+    for section, where in (
+        ((data.get("tasks") or {}).get(name), f"tasks.{name}"),
+        (data.get("defaults"), "defaults"),
+    ):
+        if isinstance(section, dict) and section.get("notify") is not None:
+            return convert("notify", section["notify"], f"{where} "), False
+    return ["console"], True
+
+
+def _schedule_level(section: dict, where: str) -> dict:
+    """A level's schedule: `schedule:` or `every:` (recorded as `@every 90s`), not both."""
+    if section.get("every") is not None:
+        if section.get("schedule") is not None:
+            raise RunwrapError(f"{where}: give schedule or every, not both")
+        # The state records the gap as a schedule, so readers need no other field.
+        return {"schedule": f"@every {section['every']:g}s"}
+    if section.get("schedule") is not None:
+        return {"schedule": section["schedule"]}
+    return {}
+
+
+def resolve(given: dict, command: list[str] | None) -> RunOptions:
+    """Merge defaults, the config file and the command line into RunOptions.
+
+    Without a command (`runwrap run TASK`), the task's `command:` in the config is run.
+    """
     config_file = find_config_file(given.get("config"))
     data = load_config_file(config_file)
     name = given.get("name") or check_task_name(
@@ -142,7 +212,31 @@ def resolve(given: dict, command: list[str]) -> RunOptions:
     if not isinstance(task_data, dict):
         raise RunwrapError(f"malformed config file {config_file}: tasks.{name} must be a mapping")
     per_task = _section(task_data, f"tasks.{name}")
+    if command is None:
+        command = task_command(name, task_data)
+        if command is None:
+            where = f"in {config_file}" if config_file else "(no config file found)"
+            raise RunwrapError(
+                f"task {name!r} has no command {where}: declare it under tasks: "
+                f"with command: [...], or run a command with runwrap -n {name} -- COMMAND"
+            )
     merged = {**defaults, **per_task, **given}
+    merged.pop("every", None)
+    # The most specific level that gives a schedule (or an every) gives it whole.
+    levels = ((given, "the command line"), (per_task, f"tasks.{name}"), (defaults, "defaults"))
+    for level, where in levels:
+        found = _schedule_level(level, where)
+        if found:
+            merged.update(found)
+            break
+    if "notify" not in merged:
+        # No notifier configured: the console, which cron mails to MAILTO (--notify none: silence).
+        merged["notify"] = ["console"]
+        merged["notify_implicit"] = True
+    if merged.get("metrics_dir") is None and data.get("metrics_dir") is not None:
+        merged["metrics_dir"] = convert("metrics_dir", data["metrics_dir"], "")
+    if merged.get("metrics_dir") is not None:
+        merged["metrics_dir"] = os.path.abspath(os.path.expanduser(merged["metrics_dir"]))
     # Labels merge key by key: a crontab line adds to the config's labels.
     merged["labels"] = {
         **defaults.get("labels", {}),

@@ -7,11 +7,14 @@ import sys
 
 from runwrap import __version__
 from runwrap.cli import COMMON_OPTIONS, SUBCOMMANDS
+from runwrap.commands.check import cmd_check
+from runwrap.commands.crontab import cmd_crontab
 from runwrap.commands.feedback import cmd_feedback, cmd_parse
 from runwrap.commands.history import cmd_history
 from runwrap.commands.kill import cmd_kill
 from runwrap.commands.ls import cmd_ls
 from runwrap.commands.show import cmd_show
+from runwrap.commands.systemd import cmd_systemd
 from runwrap.commands.tail import cmd_tail
 from runwrap.config import find_config_file, load_config_file, resolve_root
 from runwrap.errors import ExitCode, RunwrapError
@@ -56,7 +59,26 @@ def build_parser() -> argparse.ArgumentParser:
     add("feedback", "a run's feedback values as JSON", json_flag=False).add_argument(
         "ref", metavar="TASK|RUN_ID"
     )
-    add("parse", "a feedback file's values as JSON", json_flag=False).add_argument("file")
+    p = add("parse", "a feedback file's values as JSON", json_flag=False)
+    p.add_argument("file", nargs="?")
+    p.add_argument("--feedback", metavar="FILE", help="the file, as taskwatcher's parse takes it")
+    add("run", "run a task the config declares (command:, schedule:)", json_flag=False)
+    p = add("check", "exit 1 and notify when a scheduled task is late", json_flag=False)
+    p.add_argument("tasks", metavar="TASK", nargs="*", help="only these (default: all)")
+    p.add_argument("--notify", action="append", metavar="NAME", help="notifiers (repeatable)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print notices only (for cron)")
+    p = add("crontab", "crontab lines for the tasks the config declares", json_flag=False)
+    p.add_argument("--cron-d", metavar="USER", help="with a user field, for /etc/cron.d/")
+    p.add_argument(
+        "--check",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="compare with the installed crontab (crontab -l, or FILE); exit 1 if it differs",
+    )
+    p = add("systemd", "a .service and .timer per task the config declares", json_flag=False)
+    p.add_argument("--out", required=True, metavar="DIR", help="where to write the units")
+    p.add_argument("--user", metavar="USER", help="User= of the services")
     p = add("kill", "stop a running run (all running runs of a task)")
     p.add_argument("ref", metavar="TASK|RUN_ID")
     p.add_argument("--signal", "-s", default="TERM", help="signal to send (default TERM)")
@@ -77,8 +99,11 @@ def control_main(argv: list[str]) -> int:
     argv = _subcommand_first(argv, parser)
     args = parser.parse_args(argv)
     if args.subcommand == "parse":
-        return cmd_parse(args.file)
-    config = load_config_file(find_config_file(args.config))
+        if (args.file is None) == (args.feedback is None):
+            raise RunwrapError("usage: runwrap parse FILE (or taskwatcher's --feedback FILE)")
+        return cmd_parse(args.file or args.feedback)
+    config_file = find_config_file(args.config)
+    config = load_config_file(config_file)
     root = resolve_root(args.root, config)
     handlers = {
         "ls": lambda: cmd_ls(root, args.json),
@@ -87,6 +112,9 @@ def control_main(argv: list[str]) -> int:
         "feedback": lambda: cmd_feedback(root, args.ref),
         "kill": lambda: cmd_kill(root, args.ref, args.signal, args.json),
         "tail": lambda: cmd_tail(root, args.ref, args.follow, args.stderr, args.lines),
+        "check": lambda: cmd_check(root, config, args.tasks, args.notify, args.quiet),
+        "crontab": lambda: cmd_crontab(root, config, config_file, args.cron_d, args.check),
+        "systemd": lambda: cmd_systemd(root, config, config_file, args.out, args.user),
     }
     status = handlers[args.subcommand]()
     warning = skipped_warning()  # what could not be read: one line, after the output

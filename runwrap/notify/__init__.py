@@ -28,7 +28,9 @@ def prepare(opts: RunOptions, environ: dict[str, str] | None = None) -> list[Not
         return cached[1]
     from runwrap.notify.config import load_notifiers
 
-    notifiers = load_notifiers(list(opts.notify), opts.config_data, environ)
+    notifiers = load_notifiers(
+        list(opts.notify), opts.config_data, environ, implicit=opts.notify_implicit
+    )
     _loaded[id(opts)] = (opts, notifiers)
     return notifiers
 
@@ -116,3 +118,46 @@ def record_notifications(run_path: str, attempts: list[dict]) -> None:
     old = read_json(path)
     kept = old if isinstance(old, list) else []
     write_json_atomic(path, kept + [{k: v for k, v in a.items() if k != "id"} for a in attempts])
+
+
+def check_late(
+    root: str,
+    task: str,
+    lateness: dict,
+    run_id: str,
+    notifiers: list[Notifier],
+    site_url: object = None,
+) -> list[dict]:
+    """runwrap check's notices for one task: `late` once, `recovery` if no run sent it.
+
+    `lateness` is TaskLateness.as_json(), `run_id` the task's newest run. The
+    decision is made and recorded in notify.json under the task's state lock,
+    like a run's; returns the delivery attempts.
+    """
+    from runwrap.notify.ledger import plan_late, read_ledger, settle, write_ledger
+    from runwrap.store.layout import run_dir, task_dir
+    from runwrap.store.state import locked
+
+    task_path = task_dir(root, task)
+    queue: dict[str, list[dict]] = {}
+
+    def decide() -> None:
+        records = read_ledger(task_path)
+        if not lateness.get("late") and not any(r.get("late_since") for r in records.values()):
+            return  # on time and nobody was told otherwise: nothing to write
+        records, decided = plan_late(notifiers, records, lateness, run_id, time.time())
+        write_ledger(task_path, records)
+        queue.update(decided)
+
+    locked(task_path, decide)
+    if not any(queue.values()):
+        return []
+    from runwrap.notify.dispatch import finish, start
+    from runwrap.store.manifest import read_manifest
+
+    run_path = run_dir(root, task, run_id)
+    manifest = read_manifest(run_path) or {"task": task, "run_id": run_id}
+    ordered = [(n, queue[n.name]) for n in notifiers if queue.get(n.name)]
+    attempts = finish(start(ordered, manifest, run_path, root, site_url))
+    locked(task_path, lambda: write_ledger(task_path, settle(read_ledger(task_path), attempts)))
+    return attempts

@@ -13,8 +13,11 @@ import os
 from runwrap.errors import RunwrapError
 from runwrap.units import parse_count, parse_duration
 
-EVENTS = ("failure", "recovery", "still-failing", "always", "skipped", "stuck")
-DEFAULT_ON = ("failure", "recovery", "stuck")
+EVENTS = ("failure", "recovery", "still-failing", "always", "skipped", "stuck", "late")
+DEFAULT_ON = ("failure", "recovery", "stuck", "late")
+# The console a task gets when no notifier is configured: one mail (cron's MAILTO)
+# when it breaks, one when it heals, and, from runwrap check, one when it is late.
+IMPLICIT_ON = ("failure", "recovery", "late")
 TYPES = ("console", "email", "webhook", "command", "healthchecks", "apprise")
 WEBHOOK_FORMATS = ("json", "slack", "discord")
 SECURITY = ("starttls", "tls", "none")
@@ -266,11 +269,11 @@ _TRANSPORT_FIELDS = {
 
 
 def _templates(name: str, raw: dict) -> dict:
-    from runwrap.notify.message import check_template
-
     out = {}
     for field in ("subject", "body"):
         if field in raw:
+            from runwrap.notify.message import check_template
+
             text = raw[field]
             if not isinstance(text, str):
                 raise _fail(name, field, "use a string template")
@@ -333,9 +336,12 @@ def parse_notifier(name: str, raw: object, environ: dict[str, str]) -> Notifier:
 
 
 def load_notifiers(
-    names: list[str], config: dict, environ: dict[str, str] | None = None
+    names: list[str], config: dict, environ: dict[str, str] | None = None, implicit: bool = False
 ) -> list[Notifier]:
-    """The notifiers a task uses, by name, checked; a one-line error for the first problem."""
+    """The notifiers a task uses, by name, checked; a one-line error for the first problem.
+
+    `implicit`: no notifier was configured, `names` is the default console.
+    """
     environ = os.environ if environ is None else environ
     defined = config.get("notifiers") or {}
     out: list[Notifier] = []
@@ -348,7 +354,8 @@ def load_notifiers(
             out.append(parse_notifier(name, defined[name], environ))
         elif name == "console":
             # The console notifier needs no definition: `--notify console` is enough.
-            out.append(parse_notifier(name, {}, environ))
+            raw = {"on": list(IMPLICIT_ON)} if implicit else {}
+            out.append(parse_notifier(name, raw, environ))
         else:
             raise RunwrapError(
                 f"notifier {name!r}: not defined: add it under notifiers: in the config file"

@@ -9,6 +9,8 @@ told about the failure), and in between only a reminder every
     told            ... and a failure notice was queued for it
     since           when the current failure began
     last_notice_at  when the failure notice or the last reminder was queued
+    late_since      a `late` notice was queued for the lateness that began then
+                    (runwrap check decides it; the task's next run ends it)
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ def decide(
     told = dict(told)
     status = manifest.get("status")
     events: list[str] = []
+    # A run after a late notice ends the lateness (a skip does not: the run that
+    # holds the lock will say how it ended). It then reports as news, either way.
+    was_late = status != SKIPPED and told.pop("late_since", None) is not None
     if told.get("failing") and told.get("since") != state.get("failing_since"):
         # A failure this notifier missed the end of (it was not used for the task
         # for a while): what it was told is about another failure.
@@ -45,7 +50,7 @@ def decide(
         elif "skipped" in on:
             events.append("skipped")
     elif status in FAILING:
-        if not told.get("failing"):
+        if not told.get("failing") or was_late:
             if state.get("consecutive_failures", 0) >= notifier.after:
                 told["failing"] = True
                 told["since"] = state.get("failing_since")
@@ -59,7 +64,7 @@ def decide(
                 events.append("still-failing")
                 told["last_notice_at"] = iso(now)
     elif status == SUCCESS:
-        if told.get("told") and "recovery" in on:
+        if (told.get("told") or was_late) and "recovery" in on:
             events.append("recovery")
         for key in ("failing", "told", "since", "last_notice_at"):
             told.pop(key, None)
@@ -67,3 +72,23 @@ def decide(
     if not events and "always" in on:
         events.append("always")
     return events, told
+
+
+def decide_late(notifier: Notifier, told: dict, lateness: dict) -> tuple[list[str], dict]:
+    """(events, updated record) when runwrap check looks at a scheduled task.
+
+    `lateness` is TaskLateness.as_json(). A task that becomes late is told
+    once per lateness (dated by `late_since`); one that runs again while the
+    record still says late (its runs do not use this notifier) gets the recovery here.
+    """
+    told = dict(told)
+    since = told.get("late_since")
+    if lateness.get("late"):
+        if since == lateness.get("late_since") or "late" not in notifier.on:
+            return [], told
+        told["late_since"] = lateness.get("late_since")
+        return ["late"], told
+    if since is None:
+        return [], told
+    told.pop("late_since", None)
+    return (["recovery"] if "recovery" in notifier.on else []), told

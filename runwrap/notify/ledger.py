@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 
-from runwrap.notify.events import decide
+from runwrap.notify.events import decide, decide_late
 from runwrap.store.jsonio import read_json, write_json_atomic
 from runwrap.store.layout import NOTIFY, STATE
 from runwrap.timefmt import iso
@@ -78,6 +78,7 @@ def plan(
             ]
             continue
         record = records.get(notifier.name, {})
+        late_since = record.get("late_since")  # a late notice this run may end
         events, record = decide(notifier, record, new, manifest, now)
         pending = [dict(p) for p in record.get("pending") or [] if isinstance(p, dict)]
         for event in events:
@@ -95,6 +96,45 @@ def plan(
                     ),
                     "skips": new.get("consecutive_skips", 0),
                     "usual_s": new.get("last_duration_s"),
+                    "late_since": late_since,
+                    "attempts": 0,
+                }
+            )
+        record["pending"] = pending[-MAX_PENDING:]
+        records[notifier.name] = record
+        if record["pending"]:
+            queue[notifier.name] = list(record["pending"])
+    return records, queue
+
+
+def plan_late(
+    notifiers: list[Notifier], records: dict, lateness: dict, run_id: str, now: float
+) -> tuple[dict, dict[str, list[dict]]]:
+    """plan() for runwrap check: `late` and `recovery` notices from a task's lateness.
+
+    `lateness` is TaskLateness.as_json(), `run_id` the task's newest run (what
+    the notice shows). Pending notices from earlier go out first, as at a run.
+    """
+    records = _records(records)
+    queue: dict[str, list[dict]] = {}
+    for notifier in notifiers:
+        if notifier.type in PER_RUN_TYPES:
+            continue  # Healthchecks sees missing pings by itself
+        record = records.get(notifier.name, {})
+        late_since = record.get("late_since") or lateness.get("late_since")
+        events, record = decide_late(notifier, record, lateness)
+        pending = [dict(p) for p in record.get("pending") or [] if isinstance(p, dict)]
+        for event in events:
+            pending.append(
+                {
+                    "id": f"{late_since}/{event}",
+                    "event": event,
+                    "run_id": run_id,
+                    "decided_at": iso(now),
+                    "late_since": late_since,
+                    "missed": lateness.get("missed", 0),
+                    "next_expected": lateness.get("next_expected"),
+                    "schedule": lateness.get("schedule"),
                     "attempts": 0,
                 }
             )

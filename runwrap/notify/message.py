@@ -28,6 +28,7 @@ TITLES = {
     "still-failing": "STILL FAILING",
     "skipped": "SKIPPED",
     "stuck": "STUCK",
+    "late": "LATE",
 }
 
 # Every variable a template may use, with a sample value for checking templates.
@@ -51,6 +52,10 @@ VARIABLES = {
     "failing_since": "2026-11-22T04:37:33.000Z",
     "skips": 0,
     "holder": "",
+    "late_since": "",
+    "missed": 0,
+    "next_expected": "",
+    "schedule": "",
     "url": "",
     "output": "",
     "output_name": "stderr",
@@ -116,6 +121,13 @@ def _summary(event: str, c: dict) -> str:
     why = f": {c['reason']}" if c["reason"] else ""
     if event == "failure":
         return f"{task} {c['status']} on {host}{why}"
+    if event == "late":
+        return (
+            f"{task} is late on {host}: its run due at {c['late_since']} has not started "
+            f"({c['missed']} missed; last run started {c['started_at']})"
+        )
+    if event == "recovery" and c["late_since"] and not c["failures"]:
+        return f"{task} runs again on {host}, after being late since {c['late_since']}"
     if event == "recovery":
         return (
             f"{task} succeeded on {host} again, after {c['failures']} failing run(s) "
@@ -166,9 +178,14 @@ def context(event: str, manifest: dict, run_path: str | None, info: dict) -> dic
         failing_since=info.get("failing_since") or "",
         skips=info.get("skips") or 0,
         holder=info.get("holder") or "",
+        late_since=info.get("late_since") or "",
+        missed=info.get("missed") or 0,
+        next_expected=info.get("next_expected") or "",
+        schedule=info.get("schedule") or "",
     )
     c["url"] = run_url(info.get("site_url"), c["task"], c["run_id"])
-    name, tail = output_tail(run_path)
+    # A late notice is about a run that did not happen: the last one's output says nothing.
+    name, tail = output_tail(None if event == "late" else run_path)
     c["output_name"], c["output"] = name, tail
     c["output_block"] = f"\n\nLast lines of {name}:\n{tail}" if tail else ""
     c["summary"] = _summary(event, c)
@@ -185,6 +202,10 @@ def context(event: str, manifest: dict, run_path: str | None, info: dict) -> dic
             f"{c['failures']} in a row since {c['failing_since']}" if c["failures"] else "",
         ),
         ("holder", c["holder"]),
+        ("schedule", c["schedule"]),
+        ("late from", c["late_since"]),
+        ("missed", c["missed"] if event == "late" else ""),
+        ("next due", c["next_expected"]),
         ("command", c["command"]),
         ("run", c["run_id"]),
         ("page", c["url"]),
@@ -223,6 +244,8 @@ def payload(c: dict, subject: str, body: str) -> dict:
         "failing_since": c["failing_since"] or None,
         "skips": c["skips"],
         "holder": c["holder"] or None,
+        "late_since": c["late_since"] or None,
+        "missed": c["missed"],
         "url": c["url"] or None,
         "output_name": c["output_name"],
         "output_tail": c["output"],

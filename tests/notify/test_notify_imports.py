@@ -32,10 +32,17 @@ def imported(rw, *args: str) -> set[str]:
     return {ln.split("|")[-1].strip() for ln in lines}
 
 
-def test_a_task_without_notifiers_never_imports_the_notify_package(rw):
-    modules = imported(rw, "-n", "plain")
+def test_a_task_with_notify_none_never_imports_the_notify_package(rw):
+    modules = imported(rw, "-n", "plain", "--notify", "none")
     assert not {m for m in modules if m.startswith("runwrap.notify")}
     assert not {m for m in modules if m.split(".")[0] in HEAVY}
+
+
+def test_the_default_console_imports_no_transport_on_a_quiet_tick(rw):
+    modules = imported(rw, "-n", "plain")
+    assert not {m for m in modules if m.split(".")[0] in HEAVY}
+    assert "runwrap.notify.dispatch" not in modules
+    assert "runwrap.notify.message" not in modules
 
 
 def test_notifiers_with_nothing_to_say_import_no_transport(rw):

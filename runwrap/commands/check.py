@@ -1,0 +1,73 @@
+"""runwrap check: is any scheduled task late? One line per late task, exit 1, and notices.
+
+Meant for a crontab line of its own (on another host, say) or a systemd
+timer: the runs of a task cannot notice that they stopped happening.
+"""
+
+from __future__ import annotations
+
+import time
+
+from runwrap.commands.display import clean, clock, silence_lines, when
+from runwrap.errors import ExitCode
+from runwrap.store.lateness import of_overview
+from runwrap.store.lookup import find_run, task_names
+from runwrap.store.overview import task_overview
+
+
+def cmd_check(
+    root: str, config: dict, tasks: list[str], notify: list[str] | None, quiet: bool
+) -> int:
+    """Check every scheduled task (or those named); exit 1 when one is late."""
+    named = bool(tasks)
+    if named:
+        for task in tasks:
+            find_run(root, task)  # NotFoundError (exit 1) for a task that does not exist
+    now = time.time()
+    scheduled = []
+    late_found = False
+    for task in tasks or task_names(root):
+        item = task_overview(root, task)
+        lateness, host = of_overview(root, item, now)
+        if lateness is None:
+            if named and not quiet:
+                print(f"{clean(task, 64)}: no schedule known (give it --schedule or schedule:)")
+            continue
+        scheduled.append((host, lateness))
+        if lateness.late:
+            late_found = True
+            if not quiet:
+                last = when(item["state"].get("last_started_at"), now)
+                print(
+                    f"{clean(task, 64)}: late since {clock(lateness.late_since, now)}, "
+                    f"{lateness.missed} missed (schedule {clean(lateness.expr)}; last run {last})"
+                )
+        _notify(root, config, task, lateness, item, notify)
+    if not quiet:
+        for line in silence_lines(scheduled, now):
+            print(line)
+    return ExitCode.ATTENTION if late_found else ExitCode.OK
+
+
+_loaded: dict[tuple, list] = {}
+
+
+def _notify(root: str, config: dict, task: str, lateness, item: dict, notify) -> None:
+    from runwrap.notify import check_late
+    from runwrap.notify.config import load_notifiers
+    from runwrap.settings import configured_notify, convert
+    from runwrap.store.lateness import newest_run_id
+
+    if notify is not None:
+        names, implicit = convert("notify", notify, "--"), False
+    else:
+        names, implicit = configured_notify(config, task)
+    key = (tuple(names), implicit)
+    if key not in _loaded:
+        _loaded[key] = load_notifiers(names, config, implicit=implicit)
+    if not _loaded[key]:
+        return
+    run_id = newest_run_id(item["state"], [*item["running"], *item["lost"]])
+    site = config.get("site")
+    site_url = site.get("site_url") if isinstance(site, dict) else None
+    check_late(root, task, lateness.as_json(), run_id or "", _loaded[key], site_url)
