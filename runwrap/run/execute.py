@@ -342,6 +342,10 @@ def _after_run(run: _Run, manifest: dict) -> None:
         warn(_failed_to(f"cannot update the state of task {opts.name}", e))
         return
     clear_open(run.task_path, manifest["run_id"])
+    if opts.metrics_dir:  # the Prometheus textfile: imported only when asked for
+        from runwrap.store.metrics import after_run as write_metrics
+
+        write_metrics(opts.metrics_dir, run.root, opts.name)
     protected = {
         manifest["run_id"],
         new.get("last_success_id") or "",

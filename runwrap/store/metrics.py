@@ -1,0 +1,237 @@
+"""Task states in the Prometheus text exposition format (docs/metrics.md).
+
+One `task` label, base units, no run ids. Used by `runwrap --metrics-dir`
+(one `<task>.prom` per task for node_exporter's textfile collector) and by
+sitegen (OUT/metrics). Only the store is imported: no client library.
+
+Runs by status (`runwrap_task_runs_total`) must only ever go up, although
+retention removes runs. So they are counted once each, by run number
+(`seq`, never reused): the previous output carries the counts and the run
+number they count through (`runwrap_task_runs_counted_through`); a render
+adds the finished runs numbered above it, stopping at a run still going
+(it is counted when it ends). Counting starts with the runs kept when a
+file is first written.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from runwrap.store.layout import run_dir, task_dir
+from runwrap.store.manifest import FINISHED, RUNNING, SKIPPED, STATUSES, read_manifest
+
+PREFIX = "runwrap_task_"
+LAST_STATUSES = tuple(s for s in STATUSES if s not in (RUNNING, SKIPPED))
+COUNTED = tuple(s for s in STATUSES if s != RUNNING)
+
+# name -> (type, help). Rendered in this order.
+FAMILIES = {
+    "last_run_start_timestamp_seconds": ("gauge", "When the last run (not skipped) started."),
+    "last_run_end_timestamp_seconds": ("gauge", "When the last run (not skipped) ended."),
+    "last_run_duration_seconds": ("gauge", "How long the last run (not skipped) took."),
+    "last_run_exit_code": ("gauge", "Exit status of the last run (absent when it had none)."),
+    "last_run_status": (
+        "gauge",
+        "1 for the status of the last run (not skipped), 0 for the others.",
+    ),
+    "last_success_timestamp_seconds": ("gauge", "When the last successful run ended."),
+    "consecutive_failures": ("gauge", "Failing runs in a row."),
+    "consecutive_skips": ("gauge", "Runs refused by the overlap guard in a row."),
+    "running": ("gauge", "Runs going on now."),
+    "runs_total": ("counter", "Finished runs, by status (counted once each, by run number)."),
+    "runs_counted_through": ("gauge", "The run number runs_total has counted through."),
+    "scheduled": ("gauge", "1 when the task has a schedule (then the next four are given)."),
+    "next_run_expected_timestamp_seconds": ("gauge", "When the next run is due to start."),
+    "schedule_grace_seconds": ("gauge", "How late a run may start before the task is late."),
+    "late": ("gauge", "1 when a due run has not started within its grace."),
+    "missed_runs": ("gauge", "Runs due since the task went late that did not start."),
+}
+
+
+def escape(value: str) -> str:
+    """A label value as the text format writes it."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _unescape(text: str) -> str:
+    out, i = [], 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            out.append("\n" if nxt == "n" else nxt)
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _labels(text: str) -> dict[str, str]:
+    """The labels of a sample we wrote: k="v",k="v" (values escaped)."""
+    labels, i = {}, 0
+    while i < len(text):
+        eq = text.index('="', i)
+        key = text[i:eq].strip(", ")
+        j = eq + 2
+        while text[j] != '"':
+            j += 2 if text[j] == "\\" else 1
+        labels[key] = _unescape(text[eq + 2 : j])
+        i = j + 1
+    return labels
+
+
+def previous_counts(text: str) -> dict[str, tuple[dict[str, int], int]]:
+    """{task: (runs by status, run number counted through)} from an earlier output."""
+    counts: dict[str, dict[str, int]] = {}
+    through: dict[str, int] = {}
+    for line in text.splitlines():
+        if not line.startswith(PREFIX + "runs_"):
+            continue
+        try:
+            head, value = line.rsplit(" ", 1)
+            name, _, rest = head.partition("{")
+            labels = _labels(rest.rstrip("}"))
+            number = int(float(value))
+        except (ValueError, IndexError):
+            continue  # not a line of ours: start that count afresh
+        task = labels.get("task")
+        if task is None:
+            continue
+        if name == PREFIX + "runs_total" and labels.get("status") in COUNTED:
+            counts.setdefault(task, {})[labels["status"]] = number
+        elif name == PREFIX + "runs_counted_through":
+            through[task] = number
+    return {task: (counts.get(task, {}), through.get(task, 0)) for task in through}
+
+
+def _count_runs(root: str, task: str, counts: dict[str, int], through: int):
+    """(counts, through) with the finished runs numbered above `through` added."""
+    from runwrap.store.layout import list_run_ids
+
+    newer = []
+    for run_id in reversed(list_run_ids(root, task)):
+        manifest = read_manifest(run_dir(root, task, run_id))
+        seq = manifest.get("seq") if isinstance(manifest, dict) else None
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            continue
+        if seq <= through:
+            break  # run ids sort by start, and so do run numbers
+        newer.append((seq, manifest.get("status")))
+    counts = dict(counts)
+    for seq, status in sorted(newer):
+        if status not in FINISHED:
+            break  # still going (or lost, not finalized yet): counted when it ends
+        counts[status] = counts.get(status, 0) + 1
+        through = seq
+    return counts, through
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def task_samples(root: str, task: str, now: float, previous=None) -> dict[str, list]:
+    """{family: [(extra labels, value)]} for one task."""
+    from runwrap.store.lateness import of_overview
+    from runwrap.store.overview import task_overview
+    from runwrap.timefmt import parse_iso
+
+    item = task_overview(root, task)
+    state = item["state"]
+    out: dict[str, list] = {}
+
+    def put(family: str, value: object, **labels: str) -> None:
+        number = _number(value)
+        if number is not None:
+            out.setdefault(family, []).append((labels, number))
+
+    ids = [
+        i
+        for i in (state.get("last_success_id"), state.get("last_failure_id"))
+        if isinstance(i, str)
+    ]
+    last = read_manifest(run_dir(root, task, max(ids))) if ids else None
+    if isinstance(last, dict):
+        put("last_run_start_timestamp_seconds", parse_iso(last.get("started_at")))
+        put("last_run_end_timestamp_seconds", parse_iso(last.get("ended_at")))
+        put("last_run_duration_seconds", last.get("duration_s"))
+        put("last_run_exit_code", last.get("exit_code"))
+        for status in LAST_STATUSES:
+            put("last_run_status", 1 if last.get("status") == status else 0, status=status)
+    success_id = state.get("last_success_id")
+    if isinstance(success_id, str):
+        success = read_manifest(run_dir(root, task, success_id)) or {}
+        put("last_success_timestamp_seconds", parse_iso(success.get("ended_at")))
+    put("consecutive_failures", state.get("consecutive_failures", 0))
+    put("consecutive_skips", state.get("consecutive_skips", 0))
+    put("running", len(item["running"]))
+    counts, through = _count_runs(root, task, *(previous or ({}, 0)))
+    for status in COUNTED:
+        put("runs_total", counts.get(status, 0), status=status)
+    put("runs_counted_through", through)
+    lateness, _host = of_overview(root, item, now)
+    put("scheduled", 0 if lateness is None else 1)
+    if lateness is not None:
+        put("next_run_expected_timestamp_seconds", lateness.next_expected)
+        put("schedule_grace_seconds", lateness.grace_s)
+        put("late", 1 if lateness.late else 0)
+        put("missed_runs", lateness.missed)
+    return out
+
+
+def _value(number: float) -> str:
+    return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
+
+
+def render(root: str, tasks: list[str], now: float | None = None, previous: str = "") -> str:
+    """The exposition text for `tasks` (families grouped, as the format requires)."""
+    now = time.time() if now is None else now
+    before = previous_counts(previous)
+    per_task = {task: task_samples(root, task, now, before.get(task)) for task in tasks}
+    lines = []
+    for family, (kind, text) in FAMILIES.items():
+        samples = [
+            (task, labels, value)
+            for task, families in per_task.items()
+            for labels, value in families.get(family, [])
+        ]
+        if not samples:
+            continue
+        name = PREFIX + family
+        lines.append(f"# HELP {name} {text}")
+        lines.append(f"# TYPE {name} {kind}")
+        for task, labels, value in samples:
+            shown = ",".join(f'{k}="{escape(v)}"' for k, v in {"task": task, **labels}.items())
+            lines.append(f"{name}{{{shown}}} {_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def write_textfile(metrics_dir: str, root: str, task: str) -> None:
+    """Atomically replace METRICS_DIR/<task>.prom (node_exporter reads only *.prom files)."""
+    from runwrap.store.jsonio import read_regular, write_atomic
+    from runwrap.store.state import locked
+
+    path = os.path.join(metrics_dir, f"{task}.prom")
+
+    def write() -> None:
+        old = read_regular(path, 1024 * 1024) or b""
+        text = render(root, [task], previous=old.decode("utf-8", "replace"))
+        os.makedirs(metrics_dir, exist_ok=True)
+        # The temp file is .<task>.prom.<pid>.tmp: not *.prom, so never read half-written.
+        write_atomic(path, text.encode("utf-8"), fsync=False)
+
+    locked(task_dir(root, task), write)  # two runs of a task must not count one run twice
+
+
+def after_run(metrics_dir: str, root: str, task: str) -> None:
+    """write_textfile() at the end of a run: a failure is one warning, never the run's."""
+    try:
+        write_textfile(metrics_dir, root, task)
+    except OSError as e:
+        from runwrap.say import warn
+
+        warn(f"cannot write the metrics of task {task} in {metrics_dir}: {e.strerror or e}")
