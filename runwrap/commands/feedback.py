@@ -9,7 +9,7 @@ from runwrap.commands.display import (
     print_json,
 )
 from runwrap.errors import ExitCode, RunwrapError
-from runwrap.store.feedback import parse_bytes
+from runwrap.store.feedback import parse_bytes, parse_like_taskwatcher
 from runwrap.store.layout import FEEDBACK, RUNS
 from runwrap.store.lookup import (
     Unreadable,
@@ -56,5 +56,5 @@ def cmd_parse(path: str) -> int:
             data = f.read()
     except OSError as e:
         raise RunwrapError(f"cannot read feedback file {path}: {e.strerror}") from None
-    print_json(parse_bytes(data))
+    print_json(parse_like_taskwatcher(data))
     return ExitCode.OK

@@ -130,3 +130,21 @@ class FeedbackReader:
         if len(self._pending) > MAX_LINE:
             self._pending = b""
             self._skipping = True
+
+
+def parse_like_taskwatcher(data: bytes) -> dict[str, str]:
+    """A feedback file read as taskwatcher's parse reads it, for `runwrap parse`.
+
+    Indentation and spaces around keys and values are ignored (taskwatcher
+    strips each line); everything else is the format above.
+    """
+    lines = []
+    for line in data.decode("utf-8", "replace").split("\n"):
+        line = line.strip()
+        close = line.find("]")
+        if line.startswith("[") and close > 0:
+            line = f"[{line[1:close].strip()}]{line[close + 1 :].strip()}"
+        lines.append(line)
+    values: dict[str, str] = {}
+    apply_lines(values, lines)
+    return values
