@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo lint format bench faults clean system-deps
+.PHONY: venv test demo lint format bench faults clean system-deps cron-test
 
 venv: $(STAMP)
 
@@ -38,6 +38,10 @@ format: $(STAMP)
 # A failure prints its seed: replay it with FAULTS_SEED=<seed>.
 faults: $(STAMP)
 	FAULTS_SCALE=20 $(PY) -m pytest tests/faults -q --timeout 3600
+
+# Only the test under a real cron daemon (up to about a minute: cron fires on the minute).
+cron-test: $(STAMP) system-deps
+	$(PY) -m pytest tests/cron -q
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_runwrap.py
