@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from runwrap.store.layout import run_ids_in
+
 BIN = Path(sys.executable).parent
 RUNWRAP = str(BIN / "runwrap")
 
@@ -93,12 +95,8 @@ class Root:
         return self.path / "tasks" / task
 
     def run_ids(self, task: str) -> list[str]:
-        runs = self.task_dir(task) / "runs"
-        return (
-            sorted(p.name for p in runs.iterdir() if not p.name.startswith("."))
-            if runs.exists()
-            else []
-        )
+        """The task's run ids, oldest first, as every reader lists them."""
+        return run_ids_in(str(self.task_dir(task) / "runs"))
 
     def run_dir(self, task: str, run_id: str | None = None) -> Path:
         run_id = run_id or self.run_ids(task)[-1]

@@ -520,7 +520,7 @@ def test_tail_f_stops_when_the_log_is_swapped_for_a_symlink(troot: Root, tmp_pat
     )
     proc = troot.start("-n", "swap", "--", "sh", "-c", job)
     try:
-        wait_for(lambda: (troot.task_dir("swap") / "runs").exists() and troot.run_ids("swap"))
+        wait_for(lambda: troot.run_ids("swap"), what="the run")
         log = troot.run_dir("swap") / "stdout.log"
         wait_for(lambda: log.exists() and log.read_bytes() == b"first\n", what="first line")
         follower = troot.start("tail", "-f", "swap")
