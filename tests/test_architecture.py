@@ -1,0 +1,125 @@
+"""docs/architecture.md names every module, and the rooms it describes hold.
+
+Imports are read with `ast` from the source, every one of them: one inside
+a function (a lazy import) or under TYPE_CHECKING ties two rooms together
+all the same.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ARCHITECTURE = REPO / "docs" / "architecture.md"
+PACKAGES = ("runwrap", "sitegen")
+MAX_LINES = 400
+
+# (room, rooms it must never import): lower rooms never reach up.
+FORBIDDEN = [
+    ("runwrap.store", ("runwrap.run", "runwrap.commands", "runwrap.notify")),
+    ("sitegen", ("runwrap.run", "runwrap.commands", "runwrap.notify")),
+    ("runwrap.run", ("runwrap.commands",)),
+]
+
+
+def module_files() -> list[Path]:
+    """Every .py file of runwrap/ and sitegen/, by path."""
+    return sorted(
+        path
+        for package in PACKAGES
+        for path in (REPO / package).rglob("*.py")
+        if "__pycache__" not in path.parts
+    )
+
+
+def dotted(path: Path) -> str:
+    """runwrap/store/state.py -> runwrap.store.state; runwrap/store/__init__.py -> runwrap.store."""
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def slash(path: Path) -> str:
+    return path.relative_to(REPO).as_posix()
+
+
+@cache
+def modules() -> dict[str, Path]:
+    return {dotted(path): path for path in module_files()}
+
+
+def imports_of(path: Path) -> set[str]:
+    """The modules `path` imports, relative imports resolved, `from pkg import mod` as pkg.mod."""
+    name = dotted(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                candidate = f"{base}.{alias.name}"
+                found.add(candidate if candidate in modules() else base)
+    return found
+
+
+def within(module: str, room: str) -> bool:
+    return module == room or module.startswith(room + ".")
+
+
+def architecture() -> str:
+    if not ARCHITECTURE.is_file():
+        pytest.fail(f"{ARCHITECTURE.relative_to(REPO)} is missing: it must describe every module")
+    return ARCHITECTURE.read_text()
+
+
+def mentioned(path: Path, text: str) -> bool:
+    """True if `text` names the module by its slash path or its dotted name.
+
+    Inside a package's room the package may be left out (`store/state.py`
+    for runwrap/store/state.py), never the directory: a bare `state.py` is
+    not a name. A package's __init__.py is named by its directory too.
+    """
+    names = [slash(path), dotted(path)]
+    inner = path.relative_to(REPO / path.relative_to(REPO).parts[0]).as_posix()
+    if "/" in inner:
+        names.append(inner)
+    if path.name == "__init__.py":
+        names.append(slash(path.parent) + "/")
+    # Not part of a longer name: runwrap/run.py is not named by runwrap/run.pyc, nor
+    # runwrap.run by runwrap.run.sig (a sentence may still end with a full stop).
+    return any(re.search(rf"(?<![\w./]){re.escape(name)}(?![\w/]|\.\w)", text) for name in names)
+
+
+def test_every_module_is_named_in_the_architecture_page() -> None:
+    text = architecture()
+    missing = [slash(path) for path in module_files() if not mentioned(path, text)]
+    assert not missing, f"docs/architecture.md does not name: {', '.join(missing)}"
+
+
+@pytest.mark.parametrize(("room", "forbidden"), FORBIDDEN, ids=[room for room, _ in FORBIDDEN])
+def test_a_room_never_imports_a_room_above_it(room: str, forbidden: tuple[str, ...]) -> None:
+    breaches = sorted(
+        f"{slash(path)} imports {imported}"
+        for name, path in modules().items()
+        if within(name, room)
+        for imported in imports_of(path)
+        if any(within(imported, above) for above in forbidden)
+    )
+    assert not breaches, "\n".join(breaches)
+
+
+def test_no_module_is_over_400_lines() -> None:
+    sizes = {slash(path): len(path.read_text().splitlines()) for path in module_files()}
+    over = [f"{name} ({lines} lines)" for name, lines in sorted(sizes.items()) if lines > MAX_LINES]
+    assert not over, f"over {MAX_LINES} lines, usually two concepts: {', '.join(over)}"
