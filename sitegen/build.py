@@ -21,8 +21,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from runwrap.store.layout import is_run_id, run_dir, runs_dir, tasks_dir
+from runwrap.store.layout import is_run_id, run_dir, runs_dir, task_dir, tasks_dir
 from runwrap.store.manifest import RUNNING
+from runwrap.store.openruns import open_runs
 from sitegen.config import SiteConfig, find_theme
 from sitegen.errors import one_line
 from sitegen.files import RunFiles, RunsDir, Unreadable, open_below
@@ -35,8 +36,6 @@ from sitegen.writer import BuildStats, Writer
 
 log = logging.getLogger(__name__)
 
-SETTLE_S = 120  # a finished manifest younger than this may still be rewritten (notifications)
-
 Progress = Callable[[int, int], None]
 
 
@@ -47,18 +46,6 @@ def _dir_sig(path: str) -> list[int] | None:
         return None
     # nlink counts subdirectories: it catches a run added and one pruned in the same tick.
     return [st.st_mtime_ns, st.st_nlink, st.st_ino]
-
-
-def _abandoned(path: str, now: float) -> bool:
-    """A run directory without a readable manifest, untouched for SETTLE_S: stop polling it.
-
-    (runwrap died between creating it and writing the manifest, or someone
-    else wrote it.) A file event still brings it back if it is mended.
-    """
-    try:
-        return now - os.lstat(path).st_mtime > SETTLE_S
-    except OSError:
-        return True
 
 
 def _list_runs(runs: RunsDir) -> list[str]:
@@ -116,8 +103,17 @@ class Site:
             log.warning(msg, *args)
 
     def busy(self) -> bool:
-        """Whether some run is not settled yet (running, or just finished)."""
-        return any(e.get("unsettled") for e in (self._summary or {}).values())
+        """Whether some run is running: its owner may die, which no file event announces."""
+        return any(
+            rec["sum"] is not None and rec["sum"]["status"] == RUNNING
+            for entry in (self._summary or {}).values()
+            for rec in entry["pending"].values()
+        )
+
+    def _recording(self, task: str) -> set[str]:
+        """The runs runwrap has not finished recording (open markers): a final manifest
+        there may still get its notifications.json."""
+        return {run_id for run_id, _owner in open_runs(task_dir(self.cfg.root, task))}
 
     def update(
         self,
@@ -314,7 +310,7 @@ class Site:
             order = [i for i in ids if cached[i]["sum"] is not None]
             pending = {i: cached[i] for i in ids if not cached[i]["settled"]}
             if not fresh and not changed_pages and not removed and order == old_order:
-                entry.update(sig=sig, pending=pending, unsettled=bool(pending))
+                entry.update(sig=sig, pending=pending)
                 self.cache.save_task(task, cached, page_sigs)
                 return entry
             sums = [cached[i]["sum"] for i in order]
@@ -328,47 +324,49 @@ class Site:
             self.out.remove_stale_runs(task, set(order))
         self.cache.save_task(task, cached, page_sigs)
         stats.changed_tasks.append(task)
-        return {"sig": sig, "pending": pending, "unsettled": bool(pending), "summary": summ}
+        return {"sig": sig, "pending": pending, "summary": summ}
 
     def _check_runs(
         self, task: str, runs: RunsDir, check: list[str], cached: dict
     ) -> tuple[dict[str, dict], set[str]]:
-        """Look again at runs that may have changed: (manifests read, runs whose page changed)."""
+        """Look again at runs that may have changed: (manifests read, runs whose page changed).
+
+        A run is settled, never looked at again, once its manifest is final and
+        runwrap has finished recording it (no open marker: notifications.json,
+        the one file written after the final manifest, is there if it ever will be).
+        """
         manifests: dict[str, dict] = {}
         changed_pages: set[str] = set()
-        now = time.time()
-        for rid in check:
-            path = run_dir(self.cfg.root, task, rid)
-            with runs.run(rid) as rf:
+        recording: set[str] | None = None
+        for run_id in check:
+            path = run_dir(self.cfg.root, task, run_id)
+            with runs.run(run_id) as rf:
                 rsig = rf.sig()
-                old = cached.get(rid)
-                # An unchanged finished run needs no reading; a running one is looked at
-                # again, since its owner may have died (it then shows as lost).
-                unchanged = old is not None and old["sig"] == rsig
-                if unchanged and (old["sum"] is None or old["sum"]["status"] != RUNNING):
-                    if old["sum"] is not None:
-                        old["settled"] = rsig is not None and now - rsig[0] / 1e9 > SETTLE_S
-                    else:
-                        old["settled"] = _abandoned(path, now)
-                    continue
+                old = cached.get(run_id)
+                if old is not None and old["settled"] and old["sig"] == rsig:
+                    continue  # named by a file event, but unchanged
                 if old is not None and rsig is not None and old.get("bad") == rsig:
                     continue  # still the same unusable manifest: warned about already
-                manifest, problem = _read(rid, rf, rsig)
+                manifest, problem = _read(run_id, rf, rsig)
             if manifest is None:
                 if problem is not None:
                     log.warning("skipping %s: %s", shown(path), problem)
                 if old is not None and old["sum"] is not None:
                     # Shown before, unreadable now: a full build would not show it either.
-                    self.out.remove_run(task, rid)
-                settled = _abandoned(path, now)
-                cached[rid] = {"sig": None, "sum": None, "settled": settled, "bad": rsig}
+                    self.out.remove_run(task, run_id)
+                # Not settled: looked at (a stat) by every update until it is mended.
+                cached[run_id] = {"sig": None, "sum": None, "settled": False, "bad": rsig}
                 continue
-            summ = summarize(rid, manifest)
-            settled = manifest.get("status") != RUNNING and now - rsig[0] / 1e9 > SETTLE_S
-            if old is None or old["sig"] != rsig or old["sum"] != summ:
-                changed_pages.add(rid)
-                manifests[rid] = manifest
-            cached[rid] = {"sig": rsig, "sum": summ, "settled": settled}
+            run_sum = summarize(run_id, manifest)
+            settled = False
+            if manifest.get("status") != RUNNING:
+                if recording is None:
+                    recording = self._recording(task)
+                settled = run_id not in recording
+            if old is None or old["sig"] != rsig or old["sum"] != run_sum:
+                changed_pages.add(run_id)
+                manifests[run_id] = manifest
+            cached[run_id] = {"sig": rsig, "sum": run_sum, "settled": settled}
         return manifests, changed_pages
 
     def _pending_changed(self, task: str, entry: dict) -> bool:
@@ -377,24 +375,25 @@ class Site:
         This keeps an update cheap when nothing but time passed: the task's
         cache (every run it has) is only read when something really changed.
         """
-        now = time.time()
         still = {}
+        recording: set[str] | None = None
         with RunsDir(self.cfg.root, task) as runs:
-            for rid, rec in entry["pending"].items():
-                rsig = runs.sig(rid)
+            for run_id, rec in entry["pending"].items():
+                rsig = runs.sig(run_id)
                 if rsig != rec["sig"] and (rsig is None or rsig != rec.get("bad")):
                     return True
-                summ = rec["sum"]
-                if summ is not None and summ["status"] == RUNNING:
-                    # Its owner may have died: the run would now read as lost.
-                    manifest = runs.manifest(rid)
-                    if manifest is None or summarize(rid, manifest) != summ:
+                if rec["sum"] is not None:
+                    # A running run's owner may have died (it now reads as lost).
+                    manifest = runs.manifest(run_id)
+                    if manifest is None or summarize(run_id, manifest) != rec["sum"]:
                         return True
-                elif summ is not None and rsig is not None and now - rsig[0] / 1e9 > SETTLE_S:
-                    continue  # settled; the task cache catches up when next read
-                still[rid] = rec
+                    if manifest.get("status") != RUNNING:
+                        if recording is None:
+                            recording = self._recording(task)
+                        if run_id not in recording:
+                            continue  # settled; the task cache catches up when next read
+                still[run_id] = rec
         entry["pending"] = still
-        entry["unsettled"] = bool(still)
         return False
 
 

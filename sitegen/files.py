@@ -20,7 +20,7 @@ import stat
 from typing import TYPE_CHECKING
 
 from runwrap.store.jsonio import loads
-from runwrap.store.layout import MANIFEST, STDERR, STDOUT
+from runwrap.store.layout import MANIFEST, NOTIFICATIONS, STDERR, STDOUT
 from sitegen.model import manifest_problem
 from sitegen.names import shown
 
@@ -164,7 +164,8 @@ class RunsDir:
         return RunFiles(dfd, os.path.join(self.path, run_id), mode, scratch)
 
     def sig(self, run_id: str) -> list[int] | None:
-        """What says a run changed: its manifest's mtime, size, inode and type, its logs' sizes."""
+        """What says a run changed: its manifest's mtime, size, inode and type, the sizes of
+        its logs and of its notifications.json."""
         with self.run(run_id) as rf:
             return rf.sig()
 
@@ -205,8 +206,9 @@ class RunFiles:
         except OSError:
             return None
         # The type is part of it: a manifest that is a FIFO or a link is not "missing yet".
-        logs = [self._lsize(STDOUT), self._lsize(STDERR)]
-        return [st.st_mtime_ns, st.st_size, st.st_ino, *logs, stat.S_IFMT(st.st_mode)]
+        # notifications.json may come after the final manifest: the page shows it.
+        sizes = [self._lsize(STDOUT), self._lsize(STDERR), self._lsize(NOTIFICATIONS)]
+        return [st.st_mtime_ns, st.st_size, st.st_ino, *sizes, stat.S_IFMT(st.st_mode)]
 
     def _lsize(self, name: str) -> int:
         try:
@@ -225,6 +227,16 @@ class RunFiles:
         if problem is not None:
             raise Unreadable(problem)
         return value  # type: ignore[return-value]
+
+    def notifications(self) -> list | None:
+        """The delivery attempts runwrap recorded beside the manifest; None if none or unusable."""
+        if self.dfd is None:
+            return None
+        try:
+            value = read_json(NOTIFICATIONS, self.dfd, limit=REPORT_MAX)
+        except Unreadable:
+            return None
+        return value if type(value) is list else None
 
     def _open(self, rel: str) -> tuple[int, int, str] | None:
         """(parent dir fd, file fd, last name) of a regular file; the caller closes both."""

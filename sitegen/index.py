@@ -30,7 +30,7 @@ from sitegen.scratch import Scratch
 log = logging.getLogger(__name__)
 
 CACHE_DIR = ".sitegen"
-VERSION = 3
+VERSION = 4
 CACHE_MAX = 1 << 30  # a task cache holds about 300 bytes a run
 
 
@@ -86,12 +86,11 @@ _RECORD_KEYS = frozenset({"sig", "sum", "settled", "bad"})
 
 def _entry_ok(task: str, entry: object) -> bool:
     """Whether summary.json's entry for a task is one sitegen wrote."""
-    if type(entry) is not dict or entry.keys() != {"sig", "pending", "unsettled", "summary"}:
+    if type(entry) is not dict or entry.keys() != {"sig", "pending", "summary"}:
         return False
     pending = entry["pending"]
     return (
         _ints(entry["sig"])
-        and type(entry["unsettled"]) is bool
         and type(pending) is dict
         and all(run_record_ok(rid, rec) for rid, rec in pending.items())
         and is_task_summary(entry["summary"])

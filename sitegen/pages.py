@@ -42,7 +42,6 @@ FIELDS = (
     ("stderr_bytes", "Stderr size", "size"),
     ("output_truncated", "Output truncated", "bool"),
     ("attempts", "Attempts", "list"),
-    ("notifications", "Notifications", "list"),
     ("run_id", "Run id", "text"),
     ("schema", "Schema", "text"),
 )
@@ -105,6 +104,28 @@ def _artifacts(rf: files.RunFiles, out_run: str, manifest: dict, keep: set[str])
     return rows
 
 
+def _notifications(attempts: list | None, run_id: str) -> list[dict]:
+    """The rows of a run page's notifications: what each notifier was told, and if it got it."""
+    rows = []
+    for item in (attempts or [])[:200]:
+        if not isinstance(item, dict):
+            continue
+        about = as_str(item.get("run_id"), 100)
+        rows.append(
+            {
+                "notifier": as_str(item.get("notifier"), 200) or "?",
+                "type": as_str(item.get("type"), 50),
+                "event": as_str(item.get("event"), 50) or "?",
+                # A retried notice is about an older run.
+                "about": about if about and about != run_id else None,
+                "ok": item.get("ok") is True,
+                "error": as_str(item.get("error"), 1000),
+                "at": as_str(item.get("at"), 40),
+            }
+        )
+    return rows
+
+
 def run_context(
     task: str, run_id: str, manifest: dict, status: str, rf: files.RunFiles, out_run: str
 ) -> tuple[dict, set[str]]:
@@ -135,6 +156,7 @@ def run_context(
         "logs": logs,
         "artifacts": _artifacts(rf, out_run, manifest, keep),
         "report": rf.read_small(REPORT),
+        "notifications": _notifications(rf.notifications(), run_id),
     }
     return run, keep
 

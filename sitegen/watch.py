@@ -28,7 +28,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from runwrap.store.layout import tasks_dir
+from runwrap.store.layout import OPEN, task_runs_dir, tasks_dir
 from sitegen.build import Site, Stopped
 from sitegen.errors import one_line
 
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 QUIET_S = 0.1  # a burst is over after this long without events
 MAX_DELAY_S = 0.5  # ...or this long after its first event, whichever comes first
 RESCAN_S = 30.0  # a full (cheap, signature-based) rescan this often
-RESCAN_BUSY_S = 2.0  # while runs are running: their owners may die without an event
+RESCAN_BUSY_S = 2.0  # while a run is running: its owner may die without an event
 _IGNORED = frozenset({"opened", "closed_no_write"})
 # What inotify is asked for: no opens or reads (our own builds read every file, and
 # would flood the queue), no per-write modifications (a chatty job's log). A manifest
@@ -51,7 +51,10 @@ EVENTS = [
     DirDeletedEvent,
     FileClosedEvent,
 ]
-_IGNORED_NAMES = frozenset({"lock", "state.lock"})
+# What in a task's directory can change a page: its runs, and the open markers of runs
+# being recorded. state.json, notify.json, seq and the locks (and their temp files) are
+# runwrap's own: sitegen never reads them.
+_TASK_PARTS = frozenset({os.path.basename(task_runs_dir("")), OPEN})
 
 
 class Changes(FileSystemEventHandler):
@@ -78,14 +81,15 @@ class Changes(FileSystemEventHandler):
     def _mark(self, path: str) -> None:
         rel = os.path.relpath(path, self.tasks)
         parts = rel.split(os.sep)
-        if parts[-1] in _IGNORED_NAMES:
+        # ROOT or tasks/ itself changing needs no mark: every update rescans all
+        # tasks by signature; the wake-up is what matters.
+        task = parts[0] if parts[0] not in (".", "..") else None
+        if task is not None and len(parts) >= 2 and parts[1] not in _TASK_PARTS:
             return
         with self.lock:
-            # ROOT or tasks/ itself changing needs no mark: every update rescans all
-            # tasks by signature; the wake-up is what matters.
-            if parts[0] not in (".", "..") and not rel.startswith(".."):
-                runs = self._dirty[parts[0]]
-                if len(parts) >= 3 and parts[1] == "runs":
+            if task is not None:
+                runs = self._dirty[task]
+                if len(parts) >= 3:  # runs/<run_id>/... or open/<run_id>
                     runs.add(parts[2])
             now = time.monotonic()
             self.first = self.first or now

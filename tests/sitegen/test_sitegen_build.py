@@ -199,19 +199,66 @@ def test_numbered_runs_keep_their_history_page_when_old_runs_are_pruned(run_root
     assert snapshot(out) == snapshot(fresh)
 
 
-def test_a_run_directory_left_without_a_manifest_is_not_polled_forever(run_root, out):
-    rid = write_run(run_root, "job", 1)
-    long_ago = os.stat(run_root).st_mtime - 3600
-    manifest = run_root / "tasks" / "job" / "runs" / rid / "manifest.json"
-    os.utime(manifest, (long_ago, long_ago))  # a finished run, long settled
-    orphan = run_root / "tasks" / "job" / "runs" / "20261101T000000.000Z-dead"
-    orphan.mkdir()
+def test_a_run_directory_without_a_manifest_keeps_no_rescan_going_and_shows_once_mended(
+    run_root, out
+):
+    write_run(run_root, "job", 1)
+    run_id = write_run(run_root, "job", 2)
+    manifest = run_root / "tasks" / "job" / "runs" / run_id / "manifest.json"
+    whole = manifest.read_bytes()
+    manifest.unlink()  # not runwrap's doing (a run is born with its manifest): someone else's
     site = build(run_root, out)
-    assert site.busy()  # it may still get its manifest
-    os.utime(orphan, (long_ago, long_ago))
-    site.update(hints={"job": {orphan.name}})
-    assert not site.busy()
-    assert (out / "tasks" / "job" / "index.html").exists()
+    assert not site.busy()  # nothing runs: no short rescans
+    assert not (out / "tasks" / "job" / "runs" / run_id).exists()
+    manifest.write_bytes(whole)
+    site.update()  # no file event needed
+    assert (out / "tasks" / "job" / "runs" / run_id / "index.html").exists()
+
+
+def _open_marker(run_root: Path, task: str, run_id: str) -> Path:
+    """The marker runwrap keeps while it records a run (tasks/<task>/open/<run_id>)."""
+    marker = run_root / "tasks" / task / "open" / run_id
+    marker.parent.mkdir(exist_ok=True)
+    marker.write_text(json.dumps({"owner": None}))
+    return marker
+
+
+def test_notifications_that_come_after_the_final_manifest_reach_the_run_page(run_root, out):
+    run_id = write_run(run_root, "job", 1, "failed")
+    marker = _open_marker(run_root, "job", run_id)  # runwrap still recording the run
+    site = build(run_root, out)
+    page = out / "tasks" / "job" / "runs" / run_id / "index.html"
+    assert "Notifications" not in page.read_text()
+    attempts = [
+        {"notifier": "mail", "type": "email", "event": "failure", "run_id": run_id,
+         "ok": False, "error": "[Errno 111] Connection refused", "at": "2026-11-22T04:35:41.402Z"},
+        {"notifier": "hook", "type": "webhook", "event": "failure",
+         "run_id": "20261121T043500.012Z-3f9a", "ok": True, "error": None,
+         "at": "2026-11-22T04:35:41.503Z"},
+    ]  # fmt: skip
+    notifications = run_root / "tasks" / "job" / "runs" / run_id / "notifications.json"
+    notifications.write_text(json.dumps(attempts))
+    site.update()  # no file event needed either
+    html = page.read_text()
+    assert "Notifications" in html and "Connection refused" in html
+    assert "hook" in html and "20261121T043500.012Z-3f9a" in html
+    assert "notifications.json" not in html  # runwrap's file, not an artifact
+    marker.unlink()  # recorded: the run is final for good, never read again
+    site.update()
+    notifications.write_text(json.dumps(attempts[:1]))  # (runwrap never does this)
+    site.update()
+    assert "hook" in page.read_text()
+
+
+def test_a_final_recorded_run_is_never_read_again(run_root, out, caplog):
+    run_id = write_run(run_root, "job", 1)
+    site = build(run_root, out)
+    manifest = run_root / "tasks" / "job" / "runs" / run_id / "manifest.json"
+    manifest.write_text("{not json")  # a final manifest is never rewritten: not looked at
+    site.update()
+    site.update()
+    assert "unreadable" not in caplog.text
+    assert (out / "tasks" / "job" / "runs" / run_id / "index.html").exists()
 
 
 def test_untrusted_text_is_escaped_everywhere(run_root, out):

@@ -97,6 +97,18 @@ def test_state_and_since_are_those_of_runwrap_state_json(run_root, out, tmp_path
     assert agree()["status"] == "failed"
 
 
+def test_the_run_page_shows_what_the_notifiers_were_told(run_root, out, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("notifiers:\n  pager:\n    type: command\n    command: 'exit 3'\n")
+    result = runwrap(run_root, "job", "exit 1", "--config", str(config), "--notify", "pager")
+    assert result.returncode == 1, result.stderr
+    run = next((run_root / "tasks" / "job" / "runs").iterdir())
+    assert json.loads((run / "notifications.json").read_text())[0]["notifier"] == "pager"
+    assert sitegen("--root", str(run_root), "--out", str(out)).returncode == 0
+    html = (out / "tasks" / "job" / "runs" / run.name / "index.html").read_text()
+    assert "<h2>Notifications</h2>" in html and "pager" in html and "failure" in html
+
+
 def _fails_with_one_line(result, *words: str) -> None:
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
