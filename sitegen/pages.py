@@ -7,6 +7,7 @@ import shlex
 
 import jinja2
 
+from runwrap.store import siteurls as urls
 from runwrap.store.layout import STDERR, STDOUT
 from runwrap.store.manifest import FAILING, RUNNING
 from runwrap.units import format_duration, format_size
@@ -14,7 +15,6 @@ from sitegen import files, names
 from sitegen.config import SiteConfig
 from sitegen.model import as_dict, as_int, as_num, as_str, progress_of
 from sitegen.names import shown
-from sitegen.render import href, href_path
 
 CHART_W, CHART_H = 600, 120
 REPORT = "report.md"
@@ -95,9 +95,9 @@ def _artifacts(rf: files.RunFiles, out_run: str, manifest: dict, keep: set[str])
             row["why"] = "an unsafe name, not published"
         elif published is None:
             row["why"] = "a name too long to publish"
-        elif rf.publish(name, os.path.join(out_run, "files", published)):
-            row["href"] = "files/" + href_path(published)
-            keep.add("files/" + published)
+        elif rf.publish(name, os.path.join(out_run, urls.FILES, published)):
+            row["href"] = urls.artifact(published)
+            keep.add(f"{urls.FILES}/{published}")
         else:
             row["why"] = "not a regular file in the run directory, not published"
         rows.append(row)
@@ -130,7 +130,7 @@ def run_context(
     task: str, run_id: str, manifest: dict, status: str, rf: files.RunFiles, out_run: str
 ) -> tuple[dict, set[str]]:
     """The run page's data; publishes its logs and artifacts; returns the files it keeps."""
-    keep = {"index.html"}
+    keep = {urls.INDEX}
     logs = []
     for name in (STDOUT, STDERR):
         tail = rf.tail_and_publish(name, os.path.join(out_run, name))
@@ -139,7 +139,7 @@ def run_context(
             log["text"], log["size"], log["truncated"], published = tail
             log["shown"] = len(tail[0].encode("utf-8", "replace"))
             if published:
-                log["href"] = href(name)
+                log["href"] = urls.in_run(name)
                 keep.add(name)
         logs.append(log)
     feedback = as_dict(manifest.get("feedback"))
@@ -257,7 +257,7 @@ def status_json(cfg: SiteConfig, summaries: list[dict]) -> dict:
     """The machine-readable state of every task (documented in docs/sitegen.md)."""
     tasks = {}
     for s in summaries:
-        base = f"tasks/{href(s['name'])}/"
+        name = s["name"]
         last = s["last"]
         running = s["running"]
         tasks[s["name"]] = {
@@ -266,8 +266,8 @@ def status_json(cfg: SiteConfig, summaries: list[dict]) -> dict:
             "since": s["since"],
             "runs": s["runs"],
             "success_rate": s["rate"],
-            "url": base + "index.html",
-            "badge": base + "badge.svg",
+            "url": urls.task_page(name),
+            "badge": urls.badge(name),
             "last_run": None
             if last is None
             else {
@@ -275,7 +275,7 @@ def status_json(cfg: SiteConfig, summaries: list[dict]) -> dict:
                 "status": last["status"],
                 "started_at": last["started"],
                 "duration_s": last["duration"],
-                "url": f"{base}runs/{href(last['id'])}/index.html",
+                "url": urls.run_page(name, last["id"]),
             },
             "running": None
             if running is None

@@ -8,27 +8,18 @@ import re
 import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import jinja2
 import markdown
 from markdown.treeprocessors import Treeprocessor
 
+from runwrap.store import siteurls
 from runwrap.units import format_duration, format_size
 from sitegen.model import ICONS
 
 _SAFE_SCHEMES = ("", "http", "https", "mailto")
 _URL_IGNORED = re.compile(r"[\x00-\x20\x7f]")
-
-
-def href(*parts: str) -> str:
-    """A relative URL from raw path parts, each percent-encoded (a '/' inside a part too)."""
-    return "/".join(quote(p, safe="") for p in parts)
-
-
-def href_path(rel: str) -> str:
-    """A relative URL from a '/'-separated relative path, each component encoded."""
-    return "/".join(quote(p, safe="") for p in rel.split("/"))
 
 
 def _safe_url(value: str) -> bool:
@@ -138,8 +129,9 @@ def make_env(theme_dirs: list[Path], cache_dir: str | None = None) -> jinja2.Env
         when=_iso_display,
         percent=_percent,
         icon=lambda s: ICONS.get(str(s), "?"),
-        url=lambda s: quote(str(s), safe=""),
+        url=lambda s: siteurls.quote(str(s)),
         markdown=lambda s: jinja2.utils.markupsafe.Markup(render_markdown(s)),
     )
-    env.globals.update(href=href, href_path=href_path)
+    # The site's URL layout, for links between pages: {{ base }}{{ urls.run_page(task, id) }}.
+    env.globals.update(urls=siteurls)
     return env

@@ -5,16 +5,14 @@ from __future__ import annotations
 import functools
 import logging
 import posixpath
-import re
 import threading
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
-log = logging.getLogger(__name__)
+from runwrap.store.siteurls import is_job_file
 
-# The files a job wrote, as published under OUT (the run pages themselves are ours).
-_JOB_FILE = re.compile(r"^/tasks/.+/runs/[^/]+/(files/|std(out|err)\.log$)")
+log = logging.getLogger(__name__)
 
 
 def _served_path(raw: str) -> str | None:
@@ -59,7 +57,7 @@ class _Handler(SimpleHTTPRequestHandler):
         # The file served is found from the decoded, normalised path: judge that one,
         # or /runs/R/%66iles/x.html and /runs/R/./files/x.html would escape the sandbox.
         served = _served_path(self.path) or ""
-        if _JOB_FILE.search(served):
+        if is_job_file(served):
             # Logs and artifacts are the job's files: shown, but never run as part of the site.
             self.send_header("Content-Security-Policy", "sandbox")
         super().end_headers()

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import jinja2
 
+from runwrap.store import siteurls as urls
 from runwrap.store.jsonio import dumps
 from runwrap.store.manifest import RUNNING
 from sitegen import pages
@@ -25,7 +26,6 @@ from sitegen.errors import one_line
 from sitegen.files import RunsDir, unlink
 from sitegen.model import STATE_ORDER, summarize
 from sitegen.names import shown
-from sitegen.render import href
 from sitegen.scratch import Scratch, sweep
 
 log = logging.getLogger(__name__)
@@ -67,28 +67,30 @@ class Writer:
         self.scratch = scratch
         self.site = {"title": cfg.title, "site_url": cfg.site_url}
 
-    def write(self, rel: str, text: str) -> None:
-        """Atomically replace OUT/rel with text."""
+    def write(self, parts: tuple[str, ...], text: str) -> None:
+        """Atomically replace the file at `parts` (below OUT) with text."""
         # "replace": a lone surrogate that slipped through becomes "?", never bad UTF-8.
-        self.scratch.write(os.path.join(self.cfg.out, rel), text.encode("utf-8", "replace"))
+        self.scratch.write(os.path.join(self.cfg.out, *parts), text.encode("utf-8", "replace"))
 
-    def render(self, rel: str, template: str, base: str, refresh: int = 0, **ctx: object) -> None:
-        """Render a template into OUT/rel."""
+    def render(
+        self, parts: tuple[str, ...], template: str, refresh: int = 0, **ctx: object
+    ) -> None:
+        """Render a template into the file at `parts`; its links go up to OUT by `base`."""
         html = self.env.get_template(template).render(
-            site=self.site, base=base, refresh=refresh, **ctx
+            site=self.site, base=urls.base_of(parts), refresh=refresh, **ctx
         )
-        self.write(rel, html)
+        self.write(parts, html)
 
     def copy_static(self) -> None:
         """Copy the theme's static files into OUT/static (a user theme's files win)."""
         files = {}
         # The least specific theme first, so a user theme's files win.
         for theme in reversed(self.theme_dirs):
-            src = theme / "static"
+            src = theme / urls.STATIC
             for path in sorted(src.rglob("*")) if src.is_dir() else ():
                 if path.is_file():
                     files[path.relative_to(src).as_posix()] = path
-        dest = os.path.join(self.cfg.out, "static")
+        dest = os.path.join(self.cfg.out, urls.STATIC)
         for rel, path in files.items():
             self.scratch.write(os.path.join(dest, rel), path.read_bytes())
         for directory in {os.path.dirname(os.path.join(dest, rel)) for rel in files}:
@@ -98,11 +100,11 @@ class Writer:
 
     def out_task(self, task: str) -> str:
         """The task's directory in OUT."""
-        return os.path.join(self.cfg.out, "tasks", task)
+        return os.path.join(self.cfg.out, *urls.task_parts(task))
 
     def out_run(self, task: str, rid: str) -> str:
         """The run's directory in OUT."""
-        return os.path.join(self.cfg.out, "tasks", task, "runs", rid)
+        return os.path.join(self.cfg.out, *urls.run_parts(task, rid))
 
     def render_runs(
         self,
@@ -161,9 +163,8 @@ class Writer:
         with runs.run(rid, self.cfg.publish, self.scratch) as rf:
             run, keep = pages.run_context(task, rid, manifest, status, rf, out_run)
         self.render(
-            os.path.join("tasks", task, "runs", rid, "index.html"),
+            (*urls.run_parts(task, rid), urls.INDEX),
             "run.html",
-            "../../../../",
             # A running run's page reloads itself, like the dashboard.
             refresh=self.cfg.refresh_s if status == RUNNING else 0,
             run=run,
@@ -195,9 +196,8 @@ class Writer:
             sigs[str(page)] = sig
             if fresh or old_sigs.get(str(page)) != sig:
                 self.render(
-                    os.path.join("tasks", task, f"page-{page}.html"),
+                    (*urls.task_parts(task), urls.history_name(page)),
                     "history.html",
-                    "../../",
                     task=summary,
                     rows=rows,
                     page=page,
@@ -206,10 +206,11 @@ class Writer:
                 )
                 stats.history_pages += 1
         for page in set(old_sigs) - set(sigs):
-            unlink(os.path.join(self.out_task(task), f"page-{page}.html"))
+            unlink(os.path.join(self.out_task(task), urls.history_name(int(page))))
         if fresh:
+            pages_now = {urls.history_name(int(page)) for page in sigs}
             for name in _listdir(self.out_task(task)):
-                if name.startswith("page-") and name.endswith(".html") and name[5:-5] not in sigs:
+                if name not in pages_now and name == urls.history_name(_page_number(name)):
                     unlink(os.path.join(self.out_task(task), name))
         return sigs
 
@@ -227,47 +228,51 @@ class Writer:
         if order:
             latest = manifests.get(order[-1]) or runs.manifest(order[-1])
         ctx = pages.task_context(self.cfg, summ, sums, latest)
-        base = os.path.join("tasks", task)
+        task_parts = urls.task_parts(task)
         refresh = self.cfg.refresh_s if summ["running"] else 0
-        self.render(os.path.join(base, "index.html"), "task.html", "../../", refresh, **ctx)
-        self.write(os.path.join(base, "badge.svg"), pages.badge(self.env, task, summ["state"]))
-        self.render_feed(os.path.join(base, "feed.atom"), f"{task}", summ["changes"], "../../")
+        self.render((*task_parts, urls.INDEX), "task.html", refresh, **ctx)
+        self.write((*task_parts, urls.BADGE), pages.badge(self.env, task, summ["state"]))
+        self.render_feed((*task_parts, urls.FEED), urls.task_feed(task), task, summ["changes"])
 
-    def render_feed(self, rel: str, title: str, changes: list[dict], base: str) -> None:
-        """Render an Atom feed of state changes."""
+    def render_feed(
+        self, parts: tuple[str, ...], rel: str, title: str, changes: list[dict]
+    ) -> None:
+        """Render an Atom feed of state changes into the file at `parts` (URL `rel`)."""
         entries = sorted(changes, key=lambda c: (c["at"] or "", c["task"], c["id"]), reverse=True)
         entries = [dict(e) for e in entries[:FEED_SIZE]]
-        site_url = (self.cfg.site_url or "").rstrip("/")
+        site_url = self.cfg.site_url
+
+        def link(to: str) -> str:
+            return urls.absolute(site_url, to) if site_url else urls.base_of(parts) + to
+
         for e in entries:
-            link = f"tasks/{href(e['task'])}/runs/{href(e['id'])}/index.html"
-            e["link"] = f"{site_url}/{link}" if site_url else base + link
+            e["link"] = link(urls.run_page(e["task"], e["id"]))
             e["at"] = e["at"] or "1970-01-01T00:00:00Z"
-        feed_id = f"{site_url}/{rel}" if site_url else f"urn:runwrap:{href(self.cfg.title)}:{rel}"
+        feed_id = link(rel) if site_url else f"urn:runwrap:{urls.quote(self.cfg.title)}:{rel}"
         text = self.env.get_template("feed.atom").render(
             site=self.site,
             feed_title=f"state changes of {title}",
             feed_id=feed_id,
             updated=entries[0]["at"] if entries else "1970-01-01T00:00:00Z",
-            self_url=f"{site_url}/{rel}" if site_url else None,
-            site_link=f"{site_url}/index.html" if site_url else None,
+            self_url=link(rel) if site_url else None,
+            site_link=link(urls.INDEX) if site_url else None,
             entries=entries,
         )
-        self.write(rel, text)
+        self.write(parts, text)
 
     def render_site(self, summaries: list[dict]) -> None:
         """Render the dashboard, status.json and the site feed."""
         ordered = sorted(summaries, key=lambda s: (STATE_ORDER.get(s["state"], 9), s["name"]))
-        html = self.env.get_template("dashboard.html").render(
-            site=self.site,
-            base="",
-            refresh=self.cfg.refresh_s,
+        self.render(
+            (urls.INDEX,),
+            "dashboard.html",
+            self.cfg.refresh_s,
             tasks=ordered,
             totals=pages.totals(summaries),
         )
-        self.write("index.html", html)
-        self.write("status.json", dumps(pages.status_json(self.cfg, ordered)) + "\n")
+        self.write((urls.STATUS,), dumps(pages.status_json(self.cfg, ordered)) + "\n")
         changes = [c for s in summaries for c in s["changes"]]
-        self.render_feed("feed.atom", "all tasks", changes, "")
+        self.render_feed((urls.FEED,), urls.FEED, "all tasks", changes)
         sweep(self.cfg.out)
 
     # -- removal ---------------------------------------------------------------
@@ -278,21 +283,21 @@ class Writer:
 
     def remove_stale_tasks(self, tasks: set[str]) -> None:
         """Remove task directories in OUT that ROOT no longer has."""
-        for name in _listdir(os.path.join(self.cfg.out, "tasks")):
+        for name in _listdir(os.path.join(self.cfg.out, urls.TASKS)):
             if name not in tasks:
-                shutil.rmtree(os.path.join(self.cfg.out, "tasks", name), ignore_errors=True)
+                shutil.rmtree(os.path.join(self.cfg.out, urls.TASKS, name), ignore_errors=True)
 
     def remove_run(self, task: str, rid: str) -> None:
         """Remove a run's page and files; runs/ too with the last run (a full build makes
         no empty runs/)."""
         shutil.rmtree(self.out_run(task, rid), ignore_errors=True)
-        _rmdir_if_empty(os.path.join(self.out_task(task), "runs"))
+        _rmdir_if_empty(os.path.join(self.out_task(task), urls.RUNS))
 
     def remove_stale_runs(self, task: str, keep: set[str]) -> None:
         """Remove run directories in OUT that the task no longer has, and the temp
         files a killed build left in the task's directory."""
         sweep(self.out_task(task))
-        out_runs = os.path.join(self.out_task(task), "runs")
+        out_runs = os.path.join(self.out_task(task), urls.RUNS)
         for name in _listdir(out_runs):
             if name not in keep:
                 shutil.rmtree(os.path.join(out_runs, name), ignore_errors=True)
@@ -304,6 +309,12 @@ def _listdir(path: str) -> list[str]:
         return os.listdir(path)
     except OSError:
         return []
+
+
+def _page_number(name: str) -> int:
+    """n for a history page's file name, else 0 (no page has it)."""
+    digits = name.removeprefix("page-").removesuffix(".html")
+    return int(digits) if digits.isdigit() and digits.isascii() else 0
 
 
 def _rmdir_if_empty(path: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from runwrap import SCHEMA
+from runwrap.store import siteurls
 from runwrap.store.layout import STDERR, STDOUT
 from runwrap.units import format_duration
 
@@ -103,17 +104,11 @@ def output_tail(run_path: str | None) -> tuple[str, str]:
     return "stdout", _tail(os.path.join(run_path, STDOUT))
 
 
-def _quote(text: str) -> str:
-    # Percent-encoding without urllib.parse (which imports re).
-    safe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
-    return "".join(chr(b) if chr(b) in safe else f"%{b:02X}" for b in text.encode("utf-8"))
-
-
 def run_url(site_url: object, task: str, run_id: str) -> str:
-    """The run's page on the dashboard, or '' without a site_url."""
+    """The run's page on the dashboard (sitegen's URL layout), or '' without a site_url."""
     if not isinstance(site_url, str) or not site_url:
         return ""
-    return f"{site_url.rstrip('/')}/tasks/{_quote(task)}/runs/{_quote(run_id)}/"
+    return siteurls.absolute(site_url, siteurls.run_dir(task, run_id))
 
 
 def _summary(event: str, c: dict) -> str:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 from pathlib import Path
+from urllib.parse import unquote
 
 from sitegen_helpers import (
     BIN,
@@ -21,6 +22,7 @@ from sitegen_helpers import (
     wait_for,
 )
 
+from runwrap.notify.message import run_url
 from sitegen.cli import parser
 
 # The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
@@ -107,6 +109,16 @@ def test_the_run_page_shows_what_the_notifiers_were_told(run_root, out, tmp_path
     assert sitegen("--root", str(run_root), "--out", str(out)).returncode == 0
     html = (out / "tasks" / "job" / "runs" / run.name / "index.html").read_text()
     assert "<h2>Notifications</h2>" in html and "pager" in html and "failure" in html
+
+
+def test_a_notices_link_is_the_runs_page_in_the_site(run_root, out):
+    runwrap(run_root, "db backup", "true")
+    assert sitegen("--root", str(run_root), "--out", str(out)).returncode == 0
+    last = json.loads((out / "status.json").read_text())["tasks"]["db backup"]["last_run"]
+    link = run_url("https://jobs.example/dash/", "db backup", last["run_id"])
+    rel = link.removeprefix("https://jobs.example/dash/")
+    assert rel + "index.html" == last["url"]
+    assert (out / unquote(rel) / "index.html").is_file()
 
 
 def _fails_with_one_line(result, *words: str) -> None:
