@@ -56,6 +56,23 @@ directory and the feedback file path.
 """
 
 
+def option_arity(word: str) -> int | None:
+    """How many words a run-form option takes after it (0 or 1); None if it is not one."""
+    if word in ("-h", "--help"):
+        return 0
+    if word in _SHORT:
+        return 1
+    if word[:2] in _SHORT and len(word) > 2:
+        return 0  # -nNAME
+    if not word.startswith("--"):
+        return None
+    key, eq, _value = word[2:].partition("=")
+    key = key.replace("-", "_")
+    if key not in OPTIONS and key != "label":
+        return None
+    return 0 if eq or key in _FLAGS else 1
+
+
 def parse_run_args(argv: list[str]) -> tuple[dict, list[str]]:
     """Split `OPTIONS -- COMMAND` into given options (converted) and the command."""
     split = argv.index("--")

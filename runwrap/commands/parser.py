@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from runwrap import __version__
@@ -43,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=_Parser)
 
     def add(name: str, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, prog=f"runwrap {name}")
         p.add_argument("--root", help="where runs are kept (also $RUNWRAP_ROOT)")
         p.add_argument("--config", help="YAML config file (also $RUNWRAP_CONFIG)")
         if json_flag:
@@ -85,9 +86,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("tail", "a run's output; -f follows it until the run ends", json_flag=False)
     p.add_argument("ref", metavar="TASK|RUN_ID")
     p.add_argument("-f", "--follow", action="store_true", help="follow until the run ends")
-    p.add_argument("--stderr", action="store_true", help="stderr.log instead of stdout.log")
+    streams = p.add_mutually_exclusive_group()
+    streams.add_argument(
+        "--stderr", dest="stream", action="store_const", const="stderr", help="show stderr.log"
+    )
+    streams.add_argument(
+        "--stdout",
+        dest="stream",
+        action="store_const",
+        const="stdout",
+        help="show stdout.log (the default, but for a run that went wrong: stderr.log)",
+    )
     p.add_argument("-n", "--lines", type=_count, default=20, help="last N lines first (default 20)")
     return parser
+
+
+# Subcommands that do not need runs to exist (they write, or read only the config).
+_WRITERS = frozenset({"crontab", "systemd"})
 
 
 def control_main(argv: list[str]) -> int:
@@ -105,13 +120,18 @@ def control_main(argv: list[str]) -> int:
     config_file = find_config_file(args.config)
     config = load_config_file(config_file)
     root = resolve_root(args.root, config)
+    if args.subcommand not in _WRITERS and not os.path.isdir(root):
+        raise RunwrapError(
+            f"run root {root} does not exist; name it with --root or $RUNWRAP_ROOT "
+            "(or run a task first)"
+        )
     handlers = {
         "ls": lambda: cmd_ls(root, args.json),
         "show": lambda: cmd_show(root, args.ref, args.json),
         "history": lambda: cmd_history(root, args.ref, args.limit, args.status, args.json),
         "feedback": lambda: cmd_feedback(root, args.ref),
         "kill": lambda: cmd_kill(root, args.ref, args.signal, args.json),
-        "tail": lambda: cmd_tail(root, args.ref, args.follow, args.stderr, args.lines),
+        "tail": lambda: cmd_tail(root, args.ref, args.follow, args.stream, args.lines),
         "check": lambda: cmd_check(root, config, args.tasks, args.notify, args.quiet),
         "crontab": lambda: cmd_crontab(root, config, config_file, args.cron_d, args.check),
         "systemd": lambda: cmd_systemd(root, config, config_file, args.out, args.user),
@@ -176,12 +196,27 @@ def _subcommand_first(argv: list[str], parser: argparse.ArgumentParser) -> list[
             f"(only --root and --config can); see runwrap {later} --help"
         )
     if first.startswith("-"):
-        raise RunwrapError("put '--' before the command: runwrap [OPTIONS] -- COMMAND [ARG...]")
+        raise RunwrapError(_no_command_or_unknown(rest))
     given = " ".join(common) or "[OPTIONS]"
     raise RunwrapError(
         f"unknown subcommand {first!r}; to run a command, put '--' before it: "
         f"runwrap {given} -- {first} ..."
     )
+
+
+def _no_command_or_unknown(words: list[str]) -> str:
+    """The one line for options without '--': a typo, or run-form options without a command."""
+    from runwrap.runform import option_arity
+
+    i = 0
+    while i < len(words):
+        arity = option_arity(words[i]) if words[i].startswith("-") else None
+        if arity is None:
+            if words[i].startswith("-"):
+                return f"unknown option {words[i].partition('=')[0]}; see runwrap --help"
+            return "put '--' before the command: runwrap [OPTIONS] -- COMMAND [ARG...]"
+        i += 1 + arity
+    return "no command given: runwrap [OPTIONS] -- COMMAND [ARG...]"
 
 
 def _options_of(parser: argparse.ArgumentParser, subcommand: str) -> set[str]:

@@ -16,12 +16,14 @@ from runwrap.commands.display import (
     table,
     when,
 )
+from runwrap.commands.tail import log_tail
 from runwrap.errors import ExitCode
-from runwrap.store.layout import run_dir
+from runwrap.store.layout import STDERR, STDOUT, run_dir
 from runwrap.store.lookup import (
     find_run,
     load_run,
 )
+from runwrap.store.manifest import RUNNING, SKIPPED, SUCCESS
 
 _SHOWN = (
     "task",
@@ -90,7 +92,20 @@ def cmd_show(root: str, ref: str, as_json: bool) -> int:
             a = mapping(a)
             reason = clean(a.get("reason") or "", 200)
             print(f"  {cell(a.get('attempt'), 8)}: {cell(a.get('status'), 20)} {reason}".rstrip())
+    if m.get("status") not in (SUCCESS, RUNNING, SKIPPED):
+        _print_output_tail(root, task, run_id)
     return ExitCode.OK
+
+
+def _print_output_tail(root: str, task: str, run_id: str, count: int = 10) -> None:
+    """What a run that went wrong printed last: stderr, or stdout when stderr is empty."""
+    for name in (STDERR, STDOUT):
+        text = log_tail(root, task, run_id, name, count)
+        if text.strip():
+            print(f"\nlast lines of {name}:")
+            for line in text.rstrip("\n").split("\n"):
+                print(f"  {clean(line, 400)}")
+            return
 
 
 def _artifact_row(artifact: object) -> list[str]:

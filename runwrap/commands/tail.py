@@ -6,6 +6,7 @@ import os
 import sys
 import time
 
+from runwrap.commands.display import cell
 from runwrap.errors import ExitCode, NotFoundError, StateError
 from runwrap.store.layout import RUNS, STDERR, STDOUT
 from runwrap.store.lookup import (
@@ -14,7 +15,7 @@ from runwrap.store.lookup import (
     load_run,
     open_regular,
 )
-from runwrap.store.manifest import RUNNING
+from runwrap.store.manifest import RUNNING, SKIPPED, SUCCESS
 
 
 def _open_log(root: str, task: str, run_id: str, name: str) -> int | None:
@@ -55,10 +56,41 @@ def _read_from(fd: int, offset: int) -> tuple[bytes, int]:
     return b"".join(chunks), offset
 
 
-def cmd_tail(root: str, ref: str, follow: bool, stderr: bool, lines: int) -> int:
+def log_tail(root: str, task: str, run_id: str, name: str, count: int) -> str:
+    """The last `count` lines of a run's log as text ("" when there is none to show)."""
+    try:
+        fd = _open_log(root, task, run_id, name)
+    except StateError:
+        return ""
+    if fd is None:
+        return ""
+    try:
+        return _last_lines(fd, count)[0].decode("utf-8", "replace")
+    finally:
+        os.close(fd)
+
+
+def _stream(root: str, task: str, run_id: str, stream: str | None) -> str:
+    """The log to show: the one asked for; else stdout, or stderr for a run that went wrong.
+
+    Said on stderr when chosen for the reader, so that stdout stays the log alone.
+    """
+    if stream is not None:
+        return STDERR if stream == "stderr" else STDOUT
+    status = load_run(root, task, run_id).get("status")
+    if status in (RUNNING, SUCCESS, SKIPPED):
+        return STDOUT
+    print(
+        f"runwrap: {STDERR} of the {cell(status, 20)} run {run_id} (--stdout for the other)",
+        file=sys.stderr,
+    )
+    return STDERR
+
+
+def cmd_tail(root: str, ref: str, follow: bool, stream: str | None, lines: int) -> int:
     """Print the end of a run's output; with follow, keep printing until the run ends."""
     task, run_id = find_run(root, ref)
-    name = STDERR if stderr else STDOUT
+    name = _stream(root, task, run_id, stream)
     out = sys.stdout.buffer
     fd = _open_log(root, task, run_id, name)
     if fd is None:

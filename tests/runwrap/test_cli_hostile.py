@@ -92,6 +92,7 @@ def test_a_default_name_from_the_command_says_to_use_dash_n(root: Root) -> None:
 
 
 def test_a_bad_name_in_a_subcommand_is_one_line(root: Root) -> None:
+    root.path.mkdir()
     for args in (["show", "--", "-dash"], ["history", "a/b"], ["tail", ".."]):
         assert_one_line_error(root.run(*args), "bad task name")
 

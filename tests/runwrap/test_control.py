@@ -123,6 +123,7 @@ def test_errors_are_one_line(root: Root, args: list[str], fragment: str, code: i
 
 
 def test_ls_on_an_empty_root(root: Root) -> None:
+    root.path.mkdir()
     result = root.run("ls")
     assert result.returncode == 0 and "no tasks" in result.stdout
     assert json.loads(root.run("ls", "--json").stdout) == []

@@ -38,7 +38,7 @@ def test_invalid_task_names(root: Root, name: str, problem: str) -> None:
         (["--keep", "many", "--", "true"], "bad --keep"),
         (["--label", "novalue", "--", "true"], "bad label 'novalue'"),
         (["--fail-on-stderr=yes", "--", "true"], "takes no value"),
-        (["-n"], "put '--' before the command"),
+        (["-n"], "no command given"),
         (["--"], "no command after '--'"),
         (["sh", "-c", "true"], "unknown subcommand 'sh'"),
     ],
