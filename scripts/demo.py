@@ -63,7 +63,9 @@ def main() -> int:
         if sitegen is None or subprocess.run([sitegen, "--help"], capture_output=True).returncode:
             print("demo: sitegen is not built yet; the runs above are in", ROOT)
             return 0
-        print(f"demo: building {OUT} and serving it; stop with Ctrl-C")
+        print("demo: to use the README's commands on these runs, paste:")
+        print(f"  export RUNWRAP_ROOT={ROOT} PATH={BIN}:$PATH")
+        print(f"demo: building {OUT} and serving it at http://127.0.0.1:{PORT}/; stop with Ctrl-C")
         return subprocess.call(
             [
                 sitegen,
