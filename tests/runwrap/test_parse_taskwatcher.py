@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from conftest import assert_one_line_error
+
 
 def test_parse_takes_the_feedback_option_and_ignores_indentation_and_spaces(root, tmp_path) -> None:
     path = tmp_path / "feedback.log"
@@ -21,7 +23,8 @@ def test_parse_takes_the_feedback_option_and_ignores_indentation_and_spaces(root
 
 
 def test_parse_needs_exactly_one_file(root, tmp_path) -> None:
-    assert root.run("parse").returncode == 125
+    assert_one_line_error(root.run("parse"), "usage: runwrap parse FILE")
     path = tmp_path / "f"
     path.write_text("")
-    assert root.run("parse", str(path), "--feedback", str(path)).returncode == 125
+    result = root.run("parse", str(path), "--feedback", str(path))
+    assert_one_line_error(result, "usage: runwrap parse FILE")

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 import yaml
+from conftest import assert_one_line_error
 
 from runwrap.systemd import on_calendar
 
@@ -43,10 +44,10 @@ def test_run_task_runs_the_declared_command_and_records_its_schedule(declared) -
 
 def test_run_task_refuses_a_task_without_a_command_and_a_string_without_shell(declared) -> None:
     result = declared.run("run", "nosuch")
-    assert result.returncode == 125 and "has no command" in result.stderr
+    assert_one_line_error(result, "has no command")
     declared.config.write_text(yaml.safe_dump({"tasks": {"x": {"command": "echo hi"}}}))
     result = declared.run("run", "x")
-    assert result.returncode == 125 and "shell: true" in result.stderr
+    assert_one_line_error(result, "shell: true")
     assert declared.run_ids("x") == []
 
 
