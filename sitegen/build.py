@@ -21,12 +21,12 @@ import threading
 import time
 from collections.abc import Callable
 
-from runwrap.store.layout import is_run_id, run_dir, runs_dir, task_dir, tasks_dir
+from runwrap.store.layout import list_tasks, run_dir, run_ids_in, runs_dir, task_dir, tasks_dir
 from runwrap.store.manifest import RUNNING
 from runwrap.store.openruns import open_runs
 from sitegen.config import SiteConfig, find_theme
 from sitegen.errors import one_line
-from sitegen.files import RunFiles, RunsDir, Unreadable, open_below
+from sitegen.files import RunFiles, RunsDir, Unreadable
 from sitegen.index import Cache, cache_dir, fingerprint
 from sitegen.model import summarize, task_summary
 from sitegen.names import is_plain, shown
@@ -46,16 +46,6 @@ def _dir_sig(path: str) -> list[int] | None:
         return None
     # nlink counts subdirectories: it catches a run added and one pruned in the same tick.
     return [st.st_mtime_ns, st.st_nlink, st.st_ino]
-
-
-def _list_runs(runs: RunsDir) -> list[str]:
-    """Run ids that are real directories (a symlinked "run" is never followed)."""
-    return sorted(n for n in runs.names() if is_run_id(n))
-
-
-def _count_runs(root: str, task: str) -> int:
-    with RunsDir(root, task) as runs:
-        return len(_list_runs(runs))
 
 
 def _read(rid: str, rf: RunFiles, rsig: list[int] | None) -> tuple[dict | None, str | None]:
@@ -185,18 +175,8 @@ class Site:
         if os.path.islink(path):
             self._warn_once("tasks-link", "%s is a symbolic link: not followed", path)
             return []
-        fd = open_below(self.cfg.root, ("tasks",))
-        if fd is None:
-            return []
-        try:
-            with os.scandir(fd) as it:
-                names = [e.name for e in it if e.is_dir(follow_symlinks=False)]
-        except OSError:
-            names = []
-        finally:
-            os.close(fd)
         tasks = []
-        for name in sorted(n for n in names if not n.startswith(".")):
+        for name in list_tasks(self.cfg.root):  # the store's lister: never a link
             if is_plain(name):
                 tasks.append(name)
             else:
@@ -218,7 +198,8 @@ class Site:
         """Update the tasks that changed: in parallel for a full build."""
         counter = None
         if stats.full and progress is not None:
-            counter = _Counter(progress, sum(_count_runs(self.cfg.root, t) for t in todo))
+            total = sum(len(run_ids_in(runs_dir(self.cfg.root, t))) for t in todo)
+            counter = _Counter(progress, total)
         if stats.full and len(todo) > 1 and (os.cpu_count() or 1) > 1:
             entries = self._parallel(todo, stats, counter)
         else:
@@ -298,7 +279,8 @@ class Site:
         cached, page_sigs = loaded or ({}, {})
         sig = _dir_sig(runs_dir(root, task))
         with RunsDir(root, task) as runs:
-            ids = sorted(cached) if not fresh and entry["sig"] == sig else _list_runs(runs)
+            # The store's lister: real directories named like run ids (a link is never a run).
+            ids = sorted(cached) if not fresh and entry["sig"] == sig else run_ids_in(runs.path)
             old_order = [i for i in sorted(cached) if cached[i]["sum"] is not None]
             removed = set(cached) - set(ids)
             for rid in removed:

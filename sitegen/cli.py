@@ -8,12 +8,18 @@ import signal
 import sys
 import threading
 
-from sitegen.errors import ExitCode, SitegenError
+from runwrap.errors import ExitCode, RunwrapError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line and 125, as runwrap does
+        print(f"sitegen: {message}; see sitegen --help", file=sys.stderr)
+        raise SystemExit(ExitCode.USAGE)
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser (also read by the docs test)."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="sitegen",
         description="Build the static dashboard and history of runwrap's runs.",
     )
@@ -77,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="sitegen: %(message)s", stream=sys.stderr)
     logging.getLogger("sitegen").setLevel(level)
     if args.poll and not args.watch:
-        print("sitegen: --poll needs --watch", file=sys.stderr)
+        print("sitegen: --poll needs --watch; see sitegen --help", file=sys.stderr)
         return ExitCode.USAGE
     bar = _Bar()
     try:
@@ -100,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         # The handler only sets a flag the loop acts on (SIGTERM from systemd: a clean stop).
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         run(cfg, full=args.full, progress=bar, announce=_announce, stop=stop)
-    except SitegenError as e:
+    except RunwrapError as e:  # sitegen's own errors are runwrap's kind: one line, 125
         bar.close()
         print(f"sitegen: {e}", file=sys.stderr)
         return e.exit_code
@@ -108,10 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         bar.close()
         where = f"{e.filename}: " if e.filename else ""
         print(f"sitegen: cannot build the site: {where}{e.strerror or e}", file=sys.stderr)
-        return ExitCode.ERROR
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         bar.close()
-        return ExitCode.INTERRUPTED
+        return ExitCode.SIGNAL_BASE + signal.SIGINT
     bar.close()
     return ExitCode.OK
 

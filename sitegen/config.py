@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runwrap.config import find_config_file, load_config_file, resolve_root
-from runwrap.errors import RunwrapError
 from runwrap.store.layout import tasks_dir
 from sitegen.errors import SitegenError
 
@@ -88,12 +87,9 @@ def resolve_config(
 ) -> SiteConfig:
     """Merge defaults, the config file and the command line into a checked SiteConfig."""
     path = find_config_file(config)
-    try:
-        data = load_config_file(path)
-        # ROOT as runwrap finds it (the one rule: --root, $RUNWRAP_ROOT, the config, the default).
-        root = resolve_root(root, data)
-    except RunwrapError as e:
-        raise SitegenError(str(e)) from None
+    data = load_config_file(path)  # RunwrapError (one line, 125) for a bad file
+    # ROOT as runwrap finds it (the one rule: --root, $RUNWRAP_ROOT, the config, the default).
+    root = resolve_root(root, data)
     site = data.get("site") or {}
     out = out or _config_path(site.get("out"))
     if not out:

@@ -1,23 +1,12 @@
-"""sitegen's own errors and exit codes."""
+"""sitegen's errors: runwrap's, so both commands share one set of exit codes (runwrap/errors.py)."""
 
 from __future__ import annotations
 
-from enum import IntEnum
+from runwrap.errors import RunwrapError
 
 
-class ExitCode(IntEnum):
-    """Exit statuses of sitegen."""
-
-    OK = 0
-    ERROR = 1  # bad input a person can fix (root, out, config)
-    USAGE = 2  # argparse's own code for a bad command line
-    INTERRUPTED = 130
-
-
-class SitegenError(Exception):
-    """A problem a person can fix, reported as one line."""
-
-    exit_code = ExitCode.ERROR
+class SitegenError(RunwrapError):
+    """A problem a person can fix (root, out, config, theme), reported as one line; exit 125."""
 
 
 def one_line(e: BaseException) -> str:

@@ -143,16 +143,6 @@ class RunsDir:
             os.close(self.fd)
             self.fd = None
 
-    def names(self) -> list[str]:
-        """The names of its real subdirectories (a symlinked "run" is never followed)."""
-        if self.fd is None:
-            return []
-        try:
-            with os.scandir(self.fd) as it:
-                return [e.name for e in it if e.is_dir(follow_symlinks=False)]
-        except OSError:
-            return []
-
     def run(self, run_id: str, mode: str = "link", scratch: Scratch | None = None) -> RunFiles:
         """One run's directory, opened without following a symlink."""
         dfd = None

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from runwrap.store.health import FAILING_HEALTH, OK, health
 from runwrap.store.manifest import RUNNING, SKIPPED, STATUSES, effective_status
-from runwrap.timefmt import parse_iso
+from runwrap.timefmt import iso, parse_iso
 
 STRIP_RUNS = 30  # cells in the dashboard's strip
 RATE_RUNS = 50  # window of the success rate
@@ -105,6 +105,18 @@ def as_dict(value: object) -> dict[str, str]:
         as_str(k, 200) or "": as_str(v) or ""
         for k, v in sorted(value.items(), key=lambda i: str(i[0]))
     }
+
+
+EPOCH = iso(0.0)  # the time of an event that has none (an Atom entry must have one)
+
+
+def shown_time(value: object, millis: bool = False) -> str:
+    """A manifest's time as people read it: 2026-11-22 04:37:33 UTC (.123 with millis);
+    '-' for anything that is not a time as runwrap.timefmt writes it."""
+    if parse_iso(value) is None:
+        return "-"
+    text = str(value)
+    return f"{text[:10]} {text[11:19]}{text[19:-1] if millis else ''} UTC"
 
 
 def progress_of(feedback: dict[str, str]) -> float | None:

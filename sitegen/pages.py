@@ -9,16 +9,15 @@ import jinja2
 
 from runwrap.store import siteurls as urls
 from runwrap.store.layout import STDERR, STDOUT
-from runwrap.store.manifest import FAILING, RUNNING
+from runwrap.store.manifest import FAILING, MAX_ARTIFACTS, RUNNING
 from runwrap.units import format_duration, format_size
 from sitegen import files, names
 from sitegen.config import SiteConfig
-from sitegen.model import as_dict, as_int, as_num, as_str, progress_of
+from sitegen.model import as_dict, as_int, as_num, as_str, progress_of, shown_time
 from sitegen.names import shown
 
 CHART_W, CHART_H = 600, 120
 REPORT = "report.md"
-MAX_ARTIFACTS = 1000
 
 # The manifest's fields in the order a person reads them, with how to show each.
 FIELDS = (
@@ -51,8 +50,8 @@ def human(kind: str, value: object) -> str:
     """A manifest value as text a person reads (untrusted input: never raises)."""
     if value is None or value == "" or value == [] or value == {}:
         return "-"
-    if kind == "time" and isinstance(value, str):
-        return f"{value[:10]} {value[11:23]} UTC" if len(value) >= 19 else value
+    if kind == "time" and (when := shown_time(value, millis=True)) != "-":
+        return when
     if kind == "duration" and as_num(value) is not None:
         return format_duration(as_num(value))
     if kind == "size" and as_int(value) is not None:

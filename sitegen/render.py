@@ -16,7 +16,7 @@ from markdown.treeprocessors import Treeprocessor
 
 from runwrap.store import siteurls
 from runwrap.units import format_duration, format_size
-from sitegen.model import ICONS
+from sitegen.model import ICONS, shown_time
 
 _SAFE_SCHEMES = ("", "http", "https", "mailto")
 _URL_IGNORED = re.compile(r"[\x00-\x20\x7f]")
@@ -63,13 +63,6 @@ def render_markdown(text: str | None) -> str:
 
 
 _MD: markdown.Markdown | None = None
-
-
-def _iso_display(value: object) -> str:
-    """2026-11-22 04:37:33 UTC from a manifest's ISO time."""
-    if not isinstance(value, str) or len(value) < 19:
-        return "-"
-    return f"{value[:10]} {value[11:19]} UTC"
 
 
 def _duration(value: object) -> str:
@@ -126,7 +119,7 @@ def make_env(theme_dirs: list[Path], cache_dir: str | None = None) -> jinja2.Env
     env.filters.update(
         duration=_duration,
         size=_size,
-        when=_iso_display,
+        when=shown_time,
         percent=_percent,
         icon=lambda s: ICONS.get(str(s), "?"),
         url=lambda s: siteurls.quote(str(s)),

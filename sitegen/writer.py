@@ -24,7 +24,7 @@ from sitegen import pages
 from sitegen.config import SiteConfig
 from sitegen.errors import one_line
 from sitegen.files import RunsDir, unlink
-from sitegen.model import STATE_ORDER, summarize
+from sitegen.model import EPOCH, STATE_ORDER, summarize
 from sitegen.names import shown
 from sitegen.scratch import Scratch, sweep
 
@@ -247,13 +247,13 @@ class Writer:
 
         for e in entries:
             e["link"] = link(urls.run_page(e["task"], e["id"]))
-            e["at"] = e["at"] or "1970-01-01T00:00:00Z"
+            e["at"] = e["at"] or EPOCH
         feed_id = link(rel) if site_url else f"urn:runwrap:{urls.quote(self.cfg.title)}:{rel}"
         text = self.env.get_template("feed.atom").render(
             site=self.site,
             feed_title=f"state changes of {title}",
             feed_id=feed_id,
-            updated=entries[0]["at"] if entries else "1970-01-01T00:00:00Z",
+            updated=entries[0]["at"] if entries else EPOCH,
             self_url=link(rel) if site_url else None,
             site_link=link(urls.INDEX) if site_url else None,
             entries=entries,

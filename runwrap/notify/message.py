@@ -111,6 +111,15 @@ def run_url(site_url: object, task: str, run_id: str) -> str:
     return siteurls.absolute(site_url, siteurls.run_dir(task, run_id))
 
 
+def _command_line(command: object) -> str:
+    """The argv as a shell would need it typed, as every page shows it (shlex.join)."""
+    if not isinstance(command, list):
+        return ""
+    import shlex  # here, not at the top: it imports re, and only a notice needs it
+
+    return shlex.join(str(arg) for arg in command)
+
+
 def _summary(event: str, c: dict) -> str:
     task, host = c["task"], c["host"]
     why = f": {c['reason']}" if c["reason"] else ""
@@ -162,7 +171,7 @@ def context(event: str, manifest: dict, run_path: str | None, info: dict) -> dic
         host=manifest.get("host") or "",
         user=manifest.get("user") or "",
         run_id=manifest.get("run_id") or "",
-        command=" ".join(command) if isinstance(command, list) else "",
+        command=_command_line(command),
         started_at=manifest.get("started_at") or "",
         ended_at=manifest.get("ended_at") or "",
         duration=format_duration(manifest.get("duration_s")),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 from pathlib import Path
 from urllib.parse import unquote
 
+from markupsafe import escape
 from sitegen_helpers import (
     BIN,
     ENV,
@@ -22,7 +24,8 @@ from sitegen_helpers import (
     wait_for,
 )
 
-from runwrap.notify.message import run_url
+from runwrap.errors import ExitCode
+from runwrap.notify.message import context, run_url
 from sitegen.cli import parser
 
 # The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
@@ -122,7 +125,7 @@ def test_a_notices_link_is_the_runs_page_in_the_site(run_root, out):
 
 
 def _fails_with_one_line(result, *words: str) -> None:
-    assert result.returncode != 0
+    assert result.returncode == ExitCode.USAGE == 125  # bad input: runwrap's code, shared
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("sitegen: ")
@@ -255,4 +258,20 @@ def test_an_unknown_theme_is_one_clear_line(run_root, out):
 
 def test_poll_without_watch_is_a_usage_error(run_root, out):
     result = sitegen("--root", str(run_root), "--out", str(out), "--poll")
-    assert result.returncode == 2 and "--poll needs --watch" in result.stderr
+    _fails_with_one_line(result, "--poll needs --watch")
+
+
+def test_a_bad_command_line_is_one_line_and_125_like_runwrap(run_root, out):
+    _fails_with_one_line(sitegen("--root", str(run_root), "--no-such-option"), "--no-such-option")
+    _fails_with_one_line(sitegen("--publish", "carrier-pigeon"), "--publish")
+
+
+def test_the_command_is_shown_alike_on_the_run_page_and_in_a_notice(run_root, out):
+    runwrap(run_root, "job", "echo 'a b' \"$HOME\"")
+    assert sitegen("--root", str(run_root), "--out", str(out)).returncode == 0
+    run = next((run_root / "tasks" / "job" / "runs").iterdir())
+    manifest = json.loads((run / "manifest.json").read_text())
+    told = context("failure", manifest, None, {})["command"]
+    assert told == shlex.join(manifest["command"])
+    page = (out / "tasks" / "job" / "runs" / run.name / "index.html").read_text()
+    assert str(escape(told)) in page  # as jinja2 escapes it
