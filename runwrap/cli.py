@@ -10,23 +10,8 @@ from __future__ import annotations
 import os
 import sys
 
+from runwrap.commands import COMMON_OPTIONS, SUBCOMMANDS
 from runwrap.errors import ExitCode, RunwrapError
-
-SUBCOMMANDS = (
-    "run",
-    "ls",
-    "show",
-    "history",
-    "feedback",
-    "parse",
-    "kill",
-    "tail",
-    "check",
-    "crontab",
-    "systemd",
-)
-# Options every subcommand takes, accepted before the subcommand's name too.
-COMMON_OPTIONS = ("--root", "--config")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ import os
 
 from runwrap.config import find_config_file, load_config_file, resolve_root
 from runwrap.errors import RunwrapError
-from runwrap.names import check_task_name
+from runwrap.store.names import check_task_name
 from runwrap.units import parse_count, parse_duration, parse_size
 
 # The overlap policies: what a run does when the task is already running.

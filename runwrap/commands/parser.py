@@ -7,7 +7,7 @@ import os
 import sys
 
 from runwrap import __version__
-from runwrap.cli import COMMON_OPTIONS, SUBCOMMANDS
+from runwrap.commands import COMMON_OPTIONS, SUBCOMMANDS
 from runwrap.commands.check import cmd_check
 from runwrap.commands.crontab import cmd_crontab
 from runwrap.commands.feedback import cmd_feedback, cmd_parse

@@ -10,15 +10,17 @@ from runwrap.run import sig
 from runwrap.run.child import SpawnError, spawn
 from runwrap.run.outcome import Outcome, from_ending, from_spawn_error, signalled
 from runwrap.run.supervise import supervise
-from runwrap.run.watcher import WATCH_AFTER, Watcher
+from runwrap.run.watcher import WATCH_AFTER
 from runwrap.timefmt import iso
 from runwrap.units import format_duration
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.run.execute import _Run
+    from collections.abc import Callable
+
     from runwrap.run.heartbeat import Monitor
     from runwrap.run.outputcap import CappedLog
+    from runwrap.settings import RunOptions
 
 
 def _interruptible_sleep(inbox: sig.SignalInbox, seconds: float) -> int | None:
@@ -36,18 +38,20 @@ def _interruptible_sleep(inbox: sig.SignalInbox, seconds: float) -> int | None:
 
 
 def run_attempts(
-    run: _Run,
+    opts: RunOptions,
+    inbox: sig.SignalInbox,
     argv: list[str],
     environ: dict[str, str],
     logs: tuple[CappedLog, CappedLog],
     monitor: Monitor,
-    watcher: Watcher,
+    start_watcher: Callable[[], int | None],
 ) -> tuple[Outcome, list[dict], int]:
     """Run the job, and again after a failure while --retries allows.
 
-    Returns the last outcome, every attempt, and how many leftover processes were stopped.
+    `start_watcher()` forks the watcher (once the job has run WATCH_AFTER
+    seconds) and returns its pid. Returns the last outcome, every attempt,
+    and how many leftover processes were stopped.
     """
-    opts = run.opts
     stdout, stderr = logs
     attempts: list[dict] = []
     delay = opts.retry_delay
@@ -55,9 +59,13 @@ def run_attempts(
     helpers: set[int] = set()
     since = time.monotonic()
 
+    watched = False
+
     def tick(now: float) -> str | None:
-        if watcher.pid is None and now - since >= WATCH_AFTER:
-            pid = watcher.start(opts, run.task_path, run.run_id)
+        nonlocal watched
+        if not watched and now - since >= WATCH_AFTER:
+            watched = True
+            pid = start_watcher()
             if pid is not None:
                 helpers.add(pid)
         return monitor.tick(now)
@@ -74,7 +82,7 @@ def run_attempts(
             monitor.started(pid)
             ending = supervise(
                 pid,
-                run.inbox,
+                inbox,
                 opts.timeout,
                 opts.kill_grace,
                 tick=tick,
@@ -89,7 +97,7 @@ def run_attempts(
         wait = format_duration(delay)
         note = f"\n[runwrap: attempt {len(attempts)} {outcome.status}; retrying in {wait}]\n"
         os.write(stderr.fd, note.encode())
-        received = _interruptible_sleep(run.inbox, delay)
+        received = _interruptible_sleep(inbox, delay)
         if received is not None:
             return signalled(received, "between retries"), attempts, leftovers
         delay *= 2

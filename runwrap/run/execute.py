@@ -253,7 +253,15 @@ def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
             CappedLog(os.path.join(run_path, STDERR), opts.max_output),
         )
         monitor = Monitor(opts, run_path, manifest, logs)
-        outcome, attempts, leftovers = run_attempts(run, argv, environ, logs, monitor, watcher)
+        outcome, attempts, leftovers = run_attempts(
+            opts,
+            run.inbox,
+            argv,
+            environ,
+            logs,
+            monitor,
+            lambda: watcher.start(opts, run.task_path, run.run_id),
+        )
         manifest, outcome = _final_manifest(run, monitor, logs, outcome, attempts)
         manifest["leftovers"] = leftovers or None
         try:

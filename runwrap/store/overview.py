@@ -20,6 +20,7 @@ def unfinished_runs(root: str, task: str) -> list[dict]:
         manifest = read_run(root, task, run_id)
         if manifest is not None and manifest.get("status") == RUNNING:
             manifest["status"] = effective_status(manifest)
+            manifest["run_id"] = run_id  # the marker's name, not what the job could write
             found.append(manifest)
     return found
 

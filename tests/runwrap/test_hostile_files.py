@@ -424,19 +424,7 @@ def sleeper():
     proc.wait()
 
 
-# A known bug, until runwrap kill stops hashing the manifest's run_id (commands/kill.py).
-KILL_HASHES_RUN_ID = pytest.mark.xfail(
-    strict=True, reason="kill: a running run's non-string run_id raises TypeError"
-)
-
-
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(case, marks=KILL_HASHES_RUN_ID) if case == "wrong-types-running" else case
-        for case in FILE_CASES
-    ],
-)
+@pytest.mark.parametrize("case", list(FILE_CASES))
 def test_readers_survive_a_hostile_manifest(troot: Root, sleeper, case: str) -> None:
     _corrupt(troot.run_dir("t") / "manifest.json", case, owner_identity(sleeper.pid))
     # A run that is still running is followed by tail -f until it ends: not here.
