@@ -2,21 +2,20 @@
 
 A full build is the incremental update with an empty cache, so both produce
 the same site. Per task, the runs/ directory's signature says whether runs
-came or went; only runs not yet settled (running, missing or fresh
-manifests) are looked at again, so an update costs the same whatever the
-size of the history.
+came or went; only runs not yet settled (running, without a usable
+manifest, or not yet recorded by runwrap) are looked at again, so an update
+costs the same whatever the size of the history. A full build's tasks go to
+forked workers (workers.py).
 
 An update that dies half-way (SIGKILL, a crash, a stop) leaves the tasks it
-was changing in the journal (see index.py): the next update rebuilds those
+was changing in the journal (see cache.py): the next update rebuilds those
 tasks whole, so OUT ends up as a full build would make it.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -24,14 +23,15 @@ from collections.abc import Callable
 from runwrap.store.layout import list_tasks, run_dir, run_ids_in, runs_dir, task_dir, tasks_dir
 from runwrap.store.manifest import RUNNING
 from runwrap.store.openruns import open_runs
+from sitegen.cache import Cache, cache_dir, fingerprint
 from sitegen.config import SiteConfig, find_theme
 from sitegen.errors import one_line
 from sitegen.files import RunFiles, RunsDir, Unreadable
-from sitegen.index import Cache, cache_dir, fingerprint
 from sitegen.model import summarize, task_summary
 from sitegen.names import is_plain, shown
-from sitegen.render import make_env
 from sitegen.scratch import Scratch, sweep
+from sitegen.templating import make_env
+from sitegen.workers import in_workers
 from sitegen.writer import BuildStats, Writer
 
 log = logging.getLogger(__name__)
@@ -48,11 +48,11 @@ def _dir_sig(path: str) -> list[int] | None:
     return [st.st_mtime_ns, st.st_nlink, st.st_ino]
 
 
-def _read(rid: str, rf: RunFiles, rsig: list[int] | None) -> tuple[dict | None, str | None]:
+def _read(run_id: str, rf: RunFiles, rsig: list[int] | None) -> tuple[dict | None, str | None]:
     """(manifest, None), or (None, why it cannot be used); (None, None) while it has none."""
     if rsig is None:
         return None, None
-    if not is_plain(rid):
+    if not is_plain(run_id):
         return None, "its name is not UTF-8, or holds control characters"
     try:
         return rf.manifest(), None
@@ -219,32 +219,28 @@ class Site:
         self, todo: list[str], stats: BuildStats, counter: _Counter | None
     ) -> dict[str, dict | None]:
         """A full build's tasks spread over the CPUs (forked workers share this Site)."""
-        global _WORKER_SITE, _PARENT
-        _WORKER_SITE = self
-        _PARENT = os.getpid()
         entries = {}
-        ctx = multiprocessing.get_context("fork")
-        pool = ctx.Pool(min(os.cpu_count() or 1, 8), initializer=_worker_init)
-        try:
-            for task, entry, part in pool.imap_unordered(_build_task, todo):
-                self._check_stop()
-                entries[task] = entry
-                stats.run_pages += part.run_pages
-                stats.history_pages += part.history_pages
-                stats.failed += part.failed
-                self._seen |= part.warned
-                self._warned |= part.warned
-                if entry is not None:
-                    stats.changed_tasks.append(task)
-                if counter is not None:
-                    counter.tick(part.run_pages)
-            pool.close()
-        finally:
-            pool.terminate()
-            pool.join()
-        _WORKER_SITE = None
+        for task, (entry, part) in in_workers(todo, self._build_alone, self._check_stop):
+            entries[task] = entry
+            stats.run_pages += part.run_pages
+            stats.history_pages += part.history_pages
+            stats.failed += part.failed
+            self._seen |= part.warned
+            self._warned |= part.warned
+            if entry is not None:
+                stats.changed_tasks.append(task)
+            if counter is not None:
+                counter.tick(part.run_pages)
         stats.changed_tasks.sort()
         return entries
+
+    def _build_alone(self, task: str) -> tuple[dict | None, BuildStats]:
+        """One task of a full build, in a worker process: its entry, what it did."""
+        part = BuildStats(full=True)
+        self._seen = set()
+        entry = self._update_task_safely(task, None, set(), part, None)
+        part.warned = self._seen
+        return entry, part
 
     def _update_task_safely(
         self,
@@ -283,9 +279,9 @@ class Site:
             ids = sorted(cached) if not fresh and entry["sig"] == sig else run_ids_in(runs.path)
             old_order = [i for i in sorted(cached) if cached[i]["sum"] is not None]
             removed = set(cached) - set(ids)
-            for rid in removed:
-                del cached[rid]
-                self.out.remove_run(task, rid)
+            for run_id in removed:
+                del cached[run_id]
+                self.out.remove_run(task, run_id)
             stats.removed_runs += len(removed)
             check = [i for i in ids if i not in cached or not cached[i]["settled"] or i in force]
             manifests, changed_pages = self._check_runs(task, runs, check, cached)
@@ -295,18 +291,18 @@ class Site:
                 entry.update(sig=sig, pending=pending)
                 self.cache.save_task(task, cached, page_sigs)
                 return entry
-            sums = [cached[i]["sum"] for i in order]
+            run_sums = [cached[i]["sum"] for i in order]
             self.out.render_runs(
                 task, runs, order, old_order, changed_pages, manifests, stats, counter, fresh
             )
-            page_sigs = self.out.render_history(task, sums, page_sigs, fresh, stats)
-            summ = task_summary(task, sums)
-            self.out.render_task(task, runs, summ, sums, order, manifests)
+            page_sigs = self.out.render_history(task, run_sums, page_sigs, fresh, stats)
+            task_sum = task_summary(task, run_sums)
+            self.out.render_task(task, runs, task_sum, run_sums, order, manifests)
         if fresh:
             self.out.remove_stale_runs(task, set(order))
         self.cache.save_task(task, cached, page_sigs)
         stats.changed_tasks.append(task)
-        return {"sig": sig, "pending": pending, "summary": summ}
+        return {"sig": sig, "pending": pending, "summary": task_sum}
 
     def _check_runs(
         self, task: str, runs: RunsDir, check: list[str], cached: dict
@@ -381,42 +377,6 @@ class Site:
 
 class Stopped(Exception):
     """A build given up because a stop was asked for (SIGTERM)."""
-
-
-_WORKER_SITE: Site | None = None  # the Site a forked worker builds with
-_PARENT = 0  # the pid of the build that forks the workers
-_PR_SET_PDEATHSIG = 1
-
-
-def _worker_init() -> None:
-    # The parent's SIGTERM handler only sets a flag; a worker must die on terminate().
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent()
-
-
-def _die_with_parent() -> None:
-    """Have the kernel kill this worker if the build dies (SIGKILL, the OOM killer): an
-    orphan would go on writing into OUT, unseen, while the next build runs."""
-    try:
-        import ctypes
-
-        if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
-            return
-    except (OSError, AttributeError):
-        return  # not Linux: an orphaned worker stops after its task (its pipe is closed)
-    if os.getppid() != _PARENT:
-        os._exit(1)  # the build died before the request took effect
-
-
-def _build_task(task: str) -> tuple[str, dict | None, BuildStats]:
-    """One task of a full build, in a worker process."""
-    assert _WORKER_SITE is not None
-    part = BuildStats(full=True)
-    _WORKER_SITE._seen = set()
-    entry = _WORKER_SITE._update_task_safely(task, None, set(), part, None)
-    part.warned = _WORKER_SITE._seen
-    return task, entry, part
 
 
 class _Counter:

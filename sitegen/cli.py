@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     bar = _Bar()
     try:
         from sitegen.config import resolve_config
-        from sitegen.core import run
+        from sitegen.dispatch import run
 
         cfg = resolve_config(
             root=args.root,

@@ -250,18 +250,6 @@ class RunFiles:
             return None
         return dfd, fd, parts[-1]
 
-    def size(self, rel: str) -> int | None:
-        """Size of a regular file in the run (no symlinks), or None."""
-        opened = self._open(rel)
-        if opened is None:
-            return None
-        dfd, fd, _ = opened
-        try:
-            return os.fstat(fd).st_size
-        finally:
-            os.close(fd)
-            os.close(dfd)
-
     def read_small(self, rel: str, limit: int = REPORT_MAX) -> str | None:
         """The text of a small file (report.md); None if missing, unsafe or too large."""
         opened = self._open(rel)
@@ -386,11 +374,3 @@ def unlink(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
-
-
-def is_real_dir(path: str) -> bool:
-    """A directory that is not a symlink."""
-    try:
-        return stat.S_ISDIR(os.lstat(path).st_mode)
-    except OSError:
-        return False

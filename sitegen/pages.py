@@ -9,11 +9,11 @@ import jinja2
 
 from runwrap.store import siteurls as urls
 from runwrap.store.layout import STDERR, STDOUT
-from runwrap.store.manifest import FAILING, MAX_ARTIFACTS, RUNNING
+from runwrap.store.manifest import FAILING, MAX_ARTIFACTS
 from runwrap.units import format_duration, format_size
 from sitegen import files, names
 from sitegen.config import SiteConfig
-from sitegen.model import as_dict, as_int, as_num, as_str, progress_of, shown_time
+from sitegen.model import CHART_RUNS, as_dict, as_int, as_num, as_str, progress_of, shown_time
 from sitegen.names import shown
 
 CHART_W, CHART_H = 600, 120
@@ -160,7 +160,7 @@ def run_context(
     return run, keep
 
 
-def chart(runs: list[dict], count: int = 100) -> dict:
+def chart(runs: list[dict], count: int = CHART_RUNS) -> dict:
     """Bars of the last runs' durations, failures marked, as SVG geometry."""
     shown = [r for r in runs[-count:] if r["duration"] is not None]
     top = max((r["duration"] for r in shown), default=0.0) or 1.0
@@ -292,8 +292,3 @@ def status_json(cfg: SiteConfig, summaries: list[dict]) -> dict:
         "failing": sorted(s["name"] for s in summaries if s["state"] == "failing"),
         "tasks": tasks,
     }
-
-
-def is_running(summary: dict) -> bool:
-    """Whether a run summary is still running."""
-    return summary["status"] == RUNNING

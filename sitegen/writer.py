@@ -102,9 +102,9 @@ class Writer:
         """The task's directory in OUT."""
         return os.path.join(self.cfg.out, *urls.task_parts(task))
 
-    def out_run(self, task: str, rid: str) -> str:
+    def out_run(self, task: str, run_id: str) -> str:
         """The run's directory in OUT."""
-        return os.path.join(self.cfg.out, *urls.run_parts(task, rid))
+        return os.path.join(self.cfg.out, *urls.run_parts(task, run_id))
 
     def render_runs(
         self,
@@ -119,26 +119,26 @@ class Writer:
         fresh: bool,
     ) -> None:
         """Render the run pages that changed, and those whose neighbours changed."""
-        old_pos = {rid: i for i, rid in enumerate(old_order)}
-        for i, rid in enumerate(order):
+        old_pos = {run_id: i for i, run_id in enumerate(old_order)}
+        for i, run_id in enumerate(order):
             prev = order[i - 1] if i else None
             nxt = order[i + 1] if i + 1 < len(order) else None
-            j = old_pos.get(rid)
+            j = old_pos.get(run_id)
             same_neighbours = j is not None and (
                 (old_order[j - 1] if j else None) == prev
                 and (old_order[j + 1] if j + 1 < len(old_order) else None) == nxt
             )
-            if not fresh and rid not in changed and same_neighbours:
+            if not fresh and run_id not in changed and same_neighbours:
                 continue
-            manifest = manifests.get(rid) or runs.manifest(rid)
+            manifest = manifests.get(run_id) or runs.manifest(run_id)
             if manifest is None:
                 continue
             try:
-                self.render_run(task, rid, manifest, runs, prev, nxt)
+                self.render_run(task, run_id, manifest, runs, prev, nxt)
             except OSError:
                 raise  # OUT cannot be written: the build stops, with one line
             except Exception as e:  # a bug a job's files set off: this page only
-                where = shown(os.path.join(runs.path, rid))
+                where = shown(os.path.join(runs.path, run_id))
                 log.warning("cannot build the page of %s: %s", where, one_line(e))
                 log.debug("run page %s failed", where, exc_info=True)
                 continue
@@ -147,10 +147,16 @@ class Writer:
                 counter.tick()
 
     def render_run(
-        self, task: str, rid: str, manifest: dict, runs: RunsDir, prev: str | None, nxt: str | None
+        self,
+        task: str,
+        run_id: str,
+        manifest: dict,
+        runs: RunsDir,
+        prev: str | None,
+        nxt: str | None,
     ) -> None:
         """Render one run page and publish its logs and artifacts."""
-        out_run = self.out_run(task, rid)
+        out_run = self.out_run(task, run_id)
         try:
             os.mkdir(out_run)
             existed = False
@@ -159,11 +165,11 @@ class Writer:
         except FileNotFoundError:
             os.makedirs(out_run)
             existed = False
-        status = summarize(rid, manifest)["status"]
-        with runs.run(rid, self.cfg.publish, self.scratch) as rf:
-            run, keep = pages.run_context(task, rid, manifest, status, rf, out_run)
+        status = summarize(run_id, manifest)["status"]
+        with runs.run(run_id, self.cfg.publish, self.scratch) as rf:
+            run, keep = pages.run_context(task, run_id, manifest, status, rf, out_run)
         self.render(
-            (*urls.run_parts(task, rid), urls.INDEX),
+            (*urls.run_parts(task, run_id), urls.INDEX),
             "run.html",
             # A running run's page reloads itself, like the dashboard.
             refresh=self.cfg.refresh_s if status == RUNNING else 0,
@@ -218,8 +224,8 @@ class Writer:
         self,
         task: str,
         runs: RunsDir,
-        summ: dict,
-        sums: list[dict],
+        task_sum: dict,
+        run_sums: list[dict],
         order: list[str],
         manifests: dict,
     ) -> None:
@@ -227,12 +233,12 @@ class Writer:
         latest = None
         if order:
             latest = manifests.get(order[-1]) or runs.manifest(order[-1])
-        ctx = pages.task_context(self.cfg, summ, sums, latest)
+        ctx = pages.task_context(self.cfg, task_sum, run_sums, latest)
         task_parts = urls.task_parts(task)
-        refresh = self.cfg.refresh_s if summ["running"] else 0
+        refresh = self.cfg.refresh_s if task_sum["running"] else 0
         self.render((*task_parts, urls.INDEX), "task.html", refresh, **ctx)
-        self.write((*task_parts, urls.BADGE), pages.badge(self.env, task, summ["state"]))
-        self.render_feed((*task_parts, urls.FEED), urls.task_feed(task), task, summ["changes"])
+        self.write((*task_parts, urls.BADGE), pages.badge(self.env, task, task_sum["state"]))
+        self.render_feed((*task_parts, urls.FEED), urls.task_feed(task), task, task_sum["changes"])
 
     def render_feed(
         self, parts: tuple[str, ...], rel: str, title: str, changes: list[dict]
@@ -287,10 +293,10 @@ class Writer:
             if name not in tasks:
                 shutil.rmtree(os.path.join(self.cfg.out, urls.TASKS, name), ignore_errors=True)
 
-    def remove_run(self, task: str, rid: str) -> None:
+    def remove_run(self, task: str, run_id: str) -> None:
         """Remove a run's page and files; runs/ too with the last run (a full build makes
         no empty runs/)."""
-        shutil.rmtree(self.out_run(task, rid), ignore_errors=True)
+        shutil.rmtree(self.out_run(task, run_id), ignore_errors=True)
         _rmdir_if_empty(os.path.join(self.out_task(task), urls.RUNS))
 
     def remove_stale_runs(self, task: str, keep: set[str]) -> None:

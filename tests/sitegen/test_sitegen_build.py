@@ -284,7 +284,7 @@ def test_untrusted_text_is_escaped_everywhere(run_root, out):
 
 
 def test_markdown_keeps_no_raw_html_and_no_script_links():
-    from sitegen.render import render_markdown
+    from sitegen.templating import render_markdown
 
     html = render_markdown(
         "<div onclick=x>hi</div>\n\n[a](javascript:alert(1)) [b](https://ok.example/) "
@@ -306,14 +306,14 @@ def test_markdown_keeps_no_raw_html_and_no_script_links():
     ],
 )
 def test_markdown_links_hidden_behind_entities_are_dropped(link):
-    from sitegen.render import render_markdown
+    from sitegen.templating import render_markdown
 
     html = render_markdown(link)
     assert "href=" not in html and "src=" not in html, html
 
 
 def test_markdown_with_a_malformed_url_still_renders():
-    from sitegen.render import render_markdown
+    from sitegen.templating import render_markdown
 
     html = render_markdown("[a](http://[oops/) and [b](https://ok.example/)")
     assert 'href="https://ok.example/"' in html

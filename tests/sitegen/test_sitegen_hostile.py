@@ -556,7 +556,7 @@ def test_serve_hides_the_cache_and_listings_and_survives_odd_requests(run_root, 
 # Imports done before the build is started, so that a kill lands in the build itself.
 DRIVER = (
     "import sys\n"
-    "import sitegen.cli, sitegen.core\n"
+    "import sitegen.cli, sitegen.dispatch\n"
     "print('ready', flush=True)\n"
     "sys.stdin.readline()\n"
     "sys.exit(sitegen.cli.main(sys.argv[1:]))\n"

@@ -183,7 +183,7 @@ def test_serving_closes_its_socket_when_stopped(run_root, out):
 
     from sitegen_helpers import site_config
 
-    from sitegen.core import run
+    from sitegen.dispatch import run
 
     stop = threading.Event()
     with warnings.catch_warnings(record=True) as caught:

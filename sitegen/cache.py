@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import quote
 
+from runwrap.store import siteurls
 from runwrap.store.jsonio import dumps
 from sitegen.config import SiteConfig
 from sitegen.files import Unreadable, read_json, unlink
@@ -52,9 +53,10 @@ def fingerprint(cfg: SiteConfig, theme_dirs: list[Path]) -> str:
         cfg.publish,
         str(cfg.refresh_s),
     ]
-    sources = Path(__file__).parent
-    for path in sorted(sources.glob("*.py")):
-        parts.append(f"{path.name}:{path.stat().st_mtime_ns}")
+    # sitegen's code and the store's it reads by (the URL layout, health, manifests).
+    store = Path(siteurls.__file__).parent
+    for path in sorted([*Path(__file__).parent.glob("*.py"), *store.glob("*.py")]):
+        parts.append(f"{path.parent.name}/{path.name}:{path.stat().st_mtime_ns}")
     for theme in theme_dirs:
         for path in sorted(theme.rglob("*")):
             if path.is_file():
@@ -72,12 +74,12 @@ def run_record_ok(run_id: str, rec: object) -> bool:
     """Whether a cached run record is one sitegen wrote: {"sig", "sum", "settled"[, "bad"]}."""
     if type(rec) is not dict or not {"sig", "sum", "settled"} <= rec.keys() <= _RECORD_KEYS:
         return False
-    summ = rec["sum"]
+    run_sum = rec["sum"]
     return (
         type(rec["settled"]) is bool
         and _ints(rec["sig"])
         and _ints(rec.get("bad"))
-        and (summ is None or (is_run_summary(summ) and summ["id"] == run_id))
+        and (run_sum is None or (is_run_summary(run_sum) and run_sum["id"] == run_id))
     )
 
 
@@ -92,7 +94,7 @@ def _entry_ok(task: str, entry: object) -> bool:
     return (
         _ints(entry["sig"])
         and type(pending) is dict
-        and all(run_record_ok(rid, rec) for rid, rec in pending.items())
+        and all(run_record_ok(run_id, rec) for run_id, rec in pending.items())
         and is_task_summary(entry["summary"])
         and entry["summary"]["name"] == task
     )
@@ -164,7 +166,7 @@ class Cache:
         if not (
             type(runs) is dict
             and type(pages) is dict
-            and all(run_record_ok(rid, rec) for rid, rec in runs.items())
+            and all(run_record_ok(run_id, rec) for run_id, rec in runs.items())
             and all(type(p) is str and type(d) is str for p, d in pages.items())
         ):
             log.warning("the build cache %s does not hold what sitegen wrote: rebuilding", path)

@@ -1,4 +1,5 @@
-"""The one function the command line calls: build, then maybe serve and watch."""
+"""What a sitegen command does, in one function: build once, then serve OUT, watch ROOT, or both,
+until stopped."""
 
 from __future__ import annotations
 

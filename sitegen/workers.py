@@ -1,0 +1,71 @@
+"""A full build's tasks spread over forked worker processes, which die with the build.
+
+Forked, the workers share the parent's state as it was (its Site, theme and
+cache), so a task is named and its result sent back, nothing else. The
+parent's SIGTERM handler only sets a flag: workers take the default action
+back, so terminate() stops them, and the kernel kills them should the build
+die (SIGKILL, the OOM killer), so that none goes on writing into OUT unseen
+while the next build runs.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Iterator
+
+MAX_WORKERS = 8
+_PR_SET_PDEATHSIG = 1
+
+_build: Callable[[str], object] | None = None  # what a worker does with a task
+_parent = 0  # the pid of the build that forks the workers
+
+
+def in_workers(
+    tasks: list[str], build: Callable[[str], object], check_stop: Callable[[], None]
+) -> Iterator[tuple[str, object]]:
+    """(task, build(task)) for each task, built in forked workers, as each one ends.
+
+    `check_stop()` is called as each result comes in; whatever it raises ends the
+    build, and the workers with it.
+    """
+    global _build, _parent
+    _build, _parent = build, os.getpid()
+    ctx = multiprocessing.get_context("fork")
+    pool = ctx.Pool(min(os.cpu_count() or 1, MAX_WORKERS), initializer=_worker_init)
+    try:
+        for task, result in pool.imap_unordered(_run, tasks):
+            check_stop()
+            yield task, result
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+        _build = None
+
+
+def _run(task: str) -> tuple[str, object]:
+    """One task, in a worker process."""
+    assert _build is not None
+    return task, _build(task)
+
+
+def _worker_init() -> None:
+    # The parent's SIGTERM handler only sets a flag; a worker must die on terminate().
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Have the kernel kill this worker if the build dies (Linux's PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+
+        if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+            return
+    except (OSError, AttributeError):
+        return  # not Linux: an orphaned worker stops after its task (its pipe is closed)
+    if os.getppid() != _parent:
+        os._exit(1)  # the build died before the request took effect
