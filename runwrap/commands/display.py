@@ -41,7 +41,7 @@ def when(iso_text: object, now: float) -> str:
         local = time.localtime(ts)
     except (OverflowError, OSError, ValueError):  # a year the C library cannot show
         return "-"
-    same_day = time.strftime("%Y-%m-%d", local) == time.strftime("%Y-%m-%d", time.localtime(now))
+    same_day = local[:3] == time.localtime(now)[:3]  # year, month, day
     absolute = time.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M", local)
     return f"{format_duration(max(0.0, now - ts))} ago ({absolute})"
 
@@ -52,7 +52,7 @@ def clock(ts: float, now: float) -> str:
         local = time.localtime(ts)
     except (OverflowError, OSError, ValueError):
         return "-"
-    same_day = time.strftime("%Y-%m-%d", local) == time.strftime("%Y-%m-%d", time.localtime(now))
+    same_day = local[:3] == time.localtime(now)[:3]  # year, month, day
     return time.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M", local)
 
 
@@ -110,9 +110,9 @@ def cell(value: object, width: int = 40) -> str:
 def table(rows: list[list[str]]) -> str:
     """Rows as left-aligned columns."""
     rows = [[str(c) for c in row] for row in rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
-    return "\n".join(lines)
+    widths = [max(map(len, column)) for column in zip(*rows)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)  # each cell left-aligned in its column
+    return "\n".join([line.format(*row).rstrip() for row in rows])
 
 
 MAX_DEPTH = 64  # a run's real data nests 4 deep; deeper is garbage a job wrote
@@ -147,7 +147,9 @@ def clean(text: object, width: int = 40) -> str:
         text = text if isinstance(text, str) else str(text)
     except (RecursionError, ValueError):  # a deeply nested list; an int too long to print
         text = f"<{type(text).__name__}>"
-    text = "".join(c if c.isprintable() else "?" for c in text[: width * 4])
+    text = text[: width * 4]
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else "?" for c in text)
     return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 

@@ -13,45 +13,42 @@ from runwrap.commands.display import (
     when,
 )
 from runwrap.errors import ExitCode
-from runwrap.store.lookup import (
-    read_run,
-    task_runs,
-)
+from runwrap.store.lookup import read_runs, task_runs
 from runwrap.store.manifest import effective_status
+
+HEADER = ["RUN ID", "STATUS", "STARTED", "DURATION", "EXIT", "REASON"]
 
 
 def cmd_history(root: str, ref: str, limit: int, status: str | None, as_json: bool) -> int:
     """A task's runs, newest first (runs without a readable manifest are skipped)."""
     task, run_ids = task_runs(root, ref)
-    found: list[tuple[str, dict]] = []
-    for run_id in reversed(run_ids):
-        manifest = read_run(root, task, run_id)
-        if manifest is None:
-            continue
+    now = time.time()
+    found: list = []
+    for run_id, manifest in read_runs(root, task, reversed(run_ids)):
         manifest["status"] = effective_status(manifest)
         if status and manifest["status"] != status:
             continue
-        found.append((run_id, manifest))
+        # A table keeps each run's row, not its manifest: thousands of manifests
+        # held at once cost the garbage collector more than reading them did.
+        found.append(manifest if as_json else _row(run_id, manifest, now))
         if limit and len(found) >= limit:
             break
     if as_json:
-        print_json([m for _, m in found])
+        print_json(found)
         return ExitCode.OK
     if not found:
         print(f"no runs of {task}" + (f" with status {status}" if status else ""))
         return ExitCode.OK
-    now = time.time()
-    rows = [["RUN ID", "STATUS", "STARTED", "DURATION", "EXIT", "REASON"]]
-    for run_id, m in found:
-        rows.append(
-            [
-                run_id,  # the directory's name: what `show` takes (a manifest could say otherwise)
-                cell(m["status"], 20),
-                when(m.get("started_at"), now),
-                duration(m.get("duration_s")),
-                cell(m.get("signal") or m.get("exit_code"), 12),
-                clean(m.get("reason") or "", 60),
-            ]
-        )
-    print(table(rows))
+    print(table([HEADER, *found]))
     return ExitCode.OK
+
+
+def _row(run_id: str, m: dict, now: float) -> list[str]:
+    return [
+        run_id,  # the directory's name: what `show` takes (a manifest could say otherwise)
+        cell(m["status"], 20),
+        when(m.get("started_at"), now),
+        duration(m.get("duration_s")),
+        cell(m.get("signal") or m.get("exit_code"), 12),
+        clean(m.get("reason") or "", 60),
+    ]
