@@ -61,6 +61,18 @@ def test_watch_picks_up_a_new_run(run_root, out, watcher):
 
 
 @pytest.mark.parametrize("watcher", [["--poll"]], indirect=True)
+def test_watch_shows_the_notifications_written_after_the_final_manifest(run_root, out, watcher):
+    config = out.parent / "config.yaml"
+    config.write_text("notifiers:\n  pager:\n    type: command\n    command: 'true'\n")
+    runwrap(run_root, "job", "exit 1", "--config", str(config), "--notify", "pager")
+    run = next((run_root / "tasks" / "job" / "runs").iterdir())
+    page = out / "tasks" / "job" / "runs" / run.name / "index.html"
+    wait_for(
+        lambda: page.exists() and "<h2>Notifications</h2>" in page.read_text(),
+        what="the notifications on the run page",
+    )
+
+
 def test_watch_with_polling_picks_up_a_new_run(run_root, out, watcher):
     runwrap(run_root, "polled", "true")
     wait_for(lambda: task_state(out, "polled").get("state") == "ok", what="the polled run")
