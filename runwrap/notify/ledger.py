@@ -100,10 +100,7 @@ def plan(
                     "attempts": 0,
                 }
             )
-        record["pending"] = pending[-MAX_PENDING:]
-        records[notifier.name] = record
-        if record["pending"]:
-            queue[notifier.name] = list(record["pending"])
+        _keep(records, queue, notifier.name, record, pending)
     return records, queue
 
 
@@ -138,11 +135,16 @@ def plan_late(
                     "attempts": 0,
                 }
             )
-        record["pending"] = pending[-MAX_PENDING:]
-        records[notifier.name] = record
-        if record["pending"]:
-            queue[notifier.name] = list(record["pending"])
+        _keep(records, queue, notifier.name, record, pending)
     return records, queue
+
+
+def _keep(records: dict, queue: dict, name: str, record: dict, pending: list[dict]) -> None:
+    """Store a notifier's record with its pending notices (bounded) and queue them to send."""
+    record["pending"] = pending[-MAX_PENDING:]
+    records[name] = record
+    if record["pending"]:
+        queue[name] = list(record["pending"])
 
 
 def settle(records: dict, attempts: list[dict]) -> dict:
