@@ -1,7 +1,17 @@
 """runwrap's own costs, each against a baseline measured in the same invocation.
 
-- start-up: `runwrap -- true` vs `python -c pass` (the interpreter floor) vs
-  the shell idiom `flock -n LOCK timeout 60 true`, interleaved;
+The commands measured are the installed ones: the repository is installed
+(`pip install .`, not editable) into two fresh venvs, one with the pip that
+`python -m venv` bundles (Python 3.11's is 23.2.1, whose console-script
+wrappers import `re`) and one with the current pip, so the launcher the
+user's pip would write is part of the figure.
+
+- start-up: `runwrap -n t -- true` vs `python -c pass` of the same venv (the
+  interpreter floor), under each pip, and the shell idiom
+  `flock -n LOCK timeout 60 true`, interleaved;
+- `runwrap ls` on 50 tasks vs the same floor;
+- `runwrap history TASK --limit 0` on 10,000 runs vs one read of every
+  manifest (a Python loop: open, read, json.loads);
 - capture: a job writing 1 GiB to stdout through runwrap vs the same job
   redirected to a file by the shell, interleaved;
 - runwrap's own CPU while its job sleeps, and while its job appends 1,000
@@ -9,8 +19,9 @@
 - runwrap's peak RSS while the job writes 100 MiB and 1 GiB.
 
 Prints a markdown report (paste into docs/benchmarks.md). Medians, and
-ratios against the baseline: these machines are noisy.
-Usage: python benchmarks/bench_runwrap.py [--quick] [--only=startup|capture|peak_rss|cpu]
+ratios against the baseline taken round by round: these machines are noisy.
+Usage: python benchmarks/bench_runwrap.py [--quick]
+       [--only=startup|ls|history|capture|peak_rss|cpu]
 """
 
 from __future__ import annotations
@@ -24,10 +35,50 @@ import tempfile
 import time
 from pathlib import Path
 
-BIN = Path(sys.executable).parent
-RUNWRAP = str(BIN / "runwrap")
+REPO = Path(__file__).resolve().parent.parent
 QUICK = "--quick" in sys.argv
 TICKS = os.sysconf("SC_CLK_TCK")
+# Set by main(): the runwrap installed with the current pip (capture, RSS, CPU use it).
+RUNWRAP = ""
+
+# The baseline of `runwrap history`: every manifest of the task read once, no more.
+ONE_READ = """
+import json, os, sys
+runs = os.path.join(sys.argv[1], "tasks", sys.argv[2], "runs")
+for entry in os.scandir(runs):
+    with open(os.path.join(entry.path, "manifest.json"), "rb") as f:
+        json.loads(f.read())
+"""
+
+
+class Venv:
+    """A fresh venv with the repository installed (not editable) by `pip`."""
+
+    def __init__(self, path: Path, upgrade_pip: bool) -> None:
+        self.path = path
+        quiet = {"check": True, "capture_output": True}
+        subprocess.run([sys.executable, "-m", "venv", str(path)], **quiet)
+        if upgrade_pip:
+            subprocess.run([self.bin("pip"), "install", "-q", "--upgrade", "pip"], **quiet)
+        pip = subprocess.run([self.bin("pip"), "--version"], **quiet, text=True).stdout.split()[1]
+        self.label = f"pip {pip} ({'current' if upgrade_pip else 'bundled with Python'})"
+        subprocess.run([self.bin("pip"), "install", "-q", str(REPO)], **quiet)
+        self.python, self.runwrap = self.bin("python"), self.bin("runwrap")
+
+    def bin(self, name: str) -> str:
+        return str(self.path / "bin" / name)
+
+    def imports(self, env: dict[str, str]) -> set[str]:
+        """The modules the installed `runwrap -n t -- true` imports (its launcher included)."""
+        result = subprocess.run(
+            [self.runwrap, "-n", "imports", "--", "true"],
+            env={**env, "PYTHONPROFILEIMPORTTIME": "1"},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        lines = result.stderr.splitlines()
+        return {ln.split("|")[-1].strip() for ln in lines if ln.startswith("import time:")}
 
 
 def timed(cmd: list[str], env: dict[str, str], cwd: str | None = None) -> float:
@@ -36,29 +87,97 @@ def timed(cmd: list[str], env: dict[str, str], cwd: str | None = None) -> float:
     return time.perf_counter() - start
 
 
-def interleaved(cases: dict[str, list[str]], rounds: int, env: dict[str, str]) -> dict[str, float]:
-    """Median wall time of each case, the cases taking turns round after round."""
+def interleaved(
+    cases: dict[str, list[str]], rounds: int, env: dict[str, str]
+) -> dict[str, list[float]]:
+    """Wall times of each case, the cases taking turns round after round (warmed up first)."""
+    for cmd in cases.values():  # warm caches (and the config cache)
+        timed(cmd, env)
     times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(rounds):
         for name, cmd in cases.items():
             times[name].append(timed(cmd, env))
-    return {name: statistics.median(values) for name, values in times.items()}
+    return times
 
 
-def startup(work: Path, env: dict[str, str]) -> list[str]:
+def ratio(times: dict[str, list[float]], name: str, base: str) -> float:
+    """Median of the round-by-round ratios: drift of the machine's speed cancels out."""
+    return statistics.median(a / b for a, b in zip(times[name], times[base]))
+
+
+def ms(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:.1f} ms"
+
+
+def startup(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
+    rows = [
+        "| pip that installed it | command | median | vs `python -c pass` of the same venv |",
+        "|---|---|---|---|",
+    ]
     lock = work / "lock"
-    cases = {
-        "runwrap -- true": [RUNWRAP, "--keep", "50", "--", "true"],
-        "python -c pass": [sys.executable, "-c", "pass"],
-        "flock -n LOCK timeout 60 true": ["flock", "-n", str(lock), "timeout", "60", "true"],
-    }
-    for cmd in cases.values():  # warm caches (and .pyc files)
-        timed(cmd, env)
-    med = interleaved(cases, 20 if QUICK else 100, env)
-    floor = med["python -c pass"]
-    rows = ["| command | median | vs python floor |", "|---|---|---|"]
-    rows += [f"| `{n}` | {t * 1000:.1f} ms | {t / floor:.2f}x |" for n, t in med.items()]
+    for venv in venvs:
+        rw = venv.runwrap
+        cases = {
+            "runwrap -n t -- true": [rw, "-n", "t", "--", "true"],
+            "runwrap -n q --notify none -- true": [rw, "-n", "q", "--notify", "none", "--", "true"],
+            "python -c pass": [venv.python, "-c", "pass"],
+            "flock -n LOCK timeout 60 true": ["flock", "-n", str(lock), "timeout", "60", "true"],
+        }
+        times = interleaved(cases, 20 if QUICK else 100, env)
+        for name in cases:
+            rows.append(
+                f"| {venv.label} | `{name}` | {ms(times[name])} | "
+                f"{ratio(times, name, 'python -c pass'):.2f}x |"
+            )
+    rows.append("")
+    for venv in venvs:
+        heavy = sorted(venv.imports(env) & {"re", "enum", "functools", "collections"})
+        rows.append(
+            f"- {venv.label}: the installed command imports "
+            + (
+                ", ".join(f"`{m}`" for m in heavy)
+                if heavy
+                else "none of `re`, `enum`, `functools`, `collections`"
+            )
+        )
     return rows
+
+
+def ls(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
+    venv = venvs[-1]  # installed with the current pip
+    lsenv = {**env, "RUNWRAP_ROOT": str(work / "ls-root")}
+    for n in range(50):
+        subprocess.run([venv.runwrap, "-n", f"task-{n:02d}", "--", "true"], env=lsenv, check=True)
+    cases = {"runwrap ls": [venv.runwrap, "ls"], "python -c pass": [venv.python, "-c", "pass"]}
+    times = interleaved(cases, 10 if QUICK else 50, lsenv)
+    return [
+        "| command (50 tasks) | median | vs `python -c pass` |",
+        "|---|---|---|",
+        *(f"| `{n}` | {ms(times[n])} | {ratio(times, n, 'python -c pass'):.2f}x |" for n in cases),
+    ]
+
+
+def history(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
+    venv = venvs[-1]  # installed with the current pip
+    root = work / "history-root"
+    runs = 10_000
+    maker = str(REPO / "benchmarks" / "make_synthetic_root.py")
+    subprocess.run([venv.python, maker, str(root), "--tasks", "1", "--runs", str(runs)], check=True)
+    rw = [venv.runwrap, "--root", str(root)]
+    cases = {
+        "runwrap history task-000 --limit 0": [*rw, "history", "task-000", "--limit", "0"],
+        "one read of every manifest": [venv.python, "-c", ONE_READ, str(root), "task-000"],
+    }
+    times = interleaved(cases, 3 if QUICK else 15, env)
+    base = "one read of every manifest"
+    return [
+        f"| {runs:,} runs of one task | median | vs one read of every manifest |",
+        "|---|---|---|",
+        *(f"| {n} | {ms(times[n])} | {ratio(times, n, base):.2f}x |" for n in cases),
+        "",
+        f"One read of every manifest: `python -c` of this loop (benchmarks/bench_runwrap.py):\n"
+        f"```python{ONE_READ}```",
+    ]
 
 
 def rusage_of(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, int]:
@@ -70,7 +189,7 @@ def rusage_of(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, int
     return time.perf_counter() - start, usage.ru_maxrss
 
 
-def capture(work: Path, env: dict[str, str]) -> list[str]:
+def capture(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
     mib = 256 if QUICK else 1024
     job = f"dd if=/dev/zero bs=1M count={mib} status=none"
     rounds = 4 if QUICK else 8
@@ -98,7 +217,7 @@ def capture(work: Path, env: dict[str, str]) -> list[str]:
     ]
 
 
-def peak_rss(work: Path, env: dict[str, str]) -> list[str]:
+def peak_rss(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
     rows = ["| job writes | runwrap peak RSS |", "|---|---|"]
     for mib in (100, 256 if QUICK else 1024):
         job = f"dd if=/dev/zero bs=64K count={mib * 16} status=none"
@@ -140,7 +259,7 @@ def runwrap_cpu(
     return cpu / wall
 
 
-def cpu(work: Path, env: dict[str, str]) -> list[str]:
+def cpu(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
     sleep_s = 3 if QUICK else 10
     feed_s = 5 if QUICK else 30
     idle = runwrap_cpu(work, env, sleep_s, 0, [])
@@ -157,14 +276,22 @@ def cpu(work: Path, env: dict[str, str]) -> list[str]:
 
 
 def main() -> int:
+    global RUNWRAP
     work = Path(tempfile.mkdtemp(prefix="runwrap-bench-"))
     env = {**os.environ, "RUNWRAP_ROOT": str(work / "root"), "XDG_CONFIG_HOME": str(work)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed runwrap has its .pyc files
     try:
         print(f"# runwrap benchmarks ({'quick' if QUICK else 'full'}), {time.strftime('%Y-%m-%d')}")
+        venvs = [
+            Venv(work / "venv-bundled-pip", upgrade_pip=False),
+            Venv(work / "venv-current-pip", upgrade_pip=True),
+        ]
+        RUNWRAP = venvs[1].runwrap
         print(f"\n{os.cpu_count()} cores, Python {sys.version.split()[0]}\n")
         parts = (
             ("Start-up", startup),
+            ("runwrap ls", ls),
+            ("runwrap history", history),
             ("Capture throughput", capture),
             ("Peak RSS", peak_rss),
             ("CPU while the job runs", cpu),
@@ -174,7 +301,7 @@ def main() -> int:
             if only and part.__name__ not in only:
                 continue
             print(f"## {title}\n")
-            print("\n".join(part(work, env)))
+            print("\n".join(part(work, env, venvs)))
             print()
     finally:
         shutil.rmtree(work, ignore_errors=True)
