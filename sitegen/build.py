@@ -27,6 +27,7 @@ from sitegen.cache import Cache, cache_dir, fingerprint
 from sitegen.config import SiteConfig, find_theme
 from sitegen.errors import one_line
 from sitegen.files import RunFiles, RunsDir, Unreadable
+from sitegen.late import lateness_of, next_change, public
 from sitegen.model import summarize, task_summary
 from sitegen.names import is_plain, shown
 from sitegen.scratch import Scratch, sweep
@@ -74,6 +75,10 @@ class Site:
         env = make_env(self.theme_dirs, os.path.join(cache_dir(cfg.out), "jinja"))
         self.out = Writer(cfg, env, self.theme_dirs, self.scratch)
         self._summary: dict | None = None  # kept between updates by a long-lived process
+        self._late: dict[str, dict | None] | None = None  # what the pages show as late
+        self._relate: set[str] = set()  # tasks whose page must show a new lateness
+        self._late_records: dict[str, dict] = {}
+        self.late_due: float | None = None  # when (Unix time) some task's lateness changes next
         # Warnings about lasting conditions are given once: those given already (kept
         # in summary.json for the next process), and those still due this update.
         self._warned: set[str] = set()
@@ -126,11 +131,19 @@ class Site:
         for task in dirty:
             summary.pop(task, None)  # left half done by a dead update: rebuilt whole
         hints = hints or {}
+        # Lateness depends on the clock, not the files: asked again on every update.
+        late = lateness_of(root, tasks)
+        self._late_records = late
+        self.late_due = next_change(late)
+        shown = {t: public(late.get(t)) for t in tasks}
+        previous = self._late or {}
+        self._relate = {t for t in tasks if self._late is None or previous.get(t) != shown[t]}
         todo = [
             t
             for t in tasks
             if t not in summary
             or t in hints
+            or t in self._relate
             or summary[t]["sig"] != _dir_sig(runs_dir(root, t))
             or (summary[t]["pending"] and self._pending_changed(t, summary[t]))
         ]
@@ -144,8 +157,16 @@ class Site:
         if stats.full:
             self.out.remove_stale_tasks(set(tasks))
         self._update_tasks(todo, summary, hints, stats, progress)
-        if stats.full or stats.changed_tasks or stats.failed or gone or dirty:
-            self.out.render_site([summary[t]["summary"] for t in tasks if t in summary])
+        if (
+            stats.full
+            or stats.changed_tasks
+            or stats.failed
+            or gone
+            or dirty
+            or shown != self._late
+        ):
+            self.out.render_site([summary[t]["summary"] for t in tasks if t in summary], late)
+        self._late = shown
         self._warned = set(self._seen)  # a condition that went away may warn again
         self.cache.save_summary(summary, sorted(self._warned))
         if stats.failed:
@@ -287,7 +308,14 @@ class Site:
             manifests, changed_pages = self._check_runs(task, runs, check, cached)
             order = [i for i in ids if cached[i]["sum"] is not None]
             pending = {i: cached[i] for i in ids if not cached[i]["settled"]}
-            if not fresh and not changed_pages and not removed and order == old_order:
+            late = self._late_record(task)
+            if (
+                not fresh
+                and not changed_pages
+                and not removed
+                and order == old_order
+                and task not in self._relate
+            ):
                 entry.update(sig=sig, pending=pending)
                 self.cache.save_task(task, cached, page_sigs)
                 return entry
@@ -297,12 +325,15 @@ class Site:
             )
             page_sigs = self.out.render_history(task, run_sums, page_sigs, fresh, stats)
             task_sum = task_summary(task, run_sums)
-            self.out.render_task(task, runs, task_sum, run_sums, order, manifests)
+            self.out.render_task(task, runs, task_sum, run_sums, order, manifests, late)
         if fresh:
             self.out.remove_stale_runs(task, set(order))
         self.cache.save_task(task, cached, page_sigs)
         stats.changed_tasks.append(task)
         return {"sig": sig, "pending": pending, "summary": task_sum}
+
+    def _late_record(self, task: str) -> dict | None:
+        return self._late_records.get(task)
 
     def _check_runs(
         self, task: str, runs: RunsDir, check: list[str], cached: dict

@@ -16,12 +16,13 @@ CHART_RUNS = 100  # bars in a task's duration chart
 FEED_ENTRIES = 20  # state changes kept per task
 
 # Task states, in the dashboard's order (failing first).
-STATE_ORDER = {"failing": 0, "running": 1, "ok": 2, "skipped": 3, "never": 4}
+STATE_ORDER = {"failing": 0, "late": 1, "running": 2, "ok": 3, "skipped": 4, "never": 5}
 ICONS = {
     "success": "✓",
     "ok": "✓",
     "failed": "✗",
     "failing": "✗",
+    "late": "⏰",
     "timeout": "◷",
     "killed": "☠",
     "lost": "?",

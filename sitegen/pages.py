@@ -226,7 +226,7 @@ def task_context(cfg: SiteConfig, summary: dict, runs: list[dict], latest: dict 
 
 def badge(env: jinja2.Environment, name: str, state: str) -> str:
     """A shields-style SVG badge: task name and state."""
-    colours = {"ok": "#1a7f37", "failing": "#cf222e", "running": "#0969da"}
+    colours = {"ok": "#1a7f37", "failing": "#cf222e", "running": "#0969da", "late": "#9a6700"}
     label = name if len(name) <= 40 else name[:39] + "…"
     return env.get_template("badge.svg").render(
         label=label,
@@ -242,24 +242,32 @@ def totals(summaries: list[dict]) -> dict:
     running = sum(1 for s in summaries if s["running"] is not None)
     failing = sum(1 for s in summaries if s["state"] == "failing")
     ok = sum(1 for s in summaries if s["state"] == "ok")
-    other = sum(1 for s in summaries if s["state"] not in ("failing", "ok", "running"))
+    late = sum(1 for s in summaries if s["state"] == "late")
+    other = sum(1 for s in summaries if s["state"] not in ("failing", "ok", "running", "late"))
     return {
         "tasks": len(summaries),
         "failing": failing,
+        "late": late,
         "running": running,
         "ok": ok,
         "other": other,
     }
 
 
-def status_json(cfg: SiteConfig, summaries: list[dict]) -> dict:
+def status_json(cfg: SiteConfig, summaries: list[dict], hosts: list[dict] | None = None) -> dict:
     """The machine-readable state of every task (documented in docs/sitegen.md)."""
     tasks = {}
     for s in summaries:
         name = s["name"]
         last = s["last"]
         running = s["running"]
+        lateness = s.get("lateness")
         tasks[s["name"]] = {
+            "late": bool(lateness and lateness["late"]),
+            "late_since": lateness["late_since"] if lateness else None,
+            "missed": lateness["missed"] if lateness else 0,
+            "next_expected": lateness["next_expected"] if lateness else None,
+            "schedule": lateness["schedule"] if lateness else None,
             "state": s["state"],
             "last_status": s["last_status"],
             "since": s["since"],
@@ -290,5 +298,7 @@ def status_json(cfg: SiteConfig, summaries: list[dict]) -> dict:
         "title": cfg.title,
         "totals": totals(summaries),
         "failing": sorted(s["name"] for s in summaries if s["state"] == "failing"),
+        "late": sorted(n for n, t in tasks.items() if t["late"]),
+        "silent_hosts": [h["line"] for h in hosts or ()],
         "tasks": tasks,
     }

@@ -3,7 +3,9 @@
 Events only record which task (and run) changed; the loop waits for a burst
 to settle, asks the Site to update those, logs any failure and keeps going.
 A periodic rescan catches whatever the events missed (and runs whose owner
-died, which no file event announces).
+died, which no file event announces), and asks again which tasks are late:
+lateness changes with the clock alone, so the loop also wakes at the moment
+the next task's lateness is due to change (its next expected run, its grace).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ QUIET_S = 0.1  # a burst is over after this long without events
 MAX_DELAY_S = 0.5  # ...or this long after its first event, whichever comes first
 RESCAN_S = 30.0  # a full (cheap, signature-based) rescan this often
 RESCAN_BUSY_S = 2.0  # while a run is running: its owner may die without an event
+LATE_S = 0.05  # an update this long after a task's lateness is due to change
 _IGNORED = frozenset({"opened", "closed_no_write"})
 # What inotify is asked for: no opens or reads (our own builds read every file, and
 # would flood the queue), no per-write modifications (a chatty job's log). A manifest
@@ -151,12 +154,15 @@ def watch(site: Site, stop: threading.Event) -> None:
         last_scan = time.monotonic()
         while not stop.is_set():
             period = RESCAN_BUSY_S if site.busy() else RESCAN_S
-            due = last_scan + period - time.monotonic()
+            deadline = last_scan + period
+            if site.late_due is not None:  # a task turns late (or misses one more run) then
+                deadline = min(deadline, site.late_due - time.time() + time.monotonic() + LATE_S)
+            due = deadline - time.monotonic()
             # Short waits so that a stop request is seen promptly.
             woke = changes.wake.wait(min(0.5, max(0.0, due)))
             if stop.is_set():
                 break
-            if not woke and time.monotonic() < last_scan + period:
+            if not woke and time.monotonic() < deadline:
                 continue
             _settle(changes, stop)
             # Every update also rescans all tasks cheaply (by signature), so a lost

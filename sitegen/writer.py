@@ -24,6 +24,7 @@ from sitegen import pages
 from sitegen.config import SiteConfig
 from sitegen.errors import one_line
 from sitegen.files import RunsDir, unlink
+from sitegen.late import silent, with_lateness
 from sitegen.model import EPOCH, STATE_ORDER, summarize
 from sitegen.names import shown
 from sitegen.scratch import Scratch, sweep
@@ -228,8 +229,10 @@ class Writer:
         run_sums: list[dict],
         order: list[str],
         manifests: dict,
+        late: dict | None = None,
     ) -> None:
-        """Render the task page, its badge and its feed."""
+        """Render the task page, its badge and its feed (`late`: its lateness now)."""
+        task_sum = with_lateness(task_sum, late)
         latest = None
         if order:
             latest = manifests.get(order[-1]) or runs.manifest(order[-1])
@@ -266,8 +269,11 @@ class Writer:
         )
         self.write(parts, text)
 
-    def render_site(self, summaries: list[dict]) -> None:
-        """Render the dashboard, status.json and the site feed."""
+    def render_site(self, summaries: list[dict], late: dict[str, dict] | None = None) -> None:
+        """Render the dashboard, status.json and the site feed (`late`: lateness now)."""
+        late = late or {}
+        summaries = [with_lateness(s, late.get(s["name"])) for s in summaries]
+        hosts = silent(late)
         ordered = sorted(summaries, key=lambda s: (STATE_ORDER.get(s["state"], 9), s["name"]))
         self.render(
             (urls.INDEX,),
@@ -275,8 +281,9 @@ class Writer:
             self.cfg.refresh_s,
             tasks=ordered,
             totals=pages.totals(summaries),
+            silent_hosts=hosts,
         )
-        self.write((urls.STATUS,), dumps(pages.status_json(self.cfg, ordered)) + "\n")
+        self.write((urls.STATUS,), dumps(pages.status_json(self.cfg, ordered, hosts)) + "\n")
         changes = [c for s in summaries for c in s["changes"]]
         self.render_feed((urls.FEED,), urls.FEED, "all tasks", changes)
         sweep(self.cfg.out)

@@ -1,0 +1,88 @@
+"""Which tasks are late now: the clock's part of the site (runwrap.store.lateness).
+
+Nothing here is cached with the runs: lateness changes while no file does, so
+every update asks again (a state.json and the unfinished runs per task: cheap)
+and re-renders the dashboard, status.json and the task pages whose answer changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from runwrap.store.lateness import TaskLateness, of_overview, silent_hosts
+from runwrap.store.overview import task_overview
+from runwrap.timefmt import iso
+
+log = logging.getLogger(__name__)
+
+
+def lateness_of(root: str, tasks: list[str], now: float | None = None) -> dict[str, dict]:
+    """{task: lateness as JSON, plus its host ("_obj": the TaskLateness itself)}
+    for every scheduled task."""
+    now = time.time() if now is None else now
+    found: dict[str, dict] = {}
+    for task in tasks:
+        try:
+            lateness, host = of_overview(root, task_overview(root, task), now)
+        except Exception:  # an unreadable state is a task without a schedule here
+            log.debug("no lateness for %s", task, exc_info=True)
+            continue
+        if lateness is None:
+            continue
+        record = lateness.as_json()
+        record["host"] = host
+        record["_obj"] = lateness
+        found[task] = record
+    return found
+
+
+def next_change(found: dict[str, dict]) -> float | None:
+    """When (Unix time) what a page shows of some task's lateness changes next: at its
+    next expected run (the time shown moves on), and that run's grace later (missed)."""
+    moments = []
+    for record in found.values():
+        lateness = record["_obj"]
+        if lateness.next_expected is not None:
+            moments += [lateness.next_expected, lateness.next_expected + lateness.grace_s]
+    now = time.time()
+    future = [m for m in moments if m > now]
+    return min(future) if future else None
+
+
+def public(record: dict | None) -> dict | None:
+    """A lateness record without what is not JSON."""
+    if record is None:
+        return None
+    return {k: v for k, v in record.items() if not k.startswith("_")}
+
+
+def silent(found: dict[str, dict]) -> list[dict]:
+    """[{host, since, line}] for each host whose scheduled tasks are all late."""
+    pairs: list[tuple[str, TaskLateness]] = [(r["host"], r["_obj"]) for r in found.values()]
+    hosts = []
+    for host, since in silent_hosts(pairs):
+        at = iso(since)
+        hosts.append(
+            {
+                "host": host,
+                "since": at,
+                "line": f"no runs on {host} since {at[11:16]} UTC: is cron running?",
+            }
+        )
+    return hosts
+
+
+def shown_state(state: str, record: dict | None) -> str:
+    """The state a page shows: "late" for a late task that is not failing or running."""
+    if record is not None and record["late"] and state not in ("failing", "running"):
+        return "late"
+    return state
+
+
+def with_lateness(summary: dict, record: dict | None) -> dict:
+    """A copy of a task summary for the templates: its shown state and lateness."""
+    shown = dict(summary)
+    shown["state"] = shown_state(summary["state"], record)
+    shown["lateness"] = public(record)
+    return shown
