@@ -110,36 +110,31 @@ def ms(values: list[float]) -> str:
 
 
 def startup(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
+    lock = work / "lock"
+    cases: dict[str, list[str]] = {}
+    for venv in venvs:  # both venvs' cases in one round, so that load hits them alike
+        for argv in (["-n", "t", "--", "true"], ["-n", "q", "--notify", "none", "--", "true"]):
+            cases[f"{venv.label}|runwrap {' '.join(argv)}"] = [venv.runwrap, *argv]
+        cases[f"{venv.label}|python -c pass"] = [venv.python, "-c", "pass"]
+    cases["|flock -n LOCK timeout 60 true"] = ["flock", "-n", str(lock), "timeout", "60", "true"]
+    times = interleaved(cases, 20 if QUICK else 100, env)
     rows = [
         "| pip that installed it | command | median | vs `python -c pass` of the same venv |",
         "|---|---|---|---|",
     ]
-    lock = work / "lock"
-    for venv in venvs:
-        rw = venv.runwrap
-        cases = {
-            "runwrap -n t -- true": [rw, "-n", "t", "--", "true"],
-            "runwrap -n q --notify none -- true": [rw, "-n", "q", "--notify", "none", "--", "true"],
-            "python -c pass": [venv.python, "-c", "pass"],
-            "flock -n LOCK timeout 60 true": ["flock", "-n", str(lock), "timeout", "60", "true"],
-        }
-        times = interleaved(cases, 20 if QUICK else 100, env)
-        for name in cases:
-            rows.append(
-                f"| {venv.label} | `{name}` | {ms(times[name])} | "
-                f"{ratio(times, name, 'python -c pass'):.2f}x |"
-            )
+    for name in cases:
+        label, command = name.split("|")
+        floor = f"{label or venvs[-1].label}|python -c pass"
+        rows.append(
+            f"| {label} | `{command}` | {ms(times[name])} | {ratio(times, name, floor):.2f}x |"
+        )
     rows.append("")
     for venv in venvs:
         heavy = sorted(venv.imports(env) & {"re", "enum", "functools", "collections"})
-        rows.append(
-            f"- {venv.label}: the installed command imports "
-            + (
-                ", ".join(f"`{m}`" for m in heavy)
-                if heavy
-                else "none of `re`, `enum`, `functools`, `collections`"
-            )
+        shown = (
+            ", ".join(f"`{m}`" for m in heavy) or "none of `re`, `enum`, `functools`, `collections`"
         )
+        rows.append(f"- {venv.label}: the installed command imports {shown}")
     return rows
 
 
