@@ -18,7 +18,6 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
 
 from runwrap.store.layout import list_tasks, run_dir, run_ids_in, runs_dir, task_dir, tasks_dir
 from runwrap.store.manifest import RUNNING
@@ -27,17 +26,15 @@ from sitegen.cache import Cache, cache_dir, fingerprint
 from sitegen.config import SiteConfig, find_theme
 from sitegen.errors import one_line
 from sitegen.files import RunFiles, RunsDir, Unreadable
-from sitegen.late import lateness_of, next_change, public
+from sitegen.late import LateView
 from sitegen.model import summarize, task_summary
 from sitegen.names import is_plain, shown
 from sitegen.scratch import Scratch, sweep
 from sitegen.templating import make_env
-from sitegen.workers import in_workers
+from sitegen.workers import Counter, Progress, in_workers
 from sitegen.writer import BuildStats, Writer
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]
 
 
 def _dir_sig(path: str) -> list[int] | None:
@@ -75,10 +72,7 @@ class Site:
         env = make_env(self.theme_dirs, os.path.join(cache_dir(cfg.out), "jinja"))
         self.out = Writer(cfg, env, self.theme_dirs, self.scratch)
         self._summary: dict | None = None  # kept between updates by a long-lived process
-        self._late: dict[str, dict | None] | None = None  # what the pages show as late
-        self._relate: set[str] = set()  # tasks whose page must show a new lateness
-        self._late_records: dict[str, dict] = {}
-        self.late_due: float | None = None  # when (Unix time) some task's lateness changes next
+        self.late = LateView()  # lateness changes with the clock: asked on every update
         # Warnings about lasting conditions are given once: those given already (kept
         # in summary.json for the next process), and those still due this update.
         self._warned: set[str] = set()
@@ -132,18 +126,13 @@ class Site:
             summary.pop(task, None)  # left half done by a dead update: rebuilt whole
         hints = hints or {}
         # Lateness depends on the clock, not the files: asked again on every update.
-        late = lateness_of(root, tasks)
-        self._late_records = late
-        self.late_due = next_change(late)
-        shown = {t: public(late.get(t)) for t in tasks}
-        previous = self._late or {}
-        self._relate = {t for t in tasks if self._late is None or previous.get(t) != shown[t]}
+        self.late.ask(root, tasks)
         todo = [
             t
             for t in tasks
             if t not in summary
             or t in hints
-            or t in self._relate
+            or t in self.late.changed
             or summary[t]["sig"] != _dir_sig(runs_dir(root, t))
             or (summary[t]["pending"] and self._pending_changed(t, summary[t]))
         ]
@@ -157,16 +146,13 @@ class Site:
         if stats.full:
             self.out.remove_stale_tasks(set(tasks))
         self._update_tasks(todo, summary, hints, stats, progress)
-        if (
-            stats.full
-            or stats.changed_tasks
-            or stats.failed
-            or gone
-            or dirty
-            or shown != self._late
-        ):
-            self.out.render_site([summary[t]["summary"] for t in tasks if t in summary], late)
-        self._late = shown
+        site_changed = stats.full or stats.changed_tasks or stats.failed or gone or dirty
+        if site_changed or self.late.site_changed():
+            sums = [summary[t]["summary"] for t in tasks if t in summary]
+            self.out.render_site(sums, self.late.records)
+        self.late.shown_now()
+        if not self.out.render_metrics(tasks):  # False: a bug the store's files set off
+            self._warn_once("metrics", "cannot write OUT/metrics (-v tells why)")
         self._warned = set(self._seen)  # a condition that went away may warn again
         self.cache.save_summary(summary, sorted(self._warned))
         if stats.failed:
@@ -220,7 +206,7 @@ class Site:
         counter = None
         if stats.full and progress is not None:
             total = sum(len(run_ids_in(runs_dir(self.cfg.root, t))) for t in todo)
-            counter = _Counter(progress, total)
+            counter = Counter(progress, total)
         if stats.full and len(todo) > 1 and (os.cpu_count() or 1) > 1:
             entries = self._parallel(todo, stats, counter)
         else:
@@ -237,7 +223,7 @@ class Site:
                 summary[task] = entry
 
     def _parallel(
-        self, todo: list[str], stats: BuildStats, counter: _Counter | None
+        self, todo: list[str], stats: BuildStats, counter: Counter | None
     ) -> dict[str, dict | None]:
         """A full build's tasks spread over the CPUs (forked workers share this Site)."""
         entries = {}
@@ -269,7 +255,7 @@ class Site:
         entry: dict | None,
         force: set[str],
         stats: BuildStats,
-        counter: _Counter | None,
+        counter: Counter | None,
     ) -> dict | None:
         """_update_task; a bug that a task's files set off stops that task, not the others."""
         try:
@@ -288,7 +274,7 @@ class Site:
         entry: dict | None,
         force: set[str],
         stats: BuildStats,
-        counter: _Counter | None,
+        counter: Counter | None,
     ) -> dict:
         root = self.cfg.root
         loaded = None if entry is None else self.cache.load_task(task)
@@ -308,14 +294,9 @@ class Site:
             manifests, changed_pages = self._check_runs(task, runs, check, cached)
             order = [i for i in ids if cached[i]["sum"] is not None]
             pending = {i: cached[i] for i in ids if not cached[i]["settled"]}
-            late = self._late_record(task)
-            if (
-                not fresh
-                and not changed_pages
-                and not removed
-                and order == old_order
-                and task not in self._relate
-            ):
+            late = self.late.records.get(task)
+            same = not (fresh or changed_pages or removed or task in self.late.changed)
+            if same and order == old_order:
                 entry.update(sig=sig, pending=pending)
                 self.cache.save_task(task, cached, page_sigs)
                 return entry
@@ -331,9 +312,6 @@ class Site:
         self.cache.save_task(task, cached, page_sigs)
         stats.changed_tasks.append(task)
         return {"sig": sig, "pending": pending, "summary": task_sum}
-
-    def _late_record(self, task: str) -> dict | None:
-        return self._late_records.get(task)
 
     def _check_runs(
         self, task: str, runs: RunsDir, check: list[str], cached: dict
@@ -408,22 +386,6 @@ class Site:
 
 class Stopped(Exception):
     """A build given up because a stop was asked for (SIGTERM)."""
-
-
-class _Counter:
-    """Reports progress every so often during a full build."""
-
-    def __init__(self, progress: Progress, total: int) -> None:
-        self.progress = progress
-        self.done = 0
-        self.total = total
-
-    def tick(self, n: int = 1) -> None:
-        """Count n more pages."""
-        before = self.done
-        self.done += n
-        if self.done // 200 != before // 200 or self.done == self.total:
-            self.progress(self.done, self.total)
 
 
 __all__ = ["BuildStats", "Site", "Stopped"]

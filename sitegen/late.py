@@ -86,3 +86,30 @@ def with_lateness(summary: dict, record: dict | None) -> dict:
     shown["state"] = shown_state(summary["state"], record)
     shown["lateness"] = public(record)
     return shown
+
+
+class LateView:
+    """What the site shows of lateness, asked again on every update."""
+
+    def __init__(self) -> None:
+        self.shown: dict[str, dict | None] | None = None  # what the pages show now
+        self.records: dict[str, dict] = {}  # the latest answer, per scheduled task
+        self.changed: set[str] = set()  # tasks whose pages must show a new answer
+        self.due: float | None = None  # when (Unix time) some task's lateness changes next
+        self._asked: dict[str, dict | None] = {}
+
+    def ask(self, root: str, tasks: list[str]) -> None:
+        """Ask the clock again: which tasks are late now, which pages must change."""
+        self.records = lateness_of(root, tasks)
+        self.due = next_change(self.records)
+        self._asked = {t: public(self.records.get(t)) for t in tasks}
+        before = self.shown or {}
+        self.changed = {t for t in tasks if self.shown is None or before.get(t) != self._asked[t]}
+
+    def site_changed(self) -> bool:
+        """Whether the dashboard and status.json must show a new answer."""
+        return self._asked != self.shown
+
+    def shown_now(self) -> None:
+        """The pages show the latest answer."""
+        self.shown = self._asked

@@ -155,8 +155,8 @@ def watch(site: Site, stop: threading.Event) -> None:
         while not stop.is_set():
             period = RESCAN_BUSY_S if site.busy() else RESCAN_S
             deadline = last_scan + period
-            if site.late_due is not None:  # a task turns late (or misses one more run) then
-                deadline = min(deadline, site.late_due - time.time() + time.monotonic() + LATE_S)
+            if site.late.due is not None:  # a task turns late (or misses one more run) then
+                deadline = min(deadline, site.late.due - time.time() + time.monotonic() + LATE_S)
             due = deadline - time.monotonic()
             # Short waits so that a stop request is seen promptly.
             woke = changes.wake.wait(min(0.5, max(0.0, due)))

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 MAX_WORKERS = 8
 _PR_SET_PDEATHSIG = 1
 
+Progress = Callable[[int, int], None]  # (pages done, pages in all) of a full build
+
 _build: Callable[[str], object] | None = None  # what a worker does with a task
 _parent = 0  # the pid of the build that forks the workers
 
@@ -69,3 +71,19 @@ def _die_with_parent() -> None:
         return  # not Linux: an orphaned worker stops after its task (its pipe is closed)
     if os.getppid() != _parent:
         os._exit(1)  # the build died before the request took effect
+
+
+class Counter:
+    """Reports progress every so often during a full build."""
+
+    def __init__(self, progress: Progress, total: int) -> None:
+        self.progress = progress
+        self.done = 0
+        self.total = total
+
+    def tick(self, n: int = 1) -> None:
+        """Count n more pages."""
+        before = self.done
+        self.done += n
+        if self.done // 200 != before // 200 or self.done == self.total:
+            self.progress(self.done, self.total)

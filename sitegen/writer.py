@@ -30,6 +30,7 @@ from sitegen.names import shown
 from sitegen.scratch import Scratch, sweep
 
 log = logging.getLogger(__name__)
+METRICS = "metrics"  # OUT/metrics: every task in the Prometheus text format
 
 FEED_SIZE = 50
 
@@ -287,6 +288,29 @@ class Writer:
         changes = [c for s in summaries for c in s["changes"]]
         self.render_feed((urls.FEED,), urls.FEED, "all tasks", changes)
         sweep(self.cfg.out)
+
+    def render_metrics(self, tasks: list[str]) -> bool:
+        """Write OUT/metrics (Prometheus text, runwrap.store.metrics) if it changed;
+        False when it could not be rendered.
+
+        The previous file carries the run counters forward, so they only go up.
+        """
+        from runwrap.store.metrics import render
+
+        path = os.path.join(self.cfg.out, METRICS)
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                previous = f.read()
+        except OSError:
+            previous = ""
+        try:
+            text = render(self.cfg.root, tasks, previous=previous)
+        except Exception:  # a bug the store's files set off: the pages still stand
+            log.debug("the metrics failed", exc_info=True)
+            return False
+        if text != previous:
+            self.write((METRICS,), text)  # an OSError fails the update, as for any page
+        return True
 
     # -- removal ---------------------------------------------------------------
 
