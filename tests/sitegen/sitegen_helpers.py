@@ -162,11 +162,12 @@ def crawl(out: Path) -> tuple[set[Path], list[str]]:
 
 
 def snapshot(out: Path) -> dict[str, bytes]:
-    """Every file of a site by relative path, without the build cache."""
+    """Every file of a site by relative path, without the build cache or OUT/metrics
+    (its counters carry what earlier builds saw: history, not a function of ROOT)."""
     files = {}
     for path in sorted(out.rglob("*")):
         rel = path.relative_to(out).as_posix()
-        if rel.startswith(".sitegen") or not path.is_file():
+        if rel.startswith(".sitegen") or rel == "metrics" or not path.is_file():
             continue
         files[rel] = path.read_bytes()
     return files
