@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from runwrap.store.lateness import TaskLateness, of_overview, silent_hosts
+from runwrap.store.lateness import TaskLateness, newest_run_id, of_overview, silent_hosts
 from runwrap.store.overview import task_overview
 from runwrap.timefmt import iso
 
@@ -18,13 +18,14 @@ log = logging.getLogger(__name__)
 
 
 def lateness_of(root: str, tasks: list[str], now: float | None = None) -> dict[str, dict]:
-    """{task: lateness as JSON, plus its host ("_obj": the TaskLateness itself)}
-    for every scheduled task."""
+    """{task: lateness as JSON, plus its host ("_obj": the TaskLateness itself,
+    "_newest": the task's newest run id) for every scheduled task."""
     now = time.time() if now is None else now
     found: dict[str, dict] = {}
     for task in tasks:
         try:
-            lateness, host = of_overview(root, task_overview(root, task), now)
+            item = task_overview(root, task)
+            lateness, host = of_overview(root, item, now)
         except Exception:  # an unreadable state is a task without a schedule here
             log.debug("no lateness for %s", task, exc_info=True)
             continue
@@ -33,6 +34,7 @@ def lateness_of(root: str, tasks: list[str], now: float | None = None) -> dict[s
         record = lateness.as_json()
         record["host"] = host
         record["_obj"] = lateness
+        record["_newest"] = newest_run_id(item["state"], [*item["running"], *item["lost"]])
         found[task] = record
     return found
 

@@ -33,6 +33,7 @@ from watchdog.observers.polling import PollingObserver
 from runwrap.store.layout import OPEN, task_runs_dir, tasks_dir
 from sitegen.build import Site, Stopped
 from sitegen.errors import one_line
+from sitegen.notices import LateNotices
 
 log = logging.getLogger(__name__)
 
@@ -144,9 +145,11 @@ def watch(site: Site, stop: threading.Event) -> None:
     # what changed while the watches were being added is caught by one more update.
     observer = start_observer(root, changes, site.cfg.poll)
     log.info("watching %s for changes", root)
+    notices = LateNotices(root, site.cfg.config_file, site.cfg.site_url)
     try:
         try:
             site.update()
+            notices.send(site.late.records)
         except Stopped:
             return
         except Exception as e:
@@ -176,6 +179,7 @@ def watch(site: Site, stop: threading.Event) -> None:
             except Exception as e:  # log and keep watching: the next event or rescan retries
                 _failed(e)
                 continue
+            notices.send(site.late.records)  # each late task's notice, once (nospam)
             if stats.changed_tasks:
                 # Debug, not info: a running job's progress means an update a second.
                 log.debug(

@@ -85,23 +85,25 @@ def test_a_one_shot_build_asks_the_clock_every_time(run_root, out) -> None:
     assert ">ok<" in (out / "tasks" / "sync" / "badge.svg").read_text()
 
 
-def run_in_the_past(run_root: Path, task: str, seconds_ago: float, *opts: str) -> None:
+def run_in_the_past(
+    run_root: Path, task: str, seconds_ago: float, *opts: str, env: dict | None = None
+) -> None:
     result = subprocess.run(
         ["faketime", "-f", f"-{seconds_ago:.3f}s", str(BIN / "runwrap"), "--root",
          str(run_root), "-n", task, *opts, "--", "true"],
-        env=ENV, capture_output=True, text=True, timeout=60,
+        env=env or ENV, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
 
 
-def turning_late_soon(run_root: Path, task: str, in_s: float) -> float:
+def turning_late_soon(run_root: Path, task: str, in_s: float, env: dict | None = None) -> float:
     """Record a run of `task` (schedule: every minute) so that it turns late `in_s` seconds
     from now, when its grace after the next minute runs out; return that moment."""
     at = time.time() + in_s
     boundary = math.floor(at / 60) * 60  # the next expected run, in the past or just ahead
     grace = max(1, math.ceil(at - boundary))
     run_in_the_past(run_root, task, time.time() - (boundary - 1), "--schedule", "* * * * *",
-                    "--grace", f"{grace}s")  # fmt: skip
+                    "--grace", f"{grace}s", env=env)  # fmt: skip
     return boundary + grace
 
 

@@ -1,0 +1,63 @@
+"""`late` notices from `sitegen --watch`, the process that runs all the time.
+
+A task's runs cannot notice that they stopped happening; `runwrap check`
+(from cron or a timer) can, and so can the watcher, which asks the clock on
+every update anyway. The notices go through runwrap's own notifier machinery
+(runwrap.notify.check_late) with the same nospam memory (the task's
+notify.json, under its state lock): one `late` notice when a task becomes
+late, whichever of the watcher and `runwrap check` sees it first; the task's
+next run sends the `recovery`. The notifiers are the ones the config gives
+the task, or the default console (on the watcher's output), as for
+`runwrap check`. This module is the only part of sitegen that imports
+runwrap.notify (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from runwrap.config import load_config_file
+from sitegen.errors import one_line
+
+log = logging.getLogger(__name__)
+
+
+class LateNotices:
+    """Sends each late task's notices once; its memory is runwrap's notify.json."""
+
+    def __init__(self, root: str, config_file: str | None, site_url: str | None) -> None:
+        self.root = root
+        self.config = load_config_file(config_file) if config_file else {}
+        self.site_url = site_url
+        self._notifiers: dict[str, list] = {}
+        self._told: set[str] = set()  # the tasks a problem was logged for (once each)
+
+    def _for(self, task: str) -> list:
+        """The task's notifiers as `runwrap check` finds them (loaded once per task)."""
+        if task not in self._notifiers:
+            from runwrap.notify.config import load_notifiers
+            from runwrap.settings import configured_notify
+
+            names, implicit = configured_notify(self.config, task)
+            self._notifiers[task] = load_notifiers(names, self.config, implicit=implicit)
+        return self._notifiers[task]
+
+    def send(self, records: dict[str, dict]) -> None:
+        """Notices for the late tasks among `records` (sitegen.late's, per task)."""
+        from runwrap.notify import check_late
+
+        for task, record in sorted(records.items()):
+            if not record["late"]:
+                continue  # the task's next run sends the recovery, as after `runwrap check`
+            try:
+                lateness = {k: v for k, v in record.items() if not k.startswith("_")}
+                notifiers = self._for(task)
+                if notifiers:
+                    check_late(
+                        self.root, task, lateness, record["_newest"] or "", notifiers, self.site_url
+                    )
+            except Exception as e:  # a bad notifier config, a lock that failed: keep watching
+                if task not in self._told:
+                    self._told.add(task)
+                    log.warning("cannot send the late notice of %s: %s", task, one_line(e))
+                log.debug("late notice of %s failed", task, exc_info=True)
