@@ -83,10 +83,25 @@ def shown_state(state: str, record: dict | None) -> str:
 
 
 def with_lateness(summary: dict, record: dict | None) -> dict:
-    """A copy of a task summary for the templates: its shown state and lateness."""
+    """A copy of a task summary for the templates: its shown state and lateness, and
+    for a late task a feed entry (kind "late", dated when it became late) among its changes."""
     shown = dict(summary)
     shown["state"] = shown_state(summary["state"], record)
     shown["lateness"] = public(record)
+    if record is not None and record["late"] and record["late_since"] and record["_newest"]:
+        missed = record["missed"]
+        shown["changes"] = [
+            *summary["changes"],
+            {
+                "task": summary["name"],
+                "id": record["_newest"],  # the entry links the last run that happened
+                "kind": "late",
+                "status": "late",
+                "at": record["late_since"],
+                "reason": f"{missed} run{'' if missed == 1 else 's'} missed"
+                f" (schedule {record['schedule']})",
+            },
+        ]
     return shown
 
 

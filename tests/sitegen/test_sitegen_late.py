@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,24 @@ def build_later(run_root: Path, out: Path, minutes: int) -> None:
         env=ENV, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+def late_entries(feed: Path) -> list[dict]:
+    """The Atom feed's entries that say a task is late: {title, updated, link}."""
+    atom = "{http://www.w3.org/2005/Atom}"
+    found = []
+    for entry in ET.parse(feed).getroot().iter(f"{atom}entry"):
+        title = entry.findtext(f"{atom}title")
+        if ": late" in title:
+            link = entry.find(f"{atom}link")
+            found.append(
+                {
+                    "title": title,
+                    "updated": entry.findtext(f"{atom}updated"),
+                    "link": None if link is None else link.get("href"),
+                }
+            )
+    return found
 
 
 def build(run_root: Path, out: Path) -> None:
@@ -77,12 +96,19 @@ def test_a_one_shot_build_asks_the_clock_every_time(run_root, out) -> None:
     assert f"{missed}{sync['missed']} runs missed" in dashboard
     page = (out / "tasks" / "sync" / "index.html").read_text()
     assert f"{missed}{sync['missed']} runs missed" in page and "s-late" in page
-    assert ">late<" in (out / "tasks" / "sync" / "badge.svg").read_text()
+    badge = (out / "tasks" / "sync" / "badge.svg").read_text()
+    assert ">late<" in badge and "#9a6700" in badge  # amber, as on the pages
+    for feed in (out / "tasks" / "sync" / "feed.atom", out / "feed.atom"):
+        entries = late_entries(feed)
+        assert [e["updated"] for e in entries if e["title"].startswith("sync: late")] == [
+            sync["late_since"]
+        ]
 
     build(run_root, out)  # back to now: on time again, though no file changed either
     assert status(out)["late"] == []
     assert "late since" not in (out / "tasks" / "sync" / "index.html").read_text()
     assert ">ok<" in (out / "tasks" / "sync" / "badge.svg").read_text()
+    assert late_entries(out / "feed.atom") == []
 
 
 def run_in_the_past(
