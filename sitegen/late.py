@@ -13,6 +13,7 @@ import time
 from runwrap.store.lateness import TaskLateness, newest_run_id, of_overview, silent_hosts
 from runwrap.store.overview import task_overview
 from runwrap.timefmt import iso
+from sitegen.model import as_str
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,9 @@ def lateness_of(root: str, tasks: list[str], now: float | None = None) -> dict[s
         if lateness is None:
             continue
         record = lateness.as_json()
-        record["host"] = host
+        # What a file held, shown on pages and in JSON: printable, bounded.
+        record["schedule"] = as_str(record["schedule"], 200)
+        record["host"] = as_str(host, 200) or ""
         record["_obj"] = lateness
         record["_newest"] = newest_run_id(item["state"], [*item["running"], *item["lost"]])
         found[task] = record
