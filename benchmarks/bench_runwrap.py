@@ -204,11 +204,15 @@ def capture(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
         shutil.rmtree(work / "root" / "tasks" / "cap")
         (work / f"out{i}.log").unlink()
     mr, ms = statistics.median(times["runwrap"]), statistics.median(times["shell"])
+    # A round that meets the kernel's writeback of other work takes several times as
+    # long, whichever side it falls on: the fastest round shows the data path itself.
+    fr, fs = min(times["runwrap"]), min(times["shell"])
     return [
-        f"| {mib} MiB to stdout | median | throughput | vs shell redirect |",
-        "|---|---|---|---|",
-        f"| shell `> file` | {ms:.2f} s | {mib / ms:.0f} MiB/s | 1.00x |",
-        f"| through runwrap | {mr:.2f} s | {mib / mr:.0f} MiB/s | {ms / mr:.2f}x |",
+        f"| {mib} MiB to stdout | median | throughput | vs shell redirect | fastest of {rounds} |",
+        "|---|---|---|---|---|",
+        f"| shell `> file` | {ms:.2f} s | {mib / ms:.0f} MiB/s | 1.00x | {fs:.2f} s |",
+        f"| through runwrap | {mr:.2f} s | {mib / mr:.0f} MiB/s | {ms / mr:.2f}x | {fr:.2f} s "
+        f"({fs / fr:.2f}x) |",
     ]
 
 
