@@ -48,7 +48,7 @@ from runwrap.store.manifest import (
     scan_artifacts,
     write_manifest,
 )
-from runwrap.store.openruns import clear_open, mark_open
+from runwrap.store.openruns import claim_open, clear_open
 from runwrap.store.owner import hostname, owner_identity
 from runwrap.store.retention import apply_retention
 from runwrap.store.state import next_seq
@@ -136,15 +136,19 @@ class _Run:
         (skipped): until its state is recorded, no retention may remove it.
         """
 
+        owner = manifest["owner"] or owner_identity()
+
+        def claim(run_id: str) -> bool:
+            return claim_open(self.task_path, run_id, owner)
+
         def fill(run_id: str, path: str) -> None:
             manifest["run_id"] = run_id
-            mark_open(self.task_path, run_id, manifest["owner"] or owner_identity())
             # Not fsynced while running: a crash of runwrap still leaves a whole
             # file (the rename is atomic), and the final record, which is, follows.
             write_manifest(path, manifest, durable=final)
 
         self.run_id, self.run_path = create_run_dir(
-            task_runs_dir(self.task_path), self.started, fill
+            task_runs_dir(self.task_path), self.started, claim, fill
         )
         return manifest
 

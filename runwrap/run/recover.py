@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 
 from runwrap.run import contain
 from runwrap.run.record import record_run
@@ -21,7 +22,7 @@ from runwrap.store.manifest import (
     read_manifest,
     write_manifest,
 )
-from runwrap.store.openruns import clear_open, open_runs
+from runwrap.store.openruns import clear_open, marker_age, open_runs
 from runwrap.store.owner import owner_alive
 from runwrap.store.state import is_final
 
@@ -29,6 +30,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from runwrap.settings import RunOptions
 
+_STALE_CLAIM_S = 3600.0
 _UNREADABLE = "the run's record was unreadable when its runwrap was found gone"
 
 
@@ -43,6 +45,8 @@ def finalize_orphans(
             # A marker that cannot tell (unreadable, wrong-typed): the manifest may.
             manifest = read_manifest(os.path.join(task_runs_dir(task_path), run_id))
             alive = owner_alive(manifest.get("owner") if manifest else None)
+            if manifest is None and _stale_claim(task_path, run_id):
+                alive = False
         if alive is False:
             try:
                 finalize_orphan(task_path, run_id, opts, grace)
@@ -80,6 +84,17 @@ def finalize_orphan(
     if manifest is not None and is_final(manifest):
         record_run(opts, task_path, path, manifest)
     clear_open(task_path, run_id)
+
+
+def _stale_claim(task_path: str, run_id: str) -> bool:
+    """A marker without a readable owner, run or birth, an hour old: a runwrap killed
+    between creating it and writing it. Nothing will ever come of it."""
+    runs = task_runs_dir(task_path)
+    if os.path.lexists(os.path.join(runs, run_id)):
+        return False
+    if os.path.lexists(os.path.join(runs, NEW_PREFIX + run_id)):
+        return False
+    return marker_age(task_path, run_id, time.time()) > _STALE_CLAIM_S
 
 
 def _is_real_dir(path: str) -> bool:

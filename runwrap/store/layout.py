@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 import time
@@ -163,32 +162,30 @@ def new_run_id(started: float) -> str:
 
 
 def create_run_dir(
-    runs_path: str, started: float, fill: Callable[[str, str], None]
+    runs_path: str,
+    started: float,
+    claim: Callable[[str], bool],
+    fill: Callable[[str, str], None],
 ) -> tuple[str, str]:
     """Make a fresh run directory that appears with its manifest in it; return (run_id, path).
 
-    `fill(run_id, path)` writes into a hidden directory, which is then
-    renamed into place: no reader (nor another runwrap's retention) ever
-    sees a run directory without a manifest. OSError (a full disk) propagates.
+    `claim(run_id)` marks the run open before anything of it exists (False:
+    the id is taken), so that a runwrap killed at any later point leaves a
+    marker the next run follows. `fill(run_id, path)` writes into a hidden
+    directory, which is then renamed into place: no reader (nor another
+    runwrap's retention) ever sees a run directory without a manifest.
+    OSError (a full disk) propagates.
     """
     for _ in range(64):
         run_id = new_run_id(started)
         path = os.path.join(runs_path, run_id)
         tmp = os.path.join(runs_path, NEW_PREFIX + run_id)
-        if os.path.lexists(path):
+        if os.path.lexists(path) or not claim(run_id):
             continue
         try:
             os.mkdir(tmp)
-        except FileExistsError:
-            continue
-        try:
             fill(run_id, tmp)
             os.rename(tmp, path)
-        except OSError as e:
-            remove_tree(tmp)
-            if e.errno in (errno.EEXIST, errno.ENOTEMPTY):
-                continue  # the same id, born at the same moment elsewhere
-            raise
         except BaseException:
             remove_tree(tmp)
             raise

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from runwrap.store.jsonio import read_json, write_json_atomic
+from runwrap.store.jsonio import dumps, read_json
 from runwrap.store.layout import OPEN, is_run_id, list_dir, remove_tree
 
 
@@ -21,13 +21,37 @@ def _path(task_path: str, run_id: str = "") -> str:
     return os.path.join(task_path, OPEN, run_id) if run_id else os.path.join(task_path, OPEN)
 
 
-def mark_open(task_path: str, run_id: str, owner: dict) -> None:
-    """Record that `owner` is starting run `run_id` (OSError if it cannot be written)."""
+def claim_open(task_path: str, run_id: str, owner: dict) -> bool:
+    """Mark run `run_id` open for `owner` unless it already is (False: the id is taken).
+
+    Created exclusively, before the run directory: a marker whose owner is
+    still being written reads as unknown, and its run is then left alone.
+    """
+    data = dumps({"owner": owner}).encode("utf-8", "surrogateescape")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        write_json_atomic(_path(task_path, run_id), {"owner": owner}, fsync=False)
+        fd = os.open(_path(task_path, run_id), flags, 0o644)
     except FileNotFoundError:
         os.makedirs(_path(task_path), exist_ok=True)
-        write_json_atomic(_path(task_path, run_id), {"owner": owner}, fsync=False)
+        fd = os.open(_path(task_path, run_id), flags, 0o644)
+    except FileExistsError:
+        return False
+    try:
+        os.write(fd, data)
+    except OSError:
+        os.close(fd)
+        clear_open(task_path, run_id)  # a full disk: no marker that cannot tell its owner
+        raise
+    os.close(fd)
+    return True
+
+
+def marker_age(task_path: str, run_id: str, now: float) -> float:
+    """Seconds since the marker was written (0 when it cannot be told)."""
+    try:
+        return max(0.0, now - os.lstat(_path(task_path, run_id)).st_mtime)
+    except OSError:
+        return 0.0
 
 
 def clear_open(task_path: str, run_id: str) -> None:

@@ -25,9 +25,11 @@ MARKER = re.compile(
 CASES = {
     # The brief's own: the background writer is stopped with the leftovers, before it writes.
     "background writer": ("(sleep 1; head -c {total} /dev/zero; : {m}) &", 0),
-    # It ignores SIGTERM, so it writes 50 MB during the kill grace.
+    # It ignores SIGTERM, so it writes 50 MB during the kill grace. The job exits only
+    # once the trap is set: a TERM that came first would end the writer (a race of the test).
     "background writer ignoring TERM": (
-        "(trap '' TERM; sleep 1; head -c {total} /dev/zero; : {m}) &",
+        "(trap '' TERM; : > trapped; sleep 1; head -c {total} /dev/zero; : {m}) & "
+        "while [ ! -e trapped ]; do sleep 0.01; done",
         TOTAL,
     ),
     "writer while the job runs": ("head -c {total} /dev/zero; sleep 1.2; : {m}", TOTAL),
