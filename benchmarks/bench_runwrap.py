@@ -44,6 +44,7 @@ RUNWRAP = ""
 # The baseline of `runwrap history`: every manifest of the task read once, no more.
 ONE_READ = """
 import json, os, sys
+
 runs = os.path.join(sys.argv[1], "tasks", sys.argv[2], "runs")
 for entry in os.scandir(runs):
     with open(os.path.join(entry.path, "manifest.json"), "rb") as f:
