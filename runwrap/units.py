@@ -83,22 +83,34 @@ def parse_count(text: str | int, what: str) -> int:
 
 
 def format_duration(seconds: float | None) -> str:
-    """A short human duration: 0.4s, 12s, 3m05s, 2h10m, 3d4h."""
-    if seconds is None:
+    """A duration as people read it, at any scale: 45 ms, 1.2 s, 3 min 12 s, 2 h 5 min, 3 d 4 h.
+
+    The one formatter of the CLI, the site and the notices; each unit rounds into the
+    next (59.7 s is "1 min"), and a zero second part is left out ("3 min").
+    """
+    if seconds is None or not -1e15 < seconds < 1e15:  # also NaN: no comparison holds
         return "-"
-    if seconds < 10:
-        return f"{seconds:.1f}s"
+    if seconds < 0:
+        return "-" + format_duration(-seconds)
+    ms = round(seconds * 1000)
+    if ms < 1000:
+        return f"{ms} ms"
+    tenths = round(seconds * 10)
+    if tenths < 100:
+        return f"{tenths // 10} s" if tenths % 10 == 0 else f"{tenths / 10:.1f} s"
     s = round(seconds)
     if s < 60:
-        return f"{s}s"
-    m, s = divmod(s, 60)
-    if m < 60:
-        return f"{m}m{s:02d}s"
-    h, m = divmod(m, 60)
-    if h < 24:
-        return f"{h}h{m:02d}m"
-    d, h = divmod(h, 24)
-    return f"{d}d{h}h"
+        return f"{s} s"
+    if s < 3600:
+        return _pair(*divmod(s, 60), "min", "s")
+    minutes = round(seconds / 60)
+    if minutes < 1440:
+        return _pair(*divmod(minutes, 60), "h", "min")
+    return _pair(*divmod(round(seconds / 3600), 24), "d", "h")
+
+
+def _pair(big: int, small: int, big_unit: str, small_unit: str) -> str:
+    return f"{big} {big_unit} {small} {small_unit}" if small else f"{big} {big_unit}"
 
 
 def format_size(n: int | None) -> str:

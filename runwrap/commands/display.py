@@ -33,7 +33,7 @@ def _timestamp(iso_text: object) -> float | None:
 
 
 def when(iso_text: object, now: float) -> str:
-    """'3m05s ago (04:37:33)': relative and absolute (local time; the date if not today)."""
+    """'3 min 5 s ago (04:37:33)': relative and absolute (local time; the date if not today)."""
     ts = _timestamp(iso_text)
     if ts is None:
         return "-"
@@ -57,7 +57,7 @@ def clock(ts: float, now: float) -> str:
 
 
 def due(ts: float | None, now: float) -> str:
-    """When a run is expected: 'in 3m05s (10:20)', or '4m ago (10:05)' once past."""
+    """When a run is expected: 'in 3 min 5 s (10:20)', or '4 min ago (10:05)' once past."""
     if ts is None:
         return "-"
     if ts >= now:
@@ -85,13 +85,13 @@ def silence_lines(scheduled: list, now: float) -> list[str]:
 
 
 def age(iso_text: object, now: float) -> str:
-    """How long ago, short: 3m05s."""
+    """How long ago: 3 min 5 s."""
     ts = _timestamp(iso_text)
     return "-" if ts is None else format_duration(max(0.0, now - ts))
 
 
 def duration(seconds: object) -> str:
-    """A duration in seconds from a file, short (3m05s); '-' if it is not a number."""
+    """A duration in seconds from a file (3 min 5 s); '-' if it is not a number."""
     value = number(seconds)
     return "-" if value is None else clean(format_duration(value), 20)
 

@@ -45,7 +45,7 @@ VARIABLES = {
     "command": "backup.sh",
     "started_at": "2026-11-22T04:37:33.000Z",
     "ended_at": "2026-11-22T04:37:34.000Z",
-    "duration": "1.0s",
+    "duration": "1 s",
     "duration_s": 1.0,
     "exit_code": 1,
     "signal": "",

@@ -68,7 +68,7 @@ def test_wait_timeout_records_a_skipped_run(root: Root, tmp_path: Path) -> None:
     first.wait(timeout=30)
     assert result.returncode == 0
     skipped = [m for m in root.manifests("wt") if m["status"] == "skipped"]
-    assert len(skipped) == 1 and "waiting 0.3s for the lock" in skipped[0]["reason"]
+    assert len(skipped) == 1 and "waiting 300 ms for the lock" in skipped[0]["reason"]
 
 
 def test_allow_runs_side_by_side(root: Root, tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ def test_timeout_kills_a_tree_whose_grandchild_ignores_sigterm(root: Root, tmp_p
     result = root.run("-n", "tree", "-t", "0.5", "--kill-grace", "0.3", "--", "sh", "-c", job)
     assert result.returncode == 124
     m = root.manifest("tree")
-    assert m["status"] == "timeout" and m["reason"] == "timed out after 0.5s"
+    assert m["status"] == "timeout" and m["reason"] == "timed out after 500 ms"
     assert m["timeout_s"] == 0.5
     grandchild = int(pidfile.read_text())
     wait_for(lambda: not pid_alive(grandchild), what="grandchild gone")
