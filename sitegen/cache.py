@@ -53,9 +53,11 @@ def fingerprint(cfg: SiteConfig, theme_dirs: list[Path]) -> str:
         cfg.publish,
         str(cfg.refresh_s),
     ]
-    # sitegen's code and the store's it reads by (the URL layout, health, manifests).
+    # sitegen's code and the store's it reads by (the URL layout, health, manifests),
+    # and the ground's that says durations, sizes and times on every page.
     store = Path(siteurls.__file__).parent
-    for path in sorted([*Path(__file__).parent.glob("*.py"), *store.glob("*.py")]):
+    ground = [store.parent / "units.py", store.parent / "timefmt.py"]
+    for path in sorted([*Path(__file__).parent.glob("*.py"), *store.glob("*.py"), *ground]):
         parts.append(f"{path.parent.name}/{path.name}:{path.stat().st_mtime_ns}")
     for theme in theme_dirs:
         for path in sorted(theme.rglob("*")):

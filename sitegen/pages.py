@@ -9,19 +9,21 @@ import jinja2
 
 from runwrap.store import siteurls as urls
 from runwrap.store.layout import STDERR, STDOUT
-from runwrap.store.manifest import FAILING, MAX_ARTIFACTS
+from runwrap.store.manifest import FAILING, MAX_ARTIFACTS, RUNNING
+from runwrap.timefmt import iso, parse_iso
 from runwrap.units import format_duration, format_size
 from sitegen import files, names
+from sitegen.chart import chart
 from sitegen.config import SiteConfig
-from sitegen.model import CHART_RUNS, as_dict, as_int, as_num, as_str, progress_of, shown_time
+from sitegen.model import as_dict, as_int, as_num, as_str, progress_of, shown_time
 from sitegen.names import shown
 
-CHART_W, CHART_H = 600, 120
 REPORT = "report.md"
 
-# The manifest's fields in the order a person reads them, with how to show each.
+# The manifest's fields in the order a person reads them, with how to show each; the
+# first group leads the record, the second (how runwrap tracked the run) folds away.
+# Status, run id and liveness are not among them: the heading and the live line say them.
 FIELDS = (
-    ("status", "Status", "text"),
     ("exit_code", "Exit code", "text"),
     ("signal", "Signal", "text"),
     ("started_at", "Started", "time"),
@@ -30,20 +32,22 @@ FIELDS = (
     ("command", "Command", "argv"),
     ("host", "Host", "text"),
     ("user", "User", "text"),
-    ("pid", "PID", "text"),
-    ("pgid", "Process group", "text"),
-    ("owner", "Owner", "dict"),
     ("timeout_s", "Timeout", "duration"),
     ("heartbeat_timeout_s", "Heartbeat timeout", "duration"),
     ("heartbeat_at", "Last heartbeat", "time"),
-    ("liveness", "Liveness", "text"),
     ("stdout_bytes", "Stdout size", "size"),
     ("stderr_bytes", "Stderr size", "size"),
     ("output_truncated", "Output truncated", "bool"),
     ("attempts", "Attempts", "list"),
-    ("run_id", "Run id", "text"),
+)
+TRACKING = (
+    ("pid", "PID", "text"),
+    ("pgid", "Process group", "text"),
+    ("owner", "Owner", "dict"),
     ("schema", "Schema", "text"),
 )
+TAIL_LINES = 12  # the last lines of a log a failed or running run's page opens with
+TAIL_CHARS = 3000
 
 
 def human(kind: str, value: object) -> str:
@@ -67,13 +71,31 @@ def human(kind: str, value: object) -> str:
     return as_str(value, 4000) or "-"
 
 
-def run_fields(manifest: dict, status: str) -> list[tuple[str, str]]:
-    """(label, text) for every known manifest field, status as a reader should see it."""
-    rows = []
-    for key, label, kind in FIELDS:
-        value = status if key == "status" else manifest.get(key)
-        rows.append((label, human(kind, value)))
-    return rows
+def run_fields(manifest: dict, sizes: dict[str, int | None]) -> dict[str, list]:
+    """The record: {"fields": [(label, text)] worth reading first, "more": [(label, text)]
+    of how runwrap tracked the run, "unset": [labels] without a value}.
+
+    `sizes` stand in for the log sizes a running run's manifest does not have yet.
+    """
+    record: dict[str, list] = {"fields": [], "more": [], "unset": []}
+    for group, fields in (("fields", FIELDS), ("more", TRACKING)):
+        for key, label, kind in fields:
+            value = manifest.get(key)
+            if value is None and key in sizes:
+                value = sizes[key]
+            text = human(kind, value)
+            if text == "-":
+                record["unset"].append(label)
+            else:
+                # "Output truncated: no" says nothing unusual: it folds away.
+                record["more" if value is False else group].append((label, text))
+    return record
+
+
+def _tail(text: str | None) -> str:
+    """A log's last lines, as many as a screen shows above the fold."""
+    lines = (text or "").rstrip().splitlines()[-TAIL_LINES:]
+    return "\n".join(lines)[-TAIL_CHARS:]
 
 
 def _artifacts(rf: files.RunFiles, out_run: str, manifest: dict, keep: set[str]) -> list:
@@ -130,8 +152,11 @@ def run_context(
 ) -> tuple[dict, set[str]]:
     """The run page's data; publishes its logs and artifacts; returns the files it keeps."""
     keep = {urls.INDEX}
+    failed = status in FAILING
+    running = status == RUNNING
     logs = []
-    for name in (STDOUT, STDERR):
+    # A failed run's page reads stderr first: that is where a job says what went wrong.
+    for name in (STDERR, STDOUT) if failed else (STDOUT, STDERR):
         tail = rf.tail_and_publish(name, os.path.join(out_run, name))
         log = {"name": name, "text": None, "size": None, "truncated": False, "href": None}
         if tail is not None:
@@ -141,15 +166,20 @@ def run_context(
                 log["href"] = urls.in_run(name)
                 keep.add(name)
         logs.append(log)
+    size = {log["name"]: log["size"] for log in logs}
+    sizes = {"stdout_bytes": size[STDOUT], "stderr_bytes": size[STDERR]}
     feedback = as_dict(manifest.get("feedback"))
     run = {
         "task": task,
         "id": run_id,
         "status": status,
+        "failed": failed,
         "reason": as_str(manifest.get("reason"), 4000),
         "liveness": as_str(manifest.get("liveness"), 20),
         "progress": progress_of(feedback),
-        "fields": run_fields(manifest, status),
+        **run_fields(manifest, sizes),
+        "tail": None,
+        "live": _live(manifest, logs, rf) if running else None,
         "feedback": feedback,
         "labels": as_dict(manifest.get("labels")),
         "logs": logs,
@@ -157,31 +187,36 @@ def run_context(
         "report": rf.read_small(REPORT),
         "notifications": _notifications(rf.notifications(), run_id),
     }
+    if failed or running:
+        # The first log with something in it: stderr for a failure, stdout while running.
+        shown = next((log for log in logs if (log["text"] or "").strip()), None)
+        if shown is not None:
+            run["tail"] = {**shown, "text": _tail(shown["text"])}
     return run, keep
 
 
-def chart(runs: list[dict], count: int = CHART_RUNS) -> dict:
-    """Bars of the last runs' durations, failures marked, as SVG geometry."""
-    shown = [r for r in runs[-count:] if r["duration"] is not None]
-    top = max((r["duration"] for r in shown), default=0.0) or 1.0
-    width = CHART_W / max(len(shown), 1)
-    bars = []
-    for i, r in enumerate(shown):
-        h = max(1.0, (CHART_H - 16) * r["duration"] / top)
-        bars.append(
-            {
-                "id": r["id"],
-                "status": r["status"],
-                "duration": r["duration"],
-                "failed": r["status"] in FAILING,
-                "x": round(i * width + width * 0.1, 2),
-                "w": round(max(width * 0.8, 0.5), 2),
-                "y": round(CHART_H - h, 2),
-                "h": round(h, 2),
-                "cx": round(i * width + width / 2, 2),
-            }
-        )
-    return {"bars": bars, "max": top, "width": CHART_W, "height": CHART_H}
+def _live(manifest: dict, logs: list[dict], rf: files.RunFiles) -> dict:
+    """A running run: how long it has run, as of its last sign of life, and its logs' sizes.
+
+    Not as of the build: a page must be the same whenever it is built from the same
+    files (an incremental build renders it only when they change). Its last output or
+    heartbeat is when they last changed; a script can count on from `started`.
+    """
+    started = as_str(manifest.get("started_at"), 40)
+    began = parse_iso(started)
+    seen = [t for t in (began, parse_iso(manifest.get("heartbeat_at"))) if t is not None]
+    for name in (STDOUT, STDERR) if rf.dfd is not None else ():
+        try:
+            seen.append(os.stat(name, dir_fd=rf.dfd, follow_symlinks=False).st_mtime)
+        except OSError:
+            pass
+    as_of = max(seen, default=None)
+    return {
+        "started": started if began is not None else None,
+        "elapsed": max(0.0, as_of - began) if began is not None and as_of is not None else None,
+        "as_of": iso(as_of) if as_of is not None else None,
+        "sizes": [(log["name"], log["size"]) for log in logs],
+    }
 
 
 def paginate(runs: list[dict], size: int) -> dict[int, list[dict]]:

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import shlex
 import shutil
-import socket
-import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
-from sitegen_helpers import real_root, runwrap, sitegen, wait_for
-
-DOCS = Path(__file__).parents[2] / "docs"
+from sitegen_helpers import nginx_serving, real_root, runwrap, sitegen
 
 
 @pytest.fixture
@@ -62,48 +58,11 @@ def served(tmp_path_factory) -> dict:
     shutil.rmtree(base, ignore_errors=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def nginx(served) -> str:
     """A real nginx serving the site with the config shipped in docs/; yields its base URL."""
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    prefix = served["base"] / "nginx"
-    prefix.mkdir()
-    port = _free_port()
-    server = (DOCS / "nginx.conf").read_text()
-    server = server.replace("listen 127.0.0.1:8080;", f"listen 127.0.0.1:{port};")
-    server = server.replace("root /var/www/runwrap;", f"root {served['out']};")
-    temp = "\n".join(
-        f"  {name}_temp_path {prefix}/{name};"
-        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    (prefix / "nginx.conf").write_text(
-        f"worker_processes 1;\ndaemon off;\npid {prefix}/nginx.pid;\n"
-        f"error_log {prefix}/error.log;\nevents {{ worker_connections 64; }}\n"
-        f"http {{\n  include /etc/nginx/mime.types;\n  access_log {prefix}/access.log;\n"
-        f"{temp}\n{server}\n}}\n"
-    )
-    proc = subprocess.Popen(
-        [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-    def listening() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"nginx exited: {proc.stderr.read().decode()}")
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", port)) == 0
-
-    wait_for(listening, what="nginx to listen")
-    yield f"http://127.0.0.1:{port}/"
-    proc.terminate()
-    proc.wait(timeout=10)
+    with nginx_serving(served["out"], served["base"] / "nginx") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

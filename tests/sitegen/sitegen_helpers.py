@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -11,7 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from conftest import wait_for  # noqa: F401  (re-exported for the sitegen tests)
+from conftest import wait_for  # also re-exported for the sitegen tests
 
 from runwrap.store.layout import STDERR, STDOUT, ensure_task_dirs, new_run_id, run_dir
 from runwrap.store.manifest import new_manifest, scan_artifacts, write_manifest
@@ -234,3 +237,54 @@ def real_root(root: Path) -> Path:
     assert runwrap(root, "report", "echo broken >&2; exit 3").returncode == 3
     assert runwrap(root, "slow job", "sleep 5", "--timeout", "0.3s").returncode == 124
     return root
+
+
+DOCS = Path(__file__).parents[2] / "docs"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def nginx_serving(out: Path, prefix: Path):
+    """A real nginx serving `out` with the config shipped in docs/; yields its base URL.
+
+    `prefix` (created) holds its config, logs and temp files; `out` must be world-readable.
+    """
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    prefix.mkdir()
+    port = _free_port()
+    server = (DOCS / "nginx.conf").read_text()
+    server = server.replace("listen 127.0.0.1:8080;", f"listen 127.0.0.1:{port};")
+    server = server.replace("root /var/www/runwrap;", f"root {out};")
+    temp = "\n".join(
+        f"  {name}_temp_path {prefix}/{name};"
+        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (prefix / "nginx.conf").write_text(
+        f"worker_processes 1;\ndaemon off;\npid {prefix}/nginx.pid;\n"
+        f"error_log {prefix}/error.log;\nevents {{ worker_connections 64; }}\n"
+        f"http {{\n  include /etc/nginx/mime.types;\n  access_log {prefix}/access.log;\n"
+        f"{temp}\n{server}\n}}\n"
+    )
+    proc = subprocess.Popen(
+        [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+    def listening() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"nginx exited: {proc.stderr.read().decode()}")
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    try:
+        wait_for(listening, what="nginx to listen")
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
