@@ -113,6 +113,11 @@ def _pair(big: int, small: int, big_unit: str, small_unit: str) -> str:
     return f"{big} {big_unit} {small} {small_unit}" if small else f"{big} {big_unit}"
 
 
+def count(n: int, noun: str) -> str:
+    """'1 run', '3 runs', '0 run pages': a number of things, in English."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def format_size(n: int | None) -> str:
     """A short human size: 512 B, 1.5 KiB, 3.2 MiB."""
     if n is None:

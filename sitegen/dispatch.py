@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from runwrap.units import count
 from sitegen.build import Progress, Site, Stopped
 from sitegen.config import SiteConfig
 
@@ -29,11 +30,11 @@ def run(
         log.info("stopped before the build was complete")
         return site
     log.info(
-        "%s build: %d tasks, %d run pages, %d history pages in %.2f s",
+        "%s build: %s, %s, %s in %.2f s",
         "full" if stats.full else "incremental",
-        stats.tasks,
-        stats.run_pages,
-        stats.history_pages,
+        count(stats.tasks, "task"),
+        count(stats.run_pages, "run page"),
+        count(stats.history_pages, "history page"),
         stats.seconds,
     )
     if not cfg.watch and cfg.serve is None:

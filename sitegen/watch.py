@@ -31,6 +31,7 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from runwrap.store.layout import OPEN, task_runs_dir, tasks_dir
+from runwrap.units import count
 from sitegen.build import Site, Stopped
 from sitegen.errors import one_line
 from sitegen.notices import LateNotices
@@ -183,9 +184,9 @@ def watch(site: Site, stop: threading.Event) -> None:
             if stats.changed_tasks:
                 # Debug, not info: a running job's progress means an update a second.
                 log.debug(
-                    "updated %s: %d run pages in %.3f s",
+                    "updated %s: %s in %.3f s",
                     ", ".join(stats.changed_tasks[:5]),
-                    stats.run_pages,
+                    count(stats.run_pages, "run page"),
                     stats.seconds,
                 )
             if not observer.is_alive():

@@ -20,7 +20,7 @@ from sitegen_helpers import (
 )
 
 from runwrap.store.layout import run_ids_in
-from runwrap.units import format_duration
+from runwrap.units import count, format_duration
 from sitegen.build import Site
 from sitegen.chart import chart
 
@@ -54,6 +54,10 @@ pytest_plugins = ["sitegen_fixtures"]
 )
 def test_durations_read_well_at_every_scale(seconds, text):
     assert format_duration(seconds) == text
+
+
+def test_counts_say_one_thing_or_many():
+    assert [count(n, "run page") for n in (0, 1, 2)] == ["0 run pages", "1 run page", "2 run pages"]
 
 
 # -- the run page, built from real runwrap runs ------------------------------------------
