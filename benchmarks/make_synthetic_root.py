@@ -16,6 +16,7 @@ import time
 from runwrap.store.jsonio import write_json_atomic
 from runwrap.store.layout import MANIFEST, STDERR, STDOUT
 from runwrap.store.manifest import new_manifest
+from runwrap.store.state import rebuild_state, state_path, update_state
 from runwrap.timefmt import iso
 
 BASE = 1_790_000_000.0
@@ -27,8 +28,18 @@ def run_id_at(started: float, n: int) -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + f"-{n % 65536:04x}"
 
 
-def write_run(root: str, task: str, n: int, rng: random.Random, status: str | None = None) -> str:
-    """Write run n of a task (one per 10 minutes); return its run id."""
+def write_run(
+    root: str,
+    task: str,
+    n: int,
+    rng: random.Random,
+    status: str | None = None,
+    record: bool = False,
+) -> str:
+    """Write run n of a task (one per 10 minutes); return its run id.
+
+    With `record`, fold it into the task's state.json afterwards, as runwrap does.
+    """
     started = BASE + 600 * n
     run_id = run_id_at(started, n)
     path = os.path.join(root, "tasks", task, "runs", run_id)
@@ -56,11 +67,14 @@ def write_run(root: str, task: str, n: int, rng: random.Random, status: str | No
         labels={"info1": "synthetic"},
         stdout_bytes=len(out),
         stderr_bytes=0,
+        seq=n + 1,  # what runwrap numbers its runs with (the metrics count by it)
         reason=None if status == "success" else f"exited with {status}",
     )
     write_json_atomic(os.path.join(path, MANIFEST), manifest, fsync=False)
     # Old enough to count as settled, like a real history.
     os.utime(os.path.join(path, MANIFEST), (started + duration, started + duration))
+    if record:
+        update_state(os.path.join(root, "tasks", task), manifest)
     return run_id
 
 
@@ -72,6 +86,9 @@ def make_root(root: str, tasks: int, runs: int, seed: int = 1) -> None:
         os.makedirs(os.path.join(root, "tasks", task, "runs"), exist_ok=True)
         for n in range(runs):
             write_run(root, task, n, rng)
+        # runwrap's cache of what the manifests imply: without it every reader rebuilds it.
+        task_path = os.path.join(root, "tasks", task)
+        write_json_atomic(state_path(task_path), rebuild_state(task_path), fsync=False)
 
 
 def main() -> None:
