@@ -1,11 +1,13 @@
-"""`sitegen --watch`: watchdog events mark work; one loop debounces and updates.
+"""`sitegen --watch`: file events mark work; one loop debounces and updates.
 
 Events only record which task (and run) changed; the loop waits for a burst
 to settle, asks the Site to update those, logs any failure and keeps going.
-A periodic rescan catches whatever the events missed (and runs whose owner
-died, which no file event announces), and asks again which tasks are late:
-lateness changes with the clock alone, so the loop also wakes at the moment
-the next task's lateness is due to change (its next expected run, its grace).
+With inotify (inotify.py) only the directories that can still change are
+watched: a finished run's directory gets no watch, and an idle watcher
+sleeps until an event, the moment a task's lateness is due to change, or a
+rare rescan (a safety net; every 2 s while a run is running, since its owner
+may die without a file event). `--poll` uses watchdog's polling observer,
+with a rescan every 30 s.
 """
 
 from __future__ import annotations
@@ -15,20 +17,7 @@ import os
 import threading
 import time
 from collections import defaultdict
-
-from watchdog.events import (
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-    FileClosedEvent,
-    FileCreatedEvent,
-    FileDeletedEvent,
-    FileMovedEvent,
-    FileSystemEvent,
-    FileSystemEventHandler,
-)
-from watchdog.observers import Observer
-from watchdog.observers.polling import PollingObserver
+from typing import TYPE_CHECKING
 
 from runwrap.store.layout import OPEN, task_runs_dir, tasks_dir
 from runwrap.units import count
@@ -36,46 +25,152 @@ from sitegen.build import Site, Stopped
 from sitegen.errors import one_line
 from sitegen.notices import LateNotices
 
+if TYPE_CHECKING:
+    from watchdog.events import FileSystemEvent
+    from watchdog.observers.polling import PollingObserver
+
 log = logging.getLogger(__name__)
 
-QUIET_S = 0.1  # a burst is over after this long without events
+QUIET_S = 0.03  # a burst is over after this long without events
 MAX_DELAY_S = 0.5  # ...or this long after its first event, whichever comes first
-RESCAN_S = 30.0  # a full (cheap, signature-based) rescan this often
+RESCAN_S = 600.0  # with every watch in place, a rescan is only a safety net
+RESCAN_POLL_S = 30.0  # polling, or watches missing (the user's limit): what events miss
 RESCAN_BUSY_S = 2.0  # while a run is running: its owner may die without an event
 LATE_S = 0.05  # an update this long after a task's lateness is due to change
-_IGNORED = frozenset({"opened", "closed_no_write"})
-# What inotify is asked for: no opens or reads (our own builds read every file, and
-# would flood the queue), no per-write modifications (a chatty job's log). A manifest
-# arrives by rename; logs are looked at again on close and by the periodic rescan.
-EVENTS = [
-    FileCreatedEvent,
-    DirCreatedEvent,
-    FileMovedEvent,
-    DirMovedEvent,
-    FileDeletedEvent,
-    DirDeletedEvent,
-    FileClosedEvent,
-]
+STOP_S = 0.5  # a signal does not cut a wait short: the longest before a stop is seen
 # What in a task's directory can change a page: its runs, and the open markers of runs
 # being recorded. state.json, notify.json, seq and the locks (and their temp files) are
 # runwrap's own: sitegen never reads them.
 _TASK_PARTS = frozenset({os.path.basename(task_runs_dir("")), OPEN})
 
 
-class Changes(FileSystemEventHandler):
-    """Collects which tasks and runs changed; never raises into watchdog's thread."""
+class Burst:
+    """The tasks and runs marked changed, and when the current burst of events began
+    and last grew (thread-safe: watchdog's thread marks, the loop takes)."""
 
-    def __init__(self, root: str) -> None:
-        self.tasks = os.path.join(os.path.realpath(root), "tasks")
+    def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.wake = threading.Event()
         self.first: float | None = None
         self.last = 0.0
+        self.everything = False
         self._dirty: dict[str, set[str]] = defaultdict(set)
 
-    def on_any_event(self, event: FileSystemEvent) -> None:
+    def mark(self, dirty: dict[str, set[str]], everything: bool = False) -> None:
+        if not dirty and not everything:
+            return
+        with self.lock:
+            for task, runs in dirty.items():
+                self._dirty[task] |= runs
+            self.everything |= everything
+            now = time.monotonic()
+            self.first = self.first or now
+            self.last = now
+
+    def times(self) -> tuple[float | None, float]:
+        with self.lock:
+            return self.first, self.last
+
+    def take(self) -> dict[str, set[str]]:
+        """The tasks (and their runs) marked changed so far; resets them."""
+        with self.lock:
+            dirty = dict(self._dirty)
+            self._dirty = defaultdict(set)
+            self.first = None
+            self.everything = False
+        return dirty
+
+
+class InotifySource:
+    """Events from inotify, read by the loop itself (no thread)."""
+
+    rescan_s = RESCAN_S
+
+    def __init__(self, root: str) -> None:
+        from sitegen.inotify import RootWatch
+
+        self.burst = Burst()
+        self.watch = RootWatch(root)
+        self.watch.cover()
+        self._warned = False
+
+    def wait(self, timeout: float) -> None:
+        if self.watch.ino.wait(timeout):
+            self.burst.mark(*self.watch.changes())
+
+    def rescan(self) -> None:
+        self.watch.cover()  # idempotent: watches what an unseen change left unwatched
+
+    def settled(self, site: Site) -> None:
+        self.watch.keep_runs(_unsettled(site))
+        if self.watch.ino.full:
+            self.rescan_s = RESCAN_POLL_S
+            if not self._warned:
+                self._warned = True
+                log.warning(
+                    "fs.inotify.max_user_watches reached: some changes are seen"
+                    " only by a rescan every %.0f s",
+                    RESCAN_POLL_S,
+                )
+
+    def close(self) -> None:
+        self.watch.close()
+
+
+class PollSource:
+    """watchdog's polling observer (NFS and other file systems without inotify)."""
+
+    rescan_s = RESCAN_POLL_S
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.burst = Burst()
+        self.wake = threading.Event()
+        self.observer = self._start()
+
+    def _start(self) -> PollingObserver:
+        from watchdog import events as ev
+        from watchdog.observers.polling import PollingObserver
+
+        # Creations, renames and deletions: a running run's rewrites (modifications)
+        # are looked at by the rescan every 2 s, as with inotify.
+        kinds = ("FileCreated", "DirCreated", "FileMoved", "DirMoved", "FileDeleted", "DirDeleted")
+        observer = PollingObserver(timeout=1.0)
+        target = tasks_dir(self.root) if os.path.isdir(tasks_dir(self.root)) else self.root
+        handler = Changes(self.root, self.burst, self.wake)
+        wanted = [getattr(ev, kind + "Event") for kind in kinds]
+        observer.schedule(handler, target, recursive=True, event_filter=wanted)
+        observer.daemon = True
+        observer.start()
+        return observer
+
+    def wait(self, timeout: float) -> None:
+        self.wake.wait(timeout)
+        self.wake.clear()
+
+    def rescan(self) -> None:
+        if not self.observer.is_alive():
+            log.warning("the file watcher stopped; starting it again")
+            self.observer = self._start()
+
+    def settled(self, site: Site) -> None:
+        pass
+
+    def close(self) -> None:
+        self.observer.stop()
+        self.observer.join(timeout=5)
+
+
+class Changes:
+    """watchdog's events (polling) marked into a Burst; never raises into its thread."""
+
+    def __init__(self, root: str, burst: Burst, wake: threading.Event) -> None:
+        self.tasks = os.path.join(os.path.realpath(root), "tasks")
+        self.burst = burst
+        self.wake = wake
+
+    def dispatch(self, event: FileSystemEvent) -> None:
         try:
-            if event.event_type in _IGNORED:
+            if event.event_type in ("opened", "closed_no_write"):
                 return
             for path in (event.src_path, getattr(event, "dest_path", "")):
                 if path:
@@ -84,52 +179,42 @@ class Changes(FileSystemEventHandler):
             log.exception("ignoring a file event that could not be handled")
 
     def _mark(self, path: str) -> None:
-        rel = os.path.relpath(path, self.tasks)
-        parts = rel.split(os.sep)
-        # ROOT or tasks/ itself changing needs no mark: every update rescans all
-        # tasks by signature; the wake-up is what matters.
-        task = parts[0] if parts[0] not in (".", "..") else None
-        if task is not None and len(parts) >= 2 and parts[1] not in _TASK_PARTS:
+        parts = os.path.relpath(path, self.tasks).split(os.sep)
+        if parts[0] in (".", ".."):  # ROOT or tasks/ itself: every update rescans all
+            self.burst.mark({}, everything=True)
+        elif len(parts) < 2 or parts[1] in _TASK_PARTS:
+            self.burst.mark({parts[0]: {parts[2]} if len(parts) >= 3 else set()})
+        else:
             return
-        with self.lock:
-            if task is not None:
-                runs = self._dirty[task]
-                if len(parts) >= 3:  # runs/<run_id>/... or open/<run_id>
-                    runs.add(parts[2])
-            now = time.monotonic()
-            self.first = self.first or now
-            self.last = now
         self.wake.set()
 
-    def take(self) -> dict[str, set[str]]:
-        """The tasks (and their runs) marked changed so far; resets them."""
-        with self.lock:
-            dirty = dict(self._dirty)
-            self._dirty = defaultdict(set)
-            self.first = None
-            self.wake.clear()
-        return dirty
+
+def _unsettled(site: Site) -> dict[str, set[str]]:
+    """Each task's runs the build has not settled (build.py's _check_runs): the only runs
+    that may still change. Read from the build's summary, as Site.busy() does."""
+    summary = site._summary or {}  # here, not in build.py: that is at its 400 lines
+    return {task: set(entry["pending"]) for task, entry in summary.items() if entry["pending"]}
 
 
-def _settle(changes: Changes, stop: threading.Event) -> None:
+def _settle(source: InotifySource | PollSource, stop: threading.Event) -> None:
     """Wait until the burst of events is over (quiet for QUIET_S, or MAX_DELAY_S in all)."""
     while not stop.is_set():
-        with changes.lock:
-            first, last = changes.first, changes.last
+        first, last = source.burst.times()
         now = time.monotonic()
         if first is None or now - last >= QUIET_S or now - first >= MAX_DELAY_S:
             return
-        stop.wait(min(QUIET_S - (now - last), MAX_DELAY_S - (now - first)) + 0.005)
+        source.wait(min(QUIET_S - (now - last), MAX_DELAY_S - (now - first)) + 0.005)
 
 
-def start_observer(root: str, changes: Changes, poll: bool) -> Observer:
-    """A watchdog observer on ROOT (inotify, or polling for NFS)."""
-    observer = PollingObserver(timeout=1.0) if poll else Observer()
-    target = tasks_dir(root) if os.path.isdir(tasks_dir(root)) else root
-    observer.schedule(changes, target, recursive=True, event_filter=EVENTS)
-    observer.daemon = True
-    observer.start()
-    return observer
+def _source(site: Site) -> InotifySource | PollSource:
+    """inotify unless --poll (or the system has none for us: then polling, said once)."""
+    root = site.cfg.root
+    if not site.cfg.poll:
+        try:
+            return InotifySource(root)
+        except OSError as e:
+            log.warning("cannot use inotify (%s); polling instead", one_line(e))
+    return PollSource(root)
 
 
 def _failed(e: Exception) -> None:
@@ -138,40 +223,45 @@ def _failed(e: Exception) -> None:
     log.debug("the update failed", exc_info=True)
 
 
+def _next_wake(site: Site, source: InotifySource | PollSource, last_scan: float) -> float:
+    """The monotonic time of the next update with no event: a rescan, or lateness due."""
+    period = RESCAN_BUSY_S if site.busy() else source.rescan_s
+    deadline = last_scan + period
+    if site.late.due is not None:  # a task turns late (or misses one more run) then
+        deadline = min(deadline, site.late.due - time.time() + time.monotonic() + LATE_S)
+    return deadline
+
+
 def watch(site: Site, stop: threading.Event) -> None:
     """Keep OUT up to date until `stop` is set."""
     root = site.cfg.root
-    changes = Changes(root)
-    # start() returns once every directory has its watch (seconds at 100,000 runs);
-    # what changed while the watches were being added is caught by one more update.
-    observer = start_observer(root, changes, site.cfg.poll)
+    # Watching starts before the first update, so that nothing changed meanwhile is missed.
+    source = _source(site)
     log.info("watching %s for changes", root)
     notices = LateNotices(root, site.cfg.config_file, site.cfg.site_url)
     try:
         try:
             site.update()
+            source.settled(site)
             notices.send(site.late.records)
         except Stopped:
             return
         except Exception as e:
             _failed(e)
         last_scan = time.monotonic()
+        deadline = _next_wake(site, source, last_scan)
         while not stop.is_set():
-            period = RESCAN_BUSY_S if site.busy() else RESCAN_S
-            deadline = last_scan + period
-            if site.late.due is not None:  # a task turns late (or misses one more run) then
-                deadline = min(deadline, site.late.due - time.time() + time.monotonic() + LATE_S)
-            due = deadline - time.monotonic()
-            # Short waits so that a stop request is seen promptly.
-            woke = changes.wake.wait(min(0.5, max(0.0, due)))
+            source.wait(min(STOP_S, max(0.0, deadline - time.monotonic())))
             if stop.is_set():
                 break
-            if not woke and time.monotonic() < deadline:
+            if source.burst.times()[0] is None and time.monotonic() < deadline:
                 continue
-            _settle(changes, stop)
+            _settle(source, stop)
+            if source.burst.times()[0] is None:
+                source.rescan()  # nothing announced: look at everything
             # Every update also rescans all tasks cheaply (by signature), so a lost
             # event or an "everything changed" event needs nothing more.
-            hints = changes.take()
+            hints = source.burst.take()
             last_scan = time.monotonic()
             try:
                 stats = site.update(hints=hints)
@@ -180,6 +270,9 @@ def watch(site: Site, stop: threading.Event) -> None:
             except Exception as e:  # log and keep watching: the next event or rescan retries
                 _failed(e)
                 continue
+            finally:
+                deadline = _next_wake(site, source, last_scan)
+            source.settled(site)  # a run that settled needs its watch no more
             notices.send(site.late.records)  # each late task's notice, once (nospam)
             if stats.changed_tasks:
                 # Debug, not info: a running job's progress means an update a second.
@@ -189,9 +282,5 @@ def watch(site: Site, stop: threading.Event) -> None:
                     count(stats.run_pages, "run page"),
                     stats.seconds,
                 )
-            if not observer.is_alive():
-                log.warning("the file watcher stopped; starting it again")
-                observer = start_observer(root, changes, site.cfg.poll)
     finally:
-        observer.stop()
-        observer.join(timeout=5)
+        source.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from sitegen_helpers import BIN, ENV, runwrap, start_runwrap, wait_for
+from sitegen_helpers import BIN, ENV, runwrap, start_runwrap, wait_for, write_run
 
 # The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
 pytest_plugins = ["sitegen_fixtures"]
@@ -60,7 +61,7 @@ def test_watch_picks_up_a_new_run(run_root, out, watcher):
     wait_for(lambda: task_state(out, "nightly").get("state") == "failing", what="the failure")
 
 
-@pytest.mark.parametrize("watcher", [["--poll"]], indirect=True)
+@pytest.mark.parametrize("watcher", [[], ["--poll"]], indirect=True)
 def test_watch_shows_the_notifications_written_after_the_final_manifest(run_root, out, watcher):
     config = out.parent / "config.yaml"
     config.write_text("notifiers:\n  pager:\n    type: command\n    command: 'true'\n")
@@ -71,6 +72,54 @@ def test_watch_shows_the_notifications_written_after_the_final_manifest(run_root
         lambda: page.exists() and "<h2>Notifications</h2>" in page.read_text(),
         what="the notifications on the run page",
     )
+
+
+def inotify_watches(pid: int) -> int | None:
+    """How many directories the process watches, as the kernel counts them (None: no inotify)."""
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:inotify":
+                with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                    return sum(1 for line in f if line.startswith("inotify wd:"))
+        except FileNotFoundError:
+            continue
+    return None
+
+
+@pytest.fixture
+def history(run_root):
+    """Two tasks with 40 finished runs each, there before the watcher starts."""
+    for task in ("alpha", "beta"):
+        for n in range(40):
+            write_run(run_root, task, n, status="failed" if n % 7 == 0 else "success")
+
+
+def test_watch_watches_no_finished_run(run_root, out, history, watcher, tmp_path):
+    # ROOT, tasks/, and per task its directory and runs/ (open/ once runwrap made one):
+    # a number of the tasks, not of the 80 runs.
+    base = 2 + 2 * 2
+    wait_for(lambda: inotify_watches(watcher.pid) == base, what=f"{base} watches")
+    release = tmp_path / "release"
+    job = start_runwrap(run_root, "alpha", f"while [ ! -e {release} ]; do sleep 0.05; done")
+    try:
+        wait_for(lambda: task_state(out, "alpha").get("running"), what="the running run")
+        # alpha's open/ and the running run's own directory
+        wait_for(lambda: inotify_watches(watcher.pid) == base + 2, what="the running run's watch")
+    finally:
+        release.touch()
+        assert job.wait(timeout=30) == 0
+    wait_for(lambda: task_state(out, "alpha").get("runs") == 41, what="the finished run")
+    run = max((run_root / "tasks" / "alpha" / "runs").iterdir()).name
+    page = out / "tasks" / "alpha" / "runs" / run / "index.html"
+    wait_for(lambda: page.exists() and not task_state(out, "alpha").get("running"))
+    # Finished and recorded: its directory is watched no more; open/ stays.
+    wait_for(lambda: inotify_watches(watcher.pid) == base + 1, what="the run's watch to go")
+    for script in ("true", "exit 3"):  # runs that start and finish between two looks
+        runwrap(run_root, "beta", script)
+    wait_for(lambda: task_state(out, "beta").get("runs") == 42, what="beta's new runs")
+    assert task_state(out, "beta")["last_run"]["status"] == "failed"
+    assert (out / task_state(out, "beta")["last_run"]["url"]).exists()
+    wait_for(lambda: inotify_watches(watcher.pid) == base + 2, what="beta's open/ alone")
 
 
 def test_watch_with_polling_picks_up_a_new_run(run_root, out, watcher):
