@@ -30,20 +30,12 @@ from sitegen.late import LateView
 from sitegen.model import summarize, task_summary
 from sitegen.names import is_plain, shown
 from sitegen.scratch import Scratch, sweep
+from sitegen.stamp import dir_sig, running, stamp_state, task_sigs
 from sitegen.templating import make_env
 from sitegen.workers import Counter, Progress, in_workers
 from sitegen.writer import BuildStats, Writer
 
 log = logging.getLogger(__name__)
-
-
-def _dir_sig(path: str) -> list[int] | None:
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    # nlink counts subdirectories: it catches a run added and one pruned in the same tick.
-    return [st.st_mtime_ns, st.st_nlink, st.st_ino]
 
 
 def _read(run_id: str, rf: RunFiles, rsig: list[int] | None) -> tuple[dict | None, str | None]:
@@ -72,6 +64,7 @@ class Site:
         env = make_env(self.theme_dirs, os.path.join(cache_dir(cfg.out), "jinja"))
         self.out = Writer(cfg, env, self.theme_dirs, self.scratch)
         self._summary: dict | None = None  # kept between updates by a long-lived process
+        self.stamp: dict | None = None  # what the last complete update began from (stamp.py)
         self.late = LateView()  # lateness changes with the clock: asked on every update
         # Warnings about lasting conditions are given once: those given already (kept
         # in summary.json for the next process), and those still due this update.
@@ -93,11 +86,8 @@ class Site:
 
     def busy(self) -> bool:
         """Whether some run is running: its owner may die, which no file event announces."""
-        return any(
-            rec["sum"] is not None and rec["sum"]["status"] == RUNNING
-            for entry in (self._summary or {}).values()
-            for rec in entry["pending"].values()
-        )
+        entries = (self._summary or {}).values()
+        return any(running(rec) for entry in entries for rec in entry["pending"].values())
 
     def _recording(self, task: str) -> set[str]:
         """The runs runwrap has not finished recording (open markers): a final manifest
@@ -120,7 +110,10 @@ class Site:
             summary = {}
             self.out.copy_static()
         root = self.cfg.root
-        tasks = self._list_tasks()
+        at = time.time()
+        before = dir_sig(tasks_dir(root))  # taken before anything is read: a change after
+        tasks = self._list_tasks()  # it shows in the next update's stamp check
+        sigs = {t: task_sigs(root, t) for t in tasks}
         gone = (set(summary) | dirty) - set(tasks)
         for task in dirty:
             summary.pop(task, None)  # left half done by a dead update: rebuilt whole
@@ -133,7 +126,7 @@ class Site:
             if t not in summary
             or t in hints
             or t in self.late.changed
-            or summary[t]["sig"] != _dir_sig(runs_dir(root, t))
+            or summary[t]["sig"] != dir_sig(runs_dir(root, t))
             or (summary[t]["pending"] and self._pending_changed(t, summary[t]))
         ]
         marked = not stats.full and bool(todo or gone)
@@ -154,12 +147,14 @@ class Site:
         if not self.out.render_metrics(tasks):  # False: a bug the store's files set off
             self._warn_once("metrics", "cannot write OUT/metrics (-v tells why)")
         self._warned = set(self._seen)  # a condition that went away may warn again
-        self.cache.save_summary(summary, sorted(self._warned))
+        self.cache.save_summary(summary, sorted(self._warned), self.late.shown)
         if stats.failed:
             self.cache.mark_dirty(set(stats.failed))  # tried again, whole, next time
         elif marked or dirty:
             self.cache.clear_dirty()
         self._summary = summary
+        complete = not stats.failed and set(summary) == set(tasks)
+        self.stamp = stamp_state(at, before, sigs, summary, self.late.due) if complete else None
         stats.tasks = len(tasks)
         stats.seconds = time.monotonic() - started
         return stats
@@ -171,8 +166,10 @@ class Site:
             loaded = self.cache.load_summary()
             if loaded is None:
                 return None, set()
-            summary, warned = loaded
+            summary, warned, late = loaded
             self._warned = set(warned)
+            if self.late.shown is None:
+                self.late.shown = late  # what the pages show: only a change re-renders
         dirty = self.cache.load_dirty()
         return (summary, dirty) if dirty is not None else (None, set())
 
@@ -280,7 +277,7 @@ class Site:
         loaded = None if entry is None else self.cache.load_task(task)
         fresh = loaded is None
         cached, page_sigs = loaded or ({}, {})
-        sig = _dir_sig(runs_dir(root, task))
+        sig = dir_sig(runs_dir(root, task))
         with RunsDir(root, task) as runs:
             # The store's lister: real directories named like run ids (a link is never a run).
             ids = sorted(cached) if not fresh and entry["sig"] == sig else run_ids_in(runs.path)

@@ -31,7 +31,7 @@ from sitegen.scratch import Scratch
 log = logging.getLogger(__name__)
 
 CACHE_DIR = ".sitegen"
-VERSION = 4
+VERSION = 5
 CACHE_MAX = 1 << 30  # a task cache holds about 300 bytes a run
 
 
@@ -133,27 +133,31 @@ class Cache:
             shutil.rmtree(path, ignore_errors=True)
             self.scratch.write(path, data)
 
-    def load_summary(self) -> tuple[dict, list[str]] | None:
-        """(tasks, warned) of the last build, or None when a full build is needed."""
+    def load_summary(self) -> tuple[dict, list[str], dict | None] | None:
+        """(tasks, warned, the lateness the pages show) of the last build, or None when a
+        full build is needed."""
         path = os.path.join(self.dir, "summary.json")
         data = self._load(path)
         if data is None:
             return None
-        tasks, warned = data.get("tasks"), data.get("warned", [])
+        tasks, warned, late = data.get("tasks"), data.get("warned", []), data.get("late")
         if not (
             type(tasks) is dict
             and all(_entry_ok(t, e) for t, e in tasks.items())
             and type(warned) is list
             and all(type(w) is str for w in warned)
+            and (late is None or type(late) is dict)
         ):
             log.warning("the build cache %s does not hold what sitegen wrote: rebuilding", path)
             return None
-        return tasks, warned
+        return tasks, warned, late
 
-    def save_summary(self, tasks: dict, warned: list[str]) -> None:
-        """Write the site-wide summary last, so a crash mid-build means a rebuild."""
+    def save_summary(self, tasks: dict, warned: list[str], late: dict | None = None) -> None:
+        """Write the site-wide summary last, so a crash mid-build means a rebuild; `late` is
+        what the pages show of lateness (a new process re-renders only what differs)."""
         path = os.path.join(self.dir, "summary.json")
-        self._save(path, {"fingerprint": self.fp, "tasks": tasks, "warned": warned})
+        data = {"fingerprint": self.fp, "tasks": tasks, "warned": warned, "late": late}
+        self._save(path, data)
 
     def _task_path(self, task: str) -> str:
         return os.path.join(self.dir, "tasks", quote(task, safe="") + ".json")

@@ -1,28 +1,37 @@
-"""sitegen's command line: parse, build a SiteConfig, call one core function."""
+"""sitegen's command line: parse, build a SiteConfig, call one core function.
+
+A plain one-shot `sitegen` (cron's) first asks sitegen/stamp.py whether anything
+changed, with stats alone: argparse, logging and the renderer are imported
+only when there is something to do.
+"""
 
 from __future__ import annotations
 
-import argparse
-import logging
-import signal
 import sys
-import threading
 
+from runwrap import __version__
 from runwrap.errors import ExitCode, RunwrapError
+from sitegen import stamp
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line and 125, as runwrap does
-        print(f"sitegen: {message}; see sitegen --help", file=sys.stderr)
-        raise SystemExit(ExitCode.USAGE)
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up
+if TYPE_CHECKING:
+    import argparse
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser (also read by the docs test)."""
+    import argparse
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> None:  # one line and 125, as runwrap does
+            print(f"sitegen: {message}; see sitegen --help", file=sys.stderr)
+            raise SystemExit(ExitCode.USAGE)
+
     p = _Parser(
         prog="sitegen",
         description="Build the static dashboard and history of runwrap's runs.",
     )
+    p.add_argument("--version", action="version", version=f"sitegen {__version__}")
     p.add_argument(
         "--root", metavar="DIR", help="run root (default: $RUNWRAP_ROOT, config, state dir)"
     )
@@ -75,6 +84,20 @@ class _Bar:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `sitegen` command."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--version"]:
+        print(f"sitegen {__version__}")
+        return ExitCode.OK
+    if stamp.unchanged(argv):
+        return ExitCode.OK  # cron's usual case: nothing to write, nothing else imported
+    return _build(argv)
+
+
+def _build(argv: list[str]) -> int:
+    import logging
+    import signal
+    import threading
+
     args = parser().parse_args(argv)
     # A one-shot build runs from cron, which mails any output: quiet unless asked.
     chatty = (args.watch or args.serve) and not args.quiet
@@ -105,7 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         stop = threading.Event()
         # The handler only sets a flag the loop acts on (SIGTERM from systemd: a clean stop).
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        run(cfg, full=args.full, progress=bar, announce=_announce, stop=stop)
+        build_key = _stamp_key(argv)
+        if build_key is not None:
+            stamp.forget(cfg.out)  # OUT is about to change: no stamp until it is whole again
+        site = run(cfg, full=args.full, progress=bar, announce=_announce, stop=stop)
+        if build_key is not None and site.stamp is not None:
+            stamp.save(cfg.out, build_key, site.stamp)
     except RunwrapError as e:  # sitegen's own errors are runwrap's kind: one line, 125
         bar.close()
         print(f"sitegen: {e}", file=sys.stderr)
@@ -120,6 +148,20 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.SIGNAL_BASE + signal.SIGINT
     bar.close()
     return ExitCode.OK
+
+
+def _stamp_key(argv: list[str]) -> str | None:
+    """The stamp key of a one-shot build (a full or verbose one stamps for the plain
+    command line); None for --watch, --serve, or when the key cannot be had."""
+    from sitegen import stamp
+
+    opts = stamp.simple_options([a for a in argv if a not in ("--full", "-v", "--verbose")])
+    if opts is None:
+        return None
+    try:
+        return stamp.key(opts)[0]
+    except Exception:  # a config the real build read differently: no stamp, no shortcut
+        return None
 
 
 def _announce(url: str) -> None:

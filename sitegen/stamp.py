@@ -1,0 +1,254 @@
+"""Whether anything changed since the last complete one-shot build, told by stats alone.
+
+cron runs `sitegen` every few minutes, and most of the time nothing changed.
+This module answers that before the renderer (Jinja2, Markdown,
+multiprocessing) or even argparse is imported: it imports only the store's
+lean modules, and costs a few stats per task, not per run.
+
+The stamp, OUT/.sitegen/stamp.json, holds what the last complete update was
+built from and what ROOT looked like when it began:
+
+- the key: the options, the config file's content, ROOT and OUT, and the
+  code and theme files' mtimes (what cache.fingerprint counts, and more);
+- the signatures (mtime, links, inode) of ROOT/tasks (a task came or went),
+  and per task of its directory (state.json and notify.json are replaced
+  there: lateness), of runs/ (a run directory is born by a rename into it,
+  retention removes one) and of open/ (runwrap's markers of unfinished runs);
+- the runs not settled yet, with their manifest's signature: finished runs
+  are immutable, so only those are looked at, and a running one's owner is
+  asked whether it still lives (it would read as lost);
+- when some task's lateness changes next (the clock's part of the pages).
+
+Any difference, or any doubt (no stamp, a journal left by a dead update, an
+unreadable file), means a real update, which writes a new stamp.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import time
+
+from runwrap.store.jsonio import dumps, read_json, write_json_atomic
+from runwrap.store.layout import (
+    MANIFEST,
+    NOTIFICATIONS,
+    OPEN,
+    STDERR,
+    STDOUT,
+    runs_dir,
+    task_dir,
+    tasks_dir,
+)
+
+STAMP = "stamp.json"
+VERSION = 1
+# The options a one-shot build may take and still be answered here (the others,
+# --full, --watch, --serve, --verbose, --help, go the long way).
+VALUED = ("root", "out", "theme", "title", "site-url", "config", "publish")
+QUIET = ("-q", "--quiet")
+
+
+def simple_options(argv: list[str]) -> dict[str, str] | None:
+    """{option: value} for a plain one-shot command line, None for anything else."""
+    opts: dict[str, str] = {}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if arg in QUIET:
+            continue
+        name, eq, value = arg.partition("=")
+        if not name.startswith("--") or name[2:] not in VALUED or name[2:] in opts:
+            return None
+        if not eq:
+            if i == len(argv):
+                return None
+            value = argv[i]
+            i += 1
+        opts[name[2:]] = value
+    return opts
+
+
+def dir_sig(path: str) -> list[int] | None:
+    """A directory's signature; nlink counts subdirectories: a run added and one pruned
+    in the same tick still change it."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_nlink, st.st_ino]
+
+
+def run_sig(path: str) -> list[int] | None:
+    """A run's signature, as sitegen.files.RunFiles.sig gives it (a test holds them equal)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        try:
+            st = os.stat(MANIFEST, dir_fd=fd, follow_symlinks=False)
+        except OSError:
+            return None
+        sizes = [_lsize(name, fd) for name in (STDOUT, STDERR, NOTIFICATIONS)]
+        return [st.st_mtime_ns, st.st_size, st.st_ino, *sizes, stat.S_IFMT(st.st_mode)]
+    finally:
+        os.close(fd)
+
+
+def _lsize(name: str, fd: int) -> int:
+    try:
+        return os.stat(name, dir_fd=fd, follow_symlinks=False).st_size
+    except OSError:
+        return -1
+
+
+def _code_sig(theme: str) -> list[str]:
+    """The mtimes of sitegen's code, the store's, and the theme files: a change is a rebuild."""
+    import runwrap.store
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    store = os.path.dirname(os.path.abspath(runwrap.store.__file__))
+    dirs = [here, store, os.path.dirname(store)]
+    trees = [os.path.join(here, "themes"), os.path.join(os.path.dirname(here), "themes")]
+    if os.sep in theme or os.path.isdir(theme):
+        trees.append(os.path.abspath(theme))
+    parts = []
+    for d in dirs:
+        for entry in sorted(os.scandir(d), key=lambda e: e.name):
+            if entry.name.endswith(".py"):
+                parts.append(f"{entry.path}:{entry.stat().st_mtime_ns}")
+    for tree in trees:
+        for top, subdirs, files in os.walk(tree):
+            subdirs.sort()
+            for name in sorted(files):
+                st = os.stat(os.path.join(top, name))
+                parts.append(f"{top}/{name}:{st.st_mtime_ns}:{st.st_size}")
+    return parts
+
+
+def key(opts: dict[str, str]) -> tuple[str, str, str]:
+    """(the key of a build with these options, ROOT, OUT); RunwrapError for a bad config.
+
+    The config is read the way sitegen.config reads it (runwrap.config's cached parse).
+    """
+    from runwrap.config import find_config_file, load_config_file, resolve_root
+
+    path = find_config_file(opts.get("config"))
+    data = load_config_file(path)
+    root = resolve_root(opts.get("root"), data)
+    site = data.get("site") if isinstance(data.get("site"), dict) else {}
+    out = opts.get("out") or site.get("out")
+    if not isinstance(out, str) or not out:
+        raise ValueError("no output directory")
+    out = os.path.abspath(os.path.expanduser(out))
+    theme = opts.get("theme") or site.get("theme") or "default"
+    theme = os.path.expanduser(theme) if isinstance(theme, str) else "default"
+    parts = {
+        "version": VERSION,
+        "python": sys.version,
+        "opts": opts,
+        "cwd": os.getcwd(),
+        "config": path,
+        "data": data,
+        "root": root,
+        "out": out,
+        "code": _code_sig(theme),
+    }
+    return dumps(parts), root, out
+
+
+def _path(out: str) -> str:
+    return os.path.join(out, ".sitegen", STAMP)
+
+
+def task_sigs(root: str, task: str) -> list[list[int] | None]:
+    """A task directory's signature and its open/'s, taken before an update reads them."""
+    path = task_dir(root, task)
+    return [dir_sig(path), dir_sig(os.path.join(path, OPEN))]
+
+
+def running(rec: dict) -> bool:
+    """Whether a run record of the build cache is of a running run."""
+    return rec["sum"] is not None and rec["sum"]["status"] == "running"
+
+
+def stamp_state(
+    at: float, tasks_sig: list[int] | None, sigs: dict, summary: dict, due: float | None
+) -> dict:
+    """The stamp of a complete update that began at `at` (sigs: task_sigs() per task, then;
+    summary: the build cache's, whose runs/ signatures were taken before reading)."""
+    return {
+        "tasks_sig": tasks_sig,
+        "tasks": {t: [*sigs[t], entry["sig"]] for t, entry in summary.items()},
+        "pending": [
+            [t, run_id, rec["sig"], rec.get("bad"), running(rec)]
+            for t, entry in summary.items()
+            for run_id, rec in entry["pending"].items()
+        ],
+        "due": due,
+        "at": at,
+    }
+
+
+def save(out: str, build_key: str, state: dict) -> None:
+    """Write the stamp after a complete update (state: from Site.stamp_state())."""
+    write_json_atomic(_path(out), {"key": build_key, **state}, fsync=False)
+
+
+def forget(out: str) -> None:
+    """Remove the stamp: an update is about to change OUT."""
+    try:
+        os.unlink(_path(out))
+    except OSError:
+        pass
+
+
+def unchanged(argv: list[str]) -> bool:
+    """Whether OUT is up to date for this command line: True only when sure."""
+    opts = simple_options(argv)
+    if opts is None:
+        return False
+    try:
+        build_key, root, out = key(opts)
+        data = read_json(_path(out))
+        if not isinstance(data, dict) or data.get("key") != build_key:
+            return False
+        return _same(root, out, data)
+    except Exception:  # any doubt (a bad config, a bug): the real update tells and mends
+        return False
+
+
+def _same(root: str, out: str, data: dict) -> bool:
+    now, due = time.time(), data["due"]
+    if now < data["at"] or (due is not None and now >= due):
+        return False  # some task's lateness changes now (or the clock went back)
+    if os.path.lexists(os.path.join(out, ".sitegen", "dirty.json")):
+        return False  # a dead update's journal
+    if dir_sig(tasks_dir(root)) != data["tasks_sig"]:
+        return False
+    for task, (tsig, osig, rsig) in data["tasks"].items():
+        if (
+            dir_sig(task_dir(root, task)) != tsig
+            or dir_sig(os.path.join(task_dir(root, task), OPEN)) != osig
+            or dir_sig(runs_dir(root, task)) != rsig
+        ):
+            return False
+    for task, run_id, sig, bad, running in data["pending"]:
+        path = os.path.join(runs_dir(root, task), run_id)
+        now = run_sig(path)
+        if now != sig and (now is None or now != bad):
+            return False
+        if running and not _still_running(path):
+            return False
+    return True
+
+
+def _still_running(path: str) -> bool:
+    """Whether a running run still reads as running (its owner may have died: lost)."""
+    from runwrap.store.manifest import RUNNING, effective_status
+
+    manifest = read_json(os.path.join(path, MANIFEST))
+    return isinstance(manifest, dict) and effective_status(manifest) == RUNNING

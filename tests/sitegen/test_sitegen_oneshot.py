@@ -1,0 +1,95 @@
+"""The one-shot sitegen as cron runs it: --version, and the stamp that answers "nothing
+changed" before the renderer is imported (sitegen/stamp.py)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from sitegen_helpers import BIN, ENV, real_root, runwrap, sitegen
+
+from runwrap import __version__
+from runwrap.store.layout import list_run_ids, runs_dir
+from sitegen.files import RunsDir
+from sitegen.stamp import run_sig
+
+pytest_plugins = ["sitegen_fixtures"]
+
+HEAVY = ("jinja2", "markdown", "multiprocessing", "argparse")
+
+
+def imported(*args: str) -> set[str]:
+    """The modules the installed command imports (python -X importtime), run to success."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", str(BIN / "sitegen"), *args],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("import time:")]
+    assert len(lines) == len(result.stderr.splitlines()), result.stderr  # nothing else said
+    return {line.rsplit("|", 1)[1].strip() for line in lines[1:]}
+
+
+def heavy(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules} & set(HEAVY)
+
+
+def status(out: Path) -> dict:
+    return json.loads((out / "status.json").read_text())
+
+
+def test_version():
+    result = sitegen("--version")
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout == f"sitegen {__version__}\n"
+
+
+def test_nothing_changed_imports_no_renderer_and_a_change_is_still_picked_up(run_root, out):
+    real_root(run_root)
+    args = ("--root", str(run_root), "--out", str(out))
+    assert heavy(imported(*args)) == set(HEAVY)  # the first build renders: the control
+    assert (out / ".sitegen" / "stamp.json").is_file()
+    before = status(out)
+    assert heavy(imported(*args)) == set()
+    assert heavy(imported(*args, "-q")) == set()
+
+    assert runwrap(run_root, "backup", "echo again; exit 3").returncode == 3
+    assert heavy(imported(*args)) == set(HEAVY)
+    after = status(out)
+    assert after["tasks"]["backup"]["runs"] == before["tasks"]["backup"]["runs"] + 1
+    assert after["tasks"]["backup"]["last_status"] == "failed"
+    assert heavy(imported(*args)) == set()
+
+    assert runwrap(run_root, "brand new", "true").returncode == 0  # a task that was not there
+    assert heavy(imported(*args)) == set(HEAVY)
+    assert status(out)["tasks"]["brand new"]["state"] == "ok"
+
+
+def test_another_command_line_or_a_full_build_is_never_answered_by_the_stamp(run_root, out):
+    real_root(run_root)
+    args = ("--root", str(run_root), "--out", str(out))
+    assert sitegen(*args, "--title", "First").returncode == 0
+    assert heavy(imported(*args, "--title", "Second")) == set(HEAVY)
+    assert "Second" in (out / "index.html").read_text()
+    assert heavy(imported(*args, "--title", "Second", "--full")) == set(HEAVY)
+    assert heavy(imported(*args, "--title", "Second")) == set()  # --full stamped it
+    (out / "index.html").unlink()
+    (out / ".sitegen" / "dirty.json").write_text('["backup"]')  # as a killed update leaves it
+    assert heavy(imported(*args, "--title", "Second")) == set(HEAVY)
+    assert "Second" in (out / "index.html").read_text()
+
+
+def test_the_stamp_signs_a_run_as_the_build_cache_does(run_root):
+    real_root(run_root)
+    for task in ("backup", "report"):
+        with RunsDir(str(run_root), task) as runs:
+            for run_id in list_run_ids(str(run_root), task):
+                expected = runs.sig(run_id)
+                assert expected is not None
+                assert run_sig(str(Path(runs_dir(str(run_root), task)) / run_id)) == expected
+    assert run_sig(str(run_root / "tasks" / "backup" / "runs" / "nothing-here")) is None
