@@ -67,24 +67,49 @@ def after_run(opts: RunOptions, task_path: str, run_path: str, manifest: dict) -
     task's notify.json and to notifications.json beside the run's manifest,
     which is final and never rewritten.
     """
-    from runwrap.notify.ledger import plan, read_ledger, settle, write_ledger
-    from runwrap.store.state import locked, update_state
+    from runwrap.store.state import update_state
 
-    notifiers = prepare(opts)
-    now = time.time()
     queue: dict[str, list[dict]] = {}
 
     def extra(old: dict, new: dict) -> None:
-        records, decided = plan(notifiers, old, new, read_ledger(task_path), manifest, now)
-        write_ledger(task_path, records)
-        queue.update(decided)
+        plan_locked(opts, task_path, manifest, old, new, queue)
 
-    _old, new = update_state(task_path, manifest, extra)
+    new = update_state(task_path, manifest, extra)[1]
+    return deliver(opts, task_path, run_path, manifest, new, queue)
+
+
+def plan_locked(
+    opts: RunOptions, task_path: str, manifest: dict, old: dict, new: dict, queue: dict
+) -> None:
+    """Decide the run's notices under the state lock: notify.json, and `queue` to send.
+
+    notify.json is rewritten only when a record changed: a quiet tick writes nothing.
+    """
+    from runwrap.notify.ledger import plan, read_ledger, stored_ledger, write_ledger
+
+    stored = stored_ledger(task_path)
+    told = stored if stored is not None else read_ledger(task_path)
+    records, decided = plan(prepare(opts), old, new, told, manifest, time.time())
+    if records != stored:
+        write_ledger(task_path, records)
+    queue.update(decided)
+
+
+def deliver(
+    opts: RunOptions, task_path: str, run_path: str, manifest: dict, new: dict, queue: dict
+) -> dict:
+    """Send what plan_locked() queued (and end the start pings), then settle notify.json.
+
+    Returns `new`, the task state after the run.
+    """
+    notifiers = prepare(opts)
     rid, pings = _pings.pop(manifest.get("run_id") or "", (None, []))
     if not any(queue.values()) and not pings:
         return new
     from runwrap.notify.dispatch import finish, start
+    from runwrap.notify.ledger import read_ledger, settle, write_ledger
     from runwrap.say import warn
+    from runwrap.store.state import locked
 
     try:
         for items in queue.values():

@@ -43,16 +43,22 @@ def _records(value: object) -> dict:
     return {k: dict(v) for k, v in value.items() if isinstance(k, str) and isinstance(v, dict)}
 
 
+def stored_ledger(task_path: str) -> dict | None:
+    """notify.json's records as the file has them (None when it is missing or unreadable)."""
+    value = read_json(os.path.join(task_path, NOTIFY))
+    return _records(value) if isinstance(value, dict) else None
+
+
 def read_ledger(task_path: str) -> dict:
     """Every notifier's record ({} when none is readable).
 
     A task from before notify.json kept the records in state.json's `notify`.
     """
-    value = read_json(os.path.join(task_path, NOTIFY))
-    if value is None:
-        state = read_json(os.path.join(task_path, STATE))
-        value = state.get("notify") if isinstance(state, dict) else None
-    return _records(value)
+    stored = stored_ledger(task_path)
+    if stored is not None:
+        return stored
+    state = read_json(os.path.join(task_path, STATE))
+    return _records(state.get("notify") if isinstance(state, dict) else None)
 
 
 def write_ledger(task_path: str, records: dict) -> None:

@@ -22,7 +22,7 @@ from runwrap.run.child import SpawnError, spawn
 from runwrap.run.heartbeat import Monitor
 from runwrap.run.outcome import Outcome, from_ending
 from runwrap.run.outputcap import CappedLog
-from runwrap.run.record import record_run
+from runwrap.run.record import builtin_console, record_run
 from runwrap.run.recover import finalize_orphans
 from runwrap.run.reserve import reserve_space, write_final
 from runwrap.run.supervise import supervise
@@ -171,7 +171,7 @@ class _Run:
 def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResult:
     """Run the task once under `opts`; never raises for the job's own failures."""
     environ = dict(os.environ if environ is None else environ)
-    if opts.notify:
+    if opts.notify and not builtin_console(opts):
         # A bad notifier definition stops here, before the job runs (exit 125).
         from runwrap.notify import prepare
 
@@ -236,7 +236,7 @@ def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
     run_path = run.run_path
     feedback = os.path.join(run_path, FEEDBACK)
     reserve_space(run_path)
-    if opts.notify:
+    if opts.notify and not builtin_console(opts):
         from runwrap.notify import run_started
 
         run_started(opts, run_path, manifest)
