@@ -24,6 +24,13 @@ def main(argv: list[str] | None = None) -> int:
         if run_at is not None and argv[run_at] == "run":
             # A task declared in the config: as lean as the run form (no argparse).
             return _run_task(argv[:run_at] + argv[run_at + 1 :])
+        if run_at is not None and argv[run_at] == "ls":
+            # The command people type most: without argparse when its words are plain.
+            from runwrap.commands.ls import ls_main
+
+            status = ls_main(argv[:run_at] + argv[run_at + 1 :])
+            if status is not None:
+                return status
         from runwrap.commands.parser import control_main
 
         return control_main(argv)

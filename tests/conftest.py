@@ -35,7 +35,9 @@ def assert_one_line_error(result, *fragments: str, code: int = 125) -> None:
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("runwrap: ") and "internal error" not in lines[0], lines[0]
+    # "runwrap: ..." or, for a subcommand's usage error, "runwrap ls: error: ..."
+    assert lines[0].startswith("runwrap") and ": " in lines[0], lines[0]
+    assert "internal error" not in lines[0], lines[0]
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
 

@@ -7,8 +7,8 @@ may be in any field. Each helper here takes `object` and returns a string
 
 from __future__ import annotations
 
-import json
 import math
+import os
 import sys
 import time
 
@@ -107,12 +107,36 @@ def cell(value: object, width: int = 40) -> str:
     return "-" if value is None else clean(value, width)
 
 
-def table(rows: list[list[str]]) -> str:
-    """Rows as left-aligned columns."""
+def table(rows: list[list[str]], colours: list[list[str | None]] | None = None) -> str:
+    """Rows as left-aligned columns; `colours` (an SGR code or None per cell) paints cells."""
     rows = [[str(c) for c in row] for row in rows]
     widths = [max(map(len, column)) for column in zip(*rows)]
-    line = "  ".join(f"{{:<{w}}}" for w in widths)  # each cell left-aligned in its column
-    return "\n".join([line.format(*row).rstrip() for row in rows])
+    if colours is None:
+        line = "  ".join(f"{{:<{w}}}" for w in widths)  # each cell left-aligned in its column
+        return "\n".join([line.format(*row).rstrip() for row in rows])
+    # The escape codes take no room on screen: each cell is padded by its text alone.
+    return "\n".join(
+        "  ".join(
+            (f"\x1b[{code}m{text}\x1b[0m" if code else text) + " " * (width - len(text))
+            for text, width, code in zip(row, widths, codes)
+        ).rstrip()
+        for row, codes in zip(rows, colours)
+    )
+
+
+def use_colour(choice: str) -> bool:
+    """--color always/never, or auto: on a terminal, unless NO_COLOR is set or TERM is dumb.
+
+    NO_COLOR (https://no-color.org) is any non-empty value; --color always overrides it.
+    """
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # no stdout, or a closed one
+        return False
 
 
 MAX_DEPTH = 64  # a run's real data nests 4 deep; deeper is garbage a job wrote
@@ -120,6 +144,8 @@ MAX_DEPTH = 64  # a run's real data nests 4 deep; deeper is garbage a job wrote
 
 def print_json(value: object) -> None:
     """JSON on stdout that any parser takes: UTF-8, no NaN, whatever the files held."""
+    import json  # here: it imports re, which the plain tables of ls do without
+
     text = json.dumps(_plain(value, MAX_DEPTH), indent=2, sort_keys=True, ensure_ascii=False)
     # Undecodable bytes read from a file are lone surrogates here: written as \udcff
     # escapes, the output stays valid UTF-8 (and valid JSON).

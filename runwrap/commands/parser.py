@@ -3,32 +3,29 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from runwrap import __version__
-from runwrap.commands import COMMON_OPTIONS, SUBCOMMANDS
+from runwrap.commands import COMMON_OPTIONS, SUBCOMMANDS, control_root, warn_skipped
 from runwrap.commands.check import cmd_check
 from runwrap.commands.crontab import cmd_crontab
 from runwrap.commands.feedback import cmd_feedback, cmd_parse
 from runwrap.commands.history import cmd_history
 from runwrap.commands.kill import cmd_kill
-from runwrap.commands.ls import cmd_ls
+from runwrap.commands.ls import COLOR_CHOICES, cmd_ls
 from runwrap.commands.show import cmd_show
 from runwrap.commands.systemd import cmd_systemd
 from runwrap.commands.tail import cmd_tail
-from runwrap.config import find_config_file, load_config_file, resolve_root
+from runwrap.config import find_config_file, load_config_file
 from runwrap.errors import ExitCode, RunwrapError
 from runwrap.runform import RUN_HELP
-from runwrap.store.lookup import (
-    skipped_warning,
-)
 from runwrap.store.manifest import STATUSES
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line and 125, like every runwrap error
-        print(f"runwrap: {message}; see runwrap --help", file=sys.stderr)
+        # self.prog is "runwrap ls" in a subcommand's parser: its help is the one to read.
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
         raise SystemExit(ExitCode.USAGE)
 
 
@@ -51,7 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true", help="JSON output for scripts")
         return p
 
-    add("ls", "every task: last status and since when, and every running run")
+    p = add("ls", "every task, failing and late first, and every running run")
+    p.add_argument(
+        "--color",
+        choices=COLOR_CHOICES,
+        default="auto",
+        help="colour the states (auto: on a terminal, unless $NO_COLOR or TERM=dumb)",
+    )
     add("show", "one run in full (a task's latest run)").add_argument("ref", metavar="TASK|RUN_ID")
     p = add("history", "a task's past runs, newest first")
     p.add_argument("ref", metavar="TASK")
@@ -112,21 +115,18 @@ def control_main(argv: list[str]) -> int:
         parser.print_help()
         return ExitCode.OK
     argv = _subcommand_first(argv, parser)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # said by the subcommand's parser, whose help is the one to read
+        _subparser(parser, args.subcommand).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.subcommand == "parse":
         if (args.file is None) == (args.feedback is None):
             raise RunwrapError("usage: runwrap parse FILE (or taskwatcher's --feedback FILE)")
         return cmd_parse(args.file or args.feedback)
     config_file = find_config_file(args.config)
     config = load_config_file(config_file)
-    root = resolve_root(args.root, config)
-    if args.subcommand not in _WRITERS and not os.path.isdir(root):
-        raise RunwrapError(
-            f"run root {root} does not exist; name it with --root or $RUNWRAP_ROOT "
-            "(or run a task first)"
-        )
+    root = control_root(args.root, config, must_exist=args.subcommand not in _WRITERS)
     handlers = {
-        "ls": lambda: cmd_ls(root, args.json),
+        "ls": lambda: cmd_ls(root, args.json, args.color),
         "show": lambda: cmd_show(root, args.ref, args.json),
         "history": lambda: cmd_history(root, args.ref, args.limit, args.status, args.json),
         "feedback": lambda: cmd_feedback(root, args.ref),
@@ -137,9 +137,7 @@ def control_main(argv: list[str]) -> int:
         "systemd": lambda: cmd_systemd(root, config, config_file, args.out, args.user),
     }
     status = handlers[args.subcommand]()
-    warning = skipped_warning()  # what could not be read: one line, after the output
-    if warning:
-        print(f"runwrap: {warning}", file=sys.stderr)
+    warn_skipped()
     return status
 
 
@@ -219,13 +217,15 @@ def _no_command_or_unknown(words: list[str]) -> str:
     return "no command given: runwrap [OPTIONS] -- COMMAND [ARG...]"
 
 
+def _subparser(parser: argparse.ArgumentParser, subcommand: str) -> argparse.ArgumentParser:
+    """The parser of one subcommand."""
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[subcommand]
+
+
 def _options_of(parser: argparse.ArgumentParser, subcommand: str) -> set[str]:
     """The option strings a subcommand accepts (--json, -n, ...)."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            sub = action.choices[subcommand]
-            return {opt for a in sub._actions for opt in a.option_strings}
-    return set()
+    return {opt for a in _subparser(parser, subcommand)._actions for opt in a.option_strings}
 
 
 # ---- subcommands ------------------------------------------------------------

@@ -45,6 +45,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "last_success_id": _OPT_STR,
     "last_failure_id": _OPT_STR,
     "schedule": (dict, type(None)),
+    "labels": (dict, type(None)),
 }
 _REQUIRED = ("last_run_id", "last_status")
 
@@ -93,6 +94,9 @@ def next_state(old: dict, manifest: dict) -> dict:
     # The schedule in force is the latest run's: a crontab line is the source.
     schedule = manifest.get("schedule")
     new["schedule"] = schedule if isinstance(schedule, dict) else None
+    # And so are its labels: `runwrap ls` shows them without reading a manifest.
+    labels = manifest.get("labels")
+    new["labels"] = labels if isinstance(labels, dict) else None
     if status == SKIPPED:
         # A skipped run says nothing about the job's health: count it apart.
         new["consecutive_skips"] = old.get("consecutive_skips", 0) + 1
