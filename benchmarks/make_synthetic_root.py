@@ -14,7 +14,7 @@ import random
 import time
 
 from runwrap.store.jsonio import write_json_atomic
-from runwrap.store.layout import MANIFEST, STDERR, STDOUT
+from runwrap.store.layout import MANIFEST, SEQ, STDERR, STDOUT
 from runwrap.store.manifest import new_manifest
 from runwrap.store.state import rebuild_state, state_path, update_state
 from runwrap.timefmt import iso
@@ -75,6 +75,8 @@ def write_run(
     os.utime(os.path.join(path, MANIFEST), (started + duration, started + duration))
     if record:
         update_state(os.path.join(root, "tasks", task), manifest)
+        with open(os.path.join(root, "tasks", task, SEQ), "w") as f:
+            f.write(f"{n + 1}\n")  # runwrap numbers a run before it starts
     return run_id
 
 
@@ -89,6 +91,8 @@ def make_root(root: str, tasks: int, runs: int, seed: int = 1) -> None:
         # runwrap's cache of what the manifests imply: without it every reader rebuilds it.
         task_path = os.path.join(root, "tasks", task)
         write_json_atomic(state_path(task_path), rebuild_state(task_path), fsync=False)
+        with open(os.path.join(task_path, SEQ), "w") as f:
+            f.write(f"{runs}\n")  # the last run number handed out
 
 
 def main() -> None:

@@ -108,8 +108,14 @@ def previous_counts(text: str) -> dict[str, tuple[dict[str, int], int]]:
 
 def _count_runs(root: str, task: str, counts: dict[str, int], through: int):
     """(counts, through) with the finished runs numbered above `through` added."""
-    from runwrap.store.layout import list_run_ids
+    from runwrap.store.jsonio import read_regular
+    from runwrap.store.layout import SEQ, list_run_ids
 
+    raw = read_regular(os.path.join(task_dir(root, task), SEQ), 64)
+    if through and raw is not None and raw.strip().isdigit() and int(raw) <= through:
+        # No run was numbered since: nothing to count, and no need to list every run
+        # (a long-lived sitegen renders the metrics on every update).
+        return counts, through
     newer = []
     for run_id in reversed(list_run_ids(root, task)):
         manifest = read_manifest(run_dir(root, task, run_id))
