@@ -134,3 +134,16 @@ def test_usage_errors_point_to_the_subcommands_help(root: Root) -> None:
 def test_a_mistyped_root_is_exit_125_before_and_after_the_subcommand(root: Root, tmp_path) -> None:
     for args in (["--root", str(tmp_path / "nope"), "ls"], ["ls", "--root", str(tmp_path / "n")]):
         assert_one_line_error(root.run(*args), "does not exist", code=125)
+
+
+def test_ls_imports_neither_argparse_nor_json(root: Root) -> None:
+    """Its own parser and _json keep the most typed command near the interpreter's floor."""
+    root.run("-n", "t", "-l", "team=db", "--", "true")
+    env = {**root.env, "PYTHONPROFILEIMPORTTIME": "1"}
+    result = subprocess.run([RUNWRAP, "ls"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "team=db" in result.stdout, result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("import time:")]
+    modules = {ln.split("|")[-1].strip() for ln in lines[1:]}
+    assert "runwrap.commands.ls" in modules  # the measurement saw ls itself
+    heavy = {"argparse", "json", "re", "enum", "dataclasses", "datetime", "runwrap.commands.parser"}
+    assert not modules & heavy, sorted(modules & heavy)
