@@ -142,8 +142,11 @@ def startup(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
 def ls(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
     venv = venvs[-1]  # installed with the current pip
     lsenv = {**env, "RUNWRAP_ROOT": str(work / "ls-root")}
-    for n in range(50):
-        subprocess.run([venv.runwrap, "-n", f"task-{n:02d}", "--", "true"], env=lsenv, check=True)
+    for n in range(50):  # a few failing, half with labels: every column ls can show
+        labels = ["-l", f"team=t{n % 5}"] if n % 2 else []
+        job = "false" if n % 10 == 3 else "true"
+        argv = [venv.runwrap, "-n", f"task-{n:02d}", "--notify", "none", *labels, "--", job]
+        subprocess.run(argv, env=lsenv, check=job == "true")
     cases = {"runwrap ls": [venv.runwrap, "ls"], "python -c pass": [venv.python, "-c", "pass"]}
     times = interleaved(cases, 10 if QUICK else 50, lsenv)
     return [

@@ -51,7 +51,7 @@ def ls_main(words: list[str]) -> int | None:
         else:
             return None
         i += 1
-    color = given["--color"] or "auto"
+    color = "auto" if given["--color"] is None else given["--color"]
     if color not in COLOR_CHOICES:
         return None
     from runwrap.commands import control_root, warn_skipped
