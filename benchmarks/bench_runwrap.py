@@ -52,6 +52,10 @@ for entry in os.scandir(runs):
 """
 
 
+# The modules `runwrap -n t -- true` imports by name (each imports the rest of the run path).
+RUN_PATH = "runwrap.cli, runwrap.runform, runwrap.settings, runwrap.run.execute, runwrap.say"
+
+
 class Venv:
     """A fresh venv with the repository installed (not editable) by `pip`."""
 
@@ -117,6 +121,12 @@ def startup(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
         for argv in (["-n", "t", "--", "true"], ["-n", "q", "--notify", "none", "--", "true"]):
             cases[f"{venv.label}|runwrap {' '.join(argv)}"] = [venv.runwrap, *argv]
         cases[f"{venv.label}|python -c pass"] = [venv.python, "-c", "pass"]
+    # What the run path's imports alone cost, without running anything.
+    cases[f"{venvs[-1].label}|python -c 'import {RUN_PATH}'"] = [
+        venvs[-1].python,
+        "-c",
+        f"import {RUN_PATH}",
+    ]
     cases["|flock -n LOCK timeout 60 true"] = ["flock", "-n", str(lock), "timeout", "60", "true"]
     times = interleaved(cases, 20 if QUICK else 100, env)
     rows = [
