@@ -148,7 +148,8 @@ def _running_cell(runs: list[dict], now: float) -> str:
 def _labels_cell(labels: object) -> str:
     """env=prod,team=db: a job's config may hold anything, so every part is cleaned."""
     pairs = sorted(mapping(labels).items(), key=lambda pair: pair[0])
-    return clean(",".join(f"{k}={v}" for k, v in pairs), 40) if pairs else "-"
+    # Each value cleaned first: str() of a deeply nested one would raise (clean() does not).
+    return clean(",".join(f"{clean(k)}={clean(v)}" for k, v in pairs), 40) if pairs else "-"
 
 
 def _lateness_of(root: str, item: dict, now: float):

@@ -147,3 +147,15 @@ def test_ls_imports_neither_argparse_nor_json(root: Root) -> None:
     assert "runwrap.commands.ls" in modules  # the measurement saw ls itself
     heavy = {"argparse", "json", "re", "enum", "dataclasses", "datetime", "runwrap.commands.parser"}
     assert not modules & heavy, sorted(modules & heavy)
+
+
+def test_labels_a_file_could_hold_are_shown_safely(root: Root) -> None:
+    root.run("-n", "t", "--", "true")
+    path = root.task_dir("t") / "state.json"
+    state = json.loads(path.read_text())
+    state["labels"] = {"esc": "\x1b[2Jx\n", "n": [1, {"a": None}]}
+    path.write_text(json.dumps(state))
+    result = root.run("ls")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    row = result.stdout.splitlines()[1]
+    assert row.endswith("esc=?[2Jx?,n=[1, {'a': None}]")
