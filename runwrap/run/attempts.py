@@ -10,7 +10,6 @@ from runwrap.run import sig
 from runwrap.run.child import SpawnError, spawn
 from runwrap.run.outcome import Outcome, from_ending, from_spawn_error, signalled
 from runwrap.run.supervise import supervise
-from runwrap.run.watcher import WATCH_AFTER
 from runwrap.timefmt import iso
 from runwrap.units import format_duration
 
@@ -21,6 +20,9 @@ if TYPE_CHECKING:
     from runwrap.run.heartbeat import Monitor
     from runwrap.run.outputcap import CappedLog
     from runwrap.settings import RunOptions
+
+# A job running this long gets the watcher (run/watcher.py): shorter ones never pay its fork.
+WATCH_AFTER = 1.0
 
 
 def _interruptible_sleep(inbox: sig.SignalInbox, seconds: float) -> int | None:

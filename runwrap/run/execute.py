@@ -23,21 +23,21 @@ from runwrap.run.heartbeat import Monitor
 from runwrap.run.outcome import Outcome, from_ending
 from runwrap.run.outputcap import CappedLog
 from runwrap.run.record import builtin_console, record_run
-from runwrap.run.recover import finalize_orphans
 from runwrap.run.reserve import reserve_space, write_final
 from runwrap.run.supervise import supervise
-from runwrap.run.watcher import Watcher
 from runwrap.say import warn
 from runwrap.settings import WAIT
 from runwrap.store.jsonio import read_json
 from runwrap.store.layout import (
     FEEDBACK,
     LOCK,
+    OPEN,
     STATE,
     STDERR,
     STDOUT,
     create_run_dir,
     ensure_task_dirs,
+    list_dir,
     task_runs_dir,
 )
 from runwrap.store.manifest import (
@@ -188,7 +188,10 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
             interrupted=lambda: bool(inbox.received),
         )
         try:
-            finalize_orphans(task_path, opts, opts.kill_grace)
+            if list_dir(os.path.join(task_path, OPEN)):  # runs a dead runwrap left open
+                from runwrap.run.recover import finalize_orphans
+
+                finalize_orphans(task_path, opts, opts.kill_grace)
             run = _Run(opts, task_path, inbox)
             if guard is None:
                 return _record_skipped(run)
@@ -249,7 +252,15 @@ def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
     )
     cwd = os.getcwd()
     argv = _job_argv(opts.command, run_path, feedback, cwd)
-    watcher = Watcher()
+    watcher = None
+
+    def start_watcher() -> int | None:
+        nonlocal watcher
+        from runwrap.run.watcher import Watcher  # a job that ends within a second needs none
+
+        watcher = Watcher()
+        return watcher.start(opts, run.task_path, run.run_id)
+
     os.chdir(run_path)
     try:
         logs = (
@@ -264,7 +275,7 @@ def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
             environ,
             logs,
             monitor,
-            lambda: watcher.start(opts, run.task_path, run.run_id),
+            start_watcher,
         )
         manifest, outcome = _final_manifest(run, monitor, logs, outcome, attempts)
         manifest["leftovers"] = leftovers or None
@@ -278,7 +289,8 @@ def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
         os.chdir(cwd)
     if final:
         _after_run(run, manifest)
-    watcher.stop()
+    if watcher is not None:
+        watcher.stop()
     return RunResult(outcome.exit_status, manifest)
 
 

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 # Jobs shorter than this never pay for a fork; a runwrap killed within it
 # leaves its orphans to the next run of the task (recover.py).
-WATCH_AFTER = 1.0
 _REASON = "runwrap was killed while the job ran; the job's processes were stopped"
 
 
