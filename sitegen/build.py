@@ -299,7 +299,16 @@ class Site:
                 return entry
             run_sums = [cached[i]["sum"] for i in order]
             self.out.render_runs(
-                task, runs, order, old_order, changed_pages, manifests, stats, counter, fresh
+                task,
+                runs,
+                order,
+                old_order,
+                changed_pages,
+                manifests,
+                stats,
+                counter,
+                fresh,
+                {i: cached[i]["sum"] for i in order},
             )
             page_sigs = self.out.render_history(task, run_sums, page_sigs, fresh, stats)
             task_sum = task_summary(task, run_sums)

@@ -119,8 +119,10 @@ class Writer:
         stats: BuildStats,
         counter: Ticker | None,
         fresh: bool,
+        sums: dict[str, dict] | None = None,
     ) -> None:
-        """Render the run pages that changed, and those whose neighbours changed."""
+        """Render the run pages that changed, and those whose neighbours changed (sums: the
+        runs' summaries the build has already made, so that none is made twice)."""
         old_pos = {run_id: i for i, run_id in enumerate(old_order)}
         for i, run_id in enumerate(order):
             prev = order[i - 1] if i else None
@@ -136,7 +138,9 @@ class Writer:
             if manifest is None:
                 continue
             try:
-                self.render_run(task, run_id, manifest, runs, prev, nxt)
+                run_sum = (sums or {}).get(run_id)
+                status = run_sum["status"] if run_sum is not None else None
+                self.render_run(task, run_id, manifest, runs, prev, nxt, status)
             except OSError:
                 raise  # OUT cannot be written: the build stops, with one line
             except Exception as e:  # a bug a job's files set off: this page only
@@ -156,6 +160,7 @@ class Writer:
         runs: RunsDir,
         prev: str | None,
         nxt: str | None,
+        status: str | None = None,
     ) -> None:
         """Render one run page and publish its logs and artifacts."""
         out_run = self.out_run(task, run_id)
@@ -167,7 +172,8 @@ class Writer:
         except FileNotFoundError:
             os.makedirs(out_run)
             existed = False
-        status = summarize(run_id, manifest)["status"]
+        if status is None:
+            status = summarize(run_id, manifest)["status"]
         with runs.run(run_id, self.cfg.publish, self.scratch) as rf:
             run, keep = pages.run_context(task, run_id, manifest, status, rf, out_run)
         self.render(
