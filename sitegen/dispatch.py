@@ -37,6 +37,10 @@ def run(
         count(stats.history_pages, "history page"),
         stats.seconds,
     )
+    if not cfg.watch:
+        from sitegen import heartbeat
+
+        heartbeat.built_once(cfg.out, site.scratch)  # OUT/watch.json: no watch expected
     if not cfg.watch and cfg.serve is None:
         return site
     server = None
@@ -48,8 +52,10 @@ def run(
             announce(url)
     try:
         if cfg.watch:
+            from sitegen import heartbeat
             from sitegen.watch import watch
 
+            heartbeat.start(cfg.out, site.scratch, stop)  # OUT/watch.json: the stale banner's
             watch(site, stop)
         else:
             while not stop.wait(0.5):

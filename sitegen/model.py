@@ -9,11 +9,13 @@ from collections.abc import Callable
 from runwrap.store.health import FAILING_HEALTH, OK, health
 from runwrap.store.manifest import RUNNING, SKIPPED, STATUSES, effective_status
 from runwrap.timefmt import iso, parse_iso
+from sitegen.timeline import BAR, bars, days
 
 STRIP_RUNS = 30  # cells in the dashboard's strip
 RATE_RUNS = 50  # window of the success rate
 CHART_RUNS = 100  # bars in a task's duration chart
 FEED_ENTRIES = 20  # state changes kept per task
+MAX_LABELS = 20  # labels of a run the dashboard can filter by
 
 # Task states, in the dashboard's order (failing first).
 STATE_ORDER = {"failing": 0, "late": 1, "running": 2, "ok": 3, "skipped": 4, "never": 5}
@@ -143,6 +145,8 @@ RUN_SUMMARY = {
     "liveness": (str, _NONE),
     "progress": (float, _NONE),
     "info": (str, _NONE),
+    "host": (str, _NONE),
+    "labels": (dict,),
 }
 _CHANGE = {
     "task": (str,),
@@ -165,6 +169,10 @@ TASK_SUMMARY = {
     "rate_n": (int,),
     "strip": [{"id": (str,), "status": (str,)}],
     "changes": [_CHANGE],
+    "host": (str, _NONE),
+    "labels": (dict,),
+    "bars": {"day": [BAR], "week": [BAR]},
+    "days": [{"day": (str,), "status": (str,), "n": (int,)}],
 }
 
 
@@ -225,6 +233,9 @@ def summarize(run_id: str, manifest: dict) -> dict:
         "liveness": as_str(manifest.get("liveness"), 20) if status == RUNNING else None,
         "progress": progress_of(feedback) if status == RUNNING else None,
         "info": as_str(feedback.get("info"), 300) if status == RUNNING else None,
+        # What the dashboard filters by: the latest run's are the task's.
+        "host": as_str(manifest.get("host"), 200),
+        "labels": dict(list(as_dict(manifest.get("labels")).items())[:MAX_LABELS]),
     }
 
 
@@ -270,6 +281,11 @@ def task_summary(task: str, runs: list[dict]) -> dict:
         "rate_n": len(window),
         "strip": [{"id": r["id"], "status": r["status"]} for r in runs[-STRIP_RUNS:]],
         "changes": changes[-FEED_ENTRIES:],
+        "host": last["host"] if last else None,
+        "labels": last["labels"] if last else {},
+        # The dashboard's timeline and calendar: bounded aggregates, never a run each.
+        "bars": bars(runs),
+        "days": days(runs),
     }
 
 

@@ -289,8 +289,14 @@ def totals(summaries: list[dict]) -> dict:
     }
 
 
-def status_json(cfg: SiteConfig, summaries: list[dict], hosts: list[dict] | None = None) -> dict:
-    """The machine-readable state of every task (documented in docs/sitegen.md)."""
+def status_json(
+    cfg: SiteConfig,
+    summaries: list[dict],
+    hosts: list[dict] | None = None,
+    generated_at: str | None = None,
+) -> dict:
+    """The machine-readable state of every task (documented in docs/sitegen.md);
+    `generated_at` is when it was written (the dashboard's script polls it)."""
     tasks = {}
     for s in summaries:
         name = s["name"]
@@ -310,6 +316,8 @@ def status_json(cfg: SiteConfig, summaries: list[dict], hosts: list[dict] | None
             "success_rate": s["rate"],
             "url": urls.task_page(name),
             "badge": urls.badge(name),
+            "host": s["host"],
+            "labels": s["labels"],
             "last_run": None
             if last is None
             else {
@@ -323,6 +331,7 @@ def status_json(cfg: SiteConfig, summaries: list[dict], hosts: list[dict] | None
             if running is None
             else {
                 "run_id": running["id"],
+                "started_at": running["started"],
                 "liveness": running["liveness"],
                 "progress": running["progress"],
                 "info": running["info"],
@@ -330,6 +339,7 @@ def status_json(cfg: SiteConfig, summaries: list[dict], hosts: list[dict] | None
         }
     return {
         "schema": 1,
+        "generated_at": generated_at,
         "title": cfg.title,
         "totals": totals(summaries),
         "failing": sorted(s["name"] for s in summaries if s["state"] == "failing"),

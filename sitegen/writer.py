@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -20,7 +21,8 @@ import jinja2
 from runwrap.store import siteurls as urls
 from runwrap.store.jsonio import dumps
 from runwrap.store.manifest import RUNNING
-from sitegen import pages
+from runwrap.timefmt import iso
+from sitegen import pages, timeline
 from sitegen.config import SiteConfig
 from sitegen.errors import one_line
 from sitegen.files import RunsDir, unlink
@@ -78,6 +80,7 @@ class Writer:
         self, parts: tuple[str, ...], template: str, refresh: int = 0, **ctx: object
     ) -> None:
         """Render a template into the file at `parts`; its links go up to OUT by `base`."""
+        ctx.setdefault("built", iso(time.time()))  # the footer's build time
         html = self.env.get_template(template).render(
             site=self.site, base=urls.base_of(parts), refresh=refresh, **ctx
         )
@@ -248,12 +251,14 @@ class Writer:
         refresh = self.cfg.refresh_s if task_sum["running"] else 0
         self.render((*task_parts, urls.INDEX), "task.html", refresh, **ctx)
         self.write((*task_parts, urls.BADGE), pages.badge(self.env, task, task_sum["state"]))
-        self.render_feed((*task_parts, urls.FEED), urls.task_feed(task), task, task_sum["changes"])
+        changes = task_sum["changes"]
+        self.render_feed((*task_parts, urls.FEED), urls.task_feed(task), task, changes, [task_sum])
 
     def render_feed(
-        self, parts: tuple[str, ...], rel: str, title: str, changes: list[dict]
+        self, parts: tuple[str, ...], rel: str, title: str, changes: list[dict], sums: list[dict]
     ) -> None:
-        """Render an Atom feed of state changes into the file at `parts` (URL `rel`)."""
+        """Render an Atom feed of state changes into the file at `parts` (URL `rel`);
+        it was updated when the newest of the tasks' (`sums`) runs ended."""
         entries = sorted(changes, key=lambda c: (c["at"] or "", c["task"], c["id"]), reverse=True)
         entries = [dict(e) for e in entries[:FEED_SIZE]]
         site_url = self.cfg.site_url
@@ -269,8 +274,8 @@ class Writer:
             site=self.site,
             feed_title=f"state changes of {title}",
             feed_id=feed_id,
-            updated=entries[0]["at"] if entries else EPOCH,
-            self_url=link(rel) if site_url else None,
+            updated=max([e["at"] for e in entries[:1]] + _ends(sums), default=EPOCH),
+            self_url=link(rel),
             site_link=link(urls.INDEX) if site_url else None,
             entries=entries,
         )
@@ -282,6 +287,7 @@ class Writer:
         summaries = [with_lateness(s, late.get(s["name"])) for s in summaries]
         hosts = silent(late)
         ordered = sorted(summaries, key=lambda s: (STATE_ORDER.get(s["state"], 9), s["name"]))
+        now = iso(time.time())
         self.render(
             (urls.INDEX,),
             "dashboard.html",
@@ -289,10 +295,13 @@ class Writer:
             tasks=ordered,
             totals=pages.totals(summaries),
             silent_hosts=hosts,
+            built=now,
+            **timeline.dashboard(ordered),
         )
-        self.write((urls.STATUS,), dumps(pages.status_json(self.cfg, ordered, hosts)) + "\n")
+        status = pages.status_json(self.cfg, ordered, hosts, generated_at=now)
+        self.write((urls.STATUS,), dumps(status) + "\n")
         changes = [c for s in summaries for c in s["changes"]]
-        self.render_feed((urls.FEED,), urls.FEED, "all tasks", changes)
+        self.render_feed((urls.FEED,), urls.FEED, "all tasks", changes, summaries)
         sweep(self.cfg.out)
 
     def render_metrics(self, tasks: list[str]) -> bool:
@@ -345,6 +354,12 @@ class Writer:
             if name not in keep:
                 shutil.rmtree(os.path.join(out_runs, name), ignore_errors=True)
         _rmdir_if_empty(out_runs)
+
+
+def _ends(sums: list[dict]) -> list[str]:
+    """When each task's last run ended (or started, while it runs)."""
+    last = (s["last"] for s in sums if s["last"] is not None)
+    return [t for run in last if (t := run["ended"] or run["started"])]
 
 
 def _listdir(path: str) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -164,15 +165,20 @@ def crawl(out: Path) -> tuple[set[Path], list[str]]:
     return seen, broken
 
 
+# When a page or status.json was written: the one thing in OUT that is not a function of ROOT.
+BUILT = re.compile(rb'<time class="built" datetime="[^"]*">[^<]*</time>|"generated_at": "[^"]*"')
+
+
 def snapshot(out: Path) -> dict[str, bytes]:
-    """Every file of a site by relative path, without the build cache or OUT/metrics
-    (its counters carry what earlier builds saw: history, not a function of ROOT)."""
+    """Every file of a site by relative path, without the build cache, OUT/metrics
+    (its counters carry what earlier builds saw: history, not a function of ROOT),
+    `sitegen --watch`'s heartbeat (watch.json) or the times pages were built."""
     files = {}
     for path in sorted(out.rglob("*")):
         rel = path.relative_to(out).as_posix()
-        if rel.startswith(".sitegen") or rel == "metrics" or not path.is_file():
+        if rel.startswith(".sitegen") or rel in ("metrics", "watch.json") or not path.is_file():
             continue
-        files[rel] = path.read_bytes()
+        files[rel] = BUILT.sub(b"BUILT", path.read_bytes())
     return files
 
 

@@ -1,6 +1,16 @@
-// Relative times next to absolute ones ("3 min ago"). The pages work without this file.
+// Progressive enhancement of the static pages; every page works without this file.
+// - relative times next to absolute ones ("3 min ago")
+// - the stale banner, from OUT/watch.json (sitegen --watch's heartbeat)
+// - the dashboard's filters and sort, kept in the query string
+// - live updates from status.json: the dashboard in place, a running run's page
+// - the timeline moved on from its newest run to now
+// The hooks are documented in dashboard.html and run.html, the files in docs/sitegen.md.
 (function () {
   "use strict";
+  var POLL_MS = 5000;
+  var STALE_BEATS = 3; // a watch that missed this many heartbeats is taken for dead
+  var body, base;
+
   function ago(ms) {
     var s = Math.round(ms / 1000), future = s < 0;
     s = Math.abs(s);
@@ -8,9 +18,25 @@
       s < 86400 ? Math.round(s / 3600) + " h" : Math.round(s / 86400) + " d";
     return future ? "in " + text : text + " ago";
   }
-  function update() {
+  function duration(s) {
+    s = Math.max(0, Math.floor(s));
+    if (s < 60) { return s + " s"; }
+    if (s < 3600) { return Math.floor(s / 60) + " min " + (s % 60) + " s"; }
+    if (s < 86400) { return Math.floor(s / 3600) + " h " + Math.floor(s % 3600 / 60) + " min"; }
+    return Math.floor(s / 86400) + " d " + Math.floor(s % 86400 / 3600) + " h";
+  }
+  function shownTime(iso) { return iso ? iso.slice(0, 10) + " " + iso.slice(11, 19) + " UTC" : "-"; }
+  function getJSON(url) {
+    return fetch(url, { cache: "no-store" }).then(function (r) {
+      if (!r.ok) { throw new Error(url + ": " + r.status); }
+      return r.json();
+    });
+  }
+  function each(sel, fn, root) { Array.prototype.forEach.call((root || document).querySelectorAll(sel), fn); }
+
+  function relTimes() {
     var now = Date.now();
-    document.querySelectorAll("time[data-rel]").forEach(function (el) {
+    each("time[data-rel]", function (el) {
       var t = Date.parse(el.getAttribute("datetime"));
       if (isNaN(t)) { return; }
       var span = el.nextElementSibling;
@@ -22,8 +48,257 @@
       span.textContent = " (" + ago(now - t) + ")";
     });
   }
+
+  function elapsed() {
+    var now = Date.now();
+    each("[data-started]", function (el) {
+      var t = Date.parse(el.getAttribute("data-started"));
+      if (isNaN(t)) { return; }
+      el.textContent = (el.id === "live-elapsed" ? "" : "for ") + duration((now - t) / 1000);
+    });
+  }
+
+  // -- the stale banner ------------------------------------------------------
+  function stale() {
+    var banner = document.getElementById("stale");
+    if (!banner) { return; }
+    getJSON(base + "watch.json").then(function (w) {
+      var alive = Date.parse(w.alive_at), every = (Number(w.every_s) || 60) * 1000;
+      var text = "";
+      if (w.watching === false) {
+        text = ""; // built by a one-off sitegen (by hand, by cron): no watch expected
+      } else if (w.stopped_at) {
+        text = "This dashboard is stale: sitegen --watch stopped at " + shownTime(w.stopped_at) +
+          "; what it shows, running jobs included, is as of then.";
+      } else if (isNaN(alive) || Date.now() - alive > STALE_BEATS * every) {
+        text = "This dashboard is stale: sitegen --watch last gave a sign of life " +
+          (isNaN(alive) ? "at an unknown time" : ago(Date.now() - alive) + " (" + shownTime(w.alive_at) + ")") +
+          "; what it shows, running jobs included, may be out of date.";
+      }
+      banner.textContent = text;
+      banner.hidden = !text;
+      body.classList.toggle("is-stale", !!text);
+    }).catch(function () {
+      // No watch.json (a sitegen older than the banner): no watch is known to be expected.
+      banner.hidden = true;
+      body.classList.remove("is-stale");
+    }).then(function () { banner.dataset.checked = "1"; });
+  }
+
+  // -- the dashboard's filters -------------------------------------------------
+  var STATE_RANK = { failing: 0, late: 1, running: 2, ok: 3, skipped: 4, never: 5 };
+  function rows() { return Array.prototype.slice.call(document.querySelectorAll("table.dashboard tr.task")); }
+  function matches(row, q) {
+    var d = row.dataset;
+    if (q.states.length && !q.states.some(function (s) {
+      return s === "running" ? d.running === "1" : s === "late" ? d.late === "1" || d.state === "late" : d.state === s;
+    })) { return false; }
+    if (q.label && (d.labels || "").split("\n").indexOf(q.label) < 0) { return false; }
+    return !q.host || d.host === q.host;
+  }
+  function query(form) {
+    var states = [];
+    each("input[name=state]:checked", function (el) { states.push(el.value); }, form);
+    return { states: states, label: form.elements.label.value, host: form.elements.host.value, sort: form.elements.sort.value };
+  }
+  function sortKey(row, sort) {
+    var d = row.dataset;
+    if (sort === "name") { return d.task; }
+    if (sort === "last") { return -(Date.parse(d.last) || 0); }
+    if (sort === "duration") { return -(parseFloat(d.duration) || 0); }
+    return Number(d.order);
+  }
+  function applyFilters(form, push) {
+    var q = query(form), all = rows(), shown = 0;
+    all.sort(function (a, b) {
+      // Failing tasks stay first whatever the sort.
+      var fa = a.dataset.state === "failing" ? 0 : 1, fb = b.dataset.state === "failing" ? 0 : 1;
+      if (fa !== fb) { return fa - fb; }
+      var ka = sortKey(a, q.sort), kb = sortKey(b, q.sort);
+      return ka < kb ? -1 : ka > kb ? 1 : Number(a.dataset.order) - Number(b.dataset.order);
+    });
+    var visible = {};
+    all.forEach(function (row) {
+      row.parentNode.appendChild(row);
+      row.hidden = !matches(row, q);
+      if (!row.hidden) { shown += 1; visible[row.dataset.task] = true; }
+    });
+    each(".lane[data-task]", function (lane) { lane.hidden = !visible[lane.dataset.task]; });
+    var out = document.getElementById("shown");
+    if (out) { out.textContent = shown === all.length ? "all " + shown + " tasks" : shown + " of " + all.length + " tasks"; }
+    if (push) {
+      var p = new URLSearchParams();
+      if (q.states.length) { p.set("state", q.states.join(",")); }
+      ["label", "host", "sort"].forEach(function (k) { if (q[k]) { p.set(k, q[k]); } });
+      var s = p.toString();
+      history.replaceState(null, "", location.pathname + (s ? "?" + s : "") + location.hash);
+    }
+  }
+  function addOptions(select, values, want) {
+    Object.keys(values).sort().forEach(function (v) {
+      var o = document.createElement("option");
+      o.value = v;
+      o.textContent = v;
+      select.appendChild(o);
+    });
+    if (want && !values[want]) { // a bookmarked value no task has now: kept, so the view says so
+      var o = document.createElement("option");
+      o.value = want;
+      o.textContent = want + " (no task)";
+      select.appendChild(o);
+    }
+    select.value = want || "";
+  }
+  function setupFilters() {
+    var form = document.getElementById("filters");
+    if (!form) { return null; }
+    var labels = {}, hosts = {};
+    rows().forEach(function (row, i) {
+      row.dataset.order = String(i);
+      (row.dataset.labels || "").split("\n").forEach(function (l) { if (l) { labels[l] = true; } });
+      if (row.dataset.host) { hosts[row.dataset.host] = true; }
+    });
+    var p = new URLSearchParams(location.search), states = (p.get("state") || "").split(",");
+    each("input[name=state]", function (el) { el.checked = states.indexOf(el.value) >= 0; }, form);
+    addOptions(form.elements.label, labels, p.get("label"));
+    addOptions(form.elements.host, hosts, p.get("host"));
+    form.elements.sort.value = p.get("sort") || "";
+    if (form.elements.sort.value !== (p.get("sort") || "")) { form.elements.sort.value = ""; }
+    form.hidden = false;
+    form.addEventListener("change", function () { applyFilters(form, true); });
+    form.addEventListener("submit", function (e) { e.preventDefault(); });
+    applyFilters(form, false);
+    return form;
+  }
+
+  // -- live updates ------------------------------------------------------------
+  var ICONS = { ok: "✓", failing: "✗", late: "⏰", running: "▶", skipped: "↷", never: "-" };
+  function setStatus(el, state) {
+    el.className = "status s-" + state;
+    el.textContent = "";
+    var icon = document.createElement("span");
+    icon.className = "icon";
+    icon.setAttribute("aria-hidden", "true");
+    icon.textContent = ICONS[state] || "?";
+    el.append(icon, " " + state);
+  }
+  function liveLine(row, r) {
+    var live = row.querySelector(".live");
+    if (!r) { if (live) { live.remove(); } return; }
+    if (!live) {
+      live = document.createElement("div");
+      live.className = "live";
+      ["liveness", "progress", "pct", "elapsed", "info"].forEach(function (c) {
+        var el = document.createElement(c === "progress" ? "progress" : "span");
+        if (c === "progress") { el.max = 100; } else { el.className = c; }
+        live.appendChild(el);
+      });
+      row.querySelector("th").appendChild(live);
+    }
+    var word = r.liveness || "running";
+    var lv = live.querySelector(".liveness");
+    lv.className = "liveness l-" + word;
+    lv.textContent = word;
+    var bar = live.querySelector("progress"), pct = live.querySelector(".pct");
+    bar.hidden = r.progress === null || r.progress === undefined;
+    if (!bar.hidden) { bar.value = r.progress; pct.textContent = Math.round(r.progress) + "%"; } else { pct.textContent = ""; }
+    var el = live.querySelector(".elapsed");
+    if (el && r.started_at) { el.setAttribute("data-started", r.started_at); }
+    var info = live.querySelector(".info");
+    if (info) { info.textContent = r.info || ""; }
+  }
+  function updateDashboard(status, form) {
+    var byName = {}, known = rows();
+    known.forEach(function (row) { byName[row.dataset.task] = row; });
+    var names = Object.keys(status.tasks || {});
+    if (names.length !== known.length || names.some(function (n) { return !byName[n]; })) {
+      location.reload(); // tasks came or went: the page's structure changed
+      return;
+    }
+    names.forEach(function (n) {
+      var t = status.tasks[n], row = byName[n];
+      row.dataset.state = t.state;
+      row.dataset.running = t.running ? "1" : "";
+      row.dataset.late = t.late ? "1" : "";
+      row.className = "task state-" + t.state;
+      var st = row.querySelector("td.state .status");
+      if (st) { setStatus(st, t.state); }
+      liveLine(row, t.running);
+      var last = row.querySelector("td[data-label='Last run'] a");
+      if (last && t.last_run) {
+        last.href = base + t.last_run.url;
+        var time = last.querySelector("time");
+        if (time) { time.setAttribute("datetime", t.last_run.started_at); time.textContent = shownTime(t.last_run.started_at); }
+      }
+    });
+    var totals = status.totals || {};
+    ["failing", "running", "ok"].forEach(function (k) {
+      var el = document.querySelector("#totals .n-" + k);
+      if (el && totals[k] !== undefined) { el.textContent = totals[k]; }
+    });
+    if (form) { applyFilters(form, false); }
+    relTimes();
+    elapsed();
+  }
+  function updateRun(status) {
+    var live = document.getElementById("live");
+    var t = (status.tasks || {})[live.dataset.task];
+    var r = t && t.running;
+    if (!r || r.run_id !== live.dataset.runId) { location.reload(); return; } // it ended: its page is rebuilt
+    var word = document.getElementById("live-liveness");
+    if (word) { word.className = "liveness l-" + (r.liveness || "running"); word.textContent = r.liveness && r.liveness !== "running" ? r.liveness : ""; }
+    var bar = document.getElementById("live-progress"), pct = document.getElementById("live-percent");
+    if (bar && r.progress !== null && r.progress !== undefined) {
+      bar.hidden = false;
+      bar.value = r.progress;
+      if (pct) { pct.textContent = Math.round(r.progress) + "%"; }
+    }
+  }
+  function poll(form) {
+    var live = document.getElementById("live");
+    var url = live ? live.dataset.runJson : base + "status.json";
+    getJSON(url).then(function (status) {
+      if (document.querySelector("table.dashboard")) { updateDashboard(status, form); } else if (live) { updateRun(status); }
+    }).catch(function () { /* the next poll tries again */ });
+    stale();
+  }
+
+  // -- the timeline, moved on to now -------------------------------------------------
+  function timeline() {
+    each("figure.timeline", function (fig) {
+      var anchor = Date.parse(fig.dataset.anchor), span = Number(fig.dataset.span);
+      if (isNaN(anchor) || !span) { return; }
+      var shift = Math.max(0, Math.round((Date.now() - anchor) / 1000));
+      each("svg.lane-bars", function (svg) {
+        svg.setAttribute("viewBox", (shift - span) + " 0 " + span + " 10");
+      }, fig);
+      each("rect[data-running]", function (r) {
+        r.setAttribute("width", String(Math.max(span / 300, shift - Number(r.getAttribute("x")))));
+      }, fig);
+      each(".tl-end", function (el) { el.textContent = "now"; }, fig);
+      each(".tl-why", function (el) { el.textContent = " (the bars end at their newest run, " + shownTime(fig.dataset.anchor) + ")"; }, fig);
+      each(".tl-now", function (el) { el.textContent = "now"; }, fig);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
-    update();
-    setInterval(update, 15000);
+    body = document.body;
+    base = body.dataset.base || "";
+    relTimes();
+    elapsed();
+    timeline();
+    stale();
+    var form = setupFilters();
+    setInterval(relTimes, 15000);
+    setInterval(elapsed, 1000);
+    setInterval(timeline, 60000);
+    var dashboard = document.querySelector("table.dashboard");
+    if (dashboard || document.getElementById("live")) {
+      setInterval(function () { poll(form); }, POLL_MS);
+    } else if (body.hasAttribute("data-live")) {
+      setTimeout(function () { location.reload(); }, 30000); // a running task's page, as <meta refresh> would
+    } else {
+      setInterval(stale, 30000);
+    }
   });
 })();

@@ -1,0 +1,182 @@
+"""The dashboard's timeline (24 hours and 7 days, a lane per task) and its 90-day calendars.
+
+Both come from the run summaries a task's update already has: per task, a bounded
+list of bars and of days is folded into its summary (model.task_summary), and the
+dashboard draws them. No run is read, and no page is written, for them.
+
+Every coordinate is relative to the anchor, the newest moment any run shows (its
+end, or a running run's start), not to the clock: a dashboard built from the same
+files is the same file, whenever it is built. The page's script moves the window
+on to now (app.js), so that gaps and late runs since the newest run show too.
+"""
+
+from __future__ import annotations
+
+import math
+
+from runwrap.store.manifest import RUNNING
+from runwrap.timefmt import iso, parse_iso
+
+DAY = 86400
+WEEK = 7 * DAY
+CALENDAR_DAYS = 90
+MAX_BARS = 300  # per task and view: a run a minute is merged into far fewer
+# Runs of one outcome closer than this merge into one bar: narrower gaps would not show.
+MERGE_GAP_S = {"day": 60, "week": 600}
+SPAN_S = {"day": DAY, "week": WEEK}
+MIN_WIDTH = 300  # the narrowest bar, as a fraction of the view: a 1 s run still shows
+
+BAR = {"id": (str,), "status": (str,), "start": (int,), "end": (int, type(None)), "n": (int,)}
+
+# Worst first: the outcome a calendar day shows when it had several.
+WORST = ("failed", "timeout", "killed", "lost", "unknown", "running", "success", "skipped")
+_RANK = {s: i for i, s in enumerate(WORST)}
+FAILED_LIKE = frozenset(WORST[:5])
+# Bar heights out of 10 by outcome: a shape beside the colour, for colour-blind readers.
+_HEIGHT = {"success": 6, "running": 8, "skipped": 4}
+
+
+def _span(run: dict) -> tuple[int, int | None] | None:
+    """(start, end) of a run in whole seconds; end None while it runs."""
+    start = parse_iso(run["started"])
+    if start is None:
+        return None
+    if run["status"] == RUNNING:
+        return int(start), None
+    end = parse_iso(run["ended"])
+    if end is None:
+        end = start + (run["duration"] or 0.0)
+    return int(start), max(int(start), math.ceil(end))
+
+
+def bars(runs: list[dict]) -> dict[str, list[dict]]:
+    """A task's bars for each view, oldest first: its runs within a day (a week) of its
+    newest, neighbours of one outcome merged (n counts them; id is the newest)."""
+    spans = [(r, s) for r in runs if (s := _span(r)) is not None]
+    spans.sort(key=lambda rs: rs[1][0])
+    newest = max((end if end is not None else start for _r, (start, end) in spans), default=0)
+    views: dict[str, list[dict]] = {}
+    for view, gap in MERGE_GAP_S.items():
+        cutoff = newest - SPAN_S[view]
+        out: list[dict] = []
+        for run, (start, end) in spans:
+            if (end if end is not None else newest) < cutoff:
+                continue
+            last = out[-1] if out else None
+            if (
+                last is not None
+                and end is not None
+                and last["status"] == run["status"]
+                and last["end"] is not None
+                and start - last["end"] <= gap
+            ):
+                last.update(id=run["id"], end=max(last["end"], end), n=last["n"] + 1)
+                continue
+            bar = {"id": run["id"], "status": run["status"], "start": start, "end": end, "n": 1}
+            out.append(bar)
+        views[view] = out[-MAX_BARS:]
+    return views
+
+
+def days(runs: list[dict]) -> list[dict]:
+    """A task's days with runs (the last CALENDAR_DAYS up to its newest), each with its
+    worst outcome and its number of runs."""
+    worst: dict[str, dict] = {}
+    for r in runs:
+        if r["started"] is None:
+            continue
+        day = r["started"][:10]
+        cur = worst.get(day)
+        if cur is None:
+            worst[day] = {"day": day, "status": r["status"], "n": 1}
+        else:
+            cur["n"] += 1
+            if _RANK.get(r["status"], 0) < _RANK.get(cur["status"], 0):
+                cur["status"] = r["status"]
+    if not worst:
+        return []
+    first = _day_before(max(worst), CALENDAR_DAYS - 1)
+    return [worst[d] for d in sorted(worst) if d >= first]
+
+
+def _day_before(day: str, n: int) -> str:
+    return (iso(parse_iso(f"{day}T00:00:00.000Z") - n * DAY) or "")[:10]
+
+
+def _title(task: str, bar: dict) -> str:
+    start = iso(bar["start"]) or ""
+    when = f"{start[:10]} {start[11:16]}"
+    if bar["end"] is None:
+        return f"{task} {bar['id']}: running since {when} UTC"
+    end = (iso(bar["end"]) or "")[11:16]
+    if bar["n"] > 1:
+        return f"{task}: {bar['n']} runs {bar['status']}, {when}-{end} UTC (the last {bar['id']})"
+    return f"{task} {bar['id']}: {bar['status']}, {when}-{end} UTC"
+
+
+def _view(summaries: list[dict], view: str, anchor: int) -> dict:
+    span = SPAN_S[view]
+    min_w = span / MIN_WIDTH
+    lanes = []
+    for s in summaries:
+        shown = []
+        for bar in s["bars"][view]:
+            end = bar["end"] if bar["end"] is not None else anchor
+            if end < anchor - span:
+                continue
+            height = 10 if bar["status"] in FAILED_LIKE else _HEIGHT.get(bar["status"], 6)
+            shown.append(
+                {
+                    "id": bar["id"],
+                    "status": bar["status"],
+                    # A short run's bar grows to the left: it ends when the run ended.
+                    "x": round(min(bar["start"], end - min_w) - anchor),
+                    "w": round(max(end - bar["start"], min_w)),
+                    "y": (10 - height) / 2,
+                    "h": height,
+                    "running": bar["end"] is None,
+                    "title": _title(s["name"], bar),
+                }
+            )
+        lanes.append({"name": s["name"], "bars": shown})
+    if view == "day":
+        ticks = ["24 h ago", "18 h", "12 h", "6 h"]
+    else:
+        ticks = ["7 days ago", *(f"{n} d" for n in range(6, 0, -1))]
+    return {"view": view, "span": span, "lanes": lanes, "ticks": ticks}
+
+
+def _calendar(summary: dict, last_day: str) -> list[dict]:
+    """CALENDAR_DAYS cells up to `last_day`, x in cell units; days without runs are left out."""
+    first = _day_before(last_day, CALENDAR_DAYS - 1)
+    start = parse_iso(f"{first}T00:00:00.000Z") or 0.0
+    cells = []
+    for d in summary["days"]:
+        if first <= d["day"] <= last_day:
+            x = round((parse_iso(f"{d['day']}T00:00:00.000Z") - start) / DAY)
+            height = 12 if d["status"] in FAILED_LIKE else 8
+            cells.append({**d, "x": x * 6, "y": 12 - height, "h": height})
+    return cells
+
+
+def dashboard(summaries: list[dict]) -> dict:
+    """What dashboard.html draws the timeline and calendars from (see docs/sitegen.md)."""
+    ends = [
+        b["end"] if b["end"] is not None else b["start"]
+        for s in summaries
+        for b in s["bars"]["week"]
+    ]
+    days_seen = [s["days"][-1]["day"] for s in summaries if s["days"]]
+    if not ends and not days_seen:
+        return {"timeline": None, "calendars": {}, "calendar_end": None, "calendar_start": None}
+    anchor = max(ends) if ends else int(parse_iso(f"{max(days_seen)}T00:00:00.000Z") or 0)
+    last_day = (iso(anchor) or "")[:10]
+    return {
+        "timeline": {
+            "anchor": iso(anchor),
+            "views": [_view(summaries, "day", anchor), _view(summaries, "week", anchor)],
+        },
+        "calendars": {s["name"]: _calendar(s, last_day) for s in summaries},
+        "calendar_end": last_day,
+        "calendar_start": _day_before(last_day, CALENDAR_DAYS - 1),
+    }
