@@ -223,6 +223,8 @@ class Site:
         self, todo: list[str], stats: BuildStats, counter: Counter | None
     ) -> dict[str, dict | None]:
         """A full build's tasks spread over the CPUs (forked workers share this Site)."""
+        for name in self.out.env.list_templates():
+            self.out.env.get_template(name)  # compiled once, here, not once in each worker
         entries = {}
         for task, (entry, part) in in_workers(todo, self._build_alone, self._check_stop):
             entries[task] = entry

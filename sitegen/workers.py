@@ -10,6 +10,7 @@ while the next build runs.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -34,6 +35,10 @@ def in_workers(
     """
     global _build, _parent
     _build, _parent = build, os.getpid()
+    # What exists now (the Site, its templates) lives as long as the build: the cyclic
+    # collector need not scan it again for every few thousand objects the pages make,
+    # and the workers' copies of it stay shared with the parent's.
+    gc.freeze()
     ctx = multiprocessing.get_context("fork")
     pool = ctx.Pool(min(os.cpu_count() or 1, MAX_WORKERS), initializer=_worker_init)
     try:
