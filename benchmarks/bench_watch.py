@@ -1,0 +1,162 @@
+"""`sitegen --watch` benchmark: latency, idle CPU and inotify watches at two history sizes.
+
+    python benchmarks/bench_watch.py [--work DIR] [--idle SECONDS] [--repeat N]
+
+Two synthetic roots of 100 tasks (make_synthetic_root.py): 20 runs a task
+(2,000 runs) and 200 (20,000). For each, the installed `sitegen --watch`:
+
+- watches: the kernel's count for the process (/proc/PID/fdinfo of its
+  inotify descriptor, the `inotify wd:` lines), against the run directories;
+- idle CPU: utime+stime (/proc/PID/stat) and time on CPU (/proc/PID/schedstat,
+  in ns) over --idle seconds of nothing happening, as a share of wall time:
+  first with no recent run, then right after the latency runs;
+- latency: a run written (its manifest renamed into place last, as runwrap
+  does, then folded into state.json) to its run page and the dashboard
+  showing it on disk; median and max of --repeat runs in random tasks.
+
+Prints a markdown section for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from make_synthetic_root import make_root, write_run
+
+SITEGEN = str(Path(sys.executable).parent / "sitegen")
+TASKS = 100
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def watches(pid: int) -> int:
+    """The inotify watches the process holds (0 without an inotify descriptor)."""
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == "anon_inode:inotify":
+                with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                    return sum(1 for line in f if line.startswith("inotify wd:"))
+        except FileNotFoundError:
+            continue
+    return 0
+
+
+def cpu(pid: int) -> tuple[float, float]:
+    """(utime+stime in seconds, time on CPU in seconds) of the process, all threads."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    with open(f"/proc/{pid}/schedstat") as f:
+        on_cpu = int(f.read().split()[0]) / 1e9
+    return (int(fields[11]) + int(fields[12])) / TICK, on_cpu
+
+
+def idle_cpu(pid: int, seconds: float) -> tuple[float, float]:
+    """CPU / wall over `seconds` of idleness, from stat and from schedstat."""
+    start, (stat0, sched0) = time.monotonic(), cpu(pid)
+    time.sleep(seconds)  # the benchmark's idle period: nothing to poll for
+    wall = time.monotonic() - start
+    stat1, sched1 = cpu(pid)
+    return (stat1 - stat0) / wall, (sched1 - sched0) / wall
+
+
+def _wait(predicate, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit("timed out")
+        time.sleep(0.001)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def measure(root: Path, out: Path, idle_s: float, repeat: int, seed: int) -> dict:
+    rng = random.Random(seed)
+    log = out.parent / f"{out.name}.log"
+    with open(log, "w") as f:
+        proc = subprocess.Popen(
+            [SITEGEN, "--root", str(root), "--out", str(out), "--watch"],
+            env={**os.environ, "RUNWRAP_CONFIG": "/dev/null"},
+            stderr=f,
+        )
+    dashboard = out / "index.html"
+    try:
+        _wait(lambda: "watching" in _read(log) and dashboard.exists(), 600)
+        time.sleep(1)  # the first update after start
+        result = {
+            "watches": watches(proc.pid),
+            "run_dirs": sum(1 for _ in root.glob("tasks/*/runs/*")),
+        }
+        result["idle_old"] = idle_cpu(proc.pid, idle_s)
+        latencies = []
+        base = int(time.time()) % 10_000 * 100  # run numbers unused by earlier invocations
+        for i in range(repeat):
+            task = f"task-{rng.randrange(TASKS):03d}"
+            run_id = write_run(str(root), task, 1_000_000 + base + i, rng, "failed", record=True)
+            written = time.monotonic()
+            page = out / "tasks" / task / "runs" / run_id / "index.html"
+            _wait(lambda r=run_id, p=page: p.exists() and r in _read(dashboard), 30)
+            latencies.append(time.monotonic() - written)
+            time.sleep(0.3)  # one run at a time, as cron starts them
+        result["latency"] = statistics.median(latencies)
+        result["latency_max"] = max(latencies)
+        result["idle_recent"] = idle_cpu(proc.pid, idle_s)
+        result["watches_after"] = watches(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait()
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--work", default=str(Path(__file__).parent / ".work"))
+    p.add_argument("--idle", type=float, default=30.0, help="seconds of each idle measurement")
+    p.add_argument("--repeat", type=int, default=15, help="runs timed for the latency")
+    args = p.parse_args()
+    work = Path(args.work)
+    results = {}
+    for per_task in (20, 200):
+        root = work / f"watch-root-{per_task}"
+        if not (root / "tasks").exists():
+            print(f"generating {TASKS} tasks x {per_task} runs in {root}", file=sys.stderr)
+            make_root(str(root), TASKS, per_task)
+        out = work / f"watch-site-{per_task}"
+        results[per_task] = r = measure(root, out, args.idle, args.repeat, per_task)
+        print(f"{per_task * TASKS} runs: {r}", file=sys.stderr)
+    print(
+        "| runs | inotify watches | run directories | latency median | max |"
+        " idle CPU, no recent run | idle CPU, runs just finished |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for per_task, r in results.items():
+        idle = [f"{r[k][0]:.3%} ({r[k][1]:.3%})" for k in ("idle_old", "idle_recent")]
+        print(
+            f"| {per_task * TASKS:,} | {r['watches']} (after: {r['watches_after']}) |"
+            f" {r['run_dirs']:,} | {r['latency'] * 1000:.0f} ms |"
+            f" {r['latency_max'] * 1000:.0f} ms |"
+            f" {idle[0]} | {idle[1]} |"
+        )
+    small, large = results[20], results[200]
+    print(
+        f"\nLatency 20,000 / 2,000 runs: {large['latency'] / small['latency']:.2f}"
+        f" ({large['latency'] * 1000:.0f} ms / {small['latency'] * 1000:.0f} ms)."
+        " Idle CPU: utime+stime from /proc/PID/stat (schedstat's time on CPU in brackets)"
+        f" over {args.idle:.0f} s."
+    )
+
+
+if __name__ == "__main__":
+    main()
