@@ -60,12 +60,14 @@ def run_started(opts: RunOptions, run_path: str, manifest: dict) -> None:
         warn(f"start ping failed for task {opts.name}: {e}")
 
 
-def after_run(opts: RunOptions, task_path: str, run_path: str, manifest: dict) -> dict:
+def after_run(
+    opts: RunOptions, task_path: str, run_path: str, manifest: dict, durable: bool = True
+) -> dict:
     """Record the finished run in the task state, tell the notifiers, record what they were told.
 
     Returns the new task state. What the notifiers were told goes to the
     task's notify.json and to notifications.json beside the run's manifest,
-    which is final and never rewritten.
+    which is final and never rewritten. `durable`: as update_state's.
     """
     from runwrap.store.state import update_state
 
@@ -74,7 +76,7 @@ def after_run(opts: RunOptions, task_path: str, run_path: str, manifest: dict) -
     def extra(old: dict, new: dict) -> None:
         plan_locked(opts, task_path, manifest, old, new, queue)
 
-    new = update_state(task_path, manifest, extra)[1]
+    new = update_state(task_path, manifest, extra, durable)[1]
     return deliver(opts, task_path, run_path, manifest, new, queue)
 
 

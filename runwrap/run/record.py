@@ -52,13 +52,20 @@ def builtin_console(opts: RunOptions) -> bool:
 
 
 def record_run(opts: RunOptions | None, task_path: str, run_path: str, manifest: dict) -> dict:
-    """Fold a final manifest into the task state, telling the task's notifiers; the new state."""
+    """Fold a final manifest into the task state, telling the task's notifiers; the new state.
+
+    The caller keeps the run's open marker until this returns, so state.json
+    is written without fsyncs: after a power cut, either the new state is
+    there or the marker is, and the next run records the run again
+    (docs/reliability.md, "Power loss"). notify.json, which no run can
+    rebuild, is still fsynced.
+    """
     if opts is None or not opts.notify:
-        return update_state(task_path, manifest)[1]
+        return update_state(task_path, manifest, durable=False)[1]
     if not (builtin_console(opts) and manifest.get("status") in (SUCCESS, SKIPPED)):
         from runwrap.notify import after_run
 
-        return after_run(opts, task_path, run_path, manifest)
+        return after_run(opts, task_path, run_path, manifest, durable=False)
     queue: dict[str, list[dict]] = {}
     told: list[bool] = []
 
@@ -71,7 +78,7 @@ def record_run(opts: RunOptions | None, task_path: str, run_path: str, manifest:
         told.append(True)
         plan_locked(opts, task_path, manifest, old, new, queue)
 
-    new = update_state(task_path, manifest, extra)[1]
+    new = update_state(task_path, manifest, extra, durable=False)[1]
     if not told:
         return new
     from runwrap.notify import deliver

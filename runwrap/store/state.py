@@ -168,12 +168,17 @@ def apply_run(old: dict, task_path: str, manifest: dict) -> dict:
 
 
 def update_state(
-    task_path: str, manifest: dict, extra: Callable[[dict, dict], None] | None = None
+    task_path: str,
+    manifest: dict,
+    extra: Callable[[dict, dict], None] | None = None,
+    durable: bool = True,
 ) -> tuple[dict, dict]:
     """Record a finished run in the task's state; return (old, new).
 
     `extra(old, new)` runs inside the same lock (the notifiers use it to
     decide and record what they tell). An unreadable state.json is rebuilt.
+    `durable=False` skips the fsyncs, for a caller whose run stays marked
+    open until this returns (docs/reliability.md: the marker redoes it).
     """
     fd = _lock(task_path)
     try:
@@ -183,7 +188,7 @@ def update_state(
         if extra is not None and new is not old:
             extra(old, new)
         if new != raw:
-            write_json_atomic(state_path(task_path), new)
+            write_json_atomic(state_path(task_path), new, fsync=durable)
         return old, new
     finally:
         os.close(fd)
