@@ -70,6 +70,10 @@ def test_the_run_form_imports_nothing_heavy(root):
     assert not {m for m in modules if m.split(".")[0] in HEAVY}, sorted(modules)
     # The subcommands' names (runwrap.commands itself), but none of their modules.
     assert not {m for m in modules if m.startswith("runwrap.commands.")}
+    # A quiet tick of the default console loads no notifier; a job done within its
+    # first second needs no watcher; a task with no run left open, no recovery.
+    assert not {m for m in modules if m.startswith("runwrap.notify")}
+    assert not {"runwrap.run.watcher", "runwrap.run.recover"} & modules
 
 
 def test_sitegen_is_installed_the_same_way():
