@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 QUIET_S = 0.03  # a burst is over after this long without events
 MAX_DELAY_S = 0.5  # ...or this long after its first event, whichever comes first
-RESCAN_S = 600.0  # with every watch in place, a rescan is only a safety net
+RESCAN_S = 3600.0  # with every watch in place, a rescan is only a safety net
 RESCAN_POLL_S = 30.0  # polling, or watches missing (the user's limit): what events miss
 RESCAN_BUSY_S = 2.0  # while a run is running: its owner may die without an event
 LATE_S = 0.05  # an update this long after a task's lateness is due to change
