@@ -2,8 +2,12 @@
 
     python benchmarks/bench_watch.py [--work DIR] [--idle SECONDS] [--repeat N]
 
-Two synthetic roots of 100 tasks (make_synthetic_root.py): 20 runs a task
-(2,000 runs) and 200 (20,000). For each, the installed `sitegen --watch`:
+Two synthetic roots of 100 tasks (make_synthetic_root.py's runs): 20 runs a
+task (2,000 runs) and 200 (20,000). Both end with the same 20 runs a task,
+ten minutes apart; the 180 more of the larger root are older, a week apart.
+So they differ only in history, which is what is measured, not in what
+happened lately (the dashboard's timeline shows the last 24 hours and 7
+days of runs, whatever the history). For each, the installed `sitegen --watch`:
 
 - watches: the kernel's count for the process (/proc/PID/fdinfo of its
   inotify descriptor, the `inotify wd:` lines), against the run directories;
@@ -30,11 +34,36 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from make_synthetic_root import make_root, write_run
+from make_synthetic_root import write_run
+
+from runwrap.store.jsonio import write_json_atomic
+from runwrap.store.layout import SEQ, run_ids_in
+from runwrap.store.state import rebuild_state, state_path
 
 SITEGEN = str(Path(sys.executable).parent / "sitegen")
 TASKS = 100
 TICK = os.sysconf("SC_CLK_TCK")
+RECENT = 20  # runs a task, the same in both roots
+LATEST = 1_000_000  # run numbers (10 minutes apart) of the recent runs, then the new ones
+
+
+def make_watch_root(root: Path, per_task: int) -> None:
+    """100 tasks: per_task - RECENT runs a week apart, then RECENT runs ten minutes apart."""
+    old_rng, recent_rng = random.Random(per_task), random.Random(1)  # recent: alike in both
+    for t in range(TASKS):
+        task = f"task-{t:03d}"
+        for k in range(per_task - RECENT):
+            write_run(str(root), task, k * 1008, old_rng)  # 1008 x 10 minutes: a week
+        for j in range(RECENT):
+            write_run(str(root), task, LATEST + j, recent_rng)
+        task_path = root / "tasks" / task
+        write_json_atomic(state_path(str(task_path)), rebuild_state(str(task_path)), fsync=False)
+        (task_path / SEQ).write_text(f"{LATEST + RECENT}\n")
+
+
+def next_run(root: Path, task: str, per_task: int) -> int:
+    """The number of the task's next run, just after its latest (the same in both roots)."""
+    return LATEST + RECENT + len(run_ids_in(str(root / "tasks" / task / "runs"))) - per_task
 
 
 def watches(pid: int) -> int:
@@ -82,8 +111,8 @@ def _read(path: Path) -> str:
         return ""
 
 
-def measure(root: Path, out: Path, idle_s: float, repeat: int, seed: int) -> dict:
-    rng = random.Random(seed)
+def measure(root: Path, out: Path, idle_s: float, repeat: int, per_task: int) -> dict:
+    rng = random.Random(11)  # the same tasks in both roots
     log = out.parent / f"{out.name}.log"
     with open(log, "w") as f:
         proc = subprocess.Popen(
@@ -101,10 +130,10 @@ def measure(root: Path, out: Path, idle_s: float, repeat: int, seed: int) -> dic
         }
         result["idle_old"] = idle_cpu(proc.pid, idle_s)
         latencies = []
-        base = int(time.time()) % 10_000 * 100  # run numbers unused by earlier invocations
-        for i in range(repeat):
+        for _ in range(repeat):
             task = f"task-{rng.randrange(TASKS):03d}"
-            run_id = write_run(str(root), task, 1_000_000 + base + i, rng, "failed", record=True)
+            n = next_run(root, task, per_task)
+            run_id = write_run(str(root), task, n, rng, "failed", record=True)
             written = time.monotonic()
             page = out / "tasks" / task / "runs" / run_id / "index.html"
             _wait(lambda r=run_id, p=page: p.exists() and r in _read(dashboard), 30)
@@ -132,7 +161,7 @@ def main() -> None:
         root = work / f"watch-root-{per_task}"
         if not (root / "tasks").exists():
             print(f"generating {TASKS} tasks x {per_task} runs in {root}", file=sys.stderr)
-            make_root(str(root), TASKS, per_task)
+            make_watch_root(root, per_task)
         out = work / f"watch-site-{per_task}"
         results[per_task] = r = measure(root, out, args.idle, args.repeat, per_task)
         print(f"{per_task * TASKS} runs: {r}", file=sys.stderr)
