@@ -20,9 +20,13 @@ from runwrap.timefmt import iso, parse_iso
 DAY = 86400
 WEEK = 7 * DAY
 CALENDAR_DAYS = 90
-MAX_BARS = 300  # per task and view: a run a minute is merged into far fewer
-# Runs of one outcome closer than this merge into one bar: narrower gaps would not show.
-MERGE_GAP_S = {"day": 60, "week": 600}
+MAX_BARS = 150  # per task and view: a lane is about 1,000 pixels wide
+# Runs of one outcome closer than this merge into one bar in the 24-hour view: a job
+# every few minutes would be hundreds of slivers a day in the page, and a gap (a missed
+# run) wider than this still shows, as does every change of outcome.
+MERGE_GAP_S = {"day": 900}
+# The 7-day view draws a slot per 2 hours (84 at most per task): the worst run in it.
+SLOT_S = 2 * 3600
 SPAN_S = {"day": DAY, "week": WEEK}
 MIN_WIDTH = 300  # the narrowest bar, as a fraction of the view: a 1 s run still shows
 
@@ -49,14 +53,36 @@ def _span(run: dict) -> tuple[int, int | None] | None:
     return int(start), max(int(start), math.ceil(end))
 
 
+def _recent(runs: list[dict]) -> list[tuple[dict, tuple[int, int | None]]]:
+    """(run, span) of the runs that may show in the week up to the task's newest, by start.
+
+    Runs come oldest first (run ids begin with the start time), so the walk stops a
+    day before the week: only a run longer than a day that began before it is missed.
+    """
+    spans: list[tuple[dict, tuple[int, int | None]]] = []
+    floor = None
+    for r in reversed(runs):
+        span = _span(r)
+        if span is None:
+            continue
+        if floor is None:
+            floor = span[0] - WEEK - DAY
+        elif span[0] < floor:
+            break
+        spans.append((r, span))
+    spans.reverse()
+    spans.sort(key=lambda rs: rs[1][0])
+    return spans
+
+
 def bars(runs: list[dict]) -> dict[str, list[dict]]:
     """A task's bars for each view, oldest first: its runs within a day (a week) of its
-    newest, neighbours of one outcome merged (n counts them; id is the newest)."""
-    spans = [(r, s) for r in runs if (s := _span(r)) is not None]
-    spans.sort(key=lambda rs: rs[1][0])
+    newest. Runs of one outcome closer than MERGE_GAP_S merge, and in the week the runs
+    of one SLOT_S: n counts them, status is the worst, id the newest run of that outcome."""
+    spans = _recent(runs)
     newest = max((end if end is not None else start for _r, (start, end) in spans), default=0)
     views: dict[str, list[dict]] = {}
-    for view, gap in MERGE_GAP_S.items():
+    for view in SPAN_S:
         cutoff = newest - SPAN_S[view]
         out: list[dict] = []
         for run, (start, end) in spans:
@@ -66,11 +92,16 @@ def bars(runs: list[dict]) -> dict[str, list[dict]]:
             if (
                 last is not None
                 and end is not None
-                and last["status"] == run["status"]
                 and last["end"] is not None
-                and start - last["end"] <= gap
+                and (
+                    start - last["end"] <= MERGE_GAP_S["day"] and last["status"] == run["status"]
+                    if view == "day"
+                    else start // SLOT_S == last["start"] // SLOT_S
+                )
             ):
-                last.update(id=run["id"], end=max(last["end"], end), n=last["n"] + 1)
+                if _RANK.get(run["status"], 0) <= _RANK.get(last["status"], 0):
+                    last.update(id=run["id"], status=run["status"])
+                last.update(end=max(last["end"], end), n=last["n"] + 1)
                 continue
             bar = {"id": run["id"], "status": run["status"], "start": start, "end": end, "n": 1}
             out.append(bar)
@@ -82,10 +113,15 @@ def days(runs: list[dict]) -> list[dict]:
     """A task's days with runs (the last CALENDAR_DAYS up to its newest), each with its
     worst outcome and its number of runs."""
     worst: dict[str, dict] = {}
-    for r in runs:
+    first = None
+    for r in reversed(runs):  # newest first (by run id): stops a day past the calendar
         if r["started"] is None:
             continue
         day = r["started"][:10]
+        if first is None:
+            first = _day_before(day, CALENDAR_DAYS)
+        elif day < first:
+            break
         cur = worst.get(day)
         if cur is None:
             worst[day] = {"day": day, "status": r["status"], "n": 1}
@@ -110,7 +146,7 @@ def _title(task: str, bar: dict) -> str:
         return f"{task} {bar['id']}: running since {when} UTC"
     end = (iso(bar["end"]) or "")[11:16]
     if bar["n"] > 1:
-        return f"{task}: {bar['n']} runs {bar['status']}, {when}-{end} UTC (the last {bar['id']})"
+        return f"{task}: {bar['n']} runs, {when}-{end} UTC, the worst {bar['status']} ({bar['id']})"
     return f"{task} {bar['id']}: {bar['status']}, {when}-{end} UTC"
 
 
@@ -135,6 +171,7 @@ def _view(summaries: list[dict], view: str, anchor: int) -> dict:
                     "y": (10 - height) / 2,
                     "h": height,
                     "running": bar["end"] is None,
+                    "link": view == "day",  # the 7-day view's slots: titles only, a lighter page
                     "title": _title(s["name"], bar),
                 }
             )

@@ -126,6 +126,12 @@ def test_close_runs_of_one_outcome_merge_into_one_bar_and_others_do_not():
         ("running", 1),
     ]
     assert day[0]["id"] == "run009" and day[-1]["end"] is None
+    # The 7-day view: a bar per 2-hour slot, of its worst run (these 12 share one slot).
+    week = bars(runs)["week"]
+    assert [(b["status"], b["n"], b["id"]) for b in week] == [
+        ("failed", 12, "run010"),
+        ("running", 1, "run012"),
+    ]
 
 
 def test_a_day_shows_its_worst_outcome_and_only_the_last_90_days_are_kept():
@@ -347,3 +353,20 @@ def test_status_json_and_feeds_say_when(views):
     assert 'rel="self"' in feed and "<updated>1970" not in feed
     page = (views["out"] / "index.html").read_text()
     assert '<time class="built"' in page and '<noscript><meta http-equiv="refresh"' in page
+
+
+def test_a_running_runs_page_follows_status_json_and_reloads_when_it_ends(views, browser):
+    status = json.loads((views["out"] / "status.json").read_text())
+    page = urljoin(views["url"], status["tasks"]["etl"]["last_run"]["url"])
+    browser.get(page)
+    assert browser.execute_script("return document.getElementById('live-progress').value") == 70
+    browser.execute_script("window.__same_page = true")
+    (views["gate"] / "two").touch()
+    views["job"].wait(timeout=30)
+    _build(views["root"], views["out"])  # the run's page is rebuilt, status.json says it ended
+    wait_for(
+        lambda: browser.execute_script("return window.__same_page === undefined"),
+        what="the run's page to reload itself",
+    )
+    assert browser.find_elements("css selector", "h1 .s-success")
+    assert not browser.find_elements("id", "live")

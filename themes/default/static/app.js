@@ -276,7 +276,7 @@
         r.setAttribute("width", String(Math.max(span / 300, shift - Number(r.getAttribute("x")))));
       }, fig);
       each(".tl-end", function (el) { el.textContent = "now"; }, fig);
-      each(".tl-why", function (el) { el.textContent = " (the bars end at their newest run, " + shownTime(fig.dataset.anchor) + ")"; }, fig);
+      each(".tl-why", function (el) { el.textContent = " (the page drew it up to its newest run, " + shownTime(fig.dataset.anchor) + ")"; }, fig);
       each(".tl-now", function (el) { el.textContent = "now"; }, fig);
     });
   }
