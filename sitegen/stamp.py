@@ -48,6 +48,7 @@ VERSION = 1
 # --full, --watch, --serve, --verbose, --help, go the long way).
 VALUED = ("root", "out", "theme", "title", "site-url", "config", "publish")
 QUIET = ("-q", "--quiet")
+RACY_S = 0.05  # changes closer than this to an update's start are not trusted
 
 
 def simple_options(argv: list[str]) -> dict[str, str] | None:
@@ -177,10 +178,11 @@ def running(rec: dict) -> bool:
 
 def stamp_state(
     at: float, tasks_sig: list[int] | None, sigs: dict, summary: dict, due: float | None
-) -> dict:
+) -> dict | None:
     """The stamp of a complete update that began at `at` (sigs: task_sigs() per task, then;
-    summary: the build cache's, whose runs/ signatures were taken before reading)."""
-    return {
+    summary: the build cache's, whose runs/ signatures were taken before reading); None
+    when some directory or manifest changed too close to `at` to be trusted."""
+    state = {
         "tasks_sig": tasks_sig,
         "tasks": {t: [*sigs[t], entry["sig"]] for t, entry in summary.items()},
         "pending": [
@@ -191,6 +193,16 @@ def stamp_state(
         "due": due,
         "at": at,
     }
+    # A file system's clock ticks coarsely (a few ms): a change in the same tick as one
+    # just before the update began would leave the same mtime. As git does with its
+    # index, distrust what changed that close to (or after) the start: no stamp, and
+    # the next build, a real one, stamps what has settled by then.
+    racy = int((at - RACY_S) * 1e9)
+    found = [tasks_sig, *(s for ss in state["tasks"].values() for s in ss)]
+    found += [sig for rec in state["pending"] for sig in rec[2:4]]
+    if any(sig is not None and sig[0] >= racy for sig in found):
+        return None
+    return state
 
 
 def save(out: str, build_key: str, state: dict) -> None:

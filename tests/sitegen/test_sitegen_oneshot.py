@@ -13,7 +13,7 @@ from sitegen_helpers import BIN, ENV, real_root, runwrap, sitegen
 from runwrap import __version__
 from runwrap.store.layout import list_run_ids, runs_dir
 from sitegen.files import RunsDir
-from sitegen.stamp import run_sig
+from sitegen.stamp import RACY_S, run_sig, stamp_state
 
 pytest_plugins = ["sitegen_fixtures"]
 
@@ -93,3 +93,17 @@ def test_the_stamp_signs_a_run_as_the_build_cache_does(run_root):
                 assert expected is not None
                 assert run_sig(str(Path(runs_dir(str(run_root), task)) / run_id)) == expected
     assert run_sig(str(run_root / "tasks" / "backup" / "runs" / "nothing-here")) is None
+
+
+def test_no_stamp_trusts_a_directory_changed_as_the_update_began():
+    at = 1_800_000_000.0
+    old, racy = [int((at - 60) * 1e9), 3, 7], [int((at - RACY_S / 2) * 1e9), 3, 7]
+    entry = {"sig": old, "pending": {}, "summary": {}}
+    assert stamp_state(at, old, {"t": [old, None]}, {"t": entry}, None) is not None
+    assert stamp_state(at, racy, {"t": [old, None]}, {"t": entry}, None) is None
+    assert stamp_state(at, old, {"t": [old, racy]}, {"t": entry}, None) is None
+    assert stamp_state(at, old, {"t": [old, None]}, {"t": {**entry, "sig": racy}}, None) is None
+    pending = {"r": {"sig": [*racy, 0, 0, 0, 0], "sum": None, "settled": False}}
+    assert (
+        stamp_state(at, old, {"t": [old, None]}, {"t": {**entry, "pending": pending}}, None) is None
+    )
