@@ -129,8 +129,9 @@ def _build(argv: list[str]) -> int:
         # The handler only sets a flag the loop acts on (SIGTERM from systemd: a clean stop).
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         build_key = _stamp_key(argv)
-        if build_key is not None:
-            stamp.forget(cfg.out)  # OUT is about to change: no stamp until it is whole again
+        # OUT is about to change (--watch too, perhaps with other options): no stamp
+        # until a one-shot build leaves it whole again.
+        stamp.forget(cfg.out)
         site = run(cfg, full=args.full, progress=bar, announce=_announce, stop=stop)
         if build_key is not None and site.stamp is not None:
             stamp.save(cfg.out, build_key, site.stamp)
