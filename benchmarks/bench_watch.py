@@ -18,6 +18,9 @@ days of runs, whatever the history). For each, the installed `sitegen --watch`:
   does, then folded into state.json) to its run page and the dashboard
   showing it on disk; median and max of --repeat runs in random tasks.
 
+Both watchers run side by side: idle over the same seconds, timed runs
+alternating between the roots, so that other load falls on both alike.
+
 Prints a markdown section for docs/benchmarks.md.
 """
 
@@ -38,7 +41,8 @@ from make_synthetic_root import write_run
 
 from runwrap.store.jsonio import write_json_atomic
 from runwrap.store.layout import SEQ, run_ids_in
-from runwrap.store.state import rebuild_state, state_path
+from runwrap.store.manifest import read_manifest
+from runwrap.store.state import rebuild_state, state_path, update_state
 
 SITEGEN = str(Path(sys.executable).parent / "sitegen")
 TASKS = 100
@@ -87,13 +91,28 @@ def cpu(pid: int) -> tuple[float, float]:
     return (int(fields[11]) + int(fields[12])) / TICK, on_cpu
 
 
-def idle_cpu(pid: int, seconds: float) -> tuple[float, float]:
-    """CPU / wall over `seconds` of idleness, from stat and from schedstat."""
-    start, (stat0, sched0) = time.monotonic(), cpu(pid)
+def quiet(pid: int, timeout: float = 30.0) -> None:
+    """Wait until the process used no CPU for a second: the last update has finished
+    writing (what follows the dashboard: metrics, the cache) and is not idle time."""
+    deadline = time.monotonic() + timeout
+    before = cpu(pid)[1]
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = cpu(pid)[1]
+        if now - before < 0.001:
+            return
+        before = now
+
+
+def idle_both(watchers: list, seconds: float) -> list[tuple[float, float]]:
+    """Each process's CPU / wall over the same `seconds` of idleness (stat, schedstat)."""
+    for w in watchers:
+        quiet(w.proc.pid)
+    start, before = time.monotonic(), [cpu(w.proc.pid) for w in watchers]
     time.sleep(seconds)  # the benchmark's idle period: nothing to poll for
     wall = time.monotonic() - start
-    stat1, sched1 = cpu(pid)
-    return (stat1 - stat0) / wall, (sched1 - sched0) / wall
+    after = [cpu(w.proc.pid) for w in watchers]
+    return [((a[0] - b[0]) / wall, (a[1] - b[1]) / wall) for a, b in zip(after, before)]
 
 
 def _wait(predicate, timeout: float) -> None:
@@ -111,42 +130,64 @@ def _read(path: Path) -> str:
         return ""
 
 
-def measure(root: Path, out: Path, idle_s: float, repeat: int, per_task: int) -> dict:
-    rng = random.Random(11)  # the same tasks in both roots
-    log = out.parent / f"{out.name}.log"
-    with open(log, "w") as f:
-        proc = subprocess.Popen(
-            [SITEGEN, "--root", str(root), "--out", str(out), "--watch"],
-            env={**os.environ, "RUNWRAP_CONFIG": "/dev/null"},
-            stderr=f,
-        )
-    dashboard = out / "index.html"
-    try:
-        _wait(lambda: "watching" in _read(log) and dashboard.exists(), 600)
-        time.sleep(1)  # the first update after start
-        result = {
-            "watches": watches(proc.pid),
-            "run_dirs": sum(1 for _ in root.glob("tasks/*/runs/*")),
-        }
-        result["idle_old"] = idle_cpu(proc.pid, idle_s)
-        latencies = []
-        for _ in range(repeat):
-            task = f"task-{rng.randrange(TASKS):03d}"
-            n = next_run(root, task, per_task)
-            run_id = write_run(str(root), task, n, rng, "failed", record=True)
-            written = time.monotonic()
-            page = out / "tasks" / task / "runs" / run_id / "index.html"
-            _wait(lambda r=run_id, p=page: p.exists() and r in _read(dashboard), 30)
-            latencies.append(time.monotonic() - written)
+class Watcher:
+    """One `sitegen --watch` on one root."""
+
+    def __init__(self, root: Path, out: Path, per_task: int) -> None:
+        self.root, self.out, self.per_task = root, out, per_task
+        self.log = out.parent / f"{out.name}.log"
+        with open(self.log, "w") as f:
+            self.proc = subprocess.Popen(
+                [SITEGEN, "--root", str(root), "--out", str(out), "--watch"],
+                env={**os.environ, "RUNWRAP_CONFIG": "/dev/null"},
+                stderr=f,
+            )
+        self.dashboard = out / "index.html"
+        self.latencies: list[float] = []
+        self.result: dict = {"run_dirs": sum(1 for _ in root.glob("tasks/*/runs/*"))}
+
+    def ready(self) -> None:
+        _wait(lambda: "watching" in _read(self.log) and self.dashboard.exists(), 600)
+        quiet(self.proc.pid)  # the first update after start is over
+        self.result["watches"] = watches(self.proc.pid)
+
+    def one_run(self, rng: random.Random) -> None:
+        """A new failed run in a random task: seconds until its page and the dashboard."""
+        task = f"task-{rng.randrange(TASKS):03d}"
+        n = next_run(self.root, task, self.per_task)
+        run_id = write_run(str(self.root), task, n, rng, "failed")
+        written = time.monotonic()  # write_run's last step is the manifest's rename
+        # Then what runwrap does next (state.json, fsynced, and its run number), as
+        # the watcher works: files it never shows, and its events are ignored.
+        task_path = self.root / "tasks" / task
+        update_state(str(task_path), read_manifest(str(task_path / "runs" / run_id)))
+        (task_path / SEQ).write_text(f"{n + 1}\n")
+        page = self.out / "tasks" / task / "runs" / run_id / "index.html"
+        _wait(lambda: page.exists() and run_id in _read(self.dashboard), 30)
+        self.latencies.append(time.monotonic() - written)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def measure(watchers: list[Watcher], idle_s: float, repeat: int) -> None:
+    """Both watchers side by side: idle together, runs alternating, so load falls alike."""
+    for w in watchers:
+        w.ready()
+    for w, idle in zip(watchers, idle_both(watchers, idle_s)):
+        w.result["idle_old"] = idle
+    rngs = [random.Random(11) for _ in watchers]  # the same tasks in both roots
+    for _ in range(repeat):
+        for w, rng in zip(watchers, rngs):
+            w.one_run(rng)
             time.sleep(0.3)  # one run at a time, as cron starts them
-        result["latency"] = statistics.median(latencies)
-        result["latency_max"] = max(latencies)
-        result["idle_recent"] = idle_cpu(proc.pid, idle_s)
-        result["watches_after"] = watches(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait()
-    return result
+    for w, idle in zip(watchers, idle_both(watchers, idle_s)):
+        w.result["idle_recent"] = idle
+    for w in watchers:
+        w.result["watches_after"] = watches(w.proc.pid)
+        w.result["latency"] = statistics.median(w.latencies)
+        w.result["latency_max"] = max(w.latencies)
 
 
 def main() -> None:
@@ -156,15 +197,20 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=15, help="runs timed for the latency")
     args = p.parse_args()
     work = Path(args.work)
-    results = {}
-    for per_task in (20, 200):
-        root = work / f"watch-root-{per_task}"
-        if not (root / "tasks").exists():
-            print(f"generating {TASKS} tasks x {per_task} runs in {root}", file=sys.stderr)
-            make_watch_root(root, per_task)
-        out = work / f"watch-site-{per_task}"
-        results[per_task] = r = measure(root, out, args.idle, args.repeat, per_task)
-        print(f"{per_task * TASKS} runs: {r}", file=sys.stderr)
+    watchers = []
+    try:
+        for per_task in (20, 200):
+            root = work / f"watch-root-{per_task}"
+            if not (root / "tasks").exists():
+                print(f"generating {TASKS} tasks x {per_task} runs in {root}", file=sys.stderr)
+                make_watch_root(root, per_task)
+            watchers.append(Watcher(root, work / f"watch-site-{per_task}", per_task))
+        measure(watchers, args.idle, args.repeat)
+    finally:
+        for w in watchers:
+            w.stop()
+    results = {w.per_task: w.result for w in watchers}
+    print(results, file=sys.stderr)
     print(
         "| runs | inotify watches | run directories | latency median | max |"
         " idle CPU, no recent run | idle CPU, runs just finished |"
