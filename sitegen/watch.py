@@ -102,15 +102,17 @@ class InotifySource:
 
     def settled(self, site: Site) -> None:
         self.watch.keep_runs(_unsettled(site))
-        if self.watch.ino.full:
-            self.rescan_s = RESCAN_POLL_S
-            if not self._warned:
-                self._warned = True
-                log.warning(
-                    "fs.inotify.max_user_watches reached: some changes are seen"
-                    " only by a rescan every %.0f s",
-                    RESCAN_POLL_S,
-                )
+        # Without a watch on tasks/ (ROOT has none yet, or it went) or with some watches
+        # refused, changes may go unseen: look as often as when polling.
+        missing = self.watch.ino.full or ("tasks",) not in self.watch.ino.wds
+        self.rescan_s = RESCAN_POLL_S if missing else RESCAN_S
+        if self.watch.ino.full and not self._warned:
+            self._warned = True
+            log.warning(
+                "fs.inotify.max_user_watches reached: some changes are seen"
+                " only by a rescan every %.0f s",
+                RESCAN_POLL_S,
+            )
 
     def close(self) -> None:
         self.watch.close()
