@@ -122,6 +122,26 @@ def test_watch_watches_no_finished_run(run_root, out, history, watcher, tmp_path
     wait_for(lambda: inotify_watches(watcher.pid) == base + 2, what="beta's open/ alone")
 
 
+@pytest.fixture
+def no_tasks_dir(run_root):
+    """A ROOT with no tasks/ yet: runwrap makes it with the first run."""
+    (run_root / "tasks").rmdir()
+
+
+def test_watch_follows_tasks_dir_made_removed_and_made_again(run_root, out, no_tasks_dir, watcher):
+    runwrap(run_root, "first", "true")
+    wait_for(lambda: task_state(out, "first").get("state") == "ok", what="the first task")
+    shutil.rmtree(run_root / "tasks")
+    wait_for(lambda: "first" not in status(out).get("tasks", {}), what="the task to go")
+    runwrap(run_root, "second", "exit 1")
+    wait_for(lambda: task_state(out, "second").get("state") == "failing", what="a new task")
+    # Watched again: a run of a task already there, and nothing left over from before.
+    runwrap(run_root, "second", "true")
+    wait_for(lambda: task_state(out, "second").get("state") == "ok", what="its next run")
+    # ROOT, tasks/; second, its runs/ and open/ (its finished runs none)
+    wait_for(lambda: inotify_watches(watcher.pid) == 2 + 3, what="5 watches")
+
+
 def test_watch_with_polling_picks_up_a_new_run(run_root, out, watcher):
     runwrap(run_root, "polled", "true")
     wait_for(lambda: task_state(out, "polled").get("state") == "ok", what="the polled run")
