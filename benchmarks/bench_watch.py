@@ -163,7 +163,9 @@ class Watcher:
         update_state(str(task_path), read_manifest(str(task_path / "runs" / run_id)))
         (task_path / SEQ).write_text(f"{n + 1}\n")
         page = self.out / "tasks" / task / "runs" / run_id / "index.html"
-        _wait(lambda: page.exists() and run_id in _read(self.dashboard), 30)
+        # The task's link to it: runs of other tasks may have the same run id.
+        link = f"tasks/{task}/runs/{run_id}/"
+        _wait(lambda: page.exists() and link in _read(self.dashboard), 30)
         self.latencies.append(time.monotonic() - written)
 
     def stop(self) -> None:
