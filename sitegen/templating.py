@@ -100,13 +100,31 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
             bucket.load_bytecode(f)
 
 
+_DICT_NAMES = frozenset(dir(dict))
+
+
+class _Environment(jinja2.Environment):
+    """Jinja2's environment, with a quicker `{{ d.key }}` on a plain dict (what pages read)."""
+
+    def getattr(self, obj: object, attribute: str) -> object:
+        # Jinja tries the attribute first, which on a dict fails (an AttributeError
+        # raised and caught) for every key a page reads: a third of an expression's cost.
+        # The same answer, for a name that is no dict attribute: the key, or undefined.
+        if type(obj) is dict and attribute not in _DICT_NAMES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 def make_env(theme_dirs: list[Path], cache_dir: str | None = None) -> jinja2.Environment:
     """A jinja2 environment over a theme search path (user theme first), autoescaping always."""
     bcc = None
     if cache_dir:
         os.makedirs(cache_dir, exist_ok=True)
         bcc = _BytecodeCache(cache_dir)
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.FileSystemLoader([str(d / "templates") for d in theme_dirs]),
         # Every template, whatever its extension (badges and feeds too), escapes.
         autoescape=True,
