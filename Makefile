@@ -18,7 +18,16 @@ $(STAMP): pyproject.toml
 system-deps:
 	sh scripts/install-system-deps
 
-test: $(STAMP) system-deps
+# axe-core, the accessibility checker tests/sitegen/test_sitegen_a11y.py runs in Chromium: an
+# npm package (PyPI's copies of it are years old), kept in the venv, at this exact version.
+AXE_CORE := 4.14.1
+AXE_STAMP := $(VENV)/npm/.axe-core-$(AXE_CORE)
+
+$(AXE_STAMP): $(STAMP) | system-deps
+	npm install --prefix $(VENV)/npm --no-audit --no-fund --loglevel=error axe-core@$(AXE_CORE)
+	touch $(AXE_STAMP)
+
+test: $(STAMP) system-deps $(AXE_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
