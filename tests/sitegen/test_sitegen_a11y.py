@@ -51,7 +51,7 @@ def site():
     """A site with every kind of row the pages draw: successes with labels and feedback, a
     failure with stderr, a job left running (until the module ends), and older runs of every
     finished status (timed out, killed, lost, skipped) for the strips, calendars and timeline,
-    and a task that is late."""
+    and a task that is late; every page with the stale banner."""
     base = Path(tempfile.mkdtemp(prefix="sitegen-a11y-"))
     base.chmod(0o755)
     root, out, gate = base / "root", base / "site", base / "gate"
@@ -85,6 +85,10 @@ def site():
         built = sitegen("--root", str(root), "--out", str(out))
         assert built.returncode == 0, built.stderr
         status = json.loads((out / siteurls.STATUS).read_text())
+        # The heartbeat a `sitegen --watch` leaves when it stops: every page shows the stale
+        # banner (test_sitegen_dashboard_views.py stops a real watch for it).
+        stopped = {"watching": True, "alive_at": status["generated_at"], "every_s": 60}
+        (out / "watch.json").write_text(json.dumps({**stopped, "stopped_at": stopped["alive_at"]}))
         with nginx_serving(out, base / "nginx") as url:
             yield {
                 "dashboard": url,
@@ -111,12 +115,13 @@ def _running_with_progress(runs: Path) -> bool:
 
 def _open(browser, url: str) -> None:
     """Load a page and wait for app.js to have finished with it: axe must see what a reader
-    sees (the dashboard's filters are shown by the script; times are made relative)."""
+    sees (the dashboard's filters are shown by the script, the stale banner too)."""
     browser.get(url)
     wait_for(
-        lambda: browser.execute_script("return document.readyState === 'complete'"),
-        what="the page to load",
+        lambda: browser.execute_script("return document.getElementById('stale').dataset.checked"),
+        what="the page's script to look at watch.json",
     )
+    assert browser.execute_script("return !document.getElementById('stale').hidden")
     if url.endswith("/"):
         wait_for(
             lambda: browser.execute_script("return !document.getElementById('filters').hidden"),
