@@ -224,6 +224,23 @@ def test_filters_change_rows_and_url_and_a_bookmark_restores_them(views, browser
     ).get_attribute("class")
 
 
+def test_the_count_of_tasks_shown_reads_naturally(views, browser):
+    shown = "return document.getElementById('shown').textContent"
+    _open(browser, views["url"])
+    assert browser.execute_script(shown) == "all 5 tasks"
+    _open(browser, views["url"] + "?state=running")
+    assert browser.execute_script(shown) == "1 of 5 tasks"
+    # A dashboard of one task (the others taken out of this page): "1 task", "0 of 1 task".
+    browser.execute_script(
+        "document.querySelectorAll('tr.task:not([data-task=etl])').forEach(r => r.remove());"
+    )
+    box = browser.find_element("css selector", "#filters input[value='running']")
+    box.click()  # unchecked: every task
+    assert browser.execute_script(shown) == "1 task"
+    browser.find_element("css selector", "#filters input[value='failing']").click()
+    assert browser.execute_script(shown) == "0 of 1 task"
+
+
 def test_live_update_changes_progress_without_a_reload(views, browser):
     _open(browser, views["url"])
     progress = "return document.querySelector(\"tr[data-task='etl'] .live progress\").value"

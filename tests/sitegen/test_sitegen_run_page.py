@@ -173,6 +173,8 @@ def test_counts_and_the_pager_read_naturally(run_root, out):
     html = (out / "tasks" / "once" / "index.html").read_text()
     assert "1 run kept." in html and "1 runs" not in html
     assert "(the latest), newest runs first" in html and "numbered from" not in html
+    dashboard = (out / "index.html").read_text()
+    assert "<strong>1</strong> task:" in dashboard and "1 tasks" not in dashboard
 
 
 # -- a running run ------------------------------------------------------------------------

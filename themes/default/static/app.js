@@ -125,7 +125,10 @@
     });
     each(".lane[data-task]", function (lane) { lane.hidden = !visible[lane.dataset.task]; });
     var out = document.getElementById("shown");
-    if (out) { out.textContent = shown === all.length ? "all " + shown + " tasks" : shown + " of " + all.length + " tasks"; }
+    if (out) {
+      out.textContent = shown === all.length ? (shown === 1 ? "1 task" : "all " + shown + " tasks") :
+        shown + " of " + all.length + (all.length === 1 ? " task" : " tasks");
+    }
     if (push) {
       var p = new URLSearchParams();
       if (q.states.length) { p.set("state", q.states.join(",")); }
