@@ -8,6 +8,7 @@ import sys
 from runwrap.cronfile import crontab_lines, differences
 from runwrap.declared import declared_tasks
 from runwrap.errors import ExitCode, RunwrapError
+from runwrap.units import count
 
 
 def cmd_crontab(
@@ -29,7 +30,8 @@ def cmd_crontab(
     for line in found:
         print(line)
     if not found:
-        print(f"the crontab runs the {len(lines)} task(s) declared in {config_file} as declared")
+        tasks = count(len(lines), "task")
+        print(f"the crontab runs the {tasks} declared in {config_file} as declared")
     return ExitCode.ATTENTION if found else ExitCode.OK
 
 

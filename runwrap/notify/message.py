@@ -14,7 +14,7 @@ import os
 from runwrap import SCHEMA
 from runwrap.store import siteurls
 from runwrap.store.layout import STDERR, STDOUT
-from runwrap.units import format_duration
+from runwrap.units import count, format_duration
 
 TAIL_LINES = 20
 _TAIL_BYTES = 64 * 1024  # enough for 20 long lines; a huge log is never read whole
@@ -134,18 +134,19 @@ def _summary(event: str, c: dict) -> str:
         return f"{task} runs again on {host}, after being late since {c['late_since']}"
     if event == "recovery":
         return (
-            f"{task} succeeded on {host} again, after {c['failures']} failing run(s) "
+            f"{task} succeeded on {host} again, after {count(c['failures'], 'failing run')} "
             f"since {c['failing_since']}"
         )
     if event == "still-failing":
         return (
-            f"{task} is still failing on {host}: {c['failures']} failing runs in a row "
+            f"{task} is still failing on {host}: {count(c['failures'], 'failing run')} in a row "
             f"since {c['failing_since']}{why}"
         )
     if event == "stuck":
         return (
-            f"{task} is stuck on {host}: {c['skips']} runs in a row were refused because "
-            "an earlier run still holds the lock"
+            f"{task} is stuck on {host}: {count(c['skips'], 'run')} in a row "
+            f"{'was' if c['skips'] == 1 else 'were'} refused because an earlier run "
+            "still holds the lock"
         )
     if event == "skipped":
         return f"{task} was skipped on {host}{why}"

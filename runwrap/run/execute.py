@@ -53,7 +53,7 @@ from runwrap.store.owner import hostname, owner_identity
 from runwrap.store.retention import apply_retention
 from runwrap.store.state import next_seq
 from runwrap.timefmt import iso
-from runwrap.units import format_duration
+from runwrap.units import count, format_duration
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -331,7 +331,7 @@ def _final_manifest(
     manifest = monitor.final_manifest()
     (stdout_bytes, stdout_dropped), (stderr_bytes, stderr_dropped) = (log.finish() for log in logs)
     if outcome.status == SUCCESS and run.opts.fail_on_stderr and stderr_bytes > 0:
-        reason = f"wrote {stderr_bytes} bytes to stderr (--fail-on-stderr)"
+        reason = f"wrote {count(stderr_bytes, 'byte')} to stderr (--fail-on-stderr)"
         outcome = Outcome(FAILED, 1, outcome.exit_code, None, reason)
     manifest.update(
         status=outcome.status,

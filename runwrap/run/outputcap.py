@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from runwrap.units import count
+
 TAIL = 1024 * 1024
 _BLOCK = 4096
 _PUNCH_HOLE_KEEP_SIZE = 0x02 | 0x01  # FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
@@ -83,7 +85,8 @@ class CappedLog:
             dropped = size - head - tail
             last = os.pread(fd, tail, size - tail)
             marker = (
-                f"\n[runwrap: {dropped} bytes of output dropped here (--max-output {self.limit})]\n"
+                f"\n[runwrap: {count(dropped, 'byte')} of output dropped here"
+                f" (--max-output {self.limit})]\n"
             ).encode()
             os.pwrite(fd, marker + last, head)
             end = head + len(marker) + len(last)

@@ -97,7 +97,7 @@ def test_cron_mails_once_on_failure_and_once_on_recovery(tmp_path: Path) -> None
     assert len(sent) == 2, sent
     assert "To: ops@example.org" in sent[0] and "[runwrap] FAILED: flaky on " in sent[0]
     assert "disk full (attempt 1)" in sent[0]
-    assert "[runwrap] RECOVERED: flaky on " in sent[1] and "after 2 failing run(s)" in sent[1]
+    assert "[runwrap] RECOVERED: flaky on " in sent[1] and "after 2 failing runs" in sent[1]
 
 
 def _children(pid: int) -> list[int]:

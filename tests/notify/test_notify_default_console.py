@@ -21,7 +21,7 @@ def test_one_notice_on_the_first_failure_none_while_failing_one_on_recovery(rw):
     assert fail(rw).stdout == "" and fail(rw).stdout == ""
     healed = ok(rw)
     assert healed.stdout.startswith("[runwrap] RECOVERED: job on ")
-    assert "after 3 failing run(s)" in healed.stdout
+    assert "after 3 failing runs" in healed.stdout
     assert ok(rw).stdout == ""
 
 

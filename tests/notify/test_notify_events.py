@@ -28,7 +28,7 @@ def test_console_prints_only_when_the_state_changes(rw):
     assert outputs[2].startswith("[runwrap] FAILED: job on ")
     assert "it broke" in outputs[2]
     assert outputs[5].startswith("[runwrap] RECOVERED: job on ")
-    assert "after 3 failing run(s)" in outputs[5]
+    assert "after 3 failing runs" in outputs[5]
 
 
 def test_console_needs_no_config_at_all(rw):
@@ -165,3 +165,18 @@ def test_a_notifier_left_out_during_a_recovery_hears_about_the_next_failure(rw, 
     rw.ok()  # this run does not use the notifier: it never hears of the recovery
     rw.fail(extra=("--notify", "hook"))
     assert events(receiver) == ["failure", "failure"]
+
+
+def test_notices_count_in_english():
+    from runwrap.notify.message import context
+
+    def summary(event: str, **info: object) -> str:
+        manifest = {"task": "job", "host": "web1", "status": "success"}
+        return context(event, manifest, None, info)["summary"]
+
+    since = {"failing_since": "2026-11-22T04:37:33.000Z"}
+    assert "after 1 failing run since" in summary("recovery", failures=1, **since)
+    assert "after 2 failing runs since" in summary("recovery", failures=2, **since)
+    assert ": 1 failing run in a row" in summary("still-failing", failures=1, **since)
+    assert ": 1 run in a row was refused" in summary("stuck", skips=1)
+    assert ": 3 runs in a row were refused" in summary("stuck", skips=3)

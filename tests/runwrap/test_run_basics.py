@@ -121,7 +121,9 @@ def test_fail_on_stderr_makes_a_clean_exit_a_failure(root: Root) -> None:
     assert result.returncode == 1
     m = root.manifest("noisy")
     assert m["status"] == "failed" and m["exit_code"] == 0
-    assert "stderr" in m["reason"]
+    assert m["reason"] == "wrote 5 bytes to stderr (--fail-on-stderr)"
+    root.run("-n", "terse", "--fail-on-stderr", "--", "sh", "-c", "printf x >&2")
+    assert root.manifest("terse")["reason"] == "wrote 1 byte to stderr (--fail-on-stderr)"
     root.run("-n", "quiet", "--fail-on-stderr", "--", "sh", "-c", "echo fine")
     assert root.manifest("quiet")["status"] == "success"
 

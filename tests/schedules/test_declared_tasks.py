@@ -75,7 +75,7 @@ def test_crontab_check_names_the_differences(declared, tmp_path) -> None:
     installed = tmp_path / "runwrap.cron"
     installed.write_text("MAILTO=ops@example.org\n" + lines)
     same = declared.run("crontab", "--check", str(installed), "--cron-d", "root")
-    assert same.returncode == 0 and "as declared" in same.stdout
+    assert same.returncode == 0 and "runs the 2 tasks declared in" in same.stdout
     changed = lines.replace("0 2 * * 1-5", "0 3 * * 1-5").replace(" run backup", " run gone")
     installed.write_text(changed)
     differ = declared.run("crontab", "--check", str(installed), "--cron-d", "root")
