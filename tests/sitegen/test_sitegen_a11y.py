@@ -5,8 +5,8 @@ the light and the dark colour scheme.
 
 axe-core is the npm package at the version the Makefile pins, installed into the venv by
 `make test` (PyPI's copies are years old, and axe 4.4 cannot read the colours color-mix()
-gives). Every violation, of any impact, is written to test-artifacts/sitegen/axe/ for a look;
-only serious and critical ones fail a test, and so does a rule that could not run.
+gives). Every violation, of any impact, is written to test-artifacts/sitegen/axe/ beside a
+screenshot; only serious and critical ones fail a test, and so does a rule that could not run.
 """
 
 from __future__ import annotations
@@ -162,6 +162,7 @@ def _check(browser, axe_js: str, name: str, artifacts_dir: Path) -> None:
     violations = results["violations"]
     folder = artifacts_dir / "axe"
     folder.mkdir(exist_ok=True)
+    browser.save_screenshot(str(folder / f"{name}.png"))  # what was checked, for a look
     review = [r for r in results["incomplete"] if r["nodes"]]  # what axe could not decide
     (folder / f"{name}.json").write_text(
         json.dumps({"violations": violations, "needs review": review}, indent=1)
