@@ -63,16 +63,10 @@ def site():
     for n, status in enumerate(("success", "timeout", "killed", "lost", "skipped", "failed")):
         write_run(root, "history", n * 600, status)
     if shutil.which("faketime"):  # a task late for a day (the state's colours, its banner)
-        late = [
-            str(BIN / "runwrap"),
-            "--root",
-            str(root),
-            "-n",
-            "sync",
-            "--schedule",
-            "*/5 * * * *",
-        ]
-        ran = subprocess.run(["faketime", "-f", "-1d", *late, "--", "true"], env=ENV, timeout=60)
+        late = ["--root", str(root), "-n", "sync", "--schedule", "*/5 * * * *", "--", "true"]
+        ran = subprocess.run(
+            ["faketime", "-f", "-1d", str(BIN / "runwrap"), *late], env=ENV, timeout=60
+        )
         assert ran.returncode == 0
     script = (
         "echo started; echo '[progress]40' >> \"$RUNWRAP_FEEDBACK\";"
