@@ -197,22 +197,33 @@ def no_change(root: Path, out: Path, rounds: int = 40) -> dict:
 
 
 def one_run_updates(root: Path, out: Path, repeat: int = 7) -> dict:
-    """Median time to bring the site up to date after one new run: in-process and via the CLI."""
+    """Median time to bring the site up to date after one new run: in-process and via the CLI.
+
+    Each new run comes 10 minutes after the newest one (as cron's next run does), so it
+    is the newest run on the site: the dashboard's timeline moves with it. The runs are
+    removed afterwards, so that the root stays as make_root made it.
+    """
     rng = random.Random(7)
     cfg = SiteConfig(root=str(root), out=str(out))
     site = Site(cfg)
     site.update()
     inproc, cli = [], []
-    fresh = 100_000 + 1_000 * count_runs(root)  # run numbers no earlier invocation used
-    for i in range(repeat):
-        task = f"task-{rng.randrange(100):03d}"
-        write_run(str(root), task, fresh + 2 * i, rng)
-        started = time.monotonic()
-        stats = site.update()
-        if stats.run_pages <= 2:  # not a rebuild because sitegen's code changed meanwhile
-            inproc.append(time.monotonic() - started)
-        write_run(str(root), task, fresh + 2 * i + 1, rng)
-        cli.append(run_measured([SITEGEN, "--root", str(root), "--out", str(out), "-q"])[0])
+    # The last run number make_root handed out: the newest runs of every task.
+    fresh = max(int((d / "seq").read_text()) for d in (root / "tasks").iterdir())
+    added = []
+    try:
+        for i in range(repeat):
+            task = f"task-{rng.randrange(100):03d}"
+            added.append((task, write_run(str(root), task, fresh + 2 * i, rng)))
+            started = time.monotonic()
+            stats = site.update()
+            if stats.run_pages <= 2:  # not a rebuild because sitegen's code changed meanwhile
+                inproc.append(time.monotonic() - started)
+            added.append((task, write_run(str(root), task, fresh + 2 * i + 1, rng)))
+            cli.append(run_measured([SITEGEN, "--root", str(root), "--out", str(out), "-q"])[0])
+    finally:
+        for task, run_id in added:
+            shutil.rmtree(root / "tasks" / task / "runs" / run_id, ignore_errors=True)
     return {"inproc": statistics.median(inproc), "cli": statistics.median(cli)}
 
 
@@ -228,18 +239,22 @@ def watch_latency(root: Path, out: Path, repeat: int = 15) -> dict:
             stderr=f,
         )
     dashboard = out / "index.html"
+    added: list[tuple[str, str]] = []
     try:
         # Ready once every directory has its inotify watch (it says so).
         _wait(lambda: "watching" in log.read_text(), 600)
         ready = time.monotonic() - started
-        fresh = 100_000 + 1_000 * count_runs(root)
-        probe = write_run(str(root), "task-000", fresh + 500, rng)
+        # New runs 10 minutes apart after the newest (as cron's next runs), removed after.
+        fresh = max(int((d / "seq").read_text()) for d in (root / "tasks").iterdir())
+        probe = write_run(str(root), "task-000", fresh, rng)
+        added.append(("task-000", probe))
         _wait(lambda: probe in dashboard.read_text(), 60)
         latencies = []
         for i in range(repeat):
             task = f"task-{rng.randrange(100):03d}"
             before = dashboard.stat().st_mtime_ns
-            run_id = write_run(str(root), task, fresh + i, rng, status="failed")
+            run_id = write_run(str(root), task, fresh + 1 + i, rng, status="failed")
+            added.append((task, run_id))
             renamed = time.monotonic()  # write_run's last step is the manifest's rename
             _wait(
                 lambda rid=run_id, old=before: (
@@ -252,6 +267,8 @@ def watch_latency(root: Path, out: Path, repeat: int = 15) -> dict:
     finally:
         proc.terminate()
         _, _, usage = os.wait4(proc.pid, 0)
+        for task, run_id in added:
+            shutil.rmtree(root / "tasks" / task / "runs" / run_id, ignore_errors=True)
     return {
         "median": statistics.median(latencies),
         "max": max(latencies),

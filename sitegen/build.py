@@ -27,6 +27,7 @@ from sitegen.config import SiteConfig, find_theme
 from sitegen.errors import one_line
 from sitegen.files import RunFiles, RunsDir, Unreadable
 from sitegen.late import LateView
+from sitegen.metrics import Metrics, first_count
 from sitegen.model import summarize, task_summary
 from sitegen.names import is_plain, shown
 from sitegen.scratch import Scratch, sweep
@@ -63,6 +64,7 @@ class Site:
         self.cache = Cache(cfg.out, fingerprint(cfg, self.theme_dirs), self.scratch)
         env = make_env(self.theme_dirs, os.path.join(cache_dir(cfg.out), "jinja"))
         self.out = Writer(cfg, env, self.theme_dirs, self.scratch)
+        self.metrics = Metrics(cfg.out, cfg.root, self.scratch)
         self._summary: dict | None = None  # kept between updates by a long-lived process
         self.stamp: dict | None = None  # what the last complete update began from (stamp.py)
         self.late = LateView()  # lateness changes with the clock: asked on every update
@@ -144,7 +146,7 @@ class Site:
             sums = [summary[t]["summary"] for t in tasks if t in summary]
             self.out.render_site(sums, self.late.records)
         self.late.shown_now()
-        if not self.out.render_metrics(tasks):  # False: a bug the store's files set off
+        if not self.metrics.render(tasks, self.late.items, stats.counted):  # False: a bug
             self._warn_once("metrics", "cannot write OUT/metrics (-v tells why)")
         self._warned = set(self._seen)  # a condition that went away may warn again
         self.cache.save_summary(summary, sorted(self._warned), self.late.shown)
@@ -231,6 +233,7 @@ class Site:
             stats.run_pages += part.run_pages
             stats.history_pages += part.history_pages
             stats.failed += part.failed
+            stats.counted.update(part.counted)
             self._seen |= part.warned
             self._warned |= part.warned
             if entry is not None:
@@ -317,6 +320,7 @@ class Site:
             self.out.render_task(task, runs, task_sum, run_sums, order, manifests, late)
         if fresh:
             self.out.remove_stale_runs(task, set(order))
+            stats.counted[task] = first_count(manifests.values())  # all read: none again
         self.cache.save_task(task, cached, page_sigs)
         stats.changed_tasks.append(task)
         return {"sig": sig, "pending": pending, "summary": task_sum}
@@ -326,10 +330,9 @@ class Site:
     ) -> tuple[dict[str, dict], set[str]]:
         """Look again at runs that may have changed: (manifests read, runs whose page changed).
 
-        A run is settled, never looked at again, once its manifest is final and
-        runwrap has finished recording it (no open marker: notifications.json,
-        the one file written after the final manifest, is there if it ever will be).
-        """
+        A run is settled, never looked at again, once its manifest is final and runwrap
+        has finished recording it (no open marker: notifications.json, the one file
+        written after the final manifest, is there if it ever will be)."""
         manifests: dict[str, dict] = {}
         changed_pages: set[str] = set()
         recording: set[str] | None = None
@@ -365,11 +368,8 @@ class Site:
         return manifests, changed_pages
 
     def _pending_changed(self, task: str, entry: dict) -> bool:
-        """Whether a run not yet settled changed; settles the rest without reading the task cache.
-
-        This keeps an update cheap when nothing but time passed: the task's
-        cache (every run it has) is only read when something really changed.
-        """
+        """Whether a run not yet settled changed; settles the rest without reading the task
+        cache (every run it has): an update when nothing but time passed stays cheap."""
         still = {}
         recording: set[str] | None = None
         with RunsDir(self.cfg.root, task) as runs:

@@ -228,62 +228,67 @@ class RunFiles:
             return None
         return value if type(value) is list else None
 
-    def _open(self, rel: str) -> tuple[int, int, str] | None:
-        """(parent dir fd, file fd, last name) of a regular file; the caller closes both."""
+    def _open(self, rel: str) -> tuple[int, int, str, os.stat_result] | None:
+        """(parent dir fd, file fd, last name, its stat) of a regular file; the caller
+        closes both with _close (the parent is the run's own fd for a name in it)."""
         if self.dfd is None or safe_rel(rel) is None:
             return None
         parts = rel.split("/")
-        dfd = os.dup(self.dfd)
+        dfd = self.dfd
         try:
             for part in parts[:-1]:
                 nfd = os.open(part, _FLAGS | os.O_DIRECTORY, dir_fd=dfd)
-                os.close(dfd)
+                self._close(dfd)
                 dfd = nfd
             # O_NONBLOCK: a FIFO planted by the job must not hang the build.
             fd = os.open(parts[-1], _FLAGS | os.O_NONBLOCK, dir_fd=dfd)
         except OSError:
-            os.close(dfd)
+            self._close(dfd)
             return None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            self._close(dfd, fd)
+            return None
+        return dfd, fd, parts[-1], st
+
+    def _close(self, dfd: int, fd: int | None = None) -> None:
+        if fd is not None:
             os.close(fd)
+        if dfd != self.dfd:
             os.close(dfd)
-            return None
-        return dfd, fd, parts[-1]
 
     def read_small(self, rel: str, limit: int = REPORT_MAX) -> str | None:
         """The text of a small file (report.md); None if missing, unsafe or too large."""
         opened = self._open(rel)
         if opened is None:
             return None
-        dfd, fd, _ = opened
+        dfd, fd, _, st = opened
         try:
-            if os.fstat(fd).st_size > limit:
+            if st.st_size > limit:
                 return None
             return clean_text(os.read(fd, limit))
         except OSError:
             return None
         finally:
-            os.close(fd)
-            os.close(dfd)
+            self._close(dfd, fd)
 
     def tail_and_publish(
-        self, rel: str, dest: str | None, limit: int = TAIL_BYTES
+        self, rel: str, dest: str | None, limit: int = TAIL_BYTES, new: bool = False
     ) -> tuple[str, int, bool, bool] | None:
-        """(text, size, truncated, published): a log's last `limit` bytes, linked into OUT."""
+        """(text, size, truncated, published): a log's last `limit` bytes, linked into OUT
+        (`new`: dest's directory was just made, so nothing is there yet)."""
         opened = self._open(rel)
         if opened is None:
             return None
-        dfd, fd, name = opened
+        dfd, fd, name, st = opened
         try:
-            st = os.fstat(fd)
             start = max(0, st.st_size - limit)
             raw = os.pread(fd, limit, start)
-            published = dest is not None and self._publish(dfd, fd, name, st, dest)
+            published = dest is not None and self._publish(dfd, fd, name, st, dest, new)
         except OSError:
             return None
         finally:
-            os.close(fd)
-            os.close(dfd)
+            self._close(dfd, fd)
         if start:
             # Start at a line boundary rather than in the middle of a character.
             cut = raw.find(b"\n")
@@ -295,19 +300,20 @@ class RunFiles:
         opened = self._open(rel)
         if opened is None:
             return False
-        dfd, fd, name = opened
+        dfd, fd, name, st = opened
         try:
-            return self._publish(dfd, fd, name, os.fstat(fd), dest)
+            return self._publish(dfd, fd, name, st, dest)
         except OSError as e:
             log.warning("cannot publish %s: %s", shown(os.path.join(self.path, rel)), e.strerror)
             return False
         finally:
-            os.close(fd)
-            os.close(dfd)
+            self._close(dfd, fd)
 
-    def _publish(self, dfd: int, fd: int, name: str, src: os.stat_result, dest: str) -> bool:
+    def _publish(
+        self, dfd: int, fd: int, name: str, src: os.stat_result, dest: str, new: bool = False
+    ) -> bool:
         try:
-            have = os.lstat(dest)
+            have = None if new else os.lstat(dest)
         except FileNotFoundError:
             have = None
         if have is not None:

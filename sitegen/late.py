@@ -18,9 +18,12 @@ from sitegen.model import as_str
 log = logging.getLogger(__name__)
 
 
-def lateness_of(root: str, tasks: list[str], now: float | None = None) -> dict[str, dict]:
+def lateness_of(
+    root: str, tasks: list[str], now: float | None = None, items: dict | None = None
+) -> dict[str, dict]:
     """{task: lateness as JSON, plus its host ("_obj": the TaskLateness itself,
-    "_newest": the task's newest run id) for every scheduled task."""
+    "_newest": the task's newest run id) for every scheduled task; `items` gets each
+    task's (overview item, lateness) read (the metrics use them too)."""
     now = time.time() if now is None else now
     found: dict[str, dict] = {}
     for task in tasks:
@@ -30,6 +33,8 @@ def lateness_of(root: str, tasks: list[str], now: float | None = None) -> dict[s
         except Exception:  # an unreadable state is a task without a schedule here
             log.debug("no lateness for %s", task, exc_info=True)
             continue
+        if items is not None:
+            items[task] = (item, lateness)
         if lateness is None:
             continue
         record = lateness.as_json()
@@ -117,10 +122,12 @@ class LateView:
         self.changed: set[str] = set()  # tasks whose pages must show a new answer
         self.due: float | None = None  # when (Unix time) some task's lateness changes next
         self._asked: dict[str, dict | None] = {}
+        self.items: dict[str, tuple] = {}  # per task: (overview item, lateness) asked
 
     def ask(self, root: str, tasks: list[str]) -> None:
         """Ask the clock again: which tasks are late now, which pages must change."""
-        self.records = lateness_of(root, tasks)
+        self.items = {}
+        self.records = lateness_of(root, tasks, items=self.items)
         self.due = next_change(self.records)
         self._asked = {t: public(self.records.get(t)) for t in tasks}
         before = self.shown or {}

@@ -148,16 +148,23 @@ def _notifications(attempts: list | None, run_id: str) -> list[dict]:
 
 
 def run_context(
-    task: str, run_id: str, manifest: dict, status: str, rf: files.RunFiles, out_run: str
+    task: str,
+    run_id: str,
+    manifest: dict,
+    status: str,
+    rf: files.RunFiles,
+    out_run: str,
+    new: bool = False,
 ) -> tuple[dict, set[str]]:
-    """The run page's data; publishes its logs and artifacts; returns the files it keeps."""
+    """The run page's data; publishes its logs and artifacts; returns the files it keeps
+    (`new`: out_run was just made, empty)."""
     keep = {urls.INDEX}
     failed = status in FAILING
     running = status == RUNNING
     logs = []
     # A failed run's page reads stderr first: that is where a job says what went wrong.
     for name in (STDERR, STDOUT) if failed else (STDOUT, STDERR):
-        tail = rf.tail_and_publish(name, os.path.join(out_run, name))
+        tail = rf.tail_and_publish(name, os.path.join(out_run, name), new=new)
         log = {"name": name, "text": None, "size": None, "truncated": False, "href": None}
         if tail is not None:
             log["text"], log["size"], log["truncated"], published = tail

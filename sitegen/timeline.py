@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator, Mapping
 
 from runwrap.store.manifest import RUNNING
 from runwrap.timefmt import iso, parse_iso
@@ -150,32 +151,24 @@ def _title(task: str, bar: dict) -> str:
     return f"{task} {bar['id']}: {bar['status']}, {when}-{end} UTC"
 
 
-def _view(summaries: list[dict], view: str, anchor: int) -> dict:
+def _view(summaries: list[dict], view: str, anchor: int, memo: dict) -> dict:
     span = SPAN_S[view]
     min_w = span / MIN_WIDTH
     lanes = []
     for s in summaries:
-        shown = []
-        for bar in s["bars"][view]:
-            end = bar["end"] if bar["end"] is not None else anchor
-            if end < anchor - span:
-                continue
-            height = 10 if bar["status"] in FAILED_LIKE else _HEIGHT.get(bar["status"], 6)
-            shown.append(
-                {
-                    "id": bar["id"],
-                    "status": bar["status"],
-                    # A short run's bar grows to the left: it ends when the run ended.
-                    "x": round(min(bar["start"], end - min_w) - anchor),
-                    "w": round(max(end - bar["start"], min_w)),
-                    "y": (10 - height) / 2,
-                    "h": height,
-                    "running": bar["end"] is None,
-                    "link": view == "day",  # the 7-day view's slots: titles only, a lighter page
-                    "title": _title(s["name"], bar),
-                }
-            )
-        lanes.append({"name": s["name"], "bars": shown, "svg": _svg(s["name"], shown)})
+        # A bar's title, link and shape do not depend on the anchor, only where it is:
+        # they are kept while the task's bars stay (an update after one run changes
+        # one task's bars, and moves the anchor of every lane).
+        key = (view, s["name"])
+        kept = memo.get(key)
+        if kept is None or kept[0] != s["bars"][view]:
+            kept = memo[key] = (s["bars"][view], _prepare(s["name"], view, s["bars"][view]), {})
+        lane = kept[2].get(anchor)
+        if lane is None:
+            lane = _lane(s["name"], kept[1], anchor, span, min_w)
+            kept[2].clear()  # the anchor only moves on: one lane kept
+            kept[2][anchor] = lane
+        lanes.append(lane)
     if view == "day":
         ticks = ["24 h ago", "18 h", "12 h", "6 h"]
     else:
@@ -183,27 +176,59 @@ def _view(summaries: list[dict], view: str, anchor: int) -> dict:
     return {"view": view, "span": span, "lanes": lanes, "ticks": ticks}
 
 
-def _svg(task: str, bars: list[dict]) -> str:
-    """A lane's rects as markup, every value escaped: a Jinja loop over thousands of
-    bars took most of a dashboard's render (each update of a watching sitegen)."""
+def _prepare(task: str, view: str, bars: list[dict]) -> list[tuple]:
+    """(bar, height, title, markup before x, between x and width, after width) of each
+    bar, every value escaped: a Jinja loop over thousands of bars took most of a
+    dashboard's render (each update of a watching sitegen)."""
     from html import escape  # the standard library's: markupsafe's pure-Python one is slow
-
-    from markupsafe import Markup
 
     from runwrap.store.siteurls import run_page
 
+    link = view == "day"  # the 7-day view's slots: titles only, a lighter page
     out = []
-    for b in bars:
-        rect = (
-            f'<rect class="bar s-{b["status"] if b["status"] in _RANK else "unknown"}" '
-            f'x="{b["x"]}" y="{b["y"]}" '
-            f'width="{b["w"]}" height="{b["h"]}"{" data-running" if b["running"] else ""}>'
-            f"<title>{escape(b['title'])}</title></rect>"
+    for bar in bars:
+        status = bar["status"]
+        height = 10 if status in FAILED_LIKE else _HEIGHT.get(status, 6)
+        title = _title(task, bar)
+        head = f'<rect class="bar s-{status if status in _RANK else "unknown"}" x="'
+        tail = (
+            f'" height="{height}"{" data-running" if bar["end"] is None else ""}>'
+            f"<title>{escape(title)}</title></rect>"
         )
-        if b["link"]:  # the dashboard is OUT's root: a run's page is at its URL as it is
-            rect = f'<a href="{escape(run_page(task, b["id"]))}">{rect}</a>'
-        out.append(rect)
-    return Markup("".join(out))
+        if link:  # the dashboard is OUT's root: a run's page is at its URL as it is
+            head = f'<a href="{escape(run_page(task, bar["id"]))}">{head}'
+            tail += "</a>"
+        out.append((bar, height, title, head, f'" y="{(10 - height) / 2}" width="', tail))
+    return out
+
+
+def _lane(task: str, prepared: list[tuple], anchor: int, span: int, min_w: float) -> dict:
+    """A lane's bars in the window that ends at `anchor`, and its rects as markup."""
+    from markupsafe import Markup
+
+    shown, svg = [], []
+    for bar, height, title, head, middle, tail in prepared:
+        end = bar["end"] if bar["end"] is not None else anchor
+        if end < anchor - span:
+            continue
+        # A short run's bar grows to the left: it ends when the run ended.
+        x = round(min(bar["start"], end - min_w) - anchor)
+        w = round(max(end - bar["start"], min_w))
+        shown.append(
+            {
+                "id": bar["id"],
+                "status": bar["status"],
+                "x": x,
+                "w": w,
+                "y": (10 - height) / 2,
+                "h": height,
+                "running": bar["end"] is None,
+                "link": span == DAY,
+                "title": title,
+            }
+        )
+        svg.append(f"{head}{x}{middle}{w}{tail}")
+    return {"name": task, "bars": shown, "svg": Markup("".join(svg))}
 
 
 def _calendar(summary: dict, last_day: str) -> list[dict]:
@@ -219,8 +244,32 @@ def _calendar(summary: dict, last_day: str) -> list[dict]:
     return cells
 
 
-def dashboard(summaries: list[dict]) -> dict:
-    """What dashboard.html draws the timeline and calendars from (see docs/sitegen.md)."""
+class Calendars(Mapping):
+    """{task: its calendar's cells}, each made when a page first asks for it: a row
+    kept from the last update (sitegen/fragments.py) asks for none."""
+
+    def __init__(self, summaries: list[dict], last_day: str) -> None:
+        self._summaries = {s["name"]: s for s in summaries}
+        self._last_day = last_day
+        self._made: dict[str, list[dict]] = {}
+
+    def __getitem__(self, task: str) -> list[dict]:
+        cells = self._made.get(task)
+        if cells is None:
+            cells = self._made[task] = _calendar(self._summaries[task], self._last_day)
+        return cells
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._summaries)
+
+    def __len__(self) -> int:
+        return len(self._summaries)
+
+
+def dashboard(summaries: list[dict], memo: dict | None = None) -> dict:
+    """What dashboard.html draws the timeline and calendars from (see docs/sitegen.md);
+    `memo` keeps lanes between the updates of a long-lived process."""
+    memo = {} if memo is None else memo
     ends = [
         b["end"] if b["end"] is not None else b["start"]
         for s in summaries
@@ -231,12 +280,15 @@ def dashboard(summaries: list[dict]) -> dict:
         return {"timeline": None, "calendars": {}, "calendar_end": None, "calendar_start": None}
     anchor = max(ends) if ends else int(parse_iso(f"{max(days_seen)}T00:00:00.000Z") or 0)
     last_day = (iso(anchor) or "")[:10]
+    names = {s["name"] for s in summaries}
+    for key in [k for k in memo if k[1] not in names]:
+        del memo[key]  # a task gone
     return {
         "timeline": {
             "anchor": iso(anchor),
-            "views": [_view(summaries, "day", anchor), _view(summaries, "week", anchor)],
+            "views": [_view(summaries, v, anchor, memo) for v in ("day", "week")],
         },
-        "calendars": {s["name"]: _calendar(s, last_day) for s in summaries},
+        "calendars": Calendars(summaries, last_day),
         "calendar_end": last_day,
         "calendar_start": _day_before(last_day, CALENDAR_DAYS - 1),
     }

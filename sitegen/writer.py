@@ -22,17 +22,17 @@ from runwrap.store import siteurls as urls
 from runwrap.store.jsonio import dumps
 from runwrap.store.manifest import RUNNING
 from runwrap.timefmt import iso
-from sitegen import pages, timeline
+from sitegen import pages
 from sitegen.config import SiteConfig
 from sitegen.errors import one_line
 from sitegen.files import RunsDir, unlink
+from sitegen.fragments import Dashboard
 from sitegen.late import silent, with_lateness
 from sitegen.model import EPOCH, STATE_ORDER, summarize
 from sitegen.names import shown
 from sitegen.scratch import Scratch, sweep
 
 log = logging.getLogger(__name__)
-METRICS = "metrics"  # OUT/metrics: every task in the Prometheus text format
 
 FEED_SIZE = 50
 
@@ -50,6 +50,8 @@ class BuildStats:
     changed_tasks: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # tasks a bug stopped (warned about)
     warned: set[str] = field(default_factory=set)  # warnings given (by a worker)
+    # Tasks built fresh: (runs by status, run number counted through), for the metrics.
+    counted: dict[str, tuple] = field(default_factory=dict)
 
 
 class Ticker(Protocol):
@@ -70,6 +72,7 @@ class Writer:
         self.theme_dirs = theme_dirs
         self.scratch = scratch
         self.site = {"title": cfg.title, "site_url": cfg.site_url}
+        self.dashboard = Dashboard()  # its rows, kept between updates
 
     def write(self, parts: tuple[str, ...], text: str) -> None:
         """Atomically replace the file at `parts` (below OUT) with text."""
@@ -178,7 +181,7 @@ class Writer:
         if status is None:
             status = summarize(run_id, manifest)["status"]
         with runs.run(run_id, self.cfg.publish, self.scratch) as rf:
-            run, keep = pages.run_context(task, run_id, manifest, status, rf, out_run)
+            run, keep = pages.run_context(task, run_id, manifest, status, rf, out_run, not existed)
         self.render(
             (*urls.run_parts(task, run_id), urls.INDEX),
             "run.html",
@@ -296,36 +299,13 @@ class Writer:
             totals=pages.totals(summaries),
             silent_hosts=hosts,
             built=now,
-            **timeline.dashboard(ordered),
+            **self.dashboard.context(self.env, ordered),
         )
         status = pages.status_json(self.cfg, ordered, hosts, generated_at=now)
         self.write((urls.STATUS,), dumps(status) + "\n")
         changes = [c for s in summaries for c in s["changes"]]
         self.render_feed((urls.FEED,), urls.FEED, "all tasks", changes, summaries)
         sweep(self.cfg.out)
-
-    def render_metrics(self, tasks: list[str]) -> bool:
-        """Write OUT/metrics (Prometheus text, runwrap.store.metrics) if it changed;
-        False when it could not be rendered.
-
-        The previous file carries the run counters forward, so they only go up.
-        """
-        from runwrap.store.metrics import render
-
-        path = os.path.join(self.cfg.out, METRICS)
-        try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                previous = f.read()
-        except OSError:
-            previous = ""
-        try:
-            text = render(self.cfg.root, tasks, previous=previous)
-        except Exception:  # a bug the store's files set off: the pages still stand
-            log.debug("the metrics failed", exc_info=True)
-            return False
-        if text != previous:
-            self.write((METRICS,), text)  # an OSError fails the update, as for any page
-        return True
 
     # -- removal ---------------------------------------------------------------
 

@@ -125,6 +125,12 @@ def _count_runs(root: str, task: str, counts: dict[str, int], through: int):
         if seq <= through:
             break  # run ids sort by start, and so do run numbers
         newer.append((seq, manifest.get("status")))
+    return fold(newer, counts, through)
+
+
+def fold(newer: list[tuple[int, object]], counts: dict[str, int], through: int):
+    """(counts, through) with the finished runs in `newer` ((run number, status) of
+    each run numbered above `through`) added, up to the first one still going."""
     counts = dict(counts)
     for seq, status in sorted(newer):
         if status not in FINISHED:
@@ -140,13 +146,16 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
-def task_samples(root: str, task: str, now: float, previous=None) -> dict[str, list]:
-    """{family: [(extra labels, value)]} for one task."""
+def task_samples(
+    root: str, task: str, now: float, previous=None, known=None, memo=None
+) -> dict[str, list]:
+    """{family: [(extra labels, value)]} for one task; `known`: its (overview item,
+    lateness) as the caller just read them; `memo` (see render)."""
     from runwrap.store.lateness import of_overview
     from runwrap.store.overview import task_overview
     from runwrap.timefmt import parse_iso
 
-    item = task_overview(root, task)
+    item = task_overview(root, task) if known is None else known[0]
     state = item["state"]
     out: dict[str, list] = {}
 
@@ -160,7 +169,7 @@ def task_samples(root: str, task: str, now: float, previous=None) -> dict[str, l
         for i in (state.get("last_success_id"), state.get("last_failure_id"))
         if isinstance(i, str)
     ]
-    last = read_manifest(run_dir(root, task, max(ids))) if ids else None
+    last = _finished(root, task, max(ids), memo) if ids else None
     if isinstance(last, dict):
         put("last_run_start_timestamp_seconds", parse_iso(last.get("started_at")))
         put("last_run_end_timestamp_seconds", parse_iso(last.get("ended_at")))
@@ -170,7 +179,7 @@ def task_samples(root: str, task: str, now: float, previous=None) -> dict[str, l
             put("last_run_status", 1 if last.get("status") == status else 0, status=status)
     success_id = state.get("last_success_id")
     if isinstance(success_id, str):
-        success = read_manifest(run_dir(root, task, success_id)) or {}
+        success = _finished(root, task, success_id, memo) or {}
         put("last_success_timestamp_seconds", parse_iso(success.get("ended_at")))
     put("consecutive_failures", state.get("consecutive_failures", 0))
     put("consecutive_skips", state.get("consecutive_skips", 0))
@@ -179,7 +188,7 @@ def task_samples(root: str, task: str, now: float, previous=None) -> dict[str, l
     for status in COUNTED:
         put("runs_total", counts.get(status, 0), status=status)
     put("runs_counted_through", through)
-    lateness, _host = of_overview(root, item, now)
+    lateness = of_overview(root, item, now)[0] if known is None else known[1]
     put("scheduled", 0 if lateness is None else 1)
     if lateness is not None:
         put("next_run_expected_timestamp_seconds", lateness.next_expected)
@@ -193,11 +202,51 @@ def _value(number: float) -> str:
     return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
 
 
-def render(root: str, tasks: list[str], now: float | None = None, previous: str = "") -> str:
-    """The exposition text for `tasks` (families grouped, as the format requires)."""
+def _finished(root: str, task: str, run_id: str, memo: dict | None) -> dict | None:
+    """A finished run's manifest (written once), read once while its run stays (retention
+    may remove it: runs/ changes then) by a caller that keeps a memo (see render)."""
+    path = run_dir(root, task, run_id)
+    if memo is None:
+        return read_manifest(path)
+    try:
+        key = (task, run_id, os.stat(os.path.dirname(path)).st_mtime_ns)
+    except OSError:
+        return None
+    manifest = memo["manifests"][key] = memo["kept"].get(key) or read_manifest(path)
+    return manifest
+
+
+def render(
+    root: str,
+    tasks: list[str],
+    now: float | None = None,
+    previous: str = "",
+    known: dict | None = None,
+    counted: dict | None = None,
+    memo: dict | None = None,
+) -> str:
+    """The exposition text for `tasks` (families grouped, as the format requires).
+
+    A caller that renders often (a watching sitegen) may pass what it knows already:
+    `known` {task: (overview item, lateness)} read just now, `counted` {task: (runs by
+    status, run number counted through)} from the manifests it read (what a first count
+    would read again), and a `memo` dict it keeps between renders (finished runs'
+    manifests, and the previous text's counts).
+    """
     now = time.time() if now is None else now
-    before = previous_counts(previous)
-    per_task = {task: task_samples(root, task, now, before.get(task)) for task in tasks}
+    if memo is not None and memo.get("previous", (None,))[0] == previous:
+        before = memo["previous"][1]
+    else:
+        before = previous_counts(previous)
+    known, counted = known or {}, counted or {}
+    if memo is not None:  # the manifests this render reads are kept for the next one
+        memo["kept"], memo["manifests"] = memo.get("manifests", {}), {}
+    per_task = {
+        task: task_samples(
+            root, task, now, before.get(task, counted.get(task)), known.get(task), memo
+        )
+        for task in tasks
+    }
     lines = []
     for family, (kind, text) in FAMILIES.items():
         samples = [
@@ -213,7 +262,22 @@ def render(root: str, tasks: list[str], now: float | None = None, previous: str 
         for task, labels, value in samples:
             shown = ",".join(f'{k}="{escape(v)}"' for k, v in {"task": task, **labels}.items())
             lines.append(f"{name}{{{shown}}} {_value(value)}")
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    if memo is not None:
+        # The next render's previous text is this one, if it was written: what
+        # previous_counts() would read back from it, kept.
+        memo["previous"] = (text, _counts_in(per_task))
+    return text
+
+
+def _counts_in(per_task: dict[str, dict[str, list]]) -> dict[str, tuple[dict[str, int], int]]:
+    counts = {}
+    for task, families in per_task.items():
+        through = families.get("runs_counted_through")
+        if through:
+            by_status = {labels["status"]: int(v) for labels, v in families.get("runs_total", [])}
+            counts[task] = (by_status, int(through[0][1]))
+    return counts
 
 
 def write_textfile(metrics_dir: str, root: str, task: str) -> None:
