@@ -109,6 +109,7 @@ class Cache:
         self.dir = cache_dir(out)
         self.fp = fp
         self.scratch = scratch
+        self._texts: dict[str, tuple[dict, str]] = {}  # summary.json's parts (save_summary)
 
     def _load(self, path: str) -> dict | None:
         """A cache file written for this fingerprint, or None (a warning if it is unreadable)."""
@@ -125,7 +126,9 @@ class Cache:
         return data if data["fingerprint"] == self.fp else None
 
     def _save(self, path: str, value: object) -> None:
-        data = (dumps(value) + "\n").encode("utf-8", "surrogateescape")
+        self._write(path, (dumps(value) + "\n").encode("utf-8", "surrogateescape"))
+
+    def _write(self, path: str, data: bytes) -> None:
         try:
             self.scratch.write(path, data)
         except IsADirectoryError:
@@ -156,8 +159,25 @@ class Cache:
         """Write the site-wide summary last, so a crash mid-build means a rebuild; `late` is
         what the pages show of lateness (a new process re-renders only what differs)."""
         path = os.path.join(self.dir, "summary.json")
-        data = {"fingerprint": self.fp, "tasks": tasks, "warned": warned, "late": late}
-        self._save(path, data)
+        # dumps() of the whole, but each task summary serialised once while it stays (a
+        # watching sitegen writes this file on every update; one task changes): summaries
+        # are replaced, never changed in place. Entries are {"pending", "sig", "summary"}.
+        texts, kept = [], {}
+        for task in sorted(tasks):
+            entry = tasks[task]
+            old = self._texts.get(task)
+            text = old[1] if old is not None and old[0] is entry["summary"] else None
+            if text is None:
+                text = dumps(entry["summary"])
+            kept[task] = (entry["summary"], text)
+            pending, sig = dumps(entry["pending"]), dumps(entry["sig"])
+            texts.append(
+                f'{dumps(task)}: {{"pending": {pending}, "sig": {sig}, "summary": {text}}}'
+            )
+        self._texts = kept
+        head = dumps({"fingerprint": self.fp, "late": late})[:-1]  # keys sort before "tasks"
+        data = f'{head}, "tasks": {{{", ".join(texts)}}}, "warned": {dumps(warned)}}}\n'
+        self._write(path, data.encode("utf-8", "surrogateescape"))
 
     def _task_path(self, task: str) -> str:
         return os.path.join(self.dir, "tasks", quote(task, safe="") + ".json")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 from runwrap.store.manifest import RUNNING
 from runwrap.timefmt import iso, parse_iso
@@ -207,28 +207,48 @@ def _lane(task: str, prepared: list[tuple], anchor: int, span: int, min_w: float
     from markupsafe import Markup
 
     shown, svg = [], []
-    for bar, height, title, head, middle, tail in prepared:
+    for item in prepared:
+        bar = item[0]
         end = bar["end"] if bar["end"] is not None else anchor
         if end < anchor - span:
             continue
         # A short run's bar grows to the left: it ends when the run ended.
         x = round(min(bar["start"], end - min_w) - anchor)
         w = round(max(end - bar["start"], min_w))
-        shown.append(
-            {
-                "id": bar["id"],
-                "status": bar["status"],
-                "x": x,
-                "w": w,
-                "y": (10 - height) / 2,
-                "h": height,
-                "running": bar["end"] is None,
-                "link": span == DAY,
-                "title": title,
-            }
-        )
-        svg.append(f"{head}{x}{middle}{w}{tail}")
-    return {"name": task, "bars": shown, "svg": Markup("".join(svg))}
+        shown.append((item, x, w))
+        svg.append(f"{item[3]}{x}{item[4]}{w}{item[5]}")
+    return {"name": task, "bars": _Bars(shown, span == DAY), "svg": Markup("".join(svg))}
+
+
+class _Bars(Sequence):
+    """A lane's bars as data (docs/sitegen.md), made when a theme reads them: the
+    default one counts them only, and an update redraws every lane."""
+
+    def __init__(self, shown: list[tuple], link: bool) -> None:
+        self._shown = shown
+        self._link = link
+
+    def __len__(self) -> int:
+        return len(self._shown)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        (bar, height, title, *_markup), x, w = self._shown[i]
+        return {
+            "id": bar["id"],
+            "status": bar["status"],
+            "x": x,
+            "w": w,
+            "y": (10 - height) / 2,
+            "h": height,
+            "running": bar["end"] is None,
+            "link": self._link,
+            "title": title,
+        }
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == (list(other) if isinstance(other, Sequence) else other)
 
 
 def _calendar(summary: dict, last_day: str) -> list[dict]:
