@@ -248,6 +248,7 @@ def render(
         for task in tasks
     }
     lines = []
+    task_label = {task: f'task="{escape(task)}"' for task in per_task}
     for family, (kind, text) in FAMILIES.items():
         samples = [
             (task, labels, value)
@@ -260,8 +261,8 @@ def render(
         lines.append(f"# HELP {name} {text}")
         lines.append(f"# TYPE {name} {kind}")
         for task, labels, value in samples:
-            shown = ",".join(f'{k}="{escape(v)}"' for k, v in {"task": task, **labels}.items())
-            lines.append(f"{name}{{{shown}}} {_value(value)}")
+            extra = "".join(f',{k}="{escape(v)}"' for k, v in labels.items())  # never "task"
+            lines.append(f"{name}{{{task_label[task]}{extra}}} {_value(value)}")
     text = "\n".join(lines) + "\n"
     if memo is not None:
         # The next render's previous text is this one, if it was written: what
