@@ -32,6 +32,7 @@ from sitegen.config import SiteConfig
 
 SITEGEN = str(Path(sys.executable).parent / "sitegen")
 ENV = {**os.environ, "RUNWRAP_CONFIG": "/dev/null"}
+ENV.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed sitegen has its .pyc files
 
 
 def run_measured(cmd: list[str], cwd: str | None = None) -> tuple[float, int, float]:
@@ -235,7 +236,7 @@ def watch_latency(root: Path, out: Path, repeat: int = 15) -> dict:
     with open(log, "w") as f:
         proc = subprocess.Popen(
             [SITEGEN, "--root", str(root), "--out", str(out), "--watch"],
-            env={**os.environ, "RUNWRAP_CONFIG": "/dev/null"},
+            env=ENV,
             stderr=f,
         )
     dashboard = out / "index.html"
