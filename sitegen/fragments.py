@@ -2,10 +2,11 @@
 
 A row (dashboard_row.html) shows one task's summary (with its lateness) and its
 calendar, which ends on the calendar's last day: it is rendered again only when
-one of those changed. A timeline lane is kept while its task's bars and the
-anchor stay (sitegen/timeline.py). So an update after one run renders that
-task's row and joins the others as they were. A one-shot build starts with
-none kept and renders them all: the page is the same either way.
+one of those changed. A timeline lane's rects are kept as markup while its
+task's bars stay, and only placed again when the anchor moves
+(sitegen/timeline.py). So an update after one run renders that task's row and
+joins the others as they were. A one-shot build starts with none kept and
+renders them all: the page is the same either way.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ class Dashboard:
         template = env.get_template(ROW)
         kept, rows = {}, {}
         for t in tasks:
-            # Summaries are never changed in place (an update makes new ones), so an
-            # unchanged task's compare is mostly by identity: cheap.
+            # Summaries are never changed in place (an update makes new ones: a row kept
+            # for one that was would never be rendered again), so an unchanged task's
+            # compare is mostly by identity: cheap.
             key = (t, row_ctx["calendar_end"])
             old = self._rows.get(t["name"])
             row = old[1] if old is not None and old[0] == key else None
