@@ -36,7 +36,7 @@ IN_EXCL_UNLINK = 0x04000000
 IN_ISDIR = 0x40000000
 # No opens, reads or per-write modifications (our own builds read every file, a chatty
 # job writes its log all the time): a manifest arrives by rename, a log is looked at on
-# close; a watch never follows a link.
+# close; a watch never follows a link (but the one on ROOT: see cover).
 MASK = (
     IN_CLOSE_WRITE
     | IN_MOVED_FROM
@@ -76,9 +76,11 @@ class Inotify:
         self.wds: dict[Where, int] = {}
         self.full = False  # the user's watch limit was reached: some changes go unseen
 
-    def add(self, where: Where, path: str) -> bool:
-        """Watch the directory `path` as `where`; False when it is not there (or a link)."""
-        wd = self._add(self.fd, os.fsencode(path), MASK)
+    def add(self, where: Where, path: str, follow: bool = False) -> bool:
+        """Watch the directory `path` as `where`; False when it is not there (or a link,
+        unless `follow`)."""
+        mask = MASK & ~IN_DONT_FOLLOW if follow else MASK
+        wd = self._add(self.fd, os.fsencode(path), mask)
         if wd < 0:
             e = ctypes.get_errno()
             if e in _MISSING:
@@ -152,7 +154,9 @@ class RootWatch:
     def cover(self) -> None:
         """Watch ROOT and everything under it worth watching (each parent before its
         children are listed, so that nothing created meanwhile goes unseen)."""
-        if self.ino.add(("root",), self.root) and self.ino.add(("tasks",), self._path(TASKS)):
+        # ROOT may be named by a link, as the build follows it; nothing below ROOT is.
+        root = self.ino.add(("root",), self.root, follow=True)
+        if root and self.ino.add(("tasks",), self._path(TASKS)):
             for task in list_dir(self._path(TASKS)):
                 self._cover_task(task)
 

@@ -142,6 +142,27 @@ def test_watch_follows_tasks_dir_made_removed_and_made_again(run_root, out, no_t
     wait_for(lambda: inotify_watches(watcher.pid) == 2 + 3, what="5 watches")
 
 
+def test_watch_through_a_root_that_is_a_symlink(run_root, out, tmp_path):
+    # ROOT named by a link (/var/lib/runwrap -> /data/runwrap): the build follows it, and
+    # so must the watches (not a 30 s rescan instead).
+    link = tmp_path / "link"
+    link.symlink_to(run_root)
+    runwrap(run_root, "linked", "true")
+    proc = subprocess.Popen(
+        [str(BIN / "sitegen"), "--root", str(link), "--out", str(out), "--watch"],
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: task_state(out, "linked").get("state") == "ok", what="the first build")
+        # ROOT, tasks/; linked, its runs/ and open/
+        wait_for(lambda: inotify_watches(proc.pid) == 2 + 3, what="5 watches")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+
+
 def test_watch_with_polling_picks_up_a_new_run(run_root, out, watcher):
     runwrap(run_root, "polled", "true")
     wait_for(lambda: task_state(out, "polled").get("state") == "ok", what="the polled run")
