@@ -18,6 +18,7 @@ import hashlib
 import logging
 import os
 import shutil
+import stat
 from pathlib import Path
 from urllib.parse import quote
 
@@ -27,6 +28,7 @@ from sitegen.config import SiteConfig
 from sitegen.files import Unreadable, read_json, unlink
 from sitegen.model import is_run_summary, is_task_summary
 from sitegen.scratch import Scratch
+from sitegen.stamp import tree_files
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +62,8 @@ def fingerprint(cfg: SiteConfig, theme_dirs: list[Path]) -> str:
     for path in sorted([*Path(__file__).parent.glob("*.py"), *store.glob("*.py"), *ground]):
         parts.append(f"{path.parent.name}/{path.name}:{path.stat().st_mtime_ns}")
     for theme in theme_dirs:
-        for path in sorted(theme.rglob("*")):
-            if path.is_file():
-                st = path.stat()
+        for path, st in tree_files(str(theme)):
+            if stat.S_ISREG(st.st_mode):
                 parts.append(f"{path}:{st.st_mtime_ns}:{st.st_size}")
     h.update("\0".join(parts).encode("utf-8", "surrogateescape"))
     return h.hexdigest()

@@ -122,12 +122,29 @@ def _code_sig(theme: str) -> list[str]:
             if entry.name.endswith(".py"):
                 parts.append(f"{entry.path}:{entry.stat().st_mtime_ns}")
     for tree in trees:
-        for top, subdirs, files in os.walk(tree):
-            subdirs.sort()
-            for name in sorted(files):
-                st = os.stat(os.path.join(top, name))
-                parts.append(f"{top}/{name}:{st.st_mtime_ns}:{st.st_size}")
+        for path, st in tree_files(tree):
+            parts.append(f"{path}:{st.st_mtime_ns}:{st.st_size}")
     return parts
+
+
+def tree_files(top: str) -> list[tuple[str, os.stat_result]]:
+    """Every file under `top` with its stat, by path: links followed, as the template
+    loader follows them (a theme may link a directory it shares), each directory once."""
+    found, seen = [], set()
+    for path, subdirs, files in os.walk(top, followlinks=True):
+        st = os.stat(path)
+        if (st.st_dev, st.st_ino) in seen:
+            subdirs.clear()  # a cycle, or a directory linked twice: walked already
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        subdirs.sort()
+        for name in sorted(files):
+            file = os.path.join(path, name)
+            try:
+                found.append((file, os.stat(file)))
+            except FileNotFoundError:
+                found.append((file, os.lstat(file)))  # a dangling link: its own change counts
+    return found
 
 
 def key(opts: dict[str, str]) -> tuple[str, str, str]:

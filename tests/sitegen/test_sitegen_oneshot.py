@@ -107,3 +107,22 @@ def test_no_stamp_trusts_a_directory_changed_as_the_update_began():
     assert (
         stamp_state(at, old, {"t": [old, None]}, {"t": {**entry, "pending": pending}}, None) is None
     )
+
+
+def test_a_theme_template_changed_through_a_linked_directory_is_a_rebuild(run_root, out, tmp_path):
+    # A theme may link a directory it shares with others; the template loader follows the
+    # link, so what says "nothing changed" (the stamp, the cache's fingerprint) must too.
+    real_root(run_root)
+    shared = tmp_path / "shared" / "templates"
+    shared.mkdir(parents=True)
+    base = shared / "base.html"
+    base.write_text((BIN.parent.parent / "themes/default/templates/base.html").read_text())
+    theme = tmp_path / "mytheme"
+    theme.mkdir()
+    (theme / "templates").symlink_to(shared)
+    (shared / "loop").symlink_to(theme)  # a cycle is walked once
+    args = ("--root", str(run_root), "--out", str(out), "--theme", str(theme))
+    assert sitegen(*args).returncode == 0
+    base.write_text(base.read_text().replace("</footer>", "<p>edited</p></footer>"))
+    assert sitegen(*args).returncode == 0
+    assert "<p>edited</p>" in (out / "index.html").read_text()
