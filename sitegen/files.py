@@ -86,7 +86,7 @@ def read_json(name: str, dir_fd: int | None = None, limit: int = MANIFEST_MAX) -
             raise Unreadable("not a regular file")
         if st.st_size > limit:
             raise Unreadable(f"larger than {limit >> 20} MiB")
-        raw = _read_all(fd, limit)
+        raw = _read_all(fd, limit, st.st_size)
     except OSError as e:
         raise Unreadable(_why(e)) from None
     finally:
@@ -97,14 +97,19 @@ def read_json(name: str, dir_fd: int | None = None, limit: int = MANIFEST_MAX) -
         raise Unreadable("not valid JSON (cut off, or garbage)") from None
 
 
-def _read_all(fd: int, limit: int) -> bytes:
-    chunks = []
-    size = 0
-    while chunk := os.read(fd, 1 << 20):
+def _read_all(fd: int, limit: int, expected: int = 0) -> bytes:
+    # One read of the size fstat gave, and a byte more: a regular file's read comes
+    # back short only at its end, so most files need no second read to see the end.
+    first = os.read(fd, expected + 1) if expected < 1 << 20 else b""
+    if 0 < len(first) <= expected:
+        return first
+    chunks = [first]
+    size = len(first)
+    while size <= limit and (chunk := os.read(fd, 1 << 20)):
         size += len(chunk)
-        if size > limit:  # it grew after fstat
-            raise Unreadable(f"larger than {limit >> 20} MiB")
         chunks.append(chunk)
+    if size > limit:  # it grew after fstat
+        raise Unreadable(f"larger than {limit >> 20} MiB")
     return b"".join(chunks)
 
 

@@ -16,6 +16,15 @@ import os
 from sitegen.files import unlink
 
 PREFIX = ".sitegen-tmp."
+_pid = os.getpid()  # asked once, not for every file (a forked worker asks again)
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 
 
@@ -27,7 +36,7 @@ class Scratch:
 
     def path(self, dest: str) -> str:
         """A fresh temp path in dest's directory (forked workers have their own pid)."""
-        name = f"{PREFIX}{os.getpid()}.{next(self._count)}"
+        name = f"{PREFIX}{_pid}.{next(self._count)}"
         return os.path.join(os.path.dirname(dest), name)
 
     def create(self, dest: str) -> tuple[int, str]:
