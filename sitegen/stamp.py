@@ -8,8 +8,9 @@ lean modules, and costs a few stats per task, not per run.
 The stamp, OUT/.sitegen/stamp.json, holds what the last complete update was
 built from and what ROOT looked like when it began:
 
-- the key: the options, the config file's content, ROOT and OUT, and the
-  code and theme files' mtimes (what cache.fingerprint counts, and more);
+- the key: the options, the config file's content, ROOT and OUT, the time
+  zone schedules are read in, and the code and theme files' mtimes (what
+  cache.fingerprint counts, and more);
 - the signatures (mtime, links, inode) of ROOT/tasks (a task came or went),
   and per task of its directory (state.json and notify.json are replaced
   there: lateness), of runs/ (a run directory is born by a rename into it,
@@ -174,6 +175,8 @@ def key(opts: dict[str, str]) -> tuple[str, str, str]:
         "root": root,
         "out": out,
         "code": _code_sig(theme),
+        # A schedule without its own zone is read in one of these (runwrap.store.schedule).
+        "zone": [os.environ.get("CRON_TZ"), os.environ.get("TZ"), time.tzname, time.timezone],
     }
     return dumps(parts), root, out
 

@@ -126,3 +126,20 @@ def test_a_theme_template_changed_through_a_linked_directory_is_a_rebuild(run_ro
     base.write_text(base.read_text().replace("</footer>", "<p>edited</p></footer>"))
     assert sitegen(*args).returncode == 0
     assert "<p>edited</p>" in (out / "index.html").read_text()
+
+
+def test_another_time_zone_is_a_rebuild(run_root, out, tmp_path):
+    # A schedule without its own zone is read in $CRON_TZ, $TZ or the host's zone: the
+    # next expected run moves with it, so "nothing changed" must not hold across zones.
+    assert runwrap(run_root, "daily", "true", "--schedule", "0 3 * * *").returncode == 0
+    args = ("--root", str(run_root), "--out", str(out))
+    utc, tokyo = {**ENV, "TZ": "UTC"}, {**ENV, "TZ": "Asia/Tokyo"}
+    for _ in range(2):  # the second stamps what settled, if the first was too close
+        assert sitegen(*args, env=utc).returncode == 0
+    assert (out / ".sitegen" / "stamp.json").is_file()
+    assert sitegen(*args, env=tokyo).returncode == 0
+    full = tmp_path / "full"
+    assert sitegen("--root", str(run_root), "--out", str(full), "--full", env=tokyo).returncode == 0
+    expected = status(full)["tasks"]["daily"]["next_expected"]
+    assert expected.endswith("T18:00:00.000Z")
+    assert status(out)["tasks"]["daily"]["next_expected"] == expected
