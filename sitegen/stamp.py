@@ -42,6 +42,7 @@ from runwrap.store.layout import (
     task_dir,
     tasks_dir,
 )
+from runwrap.store.siteurls import INDEX
 
 STAMP = "stamp.json"
 VERSION = 1
@@ -259,6 +260,8 @@ def _same(root: str, out: str, data: dict) -> bool:
         return False  # some task's lateness changes now (or the clock went back)
     if os.path.lexists(os.path.join(out, ".sitegen", "dirty.json")):
         return False  # a dead update's journal
+    if not os.path.lexists(os.path.join(out, INDEX)):
+        return False  # OUT emptied by hand (`rm -rf OUT/*` keeps .sitegen/): build it again
     if dir_sig(tasks_dir(root)) != data["tasks_sig"]:
         return False
     for task, (tsig, osig, rsig) in data["tasks"].items():

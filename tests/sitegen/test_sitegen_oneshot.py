@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sitegen_helpers import BIN, ENV, real_root, runwrap, sitegen
+from sitegen_helpers import BIN, ENV, real_root, runwrap, sitegen, snapshot
 
 from runwrap import __version__
 from runwrap.store.layout import list_run_ids, runs_dir
@@ -143,3 +143,24 @@ def test_another_time_zone_is_a_rebuild(run_root, out, tmp_path):
     expected = status(full)["tasks"]["daily"]["next_expected"]
     assert expected.endswith("T18:00:00.000Z")
     assert status(out)["tasks"]["daily"]["next_expected"] == expected
+
+
+def test_an_out_emptied_by_hand_is_built_again_whole(run_root, out, tmp_path):
+    """`rm -rf OUT/*` leaves the hidden cache: neither the stamp nor the cache may
+    take it for a site that is still there."""
+    real_root(run_root)
+    args = ("--root", str(run_root), "--out", str(out))
+    assert sitegen(*args).returncode == 0
+    for path in out.iterdir():
+        if path.name != ".sitegen":
+            subprocess.run(["rm", "-rf", str(path)], check=True)
+    assert sitegen(*args).returncode == 0  # the stamp was there: a build all the same
+    full = tmp_path / "full"
+    assert sitegen("--root", str(run_root), "--out", str(full)).returncode == 0
+    assert snapshot(out) == snapshot(full)
+
+    assert runwrap(run_root, "backup", "true").returncode == 0  # the cache leads, no stamp now
+    (out / "index.html").unlink()
+    (out / ".sitegen" / "stamp.json").unlink()
+    assert sitegen(*args).returncode == 0
+    assert (out / "index.html").is_file()
