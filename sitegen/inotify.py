@@ -74,7 +74,8 @@ class Inotify:
         self.fd: int = fd
         self.places: dict[int, Where] = {}
         self.wds: dict[Where, int] = {}
-        self.full = False  # the user's watch limit was reached: some changes go unseen
+        self.full = False  # a watch was refused (the user's limit): some changes go unseen
+        self.why = ""
 
     def add(self, where: Where, path: str, follow: bool = False) -> bool:
         """Watch the directory `path` as `where`; False when it is not there (or a link,
@@ -85,10 +86,14 @@ class Inotify:
             e = ctypes.get_errno()
             if e in _MISSING:
                 return False
-            if e == errno.ENOSPC:  # fs.inotify.max_user_watches
-                self.full = True
-                return False
-            raise OSError(e, f"inotify: {os.strerror(e)}", path)
+            # Refused for another reason (the watch limit, kernel memory, a name too
+            # long): the watcher falls back to rescans rather than stop.
+            self.full = True
+            if e == errno.ENOSPC:
+                self.why = "fs.inotify.max_user_watches reached"
+            else:
+                self.why = f"a watch refused ({os.strerror(e)})"
+            return False
         self.places[wd] = where
         self.wds[where] = wd
         return True

@@ -109,8 +109,8 @@ class InotifySource:
         if self.watch.ino.full and not self._warned:
             self._warned = True
             log.warning(
-                "fs.inotify.max_user_watches reached: some changes are seen"
-                " only by a rescan every %.0f s",
+                "inotify: %s: some changes are seen only by a rescan every %.0f s",
+                self.watch.ino.why,
                 RESCAN_POLL_S,
             )
 

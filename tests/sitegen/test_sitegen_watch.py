@@ -297,3 +297,17 @@ def test_serving_closes_its_socket_when_stopped(run_root, out):
         )
         gc.collect()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+def test_a_watch_the_kernel_refuses_falls_back_to_rescans_instead_of_stopping(tmp_path):
+    """A refusal other than "not there" (here: a name longer than PATH_MAX) once escaped
+    the watch loop and stopped `sitegen --watch`."""
+    from sitegen.inotify import Inotify
+
+    ino = Inotify()
+    try:
+        assert ino.add(("root",), str(tmp_path)) and not ino.full  # the control
+        assert ino.add(("task", "t"), "/" + "x/" * 3000) is False
+        assert ino.full and "too long" in ino.why
+    finally:
+        ino.close()
