@@ -224,6 +224,20 @@ def test_filters_change_rows_and_url_and_a_bookmark_restores_them(views, browser
     ).get_attribute("class")
 
 
+def test_a_bookmark_naming_what_no_task_has_says_so_even_for_javascript_words(views, browser):
+    """Labels and hosts are kept in maps without a prototype: `toString` or `__proto__` is
+    a value like any other (with plain objects it was found on every map)."""
+    for word in ("gone", "toString", "__proto__"):
+        _open(browser, views["url"] + f"?label={word}&host={word}")
+        assert _visible(browser) == []
+        for name in ("label", "host"):
+            chosen = browser.execute_script(
+                f"var s = document.getElementById('filters').elements.{name};"
+                " return s.options[s.selectedIndex].textContent"
+            )
+            assert chosen == f"{word} (no task)"
+
+
 def test_the_count_of_tasks_shown_reads_naturally(views, browser):
     shown = "return document.getElementById('shown').textContent"
     _open(browser, views["url"])

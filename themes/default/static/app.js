@@ -117,7 +117,7 @@
       var ka = sortKey(a, q.sort), kb = sortKey(b, q.sort);
       return ka < kb ? -1 : ka > kb ? 1 : Number(a.dataset.order) - Number(b.dataset.order);
     });
-    var visible = {};
+    var visible = Object.create(null);
     all.forEach(function (row) {
       row.parentNode.appendChild(row);
       row.hidden = !matches(row, q);
@@ -155,7 +155,7 @@
   function setupFilters() {
     var form = document.getElementById("filters");
     if (!form) { return null; }
-    var labels = {}, hosts = {};
+    var labels = Object.create(null), hosts = Object.create(null);
     rows().forEach(function (row, i) {
       row.dataset.order = String(i);
       (row.dataset.labels || "").split("\n").forEach(function (l) { if (l) { labels[l] = true; } });
@@ -211,7 +211,7 @@
     if (info) { info.textContent = r.info || ""; }
   }
   function updateDashboard(status, form) {
-    var byName = {}, known = rows();
+    var byName = Object.create(null), known = rows();
     known.forEach(function (row) { byName[row.dataset.task] = row; });
     var names = Object.keys(status.tasks || {});
     if (names.length !== known.length || names.some(function (n) { return !byName[n]; })) {
