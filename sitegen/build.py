@@ -19,7 +19,6 @@ import os
 import threading
 import time
 
-from runwrap.store import siteurls as urls
 from runwrap.store.layout import list_tasks, run_dir, run_ids_in, runs_dir, task_dir, tasks_dir
 from runwrap.store.manifest import RUNNING
 from runwrap.store.openruns import open_runs
@@ -168,10 +167,6 @@ class Site:
         if summary is None:
             loaded = self.cache.load_summary()
             if loaded is None:
-                return None, set()
-            if not os.path.lexists(os.path.join(self.cfg.out, urls.INDEX)):
-                # OUT emptied by hand (`rm -rf OUT/*` keeps .sitegen/): the cache
-                # describes pages that are gone, so it is no guide.
                 return None, set()
             summary, warned, late = loaded
             self._warned = set(warned)

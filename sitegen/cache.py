@@ -107,6 +107,7 @@ class Cache:
     """Load and save the cache files; anything unreadable reads as empty, with a warning."""
 
     def __init__(self, out: str, fp: str, scratch: Scratch) -> None:
+        self.out = out
         self.dir = cache_dir(out)
         self.fp = fp
         self.scratch = scratch
@@ -140,6 +141,10 @@ class Cache:
     def load_summary(self) -> tuple[dict, list[str], dict | None] | None:
         """(tasks, warned, the lateness the pages show) of the last build, or None when a
         full build is needed."""
+        if not os.path.lexists(os.path.join(self.out, siteurls.INDEX)):
+            # OUT emptied by hand (`rm -rf OUT/*` keeps .sitegen/): the cache describes
+            # pages that are gone, so it is no guide.
+            return None
         path = os.path.join(self.dir, "summary.json")
         data = self._load(path)
         if data is None:
