@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import shutil
+import stat
 import time
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -31,6 +32,7 @@ from sitegen.late import silent, with_lateness
 from sitegen.model import EPOCH, STATE_ORDER, summarize
 from sitegen.names import shown
 from sitegen.scratch import Scratch, sweep
+from sitegen.stamp import tree_files
 
 log = logging.getLogger(__name__)
 
@@ -94,13 +96,15 @@ class Writer:
         files = {}
         # The least specific theme first, so a user theme's files win.
         for theme in reversed(self.theme_dirs):
-            src = theme / urls.STATIC
-            for path in sorted(src.rglob("*")) if src.is_dir() else ():
-                if path.is_file():
-                    files[path.relative_to(src).as_posix()] = path
+            src = os.path.join(theme, urls.STATIC)
+            # Through linked directories, as the stamp and the cache's fingerprint see them.
+            for path, st in tree_files(src):
+                if stat.S_ISREG(st.st_mode):
+                    files[os.path.relpath(path, src)] = path
         dest = os.path.join(self.cfg.out, urls.STATIC)
         for rel, path in files.items():
-            self.scratch.write(os.path.join(dest, rel), path.read_bytes())
+            with open(path, "rb") as f:
+                self.scratch.write(os.path.join(dest, rel), f.read())
         for directory in {os.path.dirname(os.path.join(dest, rel)) for rel in files}:
             sweep(directory)
 

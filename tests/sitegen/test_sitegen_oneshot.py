@@ -128,6 +128,22 @@ def test_a_theme_template_changed_through_a_linked_directory_is_a_rebuild(run_ro
     assert "<p>edited</p>" in (out / "index.html").read_text()
 
 
+def test_a_theme_static_directory_reached_through_a_link_is_published(run_root, out, tmp_path):
+    real_root(run_root)
+    shared = tmp_path / "shared"
+    (shared / "fonts").mkdir(parents=True)
+    (shared / "fonts" / "face.woff2").write_bytes(b"font")
+    theme = tmp_path / "mytheme"
+    (theme / "static").mkdir(parents=True)
+    (theme / "static" / "fonts").symlink_to(shared / "fonts")
+    (theme / "static" / "nowhere.css").symlink_to(tmp_path / "missing.css")  # dangling: skipped
+    built = sitegen("--root", str(run_root), "--out", str(out), "--theme", str(theme))
+    assert built.returncode == 0, built.stderr
+    assert (out / "static" / "fonts" / "face.woff2").read_bytes() == b"font"
+    assert not (out / "static" / "nowhere.css").exists()
+    assert (out / "static" / "app.js").is_file()  # the default theme's files beneath
+
+
 def test_another_time_zone_is_a_rebuild(run_root, out, tmp_path):
     # A schedule without its own zone is read in $CRON_TZ, $TZ or the host's zone: the
     # next expected run moves with it, so "nothing changed" must not hold across zones.
