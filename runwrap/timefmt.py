@@ -31,6 +31,28 @@ def _seconds(y: int, m: int, d: int, hh: int, mm: int, ss: int) -> float:
 
 
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_MIDNIGHTS: dict[str, float | None] = {}  # "2026-11-22T" -> that day's 00:00 UTC, or None
+
+
+def _midnight(prefix: str) -> float | None:
+    """The Unix time of a "YYYY-MM-DDT" prefix's midnight; None if it is not a date.
+
+    Remembered: a history of thousands of runs spans few days.
+    """
+    try:
+        return _MIDNIGHTS[prefix]
+    except KeyError:
+        pass
+    value = None
+    digits = prefix[0:4] + prefix[5:7] + prefix[8:10]
+    if prefix[4] + prefix[7] + prefix[10] == "--T" and digits.isascii() and digits.isdigit():
+        y, m, d = int(prefix[0:4]), int(prefix[5:7]), int(prefix[8:10])
+        leap = m == 2 and y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+        if y >= 1 and 1 <= m <= 12 and 1 <= d <= _MONTH_DAYS[m - 1] + leap:
+            value = _seconds(y, m, d, 0, 0, 0)
+    if len(_MIDNIGHTS) < 4096:  # bounded whatever the files hold
+        _MIDNIGHTS[prefix] = value
+    return value
 
 
 def _iso_seconds(text: str) -> float | None:
@@ -39,19 +61,17 @@ def _iso_seconds(text: str) -> float | None:
     strptime costs 30 us a call (history reads thousands): this takes what iso()
     writes, and parse_iso leaves every other string to strptime, so both agree.
     """
-    if text[4] + text[7] + text[10] + text[13] + text[16] != "--T::":
+    midnight = _midnight(text[:11])
+    if midnight is None or text[13] + text[16] != "::":
         return None
-    digits = text[0:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:19]
+    digits = text[11:13] + text[14:16] + text[17:19]
     if not digits.isascii() or not digits.isdigit():
         return None
-    y, m, d = int(text[0:4]), int(text[5:7]), int(text[8:10])
-    hh, mm, ss = int(text[11:13]), int(text[14:16]), int(text[17:19])
-    if y < 1 or not 1 <= m <= 12 or hh > 23 or mm > 59 or ss > 61:
+    hours, rest = divmod(int(digits), 10000)
+    minutes, seconds = divmod(rest, 100)
+    if hours > 23 or minutes > 59 or seconds > 61:
         return None
-    leap = m == 2 and y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
-    if not 1 <= d <= _MONTH_DAYS[m - 1] + leap:
-        return None
-    return _seconds(y, m, d, hh, mm, ss)
+    return midnight + (hours * 3600 + minutes * 60 + seconds)
 
 
 def parse_iso(text: object) -> float | None:

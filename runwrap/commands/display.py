@@ -41,9 +41,19 @@ def when(iso_text: object, now: float) -> str:
         local = time.localtime(ts)
     except (OverflowError, OSError, ValueError):  # a year the C library cannot show
         return "-"
-    same_day = local[:3] == time.localtime(now)[:3]  # year, month, day
-    absolute = time.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M", local)
+    absolute = time.strftime("%H:%M:%S" if _same_day(local, now) else "%Y-%m-%d %H:%M", local)
     return f"{format_duration(max(0.0, now - ts))} ago ({absolute})"
+
+
+_today: tuple[float, tuple[int, ...]] = (math.nan, ())
+
+
+def _same_day(local: time.struct_time, now: float) -> bool:
+    """Whether `local` falls on the local day of `now` (worked out once per `now`)."""
+    global _today
+    if _today[0] != now:  # a table's rows share one `now`: history shows thousands
+        _today = (now, tuple(time.localtime(now)[:3]))  # year, month, day
+    return local[:3] == _today[1]
 
 
 def clock(ts: float, now: float) -> str:
@@ -52,8 +62,7 @@ def clock(ts: float, now: float) -> str:
         local = time.localtime(ts)
     except (OverflowError, OSError, ValueError):
         return "-"
-    same_day = local[:3] == time.localtime(now)[:3]  # year, month, day
-    return time.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M", local)
+    return time.strftime("%H:%M" if _same_day(local, now) else "%Y-%m-%d %H:%M", local)
 
 
 def due(ts: float | None, now: float) -> str:
