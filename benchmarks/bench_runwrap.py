@@ -7,7 +7,8 @@ wrappers import `re`) and one with the current pip, so the launcher the
 user's pip would write is part of the figure.
 
 - start-up: `runwrap -n t -- true` vs `python -c pass` of the same venv (the
-  interpreter floor), under each pip, and the shell idiom
+  interpreter floor), under each pip, beside the same file and process work
+  written flat in one file (flat_run.py) and the shell idiom
   `flock -n LOCK timeout 60 true`, interleaved;
 - `runwrap ls` on 50 tasks vs the same floor;
 - `runwrap history TASK --limit 0` on 10,000 runs vs one read of every
@@ -127,6 +128,9 @@ def startup(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
         "-c",
         f"import {RUN_PATH}",
     ]
+    # The same work written flat in one file: what the work itself costs (flat_run.py).
+    flat = [venvs[-1].python, str(REPO / "benchmarks" / "flat_run.py"), str(work / "flat-root")]
+    cases[f"{venvs[-1].label}|python benchmarks/flat_run.py ROOT"] = flat
     cases["|flock -n LOCK timeout 60 true"] = ["flock", "-n", str(lock), "timeout", "60", "true"]
     times = interleaved(cases, 20 if QUICK else 100, env)
     rows = [
