@@ -121,7 +121,7 @@ class Site:
             summary.pop(task, None)  # left half done by a dead update: rebuilt whole
         hints = hints or {}
         # Lateness depends on the clock, not the files: asked again on every update.
-        self.late.ask(root, tasks)
+        self.late.ask(root, tasks, sigs, at)
         todo = [
             t
             for t in tasks

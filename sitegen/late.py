@@ -1,19 +1,25 @@
 """Which tasks are late now: the clock's part of the site (runwrap.store.lateness).
 
 Nothing here is cached with the runs: lateness changes while no file does, so
-every update asks again (a state.json and the unfinished runs per task: cheap)
-and re-renders the dashboard, status.json and the task pages whose answer changed.
+every update asks again and re-renders the dashboard, status.json and the task
+pages whose answer changed. A long-lived process asks only the tasks whose answer
+may have changed: an answer is kept while the task's directory and open/ keep
+their signatures (state.json is replaced there, a run's marker comes and goes),
+the task has no unfinished run (its owner may die, which no file shows) and the
+clock has not reached the answer's next change (next_change).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 from runwrap.store.lateness import TaskLateness, newest_run_id, of_overview, silent_hosts
 from runwrap.store.overview import task_overview
 from runwrap.timefmt import iso
 from sitegen.model import as_str
+from sitegen.stamp import RACY_S
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +53,7 @@ def lateness_of(
     return found
 
 
-def next_change(found: dict[str, dict]) -> float | None:
+def next_change(found: dict[str, dict], now: float | None = None) -> float | None:
     """When (Unix time) what a page shows of some task's lateness changes next: at its
     next expected run (the time shown moves on), and that run's grace later (missed)."""
     moments = []
@@ -55,9 +61,16 @@ def next_change(found: dict[str, dict]) -> float | None:
         lateness = record["_obj"]
         if lateness.next_expected is not None:
             moments += [lateness.next_expected, lateness.next_expected + lateness.grace_s]
-    now = time.time()
+    now = time.time() if now is None else now
     future = [m for m in moments if m > now]
     return min(future) if future else None
+
+
+def _until(record: dict | None, now: float) -> float:
+    """Until when (Unix time) a task's answer stays what it is, its files unchanged."""
+    if record is None:
+        return math.inf  # no schedule: one comes with a new state.json
+    return next_change({"": record}, now) or math.inf
 
 
 def public(record: dict | None) -> dict | None:
@@ -123,11 +136,42 @@ class LateView:
         self.due: float | None = None  # when (Unix time) some task's lateness changes next
         self._asked: dict[str, dict | None] = {}
         self.items: dict[str, tuple] = {}  # per task: (overview item, lateness) asked
+        # Per task: (its task_sigs, until when the answer holds, item, record).
+        self._kept: dict[str, tuple] = {}
 
-    def ask(self, root: str, tasks: list[str]) -> None:
-        """Ask the clock again: which tasks are late now, which pages must change."""
-        self.items = {}
-        self.records = lateness_of(root, tasks, items=self.items)
+    def ask(self, root: str, tasks: list[str], sigs: dict | None = None, at: float = 0.0) -> None:
+        """Ask the clock again: which tasks are late now, which pages must change.
+
+        `sigs`: each task's stamp.task_sigs(), taken at or after `at` and before this:
+        a task whose signatures stayed is not asked again while its answer holds."""
+        now = time.time()
+        self.items, self.records, ask = {}, {}, []
+        for task in tasks:
+            kept = self._kept.get(task)
+            if (
+                sigs is None
+                or kept is None
+                or kept[0] != sigs[task]
+                or not kept[1] > now >= kept[4]
+            ):
+                ask.append(task)
+                continue
+            self.items[task] = kept[2]
+            if kept[3] is not None:
+                self.records[task] = kept[3]
+        asked = lateness_of(root, ask, now, items=self.items)
+        self.records.update(asked)
+        self._kept = {}
+        racy = int((at - RACY_S) * 1e9)  # as for the stamp (stamp.py): a change in the
+        for task in tasks if sigs is not None else ():  # same tick would keep its mtime
+            item = self.items.get(task)
+            if item is None or item[0]["running"] or item[0]["lost"]:
+                continue  # an unfinished run's owner may die: asked again every time
+            if any(sig is not None and sig[0] >= racy for sig in sigs[task]):
+                continue
+            record = self.records.get(task)
+            self._kept[task] = (sigs[task], _until(record, now), item, record, now)
+        self.records = {t: self.records[t] for t in tasks if t in self.records}  # in order
         self.due = next_change(self.records)
         self._asked = {t: public(self.records.get(t)) for t in tasks}
         before = self.shown or {}

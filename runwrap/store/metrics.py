@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 
-from runwrap.store.layout import run_dir, task_dir
+from runwrap.store.layout import run_dir, runs_dir, task_dir
 from runwrap.store.manifest import FINISHED, RUNNING, SKIPPED, STATUSES, read_manifest
 
 PREFIX = "runwrap_task_"
@@ -241,34 +241,60 @@ def render(
     known, counted = known or {}, counted or {}
     if memo is not None:  # the manifests this render reads are kept for the next one
         memo["kept"], memo["manifests"] = memo.get("manifests", {}), {}
-    per_task = {
-        task: task_samples(
-            root, task, now, before.get(task, counted.get(task)), known.get(task), memo
-        )
-        for task in tasks
-    }
+    # A task's lines are kept while what they came from stays: the same `known` (the
+    # caller asks again when the task's files change), counts and runs/ (a run's birth).
+    kept = memo.get("tasks", {}) if memo is not None else {}
+    per_task, lines_of = {}, {}
+    for task in tasks:
+        previous_count = before.get(task, counted.get(task))
+        item = known.get(task)
+        key = (previous_count, _dir_sig(runs_dir(root, task)))
+        old = kept.get(task)
+        if item is not None and old is not None and old[0] is item and old[1] == key:
+            per_task[task], lines_of[task] = old[2], old[3]
+            continue
+        per_task[task] = task_samples(root, task, now, previous_count, item, memo)
+        lines_of[task] = _task_lines(task, per_task[task])
+        if item is not None:
+            kept[task] = (item, key, per_task[task], lines_of[task])
+    if memo is not None:
+        memo["tasks"] = {t: kept[t] for t in tasks if t in kept}
     lines = []
-    task_label = {task: f'task="{escape(task)}"' for task in per_task}
     for family, (kind, text) in FAMILIES.items():
-        samples = [
-            (task, labels, value)
-            for task, families in per_task.items()
-            for labels, value in families.get(family, [])
-        ]
+        samples = [line for task in tasks for line in lines_of[task].get(family, ())]
         if not samples:
             continue
         name = PREFIX + family
         lines.append(f"# HELP {name} {text}")
         lines.append(f"# TYPE {name} {kind}")
-        for task, labels, value in samples:
-            extra = "".join(f',{k}="{escape(v)}"' for k, v in labels.items())  # never "task"
-            lines.append(f"{name}{{{task_label[task]}{extra}}} {_value(value)}")
+        lines += samples
     text = "\n".join(lines) + "\n"
     if memo is not None:
         # The next render's previous text is this one, if it was written: what
         # previous_counts() would read back from it, kept.
         memo["previous"] = (text, _counts_in(per_task))
     return text
+
+
+def _task_lines(task: str, families: dict[str, list]) -> dict[str, list[str]]:
+    """{family: its sample lines} of one task."""
+    label = f'task="{escape(task)}"'
+    out = {}
+    for family, samples in families.items():
+        name = PREFIX + family
+        lines = out[family] = []
+        for labels, value in samples:
+            extra = "".join(f',{k}="{escape(v)}"' for k, v in labels.items())  # never "task"
+            lines.append(f"{name}{{{label}{extra}}} {_value(value)}")
+    return out
+
+
+def _dir_sig(path: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_nlink, st.st_ino
 
 
 def _counts_in(per_task: dict[str, dict[str, list]]) -> dict[str, tuple[dict[str, int], int]]:
