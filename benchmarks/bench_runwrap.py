@@ -115,6 +115,17 @@ def ms(values: list[float]) -> str:
     return f"{statistics.median(values) * 1000:.1f} ms"
 
 
+def empty_modules(where: Path, count: int, python: str) -> str:
+    """`count` compiled modules of a package, each with one function: their names, joined."""
+    package = where / "pkg"
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text("")
+    for n in range(count - 1):  # the package itself is one of them
+        (package / f"m{n}.py").write_text("def f(x: int) -> int:\n    return x\n")
+    subprocess.run([python, "-m", "compileall", "-q", str(package)], check=True)
+    return ", ".join(f"pkg.m{n}" for n in range(count - 1))
+
+
 def startup(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
     lock = work / "lock"
     cases: dict[str, list[str]] = {}
@@ -131,6 +142,14 @@ def startup(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
     # The same work written flat in one file: what the work itself costs (flat_run.py).
     flat = [venvs[-1].python, str(REPO / "benchmarks" / "flat_run.py"), str(work / "flat-root")]
     cases[f"{venvs[-1].label}|python benchmarks/flat_run.py ROOT"] = flat
+    # As many modules as the run path imports of runwrap's own, each empty: the layout's cost.
+    ours = sorted(m for m in venvs[-1].imports(env) if m.split(".")[0] == "runwrap")
+    empty = empty_modules(work / "empty", len(ours), venvs[-1].python)
+    cases[f"{venvs[-1].label}|python -c 'import' {len(ours)} empty modules"] = [
+        venvs[-1].python,
+        "-c",
+        f"import sys; sys.path.insert(0, {str(work / 'empty')!r}); import {empty}",
+    ]
     cases["|flock -n LOCK timeout 60 true"] = ["flock", "-n", str(lock), "timeout", "60", "true"]
     times = interleaved(cases, 20 if QUICK else 100, env)
     rows = [
