@@ -162,13 +162,11 @@ def _view(summaries: list[dict], view: str, anchor: int, memo: dict) -> dict:
         key = (view, s["name"])
         kept = memo.get(key)
         if kept is None or kept[0] != s["bars"][view]:
-            kept = memo[key] = (s["bars"][view], _prepare(s["name"], view, s["bars"][view]), {})
-        lane = kept[2].get(anchor)
-        if lane is None:
-            lane = _lane(s["name"], kept[1], anchor, span, min_w)
-            kept[2].clear()  # the anchor only moves on: one lane kept
-            kept[2][anchor] = lane
-        lanes.append(lane)
+            kept = memo[key] = [s["bars"][view], _prepare(s["name"], view, s["bars"][view]), None]
+        placed = kept[2]
+        if placed is None or not placed.holds(anchor):
+            placed = kept[2] = _Placed(kept[1], anchor, span, min_w)
+        lanes.append(placed.lane(s["name"], anchor, span == DAY))
     if view == "day":
         ticks = ["24 h ago", "18 h", "12 h", "6 h"]
     else:
@@ -202,31 +200,61 @@ def _prepare(task: str, view: str, bars: list[dict]) -> list[tuple]:
     return out
 
 
-def _lane(task: str, prepared: list[tuple], anchor: int, span: int, min_w: float) -> dict:
-    """A lane's bars in the window that ends at `anchor`, and its rects as markup."""
-    from markupsafe import Markup
+class _Placed:
+    """A lane's rects placed for a window, as markup: x is counted from the lane's own
+    origin (its newest bar's start), and a translate moves them to the anchor. So when
+    the anchor moves on, an update after one run, the rects stay as they were while
+    the same bars show; a lane with a running bar, whose width is up to the anchor, is
+    placed again."""
 
-    shown, svg = [], []
-    for item in prepared:
-        bar = item[0]
-        end = bar["end"] if bar["end"] is not None else anchor
-        if end < anchor - span:
-            continue
-        # A short run's bar grows to the left: it ends when the run ended.
-        x = round(min(bar["start"], end - min_w) - anchor)
-        w = round(max(end - bar["start"], min_w))
-        shown.append((item, x, w))
-        svg.append(f"{item[3]}{x}{item[4]}{w}{item[5]}")
-    return {"name": task, "bars": _Bars(shown, span == DAY), "svg": Markup("".join(svg))}
+    def __init__(self, prepared: list[tuple], anchor: int, span: int, min_w: float) -> None:
+        self.origin = max((item[0]["start"] for item in prepared), default=0)
+        self.anchor = anchor
+        self.running = False
+        cut = anchor - span
+        self.hidden_end = -math.inf  # the window's start may move on up to shown_end,
+        self.shown_end = math.inf  # and back down past hidden_end: the same bars show
+        self.shown, svg = [], []
+        for item in prepared:
+            bar = item[0]
+            end = bar["end"]
+            if end is None:
+                self.running, end = True, anchor
+            elif end < cut:
+                self.hidden_end = max(self.hidden_end, end)
+                continue
+            else:
+                self.shown_end = min(self.shown_end, end)
+            # A short run's bar grows to the left: it ends when the run ended.
+            x = round(min(bar["start"], end - min_w) - self.origin)
+            w = round(max(end - bar["start"], min_w))
+            self.shown.append((item, x, w))
+            svg.append(f"{item[3]}{x}{item[4]}{w}{item[5]}")
+        self.span = span
+        self.svg = "".join(svg)
+
+    def holds(self, anchor: int) -> bool:
+        """Whether these rects are the lane's in the window that ends at `anchor`."""
+        if self.running:
+            return anchor == self.anchor
+        return self.hidden_end < anchor - self.span <= self.shown_end
+
+    def lane(self, task: str, anchor: int, link: bool) -> dict:
+        from markupsafe import Markup
+
+        shift = self.origin - anchor
+        svg = f'<g transform="translate({shift})">{self.svg}</g>' if self.svg else ""
+        return {"name": task, "bars": _Bars(self.shown, link, shift), "svg": Markup(svg)}
 
 
 class _Bars(Sequence):
     """A lane's bars as data (docs/sitegen.md), made when a theme reads them: the
     default one counts them only, and an update redraws every lane."""
 
-    def __init__(self, shown: list[tuple], link: bool) -> None:
+    def __init__(self, shown: list[tuple], link: bool, shift: int = 0) -> None:
         self._shown = shown
         self._link = link
+        self._shift = shift  # x in the list counts from the lane's origin
 
     def __len__(self) -> int:
         return len(self._shown)
@@ -238,7 +266,7 @@ class _Bars(Sequence):
         return {
             "id": bar["id"],
             "status": bar["status"],
-            "x": x,
+            "x": x + self._shift,
             "w": w,
             "y": (10 - height) / 2,
             "h": height,
