@@ -12,7 +12,8 @@ user's pip would write is part of the figure.
   `flock -n LOCK timeout 60 true`, interleaved;
 - `runwrap ls` on 50 tasks vs the same floor;
 - `runwrap history TASK --limit 0` on 10,000 runs vs one read of every
-  manifest (a Python loop: open, read, json.loads);
+  manifest (a Python loop: open, read, json.loads), beside the same table
+  drawn flat in that loop;
 - capture: a job writing 1 GiB to stdout through runwrap vs the same job
   redirected to a file by the shell, interleaved;
 - runwrap's own CPU while its job sleeps, and while its job appends 1,000
@@ -52,6 +53,27 @@ for entry in os.scandir(runs):
         json.loads(f.read())
 """
 
+# The same table as `runwrap history`, drawn flat in one loop over that read: no checks,
+# the simplest formatting of each of the six cells (what the drawing itself costs).
+FLAT_TABLE = """
+import json, os, sys, time
+from datetime import datetime
+
+runs = os.path.join(sys.argv[1], "tasks", sys.argv[2], "runs")
+now, rows = time.time(), [["RUN ID", "STATUS", "STARTED", "DURATION", "EXIT", "REASON"]]
+for entry in os.scandir(runs):
+    with open(os.path.join(entry.path, "manifest.json"), "rb") as f:
+        m = json.loads(f.read())
+    t = datetime.fromisoformat(m["started_at"]).timestamp()
+    ago = f"{(now - t) / 3600:.0f} h ago ({time.strftime('%Y-%m-%d %H:%M', time.localtime(t))})"
+    code = m.get("signal") or m.get("exit_code")
+    rows.append([entry.name, m["status"], ago, f"{m.get('duration_s') or 0:.1f} s",
+                 "-" if code is None else str(code), m.get("reason") or ""])
+rows[1:] = sorted(rows[1:], reverse=True)
+widths = [max(map(len, column)) for column in zip(*rows)]
+line = "  ".join(f"{{:<{w}}}" for w in widths)
+print("\\n".join(line.format(*row).rstrip() for row in rows))
+"""
 
 # The modules `runwrap -n t -- true` imports by name (each imports the rest of the run path).
 RUN_PATH = "runwrap.cli, runwrap.runform, runwrap.settings, runwrap.run.execute, runwrap.say"
@@ -200,6 +222,7 @@ def history(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
     cases = {
         "runwrap history task-000 --limit 0": [*rw, "history", "task-000", "--limit", "0"],
         "one read of every manifest": [venv.python, "-c", ONE_READ, str(root), "task-000"],
+        "the same table drawn flat": [venv.python, "-c", FLAT_TABLE, str(root), "task-000"],
     }
     times = interleaved(cases, 3 if QUICK else 15, env)
     base = "one read of every manifest"
@@ -210,6 +233,8 @@ def history(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
         "",
         f"One read of every manifest: `python -c` of this loop (benchmarks/bench_runwrap.py):\n"
         f"```python{ONE_READ}```",
+        "",
+        f"The same table drawn flat: `python -c` of this loop:\n```python{FLAT_TABLE}```",
     ]
 
 
