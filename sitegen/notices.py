@@ -10,11 +10,16 @@ next run sends the `recovery`. The notifiers are the ones the config gives
 the task, or the default console (on the watcher's output), as for
 `runwrap check`. This module is the only part of sitegen that imports
 runwrap.notify (docs/architecture.md).
+
+The notices go out from a thread of their own: a notifier that takes its
+whole timeout (a webhook that does not answer) never holds up the site's
+next update.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 from runwrap.config import load_config_file
 from sitegen.errors import one_line
@@ -31,6 +36,10 @@ class LateNotices:
         self.site_url = site_url
         self._notifiers: dict[str, list] = {}
         self._told: set[str] = set()  # the tasks a problem was logged for (once each)
+        self._wake = threading.Condition()
+        self._pending: dict[str, dict] | None = None  # the newest late records not yet handled
+        self._closing = False
+        self._thread: threading.Thread | None = None
 
     def _for(self, task: str) -> list:
         """The task's notifiers as `runwrap check` finds them (loaded once per task)."""
@@ -43,12 +52,43 @@ class LateNotices:
         return self._notifiers[task]
 
     def send(self, records: dict[str, dict]) -> None:
-        """Notices for the late tasks among `records` (sitegen.late's, per task)."""
+        """Hand the late tasks among `records` (sitegen.late's, per task) to the sender.
+
+        Only the newest records wait: the nospam memory makes each notice go once,
+        however many updates found the task late meanwhile.
+        """
+        late = {task: dict(r) for task, r in records.items() if r["late"]}
+        if not late:
+            return  # the task's next run sends the recovery, as after `runwrap check`
+        with self._wake:
+            self._pending = late
+            self._wake.notify()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._sender, name="late-notices", daemon=True)
+            self._thread.start()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Send what waits, then stop the sender (at most `timeout` seconds)."""
+        with self._wake:
+            self._closing = True
+            self._wake.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _sender(self) -> None:
+        while True:
+            with self._wake:
+                while self._pending is None and not self._closing:
+                    self._wake.wait()
+                late, self._pending = self._pending, None
+            if late is None:
+                return
+            self._deliver(late)
+
+    def _deliver(self, late: dict[str, dict]) -> None:
         from runwrap.notify import check_late
 
-        for task, record in sorted(records.items()):
-            if not record["late"]:
-                continue  # the task's next run sends the recovery, as after `runwrap check`
+        for task, record in sorted(late.items()):
             try:
                 lateness = {k: v for k, v in record.items() if not k.startswith("_")}
                 notifiers = self._for(task)

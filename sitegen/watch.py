@@ -286,3 +286,4 @@ def watch(site: Site, stop: threading.Event) -> None:
                 )
     finally:
         source.close()
+        notices.close()

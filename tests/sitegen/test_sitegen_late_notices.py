@@ -62,3 +62,42 @@ def test_watch_sends_one_late_notice_that_runwrap_check_does_not_repeat(run_root
         assert "late" in json.dumps(ledger)
     finally:
         hook.close()
+
+
+@needs_faketime
+def test_a_notifier_that_does_not_answer_holds_up_no_update(run_root, out, tmp_path):
+    hook = Receiver()
+    hook.mode = "hang"  # holds each request until released (30 s at most)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "tasks": {"sync": {"notify": ["hook"]}},
+                "notifiers": {
+                    "hook": {"type": "webhook", "url": f"{hook.url}/late", "timeout": 30}
+                },
+            }
+        )
+    )
+    env = {k: v for k, v in ENV.items() if k not in _PROXY_VARS}
+    env.update(NO_PROXY="*", RUNWRAP_CONFIG=str(config))
+    log = tmp_path / "watch.log"
+    try:
+        turning_late_soon(run_root, "sync", 2.0, env=env)
+        with open(log, "w") as f:
+            proc = subprocess.Popen(
+                [str(BIN / "sitegen"), "--root", str(run_root), "--out", str(out), "--watch"],
+                env=env, stdout=f, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+            wait_for(lambda: hook.log, timeout=15, what="the late notice to arrive")
+            # The webhook holds the notice for 30 s: a run meanwhile is on the site well before.
+            runwrap(run_root, "other", "true")
+            wait_for(lambda: "other" in status(out).get("tasks", {}), timeout=10, what="the run")
+            assert hook.requests == [], "the notice was answered: the test proved nothing"
+            hook.release.set()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=15) == 0, log.read_text()
+    finally:
+        hook.close()
