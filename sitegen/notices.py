@@ -19,12 +19,32 @@ next update.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from runwrap.config import load_config_file
 from sitegen.errors import one_line
 
 log = logging.getLogger(__name__)
+
+# Held while a notice is being sent. A full build forks its workers (workers.py):
+# a fork waits for the send in flight to end, so that no worker is born holding a
+# copy of a task's state lock, or of a lock the sender held mid-send.
+_sending = threading.Lock()
+_SENDER = "late-notices"  # the sender thread's name
+
+
+def _before_fork() -> None:
+    if threading.current_thread().name != _SENDER:  # the sender's own subprocesses
+        _sending.acquire()
+
+
+def _after_fork() -> None:
+    if threading.current_thread().name != _SENDER:
+        _sending.release()
+
+
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
 
 
 class LateNotices:
@@ -64,7 +84,7 @@ class LateNotices:
             self._pending = late
             self._wake.notify()
         if self._thread is None:
-            self._thread = threading.Thread(target=self._sender, name="late-notices", daemon=True)
+            self._thread = threading.Thread(target=self._sender, name=_SENDER, daemon=True)
             self._thread.start()
 
     def close(self, timeout: float = 10.0) -> None:
@@ -93,9 +113,15 @@ class LateNotices:
                 lateness = {k: v for k, v in record.items() if not k.startswith("_")}
                 notifiers = self._for(task)
                 if notifiers:
-                    check_late(
-                        self.root, task, lateness, record["_newest"] or "", notifiers, self.site_url
-                    )
+                    with _sending:
+                        check_late(
+                            self.root,
+                            task,
+                            lateness,
+                            record["_newest"] or "",
+                            notifiers,
+                            self.site_url,
+                        )
             except Exception as e:  # a bad notifier config, a lock that failed: keep watching
                 if task not in self._told:
                     self._told.add(task)
