@@ -111,8 +111,7 @@ class Site:
             self.cache.clear()
             summary = {}
             self.out.copy_static()
-        root = self.cfg.root
-        at = time.time()
+        root, at = self.cfg.root, time.time()
         before = dir_sig(tasks_dir(root))  # taken before anything is read: a change after
         tasks = self._list_tasks()  # it shows in the next update's stamp check
         sigs = {t: task_sigs(root, t) for t in tasks}
@@ -145,6 +144,7 @@ class Site:
         if site_changed or self.late.site_changed():
             sums = [summary[t]["summary"] for t in tasks if t in summary]
             self.out.render_site(sums, self.late.records)
+            self.cache.save_rows(self.out.dashboard)  # for the next process, if a row changed
         self.late.shown_now()
         if not self.metrics.render(tasks, self.late.items, stats.counted):  # False: a bug
             self._warn_once("metrics", "cannot write OUT/metrics (-v tells why)")
@@ -170,6 +170,7 @@ class Site:
                 return None, set()
             summary, warned, late = loaded
             self._warned = set(warned)
+            self.out.dashboard.adopt(self.cache.load_rows(), summary)
             if self.late.shown is None:
                 self.late.shown = late  # what the pages show: only a change re-renders
         dirty = self.cache.load_dirty()

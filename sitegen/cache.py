@@ -6,6 +6,10 @@ run's summary and manifest signature. Both are rebuilt from ROOT whenever
 missing, unreadable (a warning says so) or written by another version,
 theme or configuration.
 
+rows.json holds the dashboard's rendered rows (sitegen/fragments.py), with the
+time zone they were rendered in and a token that summary.json names: rows are
+only taken with the summaries saved with them.
+
 dirty.json is the journal of an update: the tasks it is changing, written
 before it touches OUT and removed once the cache is saved. If sitegen dies in
 between (killed, a crash, a stop), the next build rebuilds those tasks whole,
@@ -19,6 +23,7 @@ import logging
 import os
 import shutil
 import stat
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -29,6 +34,10 @@ from sitegen.files import Unreadable, read_json, unlink
 from sitegen.model import is_run_summary, is_task_summary
 from sitegen.scratch import Scratch
 from sitegen.stamp import tree_files
+
+TYPE_CHECKING = False  # typing itself is not imported (as in cli.py)
+if TYPE_CHECKING:
+    from sitegen.fragments import Dashboard
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +121,8 @@ class Cache:
         self.fp = fp
         self.scratch = scratch
         self._texts: dict[str, tuple[dict, str]] = {}  # summary.json's parts (save_summary)
+        self.rows_token: str | None = None  # the rows.json saved with summary.json
+        self._row_texts: dict[str, tuple[list, str]] = {}
 
     def _load(self, path: str) -> dict | None:
         """A cache file written for this fingerprint, or None (a warning if it is unreadable)."""
@@ -150,6 +161,8 @@ class Cache:
         if data is None:
             return None
         tasks, warned, late = data.get("tasks"), data.get("warned", []), data.get("late")
+        token = data.get("rows")
+        self.rows_token = token if type(token) is str else None
         if not (
             type(tasks) is dict
             and all(_entry_ok(t, e) for t, e in tasks.items())
@@ -181,9 +194,39 @@ class Cache:
                 f'{dumps(task)}: {{"pending": {pending}, "sig": {sig}, "summary": {text}}}'
             )
         self._texts = kept
-        head = dumps({"fingerprint": self.fp, "late": late})[:-1]  # keys sort before "tasks"
+        # keys sort before "tasks"
+        head = dumps({"fingerprint": self.fp, "late": late, "rows": self.rows_token})[:-1]
         data = f'{head}, "tasks": {{{", ".join(texts)}}}, "warned": {dumps(warned)}}}\n'
         self._write(path, data.encode("utf-8", "surrogateescape"))
+
+    def save_rows(self, dashboard: Dashboard) -> None:
+        """Write the dashboard's rows if one changed; the next save_summary() names
+        them. Each row serialised once while it stays."""
+        if not dashboard.changed:
+            return
+        rows = dashboard.saved()
+        self.rows_token = os.urandom(8).hex()
+        texts, kept = [], {}
+        for task in sorted(rows):
+            rec = rows[task]
+            old = self._row_texts.get(task)
+            text = old[1] if old is not None and old[0] == rec else dumps(rec)
+            kept[task] = (rec, text)
+            texts.append(f"{dumps(task)}: {text}")
+        self._row_texts = kept
+        head = dumps({"fingerprint": self.fp, "token": self.rows_token, "zone": _zone()})
+        data = f'{head[:-1]}, "rows": {{{", ".join(texts)}}}}}\n'
+        self._write(os.path.join(self.dir, "rows.json"), data.encode("utf-8", "surrogateescape"))
+
+    def load_rows(self) -> dict | None:
+        """The rows saved with the summary last loaded, or None."""
+        if self.rows_token is None:
+            return None
+        data = self._load(os.path.join(self.dir, "rows.json"))
+        if data is None or data.get("token") != self.rows_token or data.get("zone") != _zone():
+            return None
+        rows = data.get("rows")
+        return rows if type(rows) is dict else None
 
     def _task_path(self, task: str) -> str:
         return os.path.join(self.dir, "tasks", quote(task, safe="") + ".json")
@@ -215,7 +258,8 @@ class Cache:
 
     def clear(self) -> None:
         """Forget every run (a full build follows); compiled templates stay."""
-        for name in ("tasks", "summary.json", "dirty.json"):
+        self.rows_token = None
+        for name in ("tasks", "summary.json", "dirty.json", "rows.json"):
             _remove(os.path.join(self.dir, name))
 
     # -- the journal -------------------------------------------------------------
@@ -242,6 +286,11 @@ class Cache:
     def clear_dirty(self) -> None:
         """The update is complete: OUT and the cache agree again."""
         _remove(os.path.join(self.dir, "dirty.json"))
+
+
+def _zone() -> list:
+    """The time zone sitegen reads times in (as stamp.key() counts it)."""
+    return [os.environ.get("CRON_TZ"), os.environ.get("TZ"), list(time.tzname), time.timezone]
 
 
 def _remove(path: str) -> None:

@@ -291,6 +291,7 @@ class Writer:
     def render_site(self, summaries: list[dict], late: dict[str, dict] | None = None) -> None:
         """Render the dashboard, status.json and the site feed (`late`: lateness now)."""
         late = late or {}
+        sources = {s["name"]: s for s in summaries}  # what rows are kept by (fragments.py)
         summaries = [with_lateness(s, late.get(s["name"])) for s in summaries]
         hosts = silent(late)
         ordered = sorted(summaries, key=lambda s: (STATE_ORDER.get(s["state"], 9), s["name"]))
@@ -303,7 +304,7 @@ class Writer:
             totals=pages.totals(summaries),
             silent_hosts=hosts,
             built=now,
-            **self.dashboard.context(self.env, ordered),
+            **self.dashboard.context(self.env, ordered, sources, late),
         )
         status = pages.status_json(self.cfg, ordered, hosts, generated_at=now)
         self.write((urls.STATUS,), dumps(status) + "\n")

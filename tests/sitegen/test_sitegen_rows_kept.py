@@ -1,0 +1,75 @@
+"""The dashboard's rows kept in the build cache (sitegen/fragments.py, cache.py rows.json):
+a one-shot update after one run takes the other tasks' rows as the last process
+rendered them, and only when they were rendered from what it loaded."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sitegen_helpers import ENV, sitegen, snapshot, write_run
+
+pytest_plugins = ["sitegen_fixtures"]
+
+MARK = "<!-- kept row -->"
+
+
+def build(root: Path, out: Path, env: dict | None = None) -> None:
+    result = sitegen("--root", str(root), "--out", str(out), "-q", env=env)
+    assert result.returncode == 0, result.stderr
+
+
+def mark_kept_rows(out: Path) -> None:
+    """Tag every row the cache keeps: a row taken from it shows the tag on the page."""
+    path = out / ".sitegen" / "rows.json"
+    data = json.loads(path.read_text())
+    for rec in data["rows"].values():
+        rec[3] += MARK
+    path.write_text(json.dumps(data))
+
+
+def tagged(out: Path) -> int:
+    return (out / "index.html").read_text().count(MARK)
+
+
+def three_tasks(root: Path) -> None:
+    for task in ("alpha", "beta", "gamma"):
+        for n in range(3):
+            write_run(root, task, n, "failed" if n == 1 and task == "beta" else "success")
+
+
+def test_a_one_shot_update_takes_the_rows_of_unchanged_tasks_and_equals_a_full_build(
+    run_root, out, tmp_path
+):
+    three_tasks(run_root)
+    build(run_root, out)
+    summary = json.loads((out / ".sitegen" / "summary.json").read_text())
+    rows = json.loads((out / ".sitegen" / "rows.json").read_text())
+    assert summary["rows"] == rows["token"] and set(rows["rows"]) == {"alpha", "beta", "gamma"}
+    mark_kept_rows(out)
+    write_run(run_root, "alpha", 3, "failed")  # a minute after the newest: the same day
+    build(run_root, out)
+    assert tagged(out) == 2  # beta's and gamma's rows, as the cache kept them
+    # Without the tags, the page is the one a full build makes.
+    page = (out / "index.html").read_text().replace(MARK, "")
+    (out / "index.html").write_text(page)
+    full = tmp_path / "full"
+    build(run_root, full)
+    assert snapshot(out) == snapshot(full)
+
+
+def test_kept_rows_are_not_taken_in_another_time_zone_or_with_other_summaries(run_root, out):
+    three_tasks(run_root)
+    build(run_root, out)
+    mark_kept_rows(out)
+    write_run(run_root, "alpha", 3, "failed")
+    build(run_root, out, env={**ENV, "TZ": "Asia/Tokyo"})
+    assert tagged(out) == 0  # rendered in another zone: none taken
+    mark_kept_rows(out)
+    path = out / ".sitegen" / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["rows"] = "0" * 16  # summaries saved with other rows (a crash between the two)
+    path.write_text(json.dumps(summary))
+    write_run(run_root, "alpha", 4, "success")
+    build(run_root, out)
+    assert tagged(out) == 0
