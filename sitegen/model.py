@@ -24,7 +24,7 @@ ICONS = {
     "ok": "✓",
     "failed": "✗",
     "failing": "✗",
-    "late": "⏰",
+    "late": "⚠",
     "timeout": "◷",
     "killed": "☠",
     "lost": "?",

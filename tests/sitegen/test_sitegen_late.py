@@ -90,7 +90,7 @@ def test_a_one_shot_build_asks_the_clock_every_time(run_root, out) -> None:
     (line,) = late["silent_hosts"]
     assert line.startswith("no runs on ") and line.endswith(": is cron running?")
     dashboard = (out / "index.html").read_text()
-    assert "state-late" in dashboard and "⏰" in dashboard and line in dashboard
+    assert "state-late" in dashboard and "⚠" in dashboard and line in dashboard
     since = sync["late_since"][11:16]
     missed = f'late since <time datetime="{sync["late_since"]}">{since} UTC</time>, '
     assert f"{missed}{sync['missed']} runs missed" in dashboard

@@ -175,7 +175,7 @@
   }
 
   // -- live updates ------------------------------------------------------------
-  var ICONS = { ok: "✓", failing: "✗", late: "⏰", running: "▶", skipped: "↷", never: "-" };
+  var ICONS = { ok: "✓", failing: "✗", late: "⚠", running: "▶", skipped: "↷", never: "-" };
   function setStatus(el, state) {
     el.className = "status s-" + state;
     el.textContent = "";
