@@ -7,7 +7,9 @@ import os
 import re
 import stat
 import xml.etree.ElementTree as ET
+from collections.abc import MutableMapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
@@ -138,6 +140,13 @@ class _Environment(jinja2.Environment):
 
     code_generator_class = _CodeGenerator
     escape_output = staticmethod(_escape_output)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        # A plain dict, not Jinja's ChainMap over the environment's: every render and every
+        # `{% from "macros.html" import ... %}` copies and compares the globals' keys, which
+        # through a ChainMap is Python code per key. make_env sets them before any template
+        # loads, and a template's own globals still never reach the environment's.
+        return {**self.globals, **(d or {})}
 
     def getattr(self, obj: object, attribute: str) -> object:
         # Jinja tries the attribute first, which on a dict fails (an AttributeError
