@@ -196,7 +196,7 @@ def _prepare(task: str, view: str, bars: list[dict]) -> list[tuple]:
         if link:  # the dashboard is OUT's root: a run's page is at its URL as it is
             head = f'<a href="{escape(run_page(task, bar["id"]))}">{head}'
             tail += "</a>"
-        out.append((bar, height, title, head, f'" y="{(10 - height) / 2}" width="', tail))
+        out.append((bar, height, title, head, f'" y="{(10 - height) // 2}" width="', tail))
     return out
 
 
