@@ -1,0 +1,35 @@
+"""A long-lived sitegen keeps each task's lateness (and its metrics lines) while the
+task's files stay (sitegen/late.py): a task whose state changes is asked again."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from sitegen_helpers import runwrap, site_config, wait_for
+
+from sitegen.build import Site
+from sitegen.stamp import RACY_S
+
+pytest_plugins = ["sitegen_fixtures"]
+
+
+def test_a_kept_answer_is_asked_again_when_the_tasks_state_changes(run_root, out):
+    for task in ("a", "b"):
+        assert runwrap(run_root, task, "true", "--schedule", "*/5 * * * *").returncode == 0
+    site = Site(site_config(run_root, out))
+    site.update()
+    # Kept only once the task directories are older than an update's racy window.
+    changed = max(os.stat(run_root / "tasks" / t).st_mtime for t in ("a", "b"))
+    wait_for(lambda: time.time() > changed + 2 * RACY_S, what="the racy window to pass")
+    site.update()
+    assert {"a", "b"} <= site.late._kept.keys()  # asked once, kept
+    assert runwrap(run_root, "a", "true", "--schedule", "0 3 * * *").returncode == 0
+    site.update()
+    tasks = json.loads((out / "status.json").read_text())["tasks"]
+    assert tasks["a"]["schedule"] == "0 3 * * *" and tasks["a"]["runs"] == 2
+    assert tasks["b"]["schedule"] == "*/5 * * * *"
+    metrics = (out / "metrics").read_text()
+    assert 'runwrap_task_runs_total{task="a",status="success"} 2' in metrics
+    assert 'runwrap_task_runs_total{task="b",status="success"} 1' in metrics
