@@ -119,6 +119,8 @@ def _escape_output(value: object) -> object:
     """
     if type(value) is str:
         return _escape_str(value)  # type: ignore[misc]
+    if type(value) is markupsafe.Markup:
+        return value  # a macro's or a set block's output: escape() would give it back as is
     return markupsafe.escape(value)
 
 
