@@ -9,10 +9,12 @@ import stat
 import xml.etree.ElementTree as ET
 from collections.abc import MutableMapping
 from pathlib import Path
+from types import FunctionType
 from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
+import jinja2.runtime
 import markdown
 import markupsafe
 from jinja2 import nodes
@@ -136,11 +138,30 @@ class _CodeGenerator(CodeGenerator):
             self.writeline("escape = environment.escape_output")
 
 
+class _Context(jinja2.runtime.Context):
+    """Jinja's render context, with a quicker call of a plain function (the URL layout's)."""
+
+    def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        # Jinja's own call asks every callable, twice, whether it wants the context
+        # passed; a plain function that was not marked for it never does.
+        if type(__obj) is FunctionType and not hasattr(__obj, "jinja_pass_arg"):
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+            try:
+                return __obj(*args, **kwargs)
+            except StopIteration:
+                return __self.environment.undefined(
+                    "value was undefined because a callable raised a StopIteration exception"
+                )
+        return super().call(__obj, *args, **kwargs)
+
+
 class _Environment(jinja2.Environment):
     """Jinja2's environment, with a quicker `{{ d.key }}` on a plain dict (what pages read)
     and a quicker escape of what templates write (the same text)."""
 
     code_generator_class = _CodeGenerator
+    context_class = _Context
     escape_output = staticmethod(_escape_output)
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:

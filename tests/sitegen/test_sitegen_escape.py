@@ -55,3 +55,29 @@ def test_the_quicker_escape_is_the_one_templates_use():
         pytest.skip("this markupsafe has no str-only escape: Jinja's is used")
     assert escape is not markupsafe.escape
     assert type(escape("<")) is str and escape("<") == "&lt;"
+
+
+def _plain(a, b="-"):
+    return f"{a}<{b}>"
+
+
+@jinja2.pass_context
+def _with_context(context, a):
+    return f"{a}:{context['v']}"
+
+
+def _stops():
+    raise StopIteration
+
+
+def test_template_calls_do_as_jinja_does():
+    # sitegen's context calls a plain function directly; one marked for the context
+    # still gets it, and one that raises StopIteration still gives an undefined value.
+    source = (
+        "{{ plain(v) }}|{{ plain(v, b=v) }}|{{ ctx(v) }}|{{ stops() is undefined }}|"
+        "{% for i in [1] %}{{ plain(i) }}{{ ctx(i) }}{% endfor %}|{{ d.items()|list }}"
+    )
+    values = {"v": "<x>", "plain": _plain, "ctx": _with_context, "stops": _stops, "d": {"k": 1}}
+    ours = make_env(find_theme("default")).from_string(source)
+    jinja = jinja2.Environment(autoescape=True).from_string(source)
+    assert ours.render(**values) == jinja.render(**values)
