@@ -276,7 +276,10 @@
         svg.setAttribute("viewBox", (shift - span) + " 0 " + span + " 10");
       }, fig);
       each("rect[data-running]", function (r) {
-        r.setAttribute("width", String(Math.max(span / 300, shift - Number(r.getAttribute("x")))));
+        // A lane's x counts from its own origin: its group's translate moves it to the anchor.
+        var g = r.closest("g[transform]"), t = g && g.transform.baseVal.consolidate();
+        var x = Number(r.getAttribute("x")) + (t ? t.matrix.e : 0);
+        r.setAttribute("width", String(Math.max(span / 300, shift - x)));
       }, fig);
       each(".tl-end", function (el) { el.textContent = "now"; }, fig);
       each(".tl-why", function (el) { el.textContent = " (the page drew it up to its newest run, " + shownTime(fig.dataset.anchor) + ")"; }, fig);
