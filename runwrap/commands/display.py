@@ -45,15 +45,17 @@ def when(iso_text: object, now: float) -> str:
     return f"{format_duration(max(0.0, now - ts))} ago ({absolute})"
 
 
-_today: tuple[float, tuple[int, ...]] = (math.nan, ())
+_today: tuple[float, object, tuple[int, ...]] = (math.nan, None, ())
 
 
 def _same_day(local: time.struct_time, now: float) -> bool:
-    """Whether `local` falls on the local day of `now` (worked out once per `now`)."""
+    """Whether `local` falls on the local day of `now` (worked out once per `now` and zone)."""
     global _today
-    if _today[0] != now:  # a table's rows share one `now`: history shows thousands
-        _today = (now, tuple(time.localtime(now)[:3]))  # year, month, day
-    return local[:3] == _today[1]
+    # A table's rows share one `now`: history shows thousands. time.tzset() makes a new
+    # tzname tuple: a process that changes its zone gets its new "today".
+    if _today[0] != now or _today[1] is not time.tzname:
+        _today = (now, time.tzname, tuple(time.localtime(now)[:3]))  # year, month, day
+    return local[:3] == _today[2]
 
 
 def clock(ts: float, now: float) -> str:
