@@ -3,8 +3,9 @@
 Nothing here is cached with the runs: lateness changes while no file does, so
 every update asks again and re-renders the dashboard, status.json and the task
 pages whose answer changed. A long-lived process asks only the tasks whose answer
-may have changed: an answer is kept while the task's directory and open/ keep
-their signatures (state.json is replaced there, a run's marker comes and goes),
+may have changed: an answer is kept while the task's directory, open/ and
+state.json keep their signatures (runwrap replaces state.json, a run's marker
+comes and goes; a state.json edited in place leaves the directory as it was),
 the task has no unfinished run (its owner may die, which no file shows) and the
 clock has not reached the answer's next change (next_change).
 """
@@ -13,9 +14,11 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 
 from runwrap.store.lateness import TaskLateness, newest_run_id, of_overview, silent_hosts
+from runwrap.store.layout import STATE, task_dir
 from runwrap.store.overview import task_overview
 from runwrap.timefmt import iso
 from sitegen.model import as_str
@@ -71,6 +74,14 @@ def _until(record: dict | None, now: float) -> float:
     if record is None:
         return math.inf  # no schedule: one comes with a new state.json
     return next_change({"": record}, now) or math.inf
+
+
+def _state_sig(root: str, task: str) -> tuple[int, int, int] | None:
+    try:
+        st = os.lstat(os.path.join(task_dir(root, task), STATE))
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
 
 
 def public(record: dict | None) -> dict | None:
@@ -136,7 +147,8 @@ class LateView:
         self.due: float | None = None  # when (Unix time) some task's lateness changes next
         self._asked: dict[str, dict | None] = {}
         self.items: dict[str, tuple] = {}  # per task: (overview item, lateness) asked
-        # Per task: (its task_sigs, until when the answer holds, item, record).
+        # Per task: (its task_sigs, until when the answer holds, item, record, when asked,
+        # state.json's own signature: one written in place leaves the directory as it was).
         self._kept: dict[str, tuple] = {}
 
     def ask(self, root: str, tasks: list[str], sigs: dict | None = None, at: float = 0.0) -> None:
@@ -146,6 +158,7 @@ class LateView:
         a task whose signatures stayed is not asked again while its answer holds."""
         now = time.time()
         self.items, self.records, ask = {}, {}, []
+        states = {t: _state_sig(root, t) for t in tasks} if sigs is not None else {}
         for task in tasks:
             kept = self._kept.get(task)
             if (
@@ -153,6 +166,7 @@ class LateView:
                 or kept is None
                 or kept[0] != sigs[task]
                 or not kept[1] > now >= kept[4]
+                or kept[5] != states[task]
             ):
                 ask.append(task)
                 continue
@@ -167,10 +181,10 @@ class LateView:
             item = self.items.get(task)
             if item is None or item[0]["running"] or item[0]["lost"]:
                 continue  # an unfinished run's owner may die: asked again every time
-            if any(sig is not None and sig[0] >= racy for sig in sigs[task]):
+            if any(sig is not None and sig[0] >= racy for sig in [*sigs[task], states[task]]):
                 continue
             record = self.records.get(task)
-            self._kept[task] = (sigs[task], _until(record, now), item, record, now)
+            self._kept[task] = (sigs[task], _until(record, now), item, record, now, states[task])
         self.records = {t: self.records[t] for t in tasks if t in self.records}  # in order
         self.due = next_change(self.records)
         self._asked = {t: public(self.records.get(t)) for t in tasks}

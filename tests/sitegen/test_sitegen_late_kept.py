@@ -33,3 +33,23 @@ def test_a_kept_answer_is_asked_again_when_the_tasks_state_changes(run_root, out
     metrics = (out / "metrics").read_text()
     assert 'runwrap_task_runs_total{task="a",status="success"} 2' in metrics
     assert 'runwrap_task_runs_total{task="b",status="success"} 1' in metrics
+
+
+def test_a_state_edited_in_place_is_asked_again(run_root, out):
+    # An editor that writes a file in place (nano, `>`) leaves its directory's mtime as it
+    # was: the answer kept for a task without a schedule (it holds forever) must not stay.
+    assert runwrap(run_root, "a", "true").returncode == 0
+    site = Site(site_config(run_root, out))
+    site.update()
+    changed = os.stat(run_root / "tasks" / "a").st_mtime
+    wait_for(lambda: time.time() > changed + 2 * RACY_S, what="the racy window to pass")
+    site.update()
+    assert "a" in site.late._kept
+    path = run_root / "tasks" / "a" / "state.json"
+    state = json.loads(path.read_text())
+    state["schedule"] = {"expr": "0 3 * * *", "timezone": None, "grace_s": None}
+    with open(path, "r+") as f:
+        f.write(json.dumps(state))
+        f.truncate()
+    site.update()
+    assert json.loads((out / "status.json").read_text())["tasks"]["a"]["schedule"] == "0 3 * * *"
