@@ -126,16 +126,21 @@ def _escape_output(value: object) -> object:
     return markupsafe.escape(value)
 
 
+if _escape_str is None:
+    _escape_output = markupsafe.escape  # type: ignore[assignment]
+
+
 class _CodeGenerator(CodeGenerator):
     """Jinja's code generator, whose templates write `{{ value }}` through _escape_output:
     a third of a run page's render was wrapping each escaped value in Markup."""
 
     def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
         super().visit_Template(node, frame)
-        if _escape_str is not None:
-            # The module's `escape`, imported from jinja2.runtime at its top, is what
-            # every output of every block and macro calls; rebound once, when it loads.
-            self.writeline("escape = environment.escape_output")
+        # The module's `escape`, imported from jinja2.runtime at its top, is what every
+        # output of every block and macro calls; rebound once, when it loads. Written
+        # whatever the markupsafe: OUT's compiled templates outlive an upgrade or a
+        # downgrade of it, and escape_output is chosen when sitegen starts.
+        self.writeline("escape = environment.escape_output")
 
 
 class _Context(jinja2.runtime.Context):

@@ -3,12 +3,20 @@ Jinja's own autoescaping, whatever the value, in blocks, loops, macros and set b
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import jinja2
 import markupsafe
 import pytest
+from sitegen_helpers import BIN, ENV, sitegen, write_run
 
 from sitegen.config import find_theme
 from sitegen.templating import make_env
+
+pytest_plugins = ["sitegen_fixtures"]
 
 TEMPLATE = (
     "{% macro m(x) %}<i>{{ x }}</i>{% endmacro %}"
@@ -81,3 +89,38 @@ def test_template_calls_do_as_jinja_does():
     ours = make_env(find_theme("default")).from_string(source)
     jinja = jinja2.Environment(autoescape=True).from_string(source)
     assert ours.render(**values) == jinja.render(**values)
+
+
+# A MarkupSafe older than 3.0 (no _escape_inner) that this machine has, if any: Debian's
+# Google Cloud SDK ships 2.1. OUT's compiled templates outlive an upgrade or a downgrade.
+_OLD_MARKUPSAFE = [
+    os.environ.get("SITEGEN_TEST_OLD_MARKUPSAFE", ""),
+    "/usr/lib/google-cloud-sdk/lib/third_party",
+]
+
+
+def _old_markupsafe() -> str | None:
+    for path in filter(None, _OLD_MARKUPSAFE):
+        init = os.path.join(path, "markupsafe", "__init__.py")
+        if os.path.isfile(init) and "_escape_inner" not in Path(init).read_text():
+            return path
+    return None
+
+
+def test_templates_compiled_with_one_markupsafe_render_with_another(run_root, out, tmp_path):
+    old = _old_markupsafe()
+    if old is None:
+        pytest.skip("no MarkupSafe older than 3.0 on this machine")
+    shadow = tmp_path / "old-markupsafe"  # that package alone, ahead of the venv's
+    shadow.mkdir()
+    (shadow / "markupsafe").symlink_to(os.path.join(old, "markupsafe"))
+    write_run(run_root, "a<b", 0)
+    assert sitegen("--root", str(run_root), "--out", str(out)).returncode == 0
+    write_run(run_root, "a<b", 1)
+    older = {**ENV, "PYTHONPATH": str(shadow)}
+    result = subprocess.run(
+        [sys.executable, str(BIN / "sitegen"), "--root", str(run_root), "--out", str(out)],
+        env=older, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "a&lt;b" in (out / "index.html").read_text()
