@@ -17,29 +17,35 @@ pytest_plugins = ["sitegen_fixtures"]
 _PROXY_VARS = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
 
-@needs_faketime
-def test_watch_sends_one_late_notice_that_runwrap_check_does_not_repeat(run_root, out, tmp_path):
-    hook = Receiver()
+def _hook_env(tmp_path: Path, hook: Receiver, **webhook: object) -> dict[str, str]:
+    """The environment of a runwrap and a sitegen whose config sends sync's notices to `hook`."""
     config = tmp_path / "config.yaml"
+    notifier = {"type": "webhook", "url": f"{hook.url}/late", **webhook}
     config.write_text(
-        yaml.safe_dump(
-            {
-                "tasks": {"sync": {"notify": ["hook"]}},
-                "notifiers": {"hook": {"type": "webhook", "url": f"{hook.url}/late"}},
-            }
-        )
+        yaml.safe_dump({"tasks": {"sync": {"notify": ["hook"]}}, "notifiers": {"hook": notifier}})
     )
     env = {k: v for k, v in ENV.items() if k not in _PROXY_VARS}
     env.update(NO_PROXY="*", RUNWRAP_CONFIG=str(config))
+    return env
+
+
+def _watch(run_root: Path, out: Path, env: dict[str, str], log: Path) -> subprocess.Popen:
+    with open(log, "w") as f:
+        return subprocess.Popen(
+            [str(BIN / "sitegen"), "--root", str(run_root), "--out", str(out), "--watch"],
+            env=env, stdout=f, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+@needs_faketime
+def test_watch_sends_one_late_notice_that_runwrap_check_does_not_repeat(run_root, out, tmp_path):
+    hook = Receiver()
+    env = _hook_env(tmp_path, hook)
     log = tmp_path / "watch.log"
     try:
         turning_late_soon(run_root, "sync", 4.0, env=env)
         assert hook.requests == []  # a success on time: nothing to tell
-        with open(log, "w") as f:
-            proc = subprocess.Popen(
-                [str(BIN / "sitegen"), "--root", str(run_root), "--out", str(out), "--watch"],
-                env=env, stdout=f, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        proc = _watch(run_root, out, env, log)
         try:
             wait_for(lambda: hook.requests, timeout=15, what="the late notice")
             (notice,) = hook.json()
@@ -68,27 +74,11 @@ def test_watch_sends_one_late_notice_that_runwrap_check_does_not_repeat(run_root
 def test_a_notifier_that_does_not_answer_holds_up_no_update(run_root, out, tmp_path):
     hook = Receiver()
     hook.mode = "hang"  # holds each request until released (30 s at most)
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "tasks": {"sync": {"notify": ["hook"]}},
-                "notifiers": {
-                    "hook": {"type": "webhook", "url": f"{hook.url}/late", "timeout": 30}
-                },
-            }
-        )
-    )
-    env = {k: v for k, v in ENV.items() if k not in _PROXY_VARS}
-    env.update(NO_PROXY="*", RUNWRAP_CONFIG=str(config))
+    env = _hook_env(tmp_path, hook, timeout=30)
     log = tmp_path / "watch.log"
     try:
         turning_late_soon(run_root, "sync", 2.0, env=env)
-        with open(log, "w") as f:
-            proc = subprocess.Popen(
-                [str(BIN / "sitegen"), "--root", str(run_root), "--out", str(out), "--watch"],
-                env=env, stdout=f, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+        proc = _watch(run_root, out, env, log)
         try:
             wait_for(lambda: hook.log, timeout=15, what="the late notice to arrive")
             # The webhook holds the notice for 30 s: a run meanwhile is on the site well before.
