@@ -84,6 +84,27 @@ def _state_sig(root: str, task: str) -> tuple[int, int, int] | None:
     return st.st_mtime_ns, st.st_size, st.st_ino
 
 
+class _Kept:
+    """A task's answer as a long-lived process keeps it, and what it holds on."""
+
+    __slots__ = ("asked_at", "item", "record", "sigs", "state", "until")
+
+    def __init__(
+        self,
+        sigs: object,
+        state: tuple | None,
+        until: float,
+        asked_at: float,
+        item: tuple,
+        record: dict | None,
+    ) -> None:
+        self.sigs = sigs  # the task's stamp.task_sigs() when asked
+        self.state = state  # state.json's own signature: one edited in place keeps the dir's
+        self.until = until  # when the answer next changes with no file changing
+        self.asked_at = asked_at
+        self.item, self.record = item, record
+
+
 def public(record: dict | None) -> dict | None:
     """A lateness record without what is not JSON."""
     if record is None:
@@ -147,9 +168,7 @@ class LateView:
         self.due: float | None = None  # when (Unix time) some task's lateness changes next
         self._asked: dict[str, dict | None] = {}
         self.items: dict[str, tuple] = {}  # per task: (overview item, lateness) asked
-        # Per task: (its task_sigs, until when the answer holds, item, record, when asked,
-        # state.json's own signature: one written in place leaves the directory as it was).
-        self._kept: dict[str, tuple] = {}
+        self._kept: dict[str, _Kept] = {}
 
     def ask(self, root: str, tasks: list[str], sigs: dict | None = None, at: float = 0.0) -> None:
         """Ask the clock again: which tasks are late now, which pages must change.
@@ -164,15 +183,15 @@ class LateView:
             if (
                 sigs is None
                 or kept is None
-                or kept[0] != sigs[task]
-                or not kept[1] > now >= kept[4]
-                or kept[5] != states[task]
+                or kept.sigs != sigs[task]
+                or not kept.until > now >= kept.asked_at
+                or kept.state != states[task]
             ):
                 ask.append(task)
                 continue
-            self.items[task] = kept[2]
-            if kept[3] is not None:
-                self.records[task] = kept[3]
+            self.items[task] = kept.item
+            if kept.record is not None:
+                self.records[task] = kept.record
         asked = lateness_of(root, ask, now, items=self.items)
         self.records.update(asked)
         self._kept = {}
@@ -184,7 +203,9 @@ class LateView:
             if any(sig is not None and sig[0] >= racy for sig in [*sigs[task], states[task]]):
                 continue
             record = self.records.get(task)
-            self._kept[task] = (sigs[task], _until(record, now), item, record, now, states[task])
+            self._kept[task] = _Kept(
+                sigs[task], states[task], _until(record, now), now, item, record
+            )
         self.records = {t: self.records[t] for t in tasks if t in self.records}  # in order
         self.due = next_change(self.records)
         self._asked = {t: public(self.records.get(t)) for t in tasks}
