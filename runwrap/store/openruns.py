@@ -24,16 +24,33 @@ def _path(task_path: str, run_id: str = "") -> str:
 def claim_open(task_path: str, run_id: str, owner: dict) -> bool:
     """Mark run `run_id` open for `owner` unless it already is (False: the id is taken).
 
-    Created exclusively, before the run directory: a marker whose owner is
-    still being written reads as unknown, and its run is then left alone.
+    The marker appears whole: written unnamed (O_TMPFILE), then linked into
+    place, which fails if the name is taken. A runwrap killed before the link
+    leaves nothing; one killed between creating a named marker and writing
+    it would leave a marker no reader can tell the owner of, kept for an hour
+    (recover.py). The named way remains where the system cannot do it unnamed.
     """
     data = dumps({"owner": owner}).encode("utf-8", "surrogateescape")
+    marker = _path(task_path, run_id)
+    unnamed = _unnamed(_path(task_path))
+    if unnamed is not None:
+        directory, fd = unnamed
+        try:
+            os.write(fd, data)  # a full disk raises here: no marker at all
+            try:
+                # linkat(AT_SYMLINK_FOLLOW) of /proc's link to the open file names it.
+                os.link(f"/proc/self/fd/{fd}", run_id, dst_dir_fd=directory)
+                return True
+            except FileExistsError:
+                return False
+            except OSError:
+                pass  # no /proc, or a filesystem that cannot link it: named, below
+        finally:
+            os.close(fd)
+            os.close(directory)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        fd = os.open(_path(task_path, run_id), flags, 0o644)
-    except FileNotFoundError:
-        os.makedirs(_path(task_path), exist_ok=True)
-        fd = os.open(_path(task_path, run_id), flags, 0o644)
+        fd = os.open(marker, flags, 0o644)
     except FileExistsError:
         return False
     try:
@@ -44,6 +61,25 @@ def claim_open(task_path: str, run_id: str, owner: dict) -> bool:
         raise
     os.close(fd)
     return True
+
+
+def _unnamed(path: str) -> tuple[int, int] | None:
+    """(the directory `path`, a new file in it that has no name yet), both open;
+    None where the system has no unnamed files (O_TMPFILE)."""
+    flags = getattr(os, "O_TMPFILE", 0)
+    if not flags:
+        return None
+    dir_flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        directory = os.open(path, dir_flags)
+    except FileNotFoundError:
+        os.makedirs(path, exist_ok=True)
+        directory = os.open(path, dir_flags)
+    try:
+        return directory, os.open(".", flags | os.O_WRONLY | os.O_CLOEXEC, 0o644, dir_fd=directory)
+    except OSError:  # a filesystem without unnamed files (or an old kernel)
+        os.close(directory)
+        return None
 
 
 def marker_age(task_path: str, run_id: str, now: float) -> float:

@@ -10,10 +10,13 @@ watcher stops the job and records the run as lost by itself.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import subprocess
 import time
 
-from conftest import Root, wait_for
+import pytest
+from conftest import RUNWRAP, Root, wait_for
 
 from .faultlib import (
     check_task,
@@ -124,3 +127,33 @@ def test_sigkill_at_random_points(root: Root) -> None:
         "0 invalid manifests, 0 runs left running, 0 open markers, 0 processes left, "
         "state.json = manifests every time"
     )
+
+
+# Every call by which a run changes the disk (strace counts each kind apart).
+DISK_CALLS = ("write", "linkat", "rename", "unlink", "mkdir", "fsync", "fallocate", "flock")
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_sigkill_at_every_call_that_changes_the_disk(root: Root) -> None:
+    """runwrap killed (strace's fault injection) at the 1st, 2nd, ... call of each kind
+    that writes, names or removes a file: the next run must leave the task whole."""
+    options = [*_options("t", 3), "--"]  # with retention: it removes a run every tick
+    assert root.run(*options, "true").returncode == 0
+    kills = 0
+    for call in DISK_CALLS:
+        for nth in range(1, 100):
+            inject = f"inject={call}:signal=KILL:when={nth}"
+            killed = subprocess.run(
+                ["strace", "-qq", "-o", os.devnull, "-e", f"trace={call}", "-e", inject,
+                 RUNWRAP, *options, "sh", "-c", "exit 0"],
+                env=root.env, cwd=root.cwd, capture_output=True, timeout=60,
+            )  # fmt: skip
+            if killed.returncode != -signal.SIGKILL:
+                assert killed.returncode == 0, (call, nth, killed.stderr)
+                break  # a run makes fewer such calls: the next kind
+            kills += 1
+            after = root.run(*options, "true")
+            assert after.returncode == 0 and after.stderr == "", (call, nth, after.stderr)
+            check_task(root.task_dir("t"), retention=True)
+    assert kills > 10, kills  # the injection really reached runwrap's own calls
+    figure(f"sigkill: {kills} SIGKILLs, one at every call of {', '.join(DISK_CALLS)} in a run")
