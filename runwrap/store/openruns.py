@@ -50,7 +50,7 @@ def claim_open(task_path: str, run_id: str, owner: dict) -> bool:
             os.close(directory)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        fd = os.open(marker, flags, 0o644)
+        fd = _open_made(marker, flags, 0o644, _path(task_path))
     except FileExistsError:
         return False
     try:
@@ -63,6 +63,16 @@ def claim_open(task_path: str, run_id: str, owner: dict) -> bool:
     return True
 
 
+def _open_made(path: str, flags: int, mode: int, directory: str) -> int:
+    """os.open(), making `directory` first if the open found it missing (open/ is made
+    by a task's first claim)."""
+    try:
+        return os.open(path, flags, mode)
+    except FileNotFoundError:
+        os.makedirs(directory, exist_ok=True)
+        return os.open(path, flags, mode)
+
+
 def _unnamed(path: str) -> tuple[int, int] | None:
     """(the directory `path`, a new file in it that has no name yet), both open;
     None where the system has no unnamed files (O_TMPFILE)."""
@@ -71,10 +81,9 @@ def _unnamed(path: str) -> tuple[int, int] | None:
         return None
     dir_flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
-        directory = os.open(path, dir_flags)
-    except FileNotFoundError:
-        os.makedirs(path, exist_ok=True)
-        directory = os.open(path, dir_flags)
+        directory = _open_made(path, dir_flags, 0, path)
+    except OSError:  # open/ made a link or a file by someone: the named way decides
+        return None
     try:
         return directory, os.open(".", flags | os.O_WRONLY | os.O_CLOEXEC, 0o644, dir_fd=directory)
     except OSError:  # a filesystem without unnamed files (or an old kernel)

@@ -204,3 +204,19 @@ def test_runwrap_can_run_as_a_module(root: Root) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert root.manifest("mod")["status"] == "success"
+
+
+def test_an_open_directory_made_a_link_still_records_every_run(root: Root, tmp_path: Path) -> None:
+    """open/ made a symlink by someone: the unnamed marker is refused, the named one is
+    written through the link as before, and each run is recorded and its marker cleared."""
+    assert root.run("-n", "t", "--", "true").returncode == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    opened = root.task_dir("t") / "open"
+    opened.rmdir()
+    opened.symlink_to(elsewhere)
+    for _ in range(2):
+        result = root.run("-n", "t", "--", "true")
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert [m["status"] for m in root.manifests("t")] == ["success"] * 3
+    assert list(elsewhere.iterdir()) == []
