@@ -15,8 +15,8 @@ from runwrap.store.lookup import (
     task_runs,
 )
 from runwrap.store.manifest import RUNNING
-from runwrap.store.overview import unfinished_runs
 from runwrap.store.owner import hostname, owner_alive
+from runwrap.store.query import unfinished_runs
 
 
 def _running(root: str, ref: str) -> list[tuple[str, dict]]:

@@ -11,11 +11,11 @@ from runwrap.errors import ExitCode, NotFoundError, StateError
 from runwrap.store.layout import RUNS, STDERR, STDOUT
 from runwrap.store.lookup import (
     Unreadable,
-    find_run,
     load_run,
     open_regular,
 )
 from runwrap.store.manifest import RUNNING, SKIPPED, SUCCESS
+from runwrap.store.query import find_run
 
 
 def _open_log(root: str, task: str, run_id: str, name: str) -> int | None:

@@ -96,7 +96,7 @@ def attempt(notifier: Notifier, item: dict, ok: bool, error: str | None) -> dict
 def _holder(root: str, task: str, usual: object) -> str:
     """For a stuck notice: which run holds the lock, and for how long (newest running run)."""
     from runwrap.store.manifest import RUNNING
-    from runwrap.store.overview import unfinished_runs
+    from runwrap.store.query import unfinished_runs
     from runwrap.timefmt import parse_iso
     from runwrap.units import format_duration
 

@@ -86,7 +86,7 @@
   }
 
   // -- the dashboard's filters -------------------------------------------------
-  var STATE_RANK = { failing: 0, late: 1, running: 2, ok: 3, skipped: 4, never: 5 };
+  var STATE_RANK = { failing: 0, late: 1, running: 2, ok: 3, never: 4 }; // runwrap.store.query.SHOWN_ORDER
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("table.dashboard tr.task")); }
   function matches(row, q) {
     var d = row.dataset;
@@ -220,13 +220,13 @@
     }
     names.forEach(function (n) {
       var t = status.tasks[n], row = byName[n];
-      row.dataset.state = t.state;
-      row.dataset.running = t.running ? "1" : "";
+      row.dataset.state = t.shown;
+      row.dataset.running = t.running.length ? "1" : "";
       row.dataset.late = t.late ? "1" : "";
-      row.className = "task state-" + t.state;
+      row.className = "task state-" + t.shown;
       var st = row.querySelector("td.state .status");
-      if (st) { setStatus(st, t.state); }
-      liveLine(row, t.running);
+      if (st) { setStatus(st, t.shown); }
+      liveLine(row, t.live);
       var last = row.querySelector("td[data-label='Last run'] a");
       if (last && t.last_run) {
         last.href = base + t.last_run.url;
@@ -235,7 +235,7 @@
       }
     });
     var totals = status.totals || {};
-    ["failing", "running", "ok"].forEach(function (k) {
+    ["failing", "ok", "never", "running", "late"].forEach(function (k) {
       var el = document.querySelector("#totals .n-" + k);
       if (el && totals[k] !== undefined) { el.textContent = totals[k]; }
     });
@@ -246,8 +246,9 @@
   function updateRun(status) {
     var live = document.getElementById("live");
     var t = (status.tasks || {})[live.dataset.task];
-    var r = t && t.running;
-    if (!r || r.run_id !== live.dataset.runId) { location.reload(); return; } // it ended: its page is rebuilt
+    if (!t || t.running.indexOf(live.dataset.runId) < 0) { location.reload(); return; } // it ended: its page is rebuilt
+    var r = t.live && t.live.run_id === live.dataset.runId ? t.live : null;
+    if (!r) { return; } // one of several running runs: the row shows the oldest
     var word = document.getElementById("live-liveness");
     if (word) { word.className = "liveness l-" + (r.liveness || "running"); word.textContent = r.liveness && r.liveness !== "running" ? r.liveness : ""; }
     var bar = document.getElementById("live-progress"), pct = document.getElementById("live-percent");
