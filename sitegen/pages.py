@@ -280,7 +280,7 @@ def badge(env: jinja2.Environment, name: str, state: str) -> str:
     )
 
 
-def totals(summaries: list[dict]) -> dict:
+def counts(summaries: list[dict]) -> dict:
     """Counts for the dashboard's header line and status.json (the store's rule: the
     buckets partition the tasks, running and late are counted beside them)."""
     return query.totals(
@@ -343,7 +343,7 @@ def status_json(
         "schema": 2,
         "generated_at": generated_at,
         "title": cfg.title,
-        "totals": totals(summaries),
+        "totals": counts(summaries),
         "failing": sorted(s["name"] for s in summaries if s["bucket"] == "failing"),
         "late": sorted(n for n, t in tasks.items() if t["late"]),
         "silent_hosts": [h["line"] for h in hosts or ()],

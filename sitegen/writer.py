@@ -302,7 +302,7 @@ class Writer:
             "dashboard.html",
             self.cfg.refresh_s,
             tasks=ordered,
-            totals=pages.totals(summaries),
+            totals=pages.counts(summaries),
             silent_hosts=hosts,
             built=now,
             **self.dashboard.context(self.env, ordered, sources, late),

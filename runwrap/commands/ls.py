@@ -75,7 +75,8 @@ def cmd_ls(root: str, as_json: bool, color: str = "auto") -> int:
         shown = view(record, None if lateness is None else lateness.as_json())
         listed.append((shown, record, lateness))
     if as_json:  # by name, as scripts have always had it
-        print_json([v for v, _record, _lateness in listed])
+        # The view as every surface has it, and each running run's manifest in full.
+        print_json([{**v, "running_runs": record["running"]} for v, record, _ in listed])
         return ExitCode.OK
     if not listed:
         print(f"no tasks under {root}")

@@ -27,6 +27,7 @@ _MODULES = {
     "command": "command",
     "healthchecks": "healthchecks",
     "apprise": "apprise",
+    "sendmail": "sendmail",  # sitegen --watch's own (never configured by name)
 }
 
 

@@ -194,11 +194,13 @@ ENV = {
 }
 
 
-def runwrap(root: Path, name: str, script: str, *opts: str) -> subprocess.CompletedProcess:
+def runwrap(
+    root: Path, name: str, script: str, *opts: str, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run `sh -c SCRIPT` under the real runwrap as task `name`."""
     return subprocess.run(
         [str(BIN / "runwrap"), "--root", str(root), "-n", name, *opts, "--", "sh", "-c", script],
-        env=ENV,
+        env=ENV if env is None else env,
         capture_output=True,
         text=True,
         timeout=60,
