@@ -146,7 +146,8 @@ def _same_bytes(name: str, data: bytes) -> bool:
 
 
 def _search_zoneinfo(data: bytes) -> str | None:
-    """The first zone (by name) whose file holds exactly `data` (a copied /etc/localtime)."""
+    """The zone (by name; links left out) whose file holds exactly `data`: a copied
+    /etc/localtime, as container images make it."""
     found = []
     for top, dirs, files in os.walk(ZONEINFO):
         rel = os.path.relpath(top, ZONEINFO)
@@ -155,14 +156,17 @@ def _search_zoneinfo(data: bytes) -> str | None:
             continue
         for file in files:
             full = os.path.join(top, file)
+            if "." in file or file in ("localtime", "posixrules") or os.path.islink(full):
+                continue
             try:
                 if os.path.getsize(full) != len(data):
                     continue
             except OSError:
                 continue
             name = os.path.normpath(os.path.join(rel, file))
-            if "." not in file and _same_bytes(name, data):
+            if _same_bytes(name, data):
                 found.append(name)
+    # Europe/Berlin rather than a backward-compatible name like CET.
     return min(found, key=lambda n: ("/" not in n, n)) if found else None
 
 
