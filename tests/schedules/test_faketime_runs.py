@@ -3,8 +3,11 @@ issue found (#25), each case as it was reported, and readers under other TZs agr
 
 from __future__ import annotations
 
+import json
+import subprocess
+
 import pytest
-from conftest import wait_for
+from conftest import BIN, wait_for
 
 from .fakeclock import Clock, needs_libfaketime
 
@@ -150,3 +153,26 @@ def test_a_waiting_tick_and_an_every_task_are_not_late_while_a_run_goes(clock, t
     assert waiting.wait(timeout=30) == 0, waiting.stderr.read()
     at = clock.lateness("e")
     assert not at["late"] and at["next_expected"] > "2027-01-10T00:44"  # 5 min after the end
+
+
+def test_status_json_built_under_any_tz_says_the_same(clock, tmp_path) -> None:
+    clock.set("2027-10-31 00:30:10")  # 02:30 CEST, recorded from TZ
+    assert (
+        clock.run("--schedule", "30 2 * * *", "-n", "d", *JOB, tz="Europe/Berlin").returncode == 0
+    )
+    clock.set("2027-11-01 07:00:00")  # a day later, past its grace: late since 01:30Z
+    found = []
+    for tz in ("Australia/Sydney", None):
+        out = tmp_path / f"out-{tz is None}"
+        built = subprocess.run(
+            [str(BIN / "sitegen"), "--root", str(clock.root.path), "--out", str(out)],
+            env=clock.env(tz),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert built.returncode == 0, built.stderr
+        task = json.loads((out / "status.json").read_text())["tasks"]["d"]
+        found.append({k: task[k] for k in ("late", "late_since", "missed", "next_expected")})
+    assert found[0] == found[1]
+    assert found[0]["late"] and found[0]["late_since"] == "2027-11-01T01:30:00.000Z"
