@@ -98,3 +98,28 @@ def test_a_recorded_schedule_is_reused_while_its_source_is_unchanged(monkeypatch
 @pytest.mark.parametrize("name", ["/etc/passwd", "../../etc/passwd", "x" * 300, 5, None, ""])
 def test_readers_load_no_file_a_stored_name_points_outside_the_zone_database(name) -> None:
     assert zones.load(name) is None
+
+
+def test_a_tick_whose_schedule_and_zone_are_recorded_imports_no_parser(root) -> None:
+    """cron runs this on every tick: cronsim and zoneinfo only when something changed."""
+    import subprocess
+
+    from conftest import RUNWRAP
+
+    def modules(env: dict) -> set[str]:
+        result = subprocess.run(
+            [RUNWRAP, "-n", "tick", "--schedule", "*/5 * * * *", "--", "true"],
+            env={**env, "PYTHONPROFILEIMPORTTIME": "1"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        lines = [ln for ln in result.stderr.splitlines() if ln.startswith("import time:")]
+        return {ln.split("|")[-1].strip() for ln in lines[1:]}
+
+    env = {**root.env, "TZ": "Europe/Berlin"}
+    first = modules(env)
+    assert "cronsim" in first  # the first tick checks the schedule and decides the zone
+    again = modules(env)
+    assert not {"cronsim", "zoneinfo", "dataclasses", "datetime"} & again, sorted(again)
