@@ -176,3 +176,15 @@ def test_status_json_built_under_any_tz_says_the_same(clock, tmp_path) -> None:
         found.append({k: task[k] for k in ("late", "late_since", "missed", "next_expected")})
     assert found[0] == found[1]
     assert found[0]["late"] and found[0]["late_since"] == "2027-11-01T01:30:00.000Z"
+
+
+def test_an_irregular_schedule_stays_late_once_late(clock) -> None:
+    # Sundays at 01:00, 02:00 and 03:00 UTC; cron dies after the 03:00 run of 21 November.
+    clock.set("2027-11-21 03:00:10")
+    assert clock.run("--schedule", "0 1,2,3 * * 0", "-n", "i", *JOB).returncode == 0
+    seen = []
+    for moment in ("2027-11-28 01:13:00", "2027-11-28 02:30:00", "2027-11-28 03:30:00"):
+        clock.set(moment)
+        at = clock.lateness("i")
+        seen.append((at["late"], at["late_since"]))
+    assert seen == [(True, "2027-11-28T01:00:00.000Z")] * 3
