@@ -123,3 +123,23 @@ def test_a_tick_whose_schedule_and_zone_are_recorded_imports_no_parser(root) -> 
     assert "cronsim" in first  # the first tick checks the schedule and decides the zone
     again = modules(env)
     assert not {"cronsim", "zoneinfo", "dataclasses", "datetime"} & again, sorted(again)
+
+
+def test_a_schedule_recorded_without_a_zone_is_read_in_the_system_zone_whatever_tz(
+    monkeypatch,
+) -> None:
+    from runwrap.store.lateness import task_lateness
+
+    old = {
+        "last_run_id": "20271107T050010.000Z-0001",
+        "last_status": "success",
+        "schedule": {"expr": "0 2 * * *", "timezone": None, "grace_s": None},
+    }
+    seen = set()
+    for tz in ("Asia/Tokyo", "America/New_York", "CET-1CEST,M3.5.0,M10.5.0/3"):
+        monkeypatch.setenv("TZ", tz)
+        monkeypatch.setenv("CRON_TZ", tz)
+        seen.add(task_lateness(old, now=1_900_000_000).next_expected)
+    assert len(seen) == 1
+    due = datetime.fromtimestamp(seen.pop(), UTC).astimezone(zones.system_zone())
+    assert (due.hour, due.minute) == (2, 0)
