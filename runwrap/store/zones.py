@@ -74,9 +74,9 @@ def _file_stamp(path: str) -> str:
 def resolve(found: tuple[str, str, str]) -> tuple[str, str | None]:
     """(zone name to store, warning or None) for a source from source()."""
     where, value, _stamp = found
-    if where == "system":
-        return _system_name()
-    if value in ("", ":"):
+    if where == "system" or value == ":":
+        return _system_name()  # glibc: a bare colon is the system's default
+    if value == "":
         return UTC, None  # glibc: TZ set and empty means UTC
     path = _path_of(value)
     if path is not None:
