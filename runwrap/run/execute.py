@@ -38,6 +38,7 @@ from runwrap.store.layout import (
     create_run_dir,
     ensure_task_dirs,
     list_dir,
+    task_dir,
     task_runs_dir,
 )
 from runwrap.store.manifest import (
@@ -89,26 +90,16 @@ def _job_argv(command: list[str], run_path: str, feedback: str, cwd: str) -> lis
     return argv
 
 
-def schedule_record(opts: RunOptions) -> dict | None:
-    """The schedule as the manifest (and so the task state) records it."""
+def _schedule(opts: RunOptions, environ: dict[str, str]) -> dict | None:
+    """The schedule this run records, zone decided (store/schedule.py); before the task's
+    folder exists, so that a refused schedule (exit 125) leaves nothing behind."""
     if opts.schedule is None:
         return None
-    return {"expr": opts.schedule, "timezone": opts.timezone, "grace_s": opts.grace}
+    from runwrap.store.schedule import record
 
-
-def _check_schedule(opts: RunOptions, task_path: str) -> None:
-    """A bad schedule is an error before the job runs; a known good one costs no parsing."""
-    state = read_json(os.path.join(task_path, STATE))
+    state = read_json(os.path.join(task_dir(opts.root, opts.name), STATE))
     recorded = state.get("schedule") if isinstance(state, dict) else None
-    if (
-        isinstance(recorded, dict)
-        and recorded.get("expr") == opts.schedule
-        and recorded.get("timezone") == opts.timezone
-    ):
-        return
-    from runwrap.store.schedule import check
-
-    check(opts.schedule, opts.timezone)
+    return record(opts.schedule, opts.timezone, opts.grace, environ, recorded)
 
 
 def _failed_to(what: str, error: OSError) -> str:
@@ -118,10 +109,23 @@ def _failed_to(what: str, error: OSError) -> str:
 class _Run:
     """One execution's fixed facts, shared by its steps."""
 
-    __slots__ = ("inbox", "opts", "root", "run_id", "run_path", "seq", "started", "task_path")
+    __slots__ = (
+        "inbox",
+        "opts",
+        "root",
+        "run_id",
+        "run_path",
+        "schedule",
+        "seq",
+        "started",
+        "task_path",
+    )
 
-    def __init__(self, opts: RunOptions, task_path: str, inbox: sig.SignalInbox) -> None:
+    def __init__(
+        self, opts: RunOptions, task_path: str, inbox: sig.SignalInbox, schedule: dict | None
+    ) -> None:
         self.opts = opts
+        self.schedule = schedule
         self.root = opts.root
         self.task_path = task_path
         self.inbox = inbox
@@ -164,7 +168,7 @@ class _Run:
             timeout_s=opts.timeout,
             heartbeat_timeout_s=opts.heartbeat_timeout,
             labels=dict(opts.labels),
-            schedule=schedule_record(opts),
+            schedule=self.schedule,
         )
 
 
@@ -176,9 +180,8 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
         from runwrap.notify import prepare
 
         prepare(opts, environ)
+    schedule = _schedule(opts, environ)
     task_path = ensure_task_dirs(opts.root, opts.name)
-    if opts.schedule is not None:
-        _check_schedule(opts, task_path)
     inbox = sig.SignalInbox().install()
     try:
         guard = lock.acquire(
@@ -192,7 +195,7 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
                 from runwrap.run.recover import finalize_orphans
 
                 finalize_orphans(task_path, opts, opts.kill_grace)
-            run = _Run(opts, task_path, inbox)
+            run = _Run(opts, task_path, inbox, schedule)
             if guard is None:
                 return _record_skipped(run)
             return _run_job(run, environ)
