@@ -56,6 +56,19 @@ def _login(client, username: str, password: str) -> None:  # client: smtplib.SMT
         raise RuntimeError(f"cannot log in as {username}: smtplib sends ASCII only") from None
 
 
+def _is_msgid(value: object) -> bool:
+    """A Message-ID as ledger.py makes them: notify.json is a file, read with distrust."""
+    return (
+        isinstance(value, str)
+        and 2 < len(value) < 256
+        and value[0] == "<"
+        and value[-1] == ">"
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    )
+
+
 def build_message(fields: dict, notice: Notice):  # -> email.message.EmailMessage
     """The mail as it will be sent."""
     from email.message import EmailMessage
@@ -67,7 +80,14 @@ def build_message(fields: dict, notice: Notice):  # -> email.message.EmailMessag
     msg["From"] = fields.get("from") or f"runwrap@{host}"
     msg["To"] = ", ".join(fields["to"])
     msg["Date"] = formatdate(localtime=True)
-    msg["Message-ID"] = make_msgid("runwrap", domain=host)
+    # Chosen when the notice was queued (ledger.py): a retry is the same mail, and a
+    # recovery answers its failure, so that mail clients thread them.
+    own = notice.item.get("message_id")
+    msg["Message-ID"] = own if _is_msgid(own) else make_msgid("runwrap", domain=host)
+    answers = notice.item.get("in_reply_to")
+    if _is_msgid(answers):
+        msg["In-Reply-To"] = answers
+        msg["References"] = answers
     msg["X-Runwrap-Task"] = notice.context["task"]
     msg["X-Runwrap-Event"] = notice.event
     msg.set_content(notice.body)
