@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from runwrap.errors import RunwrapError
+from runwrap.redact import Redactor, for_config
 from runwrap.units import parse_count, parse_duration
 
 EVENTS = ("failure", "recovery", "still-failing", "always", "skipped", "stuck", "late")
@@ -57,6 +58,7 @@ class Notifier:
         "fields",
         "name",
         "on",
+        "redactor",
         "remind_every",
         "stuck_after",
         "timeout",
@@ -83,6 +85,8 @@ class Notifier:
         self.timeout = timeout
         # The transport's own settings, already checked (never a password itself).
         self.fields = fields or {}
+        # The config's redact: rules with the built-in ones (set by load_notifiers).
+        self.redactor = Redactor()
 
     def __repr__(self) -> str:
         return f"Notifier({self.name!r}, {self.type!r}, on={self.on!r})"
@@ -374,4 +378,7 @@ def load_notifiers(
             raise RunwrapError(
                 f"notifier {name!r}: not defined: add it under notifiers: in the config file"
             )
+    redactor = for_config(config)
+    for notifier in out:
+        notifier.redactor = redactor
     return out
