@@ -43,8 +43,13 @@ class Notice:
         self.manifest = manifest
         self.event = item["event"]
         info = {**item, "site_url": site_url}
-        self.context = context(self.event, manifest, run_path, info)
-        self.subject, self.body = render(notifier.fields, self.context)
+        # Secrets the redact: rules find are masked in every value (the command, the
+        # output's last lines) and in what the templates make of them.
+        mask = notifier.redactor.text
+        c = context(self.event, manifest, run_path, info)
+        self.context = {k: mask(v) if isinstance(v, str) else v for k, v in c.items()}
+        subject, body = render(notifier.fields, self.context)
+        self.subject, self.body = mask(subject), mask(body)
         self.payload = payload(self.context, self.subject, self.body)
 
 

@@ -16,6 +16,7 @@ import pwd
 import time
 
 from runwrap.errors import ExitCode
+from runwrap.redact import for_config
 from runwrap.run import contain, lock, sig
 from runwrap.run.attempts import run_attempts
 from runwrap.run.child import SpawnError, spawn
@@ -158,16 +159,18 @@ class _Run:
 
     def base_manifest(self) -> dict:
         opts = self.opts
+        # Secrets in the command line or labels never reach a record (runwrap/redact.py).
+        redactor = for_config(opts.config_data)
         return new_manifest(
             task=opts.name,
             seq=self.seq,
             host=hostname(),
             user=_user(),
-            command=list(opts.command),
+            command=redactor.argv(list(opts.command)),
             started_at=iso(self.started),
             timeout_s=opts.timeout,
             heartbeat_timeout_s=opts.heartbeat_timeout,
-            labels=dict(opts.labels),
+            labels=redactor.values(dict(opts.labels)),
             schedule=self.schedule,
         )
 
