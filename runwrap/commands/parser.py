@@ -26,7 +26,7 @@ from runwrap.store.manifest import STATUSES
 EXAMPLES = {
     "": """\
   runwrap -n backup --timeout 1h -- /opt/backup/run.sh
-  runwrap -n fetch --retries 2 --notify mail -- curl -sSf https://example.com
+  runwrap -n fetch --retries 2 --fail-on-stderr -- curl -sSf https://example.com
   runwrap -n cleanup -- sh -c 'find /tmp -mtime +7 -delete'""",
     "ls": """\
   runwrap ls                          # every task: failing and late first
