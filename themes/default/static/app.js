@@ -47,6 +47,11 @@
       }
       span.textContent = " (" + ago(now - t) + ")";
     });
+    // Where room is short (the dashboard's state column): only the relative time.
+    each("time[data-ago]", function (el) {
+      var t = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(t)) { el.textContent = ago(now - t); }
+    });
   }
 
   function elapsed() {
@@ -282,7 +287,6 @@
         r.setAttribute("width", String(Math.max(span / 300, shift - x)));
       }, fig);
       each(".tl-end", function (el) { el.textContent = "now"; }, fig);
-      each(".tl-why", function (el) { el.textContent = " (the page drew it up to its newest run, " + shownTime(fig.dataset.anchor) + ")"; }, fig);
       each(".tl-now", function (el) { el.textContent = "now"; }, fig);
     });
   }
