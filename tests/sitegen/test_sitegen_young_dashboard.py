@@ -9,6 +9,7 @@ run. Screenshots at desktop and phone width go to test-artifacts/sitegen/.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tempfile
@@ -128,6 +129,27 @@ def test_the_young_dashboard_on_a_phone(young, browser, artifacts_dir):
         figure.screenshot(str(artifacts_dir / "young-dashboard-phone-timeline.png"))
     finally:
         browser.set_window_size(1280, 900)
+
+
+def test_a_live_change_of_state_drops_the_old_states_lines(young, browser):
+    """The page follows status.json in place: "since 2 min ago" under a task that has
+    recovered since would be wrong, so the old state's lines go with it."""
+    _open(browser, young["url"])
+    assert "since" in _state_text(browser, "hourly-report")
+    path = young["out"] / "status.json"
+    before = path.read_text()
+    status = json.loads(before)
+    status["tasks"]["hourly-report"]["state"] = "ok"
+    try:
+        path.write_text(json.dumps(status))
+        wait_for(
+            lambda: "ok" in _state_text(browser, "hourly-report"),
+            timeout=30,
+            what="the page's poll of status.json",
+        )
+        assert _state_text(browser, "hourly-report").strip() == "✓ ok"
+    finally:
+        path.write_text(before)
 
 
 # -- the spans, from run summaries ----------------------------------------------

@@ -225,6 +225,9 @@
     }
     names.forEach(function (n) {
       var t = status.tasks[n], row = byName[n];
+      // The state cell's small lines (since when, next, late since) belong to the state
+      // the page was built with: gone with it, until the page is built again.
+      if (row.dataset.state !== t.state) { each("td.state small", function (el) { el.remove(); }, row); }
       row.dataset.state = t.state;
       row.dataset.running = t.running ? "1" : "";
       row.dataset.late = t.late ? "1" : "";
