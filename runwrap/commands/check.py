@@ -67,6 +67,6 @@ def _notify(root: str, config: dict, task: str, lateness, item: dict, notify) ->
     if not _loaded[key]:
         return
     run_id = newest_run_id(item["state"], [*item["running"], *item["lost"]])
-    site = config.get("site")
-    site_url = site.get("site_url") if isinstance(site, dict) else None
-    check_late(root, task, lateness.as_json(), run_id or "", _loaded[key], site_url)
+    from runwrap.config import site_url  # one rule: only the config's own root has pages there
+
+    check_late(root, task, lateness.as_json(), run_id or "", _loaded[key], site_url(root, config))

@@ -339,6 +339,8 @@ def test_dark_mode_phone_cards_and_screenshots(views, browser, artifacts_dir):
         browser.save_screenshot(str(artifacts_dir / "dashboard-views.png"))
         for view in ("day", "week"):
             figure = browser.find_element("css selector", f"figure.tl-{view}")
+            # Headless Chromium crops an element's screenshot to the viewport.
+            browser.execute_script("arguments[0].scrollIntoView()", figure)
             figure.screenshot(str(artifacts_dir / f"dashboard-timeline-{view}.png"))
         browser.execute_cdp_cmd(
             "Emulation.setEmulatedMedia",

@@ -47,6 +47,11 @@
       }
       span.textContent = " (" + ago(now - t) + ")";
     });
+    // Where room is short (the dashboard's state column): only the relative time.
+    each("time[data-ago]", function (el) {
+      var t = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(t)) { el.textContent = ago(now - t); }
+    });
   }
 
   function elapsed() {
@@ -220,6 +225,9 @@
     }
     names.forEach(function (n) {
       var t = status.tasks[n], row = byName[n];
+      // The state cell's small lines (since when, next, late since) belong to the state
+      // the page was built with: gone with it, until the page is built again.
+      if (row.dataset.state !== t.shown) { each("td.state small", function (el) { el.remove(); }, row); }
       row.dataset.state = t.shown;
       row.dataset.running = t.running.length ? "1" : "";
       row.dataset.late = t.late ? "1" : "";
@@ -283,7 +291,6 @@
         r.setAttribute("width", String(Math.max(span / 300, shift - x)));
       }, fig);
       each(".tl-end", function (el) { el.textContent = "now"; }, fig);
-      each(".tl-why", function (el) { el.textContent = " (the page drew it up to its newest run, " + shownTime(fig.dataset.anchor) + ")"; }, fig);
       each(".tl-now", function (el) { el.textContent = "now"; }, fig);
     });
   }
