@@ -19,6 +19,7 @@ import os
 import threading
 import time
 
+from runwrap.store.jsonio import Unreadable
 from runwrap.store.layout import list_tasks, run_dir, run_ids_in, runs_dir, task_dir, tasks_dir
 from runwrap.store.manifest import RUNNING
 from runwrap.store.openruns import open_runs
@@ -26,7 +27,7 @@ from runwrap.store.query import task_record, view
 from sitegen.cache import Cache, cache_dir, fingerprint
 from sitegen.config import SiteConfig, find_theme
 from sitegen.errors import one_line
-from sitegen.files import RunFiles, RunsDir, Unreadable
+from sitegen.files import RunFiles, RunsDir
 from sitegen.late import LateView
 from sitegen.metrics import Metrics, first_count
 from sitegen.model import summarize, task_summary

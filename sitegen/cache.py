@@ -28,9 +28,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 from runwrap.store import siteurls
-from runwrap.store.jsonio import dumps
+from runwrap.store.jsonio import Unreadable, dumps, read_json_at
 from sitegen.config import SiteConfig
-from sitegen.files import Unreadable, read_json, unlink
+from sitegen.files import unlink
 from sitegen.model import is_run_summary, is_task_summary
 from sitegen.scratch import Scratch
 from sitegen.stamp import tree_files
@@ -129,7 +129,7 @@ class Cache:
     def _load(self, path: str) -> dict | None:
         """A cache file written for this fingerprint, or None (a warning if it is unreadable)."""
         try:
-            data = read_json(path, limit=CACHE_MAX)
+            data = read_json_at(path, limit=CACHE_MAX)
         except Unreadable as e:
             log.warning("the build cache %s is unreadable (%s): rebuilding", path, e)
             return None
@@ -275,7 +275,7 @@ class Cache:
         """Tasks an interrupted update was changing; None when that cannot be known."""
         path = os.path.join(self.dir, "dirty.json")
         try:
-            data = read_json(path)
+            data = read_json_at(path)
         except Unreadable as e:
             log.warning("the build journal %s is unreadable (%s): rebuilding", path, e)
             return None

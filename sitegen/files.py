@@ -19,10 +19,11 @@ import shutil
 import stat
 from typing import TYPE_CHECKING
 
-from runwrap.store.jsonio import loads
-from runwrap.store.layout import MANIFEST, NOTIFICATIONS, STDERR, STDOUT
-from sitegen.model import manifest_problem
+from runwrap.store.jsonio import Unreadable, read_json_at
+from runwrap.store.layout import MANIFEST, NOTIFICATIONS
+from runwrap.store.manifest import manifest_problem
 from sitegen.names import shown
+from sitegen.stamp import sig_at
 
 if TYPE_CHECKING:
     from sitegen.scratch import Scratch
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 
 TAIL_BYTES = 64 * 1024
 REPORT_MAX = 1024 * 1024
-MANIFEST_MAX = 16 << 20  # far above anything runwrap writes; a job may write any size
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -56,61 +56,6 @@ def clean_text(raw: bytes) -> str:
     """Bytes from a job as displayable text: UTF-8 (lossy), no terminal escapes or controls."""
     text = raw.decode("utf-8", "replace")
     return _CONTROL.sub("", _ANSI.sub("", text))
-
-
-class Unreadable(Exception):
-    """A file that is there but cannot be used; the message says why, for one line."""
-
-
-def _why(e: OSError) -> str:
-    if e.errno == errno.ELOOP:
-        return "a symbolic link"
-    return e.strerror or str(e)
-
-
-def read_json(name: str, dir_fd: int | None = None, limit: int = MANIFEST_MAX) -> object:
-    """A JSON file's value; None if there is no such file; Unreadable if it cannot be used.
-
-    The file must be a regular file (not a link, FIFO or directory) of at most
-    `limit` bytes, holding UTF-8 JSON.
-    """
-    try:
-        fd = os.open(name, _FLAGS | os.O_NONBLOCK, dir_fd=dir_fd)
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        raise Unreadable(_why(e)) from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise Unreadable("not a regular file")
-        if st.st_size > limit:
-            raise Unreadable(f"larger than {limit >> 20} MiB")
-        raw = _read_all(fd, limit, st.st_size)
-    except OSError as e:
-        raise Unreadable(_why(e)) from None
-    finally:
-        os.close(fd)
-    try:
-        return loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise Unreadable("not valid JSON (cut off, or garbage)") from None
-
-
-def _read_all(fd: int, limit: int, expected: int = 0) -> bytes:
-    # One read of the size fstat gave, and a byte more: a regular file's read comes
-    # back short only at its end, so most files need no second read to see the end.
-    first = os.read(fd, expected + 1) if expected < 1 << 20 else b""
-    if 0 < len(first) <= expected:
-        return first
-    chunks = [first]
-    size = len(first)
-    while size <= limit and (chunk := os.read(fd, 1 << 20)):
-        size += len(chunk)
-        chunks.append(chunk)
-    if size > limit:  # it grew after fstat
-        raise Unreadable(f"larger than {limit >> 20} MiB")
-    return b"".join(chunks)
 
 
 def open_below(root: str, parts: tuple[str, ...]) -> int | None:
@@ -193,29 +138,14 @@ class RunFiles:
             self.dfd = None
 
     def sig(self) -> list[int] | None:
-        """See RunsDir.sig; None while there is no manifest at all."""
-        if self.dfd is None:
-            return None
-        try:
-            st = os.stat(MANIFEST, dir_fd=self.dfd, follow_symlinks=False)
-        except OSError:
-            return None
-        # The type is part of it: a manifest that is a FIFO or a link is not "missing yet".
-        # notifications.json may come after the final manifest: the page shows it.
-        sizes = [self._lsize(STDOUT), self._lsize(STDERR), self._lsize(NOTIFICATIONS)]
-        return [st.st_mtime_ns, st.st_size, st.st_ino, *sizes, stat.S_IFMT(st.st_mode)]
-
-    def _lsize(self, name: str) -> int:
-        try:
-            return os.stat(name, dir_fd=self.dfd, follow_symlinks=False).st_size
-        except OSError:
-            return -1
+        """See stamp.sig_at; None while there is no manifest at all."""
+        return None if self.dfd is None else sig_at(self.dfd)
 
     def manifest(self) -> dict | None:
         """The run's manifest; None if it has none (yet); Unreadable if it cannot be used."""
         if self.dfd is None:
             return None
-        value = read_json(MANIFEST, self.dfd)
+        value = read_json_at(MANIFEST, self.dfd)
         if value is None:
             return None
         problem = manifest_problem(os.path.basename(self.path), value)
@@ -228,7 +158,7 @@ class RunFiles:
         if self.dfd is None:
             return None
         try:
-            value = read_json(NOTIFICATIONS, self.dfd, limit=REPORT_MAX)
+            value = read_json_at(NOTIFICATIONS, self.dfd, limit=REPORT_MAX)
         except Unreadable:
             return None
         return value if type(value) is list else None

@@ -39,43 +39,6 @@ ICONS = {
 _UNSHOWABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 _NONE = type(None)
 
-# The manifest keys sitegen reads for more than display, with the JSON types each may
-# hold (absent is fine: other writers than runwrap). Any other type makes it unreadable.
-MANIFEST_TYPES: dict[str, tuple[type, ...]] = {
-    "run_id": (str,),
-    "status": (str,),
-    "seq": (int, _NONE),
-    "command": (list, _NONE),
-    "exit_code": (int, _NONE),
-    "started_at": (str, _NONE),
-    "ended_at": (str, _NONE),
-    "duration_s": (int, float, _NONE),
-    "liveness": (str, _NONE),
-    "reason": (str, _NONE),
-    "feedback": (dict,),
-    "labels": (dict,),
-    "artifacts": (list,),
-}
-_ARTIFACT_TYPES = {"name": (str,), "size": (int, _NONE), "symlink": (bool, _NONE)}
-
-
-def manifest_problem(run_id: str, manifest: object) -> str | None:
-    """Why a parsed manifest cannot be used for run `run_id`, or None if it can."""
-    if type(manifest) is not dict:
-        return "not a JSON object"
-    for key, types in MANIFEST_TYPES.items():
-        if key in manifest and type(manifest[key]) not in types:
-            return f"its {key!r} has the wrong type"
-    if "run_id" in manifest and manifest["run_id"] != run_id:
-        return "its run_id names another run"
-    for item in manifest.get("artifacts", ()):
-        if type(item) is not dict or "name" not in item:
-            return "an artifact without a name"
-        for key, types in _ARTIFACT_TYPES.items():
-            if key in item and type(item[key]) not in types:
-                return f"an artifact's {key!r} has the wrong type"
-    return None
-
 
 def as_str(value: object, limit: int = 2000) -> str | None:
     """A display string from an untrusted value (None stays None)."""

@@ -10,7 +10,7 @@ import jinja2
 from runwrap.store import query
 from runwrap.store import siteurls as urls
 from runwrap.store.layout import STDERR, STDOUT
-from runwrap.store.manifest import FAILING, MAX_ARTIFACTS, RUNNING
+from runwrap.store.manifest import FAILING, MAX_ARTIFACTS, RECORD, RUNNING, TRACKING
 from runwrap.timefmt import iso, parse_iso
 from runwrap.units import format_duration, format_size
 from sitegen import files, names
@@ -24,29 +24,6 @@ REPORT = "report.md"
 # The manifest's fields in the order a person reads them, with how to show each; the
 # first group leads the record, the second (how runwrap tracked the run) folds away.
 # Status, run id and liveness are not among them: the heading and the live line say them.
-FIELDS = (
-    ("exit_code", "Exit code", "text"),
-    ("signal", "Signal", "text"),
-    ("started_at", "Started", "time"),
-    ("ended_at", "Ended", "time"),
-    ("duration_s", "Duration", "duration"),
-    ("command", "Command", "argv"),
-    ("host", "Host", "text"),
-    ("user", "User", "text"),
-    ("timeout_s", "Timeout", "duration"),
-    ("heartbeat_timeout_s", "Heartbeat timeout", "duration"),
-    ("heartbeat_at", "Last heartbeat", "time"),
-    ("stdout_bytes", "Stdout size", "size"),
-    ("stderr_bytes", "Stderr size", "size"),
-    ("output_truncated", "Output truncated", "bool"),
-    ("attempts", "Attempts", "list"),
-)
-TRACKING = (
-    ("pid", "PID", "text"),
-    ("pgid", "Process group", "text"),
-    ("owner", "Owner", "dict"),
-    ("schema", "Schema", "text"),
-)
 TAIL_LINES = 12  # the last lines of a log a failed or running run's page opens with
 TAIL_CHARS = 3000
 
@@ -79,7 +56,7 @@ def run_fields(manifest: dict, sizes: dict[str, int | None]) -> dict[str, list]:
     `sizes` stand in for the log sizes a running run's manifest does not have yet.
     """
     record: dict[str, list] = {"fields": [], "more": [], "unset": []}
-    for group, fields in (("fields", FIELDS), ("more", TRACKING)):
+    for group, fields in (("fields", RECORD), ("more", TRACKING)):
         for key, label, kind in fields:
             value = manifest.get(key)
             if value is None and key in sizes:

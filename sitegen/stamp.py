@@ -86,20 +86,30 @@ def dir_sig(path: str) -> list[int] | None:
 
 
 def run_sig(path: str) -> list[int] | None:
-    """A run's signature, as sitegen.files.RunFiles.sig gives it (a test holds them equal)."""
+    """A run's signature (sig_at()) by its path; None while it has no manifest."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
     try:
-        try:
-            st = os.stat(MANIFEST, dir_fd=fd, follow_symlinks=False)
-        except OSError:
-            return None
-        sizes = [_lsize(name, fd) for name in (STDOUT, STDERR, NOTIFICATIONS)]
-        return [st.st_mtime_ns, st.st_size, st.st_ino, *sizes, stat.S_IFMT(st.st_mode)]
+        return sig_at(fd)
     finally:
         os.close(fd)
+
+
+def sig_at(dir_fd: int) -> list[int] | None:
+    """What says a run changed: its manifest's mtime, size, inode and type, the sizes of its
+    logs and of its notifications.json; None while there is no manifest at all.
+
+    The type is part of it: a manifest that is a FIFO or a link is not "missing yet";
+    notifications.json may come after the final manifest, and the run's page shows it.
+    """
+    try:
+        st = os.stat(MANIFEST, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        return None
+    sizes = [_lsize(name, dir_fd) for name in (STDOUT, STDERR, NOTIFICATIONS)]
+    return [st.st_mtime_ns, st.st_size, st.st_ino, *sizes, stat.S_IFMT(st.st_mode)]
 
 
 def _lsize(name: str, fd: int) -> int:

@@ -22,29 +22,19 @@ from runwrap.store.layout import STDERR, STDOUT, run_dir
 from runwrap.store.lookup import (
     load_run,
 )
-from runwrap.store.manifest import RUNNING, SKIPPED, SUCCESS
+from runwrap.store.manifest import RECORD, RUNNING, SKIPPED, SUCCESS
 from runwrap.store.query import find_run
 
+# The run's identity, then its record in the order every reader shows it (store/manifest.py);
+# attempts, labels, feedback and artifacts follow in sections of their own.
 _SHOWN = (
     "task",
     "run_id",
     "status",
     "reason",
-    "command",
-    "host",
-    "user",
-    "started_at",
-    "ended_at",
-    "duration_s",
-    "exit_code",
-    "signal",
+    *(key for key, _label, kind in RECORD if kind not in ("list", "bool")),
     "pid",
     "liveness",
-    "heartbeat_at",
-    "timeout_s",
-    "heartbeat_timeout_s",
-    "stdout_bytes",
-    "stderr_bytes",
 )
 
 

@@ -7,6 +7,7 @@ The output is the same JSON; only the import is cheaper.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 
@@ -117,50 +118,85 @@ def write_json_atomic(path: str, value: object, fsync: bool = True) -> None:
 
 
 MAX_JSON = 16 * 1024 * 1024  # a manifest or state file larger than this is garbage
+# Opens that never follow a link and never block on a FIFO or a device.
+_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+class Unreadable(Exception):
+    """Something under ROOT that is there but cannot be used; str() says why, in one line."""
+
+
+def _why(e: OSError) -> str:
+    return "a symlink (not followed)" if e.errno == errno.ELOOP else e.strerror or str(e)
+
+
+def read_fd(fd: int, limit: int = MAX_JSON) -> bytes:
+    """All of an open regular file, at most `limit` bytes (more is Unreadable)."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise Unreadable("not a regular file")
+    if st.st_size > limit:
+        raise Unreadable(f"larger than {limit} bytes")
+    # One read of the size fstat gave and a byte more: a regular file's read comes
+    # back short only at its end, so most files need no second read to see it.
+    first = os.read(fd, st.st_size + 1) if st.st_size < 1 << 20 else b""
+    if 0 < len(first) <= st.st_size:
+        return first
+    chunks, size = [first], len(first)
+    while size <= limit and (chunk := os.read(fd, 1 << 20)):
+        size += len(chunk)
+        chunks.append(chunk)
+    if size > limit:  # it grew after fstat
+        raise Unreadable(f"larger than {limit} bytes")
+    return b"".join(chunks)
+
+
+def parse(raw: bytes) -> object:
+    """JSON from a file's bytes (any bytes: what is not UTF-8 becomes lone surrogates)."""
+    try:
+        return loads(raw.decode("utf-8", "surrogateescape"))
+    except (ValueError, RecursionError):
+        raise Unreadable("not valid JSON (cut off, or garbage)") from None
+
+
+def read_json_at(name: str, dir_fd: int | None = None, limit: int = MAX_JSON) -> object:
+    """The one safe reader of a JSON file under ROOT: its value, None if there is no such
+    file, Unreadable if it is there but cannot be used (a link, a FIFO, huge, garbage)."""
+    try:
+        fd = os.open(name, _FILE, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise Unreadable(_why(e)) from None
+    try:
+        raw = read_fd(fd, limit)
+    except OSError as e:
+        raise Unreadable(_why(e)) from None
+    finally:
+        os.close(fd)
+    return parse(raw)
 
 
 def read_regular(path: str, limit: int) -> bytes | None:
-    """The bytes of `path` if it is a regular file of at most `limit` bytes, else None.
-
-    Everything under ROOT may have been made by a job: a symlink is never
-    followed (O_NOFOLLOW), and a FIFO or device never blocks us (O_NONBLOCK,
-    then fstat must say regular file).
-    """
+    """The bytes of `path` if it is a regular file of at most `limit` bytes, else None."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(path, _FILE)
     except OSError:
         return None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
-            return None
-        chunks = []
-        left = limit + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        data = b"".join(chunks)
-        return data if len(data) <= limit else None
-    except OSError:
+        return read_fd(fd, limit)
+    except (OSError, Unreadable):
         return None
     finally:
         os.close(fd)
 
 
 def read_json(path: str) -> object | None:
-    """The parsed file, or None when it is missing, partial, not JSON or not a regular file.
-
-    None means "not ready yet" or "unreadable": callers decide which; never an exception.
-    """
-    raw = read_regular(path, MAX_JSON)
-    if raw is None:
-        return None
+    """read_json_at() for a reader to whom missing and unreadable are the same: "not ready
+    yet". Never an exception."""
     try:
-        return loads(raw.decode("utf-8", "surrogateescape"))
-    except (ValueError, RecursionError):
+        return read_json_at(path)
+    except Unreadable:
         return None
 
 

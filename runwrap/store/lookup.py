@@ -15,7 +15,8 @@ import os
 import stat
 
 from runwrap.errors import NotFoundError
-from runwrap.store.jsonio import loads
+from runwrap.store.jsonio import MAX_JSON, Unreadable, parse
+from runwrap.store.jsonio import read_fd as _read_fd
 from runwrap.store.layout import MANIFEST, RUNS, is_run_id, tasks_dir
 from runwrap.store.manifest import effective_status
 from runwrap.store.names import check_task_name, name_problem
@@ -24,13 +25,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-MAX_JSON = 16 * 1024 * 1024  # a manifest larger than this is garbage, not a run
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-
-
-class Unreadable(Exception):
-    """Something under ROOT that is there but cannot be used; str() says what and why."""
 
 
 # ---- one warning line for everything skipped --------------------------------
@@ -140,23 +136,12 @@ def _regular_at(dir_fd: int, name: str, root: str, parts: tuple[str, ...]) -> in
 
 
 def read_fd(fd: int, limit: int, where: str) -> bytes:
-    """All of a regular file, at most `limit` bytes (more is Unreadable)."""
-    data = _read_at_most(fd, limit)
-    if data is None:
-        raise Unreadable(f"{where}: larger than {limit} bytes")
-    return data
-
-
-def _read_at_most(fd: int, limit: int) -> bytes | None:
-    """All of a file, or None past `limit` bytes."""
-    chunks = []
-    size = 0
-    while chunk := os.read(fd, 1 << 20):
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+    """All of a regular file, at most `limit` bytes (store.jsonio's one reader; `where` names
+    the file in the Unreadable it raises)."""
+    try:
+        return _read_fd(fd, limit)
+    except Unreadable as e:
+        raise Unreadable(f"{where}: {e}") from None
 
 
 def read_json_below(root: str, *parts: str) -> object:
@@ -165,19 +150,16 @@ def read_json_below(root: str, *parts: str) -> object:
 
 
 def _load_json(fd: int, root: str, parts: tuple[str, ...]) -> object:
-    """The JSON in an open regular file (closed here); `parts` name it in errors."""
+    """The JSON in an open regular file (closed here); `parts` name it in errors (the name
+    is built only then: a history reads thousands of files)."""
     try:
-        raw = _read_at_most(fd, MAX_JSON)
+        return parse(_read_fd(fd, MAX_JSON))
     except OSError as e:
         raise Unreadable(f"{_where(root, parts)}: {e.strerror}") from None
+    except Unreadable as e:
+        raise Unreadable(f"{_where(root, parts)}: {e}") from None
     finally:
         os.close(fd)
-    if raw is None:
-        raise Unreadable(f"{_where(root, parts)}: larger than {MAX_JSON} bytes")
-    try:
-        return loads(raw.decode("utf-8", "surrogateescape"))
-    except (ValueError, RecursionError):
-        raise Unreadable(f"{_where(root, parts)}: not valid JSON") from None
 
 
 # ---- tasks and runs ------------------------------------------------------------

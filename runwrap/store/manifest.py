@@ -62,6 +62,72 @@ FIELDS: dict[str, object] = {
 }
 
 
+# The manifest as people read it, in the order a run's record shows it: (key, label,
+# kind of value). `runwrap show` and the run page both draw from these.
+RECORD = (
+    ("exit_code", "Exit code", "text"),
+    ("signal", "Signal", "text"),
+    ("started_at", "Started", "time"),
+    ("ended_at", "Ended", "time"),
+    ("duration_s", "Duration", "duration"),
+    ("command", "Command", "argv"),
+    ("host", "Host", "text"),
+    ("user", "User", "text"),
+    ("timeout_s", "Timeout", "duration"),
+    ("heartbeat_timeout_s", "Heartbeat timeout", "duration"),
+    ("heartbeat_at", "Last heartbeat", "time"),
+    ("stdout_bytes", "Stdout size", "size"),
+    ("stderr_bytes", "Stderr size", "size"),
+    ("output_truncated", "Output truncated", "bool"),
+    ("attempts", "Attempts", "list"),
+)
+# How runwrap tracked the run: shown folded away.
+TRACKING = (
+    ("pid", "PID", "text"),
+    ("pgid", "Process group", "text"),
+    ("owner", "Owner", "dict"),
+    ("schema", "Schema", "text"),
+)
+
+_NONE = type(None)
+# The keys readers use for more than display, with the JSON types each may hold (absent
+# is fine: other writers than runwrap). Any other type makes a manifest unreadable.
+TYPES: dict[str, tuple[type, ...]] = {
+    "run_id": (str,),
+    "status": (str,),
+    "seq": (int, _NONE),
+    "command": (list, _NONE),
+    "exit_code": (int, _NONE),
+    "started_at": (str, _NONE),
+    "ended_at": (str, _NONE),
+    "duration_s": (int, float, _NONE),
+    "liveness": (str, _NONE),
+    "reason": (str, _NONE),
+    "feedback": (dict,),
+    "labels": (dict,),
+    "artifacts": (list,),
+}
+_ARTIFACT_TYPES = {"name": (str,), "size": (int, _NONE), "symlink": (bool, _NONE)}
+
+
+def manifest_problem(run_id: str, manifest: object) -> str | None:
+    """Why a parsed manifest cannot be used for run `run_id`, or None if it can."""
+    if type(manifest) is not dict:
+        return "not a JSON object"
+    for key, types in TYPES.items():
+        if key in manifest and type(manifest[key]) not in types:
+            return f"its {key!r} has the wrong type"
+    if "run_id" in manifest and manifest["run_id"] != run_id:
+        return "its run_id names another run"
+    for item in manifest.get("artifacts", ()):
+        if type(item) is not dict or "name" not in item:
+            return "an artifact without a name"
+        for key, types in _ARTIFACT_TYPES.items():
+            if key in item and type(item[key]) not in types:
+                return f"an artifact's {key!r} has the wrong type"
+    return None
+
+
 def new_manifest(**values: object) -> dict:
     """A manifest with every key present; unknown keys are refused (they are typos)."""
     manifest = {k: (v.copy() if isinstance(v, (dict, list)) else v) for k, v in FIELDS.items()}

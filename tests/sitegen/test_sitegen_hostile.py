@@ -207,7 +207,6 @@ MANIFEST_BREAKS = {
     "cut": lambda p, good, o: p.write_bytes(good[:40]),
     "garbage": lambda p, good, o: p.write_bytes(b"\x00\xff{{ not json"),
     "empty": lambda p, good, o: p.write_bytes(b""),
-    "not-utf8": lambda p, good, o: p.write_bytes(good.replace(b'"tester"', b'"te\xffster"')),
     "deeply-nested": lambda p, good, o: p.write_bytes(b"[" * 200_000),
     "a-list": lambda p, good, o: p.write_text("[1, 2]"),
     "status-5": _edit(status=5),
@@ -254,6 +253,20 @@ def test_an_unreadable_manifest_is_skipped_with_one_warning(run_root, out, tmp_p
     for file in out.rglob("*"):
         if file.is_file():
             assert SECRET.encode() not in file.read_bytes(), file
+
+
+def test_a_manifest_that_is_not_utf8_is_read_as_every_reader_reads_it(run_root, out):
+    """One safe reader (runwrap.store.jsonio): bytes that are not UTF-8 are kept as lone
+    surrogates by runwrap's CLI and sitegen alike, and shown replaced, never raw."""
+    write_run(run_root, "job", 1)
+    odd = write_run(run_root, "job", 2, "failed")
+    path = run_root / "tasks" / "job" / "runs" / odd / "manifest.json"
+    path.write_bytes(path.read_bytes().replace(b'"tester"', b'"te\xffster"'))
+    Site(site_config(run_root, out)).update()
+    status = json.loads((out / "status.json").read_text())
+    assert status["tasks"]["job"]["runs"] == 2
+    page = (out / "tasks" / "job" / "runs" / odd / "index.html").read_bytes()
+    assert b"\xff" not in page and "te\ufffdster".encode() in page
 
 
 def test_a_run_unreadable_after_it_was_shown_leaves_the_site_a_full_build_makes(
