@@ -20,8 +20,18 @@ import threading
 import time
 
 from runwrap.store.jsonio import Unreadable
-from runwrap.store.layout import list_tasks, run_dir, run_ids_in, runs_dir, task_dir, tasks_dir
+from runwrap.store.layout import (
+    is_plain_run_id,
+    list_tasks,
+    run_dir,
+    run_ids_in,
+    runs_dir,
+    task_dir,
+    tasks_dir,
+)
+from runwrap.store.lookup import task_names
 from runwrap.store.manifest import RUNNING
+from runwrap.store.names import name_problem
 from runwrap.store.openruns import open_runs
 from runwrap.store.query import task_record, view
 from sitegen.cache import Cache, cache_dir, fingerprint
@@ -31,7 +41,7 @@ from sitegen.files import RunFiles, RunsDir
 from sitegen.late import LateView
 from sitegen.metrics import Metrics, first_count
 from sitegen.model import summarize, task_summary
-from sitegen.names import is_plain, shown
+from sitegen.names import shown
 from sitegen.scratch import Scratch, sweep
 from sitegen.stamp import dir_sig, running, stamp_state, task_sigs
 from sitegen.templating import make_env
@@ -45,8 +55,8 @@ def _read(run_id: str, rf: RunFiles, rsig: list[int] | None) -> tuple[dict | Non
     """(manifest, None), or (None, why it cannot be used); (None, None) while it has none."""
     if rsig is None:
         return None, None
-    if not is_plain(run_id):
-        return None, "its name is not UTF-8, or holds control characters"
+    if not is_plain_run_id(run_id):  # the store's rule, as `runwrap history` has it
+        return None, "its name is not a plain run id (printable ASCII)"
     try:
         return rf.manifest(), None
     except Unreadable as e:
@@ -180,21 +190,21 @@ class Site:
         return (summary, dirty) if dirty is not None else (None, set())
 
     def _list_tasks(self) -> list[str]:
-        """The tasks: real directories in ROOT/tasks, with names usable as they are."""
+        """The tasks, by the store's one rule (what `runwrap ls` lists): real directories
+        in ROOT/tasks with names that can be named again; anything else is warned about."""
         path = tasks_dir(self.cfg.root)
         if os.path.islink(path):
             self._warn_once("tasks-link", "%s is a symbolic link: not followed", path)
             return []
-        tasks = []
-        for name in list_tasks(self.cfg.root):  # the store's lister: never a link
-            if is_plain(name):
-                tasks.append(name)
-            else:
-                self._warn_once(
-                    f"task:{name}",
-                    "skipping %s: its name is not UTF-8, or holds control characters",
-                    shown(os.path.join(path, name)),
-                )
+        tasks = task_names(self.cfg.root, note=False)
+        for name in sorted(set(list_tasks(self.cfg.root)) - set(tasks)):
+            problem = name_problem(name)
+            self._warn_once(
+                f"task:{name}",
+                "skipping %s: %s",
+                shown(os.path.join(path, name)),
+                f"not a task name: it {problem}" if problem else "not a task",
+            )
         return tasks
 
     def _update_tasks(

@@ -56,7 +56,7 @@ class Metrics:
 def first_count(manifests: Iterable[dict]) -> tuple[dict[str, int], int]:
     """What a first count of a task's runs gives (runwrap.store.metrics), from its
     manifests as a full build read them."""
-    from runwrap.store.metrics import fold
+    from runwrap.store.metrics import add_counts
 
     numbered = [(m.get("seq"), m.get("status")) for m in manifests]
-    return fold([(n, s) for n, s in numbered if type(n) is int], {}, 0)
+    return add_counts([(n, s) for n, s in numbered if type(n) is int], {}, 0)

@@ -63,6 +63,13 @@ def is_run_id(name: str) -> bool:
     return len(name) >= 16 and name[8:9] == "T" and name[:8].isdigit() and name[9:15].isdigit()
 
 
+def is_plain_run_id(name: str) -> bool:
+    """A run id every reader takes (runwrap makes no other): printable ASCII, no
+    separator, so people can type it and terminals and URLs show it as is. One named
+    like a run id but not plain is skipped with a warning."""
+    return is_run_id(name) and name.isascii() and name.isprintable() and "/" not in name
+
+
 def run_id_time(run_id: str) -> float | None:
     """The start second encoded in a run id (UTC), or None."""
     try:

@@ -17,7 +17,7 @@ import stat
 from runwrap.errors import NotFoundError
 from runwrap.store.jsonio import MAX_JSON, Unreadable, parse
 from runwrap.store.jsonio import read_fd as _read_fd
-from runwrap.store.layout import MANIFEST, RUNS, is_run_id, tasks_dir
+from runwrap.store.layout import MANIFEST, RUNS, is_plain_run_id, is_run_id, tasks_dir
 from runwrap.store.manifest import effective_status
 from runwrap.store.names import check_task_name, name_problem
 
@@ -90,18 +90,25 @@ def _check_regular(dir_fd: int, name: str, root: str, parts: tuple[str, ...]) ->
         raise Unreadable(f"{_where(root, parts)}: not a regular file")
 
 
+def _open_tasks(root: str) -> int:
+    """ROOT/tasks: a real directory (ROOT itself may be a link, an admin's choice; tasks/
+    is runwrap's, and a link there is not followed, by sitegen either)."""
+    try:
+        return os.open(tasks_dir(root), _DIR | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        raise
+    except OSError as e:  # a link, not a directory, no permission
+        why = "a symlink (not followed)" if e.errno == errno.ELOOP else e.strerror
+        raise Unreadable(f"{tasks_dir(root)!r}: {why}") from None
+
+
 def open_below(root: str, parts: tuple[str, ...], last: int = _DIR | os.O_NOFOLLOW) -> int:
     """A descriptor for ROOT/tasks/PARTS..., no symlink followed below ROOT/tasks.
 
-    ROOT/tasks itself may be a link (an admin's choice); every directory below
-    is opened O_NOFOLLOW relative to its parent, the last one with `last`.
+    Every directory from ROOT/tasks down is opened O_NOFOLLOW relative to its
+    parent, the last one with `last`.
     """
-    try:
-        fd = os.open(tasks_dir(root), _DIR)
-    except FileNotFoundError:
-        raise
-    except OSError as e:
-        raise Unreadable(f"{tasks_dir(root)!r}: {e.strerror}") from None
+    fd = _open_tasks(root)
     try:
         for i, part in enumerate(parts):
             flags = last if i == len(parts) - 1 else _DIR | os.O_NOFOLLOW
@@ -168,11 +175,9 @@ def _load_json(fd: int, root: str, parts: tuple[str, ...]) -> object:
 def _entries(root: str, parts: tuple[str, ...]) -> list[os.DirEntry]:
     """The entries of a real directory below ROOT/tasks ([] if missing; Unreadable if broken)."""
     try:
-        fd = open_below(root, parts) if parts else os.open(tasks_dir(root), _DIR)
+        fd = open_below(root, parts) if parts else _open_tasks(root)
     except FileNotFoundError:
         return []
-    except OSError as e:  # ROOT/tasks itself: not a directory, no permission
-        raise Unreadable(f"{tasks_dir(root)!r}: {e.strerror}") from None
     try:
         with os.scandir(fd) as it:
             return list(it)
@@ -234,16 +239,11 @@ def run_ids(root: str, task: str) -> list[str]:
     for entry in entries:
         if not is_run_id(entry.name):
             continue  # hidden runs being born or removed, and junk
-        if _is_real_dir(entry) and _is_plain_run_id(entry.name):
+        if _is_real_dir(entry) and is_plain_run_id(entry.name):
             found.append(entry.name)
         else:
             note_skipped(f"{_where(root, (task, 'runs', entry.name))}: {_kind(entry)}")
     return sorted(found)
-
-
-def _is_plain_run_id(text: str) -> bool:
-    """A run id people can type and terminals can show: printable ASCII, no separator."""
-    return is_run_id(text) and text.isascii() and text.isprintable() and "/" not in text
 
 
 def read_run(root: str, task: str, run_id: str) -> dict | None:
@@ -316,14 +316,14 @@ def task_exists(root: str, task: str) -> None:
 
 def find_run_id(root: str, ref: str) -> tuple[str, str]:
     """(task, run_id) for a run id typed by someone (NotFoundError if there is none)."""
-    if _is_plain_run_id(ref):
+    if is_plain_run_id(ref):
         for task in task_names(root, note=False):
             try:
                 os.close(open_below(root, (task, RUNS, ref)))
             except (FileNotFoundError, Unreadable):
                 continue
             return task, ref
-    shown = ref if _is_plain_run_id(ref) else repr(ref)  # repr: escapes what a terminal runs
+    shown = ref if is_plain_run_id(ref) else repr(ref)  # repr: escapes what a terminal runs
     raise NotFoundError(f"no run {shown} under {root}; see runwrap history TASK")
 
 

@@ -125,10 +125,10 @@ def _count_runs(root: str, task: str, counts: dict[str, int], through: int):
         if seq <= through:
             break  # run ids sort by start, and so do run numbers
         newer.append((seq, manifest.get("status")))
-    return fold(newer, counts, through)
+    return add_counts(newer, counts, through)
 
 
-def fold(newer: list[tuple[int, object]], counts: dict[str, int], through: int):
+def add_counts(newer: list[tuple[int, object]], counts: dict[str, int], through: int):
     """(counts, through) with the finished runs in `newer` ((run number, status) of
     each run numbered above `through`) added, up to the first one still going."""
     counts = dict(counts)
