@@ -195,7 +195,7 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
             run = _Run(opts, task_path, inbox)
             if guard is None:
                 return _record_skipped(run)
-            return _run_job(run, environ)
+            return _run_job(run, environ, guard)
         finally:
             if guard is not None:
                 guard.release()
@@ -227,7 +227,7 @@ def _record_skipped(run: _Run) -> RunResult:
     return RunResult(code, manifest)
 
 
-def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
+def _run_job(run: _Run, environ: dict[str, str], guard: lock.TaskLock) -> RunResult:
     opts = run.opts
     manifest = run.base_manifest()
     manifest["owner"] = owner_identity()
@@ -267,7 +267,7 @@ def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
             CappedLog(os.path.join(run_path, STDOUT), opts.max_output),
             CappedLog(os.path.join(run_path, STDERR), opts.max_output),
         )
-        monitor = Monitor(opts, run_path, manifest, logs)
+        monitor = Monitor(opts, run_path, manifest, logs, guard)
         outcome, attempts, leftovers = run_attempts(
             opts,
             run.inbox,

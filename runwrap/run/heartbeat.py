@@ -3,6 +3,7 @@
 - keeps each log within --max-output;
 - follows the feedback file: every write is a heartbeat, its values are parsed;
 - stops a job silent for longer than --heartbeat-timeout;
+- keeps the task's lock file at its path (run/lock.py);
 - keeps the manifest current (heartbeat_at, feedback, liveness), rewriting
   it only when something changed and at most about once a second.
 """
@@ -21,6 +22,7 @@ from runwrap.units import format_duration
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from runwrap.run.lock import TaskLock
     from runwrap.run.outputcap import CappedLog
     from runwrap.settings import RunOptions
 
@@ -29,9 +31,15 @@ class Monitor:
     """Periodic checks of one running job."""
 
     def __init__(
-        self, opts: RunOptions, run_path: str, manifest: dict, logs: tuple[CappedLog, ...]
+        self,
+        opts: RunOptions,
+        run_path: str,
+        manifest: dict,
+        logs: tuple[CappedLog, ...],
+        guard: TaskLock | None = None,
     ) -> None:
         self.run_path = run_path
+        self.guard = guard
         self.manifest = manifest
         self.logs = logs
         self.heartbeat_timeout = opts.heartbeat_timeout
@@ -55,6 +63,8 @@ class Monitor:
     def tick(self, now: float) -> str | None:
         """One periodic check; a returned string is a reason to stop the job."""
         wall = time.time()
+        if self.guard is not None:
+            self.guard.keep()
         for i, log in enumerate(self.logs):
             log.check()
             if self.heartbeat_on_output:
