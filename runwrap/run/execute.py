@@ -35,6 +35,7 @@ from runwrap.store.layout import (
     STATE,
     STDERR,
     STDOUT,
+    UnwritableRoot,
     create_run_dir,
     ensure_task_dirs,
     list_dir,
@@ -111,6 +112,9 @@ def _check_schedule(opts: RunOptions, task_path: str) -> None:
     check(opts.schedule, opts.timezone)
 
 
+_ROOT_HINT = " (--root or $RUNWRAP_ROOT chooses another ROOT)"
+
+
 def _failed_to(what: str, error: OSError) -> str:
     return f"{what}: {error.strerror or error}"
 
@@ -176,11 +180,20 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
         from runwrap.notify import prepare
 
         prepare(opts, environ)
-    task_path = ensure_task_dirs(opts.root, opts.name)
-    if opts.schedule is not None:
+    try:
+        task_path = ensure_task_dirs(opts.root, opts.name)
+    except UnwritableRoot as e:
+        task_path = ""
+        unwritable = str(e)
+    if opts.schedule is not None and task_path:
         _check_schedule(opts, task_path)
     inbox = sig.SignalInbox().install()
     try:
+        if not task_path:
+            # The job always runs: a ROOT that cannot take the task only loses the record.
+            return _run_unrecorded(
+                opts, inbox, environ, f"{unwritable}; running it unrecorded{_ROOT_HINT}"
+            )
         guard = lock.acquire(
             os.path.join(task_path, LOCK),
             opts.overlap,
@@ -235,7 +248,8 @@ def _run_job(run: _Run, environ: dict[str, str], guard: lock.TaskLock) -> RunRes
     try:
         run.create(manifest, final=False)
     except OSError as e:
-        return _run_unrecorded(run, environ, e)
+        what = f"cannot record this run of {opts.name}, running it unrecorded (output below)"
+        return _run_unrecorded(opts, run.inbox, environ, _failed_to(what, e))
     run_path = run.run_path
     feedback = os.path.join(run_path, FEEDBACK)
     reserve_space(run_path)
@@ -294,16 +308,14 @@ def _run_job(run: _Run, environ: dict[str, str], guard: lock.TaskLock) -> RunRes
     return RunResult(outcome.exit_status, manifest)
 
 
-def _run_unrecorded(run: _Run, environ: dict[str, str], error: OSError) -> RunResult:
+def _run_unrecorded(
+    opts: RunOptions, inbox: sig.SignalInbox, environ: dict[str, str], warning: str
+) -> RunResult:
     """No room for a record: run the job all the same, its output on runwrap's own.
 
     Cron then mails that output as it would without runwrap, and the job's
-    exit status still reaches the caller.
+    exit status still reaches the caller; `warning` is the one line saying why.
     """
-    opts = run.opts
-    warning = _failed_to(
-        f"cannot record this run of {opts.name}, running it unrecorded (output below)", error
-    )
     argv = _job_argv(opts.command, "", "", os.getcwd())
     environ.update(RUNWRAP_TASK=opts.name)
     warn(warning)
@@ -312,7 +324,7 @@ def _run_unrecorded(run: _Run, environ: dict[str, str], error: OSError) -> RunRe
     except SpawnError as e:
         warn(e.reason)
         return RunResult(e.exit_code, {})
-    ending = supervise(pid, run.inbox, opts.timeout, opts.kill_grace)
+    ending = supervise(pid, inbox, opts.timeout, opts.kill_grace)
     return RunResult(from_ending(ending).exit_status, {})
 
 
