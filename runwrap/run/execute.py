@@ -122,7 +122,17 @@ def _failed_to(what: str, error: OSError) -> str:
 class _Run:
     """One execution's fixed facts, shared by its steps."""
 
-    __slots__ = ("inbox", "opts", "root", "run_id", "run_path", "seq", "started", "task_path")
+    __slots__ = (
+        "clock",
+        "inbox",
+        "opts",
+        "root",
+        "run_id",
+        "run_path",
+        "seq",
+        "started",
+        "task_path",
+    )
 
     def __init__(self, opts: RunOptions, task_path: str, inbox: sig.SignalInbox) -> None:
         self.opts = opts
@@ -131,6 +141,7 @@ class _Run:
         self.inbox = inbox
         self.seq = next_seq(task_path)
         self.started = time.time()  # after any wait for the lock: when the job really starts
+        self.clock = time.monotonic()  # the duration's start: the wall clock may step
         self.run_id = self.run_path = ""
 
     def create(self, manifest: dict, final: bool) -> dict:
@@ -340,6 +351,7 @@ def _final_manifest(
     --fail-on-stderr is judged here, once the logs are closed.
     """
     ended = time.time()
+    duration = time.monotonic() - run.clock
     manifest = monitor.final_manifest()
     (stdout_bytes, stdout_dropped), (stderr_bytes, stderr_dropped) = (log.finish() for log in logs)
     if outcome.status == SUCCESS and run.opts.fail_on_stderr and stderr_bytes > 0:
@@ -350,7 +362,7 @@ def _final_manifest(
         exit_code=outcome.exit_code,
         signal=outcome.signal,
         ended_at=iso(ended),
-        duration_s=round(ended - run.started, 3),
+        duration_s=round(duration, 3),
         pid=None,
         pgid=None,
         liveness=None,

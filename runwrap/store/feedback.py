@@ -77,6 +77,7 @@ class FeedbackReader:
         self.values: dict[str, str] = {}
         self.mtime_ns: int | None = None
         self._identity: tuple[int, int] | None = None
+        self._signature: tuple[int, ...] | None = None
         self._offset = 0
         self._pending = b""
         self._skipping = False
@@ -92,7 +93,11 @@ class FeedbackReader:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 return False
-            written = st.st_mtime_ns != self.mtime_ns or (st.st_dev, st.st_ino) != self._identity
+            # Written: anything a write changes, compared with the last poll (never
+            # the mtime with the wall clock's now, which steps).
+            signature = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_dev, st.st_ino)
+            written = signature != self._signature
+            self._signature = signature
             if (st.st_dev, st.st_ino) != self._identity or st.st_size < self._offset:
                 self._restart((st.st_dev, st.st_ino))
             if st.st_size > self._offset:
