@@ -1,0 +1,40 @@
+"""A signal to runwrap racing its job's own exit: the run keeps the job's own
+outcome, never `killed` with the job's own exit status."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from conftest import Root, wait_for
+
+from runwrap.store.owner import proc_stat
+
+from .faultlib import figure
+
+
+def _zombie(pid: int) -> bool:
+    fields = proc_stat(pid)
+    return fields is not None and fields[0] == b"Z"
+
+
+def test_term_after_the_job_exited_on_its_own(root: Root, tmp_path: Path) -> None:
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    job = f"touch {ready}; while [ ! -e {go} ]; do sleep 0.01; done; exit 3"
+    proc = root.start("-n", "t", "--", "sh", "-c", job)
+    wait_for(lambda: ready.exists() and root.manifests_so_far("t"), what="the job running")
+    leader = wait_for(lambda: root.manifest("t").get("pid"), what="the job's pid on record")
+    # runwrap stopped: the job exits on its own, and the TERM (as `runwrap kill`
+    # sends it) arrives before runwrap has seen the exit.
+    os.kill(proc.pid, signal.SIGSTOP)
+    try:
+        go.touch()
+        wait_for(lambda: _zombie(leader), what="the job to exit")
+        os.kill(proc.pid, signal.SIGTERM)
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+    assert proc.wait(timeout=30) == 3, proc.stderr.read()
+    m = root.manifest("t")
+    assert (m["status"], m["exit_code"]) == ("failed", 3), m
+    figure(f"TERM racing the job's own exit 3: recorded {m['status']} {m['exit_code']}")
