@@ -122,21 +122,10 @@ def _failed_to(what: str, error: OSError) -> str:
 class _Run:
     """One execution's fixed facts, shared by its steps."""
 
-    __slots__ = (
-        "clock",
-        "inbox",
-        "opts",
-        "root",
-        "run_id",
-        "run_path",
-        "seq",
-        "started",
-        "task_path",
-    )
+    __slots__ = ("clock", "inbox", "opts", "run_id", "run_path", "seq", "started", "task_path")
 
     def __init__(self, opts: RunOptions, task_path: str, inbox: sig.SignalInbox) -> None:
         self.opts = opts
-        self.root = opts.root
         self.task_path = task_path
         self.inbox = inbox
         self.seq = next_seq(task_path)
@@ -272,7 +261,7 @@ def _run_job(run: _Run, environ: dict[str, str], guard: lock.TaskLock) -> RunRes
         RUNWRAP_TASK=opts.name,
         RUNWRAP_RUN_ID=run.run_id,
         RUNWRAP_RUN_DIR=run_path,
-        RUNWRAP_ROOT=run.root,
+        RUNWRAP_ROOT=opts.root,
         RUNWRAP_FEEDBACK=feedback,
     )
     cwd = os.getcwd()
@@ -393,13 +382,13 @@ def _after_run(run: _Run, manifest: dict) -> None:
     if opts.metrics_dir:  # the Prometheus textfile: imported only when asked for
         from runwrap.store.metrics import after_run as write_metrics
 
-        write_metrics(opts.metrics_dir, run.root, opts.name)
+        write_metrics(opts.metrics_dir, opts.root, opts.name)
     protected = {
         manifest["run_id"],
         new.get("last_success_id") or "",
         new.get("last_failure_id") or "",
     }
     try:
-        apply_retention(run.root, opts.name, protected, opts.keep, opts.keep_days, opts.keep_size)
+        apply_retention(opts.root, opts.name, protected, opts.keep, opts.keep_days, opts.keep_size)
     except OSError as e:
         warn(_failed_to(f"retention failed for task {opts.name}", e))

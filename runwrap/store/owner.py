@@ -71,3 +71,64 @@ def owner_alive(owner: object) -> bool | None:
         return False
     recorded = owner.get("start")
     return recorded is None or recorded == now
+
+
+def carries_tag(pid: int, run_id: str) -> bool:
+    """True if process `pid` carries run `run_id`'s tag (RUNWRAP_RUN_ID) in its environment.
+
+    The tag is set by runwrap when it starts the job, and a process's
+    initial environment cannot be rewritten by another process: unlike
+    anything in ROOT, it cannot be forged for a process the job did not start.
+    """
+    tag = b"RUNWRAP_RUN_ID=" + run_id.encode("utf-8", "surrogateescape") + b"\0"
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            environ = f.read()
+    except OSError:
+        return False  # gone, or not ours to read
+    return environ.startswith(tag) or b"\0" + tag in environ
+
+
+def _uid(pid: int) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+
+
+def run_job_leaders(owner: object, run_id: str) -> tuple[int, list[int]] | None:
+    """(runwrap's pid, the job processes it started) for a running run, checked on the processes.
+
+    `owner` comes from files the job can write (its open marker, its
+    manifest), so it is believed only when the processes agree: the pid is
+    alive with the recorded start time, on this host and boot, and has
+    children that carry the run's tag and belong to the same user. A pid the
+    job chose (any process it could name) fails the check, since a process
+    the job did not start has no child carrying its tag.
+    """
+    if not isinstance(owner, dict) or owner_alive(owner) is not True:
+        return None
+    pid, start = owner.get("pid"), owner.get("start")
+    if not isinstance(pid, int) or isinstance(pid, bool) or not isinstance(start, int):
+        return None
+    if pid in (0, 1, os.getpid()):
+        return None
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    uid = _uid(pid)
+    leaders = []
+    for name in names:
+        if not name.isdigit():
+            continue
+        fields = proc_stat(name)
+        try:
+            parent = int(fields[1]) if fields else None
+        except (IndexError, ValueError):
+            continue
+        if parent == pid and _uid(int(name)) == uid and carries_tag(int(name), run_id):
+            leaders.append(int(name))
+    if not leaders or start_ticks(pid) != start:  # again: the pid may have been reused
+        return None
+    return pid, leaders
