@@ -64,6 +64,7 @@ class Site:
         self.cache = Cache(cfg.out, fingerprint(cfg, self.theme_dirs), self.scratch)
         env = make_env(self.theme_dirs, os.path.join(cache_dir(cfg.out), "jinja"))
         self.out = Writer(cfg, env, self.theme_dirs, self.scratch)
+        self.out.check_stop = self._check_stop  # a big task's pages stop on SIGTERM too
         self.metrics = Metrics(cfg.out, cfg.root, self.scratch)
         self._summary: dict | None = None  # kept between updates by a long-lived process
         self.stamp: dict | None = None  # what the last complete update began from (stamp.py)

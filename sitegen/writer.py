@@ -14,6 +14,7 @@ import os
 import shutil
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -75,6 +76,8 @@ class Writer:
         self.scratch = scratch
         self.site = {"title": cfg.title, "site_url": cfg.site_url}
         self.dashboard = Dashboard()  # its rows, kept between updates
+        # Raises to give the build up (the Site's stop, a SIGTERM); by default never.
+        self.check_stop: Callable[[], None] = lambda: None
 
     def write(self, parts: tuple[str, ...], text: str) -> None:
         """Atomically replace the file at `parts` (below OUT) with text."""
@@ -144,6 +147,7 @@ class Writer:
             )
             if not fresh and run_id not in changed and same_neighbours:
                 continue
+            self.check_stop()  # a task of thousands of pages: a stop is seen between pages
             manifest = manifests.get(run_id) or runs.manifest(run_id)
             if manifest is None:
                 continue
