@@ -68,7 +68,12 @@ class Writer:
     """Renders pages and publishes files into OUT."""
 
     def __init__(
-        self, cfg: SiteConfig, env: jinja2.Environment, theme_dirs: list, scratch: Scratch
+        self,
+        cfg: SiteConfig,
+        env: jinja2.Environment,
+        theme_dirs: list,
+        scratch: Scratch,
+        check_stop: Callable[[], None] | None = None,
     ) -> None:
         self.cfg = cfg
         self.env = env
@@ -76,8 +81,8 @@ class Writer:
         self.scratch = scratch
         self.site = {"title": cfg.title, "site_url": cfg.site_url}
         self.dashboard = Dashboard()  # its rows, kept between updates
-        # Raises to give the build up (the Site's stop, a SIGTERM); by default never.
-        self.check_stop: Callable[[], None] = lambda: None
+        # Raises to give the build up (the Site's stop, a SIGTERM), checked between pages.
+        self.check_stop: Callable[[], None] = check_stop or (lambda: None)
 
     def write(self, parts: tuple[str, ...], text: str) -> None:
         """Atomically replace the file at `parts` (below OUT) with text."""
