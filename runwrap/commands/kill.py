@@ -4,7 +4,8 @@ Nothing here is taken from a file the job can write without checking it on
 the processes themselves: the run's runwrap is named by the run's open
 marker (outside the run directory), and believed only if that process is
 alive with its recorded start time and is the parent of processes carrying
-the run's tag (RUNWRAP_RUN_ID) in their environment (store/owner.py). The
+the run's tag (RUNWRAP_RUN_ID) in their environment, or (between two
+attempts) holds the run's stdout.log open (store/owner.py). The
 process group a non-forwarded signal goes to is the group one of those
 processes leads, never the manifest's `pgid`. Anything else is refused,
 whatever the manifest says: a job running as another user could otherwise
@@ -19,26 +20,30 @@ from runwrap.commands.display import cell, mapping, print_json
 from runwrap.errors import ExitCode, RunwrapError, StateError
 from runwrap.run import sig
 from runwrap.say import warn
-from runwrap.store.layout import task_dir
+from runwrap.store.layout import STDOUT, task_dir, task_runs_dir
 from runwrap.store.lookup import task_runs
 from runwrap.store.openruns import open_runs
 from runwrap.store.owner import hostname, owner_alive, run_job_leaders
 
 
-def _open(root: str, ref: str) -> list[tuple[str, dict]]:
-    """(run id, owner as its open marker records it) of every unfinished run of `ref`."""
+def _open(root: str, ref: str) -> list[tuple[str, dict, str]]:
+    """(run id, owner as its open marker records it, its stdout.log) of every unfinished
+    run of `ref`."""
     task, run_ids = task_runs(root, ref)
     wanted = set(run_ids)
+    runs = os.path.realpath(task_runs_dir(task_dir(root, task)))
     return [
-        (run_id, mapping(owner))
+        # runs/ resolved (ROOT may be named through a link), the run's own names not:
+        # the job may have made them links.
+        (run_id, mapping(owner), os.path.join(runs, run_id, STDOUT))
         for run_id, owner in open_runs(task_dir(root, task))
         if run_id in wanted
     ]
 
 
-def _targets(run_id: str, owner: dict, signum: int) -> list[int] | None:
+def _targets(run_id: str, owner: dict, signum: int, log_path: str) -> list[int] | None:
     """What to signal for run `run_id` (pids, or -pgid for groups); None if nothing checks out."""
-    found = run_job_leaders(owner, run_id)
+    found = run_job_leaders(owner, run_id, log_path)
     if found is None:
         return None
     runwrap, leaders = found
@@ -64,10 +69,10 @@ def cmd_kill(root: str, ref: str, signal_name: str, as_json: bool) -> int:
         raise RunwrapError(f"unknown signal {signal_name!r}; use TERM, INT, HUP, KILL...") from None
     runs = _open(root, ref)
     killed, refused = [], []
-    for run_id, owner in runs:
+    for run_id, owner, log_path in runs:
         if owner.get("host") not in (None, hostname()):
             raise StateError(f"run {run_id} runs on {cell(owner.get('host'))}; kill it there")
-        targets = _targets(run_id, owner, signum)
+        targets = _targets(run_id, owner, signum, log_path)
         if targets is None:
             if owner_alive(owner) is True:
                 refused.append(run_id)  # a live process the run's files name: not its runwrap

@@ -96,15 +96,32 @@ def _uid(pid: int) -> int | None:
         return None
 
 
-def run_job_leaders(owner: object, run_id: str) -> tuple[int, list[int]] | None:
+def _holds(pid: int, path: str) -> bool:
+    """True if process `pid` has the file `path` open."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == path:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def run_job_leaders(owner: object, run_id: str, log_path: str = "") -> tuple[int, list[int]] | None:
     """(runwrap's pid, the job processes it started) for a running run, checked on the processes.
 
     `owner` comes from files the job can write (its open marker, its
     manifest), so it is believed only when the processes agree: the pid is
     alive with the recorded start time, on this host and boot, and has
-    children that carry the run's tag and belong to the same user. A pid the
-    job chose (any process it could name) fails the check, since a process
-    the job did not start has no child carrying its tag.
+    children that carry the run's tag and belong to the same user; or,
+    between two attempts (no job running), it holds the run's log
+    `log_path` open, as runwrap does for the whole run. A pid the job chose
+    (any process it could name) fails the check, since a process the job
+    did not start has no child carrying its tag, nor the run's log open.
     """
     if not isinstance(owner, dict) or owner_alive(owner) is not True:
         return None
@@ -129,6 +146,8 @@ def run_job_leaders(owner: object, run_id: str) -> tuple[int, list[int]] | None:
             continue
         if parent == pid and _uid(int(name)) == uid and carries_tag(int(name), run_id):
             leaders.append(int(name))
-    if not leaders or start_ticks(pid) != start:  # again: the pid may have been reused
+    if not leaders and not (log_path and _holds(pid, log_path)):
+        return None
+    if start_ticks(pid) != start:  # again: the pid may have been reused meanwhile
         return None
     return pid, leaders

@@ -38,3 +38,21 @@ def test_term_after_the_job_exited_on_its_own(root: Root, tmp_path: Path) -> Non
     m = root.manifest("t")
     assert (m["status"], m["exit_code"]) == ("failed", 3), m
     figure(f"TERM racing the job's own exit 3: recorded {m['status']} {m['exit_code']}")
+
+
+def test_kill_between_two_attempts_still_reaches_runwrap(root: Root) -> None:
+    """No job runs (runwrap waits to retry): runwrap is known by the run's log it holds."""
+    proc = root.start("-n", "t", "--retries", "3", "--retry-delay", "60", "--", "false")
+    wait_for(
+        lambda: (
+            "retrying in" in (root.run_dir("t") / "stderr.log").read_text()
+            if root.manifests_so_far("t")
+            else False
+        ),
+        what="the wait between attempts",
+    )
+    killed = root.run("kill", "t")
+    assert killed.returncode == 0, killed.stderr
+    assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    m = root.manifest("t")
+    assert m["status"] == "killed" and "between retries" in m["reason"], m
