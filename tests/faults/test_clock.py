@@ -9,6 +9,7 @@ mid-run: a step forward or back of hours, while the job runs.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -63,14 +64,14 @@ def test_a_beating_job_survives_a_clock_step(
     release = tmp_path / "release"
     job = BEATING.format(release=release)
     proc = root.start(
-        "-n", "t", "--heartbeat-timeout", "1", "--", "env", "-u", "LD_PRELOAD", "sh", "-c", job
+        "-n", "t", "--heartbeat-timeout", "2", "--", "env", "-u", "LD_PRELOAD", "sh", "-c", job
     )
     wait_for(lambda: _beats(root, "t") > 3 or proc.poll() is not None, what="first beats")
     _step(clock, step)
     at_step = _beats(root, "t")
-    # 2 s of beats after the step (twice the heartbeat limit), as runwrap saw them.
+    # 3 s of beats after the step (more than the heartbeat limit), as runwrap saw them.
     wait_for(
-        lambda: _beats(root, "t") > at_step + 40 or proc.poll() is not None,
+        lambda: _beats(root, "t") > at_step + 60 or proc.poll() is not None,
         what="beats after the step",
     )
     release.touch()
@@ -78,7 +79,7 @@ def test_a_beating_job_survives_a_clock_step(
     m = root.manifest("t")
     assert m["status"] == "success", m.get("reason")
     assert 0 <= m["duration_s"] < 600, m["duration_s"]
-    figure(f"clock step {step} while a job beats (limit 1 s): success, duration {m['duration_s']}")
+    figure(f"clock step {step} while a job beats (limit 2 s): success, duration {m['duration_s']}")
 
 
 @pytest.mark.parametrize("step", ["-3h", "+3h"])
@@ -96,8 +97,9 @@ def test_a_silent_job_is_still_stopped_after_a_clock_step(
     m = root.manifest("t")
     assert m["status"] == "timeout"
     assert m["reason"].endswith("without heartbeat")
-    # Stopped for 1.5 s of silence, not for hours of wall clock.
-    assert m["reason"].startswith("killed after 1."), m["reason"]
+    # Stopped for about 1.5 s of silence, not for hours of wall clock.
+    silence = re.fullmatch(r"killed after ([0-9.]+) s without heartbeat", m["reason"])
+    assert silence and 1.5 <= float(silence[1]) < 60, m["reason"]
     assert 0 <= m["duration_s"] < 15, m["duration_s"]
     figure(f"clock step {step} during a silent job (limit 1.5 s): {m['reason']}")
 
