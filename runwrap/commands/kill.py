@@ -46,19 +46,19 @@ def _targets(run_id: str, owner: dict, signum: int, log_path: str) -> list[int] 
     found = run_job_leaders(owner, run_id, log_path)
     if found is None:
         return None
-    runwrap, leaders = found
+    runwrap, children = found
     # runwrap passes TERM, INT and HUP on to the whole tree and records the run as
     # killed; any other signal goes to the job's groups directly (runwrap sees the job die).
     if signum in sig.FORWARDED:
         return [runwrap]
     groups = []
-    for pid in leaders:
+    for pid in children:
         try:
             if os.getpgid(pid) == pid:
                 groups.append(-pid)
         except ProcessLookupError:
             continue
-    return groups or leaders
+    return groups  # the job's session (runwrap's helpers lead none)
 
 
 def cmd_kill(root: str, ref: str, signal_name: str, as_json: bool) -> int:

@@ -112,14 +112,14 @@ def _holds(pid: int, path: str) -> bool:
 
 
 def run_job_leaders(owner: object, run_id: str, log_path: str = "") -> tuple[int, list[int]] | None:
-    """(runwrap's pid, the job processes it started) for a running run, checked on the processes.
+    """(runwrap's pid, its children) for a running run, checked on the processes.
 
     `owner` comes from files the job can write (its open marker, its
     manifest), so it is believed only when the processes agree: the pid is
-    alive with the recorded start time, on this host and boot, and has
-    children that carry the run's tag and belong to the same user; or,
-    between two attempts (no job running), it holds the run's log
-    `log_path` open, as runwrap does for the whole run. A pid the job chose
+    alive with the recorded start time, on this host and boot, and has a
+    child of the same user that carries the run's tag, or holds the run's
+    log `log_path` open, as runwrap does for the whole run (between two
+    attempts too, and for a job that cleared its environment). A pid the job chose
     (any process it could name) fails the check, since a process the job
     did not start has no child carrying its tag, nor the run's log open.
     """
@@ -135,7 +135,7 @@ def run_job_leaders(owner: object, run_id: str, log_path: str = "") -> tuple[int
     except OSError:
         return None
     uid = _uid(pid)
-    leaders = []
+    children = []
     for name in names:
         if not name.isdigit():
             continue
@@ -144,10 +144,13 @@ def run_job_leaders(owner: object, run_id: str, log_path: str = "") -> tuple[int
             parent = int(fields[1]) if fields else None
         except (IndexError, ValueError):
             continue
-        if parent == pid and _uid(int(name)) == uid and carries_tag(int(name), run_id):
-            leaders.append(int(name))
-    if not leaders and not (log_path and _holds(pid, log_path)):
+        if parent == pid and _uid(int(name)) == uid:
+            children.append(int(name))
+    tagged = any(carries_tag(child, run_id) for child in children)
+    if not tagged and not (log_path and _holds(pid, log_path)):
         return None
     if start_ticks(pid) != start:  # again: the pid may have been reused meanwhile
         return None
-    return pid, leaders
+    # Checked: its children are the job it started (a job that cleared its
+    # environment too), processes it adopted, and its watcher.
+    return pid, children

@@ -7,6 +7,7 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
 from conftest import Root, wait_for
 
 from runwrap.store.owner import proc_stat
@@ -56,3 +57,14 @@ def test_kill_between_two_attempts_still_reaches_runwrap(root: Root) -> None:
     assert proc.wait(timeout=30) == 128 + signal.SIGTERM
     m = root.manifest("t")
     assert m["status"] == "killed" and "between retries" in m["reason"], m
+
+
+@pytest.mark.parametrize("signame", ["TERM", "KILL"])
+def test_kill_reaches_a_job_that_cleared_its_environment(root: Root, signame: str) -> None:
+    """No process carries the run's tag: runwrap is known by the run's log it holds open."""
+    proc = root.start("-n", "t", "--", "env", "-i", "/bin/sleep", "600")
+    wait_for(lambda: root.manifests_so_far("t") and root.manifest("t").get("pid"), what="the job")
+    killed = root.run("kill", "t", "--signal", signame)
+    assert killed.returncode == 0, killed.stderr
+    assert proc.wait(timeout=30) == 128 + getattr(signal, f"SIG{signame}")
+    assert root.manifest("t")["status"] == "killed"
