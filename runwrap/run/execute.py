@@ -319,6 +319,7 @@ def _run_unrecorded(
     argv = _job_argv(opts.command, "", "", os.getcwd())
     environ.update(RUNWRAP_TASK=opts.name)
     warn(warning)
+    contain.become_subreaper()  # contained all the same: its whole tree ends with it
     try:
         pid = spawn(argv, environ, 1, 2)
     except SpawnError as e:
