@@ -11,7 +11,7 @@ from sitegen_helpers import BIN, ENV, make_root, wait_for
 
 pytest_plugins = ["sitegen_fixtures"]
 
-RUNS = 1500
+RUNS = 1000
 
 
 def _pages(out: Path) -> int:
