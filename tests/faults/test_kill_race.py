@@ -44,14 +44,14 @@ def test_term_after_the_job_exited_on_its_own(root: Root, tmp_path: Path) -> Non
 def test_kill_between_two_attempts_still_reaches_runwrap(root: Root) -> None:
     """No job runs (runwrap waits to retry): runwrap is known by the run's log it holds."""
     proc = root.start("-n", "t", "--retries", "3", "--retry-delay", "60", "--", "false")
-    wait_for(
-        lambda: (
-            "retrying in" in (root.run_dir("t") / "stderr.log").read_text()
-            if root.manifests_so_far("t")
-            else False
-        ),
-        what="the wait between attempts",
-    )
+
+    def waiting() -> bool:
+        try:
+            return "retrying in" in (root.run_dir("t") / "stderr.log").read_text()
+        except (OSError, IndexError):  # no run yet, or its log not yet made
+            return False
+
+    wait_for(waiting, what="the wait between attempts")
     killed = root.run("kill", "t")
     assert killed.returncode == 0, killed.stderr
     assert proc.wait(timeout=30) == 128 + signal.SIGTERM
