@@ -8,7 +8,12 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
+# Stock Debian and Ubuntu leave ensurepip out of python3 (it is in python3-venv):
+# without it `python -m venv` fails with a long message that does not say so.
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+	  echo "make: $(PYTHON) cannot make a virtualenv (no ensurepip): install python3-venv (Debian, Ubuntu: sudo apt install python3-venv)" >&2; \
+	  exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'

@@ -68,6 +68,14 @@ def _names_a_subcommand(argv: list[str]) -> bool:
     return _subcommand_index(argv) is not None
 
 
+def _print_run_help(text: str, subcommand: str) -> None:
+    """The run form's help, ending with its examples as every subcommand's does."""
+    from runwrap.commands.parser import EXAMPLES  # only for --help: not on the start-up path
+
+    print(text, end="")
+    print(f"\nexamples:\n{EXAMPLES[subcommand]}")
+
+
 def _run_form(argv: list[str]) -> int:
     from runwrap.runform import RUN_HELP, HelpRequested, parse_run_args
     from runwrap.settings import resolve
@@ -75,7 +83,7 @@ def _run_form(argv: list[str]) -> int:
     try:
         given, command = parse_run_args(argv)
     except HelpRequested:
-        print(RUN_HELP, end="")
+        _print_run_help(RUN_HELP, "")
         return ExitCode.OK
     return _execute(resolve(given, command))
 
@@ -93,7 +101,7 @@ def _run_task(words: list[str]) -> int:
     try:
         given = parse_task_args(words)
     except HelpRequested:
-        print(RUN_HELP, end="")
+        _print_run_help(RUN_HELP, "run")
         return ExitCode.OK
     return _execute(resolve(given, None))
 

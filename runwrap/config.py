@@ -123,6 +123,26 @@ def _write_cache(path: str, stamp: list[int], data: dict) -> None:
         pass  # a cache is an optimisation: never a reason to fail
 
 
+def site_url(root: str, config: dict) -> str | None:
+    """The config's `site: {site_url}`, if runs of `root` have pages there, else None.
+
+    The dashboard at site_url is built from one root: the config's `root:`
+    (or, when the config names none, the root it would use without --root:
+    $RUNWRAP_ROOT, else the default). A run under any other root (`--root X`
+    to try something out) would link a page that does not exist.
+    """
+    site = config.get("site")
+    url = site.get("site_url") if isinstance(site, dict) else None
+    if not isinstance(url, str) or not url:
+        return None
+    configured = config.get("root")
+    if isinstance(configured, str) and configured:
+        own = os.path.abspath(os.path.expanduser(configured))
+    else:
+        own = resolve_root(None, {})
+    return url if os.path.realpath(root) == os.path.realpath(own) else None
+
+
 def resolve_root(explicit: str | None, config: dict) -> str:
     """ROOT: --root, else $RUNWRAP_ROOT, else the config's root, else the default."""
     from runwrap.store.layout import default_root

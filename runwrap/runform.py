@@ -45,8 +45,9 @@ options (each also settable in the config file, per task or under defaults:):
   --every DURATION          instead of --schedule: runs a fixed gap after the last
                             one ended (a systemd timer's OnUnitInactiveSec=)
   --grace DURATION          how late a run may start before the task is late
-                            (default: a fifth of the period, at least 1m)
-  --timezone TZ             the schedule's time zone (default $CRON_TZ, $TZ, the host's)
+                            (default: a fifth of the gap to the next run, at least 1m)
+  --timezone TZ             the zone cron fires in (default $CRON_TZ, $TZ, /etc/localtime;
+                            recorded by name with the schedule)
   --metrics-dir DIR         after each run, write DIR/TASK.prom (Prometheus text format)
                             for node_exporter's textfile collector
 

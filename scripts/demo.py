@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +32,8 @@ def runwrap(*args: str, background: bool = False) -> subprocess.Popen | int:
 
 
 def main() -> int:
+    # Our lines and the runwrap commands' share the terminal (or a pipe): in order.
+    sys.stdout.reconfigure(line_buffering=True)
     # Stopped by a signal, the demo still stops what it started (the finally below).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"demo: running the sample tasks through runwrap into {ROOT}")
@@ -45,6 +48,8 @@ def main() -> int:
         codes = [runwrap(*args) for _ in range(count)]
         print(f"  {args[1]:<14} {count} run(s), exit codes {codes}")
     # One long run stays in progress while the site is up, to show live progress.
+    runs = ROOT / "tasks" / "nightly-import" / "runs"
+    before = _run_dirs(runs)
     live = runwrap(
         "-n",
         "nightly-import",
@@ -55,7 +60,10 @@ def main() -> int:
         "1",
         background=True,
     )
+    assert isinstance(live, subprocess.Popen)
     try:
+        # `ls` right away could miss it: runwrap is still starting in the background.
+        _wait_until_recorded(runs, before, live)
         print()
         runwrap("ls")
         print()
@@ -82,9 +90,25 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        assert isinstance(live, subprocess.Popen)
         live.terminate()
         live.wait()
+
+
+def _run_dirs(runs: Path) -> set[str]:
+    try:
+        return {p.name for p in runs.iterdir()}
+    except OSError:
+        return set()
+
+
+def _wait_until_recorded(runs: Path, before: set[str], live: subprocess.Popen) -> None:
+    """Until the background run is on disk (its run directory, born with its manifest:
+    docs/on-disk.md), so that `ls` lists it; at most 30 s, or until runwrap exits."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and live.poll() is None:
+        if any((runs / name / "manifest.json").is_file() for name in _run_dirs(runs) - before):
+            return
+        time.sleep(0.05)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import time
 from runwrap.store.layout import list_tasks, run_dir, run_ids_in, runs_dir, task_dir, tasks_dir
 from runwrap.store.manifest import RUNNING
 from runwrap.store.openruns import open_runs
+from runwrap.store.query import task_record, view
 from sitegen.cache import Cache, cache_dir, fingerprint
 from sitegen.config import SiteConfig, find_theme
 from sitegen.errors import one_line
@@ -128,6 +129,7 @@ class Site:
             or t in hints
             or t in self.late.changed
             or summary[t]["sig"] != dir_sig(runs_dir(root, t))
+            or summary[t]["record"] != _record_key(self._record(t))
             or (summary[t]["pending"] and self._pending_changed(t, summary[t]))
         ]
         marked = not stats.full and bool(todo or gone)
@@ -298,8 +300,9 @@ class Site:
             order = [i for i in ids if cached[i]["sum"] is not None]
             pending = {i: cached[i] for i in ids if not cached[i]["settled"]}
             late = self.late.records.get(task)
+            record = self._record(task)
             same = not (fresh or changed_pages or removed or task in self.late.changed)
-            if same and order == old_order:
+            if same and order == old_order and entry.get("record") == _record_key(record):
                 entry.update(sig=sig, pending=pending)
                 self.cache.save_task(task, cached, page_sigs)
                 return entry
@@ -317,14 +320,25 @@ class Site:
                 {i: cached[i]["sum"] for i in order},
             )
             page_sigs = self.out.render_history(task, run_sums, page_sigs, fresh, stats)
-            task_sum = task_summary(task, run_sums)
+            task_sum = task_summary(task, run_sums, record)
             self.out.render_task(task, runs, task_sum, run_sums, order, manifests, late)
         if fresh:
             self.out.remove_stale_runs(task, set(order))
             stats.counted[task] = first_count(manifests.values())  # all read: none again
         self.cache.save_task(task, cached, page_sigs)
         stats.changed_tasks.append(task)
-        return {"sig": sig, "pending": pending, "summary": task_sum}
+        return {
+            "sig": sig,
+            "pending": pending,
+            "summary": task_sum,
+            "record": _record_key(record),
+        }
+
+    def _record(self, task: str) -> dict:
+        """The task's record in the store's read model (query.task_record): as the
+        lateness check just read it, or read now."""
+        known = self.late.items.get(task)
+        return known[0] if known is not None else task_record(self.cfg.root, task)
 
     def _check_runs(
         self, task: str, runs: RunsDir, check: list[str], cached: dict
@@ -391,6 +405,11 @@ class Site:
                 still[run_id] = rec
         entry["pending"] = still
         return False
+
+
+def _record_key(record: dict) -> list:
+    """What of a task's record its pages show: a change re-renders the task."""
+    return [view(record), [summarize(m["run_id"], m) for m in record["running"]]]
 
 
 class Stopped(Exception):

@@ -100,7 +100,9 @@ _RECORD_KEYS = frozenset({"sig", "sum", "settled", "bad"})
 
 def _entry_ok(task: str, entry: object) -> bool:
     """Whether summary.json's entry for a task is one sitegen wrote."""
-    if type(entry) is not dict or entry.keys() != {"sig", "pending", "summary"}:
+    if type(entry) is not dict or entry.keys() != {"sig", "pending", "summary", "record"}:
+        return False
+    if type(entry["record"]) is not list:
         return False
     pending = entry["pending"]
     return (
@@ -180,7 +182,7 @@ class Cache:
         path = os.path.join(self.dir, "summary.json")
         # dumps() of the whole, but each task summary serialised once while it stays (a
         # watching sitegen writes this file on every update; one task changes): summaries
-        # are replaced, never changed in place. Entries are {"pending", "sig", "summary"}.
+        # are replaced, never changed in place. Entries are {"pending", "record", "sig", "summary"}.
         texts, kept = [], {}
         for task in sorted(tasks):
             entry = tasks[task]
@@ -189,9 +191,14 @@ class Cache:
             if text is None:
                 text = dumps(entry["summary"])
             kept[task] = (entry["summary"], text)
-            pending, sig = dumps(entry["pending"]), dumps(entry["sig"])
+            pending, sig, record = (
+                dumps(entry["pending"]),
+                dumps(entry["sig"]),
+                dumps(entry["record"]),
+            )
             texts.append(
-                f'{dumps(task)}: {{"pending": {pending}, "sig": {sig}, "summary": {text}}}'
+                f'{dumps(task)}: {{"pending": {pending}, "record": {record}, "sig": {sig}, '
+                f'"summary": {text}}}'
             )
         self._texts = kept
         # keys sort before "tasks"

@@ -120,8 +120,12 @@ def resolve_config(
 
 
 def check_config(cfg: SiteConfig) -> None:
-    """Refuse a missing root, an unwritable output, or an output inside the runs."""
-    if not os.path.isdir(cfg.root):
+    """Refuse a missing root, an unwritable output, or an output inside the runs.
+
+    --watch waits for a missing root instead (sitegen.dispatch): started at boot
+    by systemd, it comes up before cron's first tick makes the root.
+    """
+    if not cfg.watch and not os.path.isdir(cfg.root):
         raise SitegenError(f"run root {cfg.root} does not exist: give --root or $RUNWRAP_ROOT")
     root = os.path.realpath(cfg.root)
     out = os.path.realpath(cfg.out)

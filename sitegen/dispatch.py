@@ -4,6 +4,7 @@ until stopped."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 
@@ -20,9 +21,11 @@ def run(
     progress: Progress | None = None,
     announce: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
-) -> Site:
+) -> Site | None:
     """Build OUT once; with cfg.serve serve it, with cfg.watch keep it up to date until stopped."""
     stop = stop or threading.Event()
+    if cfg.watch and not _root_appeared(cfg.root, stop):
+        return None
     site = Site(cfg, stop)
     try:
         stats = site.update(full=full, progress=progress)
@@ -65,3 +68,25 @@ def run(
             server.shutdown()
             server.server_close()  # shutdown() stops the loop; this frees the port
     return site
+
+
+def _root_appeared(root: str, stop: threading.Event) -> bool:
+    """Wait until ROOT exists (True), or until stopped (False); say so once.
+
+    On a fresh machine `sitegen --watch` starts at boot, before cron's first
+    tick: runwrap makes ROOT on its first run. Waiting is better than exiting
+    (the systemd unit would restart it in a loop) or making ROOT ourselves
+    (with sitegen's owner and mode, not those runwrap's user needs). A stat a
+    second costs nothing; watching the nearest existing parent would add a
+    second watcher for a wait that ends once.
+    """
+    if os.path.isdir(root):
+        return True
+    log.warning(
+        "run root %s does not exist yet: waiting for it (runwrap makes it on its first run)", root
+    )
+    while not stop.wait(1.0):
+        if os.path.isdir(root):
+            log.warning("run root %s appeared: building the site", root)
+            return True
+    return False

@@ -19,7 +19,7 @@ import time
 
 from runwrap.store.lateness import TaskLateness, newest_run_id, of_overview, silent_hosts
 from runwrap.store.layout import STATE, task_dir
-from runwrap.store.overview import task_overview
+from runwrap.store.query import shown_state, task_record
 from runwrap.timefmt import iso
 from sitegen.model import as_str
 from sitegen.stamp import RACY_S
@@ -32,12 +32,12 @@ def lateness_of(
 ) -> dict[str, dict]:
     """{task: lateness as JSON, plus its host ("_obj": the TaskLateness itself,
     "_newest": the task's newest run id) for every scheduled task; `items` gets each
-    task's (overview item, lateness) read (the metrics use them too)."""
+    task's (task record, lateness) read (the metrics use them too)."""
     now = time.time() if now is None else now
     found: dict[str, dict] = {}
     for task in tasks:
         try:
-            item = task_overview(root, task)
+            item = task_record(root, task)
             lateness, host = of_overview(root, item, now)
         except Exception:  # an unreadable state is a task without a schedule here
             log.debug("no lateness for %s", task, exc_info=True)
@@ -128,18 +128,14 @@ def silent(found: dict[str, dict]) -> list[dict]:
     return hosts
 
 
-def shown_state(state: str, record: dict | None) -> str:
-    """The state a page shows: "late" for a late task that is not failing or running."""
-    if record is not None and record["late"] and state not in ("failing", "running"):
-        return "late"
-    return state
-
-
 def with_lateness(summary: dict, record: dict | None) -> dict:
     """A copy of a task summary for the templates: its shown state and lateness, and
     for a late task a feed entry (kind "late", dated when it became late) among its changes."""
     shown = dict(summary)
-    shown["state"] = shown_state(summary["state"], record)
+    late = record is not None and record["late"]
+    shown["bucket"] = summary["state"]  # what the totals count: failing, ok, never
+    shown["late"] = late
+    shown["state"] = shown_state(summary["state"], summary["running"] is not None, late)
     shown["lateness"] = public(record)
     if record is not None and record["late"] and record["late_since"] and record["_newest"]:
         missed = record["missed"]
@@ -167,7 +163,7 @@ class LateView:
         self.changed: set[str] = set()  # tasks whose pages must show a new answer
         self.due: float | None = None  # when (Unix time) some task's lateness changes next
         self._asked: dict[str, dict | None] = {}
-        self.items: dict[str, tuple] = {}  # per task: (overview item, lateness) asked
+        self.items: dict[str, tuple] = {}  # per task: (task record, lateness) asked
         self._kept: dict[str, _Kept] = {}
 
     def ask(self, root: str, tasks: list[str], sigs: dict | None = None, at: float = 0.0) -> None:

@@ -6,8 +6,9 @@ import math
 import re
 from collections.abc import Callable
 
-from runwrap.store.health import FAILING_HEALTH, OK, health
-from runwrap.store.manifest import RUNNING, SKIPPED, STATUSES, effective_status
+from runwrap.store.fold import FAILING_HEALTH, OK, health, periods
+from runwrap.store.manifest import RUNNING, STATUSES, effective_status
+from runwrap.store.query import view
 from runwrap.timefmt import iso, parse_iso
 from sitegen.timeline import BAR, bars, days
 
@@ -17,8 +18,6 @@ CHART_RUNS = 100  # bars in a task's duration chart
 FEED_ENTRIES = 20  # state changes kept per task
 MAX_LABELS = 20  # labels of a run the dashboard can filter by
 
-# Task states, in the dashboard's order (failing first).
-STATE_ORDER = {"failing": 0, "late": 1, "running": 2, "ok": 3, "skipped": 4, "never": 5}
 ICONS = {
     "success": "✓",
     "ok": "✓",
@@ -163,8 +162,9 @@ TASK_SUMMARY = {
     "since": (str, _NONE),
     "runs": (int,),
     "last": (RUN_SUMMARY, _NONE),
-    "last_done": (RUN_SUMMARY, _NONE),
     "running": (RUN_SUMMARY, _NONE),
+    "running_ids": [(str,)],
+    "lost_ids": [(str,)],
     "rate": (float, _NONE),
     "rate_n": (int,),
     "strip": [{"id": (str,), "status": (str,)}],
@@ -239,81 +239,76 @@ def summarize(run_id: str, manifest: dict) -> dict:
     }
 
 
-def _end_order(run: dict) -> tuple[str, str]:
-    """The order runwrap folds finished runs into state.json: by end, then run id.
-
-    (runwrap.store.state.end_key on a summary; a run shown as lost before runwrap
-    finalized it has no end yet, and counts from its start.)
-    """
-    return (run["ended"] or run["started"] or "", run["id"])
-
-
-def task_summary(task: str, runs: list[dict]) -> dict:
-    """A task at a glance from its runs (oldest first): state, last run, rate, strip, feed."""
-    # Health by runwrap's one rule (runwrap.store.health), over the runs that say
-    # something about it, in the order runwrap's state.json folds them: so the
-    # dashboard and `runwrap ls` tell the same state, since the same moment.
-    decided = sorted((r for r in runs if health(r["status"]) is not None), key=_end_order)
-    last = runs[-1] if runs else None
-    running = last if last is not None and last["status"] == RUNNING else None
-    if decided:
-        state = health(decided[-1]["status"])
-    elif running is not None:
-        state = RUNNING
-    elif last is not None and last["status"] == SKIPPED:
-        state = SKIPPED
-    else:
-        state = "never"
+def task_summary(task: str, runs: list[dict], record: dict) -> dict:
+    """A task at a glance: its state from the store's read model (`record`, from
+    runwrap.store.query.task_record: state.json's fold and the unfinished runs), and
+    from its runs (summaries, oldest first) the rate, the strip, the feed's changes."""
+    v = view(record)
+    by_id = {r["id"]: r for r in runs}
+    last = v["last_run"]
+    running = [summarize(m["run_id"], m) for m in record["running"]]
     window = [r for r in runs[-RATE_RUNS:] if health(r["status"]) is not None]
     ok = sum(1 for r in window if health(r["status"]) == OK)
-    since, changes = _health_periods(task, decided)
-    last_done = next((r for r in reversed(runs) if r["status"] != RUNNING), None)
     return {
         "name": task,
-        "state": state,
-        "last_status": decided[-1]["status"] if decided else (last or {}).get("status"),
-        "since": since,
+        "state": v["state"],
+        "last_status": v["status"],
+        "since": v["since"],
         "runs": len(runs),
-        "last": last,
-        "last_done": last_done,
-        "running": running,
+        "last": None if last is None else by_id.get(last["run_id"]) or _from_state(last),
+        "running": running[0] if running else None,  # the oldest: the row's live line
+        "running_ids": v["running"],
+        "lost_ids": v["lost"],
         "rate": (100.0 * ok / len(window)) if window else None,
         "rate_n": len(window),
         "strip": [{"id": r["id"], "status": r["status"]} for r in runs[-STRIP_RUNS:]],
-        "changes": changes[-FEED_ENTRIES:],
-        "host": last["host"] if last else None,
-        "labels": last["labels"] if last else {},
+        "changes": _changes(task, runs)[-FEED_ENTRIES:],
+        "host": runs[-1]["host"] if runs else None,
+        "labels": runs[-1]["labels"] if runs else {},
         # The dashboard's timeline and calendar: bounded aggregates, never a run each.
         "bars": bars(runs),
         "days": days(runs),
     }
 
 
-def _health_periods(task: str, decided: list[dict]) -> tuple[str | None, list[dict]]:
-    """(since, changes) from the decided runs in folding order.
+def _from_state(last: dict) -> dict:
+    """A run summary from what state.json says of the last run (its manifest is not
+    among the runs read: retention removed it, or it is still being written)."""
+    return {
+        "id": last["run_id"],
+        "seq": as_int(last["seq"]),
+        "status": as_str(last["status"], 20) or "unknown",
+        "started": _iso_or_none(last["started_at"]),
+        "ended": _iso_or_none(last["ended_at"]),
+        "duration": as_num(last["duration_s"]),
+        "exit": as_int(last["exit_code"]),
+        "reason": None,
+        "liveness": None,
+        "progress": None,
+        "info": None,
+        "host": as_str(last["host"], 200),
+        "labels": {},
+    }
 
-    `since` is the start of the first run of the current period, as state.json
-    has it; a change (for the feeds) is a run that begins a period: a failure,
-    or a recovery after one. A failure followed by a timeout is one period.
-    """
-    since = None
-    changes = []
-    previous = None
-    for r in decided:
-        now = health(r["status"])
-        if now == previous:
-            continue
-        since = r["started"]
-        if previous is not None or now == FAILING_HEALTH:
-            changes.append(
-                {
-                    "task": task,
-                    "id": r["id"],
-                    "kind": "failure" if now == FAILING_HEALTH else "recovery",
-                    "status": r["status"],
-                    "at": r["started"],
-                    "reason": r["reason"],
-                }
-            )
-        previous = now
-    return since, changes
+
+def _as_manifest(run: dict) -> dict:
+    return {"run_id": run["id"], "seq": run["seq"], "status": run["status"]}
+
+
+def _changes(task: str, runs: list[dict]) -> list[dict]:
+    """The feed's entries: the runs that began a health period (runwrap.store.fold's rule)."""
+    by_id = {r["id"]: r for r in runs}
+    found = []
+    for manifest in periods(_as_manifest(r) for r in runs):
+        r = by_id[manifest["run_id"]]
+        found.append(
+            {
+                "task": task,
+                "id": r["id"],
+                "kind": "failure" if health(r["status"]) == FAILING_HEALTH else "recovery",
+                "status": r["status"],
+                "at": r["started"],
+                "reason": r["reason"],
+            }
+        )
+    return found

@@ -4,12 +4,20 @@ A task's runs cannot notice that they stopped happening; `runwrap check`
 (from cron or a timer) can, and so can the watcher, which asks the clock on
 every update anyway. The notices go through runwrap's own notifier machinery
 (runwrap.notify.check_late) with the same nospam memory (the task's
-notify.json, under its state lock): one `late` notice when a task becomes
-late, whichever of the watcher and `runwrap check` sees it first; the task's
-next run sends the `recovery`. The notifiers are the ones the config gives
-the task, or the default console (on the watcher's output), as for
-`runwrap check`. This module is the only part of sitegen that imports
-runwrap.notify (docs/architecture.md).
+notify.json, under its state lock): one `late` notice per notifier when a task
+becomes late, whichever of the watcher and `runwrap check` sees it first.
+
+A console notice is never the watcher's: the console belongs to a process
+whose output cron mails (`runwrap`, `runwrap check`), and the watcher's goes
+to a journal. So the watcher sends through the task's other notifiers, and
+where the console is all a task has (the default), it mails the notice
+itself through the machine's sendmail, the way cron mails, to `mail_to`
+(`site:` in the config; default `root`, "" for none): when cron has died,
+`runwrap check` cannot run, and this is how a person still hears of it.
+Whoever told a notifier the task was late tells it the recovery; for the
+watcher's mail that is the watcher, when the task is on time again. This
+module is the only part of sitegen that imports runwrap.notify
+(docs/architecture.md).
 
 The notices go out from a thread of their own: a notifier that takes its
 whole timeout (a webhook that does not answer) never holds up the site's
@@ -47,6 +55,22 @@ def _after_fork() -> None:
 os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
 
 
+MAILER = "sitegen-mail"  # the watcher's own notifier: its nospam memory in notify.json
+
+
+def mail_to(config: dict) -> str:
+    """Where the watcher mails late notices of tasks that have only the console."""
+    site = config.get("site")
+    value = site.get("mail_to", "root") if isinstance(site, dict) else "root"
+    return value.strip() if isinstance(value, str) else "root"
+
+
+def _mailer(to: str):
+    from runwrap.notify.config import Notifier
+
+    return Notifier(MAILER, "sendmail", on=("late", "recovery"), fields={"to": to})
+
+
 class LateNotices:
     """Sends each late task's notices once; its memory is runwrap's notify.json."""
 
@@ -54,7 +78,11 @@ class LateNotices:
         self.root = root
         self.config = load_config_file(config_file) if config_file else {}
         self.site_url = site_url
+        self.mail_to = mail_to(self.config)
         self._notifiers: dict[str, list] = {}
+        # The tasks late at the last send (None before the first: then every task is asked,
+        # so a recovery a restarted watcher owes is not forgotten).
+        self._told_late: set[str] | None = None
         self._told: set[str] = set()  # the tasks a problem was logged for (once each)
         self._wake = threading.Condition()
         self._pending: dict[str, dict] | None = None  # the newest late records not yet handled
@@ -68,7 +96,11 @@ class LateNotices:
             from runwrap.settings import configured_notify
 
             names, implicit = configured_notify(self.config, task)
-            self._notifiers[task] = load_notifiers(names, self.config, implicit=implicit)
+            notifiers = load_notifiers(names, self.config, implicit=implicit)
+            kept = [n for n in notifiers if n.type != "console"]
+            if notifiers and not kept and self.mail_to:
+                kept = [_mailer(self.mail_to)]
+            self._notifiers[task] = kept
         return self._notifiers[task]
 
     def send(self, records: dict[str, dict]) -> None:
@@ -77,9 +109,13 @@ class LateNotices:
         Only the newest records wait: the nospam memory makes each notice go once,
         however many updates found the task late meanwhile.
         """
-        late = {task: dict(r) for task, r in records.items() if r["late"]}
+        # Late tasks, and those the watcher told were late that are on time again (their
+        # recovery: the run that ended the lateness told only its own notifiers).
+        told = self._told_late
+        late = {t: dict(r) for t, r in records.items() if r["late"] or told is None or t in told}
+        self._told_late = {t for t, r in records.items() if r["late"]}
         if not late:
-            return  # the task's next run sends the recovery, as after `runwrap check`
+            return
         with self._wake:
             self._pending = late
             self._wake.notify()

@@ -7,6 +7,7 @@ import shlex
 
 import jinja2
 
+from runwrap.store import query
 from runwrap.store import siteurls as urls
 from runwrap.store.layout import STDERR, STDOUT
 from runwrap.store.manifest import FAILING, MAX_ARTIFACTS, RUNNING
@@ -279,21 +280,12 @@ def badge(env: jinja2.Environment, name: str, state: str) -> str:
     )
 
 
-def totals(summaries: list[dict]) -> dict:
-    """Counts for the dashboard's header line."""
-    running = sum(1 for s in summaries if s["running"] is not None)
-    failing = sum(1 for s in summaries if s["state"] == "failing")
-    ok = sum(1 for s in summaries if s["state"] == "ok")
-    late = sum(1 for s in summaries if s["state"] == "late")
-    other = sum(1 for s in summaries if s["state"] not in ("failing", "ok", "running", "late"))
-    return {
-        "tasks": len(summaries),
-        "failing": failing,
-        "late": late,
-        "running": running,
-        "ok": ok,
-        "other": other,
-    }
+def counts(summaries: list[dict]) -> dict:
+    """Counts for the dashboard's header line and status.json (the store's rule: the
+    buckets partition the tasks, running and late are counted beside them)."""
+    return query.totals(
+        {"state": s["bucket"], "running": s["running_ids"], "late": s["late"]} for s in summaries
+    )
 
 
 def status_json(
@@ -311,12 +303,13 @@ def status_json(
         running = s["running"]
         lateness = s.get("lateness")
         tasks[s["name"]] = {
-            "late": bool(lateness and lateness["late"]),
+            "state": s["bucket"],
+            "shown": s["state"],
+            "late": s["late"],
             "late_since": lateness["late_since"] if lateness else None,
             "missed": lateness["missed"] if lateness else 0,
             "next_expected": lateness["next_expected"] if lateness else None,
             "schedule": lateness["schedule"] if lateness else None,
-            "state": s["state"],
             "last_status": s["last_status"],
             "since": s["since"],
             "runs": s["runs"],
@@ -334,7 +327,9 @@ def status_json(
                 "duration_s": last["duration"],
                 "url": urls.run_page(name, last["id"]),
             },
-            "running": None
+            "running": s["running_ids"],
+            "lost": s["lost_ids"],
+            "live": None
             if running is None
             else {
                 "run_id": running["id"],
@@ -345,11 +340,11 @@ def status_json(
             },
         }
     return {
-        "schema": 1,
+        "schema": 2,
         "generated_at": generated_at,
         "title": cfg.title,
-        "totals": totals(summaries),
-        "failing": sorted(s["name"] for s in summaries if s["state"] == "failing"),
+        "totals": counts(summaries),
+        "failing": sorted(s["name"] for s in summaries if s["bucket"] == "failing"),
         "late": sorted(n for n, t in tasks.items() if t["late"]),
         "silent_hosts": [h["line"] for h in hosts or ()],
         "tasks": tasks,

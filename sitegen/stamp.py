@@ -36,6 +36,7 @@ from runwrap.store.layout import (
     MANIFEST,
     NOTIFICATIONS,
     OPEN,
+    RUNS,
     STDERR,
     STDOUT,
     runs_dir,
@@ -187,9 +188,10 @@ def _path(out: str) -> str:
 
 
 def task_sigs(root: str, task: str) -> list[list[int] | None]:
-    """A task directory's signature and its open/'s, taken before an update reads them."""
+    """A task directory's signature, its open/'s and its runs/', taken before an update
+    reads them (runs/ for writers that keep no state.json: its fold is then read anew)."""
     path = task_dir(root, task)
-    return [dir_sig(path), dir_sig(os.path.join(path, OPEN))]
+    return [dir_sig(path), dir_sig(os.path.join(path, OPEN)), dir_sig(os.path.join(path, RUNS))]
 
 
 def running(rec: dict) -> bool:
@@ -205,7 +207,8 @@ def stamp_state(
     when some directory or manifest changed too close to `at` to be trusted."""
     state = {
         "tasks_sig": tasks_sig,
-        "tasks": {t: [*sigs[t], entry["sig"]] for t, entry in summary.items()},
+        # runs/ as the update read it (the task cache's), not as task_sigs() saw it first.
+        "tasks": {t: [*sigs[t][:2], entry["sig"]] for t, entry in summary.items()},
         "pending": [
             [t, run_id, rec["sig"], rec.get("bad"), running(rec)]
             for t, entry in summary.items()

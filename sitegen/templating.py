@@ -90,6 +90,17 @@ def _percent(value: object) -> str:
     return f"{float(value):.0f}%"
 
 
+def _period(expr: object, zone: object = None) -> float | None:
+    """Seconds between a schedule's runs, or None: the dashboard says when a task
+    is next due only where that helps (not for a task that runs every minute)."""
+    from runwrap.store.schedule import period
+
+    try:
+        return period(str(expr), zone if isinstance(zone, str) else None)
+    except Exception:  # a schedule this runwrap cannot read: no "next" shown
+        return None
+
+
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):
     """Compiled templates in OUT/.sitegen/jinja, read without following a link or
     blocking on a FIFO: anything but a regular file there is compiled afresh."""
@@ -211,6 +222,7 @@ def make_env(theme_dirs: list[Path], cache_dir: str | None = None) -> jinja2.Env
         size=_size,
         when=shown_time,
         percent=_percent,
+        period=_period,
         icon=lambda s: ICONS.get(str(s), "?"),
         url=lambda s: siteurls.quote(str(s)),
         markdown=lambda s: jinja2.utils.markupsafe.Markup(render_markdown(s)),

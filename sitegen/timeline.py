@@ -1,4 +1,5 @@
-"""The dashboard's timeline (24 hours and 7 days, a lane per task) and its 90-day calendars.
+"""The dashboard's timeline (the last hour, 24 hours, 7 days: the spans its runs call
+for; a lane per task) and its calendars (from a task's first run, up to 90 days).
 
 Both come from the run summaries a task's update already has: per task, a bounded
 list of bars and of days is folded into its summary (model.task_summary), and the
@@ -30,6 +31,18 @@ MERGE_GAP_S = {"day": 900}
 # The 7-day view draws a slot per 2 hours (84 at most per task): the worst run in it.
 SLOT_S = 2 * 3600
 SPAN_S = {"day": DAY, "week": WEEK}
+HOUR = 3600
+# The views the page shows, by how far back the runs go: a young install's runs would
+# be a pixel at the right edge of a day, so its timeline is the last hour until its
+# runs span more; the week joins the day once they span more than a day. The hour
+# view draws the day's bars (merged the same way), over the last hour.
+SHOWN_SPAN_S = {"hour": HOUR, "day": DAY, "week": WEEK}
+_BARS_OF = {"hour": "day", "day": "day", "week": "week"}
+TICKS = {
+    "hour": ["60 min ago", "45 min", "30 min", "15 min"],
+    "day": ["24 h ago", "18 h", "12 h", "6 h"],
+    "week": ["7 days ago", *(f"{n} d" for n in range(6, 0, -1))],
+}
 MIN_WIDTH = 300  # the narrowest bar, as a fraction of the view: a 1 s run still shows
 
 BAR = {"id": (str,), "status": (str,), "start": (int,), "end": (int, type(None)), "n": (int,)}
@@ -151,9 +164,24 @@ def _title(task: str, bar: dict) -> str:
     return f"{task} {bar['id']}: {bar['status']}, {when}-{end} UTC"
 
 
+def _views_for(summaries: list[dict], anchor: int) -> list[str]:
+    """The views worth drawing: the shortest span that holds every task's runs, and
+    the week as well once they go back more than a day."""
+    oldest = min(
+        (s["bars"]["week"][0]["start"] for s in summaries if s["bars"]["week"]), default=anchor
+    )
+    age = anchor - oldest
+    if age <= HOUR:
+        return ["hour"]
+    if age <= DAY:
+        return ["day"]
+    return ["day", "week"]
+
+
 def _view(summaries: list[dict], view: str, anchor: int, memo: dict) -> dict:
-    span = SPAN_S[view]
+    span = SHOWN_SPAN_S[view]
     min_w = span / MIN_WIDTH
+    source = _BARS_OF[view]
     lanes = []
     for s in summaries:
         # A bar's title, link and shape do not depend on the anchor, only where it is:
@@ -161,17 +189,14 @@ def _view(summaries: list[dict], view: str, anchor: int, memo: dict) -> dict:
         # one task's bars, and moves the anchor of every lane).
         key = (view, s["name"])
         kept = memo.get(key)
-        if kept is None or kept[0] != s["bars"][view]:
-            kept = memo[key] = [s["bars"][view], _prepare(s["name"], view, s["bars"][view]), None]
+        if kept is None or kept[0] != s["bars"][source]:
+            bars = s["bars"][source]
+            kept = memo[key] = [bars, _prepare(s["name"], source, bars), None]
         placed = kept[2]
         if placed is None or not placed.holds(anchor):
             placed = kept[2] = _Placed(kept[1], anchor, span, min_w)
-        lanes.append(placed.lane(s["name"], anchor, span == DAY))
-    if view == "day":
-        ticks = ["24 h ago", "18 h", "12 h", "6 h"]
-    else:
-        ticks = ["7 days ago", *(f"{n} d" for n in range(6, 0, -1))]
-    return {"view": view, "span": span, "lanes": lanes, "ticks": ticks}
+        lanes.append(placed.lane(s["name"], anchor, source == "day"))
+    return {"view": view, "span": span, "lanes": lanes, "ticks": TICKS[view]}
 
 
 def _prepare(task: str, view: str, bars: list[dict]) -> list[tuple]:
@@ -279,11 +304,27 @@ class _Bars(Sequence):
         return list(self) == (list(other) if isinstance(other, Sequence) else other)
 
 
-def _calendar(summary: dict, last_day: str) -> list[dict]:
-    """CALENDAR_DAYS cells up to `last_day`, x in cell units; days without runs are left out."""
+class Cells(list):
+    """A task's calendar cells, and the days it spans: `first` (ISO day) and `days`."""
+
+    first: str
+    days: int
+
+
+def _calendar(summary: dict, last_day: str) -> Cells:
+    """The cells from the task's first run (at most CALENDAR_DAYS back) up to `last_day`,
+    x in cell units from that first day; days without runs are left out.
+
+    A task a day old gets a calendar a day long, not 89 empty days and one tick."""
     first = _day_before(last_day, CALENDAR_DAYS - 1)
+    shown = summary["days"]
+    # Its first run is in the window when every run is: then the calendar starts there.
+    if shown and sum(d["n"] for d in shown) >= summary.get("runs", math.inf):
+        first = max(first, min(shown[0]["day"], last_day))
     start = parse_iso(f"{first}T00:00:00.000Z") or 0.0
-    cells = []
+    cells = Cells()
+    cells.first = first
+    cells.days = round(((parse_iso(f"{last_day}T00:00:00.000Z") or 0.0) - start) / DAY) + 1
     for d in summary["days"]:
         if first <= d["day"] <= last_day:
             x = round((parse_iso(f"{d['day']}T00:00:00.000Z") - start) / DAY)
@@ -299,9 +340,9 @@ class Calendars(Mapping):
     def __init__(self, summaries: list[dict], last_day: str) -> None:
         self._summaries = {s["name"]: s for s in summaries}
         self._last_day = last_day
-        self._made: dict[str, list[dict]] = {}
+        self._made: dict[str, Cells] = {}
 
-    def __getitem__(self, task: str) -> list[dict]:
+    def __getitem__(self, task: str) -> Cells:
         cells = self._made.get(task)
         if cells is None:
             cells = self._made[task] = _calendar(self._summaries[task], self._last_day)
@@ -334,7 +375,7 @@ def dashboard(summaries: list[dict], memo: dict | None = None) -> dict:
     return {
         "timeline": {
             "anchor": iso(anchor),
-            "views": [_view(summaries, v, anchor, memo) for v in ("day", "week")],
+            "views": [_view(summaries, v, anchor, memo) for v in _views_for(summaries, anchor)],
         },
         "calendars": Calendars(summaries, last_day),
         "calendar_end": last_day,

@@ -23,6 +23,7 @@ import jinja2
 from runwrap.store import siteurls as urls
 from runwrap.store.jsonio import dumps
 from runwrap.store.manifest import RUNNING
+from runwrap.store.query import rank
 from runwrap.timefmt import iso
 from sitegen import pages, prune
 from sitegen.config import SiteConfig
@@ -30,7 +31,7 @@ from sitegen.errors import one_line
 from sitegen.files import RunsDir, unlink
 from sitegen.fragments import Dashboard
 from sitegen.late import silent, with_lateness
-from sitegen.model import EPOCH, STATE_ORDER, summarize
+from sitegen.model import EPOCH, summarize
 from sitegen.names import shown
 from sitegen.scratch import Scratch, sweep
 from sitegen.stamp import tree_files
@@ -303,14 +304,14 @@ class Writer:
         sources = {s["name"]: s for s in summaries}  # what rows are kept by (fragments.py)
         summaries = [with_lateness(s, late.get(s["name"])) for s in summaries]
         hosts = silent(late)
-        ordered = sorted(summaries, key=lambda s: (STATE_ORDER.get(s["state"], 9), s["name"]))
+        ordered = sorted(summaries, key=lambda s: (rank(s["state"]), s["name"]))
         now = iso(time.time())
         self.render(
             (urls.INDEX,),
             "dashboard.html",
             self.cfg.refresh_s,
             tasks=ordered,
-            totals=pages.totals(summaries),
+            totals=pages.counts(summaries),
             silent_hosts=hosts,
             built=now,
             **self.dashboard.context(self.env, ordered, sources, late),

@@ -10,9 +10,8 @@ import time
 
 from runwrap.commands.display import clean, clock, silence_lines, when
 from runwrap.errors import ExitCode
-from runwrap.store.lateness import of_overview
-from runwrap.store.lookup import find_run, task_names
-from runwrap.store.overview import task_overview
+from runwrap.store.lookup import task_names
+from runwrap.store.query import find_run, lateness_of, task_record
 
 
 def cmd_check(
@@ -27,8 +26,8 @@ def cmd_check(
     scheduled = []
     late_found = False
     for task in tasks or task_names(root):
-        item = task_overview(root, task)
-        lateness, host = of_overview(root, item, now)
+        item = task_record(root, task)
+        lateness, host = lateness_of(root, item, now)
         if lateness is None:
             if named and not quiet:
                 print(f"{clean(task, 64)}: no schedule known (give it --schedule or schedule:)")
@@ -37,7 +36,7 @@ def cmd_check(
         if lateness.late:
             late_found = True
             if not quiet:
-                last = when(item["state"].get("last_started_at"), now)
+                last = when(item["state"].get("newest_started_at"), now)
                 print(
                     f"{clean(task, 64)}: late since {clock(lateness.late_since, now)}, "
                     f"{lateness.missed} missed (schedule {clean(lateness.expr)}; last run {last})"
@@ -68,6 +67,6 @@ def _notify(root: str, config: dict, task: str, lateness, item: dict, notify) ->
     if not _loaded[key]:
         return
     run_id = newest_run_id(item["state"], [*item["running"], *item["lost"]])
-    site = config.get("site")
-    site_url = site.get("site_url") if isinstance(site, dict) else None
-    check_late(root, task, lateness.as_json(), run_id or "", _loaded[key], site_url)
+    from runwrap.config import site_url  # one rule: only the config's own root has pages there
+
+    check_late(root, task, lateness.as_json(), run_id or "", _loaded[key], site_url(root, config))

@@ -14,17 +14,29 @@ from runwrap.units import count
 def cmd_crontab(
     root: str, config: dict, config_file: str | None, user: str | None, check: str | None
 ) -> int:
-    """Print the crontab (exit 1 if a task was refused), or with --check name the differences."""
+    """Print the crontab, or with --check name the differences.
+
+    All or nothing: the output is meant for `> /etc/cron.d/runwrap`, so a task
+    that cannot be a crontab line (or no task at all) is an error and nothing
+    is printed, rather than a partial file that looks whole.
+    """
     if config_file is None:
         raise RunwrapError("no config file: declare tasks under tasks: in one (see --config)")
     lines, refused = crontab_lines(declared_tasks(config), root, config_file, user)
-    for why in refused:
-        print(f"runwrap: {why}", file=sys.stderr)
+    if not lines and not refused:
+        raise RunwrapError(
+            f"{config_file} declares no task with a schedule: (nothing to "
+            f"{'check' if check is not None else 'write'}; see docs/schedules.md)"
+        )
     if check is None:
+        if refused:
+            raise RunwrapError(f"no crontab written: {'; '.join(refused)}")
         print(f"# runwrap tasks declared in {config_file} (runwrap crontab)")
         for line in lines:
             print(line)
-        return ExitCode.ATTENTION if refused else ExitCode.OK
+        return ExitCode.OK
+    for why in refused:
+        print(f"runwrap: {why}", file=sys.stderr)
     installed = _installed(check)
     found = differences(lines, installed, with_user=user is not None)
     for line in found:

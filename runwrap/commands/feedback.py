@@ -13,12 +13,12 @@ from runwrap.store.feedback import parse_bytes, read_like_taskwatcher
 from runwrap.store.layout import FEEDBACK, RUNS
 from runwrap.store.lookup import (
     Unreadable,
-    find_run,
     load_run,
     open_regular,
     read_fd,
 )
 from runwrap.store.manifest import RUNNING
+from runwrap.store.query import find_run
 
 MAX_FEEDBACK = 64 * 1024 * 1024  # beyond this, the manifest's copy of the values is shown
 

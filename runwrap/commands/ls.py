@@ -23,8 +23,8 @@ from runwrap.commands.display import (
     when,
 )
 from runwrap.errors import ExitCode
-from runwrap.store.health import FAILING_HEALTH, OK, health
-from runwrap.store.overview import overview
+from runwrap.store.fold import FAILING_HEALTH, OK
+from runwrap.store.query import lateness_of, rank, task_records, view
 
 COLOR_CHOICES = ("auto", "always", "never")
 _VALUED = ("--root", "--config", "--color")
@@ -65,50 +65,48 @@ def ls_main(words: list[str]) -> int | None:
 
 def cmd_ls(root: str, as_json: bool, color: str = "auto") -> int:
     """Every task with its last status and schedule, and every running run."""
-    tasks = overview(root)
     now = time.time()
     scheduled = []
-    for item in tasks:
-        lateness, host = _lateness_of(root, item, now)
-        item["lateness"] = None if lateness is None else lateness.as_json()
+    listed = []
+    for record in task_records(root):
+        lateness, host = lateness_of(root, record, now)
         if lateness is not None:
             scheduled.append((host, lateness))
-            item["_lateness"] = lateness
+        shown = view(record, None if lateness is None else lateness.as_json())
+        listed.append((shown, record, lateness))
     if as_json:  # by name, as scripts have always had it
-        print_json([{k: v for k, v in item.items() if k != "_lateness"} for item in tasks])
+        # The view as every surface has it, and each running run's manifest in full.
+        print_json([{**v, "running_runs": record["running"]} for v, record, _ in listed])
         return ExitCode.OK
-    if not tasks:
+    if not listed:
         print(f"no tasks under {root}")
         return ExitCode.OK
-    tasks.sort(key=lambda item: (_rank(item), item["task"]))
-    with_labels = any(mapping(item["state"].get("labels")) for item in tasks)
+    listed.sort(key=lambda pair: (rank(pair[0]["shown"]), pair[0]["task"]))
+    with_labels = any(mapping(v["labels"]) for v, _record, _lateness in listed)
     header = ["TASK", "STATUS", "SINCE", "LAST RUN", "DURATION", "RUNNING", "NEXT", "LATE"]
     rows = [header + ["LABELS"] * with_labels]
     colours: list[list[str | None]] = [[None] * len(rows[0])]
     running: list[dict] = []
-    for item in tasks:
-        state = item["state"]
-        status = "lost" if item["lost"] else (state.get("status") or state.get("last_status"))
-        running.extend(item["running"])
-        lateness = item.get("_lateness")
-        late = lateness is not None and lateness.late
+    for v, record, lateness in listed:
+        last = v["last_run"] or {}
+        running.extend(record["running"])
         row = [
-            clean(item["task"], 64),
-            cell(status, 20),
-            when(state.get("since"), now),
-            when(state.get("last_started_at"), now),
-            duration(state.get("last_duration_s")),
-            _running_cell(item["running"], now),
+            clean(v["task"], 64),
+            cell(v["status"], 20),
+            when(v["since"], now),
+            when(last.get("started_at"), now),
+            duration(last.get("duration_s")),
+            _running_cell(record["running"], now),
             "-" if lateness is None else due(lateness.next_expected, now),
             "-" if lateness is None else late_text(lateness, now),
         ]
         if with_labels:
-            row.append(_labels_cell(state.get("labels")))
+            row.append(_labels_cell(v["labels"]))
         rows.append(row)
         colour: list[str | None] = [None] * len(row)  # STATUS, RUNNING and LATE are painted
-        colour[1] = _STATUS_COLOUR.get(_health(item))
-        colour[5] = _RUNNING if item["running"] else None
-        colour[7] = _LATE if late else None
+        colour[1] = _STATUS_COLOUR.get(v["state"])
+        colour[5] = _RUNNING if v["running"] else None
+        colour[7] = _LATE if v["late"] else None
         colours.append(colour)
     print(table(rows, colours if use_colour(color) else None))
     for line in silence_lines(scheduled, now):
@@ -124,19 +122,6 @@ _FAILING, _LATE, _RUNNING, _OK = "31", "33", "36", "32"
 _STATUS_COLOUR = {FAILING_HEALTH: _FAILING, OK: _OK}
 
 
-def _health(item: dict) -> str | None:
-    state = item["state"]
-    return FAILING_HEALTH if item["lost"] else health(state.get("status"))
-
-
-def _rank(item: dict) -> int:
-    """0 failing or late, 1 running, 2 the rest: what needs a look comes first."""
-    lateness = item.get("_lateness")
-    if _health(item) == FAILING_HEALTH or (lateness is not None and lateness.late):
-        return 0
-    return 1 if item["running"] else 2
-
-
 def _running_cell(runs: list[dict], now: float) -> str:
     """'running 3 min 12 s' (the oldest run's elapsed time), '2 running, oldest 5 min'."""
     if not runs:
@@ -150,15 +135,6 @@ def _labels_cell(labels: object) -> str:
     pairs = sorted(mapping(labels).items(), key=lambda pair: pair[0])
     # Each value cleaned first: str() of a deeply nested one would raise (clean() does not).
     return clean(",".join(f"{clean(k)}={clean(v)}" for k, v in pairs), 40) if pairs else "-"
-
-
-def _lateness_of(root: str, item: dict, now: float):
-    """(lateness, host) of a task with a schedule; (None, "") for one without, cheaply."""
-    if not isinstance(item["state"].get("schedule"), dict):
-        return None, ""  # no schedule: the schedule module is not even imported
-    from runwrap.store.lateness import of_overview
-
-    return of_overview(root, item, now)
 
 
 _RUNNING_HEADER = ["RUNNING", "RUN ID", "PID", "AGE", "LIVENESS", "HEARTBEAT", "PROGRESS", "INFO"]

@@ -21,6 +21,55 @@ from runwrap.errors import ExitCode, RunwrapError
 from runwrap.runform import RUN_HELP
 from runwrap.store.manifest import STATUSES
 
+# Each subcommand's --help ends with a few examples, as git's and kubectl's do:
+# the quickest way to see what a subcommand is for is one line that uses it.
+EXAMPLES = {
+    "": """\
+  runwrap -n backup --timeout 1h -- /opt/backup/run.sh
+  runwrap -n fetch --retries 2 --fail-on-stderr -- curl -sSf https://example.com
+  runwrap -n cleanup -- sh -c 'find /tmp -mtime +7 -delete'""",
+    "ls": """\
+  runwrap ls                          # every task: failing and late first
+  runwrap ls --json                   # the same, for scripts
+  runwrap --root /var/lib/runwrap ls  # another root than $RUNWRAP_ROOT""",
+    "show": """\
+  runwrap show backup                      # backup's latest run in full
+  runwrap show 20261122T043733Z-3f9a       # one run by its id
+  runwrap show backup --json               # for scripts""",
+    "history": """\
+  runwrap history backup                   # the last 20 runs, newest first
+  runwrap history backup --status failed   # only the failed ones
+  runwrap history backup --limit 0 --json  # every run kept, for scripts""",
+    "feedback": """\
+  runwrap feedback import                  # the latest run's feedback values
+  runwrap feedback 20261122T043733Z-3f9a   # one run's""",
+    "parse": """\
+  runwrap parse feedback.log               # a feedback file's values as JSON
+  runwrap parse --feedback feedback.log    # the same, as taskwatcher takes it""",
+    "run": """\
+  runwrap run backup                        # what the config declares
+  runwrap --config ./tasks.yaml run backup  # with another config file""",
+    "check": """\
+  runwrap check                  # exit 1 and one line per late task
+  runwrap check backup import    # only these tasks
+  runwrap check -q               # notices only: for a crontab line of its own""",
+    "crontab": """\
+  runwrap crontab | crontab -                          # as your crontab
+  runwrap crontab --cron-d root > /etc/cron.d/runwrap  # as a cron.d file
+  runwrap crontab --cron-d root --check /etc/cron.d/runwrap  # still the same?""",
+    "systemd": """\
+  runwrap systemd --out /etc/systemd/system   # then: systemctl daemon-reload
+  runwrap systemd --out ~/.config/systemd/user  # as user units""",
+    "kill": """\
+  runwrap kill import                 # SIGTERM to every running run of import
+  runwrap kill import -s KILL         # SIGKILL
+  runwrap kill 20261122T043733Z-3f9a  # one run by its id""",
+    "tail": """\
+  runwrap tail backup                  # the last 20 lines of the latest run
+  runwrap tail -f import               # follow a running job until it ends
+  runwrap tail --stderr -n 100 backup  # the last 100 lines of stderr.log""",
+}
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line and 125, like every runwrap error
@@ -36,12 +85,20 @@ def build_parser() -> argparse.ArgumentParser:
         usage="runwrap [OPTIONS] -- COMMAND [ARG...]\n       runwrap SUBCOMMAND [...]",
         description=RUN_HELP.split("\n", 2)[2],
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"examples:\n{EXAMPLES['']}",
     )
     parser.add_argument("--version", action="version", version=f"runwrap {__version__}")
     sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=_Parser)
 
     def add(name: str, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text, prog=f"runwrap {name}")
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            prog=f"runwrap {name}",
+            epilog=f"examples:\n{EXAMPLES[name]}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         p.add_argument("--root", help="where runs are kept (also $RUNWRAP_ROOT)")
         p.add_argument("--config", help="YAML config file (also $RUNWRAP_CONFIG)")
         if json_flag:

@@ -20,10 +20,10 @@ from runwrap.commands.tail import log_tail
 from runwrap.errors import ExitCode
 from runwrap.store.layout import STDERR, STDOUT, run_dir
 from runwrap.store.lookup import (
-    find_run,
     load_run,
 )
 from runwrap.store.manifest import RUNNING, SKIPPED, SUCCESS
+from runwrap.store.query import find_run
 
 _SHOWN = (
     "task",

@@ -36,8 +36,9 @@ def prepare(opts: RunOptions, environ: dict[str, str] | None = None) -> list[Not
 
 
 def _site_url(opts: RunOptions) -> object:
-    site = opts.config_data.get("site")
-    return site.get("site_url") if isinstance(site, dict) else None
+    from runwrap.config import site_url
+
+    return site_url(opts.root, opts.config_data)
 
 
 def run_started(opts: RunOptions, run_path: str, manifest: dict) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from runwrap.errors import RunwrapError
+from runwrap.redact import Redactor, for_config
 from runwrap.units import parse_count, parse_duration
 
 EVENTS = ("failure", "recovery", "still-failing", "always", "skipped", "stuck", "late")
@@ -20,7 +21,7 @@ DEFAULT_ON = ("failure", "recovery", "stuck", "late")
 IMPLICIT_ON = ("failure", "recovery", "late")
 TYPES = ("console", "email", "webhook", "command", "healthchecks", "apprise")
 WEBHOOK_FORMATS = ("json", "slack", "discord")
-SECURITY = ("starttls", "tls", "none")
+SECURITY = ("starttls", "tls", "auto", "none")
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_STUCK_AFTER = 3
 
@@ -40,6 +41,7 @@ _KEYS = {
         "from",
         "to",
         "ca_file",
+        "allow_plaintext_auth",
     },
     "webhook": _TEMPLATED | {"url", "format", "headers"},
     "command": _TEMPLATED | {"command"},
@@ -56,6 +58,7 @@ class Notifier:
         "fields",
         "name",
         "on",
+        "redactor",
         "remind_every",
         "stuck_after",
         "timeout",
@@ -82,6 +85,8 @@ class Notifier:
         self.timeout = timeout
         # The transport's own settings, already checked (never a password itself).
         self.fields = fields or {}
+        # The config's redact: rules with the built-in ones (set by load_notifiers).
+        self.redactor = Redactor()
 
     def __repr__(self) -> str:
         return f"Notifier({self.name!r}, {self.type!r}, on={self.on!r})"
@@ -157,18 +162,30 @@ def _email(name: str, raw: dict, environ: dict[str, str]) -> dict:
         if not 0 < port < 65536:
             raise _fail(name, "port", f"{port} is not a TCP port")
     if security is None:
-        # The usual pairing of ports and security, so that most configs name only one.
-        security = {465: "tls", 587: "starttls"}.get(port or 0, "none" if port else "starttls")
+        # The usual pairing of ports and security, so that most configs name only one;
+        # any other port takes STARTTLS when the server offers it (and needs it to log in).
+        security = {465: "tls", 587: "starttls"}.get(port or 0, "auto" if port else "starttls")
     if security not in SECURITY:
-        raise _fail(name, "security", f"{security!r}: use starttls, tls or none")
+        raise _fail(name, "security", f"{security!r}: use starttls, tls, auto or none")
     if port is None:
-        port = {"tls": 465, "starttls": 587, "none": 25}[security]
+        port = {"tls": 465, "starttls": 587, "auto": 25, "none": 25}[security]
     username = raw.get("username")
     if username is not None:
         username = _text(name, "username", username)
     password_env, password_file = _password_source(name, raw, environ)
     if (password_env or password_file) and username is None:
         raise _fail(name, "username", "a password is given but no username to log in with")
+    plaintext = raw.get("allow_plaintext_auth", False)
+    if not isinstance(plaintext, bool):
+        raise _fail(name, "allow_plaintext_auth", "use true or false")
+    if security == "none" and username is not None and not plaintext:
+        # The one way a password goes out in clear: said in the config, on purpose.
+        raise _fail(
+            name,
+            "security",
+            f"none would send the password of {username} in clear: "
+            "use starttls or tls, or set allow_plaintext_auth: true",
+        )
     if "to" not in raw:
         raise _fail(name, "to", "missing: give one address or a list")
     to = _str_list(name, "to", raw["to"])
@@ -193,6 +210,7 @@ def _email(name: str, raw: dict, environ: dict[str, str]) -> dict:
         "from": sender,
         "to": to,
         "ca_file": ca_file,
+        "allow_plaintext_auth": plaintext,
     }
 
 
@@ -360,4 +378,7 @@ def load_notifiers(
             raise RunwrapError(
                 f"notifier {name!r}: not defined: add it under notifiers: in the config file"
             )
+    redactor = for_config(config)
+    for notifier in out:
+        notifier.redactor = redactor
     return out

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+from runwrap.visible import visible
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from runwrap.notify.config import Notifier
@@ -15,6 +17,10 @@ if TYPE_CHECKING:
 
 
 def send(notifier: Notifier, notice: Notice, timeout: float) -> None:
-    """Print the subject and the body."""
-    sys.stdout.write(f"{notice.subject}\n\n{notice.body.rstrip()}\n\n")
+    """Print the subject and the body, the job's control characters shown, not obeyed.
+
+    Cron mails this, and mail is often read in a terminal (mutt, mail(1)): an
+    escape sequence in the job's stderr must not set its title or clipboard.
+    """
+    sys.stdout.write(visible(f"{notice.subject}\n\n{notice.body.rstrip()}\n\n"))
     sys.stdout.flush()

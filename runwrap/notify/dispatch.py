@@ -27,6 +27,7 @@ _MODULES = {
     "command": "command",
     "healthchecks": "healthchecks",
     "apprise": "apprise",
+    "sendmail": "sendmail",  # sitegen --watch's own (never configured by name)
 }
 
 
@@ -42,8 +43,13 @@ class Notice:
         self.manifest = manifest
         self.event = item["event"]
         info = {**item, "site_url": site_url}
-        self.context = context(self.event, manifest, run_path, info)
-        self.subject, self.body = render(notifier.fields, self.context)
+        # Secrets the redact: rules find are masked in every value (the command, the
+        # output's last lines) and in what the templates make of them.
+        mask = notifier.redactor.text
+        c = context(self.event, manifest, run_path, info)
+        self.context = {k: mask(v) if isinstance(v, str) else v for k, v in c.items()}
+        subject, body = render(notifier.fields, self.context)
+        self.subject, self.body = mask(subject), mask(body)
         self.payload = payload(self.context, self.subject, self.body)
 
 
@@ -96,7 +102,7 @@ def attempt(notifier: Notifier, item: dict, ok: bool, error: str | None) -> dict
 def _holder(root: str, task: str, usual: object) -> str:
     """For a stuck notice: which run holds the lock, and for how long (newest running run)."""
     from runwrap.store.manifest import RUNNING
-    from runwrap.store.overview import unfinished_runs
+    from runwrap.store.query import unfinished_runs
     from runwrap.timefmt import parse_iso
     from runwrap.units import format_duration
 

@@ -38,7 +38,8 @@ def decide(
     # A run after a late notice ends the lateness (a skip does not: the run that
     # holds the lock will say how it ended). It then reports as news, either way.
     was_late = status != SKIPPED and told.pop("late_since", None) is not None
-    if told.get("failing") and told.get("since") != state.get("failing_since"):
+    streak = state.get("consecutive_failures") and state.get("failing_since")  # None: ok now
+    if told.get("failing") and streak and told.get("since") != streak:
         # A failure this notifier missed the end of (it was not used for the task
         # for a while): what it was told is about another failure.
         for key in ("failing", "told", "since", "last_notice_at"):

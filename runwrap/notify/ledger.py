@@ -7,6 +7,9 @@ cache of the runs and may be rebuilt at any time; this memory cannot be):
     pending          notices decided but not yet delivered, oldest first;
                      each is tried again at every run until it goes through
     last_attempt_at, last_error, last_sent_at
+    thread           (mail) the Message-ID of the notice that opened the current
+                     trouble (failure, late, stuck): its recovery and reminders
+                     answer it, so that mail clients show them as one thread
 
 A notice is queued inside the state lock when the run is recorded, sent
 outside it, then settled (removed from `pending`, or its error recorded)
@@ -17,6 +20,7 @@ a notice is sent again, never lost silently.
 from __future__ import annotations
 
 import os
+import time
 
 from runwrap.notify.events import decide, decide_late
 from runwrap.store.jsonio import read_json, write_json_atomic
@@ -27,6 +31,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from runwrap.notify.config import Notifier
 
+# Notices that open a trouble, and those that answer the one that opened it.
+_OPENS = frozenset({"failure", "late", "stuck"})
+_ANSWERS = frozenset({"recovery", "still-failing"})
 MAX_PENDING = 20  # a notifier down for weeks must not grow the state file without end
 # Notifiers that report every run as it happens: nothing to remember or retry.
 PER_RUN_TYPES = frozenset({"healthchecks"})
@@ -87,6 +94,7 @@ def plan(
         late_since = record.get("late_since")  # a late notice this run may end
         events, record = decide(notifier, record, new, manifest, now)
         pending = [dict(p) for p in record.get("pending") or [] if isinstance(p, dict)]
+        kept = len(pending)
         for event in events:
             recovery = event == "recovery"
             pending.append(
@@ -106,6 +114,7 @@ def plan(
                     "attempts": 0,
                 }
             )
+        _thread(notifier, record, pending[kept:])
         _keep(records, queue, notifier.name, record, pending)
     return records, queue
 
@@ -127,6 +136,7 @@ def plan_late(
         late_since = record.get("late_since") or lateness.get("late_since")
         events, record = decide_late(notifier, record, lateness)
         pending = [dict(p) for p in record.get("pending") or [] if isinstance(p, dict)]
+        kept = len(pending)
         for event in events:
             pending.append(
                 {
@@ -141,8 +151,34 @@ def plan_late(
                     "attempts": 0,
                 }
             )
+        _thread(notifier, record, pending[kept:])
         _keep(records, queue, notifier.name, record, pending)
     return records, queue
+
+
+def message_id(seed: str) -> str:
+    """A fresh Message-ID, <time.random.seed@host> (no email package on the run path)."""
+    from runwrap.store.owner import hostname
+
+    host = "".join(c for c in hostname() if c.isalnum() or c in ".-") or "localhost"
+    return f"<{int(time.time())}.{os.urandom(6).hex()}.{seed}@{host}>"
+
+
+def _thread(notifier: Notifier, record: dict, items: list[dict]) -> None:
+    """For mail: give each new notice its Message-ID, and answers the one they answer.
+
+    Decided when the notice is queued, so that a retry sends the same mail.
+    """
+    if notifier.type != "email":
+        return
+    for item in items:
+        item["message_id"] = message_id("runwrap")
+        if item["event"] in _ANSWERS and record.get("thread"):
+            item["in_reply_to"] = record["thread"]
+        if item["event"] in _OPENS:
+            record["thread"] = item["message_id"]
+        elif item["event"] == "recovery":
+            record.pop("thread", None)
 
 
 def _keep(records: dict, queue: dict, name: str, record: dict, pending: list[dict]) -> None:

@@ -10,10 +10,12 @@ same facts as data.
 from __future__ import annotations
 
 import os
+import time
 
 from runwrap import SCHEMA
 from runwrap.store import siteurls
 from runwrap.store.layout import STDERR, STDOUT
+from runwrap.timefmt import parse_iso
 from runwrap.units import count, format_duration
 
 TAIL_LINES = 20
@@ -43,14 +45,14 @@ VARIABLES = {
     "user": "user",
     "run_id": "20261122T043733Z-3f9a",
     "command": "backup.sh",
-    "started_at": "2026-11-22T04:37:33.000Z",
-    "ended_at": "2026-11-22T04:37:34.000Z",
+    "started_at": "2026-11-22 05:37:33 +0100",
+    "ended_at": "2026-11-22 05:37:34 +0100",
     "duration": "1 s",
     "duration_s": 1.0,
     "exit_code": 1,
     "signal": "",
     "failures": 1,
-    "failing_since": "2026-11-22T04:37:33.000Z",
+    "failing_since": "2026-11-22 05:37:33 +0100",
     "skips": 0,
     "holder": "",
     "late_since": "",
@@ -102,6 +104,25 @@ def output_tail(run_path: str | None) -> tuple[str, str]:
     if text:
         return "stderr", text
     return "stdout", _tail(os.path.join(run_path, STDOUT))
+
+
+# The moments a notice shows; the JSON payload keeps them as the files do (ISO, UTC).
+_MOMENTS = ("started_at", "ended_at", "failing_since", "late_since", "next_expected")
+
+
+def local_time(iso_text: object) -> str:
+    """'2026-11-22 05:37:33 +0100': a moment from a file in the host's zone, with its offset.
+
+    What a person reading the notice on that host expects; the offset keeps it
+    exact. Text that is not a time is shown as it is.
+    """
+    ts = parse_iso(iso_text)
+    if ts is None:
+        return iso_text if isinstance(iso_text, str) else ""
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(ts))
+    except (OverflowError, OSError, ValueError):  # a year the C library cannot show
+        return str(iso_text)
 
 
 def run_url(site_url: object, task: str, run_id: str) -> str:
@@ -188,6 +209,9 @@ def context(event: str, manifest: dict, run_path: str | None, info: dict) -> dic
         next_expected=info.get("next_expected") or "",
         schedule=info.get("schedule") or "",
     )
+    c["utc"] = {k: c[k] for k in _MOMENTS}
+    for k in _MOMENTS:
+        c[k] = local_time(c[k]) if c[k] else ""
     c["url"] = run_url(info.get("site_url"), c["task"], c["run_id"])
     # A late notice is about a run that did not happen: the last one's output says nothing.
     name, tail = output_tail(None if event == "late" else run_path)
@@ -229,7 +253,11 @@ def render(notifier_fields: dict, c: dict) -> tuple[str, str]:
 
 
 def payload(c: dict, subject: str, body: str) -> dict:
-    """The documented JSON form of a notice (json webhooks, a command's stdin)."""
+    """The documented JSON form of a notice (json webhooks, a command's stdin).
+
+    Its times are the files' (ISO 8601, UTC), kept by context() in `utc`.
+    """
+    utc = c.get("utc") or c
     return {
         "schema": SCHEMA,
         "event": c["event"],
@@ -240,16 +268,16 @@ def payload(c: dict, subject: str, body: str) -> dict:
         "user": c["user"],
         "run_id": c["run_id"],
         "command": c["command"],
-        "started_at": c["started_at"] or None,
-        "ended_at": c["ended_at"] or None,
+        "started_at": utc["started_at"] or None,
+        "ended_at": utc["ended_at"] or None,
         "duration_s": c["duration_s"],
         "exit_code": None if c["exit_code"] == "" else c["exit_code"],
         "signal": c["signal"] or None,
         "failures": c["failures"],
-        "failing_since": c["failing_since"] or None,
+        "failing_since": utc["failing_since"] or None,
         "skips": c["skips"],
         "holder": c["holder"] or None,
-        "late_since": c["late_since"] or None,
+        "late_since": utc["late_since"] or None,
         "missed": c["missed"],
         "url": c["url"] or None,
         "output_name": c["output_name"],

@@ -1,5 +1,10 @@
 """The email notifier: SMTP with STARTTLS, implicit TLS or neither, optional login.
 
+A password never goes over a connection without TLS unless the config says
+so (`allow_plaintext_auth: true`): `security: none` with a username is
+refused when the config is read, and `auto` refuses to log in to a server
+that offers no STARTTLS.
+
 Named smtp, not email, so that it never shadows the standard library's
 email package. The password is read when a mail is sent, from the
 environment variable or file the config names, and goes nowhere but the
@@ -51,6 +56,19 @@ def _login(client, username: str, password: str) -> None:  # client: smtplib.SMT
         raise RuntimeError(f"cannot log in as {username}: smtplib sends ASCII only") from None
 
 
+def _is_msgid(value: object) -> bool:
+    """A Message-ID as ledger.py makes them: notify.json is a file, read with distrust."""
+    return (
+        isinstance(value, str)
+        and 2 < len(value) < 256
+        and value[0] == "<"
+        and value[-1] == ">"
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    )
+
+
 def build_message(fields: dict, notice: Notice):  # -> email.message.EmailMessage
     """The mail as it will be sent."""
     from email.message import EmailMessage
@@ -62,11 +80,53 @@ def build_message(fields: dict, notice: Notice):  # -> email.message.EmailMessag
     msg["From"] = fields.get("from") or f"runwrap@{host}"
     msg["To"] = ", ".join(fields["to"])
     msg["Date"] = formatdate(localtime=True)
-    msg["Message-ID"] = make_msgid("runwrap", domain=host)
+    # Chosen when the notice was queued (ledger.py): a retry is the same mail, and a
+    # recovery answers its failure, so that mail clients thread them.
+    own = notice.item.get("message_id")
+    msg["Message-ID"] = own if _is_msgid(own) else make_msgid("runwrap", domain=host)
+    answers = notice.item.get("in_reply_to")
+    if _is_msgid(answers):
+        msg["In-Reply-To"] = answers
+        msg["References"] = answers
     msg["X-Runwrap-Task"] = notice.context["task"]
     msg["X-Runwrap-Event"] = notice.event
     msg.set_content(notice.body)
     return msg
+
+
+def _secure(client, fields: dict, context) -> None:  # client: smtplib.SMTP
+    """STARTTLS as `security` asks; raise rather than log in over a clear connection.
+
+    starttls: required. auto: when the server offers it; a login then needs it,
+    verified, while a mail without login takes the server's certificate
+    unchecked, as MTAs do between them (it was clear text before, and a local
+    relay's self-signed certificate must not stop the notice).
+    """
+    import smtplib
+    import ssl
+
+    where = f"{fields['host']}:{fields['port']}"
+    security = fields["security"]
+    if security == "starttls":
+        try:
+            client.starttls(context=context)
+        except smtplib.SMTPNotSupportedError:
+            raise RuntimeError(f"{where} offers no STARTTLS (security: starttls)") from None
+        return
+    if security != "auto":
+        return
+    client.ehlo_or_helo_if_needed()
+    if client.has_extn("starttls"):
+        if not fields.get("username"):
+            context = ssl.create_default_context(cafile=fields.get("ca_file"))
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        client.starttls(context=context)
+    elif fields.get("username") and not fields.get("allow_plaintext_auth"):
+        raise RuntimeError(
+            f"{where} offers no STARTTLS: the password of {fields['username']} is not sent "
+            "in clear (allow_plaintext_auth: true allows it)"
+        )
 
 
 def send(notifier: Notifier, notice: Notice, timeout: float) -> None:
@@ -85,8 +145,7 @@ def send(notifier: Notifier, notice: Notice, timeout: float) -> None:
     else:
         client = smtplib.SMTP(fields["host"], fields["port"], timeout=timeout)
     with client:
-        if security == "starttls":
-            client.starttls(context=context)
+        _secure(client, fields, context)
         if fields.get("username"):
             _login(client, fields["username"], _password(fields) or "")
         refused = client.send_message(msg)

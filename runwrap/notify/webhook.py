@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from runwrap import __version__
 from runwrap.store.jsonio import dumps
+from runwrap.visible import visible
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -18,15 +19,48 @@ if TYPE_CHECKING:
 _DISCORD_MAX = 2000  # Discord refuses longer messages
 
 
+def _unfenced(text: str) -> str:
+    """`text` that cannot close a code fence: no two backticks side by side.
+
+    A zero-width space goes between them; neither Slack nor Discord has an
+    escape inside a code block, and a job's stderr may hold a fence of its own.
+    """
+    while "``" in text:
+        text = text.replace("``", "`\u200b`")
+    return text
+
+
+def _slack_escape(text: str) -> str:
+    """Slack's three control characters as entities: no <!channel>, <@U..> or <url|label>."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_DISCORD_MARKUP = str.maketrans({c: "\\" + c for c in "\\*_~`|>[]()<@"})
+
+
+def _discord_escape(text: str) -> str:
+    """Discord markdown outside a code block made literal, each character backslashed."""
+    return text.translate(_DISCORD_MARKUP)
+
+
 def body_for(fmt: str, notice: Notice) -> dict:
-    """The JSON document sent for a notice in format `fmt`."""
+    """The JSON document sent for a notice in format `fmt`.
+
+    For the chats, everything a job or a template put in is inert: the body is a
+    code block it cannot close, the subject is escaped for the markup, control
+    characters are shown (runwrap/visible.py), and Discord is told to ping nobody.
+    """
     if fmt == "slack":
-        return {"text": f"*{notice.subject}*\n```\n{notice.body.rstrip()}\n```"}
+        subject = _slack_escape(visible(notice.subject))
+        body = _slack_escape(_unfenced(visible(notice.body.rstrip())))
+        return {"text": f"*{subject}*\n```\n{body}\n```"}
     if fmt == "discord":
-        text = f"**{notice.subject}**\n```\n{notice.body.rstrip()}\n```"
+        subject = _discord_escape(visible(notice.subject))
+        body = _unfenced(visible(notice.body.rstrip()))
+        text = f"**{subject}**\n```\n{body}\n```"
         if len(text) > _DISCORD_MAX:
-            text = text[: _DISCORD_MAX - 5] + "…\n```"
-        return {"content": text}
+            text = text[: _DISCORD_MAX - 6].rstrip("`") + "…\n```"
+        return {"content": text, "allowed_mentions": {"parse": []}}
     return notice.payload
 
 

@@ -16,6 +16,7 @@ import pwd
 import time
 
 from runwrap.errors import ExitCode
+from runwrap.redact import for_config
 from runwrap.run import contain, lock, sig
 from runwrap.run.attempts import run_attempts
 from runwrap.run.child import SpawnError, spawn
@@ -39,6 +40,7 @@ from runwrap.store.layout import (
     create_run_dir,
     ensure_task_dirs,
     list_dir,
+    task_dir,
     task_runs_dir,
 )
 from runwrap.store.manifest import (
@@ -90,29 +92,16 @@ def _job_argv(command: list[str], run_path: str, feedback: str, cwd: str) -> lis
     return argv
 
 
-def schedule_record(opts: RunOptions) -> dict | None:
-    """The schedule as the manifest (and so the task state) records it."""
+def _schedule(opts: RunOptions, environ: dict[str, str]) -> dict | None:
+    """The schedule this run records, zone decided (store/schedule.py); before the task's
+    folder exists, so that a refused schedule (exit 125) leaves nothing behind."""
     if opts.schedule is None:
         return None
-    return {"expr": opts.schedule, "timezone": opts.timezone, "grace_s": opts.grace}
+    from runwrap.store.schedule import record
 
-
-def _check_schedule(opts: RunOptions, task_path: str) -> None:
-    """A bad schedule is an error before the job runs; a known good one costs no parsing."""
-    state = read_json(os.path.join(task_path, STATE))
+    state = read_json(os.path.join(task_dir(opts.root, opts.name), STATE))
     recorded = state.get("schedule") if isinstance(state, dict) else None
-    if (
-        isinstance(recorded, dict)
-        and recorded.get("expr") == opts.schedule
-        and recorded.get("timezone") == opts.timezone
-    ):
-        return
-    from runwrap.store.schedule import check
-
-    check(opts.schedule, opts.timezone)
-
-
-_ROOT_HINT = " (--root or $RUNWRAP_ROOT chooses another ROOT)"
+    return record(opts.schedule, opts.timezone, opts.grace, environ, recorded)
 
 
 def _failed_to(what: str, error: OSError) -> str:
@@ -122,10 +111,23 @@ def _failed_to(what: str, error: OSError) -> str:
 class _Run:
     """One execution's fixed facts, shared by its steps."""
 
-    __slots__ = ("clock", "inbox", "opts", "run_id", "run_path", "seq", "started", "task_path")
+    __slots__ = (
+        "clock",
+        "inbox",
+        "opts",
+        "run_id",
+        "run_path",
+        "schedule",
+        "seq",
+        "started",
+        "task_path",
+    )
 
-    def __init__(self, opts: RunOptions, task_path: str, inbox: sig.SignalInbox) -> None:
+    def __init__(
+        self, opts: RunOptions, task_path: str, inbox: sig.SignalInbox, schedule: dict | None
+    ) -> None:
         self.opts = opts
+        self.schedule = schedule
         self.task_path = task_path
         self.inbox = inbox
         self.seq = next_seq(task_path)
@@ -158,17 +160,19 @@ class _Run:
 
     def base_manifest(self) -> dict:
         opts = self.opts
+        # Secrets in the command line or labels never reach a record (runwrap/redact.py).
+        redactor = for_config(opts.config_data)
         return new_manifest(
             task=opts.name,
             seq=self.seq,
             host=hostname(),
             user=_user(),
-            command=list(opts.command),
+            command=redactor.argv(list(opts.command)),
             started_at=iso(self.started),
             timeout_s=opts.timeout,
             heartbeat_timeout_s=opts.heartbeat_timeout,
-            labels=dict(opts.labels),
-            schedule=schedule_record(opts),
+            labels=redactor.values(dict(opts.labels)),
+            schedule=self.schedule,
         )
 
 
@@ -180,19 +184,19 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
         from runwrap.notify import prepare
 
         prepare(opts, environ)
+    schedule = _schedule(opts, environ)
     try:
         task_path = ensure_task_dirs(opts.root, opts.name)
     except UnwritableRoot as e:
         task_path = ""
         unwritable = str(e)
-    if opts.schedule is not None and task_path:
-        _check_schedule(opts, task_path)
     inbox = sig.SignalInbox().install()
     try:
         if not task_path:
             # The job always runs: a ROOT that cannot take the task only loses the record.
+            hint = "(--root or $RUNWRAP_ROOT chooses another ROOT)"
             return _run_unrecorded(
-                opts, inbox, environ, f"{unwritable}; running it unrecorded{_ROOT_HINT}"
+                opts, inbox, environ, f"{unwritable}; running it unrecorded {hint}"
             )
         guard = lock.acquire(
             os.path.join(task_path, LOCK),
@@ -205,7 +209,7 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
                 from runwrap.run.recover import finalize_orphans
 
                 finalize_orphans(task_path, opts, opts.kill_grace)
-            run = _Run(opts, task_path, inbox)
+            run = _Run(opts, task_path, inbox, schedule)
             if guard is None:
                 return _record_skipped(run)
             return _run_job(run, environ, guard)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import time
 
+from runwrap.redact import for_config
 from runwrap.store.feedback import FeedbackReader
 from runwrap.store.layout import FEEDBACK
 from runwrap.store.liveness import liveness
@@ -53,6 +54,8 @@ class Monitor:
         self.heartbeat_timeout = opts.heartbeat_timeout
         self.heartbeat_on_output = opts.heartbeat_on_output
         self.feedback = FeedbackReader(os.path.join(run_path, FEEDBACK))
+        self._fed: dict = {}  # the feedback values as read, before redaction
+        self.redactor = for_config(opts.config_data)
         # Sub-second heartbeat limits need finer ticks; otherwise once a second is plenty.
         timeout = self.heartbeat_timeout
         self.interval = min(1.0, max(0.05, timeout / 10)) if timeout else 1.0
@@ -94,8 +97,10 @@ class Monitor:
     def _read_feedback(self, now: float) -> None:
         if self.feedback.poll():
             self._beat(now)
-        if self.feedback.values != self.manifest.get("feedback"):
-            self.manifest["feedback"] = dict(self.feedback.values)
+        if self.feedback.values != self._fed:
+            self._fed = dict(self.feedback.values)
+            # Recorded masked: the config's redact: rules and the built-in ones.
+            self.manifest["feedback"] = self.redactor.values(self._fed)
             self._dirty = True
 
     def _beat(self, now: float) -> None:

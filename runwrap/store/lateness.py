@@ -1,10 +1,15 @@
 """Is a task late? The one query every reader asks: ls, check, the metrics, sitegen.
 
 The rule is schedule.lateness(); this module feeds it what the store knows:
-the schedule the task's state carries (from its latest run) and the newest
-run of the task. Run ids sort by start time, and any run counts, running and
-skipped ones included: each proves that cron fired. Nothing here raises for
-what a file holds: a state without a readable schedule is a task without one.
+the schedule the task's state carries (its zone stored by name when the run
+was recorded, so no reader's own TZ matters) and the task's newest run in
+start order: the largest (seq, run id) among the state's newest finished run
+and the runs not finished yet. Any run counts, skipped ones included: each
+proves that cron fired. While a run is going nothing is expected (the ticks
+meanwhile go to a skipped or a waiting runwrap), and the expectation counts
+from the later of the newest start and the end of the last run. Nothing here
+raises for what a file holds: a state without a readable schedule is a task
+without one.
 """
 
 from __future__ import annotations
@@ -59,13 +64,32 @@ def schedule_of(state: object) -> dict | None:
     }
 
 
+def _seq(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def newest_run_id(state: object, unfinished: list[dict] | tuple = ()) -> str | None:
-    """The newest run of a task: the state's last run or a run not recorded yet, by id."""
-    ids = [m.get("run_id") for m in unfinished if isinstance(m, dict)]
+    """The task's newest run, in start order: the largest (seq, run id) of the state's
+    newest finished run (any status) and the runs not finished yet.
+
+    A state written before `newest_run_id` existed names its last run instead;
+    without a seq for every candidate the run ids (start times) decide.
+    """
+    found: list[tuple[int | None, str]] = []
+    for m in unfinished:
+        if isinstance(m, dict):
+            found.append((_seq(m.get("seq")), m.get("run_id")))
     if isinstance(state, dict):
-        ids.append(state.get("last_run_id"))
-    ids = [i for i in ids if isinstance(i, str) and run_id_time(i) is not None]
-    return max(ids) if ids else None
+        if isinstance(state.get("newest_run_id"), str):
+            found.append((_seq(state.get("newest_seq")), state["newest_run_id"]))
+        else:
+            found.append((None, state.get("last_run_id")))
+    found = [(s, i) for s, i in found if isinstance(i, str) and run_id_time(i) is not None]
+    if not found:
+        return None
+    if all(s is not None for s, _ in found):
+        return max(found)[1]
+    return max(i for _, i in found)
 
 
 def _utc(ts: float) -> datetime:
@@ -84,39 +108,36 @@ def task_lateness(
 ) -> TaskLateness | None:
     """The task's lateness at `now`, or None for a task without a (readable) schedule.
 
-    `newest` is the task's newest run id (default: the state's last run);
-    `running` says that run is still going (for `@every`, whose gap counts
-    from the end of a run, nothing is expected before it ends).
+    `newest` is the task's newest run id (newest_run_id(); default: the
+    state's); `running` says a run of the task is still going: nothing is
+    expected then (ticks meanwhile go to a skipped or a waiting runwrap).
     """
     from runwrap.store import schedule as rule
 
     found = schedule_of(state)
-    newest = newest or (state.get("last_run_id") if isinstance(state, dict) else None)
+    newest = newest or newest_run_id(state)
     started = run_id_time(newest) if isinstance(newest, str) else None
     if found is None or started is None:
         return None
-    expr, zone = found["expr"], found["timezone"]
+    expr, zone, grace = found["expr"], found["timezone"], found["grace_s"]
     import time
 
     now = time.time() if now is None else now
+    ended = parse_iso(state.get("last_ended_at"))
+    # Ticks while the last run went were cron's too (skipped, or waiting for the lock).
+    reference = started if ended is None else max(started, ended)
     try:
-        grace = found["grace_s"]
-        if grace is None:
-            grace = rule.default_grace(expr, zone)
-        reference = started
-        if rule.every_seconds(expr) is not None:
-            if running:
-                return TaskLateness(expr, zone, grace, None, False, None, 0, started)
-            ended = parse_iso(state.get("last_ended_at"))
-            if newest == state.get("last_run_id") and ended is not None:
-                reference = ended
         at = rule.lateness(expr, _utc(reference), _utc(now), grace, zone)
     except Exception:  # cronsim's errors, a bad zone, dates out of range: whatever a file held
         return None  # a schedule this version cannot read: no expectation
+    if running:
+        # @every counts from the end of the run; cron's next tick is shown as it comes.
+        upcoming = None if rule.every_seconds(expr) else at.next_expected
+        return TaskLateness(expr, zone, at.grace_s, _ts(upcoming), False, None, 0, started)
     return TaskLateness(
         expr,
         zone,
-        grace,
+        at.grace_s,
         _ts(at.next_expected),
         at.late,
         _ts(at.late_since),
@@ -150,8 +171,7 @@ def of_overview(root: str, item: dict, now: float | None = None) -> tuple[TaskLa
     unfinished = [*item.get("running", []), *item.get("lost", [])]
     state = item.get("state")
     newest = newest_run_id(state, unfinished)
-    running = any(m.get("run_id") == newest for m in item.get("running", []))
-    lateness = task_lateness(state, newest, now, running)
+    lateness = task_lateness(state, newest, now, bool(item.get("running")))
     if lateness is None:
         return None, ""
     manifest = next((m for m in unfinished if m.get("run_id") == newest), None)

@@ -322,7 +322,7 @@ def _manifest_or_none(value: object, root: str, task: str, run_id: str) -> dict 
 # ---- what people type -------------------------------------------------------------
 
 
-def _task_exists(root: str, task: str) -> None:
+def task_exists(root: str, task: str) -> None:
     """NotFoundError unless ROOT/tasks/TASK is a real directory."""
     try:
         os.close(open_below(root, (task,)))
@@ -332,7 +332,8 @@ def _task_exists(root: str, task: str) -> None:
         raise NotFoundError(f"no task {task!r} under {root} ({e}); see runwrap ls") from None
 
 
-def _find_run_id(root: str, ref: str) -> tuple[str, str]:
+def find_run_id(root: str, ref: str) -> tuple[str, str]:
+    """(task, run_id) for a run id typed by someone (NotFoundError if there is none)."""
     if _is_plain_run_id(ref):
         for task in task_names(root, note=False):
             try:
@@ -342,18 +343,6 @@ def _find_run_id(root: str, ref: str) -> tuple[str, str]:
             return task, ref
     shown = ref if _is_plain_run_id(ref) else repr(ref)  # repr: escapes what a terminal runs
     raise NotFoundError(f"no run {shown} under {root}; see runwrap history TASK")
-
-
-def find_run(root: str, ref: str) -> tuple[str, str]:
-    """(task, run_id) for a run id, or for a task name's latest run."""
-    if is_run_id(ref):
-        return _find_run_id(root, ref)
-    task = check_task_name(ref)
-    _task_exists(root, task)
-    ids = run_ids(root, task)
-    if not ids:
-        raise NotFoundError(f"task {task!r} has no runs yet")
-    return task, ids[-1]
 
 
 def load_run(root: str, task: str, run_id: str) -> dict:
@@ -375,8 +364,8 @@ def load_run(root: str, task: str, run_id: str) -> dict:
 def task_runs(root: str, ref: str) -> tuple[str, list[str]]:
     """(task, run ids oldest first) for a task name; one run for a run id."""
     if is_run_id(ref):
-        task, run_id = find_run(root, ref)
+        task, run_id = find_run_id(root, ref)
         return task, [run_id]
     task = check_task_name(ref)
-    _task_exists(root, task)
+    task_exists(root, task)
     return task, run_ids(root, task)

@@ -146,16 +146,13 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
-def task_samples(
-    root: str, task: str, now: float, previous=None, known=None, memo=None
-) -> dict[str, list]:
-    """{family: [(extra labels, value)]} for one task; `known`: its (overview item,
-    lateness) as the caller just read them; `memo` (see render)."""
-    from runwrap.store.lateness import of_overview
-    from runwrap.store.overview import task_overview
+def task_samples(root: str, task: str, now: float, previous=None, known=None) -> dict[str, list]:
+    """{family: [(extra labels, value)]} for one task; `known`: its (task record,
+    lateness) as the caller just read them."""
+    from runwrap.store.query import last_run, lateness_of, task_record
     from runwrap.timefmt import parse_iso
 
-    item = task_overview(root, task) if known is None else known[0]
+    item = task_record(root, task) if known is None else known[0]
     state = item["state"]
     out: dict[str, list] = {}
 
@@ -164,23 +161,15 @@ def task_samples(
         if number is not None:
             out.setdefault(family, []).append((labels, number))
 
-    ids = [
-        i
-        for i in (state.get("last_success_id"), state.get("last_failure_id"))
-        if isinstance(i, str)
-    ]
-    last = _finished(root, task, max(ids), memo) if ids else None
-    if isinstance(last, dict):
-        put("last_run_start_timestamp_seconds", parse_iso(last.get("started_at")))
-        put("last_run_end_timestamp_seconds", parse_iso(last.get("ended_at")))
-        put("last_run_duration_seconds", last.get("duration_s"))
-        put("last_run_exit_code", last.get("exit_code"))
+    last = last_run(state)  # the read model's: never a skipped tick, a lost run as lost
+    if last is not None:
+        put("last_run_start_timestamp_seconds", parse_iso(last["started_at"]))
+        put("last_run_end_timestamp_seconds", parse_iso(last["ended_at"]))
+        put("last_run_duration_seconds", last["duration_s"])
+        put("last_run_exit_code", last["exit_code"])
         for status in LAST_STATUSES:
-            put("last_run_status", 1 if last.get("status") == status else 0, status=status)
-    success_id = state.get("last_success_id")
-    if isinstance(success_id, str):
-        success = _finished(root, task, success_id, memo) or {}
-        put("last_success_timestamp_seconds", parse_iso(success.get("ended_at")))
+            put("last_run_status", 1 if last["status"] == status else 0, status=status)
+    put("last_success_timestamp_seconds", parse_iso(state.get("last_success_ended_at")))
     put("consecutive_failures", state.get("consecutive_failures", 0))
     put("consecutive_skips", state.get("consecutive_skips", 0))
     put("running", len(item["running"]))
@@ -188,7 +177,7 @@ def task_samples(
     for status in COUNTED:
         put("runs_total", counts.get(status, 0), status=status)
     put("runs_counted_through", through)
-    lateness = of_overview(root, item, now)[0] if known is None else known[1]
+    lateness = lateness_of(root, item, now)[0] if known is None else known[1]
     put("scheduled", 0 if lateness is None else 1)
     if lateness is not None:
         put("next_run_expected_timestamp_seconds", lateness.next_expected)
@@ -200,20 +189,6 @@ def task_samples(
 
 def _value(number: float) -> str:
     return str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)
-
-
-def _finished(root: str, task: str, run_id: str, memo: dict | None) -> dict | None:
-    """A finished run's manifest (written once), read once while its run stays (retention
-    may remove it: runs/ changes then) by a caller that keeps a memo (see render)."""
-    path = run_dir(root, task, run_id)
-    if memo is None:
-        return read_manifest(path)
-    try:
-        key = (task, run_id, os.stat(os.path.dirname(path)).st_mtime_ns)
-    except OSError:
-        return None
-    manifest = memo["manifests"][key] = memo["kept"].get(key) or read_manifest(path)
-    return manifest
 
 
 def render(
@@ -228,10 +203,10 @@ def render(
     """The exposition text for `tasks` (families grouped, as the format requires).
 
     A caller that renders often (a watching sitegen) may pass what it knows already:
-    `known` {task: (overview item, lateness)} read just now, `counted` {task: (runs by
+    `known` {task: (task record, lateness)} read just now, `counted` {task: (runs by
     status, run number counted through)} from the manifests it read (what a first count
-    would read again), and a `memo` dict it keeps between renders (finished runs'
-    manifests, and the previous text's counts).
+    would read again), and a `memo` dict it keeps between renders (each task's lines,
+    and the previous text's counts).
     """
     now = time.time() if now is None else now
     if memo is not None and memo.get("previous", (None,))[0] == previous:
@@ -239,8 +214,6 @@ def render(
     else:
         before = previous_counts(previous)
     known, counted = known or {}, counted or {}
-    if memo is not None:  # the manifests this render reads are kept for the next one
-        memo["kept"], memo["manifests"] = memo.get("manifests", {}), {}
     # A task's lines are kept while what they came from stays: the same `known` (the
     # caller asks again when the task's files change), counts and runs/ (a run's birth).
     kept = memo.get("tasks", {}) if memo is not None else {}
@@ -253,7 +226,7 @@ def render(
         if item is not None and old is not None and old[0] is item and old[1] == key:
             per_task[task], lines_of[task] = old[2], old[3]
             continue
-        per_task[task] = task_samples(root, task, now, previous_count, item, memo)
+        per_task[task] = task_samples(root, task, now, previous_count, item)
         lines_of[task] = _task_lines(task, per_task[task])
         if item is not None:
             kept[task] = (item, key, per_task[task], lines_of[task])

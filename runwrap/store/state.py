@@ -2,10 +2,11 @@
 
 The truth is in the runs' final manifests. state.json saves readers from
 reading them all: it is folded forward one finished run at a time, in the
-order the runs ended, and rebuilt from the manifests whenever it is
-unreadable, wrong-typed, or a run arrives out of that order (a crash between
-a final manifest and its state update, runs of `--overlap allow` ending out
-of order). Every update happens under a short flock of its own (state.lock).
+order the runs began (`seq`), and rebuilt from the manifests whenever it is
+unreadable, wrong-typed, folded by another version's rule, or a run arrives
+out of that order (a crash between a final manifest and its state update, runs
+of `--overlap allow` ending out of order). The rule itself is store/fold.py.
+Every update happens under a short flock of its own (state.lock).
 """
 
 from __future__ import annotations
@@ -13,11 +14,19 @@ from __future__ import annotations
 import fcntl
 import os
 
-from runwrap import SCHEMA
-from runwrap.store.health import health
+from runwrap.store.fold import (
+    FOLD,
+    can_fold,
+    fold,
+    is_final,
+    last_key,
+    next_state,
+    order_key,
+    state_key,
+)
 from runwrap.store.jsonio import read_json, read_regular, write_atomic, write_json_atomic
 from runwrap.store.layout import SEQ, STATE, STATE_LOCK, open_lock, run_ids_in, task_runs_dir
-from runwrap.store.manifest import FAILING, FINISHED, SKIPPED, SUCCESS, read_manifest
+from runwrap.store.manifest import read_manifest
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,18 +35,29 @@ if TYPE_CHECKING:
 _STR = (str,)
 _OPT_STR = (str, type(None))
 _INT = (int,)
+_OPT_INT = (int, type(None))
 _OPT_NUM = (int, float, type(None))
 # Every key a state carries and the JSON types it may have: anything else is a
 # broken cache, to be rebuilt rather than trusted.
 _TYPES: dict[str, tuple[type, ...]] = {
     "schema": _INT,
+    "fold": _INT,
     "task": _OPT_STR,
-    "last_run_id": _STR,
-    "last_status": _STR,
+    "newest_run_id": _STR,
+    "newest_seq": _OPT_INT,
+    "newest_started_at": _OPT_STR,
+    "newest_status": _STR,
+    "last_run_id": _OPT_STR,
+    "last_seq": _OPT_INT,
+    "last_status": _OPT_STR,
     "last_started_at": _OPT_STR,
     "last_ended_at": _OPT_STR,
     "last_duration_s": _OPT_NUM,
+    "last_exit_code": _OPT_INT,
+    "last_success_ended_at": _OPT_STR,
+    "last_host": _OPT_STR,
     "consecutive_skips": _INT,
+    "skips_from": (list, type(None)),
     "consecutive_failures": _INT,
     "status": _OPT_STR,
     "since": _OPT_STR,
@@ -47,7 +67,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "schedule": (dict, type(None)),
     "labels": (dict, type(None)),
 }
-_REQUIRED = ("last_run_id", "last_status")
+_REQUIRED = ("newest_run_id", "newest_status", "consecutive_skips", "consecutive_failures")
 
 
 def state_path(task_path: str) -> str:
@@ -55,8 +75,10 @@ def state_path(task_path: str) -> str:
 
 
 def is_valid(state: object) -> bool:
-    """True for a state this version can trust (right keys, right types)."""
-    if not isinstance(state, dict) or any(k not in state for k in _REQUIRED):
+    """True for a state this version can trust (its fold, right keys, right types)."""
+    if not isinstance(state, dict) or state.get("fold") != FOLD:
+        return False
+    if any(k not in state for k in _REQUIRED):
         return False
     for key, types in _TYPES.items():
         value = state.get(key)
@@ -65,66 +87,10 @@ def is_valid(state: object) -> bool:
     return True
 
 
-def end_key(manifest: dict) -> tuple[str, str]:
-    """The order in which finished runs are folded into the state: by end, then run id."""
-    ended, run_id = manifest.get("ended_at"), manifest.get("run_id")
-    return (ended if isinstance(ended, str) else "", run_id if isinstance(run_id, str) else "")
-
-
-def is_final(manifest: object) -> bool:
-    """A manifest that records a finished run (readable, with a final status)."""
-    return (
-        isinstance(manifest, dict)
-        and manifest.get("status") in FINISHED
-        and isinstance(manifest.get("run_id"), str)
-    )
-
-
-def next_state(old: dict, manifest: dict) -> dict:
-    """The state after a finished run (a pure function of the old state and the run)."""
-    new = dict(old)
-    status = manifest.get("status")
-    new["schema"] = SCHEMA
-    new["task"] = manifest.get("task")
-    new["last_run_id"] = manifest.get("run_id")
-    new["last_status"] = status
-    new["last_started_at"] = manifest.get("started_at")
-    new["last_ended_at"] = manifest.get("ended_at")
-    new.setdefault("consecutive_failures", 0)
-    # The schedule in force is the latest run's: a crontab line is the source.
-    schedule = manifest.get("schedule")
-    new["schedule"] = schedule if isinstance(schedule, dict) else None
-    # And so are its labels: `runwrap ls` shows them without reading a manifest.
-    labels = manifest.get("labels")
-    new["labels"] = labels if isinstance(labels, dict) else None
-    if status == SKIPPED:
-        # A skipped run says nothing about the job's health: count it apart.
-        new["consecutive_skips"] = old.get("consecutive_skips", 0) + 1
-        new.setdefault("status", None)
-        return new
-    new["consecutive_skips"] = 0
-    duration = manifest.get("duration_s")
-    new["last_duration_s"] = duration if isinstance(duration, (int, float)) else None
-    # "since" dates the task's health (ok or failing), not its last status: a
-    # failure followed by a timeout is one failing period (health.py's rule).
-    if health(status) != health(old.get("status")):
-        new["since"] = manifest.get("started_at")
-    new["status"] = status
-    if status == SUCCESS:
-        new["consecutive_failures"] = 0
-        new["last_success_id"] = manifest.get("run_id")
-    elif status in FAILING:
-        new["consecutive_failures"] = old.get("consecutive_failures", 0) + 1
-        new["last_failure_id"] = manifest.get("run_id")
-        if old.get("consecutive_failures", 0) == 0:
-            new["failing_since"] = manifest.get("started_at")
-    return new
-
-
 def final_manifests(
     task_path: str, override: dict | None = None, without: object = None
 ) -> list[dict]:
-    """Every finished run of the task, in folding order.
+    """Every finished run of the task, in folding order (fold.order_key).
 
     `override` stands for its run whatever the file says; run id `without` is left out.
     """
@@ -136,7 +102,7 @@ def final_manifests(
             found[run_id] = manifest
     if override is not None and is_final(override):
         found[override["run_id"]] = override
-    return sorted(found.values(), key=end_key)
+    return sorted(found.values(), key=order_key)
 
 
 def rebuild_state(task_path: str, override: dict | None = None, without: object = None) -> dict:
@@ -144,10 +110,7 @@ def rebuild_state(task_path: str, override: dict | None = None, without: object 
 
     Retention may have removed runs: counts are then what the kept runs show.
     """
-    state: dict = {}
-    for manifest in final_manifests(task_path, override, without):
-        state = next_state(state, manifest)
-    return state
+    return fold(final_manifests(task_path, override, without))
 
 
 def read_state(task_path: str) -> dict:
@@ -157,12 +120,10 @@ def read_state(task_path: str) -> dict:
 
 
 def apply_run(old: dict, task_path: str, manifest: dict) -> dict:
-    """The state after `manifest`: folded on when it comes in order, else rebuilt."""
-    key = end_key(manifest)
-    last = (old.get("last_ended_at") or "", old.get("last_run_id") or "")
-    if old and key == last:
+    """The state after `manifest`: folded on when its order allows, else rebuilt."""
+    if old and order_key(manifest) in (state_key(old), last_key(old)):
         return old  # already recorded: a crash came after the state update
-    if key > last:
+    if can_fold(old, manifest):
         return next_state(old, manifest)
     return rebuild_state(task_path, override=manifest)
 

@@ -13,6 +13,8 @@ import pytest
 from .notify_helpers import Mailbox, free_port
 
 SECRET = "s3cr3t-Pa55word-xyzzy"
+# These servers have no TLS: logging in to them is allowed only in so many words.
+CLEAR = {"allow_plaintext_auth": True}
 
 
 def mail_config(port: int, **more: object) -> dict:
@@ -78,7 +80,7 @@ def test_subject_and_body_templates(rw, mailbox):
 def test_login_with_password_from_env_never_writes_the_password(rw, tmp_path):
     box = Mailbox(authenticator=accept(b"robot", SECRET.encode()), auth_require_tls=False)
     try:
-        rw.config(mail_config(box.port, username="robot", password_env="SMTP_PASSWORD"))
+        rw.config(mail_config(box.port, username="robot", password_env="SMTP_PASSWORD", **CLEAR))
         env = {**rw.env, "SMTP_PASSWORD": SECRET}
         outputs = []
         for args in (("--", "sh", "-c", "exit 1"), ("--", "true")):
@@ -98,7 +100,7 @@ def test_wrong_password_is_recorded_and_the_run_keeps_its_status(rw, tmp_path):
     try:
         secret_file = tmp_path / "pw"
         secret_file.write_text(SECRET + "\n")
-        rw.config(mail_config(box.port, username="robot", password_file=str(secret_file)))
+        rw.config(mail_config(box.port, username="robot", password_file=str(secret_file), **CLEAR))
         result = rw.fail(extra=("--notify", "mail"))
     finally:
         box.stop()
@@ -115,7 +117,7 @@ def test_password_file_is_used_to_log_in(rw, tmp_path):
     try:
         secret_file = tmp_path / "pw"
         secret_file.write_text(SECRET + "\n")
-        rw.config(mail_config(box.port, username="robot", password_file=str(secret_file)))
+        rw.config(mail_config(box.port, username="robot", password_file=str(secret_file), **CLEAR))
         rw.fail(extra=("--notify", "mail"))
         assert len(box.messages) == 1
     finally:
@@ -271,7 +273,7 @@ def test_a_login_error_never_carries_the_password(monkeypatch, password):
     monkeypatch.setenv("SMTP_PASSWORD", password)
     server = _EchoingSmtp()
     try:
-        spec = mail_config(server.port, username="robot", password_env="SMTP_PASSWORD")
+        spec = mail_config(server.port, username="robot", password_env="SMTP_PASSWORD", **CLEAR)
         notifier = parse_notifier("mail", spec["notifiers"]["mail"], dict(os.environ))
         notice = Notice(notifier, {"event": "failure"}, {"task": "job"}, None, None)
         with pytest.raises(Exception) as caught:

@@ -74,7 +74,7 @@ def test_discord_format(rw, receiver):
     rw.config(hook(receiver.url, format="discord"))
     rw.fail(extra=("--notify", "hook"))
     body = receiver.json()[0]
-    assert list(body) == ["content"]
+    assert set(body) == {"content", "allowed_mentions"}
     assert "FAILED: job" in body["content"]
     assert len(body["content"]) <= 2000
 

@@ -132,7 +132,7 @@ def test_progress_and_info_are_shown_by_ls_while_the_job_runs(root: Root, tmp_pa
         out = root.run("ls").stdout
         assert "half way" in out and "running" in out
         (task,) = json.loads(root.run("ls", "--json").stdout)
-        assert task["running"][0]["feedback"] == {"progress": "40", "info": "half way"}
+        assert task["running_runs"][0]["feedback"] == {"progress": "40", "info": "half way"}
     finally:
         release.touch()
         proc.wait(timeout=30)

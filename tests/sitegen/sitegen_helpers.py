@@ -17,8 +17,9 @@ from urllib.parse import unquote, urlsplit
 
 from conftest import wait_for  # also re-exported for the sitegen tests
 
-from runwrap.store.layout import STDERR, STDOUT, ensure_task_dirs, new_run_id, run_dir
+from runwrap.store.layout import STDERR, STDOUT, ensure_task_dirs, new_run_id, run_dir, task_dir
 from runwrap.store.manifest import new_manifest, scan_artifacts, write_manifest
+from runwrap.store.openruns import claim_open
 from runwrap.store.owner import owner_identity
 from runwrap.timefmt import iso
 from sitegen.config import SiteConfig
@@ -82,6 +83,8 @@ def write_run(
         liveness="running" if running else None,
         **fields,
     )
+    if running:  # as runwrap does: an unfinished run is marked open (docs/on-disk.md)
+        claim_open(task_dir(str(root), task), run_id, manifest["owner"])
     write_manifest(path, manifest, durable=False)  # atomic; a test needs no fsync
     return run_id
 
@@ -191,11 +194,13 @@ ENV = {
 }
 
 
-def runwrap(root: Path, name: str, script: str, *opts: str) -> subprocess.CompletedProcess:
+def runwrap(
+    root: Path, name: str, script: str, *opts: str, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run `sh -c SCRIPT` under the real runwrap as task `name`."""
     return subprocess.run(
         [str(BIN / "runwrap"), "--root", str(root), "-n", name, *opts, "--", "sh", "-c", script],
-        env=ENV,
+        env=ENV if env is None else env,
         capture_output=True,
         text=True,
         timeout=60,

@@ -339,6 +339,8 @@ def test_dark_mode_phone_cards_and_screenshots(views, browser, artifacts_dir):
         browser.save_screenshot(str(artifacts_dir / "dashboard-views.png"))
         for view in ("day", "week"):
             figure = browser.find_element("css selector", f"figure.tl-{view}")
+            # Headless Chromium crops an element's screenshot to the viewport.
+            browser.execute_script("arguments[0].scrollIntoView()", figure)
             figure.screenshot(str(artifacts_dir / f"dashboard-timeline-{view}.png"))
         browser.execute_cdp_cmd(
             "Emulation.setEmulatedMedia",
@@ -377,7 +379,8 @@ def test_dark_mode_phone_cards_and_screenshots(views, browser, artifacts_dir):
 def test_status_json_and_feeds_say_when(views):
     status = json.loads((views["out"] / "status.json").read_text())
     assert status["generated_at"].endswith("Z")
-    assert status["tasks"]["etl"]["running"]["started_at"]
+    assert status["tasks"]["etl"]["live"]["started_at"]
+    assert status["tasks"]["etl"]["running"] == [status["tasks"]["etl"]["live"]["run_id"]]
     assert status["tasks"]["remote"]["host"] == "db1"
     assert status["tasks"]["backup"]["labels"] == {"env": "prod"}
     feed = (views["out"] / "tasks" / "backup" / "feed.atom").read_text()
@@ -388,7 +391,9 @@ def test_status_json_and_feeds_say_when(views):
 
 def test_a_running_runs_page_follows_status_json_and_reloads_when_it_ends(views, browser):
     status = json.loads((views["out"] / "status.json").read_text())
-    page = urljoin(views["url"], status["tasks"]["etl"]["last_run"]["url"])
+    etl = status["tasks"]["etl"]
+    assert etl["last_run"] is None  # a running run is not the task's last (finished) run
+    page = urljoin(views["url"], f"tasks/etl/runs/{etl['live']['run_id']}/index.html")
     browser.get(page)
     assert browser.execute_script("return document.getElementById('live-progress').value") == 70
     browser.execute_script("window.__same_page = true")

@@ -186,14 +186,14 @@ def test_watch_shows_a_running_runs_progress(run_root, out, watcher, tmp_path):
     )
     try:
         wait_for(
-            lambda: (task_state(out, "long").get("running") or {}).get("progress") == 37.0,
+            lambda: (task_state(out, "long").get("live") or {}).get("progress") == 37.0,
             what="progress 37",
         )
         dashboard = (out / "index.html").read_text()
         assert '<progress max="100" value="37">' in dashboard and "step one" in dashboard
         release.touch()
         wait_for(
-            lambda: (task_state(out, "long").get("running") or {}).get("progress") == 80.0,
+            lambda: (task_state(out, "long").get("live") or {}).get("progress") == 80.0,
             what="progress 80",
         )
         Path(f"{release}2").touch()

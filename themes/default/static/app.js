@@ -47,6 +47,11 @@
       }
       span.textContent = " (" + ago(now - t) + ")";
     });
+    // Where room is short (the dashboard's state column): only the relative time.
+    each("time[data-ago]", function (el) {
+      var t = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(t)) { el.textContent = ago(now - t); }
+    });
   }
 
   function elapsed() {
@@ -86,7 +91,7 @@
   }
 
   // -- the dashboard's filters -------------------------------------------------
-  var STATE_RANK = { failing: 0, late: 1, running: 2, ok: 3, skipped: 4, never: 5 };
+  var STATE_RANK = { failing: 0, late: 1, running: 2, ok: 3, never: 4 }; // runwrap.store.query.SHOWN_ORDER
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("table.dashboard tr.task")); }
   function matches(row, q) {
     var d = row.dataset;
@@ -220,13 +225,16 @@
     }
     names.forEach(function (n) {
       var t = status.tasks[n], row = byName[n];
-      row.dataset.state = t.state;
-      row.dataset.running = t.running ? "1" : "";
+      // The state cell's small lines (since when, next, late since) belong to the state
+      // the page was built with: gone with it, until the page is built again.
+      if (row.dataset.state !== t.shown) { each("td.state small", function (el) { el.remove(); }, row); }
+      row.dataset.state = t.shown;
+      row.dataset.running = t.running.length ? "1" : "";
       row.dataset.late = t.late ? "1" : "";
-      row.className = "task state-" + t.state;
+      row.className = "task state-" + t.shown;
       var st = row.querySelector("td.state .status");
-      if (st) { setStatus(st, t.state); }
-      liveLine(row, t.running);
+      if (st) { setStatus(st, t.shown); }
+      liveLine(row, t.live);
       var last = row.querySelector("td[data-label='Last run'] a");
       if (last && t.last_run) {
         last.href = base + t.last_run.url;
@@ -235,7 +243,7 @@
       }
     });
     var totals = status.totals || {};
-    ["failing", "running", "ok"].forEach(function (k) {
+    ["failing", "ok", "never", "running", "late"].forEach(function (k) {
       var el = document.querySelector("#totals .n-" + k);
       if (el && totals[k] !== undefined) { el.textContent = totals[k]; }
     });
@@ -246,8 +254,9 @@
   function updateRun(status) {
     var live = document.getElementById("live");
     var t = (status.tasks || {})[live.dataset.task];
-    var r = t && t.running;
-    if (!r || r.run_id !== live.dataset.runId) { location.reload(); return; } // it ended: its page is rebuilt
+    if (!t || t.running.indexOf(live.dataset.runId) < 0) { location.reload(); return; } // it ended: its page is rebuilt
+    var r = t.live && t.live.run_id === live.dataset.runId ? t.live : null;
+    if (!r) { return; } // one of several running runs: the row shows the oldest
     var word = document.getElementById("live-liveness");
     if (word) { word.className = "liveness l-" + (r.liveness || "running"); word.textContent = r.liveness && r.liveness !== "running" ? r.liveness : ""; }
     var bar = document.getElementById("live-progress"), pct = document.getElementById("live-percent");
@@ -282,7 +291,6 @@
         r.setAttribute("width", String(Math.max(span / 300, shift - x)));
       }, fig);
       each(".tl-end", function (el) { el.textContent = "now"; }, fig);
-      each(".tl-why", function (el) { el.textContent = " (the page drew it up to its newest run, " + shownTime(fig.dataset.anchor) + ")"; }, fig);
       each(".tl-now", function (el) { el.textContent = "now"; }, fig);
     });
   }

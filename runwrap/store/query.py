@@ -1,0 +1,176 @@
+"""The read model: the questions every surface asks of a task, answered once.
+
+`runwrap ls`, `show`, `check`, the metrics, and sitegen's dashboard, task
+pages, status.json and feeds all ask here (docs/on-disk.md, "One story"):
+
+- which runs are unfinished (running, or lost: their owner is gone);
+- the task's state: the fold of its finished runs (store/fold.py, cached in
+  state.json), with its lost runs folded on as their final manifests will be;
+- its bucket (failing, ok, never), which partitions the tasks, and the flags
+  beside it (running, late), in one order for every list.
+
+A surface renders a view; it does not work out a task's state itself.
+"""
+
+from __future__ import annotations
+
+from runwrap.errors import NotFoundError
+from runwrap.store.fold import FAILING_HEALTH, NEVER, OK, bucket, order_key, with_unfinished
+from runwrap.store.layout import is_run_id, task_dir
+from runwrap.store.lookup import find_run_id, read_run, run_ids, task_exists, task_names
+from runwrap.store.manifest import LOST, RUNNING, effective_status
+from runwrap.store.names import check_task_name
+from runwrap.store.openruns import open_runs
+from runwrap.store.state import read_state
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+# What a list shows for a task, most urgent first: every list sorts by it.
+SHOWN_ORDER = (FAILING_HEALTH, "late", RUNNING, OK, NEVER)
+_RANK = {name: i for i, name in enumerate(SHOWN_ORDER)}
+
+
+def unfinished_runs(root: str, task: str) -> list[dict]:
+    """Manifests of every run of the task not finished yet, oldest first (lost ones as lost).
+
+    The one query for "what is running": every unfinished run carries an open
+    marker (openruns.py), whatever order runs started, ended or were skipped in.
+    """
+    found = []
+    for run_id, _owner in open_runs(task_dir(root, task)):
+        manifest = read_run(root, task, run_id)
+        if manifest is not None and manifest.get("status") == RUNNING:
+            manifest["status"] = effective_status(manifest)
+            manifest["run_id"] = run_id  # the marker's name, not what the job could write
+            found.append(manifest)
+    return found
+
+
+def record_of(task: str, state: dict, unfinished: Iterable[dict]) -> dict:
+    """{task, state, running, lost}: a task's folded state with its unfinished runs.
+
+    The state has the lost runs folded on (fold.with_unfinished), so that the
+    story is the same before and after someone finalizes them.
+    """
+    unfinished = list(unfinished)
+    lost = [m for m in unfinished if m.get("status") == LOST]
+    return {
+        "task": task,
+        "state": with_unfinished(state, lost),
+        "running": [m for m in unfinished if m.get("status") == RUNNING],
+        "lost": lost,
+    }
+
+
+def task_record(root: str, task: str) -> dict:
+    """record_of() for a task under ROOT: its state.json (or the rebuilt fold) and open runs."""
+    return record_of(task, read_state(task_dir(root, task)), unfinished_runs(root, task))
+
+
+def task_records(root: str) -> list[dict]:
+    """task_record() for every task under ROOT, by name (what is not a task is skipped)."""
+    return [task_record(root, task) for task in task_names(root)]
+
+
+def lateness_of(root: str, record: dict, now: float):
+    """(TaskLateness, host of the newest run) of a task_record(); (None, "") without a
+    schedule, cheaply: the schedule modules (datetime, cronsim) are imported only for one."""
+    if not isinstance(record["state"].get("schedule"), dict):
+        return None, ""
+    from runwrap.store.lateness import of_overview
+
+    return of_overview(root, record, now)
+
+
+def find_run(root: str, ref: str) -> tuple[str, str]:
+    """(task, run_id) for a run id, or for a task name its latest real run: the newest
+    by seq of its running, lost and last finished runs, never a skipped tick (unless
+    the task has nothing else)."""
+    if is_run_id(ref):
+        return find_run_id(root, ref)
+    task = check_task_name(ref)
+    task_exists(root, task)
+    record = task_record(root, task)
+    candidates = [*record["running"], *record["lost"]]
+    last = last_run(record["state"])
+    if last is not None:
+        candidates.append(last)
+    if candidates:
+        return task, max(candidates, key=order_key)["run_id"]
+    ids = run_ids(root, task)
+    if not ids:
+        raise NotFoundError(f"task {task!r} has no runs yet")
+    return task, ids[-1]
+
+
+def last_run(state: dict) -> dict | None:
+    """The task's last real run (never a skipped tick), as the state has it."""
+    run_id = state.get("last_run_id")
+    if not isinstance(run_id, str):
+        return None
+    return {
+        "run_id": run_id,
+        "seq": state.get("last_seq"),
+        "status": state.get("last_status"),
+        "started_at": state.get("last_started_at"),
+        "ended_at": state.get("last_ended_at"),
+        "duration_s": state.get("last_duration_s"),
+        "exit_code": state.get("last_exit_code"),
+        "host": state.get("last_host"),
+    }
+
+
+def shown_state(state_bucket: str, running: bool, late: bool) -> str:
+    """The one word a list shows: failing first, then late, running, ok, never."""
+    if state_bucket == FAILING_HEALTH:
+        return FAILING_HEALTH
+    if late:
+        return "late"
+    if running:
+        return RUNNING
+    return state_bucket
+
+
+def rank(shown: str) -> int:
+    """A shown state's place in every list (failing first)."""
+    return _RANK.get(shown, len(SHOWN_ORDER))
+
+
+def view(record: dict, lateness: dict | None = None) -> dict:
+    """What every surface shows of a task (JSON): `record` from record_of(), `lateness`
+    from store/lateness.py (TaskLateness.as_json()) or None for a task without a schedule."""
+    state = record["state"]
+    where = bucket(state)
+    late = bool(lateness and lateness.get("late"))
+    running = bool(record["running"])
+    failing = where == FAILING_HEALTH
+    return {
+        "task": record["task"],
+        "state": where,
+        "shown": shown_state(where, running, late),
+        "status": state.get("status"),
+        "since": state.get("since") if where != NEVER else None,
+        "consecutive_failures": state.get("consecutive_failures", 0) if failing else 0,
+        "failing_since": state.get("failing_since") if failing else None,
+        "consecutive_skips": state.get("consecutive_skips", 0),
+        "last_run": last_run(state),
+        "running": [m.get("run_id") for m in record["running"]],
+        "lost": [m.get("run_id") for m in record["lost"]],
+        "late": late,
+        "lateness": lateness,
+        "labels": state.get("labels"),
+    }
+
+
+def totals(views: Iterable[dict]) -> dict:
+    """Counts over tasks: the buckets partition them (failing + ok + never = tasks);
+    running and late are flags counted beside them."""
+    counts = {"tasks": 0, FAILING_HEALTH: 0, OK: 0, NEVER: 0, RUNNING: 0, "late": 0}
+    for v in views:
+        counts["tasks"] += 1
+        counts[v["state"]] += 1
+        counts[RUNNING] += bool(v["running"])
+        counts["late"] += bool(v["late"])
+    return counts
