@@ -68,14 +68,14 @@ class Site:
 
     def __init__(self, cfg: SiteConfig, stop: threading.Event | None = None) -> None:
         self.cfg = cfg
-        self.stop = stop  # set by a signal handler: a long build gives up between tasks
+        self.stop = stop  # set by a signal handler: a long build gives up between pages
         self.theme_dirs = find_theme(cfg.theme)
         self.scratch = Scratch()
         for directory in ("", "tasks"):  # what a sitegen killed mid-write left in the cache
             sweep(os.path.join(cache_dir(cfg.out), directory))
         self.cache = Cache(cfg.out, fingerprint(cfg, self.theme_dirs), self.scratch)
         env = make_env(self.theme_dirs, os.path.join(cache_dir(cfg.out), "jinja"))
-        self.out = Writer(cfg, env, self.theme_dirs, self.scratch)
+        self.out = Writer(cfg, env, self.theme_dirs, self.scratch, self._check_stop)
         self.metrics = Metrics(cfg.out, cfg.root, self.scratch)
         self._summary: dict | None = None  # kept between updates by a long-lived process
         self.stamp: dict | None = None  # what the last complete update began from (stamp.py)

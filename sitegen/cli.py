@@ -128,6 +128,10 @@ def _build(argv: list[str]) -> int:
         stop = threading.Event()
         # The handler only sets a flag the loop acts on (SIGTERM from systemd: a clean stop).
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        if args.watch:  # one watcher per OUT, held until this process ends
+            from sitegen.watch import claim_out
+
+            claim_out(cfg.out)
         build_key = _stamp_key(argv)
         # OUT is about to change (--watch too, perhaps with other options): no stamp
         # until a one-shot build leaves it whole again.

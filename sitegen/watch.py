@@ -234,6 +234,54 @@ def _next_wake(site: Site, source: InotifySource | PollSource, last_scan: float)
     return deadline
 
 
+WATCH_LOCK = "watch.lock"  # in OUT's cache directory: held by the one watcher of OUT
+
+
+def claim_out(out: str) -> int:
+    """Become OUT's one watcher: a descriptor to keep open (its flock) while watching.
+
+    Two watchers of one OUT would build over each other's files and caches;
+    the second is refused in one line, naming the first. The lock is the
+    file at its path (as runwrap's task lock): a lock file removed meanwhile
+    is locked again where it is now.
+    """
+    import fcntl
+
+    from sitegen.cache import cache_dir
+    from sitegen.errors import SitegenError
+
+    path = os.path.join(cache_dir(out), WATCH_LOCK)
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd = os.open(path, flags, 0o644)
+        except OSError as e:
+            raise SitegenError(f"cannot lock {path}: {e.strerror or e}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.read(fd, 32).decode("ascii", "replace").strip()
+            os.close(fd)
+            who = f" (pid {owner})" if owner.isdigit() else ""
+            raise SitegenError(
+                f"another sitegen --watch{who} keeps {out} up to date; stop it first"
+            ) from None
+        try:
+            same = (os.fstat(fd).st_ino, os.fstat(fd).st_dev) == (
+                os.stat(path, follow_symlinks=False).st_ino,
+                os.stat(path, follow_symlinks=False).st_dev,
+            )
+        except OSError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            return fd
+        os.close(fd)
+    raise SitegenError(f"cannot lock {path}: it keeps being replaced")
+
+
 def watch(site: Site, stop: threading.Event) -> None:
     """Keep OUT up to date until `stop` is set."""
     root = site.cfg.root

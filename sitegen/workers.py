@@ -17,6 +17,7 @@ import signal
 from collections.abc import Callable, Iterator
 
 MAX_WORKERS = 8
+_STOP_POLL = 0.2  # how often the parent looks for a stop while the workers build
 _PR_SET_PDEATHSIG = 1
 
 Progress = Callable[[int, int], None]  # (pages done, pages in all) of a full build
@@ -30,8 +31,8 @@ def in_workers(
 ) -> Iterator[tuple[str, object]]:
     """(task, build(task)) for each task, built in forked workers, as each one ends.
 
-    `check_stop()` is called as each result comes in; whatever it raises ends the
-    build, and the workers with it.
+    `check_stop()` is called as each result comes in, and while waiting for
+    one; whatever it raises ends the build, and the workers with it.
     """
     global _build, _parent
     _build, _parent = build, os.getpid()
@@ -42,7 +43,15 @@ def in_workers(
     ctx = multiprocessing.get_context("fork")
     pool = ctx.Pool(min(os.cpu_count() or 1, MAX_WORKERS), initializer=_worker_init)
     try:
-        for task, result in pool.imap_unordered(_run, tasks):
+        results = pool.imap_unordered(_run, tasks)
+        for _ in tasks:
+            while True:  # a stop is seen within _STOP_POLL, not when a (long) task ends
+                check_stop()
+                try:
+                    task, result = results.next(_STOP_POLL)
+                    break
+                except multiprocessing.TimeoutError:
+                    continue
             check_stop()
             yield task, result
         pool.close()

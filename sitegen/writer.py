@@ -14,6 +14,7 @@ import os
 import shutil
 import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -24,7 +25,7 @@ from runwrap.store.jsonio import dumps
 from runwrap.store.manifest import RUNNING
 from runwrap.store.query import rank
 from runwrap.timefmt import iso
-from sitegen import pages
+from sitegen import pages, prune
 from sitegen.config import SiteConfig
 from sitegen.errors import one_line
 from sitegen.files import RunsDir, unlink
@@ -68,7 +69,12 @@ class Writer:
     """Renders pages and publishes files into OUT."""
 
     def __init__(
-        self, cfg: SiteConfig, env: jinja2.Environment, theme_dirs: list, scratch: Scratch
+        self,
+        cfg: SiteConfig,
+        env: jinja2.Environment,
+        theme_dirs: list,
+        scratch: Scratch,
+        check_stop: Callable[[], None] | None = None,
     ) -> None:
         self.cfg = cfg
         self.env = env
@@ -76,6 +82,8 @@ class Writer:
         self.scratch = scratch
         self.site = {"title": cfg.title, "site_url": cfg.site_url}
         self.dashboard = Dashboard()  # its rows, kept between updates
+        # Raises to give the build up (the Site's stop, a SIGTERM), checked between pages.
+        self.check_stop: Callable[[], None] = check_stop or (lambda: None)
 
     def write(self, parts: tuple[str, ...], text: str) -> None:
         """Atomically replace the file at `parts` (below OUT) with text."""
@@ -145,6 +153,7 @@ class Writer:
             )
             if not fresh and run_id not in changed and same_neighbours:
                 continue
+            self.check_stop()  # a task of thousands of pages: a stop is seen between pages
             manifest = manifests.get(run_id) or runs.manifest(run_id)
             if manifest is None:
                 continue
@@ -197,7 +206,7 @@ class Writer:
             next=nxt,
         )
         if existed:
-            _prune_dir(out_run, keep)
+            prune.prune_run_dir(out_run, keep)
 
     def render_history(
         self, task: str, runs: list[dict], old_sigs: dict[str, str], fresh: bool, stats: BuildStats
@@ -234,8 +243,8 @@ class Writer:
             unlink(os.path.join(self.out_task(task), urls.history_name(int(page))))
         if fresh:
             pages_now = {urls.history_name(int(page)) for page in sigs}
-            for name in _listdir(self.out_task(task)):
-                if name not in pages_now and name == urls.history_name(_page_number(name)):
+            for name in prune.listdir(self.out_task(task)):
+                if name not in pages_now and name == urls.history_name(prune.page_number(name)):
                     unlink(os.path.join(self.out_task(task), name))
         return sigs
 
@@ -316,65 +325,28 @@ class Writer:
     # -- removal ---------------------------------------------------------------
 
     def remove_task(self, task: str) -> None:
-        """Remove a task's pages."""
-        shutil.rmtree(self.out_task(task), ignore_errors=True)
+        """Remove a task's pages (what sitegen made there: nothing else)."""
+        prune.remove_own(self.out_task(task))
 
     def remove_stale_tasks(self, tasks: set[str]) -> None:
-        """Remove task directories in OUT that ROOT no longer has."""
-        for name in _listdir(os.path.join(self.cfg.out, urls.TASKS)):
-            if name not in tasks:
-                shutil.rmtree(os.path.join(self.cfg.out, urls.TASKS, name), ignore_errors=True)
+        """Remove the task directories sitegen made in OUT for tasks ROOT no longer has
+        (prune.py: a person's directory there stays)."""
+        prune.remove_stale_tasks(os.path.join(self.cfg.out, urls.TASKS), tasks)
 
     def remove_run(self, task: str, run_id: str) -> None:
         """Remove a run's page and files; runs/ too with the last run (a full build makes
         no empty runs/)."""
         shutil.rmtree(self.out_run(task, run_id), ignore_errors=True)
-        _rmdir_if_empty(os.path.join(self.out_task(task), urls.RUNS))
+        prune.rmdir_if_empty(os.path.join(self.out_task(task), urls.RUNS))
 
     def remove_stale_runs(self, task: str, keep: set[str]) -> None:
         """Remove run directories in OUT that the task no longer has, and the temp
         files a killed build left in the task's directory."""
         sweep(self.out_task(task))
-        out_runs = os.path.join(self.out_task(task), urls.RUNS)
-        for name in _listdir(out_runs):
-            if name not in keep:
-                shutil.rmtree(os.path.join(out_runs, name), ignore_errors=True)
-        _rmdir_if_empty(out_runs)
+        prune.remove_stale_runs(os.path.join(self.out_task(task), urls.RUNS), keep)
 
 
 def _ends(sums: list[dict]) -> list[str]:
     """When each task's last run ended (or started, while it runs)."""
     last = (s["last"] for s in sums if s["last"] is not None)
     return [t for run in last if (t := run["ended"] or run["started"])]
-
-
-def _listdir(path: str) -> list[str]:
-    try:
-        return os.listdir(path)
-    except OSError:
-        return []
-
-
-def _page_number(name: str) -> int:
-    """n for a history page's file name, else 0 (no page has it)."""
-    digits = name.removeprefix("page-").removesuffix(".html")
-    return int(digits) if digits.isdigit() and digits.isascii() else 0
-
-
-def _rmdir_if_empty(path: str) -> None:
-    try:
-        os.rmdir(path)
-    except OSError:
-        pass  # not empty, or not there
-
-
-def _prune_dir(out_run: str, keep: set[str]) -> None:
-    """Remove files a run page no longer links (an artifact renamed, a log gone)."""
-    for dirpath, _dirs, filenames in os.walk(out_run, topdown=False):
-        rel_dir = os.path.relpath(dirpath, out_run)
-        for name in filenames:
-            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-            if rel not in keep:
-                unlink(os.path.join(dirpath, name))
-        if dirpath != out_run and not os.listdir(dirpath):
-            os.rmdir(dirpath)

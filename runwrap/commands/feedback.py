@@ -9,7 +9,7 @@ from runwrap.commands.display import (
     print_json,
 )
 from runwrap.errors import ExitCode, RunwrapError
-from runwrap.store.feedback import parse_bytes, parse_like_taskwatcher
+from runwrap.store.feedback import parse_bytes, read_like_taskwatcher
 from runwrap.store.layout import FEEDBACK, RUNS
 from runwrap.store.lookup import (
     Unreadable,
@@ -53,8 +53,8 @@ def cmd_parse(path: str) -> int:
     """A feedback file's values (taskwatcher's parse)."""
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            values = read_like_taskwatcher(f.read)  # streamed: any size, bounded memory
     except OSError as e:
         raise RunwrapError(f"cannot read feedback file {path}: {e.strerror}") from None
-    print_json(parse_like_taskwatcher(data))
+    print_json(values)
     return ExitCode.OK

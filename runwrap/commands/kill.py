@@ -1,44 +1,64 @@
-"""runwrap kill: stop a running run, through its runwrap when it has one."""
+"""runwrap kill: stop a running run, through its runwrap when it has one.
+
+Nothing here is taken from a file the job can write without checking it on
+the processes themselves: the run's runwrap is named by the run's open
+marker (outside the run directory), and believed only if that process is
+alive with its recorded start time and is the parent of processes carrying
+the run's tag (RUNWRAP_RUN_ID) in their environment, or (between two
+attempts) holds the run's stdout.log open (store/owner.py). The
+process group a non-forwarded signal goes to is the group one of those
+processes leads, never the manifest's `pgid`. Anything else is refused,
+whatever the manifest says: a job running as another user could otherwise
+have root's `runwrap kill` signal a process of its choosing.
+"""
 
 from __future__ import annotations
 
 import os
 
-from runwrap.commands.display import (
-    cell,
-    mapping,
-    print_json,
-)
+from runwrap.commands.display import cell, mapping, print_json
 from runwrap.errors import ExitCode, RunwrapError, StateError
 from runwrap.run import sig
-from runwrap.store.lookup import (
-    task_runs,
-)
-from runwrap.store.manifest import RUNNING
-from runwrap.store.owner import hostname, owner_alive
-from runwrap.store.query import unfinished_runs
+from runwrap.say import warn
+from runwrap.store.layout import STDOUT, task_dir, task_runs_dir
+from runwrap.store.lookup import task_runs
+from runwrap.store.openruns import open_runs
+from runwrap.store.owner import hostname, owner_alive, run_job_leaders
 
 
-def _running(root: str, ref: str) -> list[tuple[str, dict]]:
-    """(run id, manifest) of every run of `ref` (a task or a run id) that is running now."""
+def _open(root: str, ref: str) -> list[tuple[str, dict, str]]:
+    """(run id, owner as its open marker records it, its stdout.log) of every unfinished
+    run of `ref`."""
     task, run_ids = task_runs(root, ref)
     wanted = set(run_ids)
+    runs = os.path.realpath(task_runs_dir(task_dir(root, task)))
     return [
-        (m["run_id"], m)
-        for m in unfinished_runs(root, task)
-        if m["status"] == RUNNING and m.get("run_id") in wanted
+        # runs/ resolved (ROOT may be named through a link), the run's own names not:
+        # the job may have made them links.
+        (run_id, mapping(owner), os.path.join(runs, run_id, STDOUT))
+        for run_id, owner in open_runs(task_dir(root, task))
+        if run_id in wanted
     ]
 
 
-def _process_id(value: object) -> int | None:
-    """A pid or pgid from a manifest that is safe to signal: never 0, 1, ours, nor a bool.
-
-    The manifest lies in a directory the job can write: kill(-1) would reach
-    every process we may signal, kill(0) our own group.
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 < value < 2**31:
+def _targets(run_id: str, owner: dict, signum: int, log_path: str) -> list[int] | None:
+    """What to signal for run `run_id` (pids, or -pgid for groups); None if nothing checks out."""
+    found = run_job_leaders(owner, run_id, log_path)
+    if found is None:
         return None
-    return None if value in (os.getpid(), os.getpgrp()) else value
+    runwrap, children = found
+    # runwrap passes TERM, INT and HUP on to the whole tree and records the run as
+    # killed; any other signal goes to the job's groups directly (runwrap sees the job die).
+    if signum in sig.FORWARDED:
+        return [runwrap]
+    groups = []
+    for pid in children:
+        try:
+            if os.getpgid(pid) == pid:
+                groups.append(-pid)
+        except ProcessLookupError:
+            continue
+    return groups  # the job's session (runwrap's helpers lead none)
 
 
 def cmd_kill(root: str, ref: str, signal_name: str, as_json: bool) -> int:
@@ -47,38 +67,37 @@ def cmd_kill(root: str, ref: str, signal_name: str, as_json: bool) -> int:
         signum = sig.number(signal_name)
     except ValueError:
         raise RunwrapError(f"unknown signal {signal_name!r}; use TERM, INT, HUP, KILL...") from None
-    runs = _running(root, ref)
-    if not runs:
-        raise StateError(f"{ref} is not running")
-    killed = []
-    for run_id, m in runs:
-        owner = mapping(m.get("owner"))
-        if owner.get("host") != hostname():
+    runs = _open(root, ref)
+    killed, refused = [], []
+    for run_id, owner, log_path in runs:
+        if owner.get("host") not in (None, hostname()):
             raise StateError(f"run {run_id} runs on {cell(owner.get('host'))}; kill it there")
-        # runwrap passes TERM, INT and HUP on to the whole group and records the run as
-        # killed; any other signal goes to the group directly (runwrap sees the job die).
-        if signum in sig.FORWARDED:
-            target = _process_id(owner.get("pid"))
-        else:
-            group = _process_id(m.get("pgid"))
-            if group is None:
+        targets = _targets(run_id, owner, signum, log_path)
+        if targets is None:
+            if owner_alive(owner) is True:
+                refused.append(run_id)  # a live process the run's files name: not its runwrap
+            continue
+        sent = False
+        for target in targets:
+            try:
+                os.kill(target, signum)
+                sent = True
+            except ProcessLookupError:
+                continue
+            except PermissionError:
                 raise StateError(
-                    f"run {run_id} records no usable process group ({cell(m.get('pgid'), 24)}); "
-                    f"send TERM instead: runwrap kill {run_id}"
-                )
-            target = -group
-        if not target or owner_alive(owner) is False:
-            continue
-        try:
-            os.kill(target, signum)
-        except ProcessLookupError:
-            continue
-        except PermissionError:
-            raise StateError(
-                f"not allowed to signal run {run_id} (owned by another user)"
-            ) from None
-        killed.append(run_id)
+                    f"not allowed to signal run {run_id} (owned by another user)"
+                ) from None
+        if sent:
+            killed.append(run_id)
+    for run_id in refused[1:] if not killed else refused:
+        warn(f"run {run_id}: no job of it runs below the process its files name; not signalled")
     if not killed:
+        if refused:
+            raise StateError(
+                f"run {refused[0]}: no job of it runs below the process its files name "
+                "(changed by the job?); not signalled"
+            )
         raise StateError(f"{ref} is not running")
     if as_json:
         print_json({"signal": sig.name(signum), "runs": killed})

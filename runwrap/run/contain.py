@@ -19,7 +19,7 @@ import os
 import time
 
 from runwrap.run import sig
-from runwrap.store.owner import proc_stat
+from runwrap.store.owner import carries_tag, proc_stat
 
 _PR_SET_CHILD_SUBREAPER = 36
 _POLL = 0.02
@@ -83,18 +83,11 @@ def descendants(root: int, exclude: frozenset[int] = frozenset()) -> list[int]:
 
 def tagged(run_id: str) -> list[int]:
     """Live processes whose environment carries this run's tag (RUNWRAP_RUN_ID)."""
-    tag = b"RUNWRAP_RUN_ID=" + run_id.encode("utf-8", "surrogateescape") + b"\0"
     me = os.getpid()
     found = []
     for pid, (_ppid, state) in _processes().items():
-        if pid == me or state == "Z":
-            continue
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                environ = f.read()
-        except OSError:
-            continue  # gone, or another user's: not ours to stop
-        if environ.startswith(tag) or b"\0" + tag in environ:
+        # Unreadable (gone, or another user's): not ours to stop.
+        if pid != me and state != "Z" and carries_tag(pid, run_id):
             found.append(pid)
     return found
 

@@ -36,6 +36,7 @@ from runwrap.store.layout import (
     STATE,
     STDERR,
     STDOUT,
+    UnwritableRoot,
     create_run_dir,
     ensure_task_dirs,
     list_dir,
@@ -111,9 +112,9 @@ class _Run:
     """One execution's fixed facts, shared by its steps."""
 
     __slots__ = (
+        "clock",
         "inbox",
         "opts",
-        "root",
         "run_id",
         "run_path",
         "schedule",
@@ -127,11 +128,11 @@ class _Run:
     ) -> None:
         self.opts = opts
         self.schedule = schedule
-        self.root = opts.root
         self.task_path = task_path
         self.inbox = inbox
         self.seq = next_seq(task_path)
         self.started = time.time()  # after any wait for the lock: when the job really starts
+        self.clock = time.monotonic()  # the duration's start: the wall clock may step
         self.run_id = self.run_path = ""
 
     def create(self, manifest: dict, final: bool) -> dict:
@@ -184,9 +185,19 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
 
         prepare(opts, environ)
     schedule = _schedule(opts, environ)
-    task_path = ensure_task_dirs(opts.root, opts.name)
+    try:
+        task_path = ensure_task_dirs(opts.root, opts.name)
+    except UnwritableRoot as e:
+        task_path = ""
+        unwritable = str(e)
     inbox = sig.SignalInbox().install()
     try:
+        if not task_path:
+            # The job always runs: a ROOT that cannot take the task only loses the record.
+            hint = "(--root or $RUNWRAP_ROOT chooses another ROOT)"
+            return _run_unrecorded(
+                opts, inbox, environ, f"{unwritable}; running it unrecorded {hint}"
+            )
         guard = lock.acquire(
             os.path.join(task_path, LOCK),
             opts.overlap,
@@ -201,7 +212,7 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
             run = _Run(opts, task_path, inbox, schedule)
             if guard is None:
                 return _record_skipped(run)
-            return _run_job(run, environ)
+            return _run_job(run, environ, guard)
         finally:
             if guard is not None:
                 guard.release()
@@ -233,7 +244,7 @@ def _record_skipped(run: _Run) -> RunResult:
     return RunResult(code, manifest)
 
 
-def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
+def _run_job(run: _Run, environ: dict[str, str], guard: lock.TaskLock) -> RunResult:
     opts = run.opts
     manifest = run.base_manifest()
     manifest["owner"] = owner_identity()
@@ -241,7 +252,8 @@ def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
     try:
         run.create(manifest, final=False)
     except OSError as e:
-        return _run_unrecorded(run, environ, e)
+        what = f"cannot record this run of {opts.name}, running it unrecorded (output below)"
+        return _run_unrecorded(opts, run.inbox, environ, _failed_to(what, e))
     run_path = run.run_path
     feedback = os.path.join(run_path, FEEDBACK)
     reserve_space(run_path)
@@ -253,7 +265,7 @@ def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
         RUNWRAP_TASK=opts.name,
         RUNWRAP_RUN_ID=run.run_id,
         RUNWRAP_RUN_DIR=run_path,
-        RUNWRAP_ROOT=run.root,
+        RUNWRAP_ROOT=opts.root,
         RUNWRAP_FEEDBACK=feedback,
     )
     cwd = os.getcwd()
@@ -273,7 +285,7 @@ def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
             CappedLog(os.path.join(run_path, STDOUT), opts.max_output),
             CappedLog(os.path.join(run_path, STDERR), opts.max_output),
         )
-        monitor = Monitor(opts, run_path, manifest, logs)
+        monitor = Monitor(opts, run_path, manifest, logs, guard)
         outcome, attempts, leftovers = run_attempts(
             opts,
             run.inbox,
@@ -300,25 +312,24 @@ def _run_job(run: _Run, environ: dict[str, str]) -> RunResult:
     return RunResult(outcome.exit_status, manifest)
 
 
-def _run_unrecorded(run: _Run, environ: dict[str, str], error: OSError) -> RunResult:
+def _run_unrecorded(
+    opts: RunOptions, inbox: sig.SignalInbox, environ: dict[str, str], warning: str
+) -> RunResult:
     """No room for a record: run the job all the same, its output on runwrap's own.
 
     Cron then mails that output as it would without runwrap, and the job's
-    exit status still reaches the caller.
+    exit status still reaches the caller; `warning` is the one line saying why.
     """
-    opts = run.opts
-    warning = _failed_to(
-        f"cannot record this run of {opts.name}, running it unrecorded (output below)", error
-    )
     argv = _job_argv(opts.command, "", "", os.getcwd())
     environ.update(RUNWRAP_TASK=opts.name)
     warn(warning)
+    contain.become_subreaper()  # contained all the same: its whole tree ends with it
     try:
         pid = spawn(argv, environ, 1, 2)
     except SpawnError as e:
         warn(e.reason)
         return RunResult(e.exit_code, {})
-    ending = supervise(pid, run.inbox, opts.timeout, opts.kill_grace)
+    ending = supervise(pid, inbox, opts.timeout, opts.kill_grace)
     return RunResult(from_ending(ending).exit_status, {})
 
 
@@ -334,6 +345,7 @@ def _final_manifest(
     --fail-on-stderr is judged here, once the logs are closed.
     """
     ended = time.time()
+    duration = time.monotonic() - run.clock
     manifest = monitor.final_manifest()
     (stdout_bytes, stdout_dropped), (stderr_bytes, stderr_dropped) = (log.finish() for log in logs)
     if outcome.status == SUCCESS and run.opts.fail_on_stderr and stderr_bytes > 0:
@@ -344,7 +356,7 @@ def _final_manifest(
         exit_code=outcome.exit_code,
         signal=outcome.signal,
         ended_at=iso(ended),
-        duration_s=round(ended - run.started, 3),
+        duration_s=round(duration, 3),
         pid=None,
         pgid=None,
         liveness=None,
@@ -375,13 +387,13 @@ def _after_run(run: _Run, manifest: dict) -> None:
     if opts.metrics_dir:  # the Prometheus textfile: imported only when asked for
         from runwrap.store.metrics import after_run as write_metrics
 
-        write_metrics(opts.metrics_dir, run.root, opts.name)
+        write_metrics(opts.metrics_dir, opts.root, opts.name)
     protected = {
         manifest["run_id"],
         new.get("last_success_id") or "",
         new.get("last_failure_id") or "",
     }
     try:
-        apply_retention(run.root, opts.name, protected, opts.keep, opts.keep_days, opts.keep_size)
+        apply_retention(opts.root, opts.name, protected, opts.keep, opts.keep_days, opts.keep_size)
     except OSError as e:
         warn(_failed_to(f"retention failed for task {opts.name}", e))

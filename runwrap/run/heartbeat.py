@@ -3,6 +3,15 @@
 - keeps each log within --max-output;
 - follows the feedback file: every write is a heartbeat, its values are parsed;
 - stops a job silent for longer than --heartbeat-timeout;
+
+Ages are on the monotonic clock: a beat is "the feedback file changed since
+the last tick" (its mtime, size, ctime or inode), timed when runwrap sees it,
+never the file's mtime compared with the wall clock's now. A wall clock
+stepped forward by more than the limit would kill a job that beats; one
+stepped back would stop hang detection for as long as the step.
+heartbeat_at stays a wall time, for display only.
+
+- keeps the task's lock file at its path (run/lock.py);
 - keeps the manifest current (heartbeat_at, feedback, liveness), rewriting
   it only when something changed and at most about once a second.
 """
@@ -22,6 +31,7 @@ from runwrap.units import format_duration
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from runwrap.run.lock import TaskLock
     from runwrap.run.outputcap import CappedLog
     from runwrap.settings import RunOptions
 
@@ -30,9 +40,15 @@ class Monitor:
     """Periodic checks of one running job."""
 
     def __init__(
-        self, opts: RunOptions, run_path: str, manifest: dict, logs: tuple[CappedLog, ...]
+        self,
+        opts: RunOptions,
+        run_path: str,
+        manifest: dict,
+        logs: tuple[CappedLog, ...],
+        guard: TaskLock | None = None,
     ) -> None:
         self.run_path = run_path
+        self.guard = guard
         self.manifest = manifest
         self.logs = logs
         self.heartbeat_timeout = opts.heartbeat_timeout
@@ -44,29 +60,30 @@ class Monitor:
         timeout = self.heartbeat_timeout
         self.interval = min(1.0, max(0.05, timeout / 10)) if timeout else 1.0
         self._write_every = min(1.0, max(0.05, timeout / 8)) if timeout else 1.0
-        self._heartbeat = time.time()
+        self._heartbeat = time.monotonic()  # when the last beat was seen
         self._log_sizes = [0] * len(logs)
         self._last_write = 0.0
         self._dirty = False
 
     def started(self, pid: int) -> None:
         """The job (or a retry of it) is running as `pid`: counted from now, and on record."""
-        self._heartbeat = time.time()
+        self._heartbeat = time.monotonic()
         self.manifest.update(pid=pid, pgid=pid, liveness=liveness(0.0, self.heartbeat_timeout))
         self._write(time.monotonic())
 
     def tick(self, now: float) -> str | None:
         """One periodic check; a returned string is a reason to stop the job."""
-        wall = time.time()
+        if self.guard is not None:
+            self.guard.keep()
         for i, log in enumerate(self.logs):
             log.check()
             if self.heartbeat_on_output:
                 size = log.size()
                 if size != self._log_sizes[i]:
                     self._log_sizes[i] = size
-                    self._beat(wall)
-        self._read_feedback()
-        age = max(0.0, wall - self._heartbeat)
+                    self._beat(now)
+        self._read_feedback(now)
+        age = max(0.0, now - self._heartbeat)
         state = liveness(age, self.heartbeat_timeout)
         if state != self.manifest.get("liveness"):
             self.manifest["liveness"] = state
@@ -77,19 +94,18 @@ class Monitor:
             return f"killed after {format_duration(age)} without heartbeat"
         return None
 
-    def _read_feedback(self) -> None:
+    def _read_feedback(self, now: float) -> None:
         if self.feedback.poll():
-            mtime = (self.feedback.mtime_ns or 0) / 1e9
-            self._beat(max(mtime, self._heartbeat))
+            self._beat(now)
         if self.feedback.values != self._fed:
             self._fed = dict(self.feedback.values)
             # Recorded masked: the config's redact: rules and the built-in ones.
             self.manifest["feedback"] = self.redactor.values(self._fed)
             self._dirty = True
 
-    def _beat(self, at: float) -> None:
-        self._heartbeat = at
-        self.manifest["heartbeat_at"] = iso(at)
+    def _beat(self, now: float) -> None:
+        self._heartbeat = now
+        self.manifest["heartbeat_at"] = iso(time.time())
         self._dirty = True
 
     def _write(self, now: float) -> None:
@@ -102,5 +118,5 @@ class Monitor:
 
     def final_manifest(self) -> dict:
         """The manifest as last known (feedback read once more), to complete with the outcome."""
-        self._read_feedback()
+        self._read_feedback(time.monotonic())
         return dict(self.manifest)

@@ -3,12 +3,20 @@
 The lock's descriptor is close-on-exec, so it never leaks into the job: a
 job that leaves a background child behind does not keep the task locked
 (the classic trap of `flock LOCK cmd &`).
+
+The lock is the file at its path, not the file runwrap happened to open: a
+lock file removed or replaced (by a job, or by a cleaner going by its age)
+would let the next runwrap lock a new file and run beside the holder. So a
+runwrap that has locked checks that the path still names what it locked,
+and locks again if not; and the holder, every tick, puts a file it holds
+back at the path when the path lost it (keep()).
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import time
 
 from runwrap.settings import ALLOW, SKIP
@@ -20,6 +28,11 @@ if TYPE_CHECKING:
 
 _POLL_START = 0.02
 _POLL_MAX = 0.2
+_RELOCKS = 100  # a path replaced this many times in a row is someone's loop: hold what we have
+
+
+def _identity(st: os.stat_result) -> tuple[int, int]:
+    return st.st_dev, st.st_ino
 
 
 class TaskLock:
@@ -27,14 +40,63 @@ class TaskLock:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.fd = open_lock(path, os.path.dirname(path) or ".")
+        self.fd = open_lock(path, self._fallback())
+
+    def _fallback(self) -> str:
+        return os.path.dirname(self.path) or "."
+
+    def _named(self) -> bool:
+        """True if the path (or, for a lock that fell back to it, the directory) names our fd."""
+        try:
+            held = os.fstat(self.fd)
+            named = self.path if stat.S_ISREG(held.st_mode) else self._fallback()
+            return _identity(os.stat(named, follow_symlinks=False)) == _identity(held)
+        except OSError:
+            return False
 
     def try_acquire(self) -> bool:
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
+        for _ in range(_RELOCKS):
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            if self._named():
+                return True
+            # Locked a file no longer at the path: whoever holds the path's file
+            # is the one to be excluded by. Lock that one instead.
+            os.close(self.fd)
+            self.fd = open_lock(self.path, self._fallback())
         return True
+
+    def keep(self) -> None:
+        """Put a file we hold back at the path if it was removed or replaced there.
+
+        Made under another name, locked, then renamed over the path: anyone
+        who locked a file at the path meanwhile finds, when it checks, that
+        the path names ours now, and locks ours (and waits, or skips).
+        """
+        if self.fd < 0 or self._named():
+            return
+        try:
+            if not stat.S_ISREG(os.fstat(self.fd).st_mode):
+                return  # the directory fallback: nothing to put back
+            spare = f"{self.path}.{os.getpid()}"
+            flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(spare, flags, 0o644)
+        except OSError:
+            return  # no room, or read-only: the old file still guards those who have it
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.rename(spare, self.path)
+        except OSError:
+            os.close(fd)
+            try:
+                os.unlink(spare)
+            except OSError:
+                pass
+            return
+        os.close(self.fd)  # the old file is at no path: nobody can lock it any more
+        self.fd = fd
 
     def release(self) -> None:
         if self.fd >= 0:
@@ -88,3 +150,6 @@ class _NoLock(TaskLock):
 
     def try_acquire(self) -> bool:
         return True
+
+    def keep(self) -> None:
+        pass

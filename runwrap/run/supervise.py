@@ -17,6 +17,7 @@ import select
 import time
 
 from runwrap.run import contain, sig
+from runwrap.store.owner import proc_stat
 from runwrap.units import format_duration
 
 TYPE_CHECKING = False
@@ -64,6 +65,14 @@ class _Tree:
             if pid == self.leader:
                 self.status = status
             self.helpers.discard(pid)
+
+    def ended(self) -> bool:
+        """True if the leader has exited (reaped now, or a zombie not reaped yet)."""
+        self.reap()
+        if self.status is not None:
+            return True
+        fields = proc_stat(self.leader)
+        return fields is None or fields[0] == b"Z"
 
     def members(self) -> list[int]:
         """Every live process of the job (its group leader first while it lives)."""
@@ -114,9 +123,13 @@ def supervise(
     while True:
         tree.reap()
         now = time.monotonic()
-        for signum in inbox.take():
+        received = inbox.take()
+        # A job that had already ended when the signal came ended on its own:
+        # its own status is the run's, not "killed" with that status.
+        ended = bool(received) and tree.ended()
+        for signum in received:
             tree.signal(signum)
-            if not stopping:
+            if not stopping and not ended:
                 stop_signal = signum
                 stopping, kill_at = True, now + kill_grace
         if tree.status is None and next_tick is not None and now >= next_tick:

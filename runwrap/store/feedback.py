@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 import stat
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 MAX_VALUE = 4096  # longer values are cut: the manifest is rewritten every second
 MAX_KEYS = 200
 MAX_LINE = 64 * 1024  # a longer line is junk: skipped without being held in memory
@@ -77,6 +81,7 @@ class FeedbackReader:
         self.values: dict[str, str] = {}
         self.mtime_ns: int | None = None
         self._identity: tuple[int, int] | None = None
+        self._signature: tuple[int, ...] | None = None
         self._offset = 0
         self._pending = b""
         self._skipping = False
@@ -92,7 +97,11 @@ class FeedbackReader:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 return False
-            written = st.st_mtime_ns != self.mtime_ns or (st.st_dev, st.st_ino) != self._identity
+            # Written: anything a write changes, compared with the last poll (never
+            # the mtime with the wall clock's now, which steps).
+            signature = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_dev, st.st_ino)
+            written = signature != self._signature
+            self._signature = signature
             if (st.st_dev, st.st_ino) != self._identity or st.st_size < self._offset:
                 self._restart((st.st_dev, st.st_ino))
             if st.st_size > self._offset:
@@ -132,19 +141,53 @@ class FeedbackReader:
             self._skipping = True
 
 
-def parse_like_taskwatcher(data: bytes) -> dict[str, str]:
-    """A feedback file read as taskwatcher's parse reads it, for `runwrap parse`.
-
-    Indentation and spaces around keys and values are ignored (taskwatcher
-    strips each line); everything else is the format above.
-    """
+def _taskwatcher_lines(text: str) -> list[str]:
+    """Lines as taskwatcher sees them: indentation and spaces around keys and values gone."""
     lines = []
-    for line in data.decode("utf-8", "replace").split("\n"):
+    for line in text.split("\n"):
         line = line.strip()
         close = line.find("]")
         if line.startswith("[") and close > 0:
             line = f"[{line[1:close].strip()}]{line[close + 1 :].strip()}"
         lines.append(line)
+    return lines
+
+
+# A raw line this long is junk (it holds more than MAX_LINE after any sane
+# indentation): skipped as it streams by, never held.
+_RAW_LINE = MAX_LINE + 4096
+
+
+def read_like_taskwatcher(read: Callable[[int], bytes]) -> dict[str, str]:
+    """A feedback file read as taskwatcher's parse reads it, for `runwrap parse`.
+
+    Indentation and spaces around keys and values are ignored (taskwatcher
+    strips each line); everything else is the format above. The file is
+    streamed, in chunks from `read(size)`, in bounded memory: a line longer
+    than MAX_LINE (and its indentation) is skipped without being held, as
+    the run's own reader does (a 1 GB line cost 4 GB read whole).
+    """
     values: dict[str, str] = {}
-    apply_lines(values, lines)
+    pending = b""
+    skipping = False  # inside an overlong line: drop up to its newline
+    while True:
+        chunk = read(_CHUNK)
+        if not chunk:
+            break
+        data = pending + chunk
+        end = data.rfind(b"\n")
+        if end < 0:
+            pending = data
+        else:
+            pending = data[end + 1 :]
+            lines = _taskwatcher_lines(data[:end].decode("utf-8", "replace"))
+            if skipping:
+                lines = lines[1:]
+                skipping = False
+            apply_lines(values, lines)
+        if len(pending) > _RAW_LINE:
+            pending = b""
+            skipping = True
+    if not skipping:  # the last line, without its newline
+        apply_lines(values, _taskwatcher_lines(pending.decode("utf-8", "replace")))
     return values

@@ -140,6 +140,14 @@ def list_tasks(root: str) -> list[str]:
     return sorted(found)
 
 
+class UnwritableRoot(RunwrapError):
+    """ROOT cannot take a new task (full, read-only, out of inodes, not ours to write)."""
+
+    def __init__(self, message: str, error: OSError) -> None:
+        super().__init__(message)
+        self.error = error
+
+
 def ensure_task_dirs(root: str, task: str) -> str:
     """Create ROOT/tasks/<task>/runs as needed; return the task directory.
 
@@ -150,10 +158,7 @@ def ensure_task_dirs(root: str, task: str) -> str:
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as e:
-        raise RunwrapError(
-            f"cannot create the run root {root}: {e.strerror}; "
-            "choose another with --root or $RUNWRAP_ROOT"
-        ) from None
+        raise UnwritableRoot(f"cannot create task {task} in {root}: {e.strerror or e}", e) from None
     for place in (task_dir(root, task), path):
         if os.path.islink(place) or not os.path.isdir(place):
             raise RunwrapError(f"{place} is not a directory (a symlink?); remove it and retry")

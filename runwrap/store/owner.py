@@ -71,3 +71,86 @@ def owner_alive(owner: object) -> bool | None:
         return False
     recorded = owner.get("start")
     return recorded is None or recorded == now
+
+
+def carries_tag(pid: int, run_id: str) -> bool:
+    """True if process `pid` carries run `run_id`'s tag (RUNWRAP_RUN_ID) in its environment.
+
+    The tag is set by runwrap when it starts the job, and a process's
+    initial environment cannot be rewritten by another process: unlike
+    anything in ROOT, it cannot be forged for a process the job did not start.
+    """
+    tag = b"RUNWRAP_RUN_ID=" + run_id.encode("utf-8", "surrogateescape") + b"\0"
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            environ = f.read()
+    except OSError:
+        return False  # gone, or not ours to read
+    return environ.startswith(tag) or b"\0" + tag in environ
+
+
+def _uid(pid: int) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+
+
+def _holds(pid: int, path: str) -> bool:
+    """True if process `pid` has the file `path` open."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == path:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def run_job_leaders(owner: object, run_id: str, log_path: str = "") -> tuple[int, list[int]] | None:
+    """(runwrap's pid, its children) for a running run, checked on the processes.
+
+    `owner` comes from files the job can write (its open marker, its
+    manifest), so it is believed only when the processes agree: the pid is
+    alive with the recorded start time, on this host and boot, and has a
+    child of the same user that carries the run's tag, or holds the run's
+    log `log_path` open, as runwrap does for the whole run (between two
+    attempts too, and for a job that cleared its environment). A pid the job chose
+    (any process it could name) fails the check, since a process the job
+    did not start has no child carrying its tag, nor the run's log open.
+    """
+    if not isinstance(owner, dict) or owner_alive(owner) is not True:
+        return None
+    pid, start = owner.get("pid"), owner.get("start")
+    if not isinstance(pid, int) or isinstance(pid, bool) or not isinstance(start, int):
+        return None
+    if pid in (0, 1, os.getpid()):
+        return None
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    uid = _uid(pid)
+    children = []
+    for name in names:
+        if not name.isdigit():
+            continue
+        fields = proc_stat(name)
+        try:
+            parent = int(fields[1]) if fields else None
+        except (IndexError, ValueError):
+            continue
+        if parent == pid and _uid(int(name)) == uid:
+            children.append(int(name))
+    tagged = any(carries_tag(child, run_id) for child in children)
+    if not tagged and not (log_path and _holds(pid, log_path)):
+        return None
+    if start_ticks(pid) != start:  # again: the pid may have been reused meanwhile
+        return None
+    # Checked: its children are the job it started (a job that cleared its
+    # environment too), processes it adopted, and its watcher.
+    return pid, children

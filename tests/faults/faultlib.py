@@ -190,3 +190,66 @@ def check_task(task_path: Path, retention: bool = False) -> list[dict]:
     differ = {k: (state.get(k), implied.get(k)) for k in fields if state.get(k) != implied.get(k)}
     assert differ == {}, f"state.json differs from the manifests (state, implied): {differ}"
     return manifests
+
+
+UNPRIVILEGED = "runwrapjob"
+
+
+def unprivileged_user() -> str | None:
+    """The name of an unprivileged user made for these tests (useradd), or None if we cannot."""
+    import pwd
+    import subprocess
+
+    try:
+        pwd.getpwnam(UNPRIVILEGED)
+        return UNPRIVILEGED
+    except KeyError:
+        pass
+    if os.getuid() != 0:
+        return None
+    done = subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/bin/sh", UNPRIVILEGED],
+        capture_output=True,
+        text=True,
+    )
+    try:
+        pwd.getpwnam(UNPRIVILEGED)
+    except KeyError:
+        print(f"useradd failed: {done.stderr.strip()}")
+        return None
+    return UNPRIVILEGED
+
+
+def shared_dir(prefix: str) -> Path:
+    """A fresh directory under /tmp that every user can reach (pytest's tmp_path is 0700)."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    path.chmod(0o755)
+    return path
+
+
+def runwrap_for(user: str) -> tuple[list[str], dict[str, str]] | None:
+    """(argv, env additions) that run this checkout's runwrap as `user`, or None if it cannot.
+
+    The test's own interpreter may live where other users cannot reach it
+    (/root/.pyenv): the system's python3 runs the launcher from the source tree.
+    """
+    import pwd
+    import shutil
+    import subprocess
+
+    import runwrap
+
+    source = str(Path(runwrap.__file__).resolve().parents[1])
+    python = shutil.which("python3", path="/usr/bin:/bin") or ""
+    argv = [python, os.path.join(source, "launchers", "runwrap")]
+    env = {"PYTHONPATH": source, "PATH": "/usr/bin:/bin", "HOME": "/"}
+    uid = pwd.getpwnam(user).pw_uid
+    probe = subprocess.run(
+        [*argv, "--version"], env=env, user=uid, cwd="/", capture_output=True, text=True
+    )
+    if not python or probe.returncode != 0:
+        print(f"cannot run runwrap as {user}: {probe.stderr.strip()[-200:]}")
+        return None
+    return argv, env

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
-from conftest import assert_one_line_error
+from conftest import RUNWRAP, assert_one_line_error
 
 
 def test_parse_takes_the_feedback_option_and_ignores_indentation_and_spaces(root, tmp_path) -> None:
@@ -28,3 +30,35 @@ def test_parse_needs_exactly_one_file(root, tmp_path) -> None:
     path.write_text("")
     result = root.run("parse", str(path), "--feedback", str(path))
     assert_one_line_error(result, "usage: runwrap parse FILE")
+
+
+# Runs a command and prints the peak RSS (KiB) of that command alone.
+PEAK_RSS = (
+    "import resource, subprocess, sys\n"
+    "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "sys.stderr.write(done.stderr)\n"
+    "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "print(done.stdout, end='')\n"
+)
+
+
+def test_parse_streams_a_huge_line_in_bounded_memory(root, tmp_path) -> None:
+    """A 512 MB line (a sparse file: no disk) between values: read in chunks, never held."""
+    path = tmp_path / "feedback.log"
+    with open(path, "wb") as f:
+        f.write(b"[before]1\n  [info] kept \n[huge]")
+        f.truncate(512 * 1024 * 1024)
+        f.seek(0, 2)
+        f.write(b"\n[after]2\n[]\n[last]3\n[tail]partial")
+    result = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, RUNWRAP, "parse", str(path)],
+        env=root.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    head, _, out = result.stdout.partition("\n")
+    code, peak_kib = (int(x) for x in head.split())
+    assert code == 0, result.stderr
+    assert json.loads(out) == {"last": "3", "tail": "partial"}
+    assert peak_kib < 64 * 1024, f"runwrap parse peaked at {peak_kib // 1024} MiB"

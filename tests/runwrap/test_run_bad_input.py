@@ -74,11 +74,11 @@ def test_unreadable_config_file(root: Root, tmp_path: Path) -> None:
     assert_one_line_error(result, "cannot read config file")
 
 
-def test_a_root_that_cannot_be_created(root: Root, tmp_path: Path) -> None:
+def test_a_root_that_cannot_be_created_still_runs_the_job(root: Root, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
-    result = root.run("--root", str(blocker / "sub"), "--", "true")
-    assert_one_line_error(result, "cannot create the run root", "--root")
+    result = root.run("--root", str(blocker / "sub"), "--", "sh", "-c", "exit 4")
+    assert_one_line_error(result, "cannot create task", "running it unrecorded", "--root", code=4)
 
 
 def test_config_values_apply_per_task_and_the_command_line_wins(root: Root, tmp_path: Path) -> None:
