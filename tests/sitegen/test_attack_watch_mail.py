@@ -1,0 +1,65 @@
+"""Attack on issue 18's watcher mail (sitegen/notices.py, runwrap/notify/sendmail.py).
+
+A sendmail that takes the mail and exits 0 but leaves a child holding its stdout (an
+MTA that forks its delivery in the background without closing what it inherited)
+is read as a failure: sendmail.send() captures stdout and stderr, so communicate()
+waits for EOF until the notifier's timeout, the notice is recorded as not sent, and
+the next update mails it again. The person gets the same LATE twice (or more).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+
+from sitegen_helpers import BIN, runwrap, wait_for
+from test_sitegen_late import needs_faketime, status, turning_late_soon
+from test_sitegen_late_notices import _mail_env, _mails, needs_namespaces
+
+pytest_plugins = ["sitegen_fixtures"]
+
+
+def _watch_with_forking_sendmail(run_root: Path, out: Path, env: dict, tmp_path: Path) -> tuple:
+    mails, sbin = tmp_path / "mails", tmp_path / "sbin"
+    mails.mkdir(parents=True)
+    sbin.mkdir()
+    sendmail = sbin / "sendmail"
+    # Takes the mail, exits 0 at once; its "delivery agent" keeps the inherited stdout.
+    sendmail.write_text(f'#!/bin/sh\ncat > "{mails}/$(date +%s%N).mail"\nsleep 40 &\nexit 0\n')
+    sendmail.chmod(0o755)
+    setup = (
+        f"mount -t overlay overlay -o lowerdir={sbin}:/usr/sbin /usr/sbin && "
+        f"exec {BIN / 'sitegen'} --root {run_root} --out {out} --watch"
+    )
+    log = tmp_path / "watch.log"
+    with open(log, "w") as f:
+        proc = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", setup],
+            env=env, stdout=f, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    return proc, log, mails
+
+
+@needs_faketime
+@needs_namespaces
+def test_a_mail_sendmail_took_is_not_sent_again(run_root, out, tmp_path):
+    env = _mail_env(tmp_path)
+    turning_late_soon(run_root, "sync", 2.0, env=env)
+    proc, log, mails = _watch_with_forking_sendmail(run_root, out, env, tmp_path)
+    try:
+        wait_for(lambda: _mails(mails), timeout=20, what="the watcher's mail")
+        wait_for(lambda: status(out).get("tasks", {}).get("sync", {}).get("late"), what="late")
+        # Past the mailer's 10 s timeout, two more updates (file events): had the first
+        # mail been recorded as sent, nothing more goes out.
+        for name in ("other", "third"):
+            wait_for(lambda: "timed out" in log.read_text() or len(_mails(mails)) > 1,
+                     timeout=30, what="the send to end")  # fmt: skip
+            assert runwrap(run_root, name, "true", env=env).returncode == 0
+            wait_for(lambda n=name: n in status(out).get("tasks", {}), what=name)
+        wait_for(lambda: len(_mails(mails)) > 1, timeout=25, what="a second mail")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    late = [m for m in _mails(mails) if "LATE" in m.upper()]
+    assert len(late) == 1, f"{len(late)} LATE mails for one lateness\n{log.read_text()}"
