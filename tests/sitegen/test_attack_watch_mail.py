@@ -63,3 +63,34 @@ def test_a_mail_sendmail_took_is_not_sent_again(run_root, out, tmp_path):
         proc.wait(timeout=30)
     late = [m for m in _mails(mails) if "LATE" in m.upper()]
     assert len(late) == 1, f"{len(late)} LATE mails for one lateness\n{log.read_text()}"
+
+
+@needs_faketime
+@needs_namespaces
+def test_no_sendmail_installed_is_said_in_the_watchers_log(run_root, out, tmp_path):
+    """A machine without an MTA (a stock cloud image has none): the watcher's mail fails
+    at every update, recorded in notify.json only. The journal must say that the late
+    notice did not go out: else nobody hears of the lateness, and nobody knows why."""
+    env = _mail_env(tmp_path)
+    turning_late_soon(run_root, "sync", 2.0, env=env)
+    setup = (
+        "mount -t tmpfs tmpfs /usr/sbin && "  # no /usr/sbin/sendmail in this namespace
+        f"exec {BIN / 'sitegen'} --root {run_root} --out {out} --watch"
+    )
+    log = tmp_path / "watch.log"
+    with open(log, "w") as f:
+        proc = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", setup],
+            env=env, stdout=f, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    ledger = Path(run_root, "tasks", "sync", "notify.json")
+    try:
+        wait_for(lambda: status(out).get("tasks", {}).get("sync", {}).get("late"), what="late")
+        wait_for(lambda: ledger.exists() and "sendmail" in ledger.read_text(), what="the try")
+        assert runwrap(run_root, "other", "true", env=env).returncode == 0
+        wait_for(lambda: "other" in status(out).get("tasks", {}), what="another update")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0, log.read_text()
+    text = log.read_text().replace(str(tmp_path), "TMP")  # the test's name says sendmail
+    assert "sendmail" in text or "late notice" in text, text
