@@ -94,3 +94,31 @@ def test_no_sendmail_installed_is_said_in_the_watchers_log(run_root, out, tmp_pa
         assert proc.wait(timeout=30) == 0, log.read_text()
     text = log.read_text().replace(str(tmp_path), "TMP")  # the test's name says sendmail
     assert "sendmail" in text or "late notice" in text, text
+
+
+@needs_faketime
+@needs_namespaces
+def test_root_hears_of_one_lateness_once_with_cron_alive_and_no_mailto(run_root, out, tmp_path):
+    """The defaults: no `site: mail_to` (the watcher mails root) and a crontab without a
+    MAILTO line (`runwrap crontab` writes none; cron mails a system crontab's output to
+    root). With cron alive, `runwrap check --quiet` prints the console's LATE, which cron
+    mails to root, and the watcher mailed root the same LATE: docs/notifications.md's
+    "two mailboxes, one notice each" is one mailbox, two notices."""
+    from test_sitegen_late_notices import _watch_with_sendmail
+
+    env = _mail_env(tmp_path)
+    turning_late_soon(run_root, "sync", 2.0, env=env)
+    proc, log, mails = _watch_with_sendmail(run_root, out, env, tmp_path)
+    try:
+        wait_for(lambda: _mails(mails), timeout=20, what="the watcher's mail")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0, log.read_text()
+    to_root = [m for m in _mails(mails) if "To: root" in m and "LATE" in m.upper()]
+    check = subprocess.run(
+        [str(BIN / "runwrap"), "--root", str(run_root), "check", "--quiet", "sync"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    if check.stdout.strip():  # cron mails any output to MAILTO, unset: the owner, root
+        to_root.append(check.stdout)
+    assert len(to_root) == 1, to_root
