@@ -1,0 +1,39 @@
+"""Attack on issue 18: a finished run's manifest rewritten after runwrap recorded it
+(a job's leftover process writes "status": "running" into its own record; it has no
+open marker any more). ls answers from state.json (success); show, history and
+sitegen's run summary read the manifest (running, read as lost: its owner is gone);
+status.json then says state "ok" with a last_run whose status is "lost".
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import Root
+
+SITEGEN = str(Path(sys.executable).parent / "sitegen")
+
+
+def test_a_finished_runs_rewritten_status_is_one_story(root: Root, tmp_path: Path) -> None:
+    assert root.run("-n", "t", "--", "true").returncode == 0
+    assert root.run("-n", "t", "--", "true").returncode == 0
+    path = root.run_dir("t") / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["status"] = "running"
+    path.write_text(json.dumps(manifest))
+
+    listing = root.run("ls", "--json")
+    (v,) = json.loads(listing.stdout)
+    shown = json.loads(root.run("show", "--json", "t").stdout)
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [SITEGEN, "--root", str(root.path), "--out", str(out)],
+        env=root.env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    t = json.loads((out / "status.json").read_text())["tasks"]["t"]
+    assert t["last_run"]["status"] == t["last_status"], t  # status.json with itself
+    assert v["last_run"]["status"] == shown["status"], (v["last_run"], shown["status"])
