@@ -1,0 +1,38 @@
+"""Attack on issue 18: the task's labels and host on the dashboard and in status.json
+come from the newest run by run id (sitegen/model.task_summary: runs[-1]), while ls
+and the state take them from the newest run by seq (fold.next_state). After the clock
+stepped back, the two are different runs: ls says team=new, status.json team=old.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import RUNWRAP, Root
+
+SITEGEN = str(Path(sys.executable).parent / "sitegen")
+
+
+@pytest.mark.skipif(shutil.which("faketime") is None, reason="needs faketime")
+def test_labels_are_the_newest_runs_on_every_surface(root: Root, tmp_path: Path) -> None:
+    assert root.run("-n", "t", "-l", "team=old", "--", "true").returncode == 0
+    behind = subprocess.run(
+        ["faketime", "-f", "-1h", RUNWRAP, "-n", "t", "-l", "team=new", "--", "true"],
+        env=root.env, cwd=root.cwd, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert behind.returncode == 0, behind.stderr
+    (v,) = json.loads(root.run("ls", "--json").stdout)
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [SITEGEN, "--root", str(root.path), "--out", str(out)],
+        env=root.env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    t = json.loads((out / "status.json").read_text())["tasks"]["t"]
+    assert v["labels"] == {"team": "new"}
+    assert t["labels"] == v["labels"], (t["labels"], v["labels"])
