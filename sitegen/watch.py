@@ -101,7 +101,7 @@ class InotifySource:
         self.watch.cover()  # idempotent: watches what an unseen change left unwatched
 
     def settled(self, site: Site) -> None:
-        self.watch.keep_runs(_unsettled(site))
+        self.watch.keep_runs(site.unsettled())
         # Without a watch on tasks/ (ROOT has none yet, or it went) or with some watches
         # refused, changes may go unseen: look as often as when polling.
         missing = self.watch.ino.full or ("tasks",) not in self.watch.ino.wds
@@ -189,13 +189,6 @@ class Changes:
         else:
             return
         self.wake.set()
-
-
-def _unsettled(site: Site) -> dict[str, set[str]]:
-    """Each task's runs the build has not settled (build.py's _check_runs): the only runs
-    that may still change. Read from the build's summary, as Site.busy() does."""
-    summary = site._summary or {}  # here, not in build.py: that is at its 400 lines
-    return {task: set(entry["pending"]) for task, entry in summary.items() if entry["pending"]}
 
 
 def _settle(source: InotifySource | PollSource, stop: threading.Event) -> None:

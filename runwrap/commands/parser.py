@@ -72,6 +72,19 @@ EXAMPLES = {
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse's parser, keeping what the checks below ask of it through its public API:
+    its subcommands' parsers and the option strings it accepts."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self.subcommands: dict[str, _Parser] = {}
+        self.options: set[str] = set()  # before argparse adds -h through add_argument
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: object, **kwargs: object) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        self.options.update(action.option_strings)
+        return action
+
     def error(self, message: str) -> None:  # one line and 125, like every runwrap error
         # self.prog is "runwrap ls" in a subcommand's parser: its help is the one to read.
         print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
@@ -91,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=_Parser)
 
     def add(name: str, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
-        p = sub.add_parser(
+        p = parser.subcommands[name] = sub.add_parser(
             name,
             help=help_text,
             description=help_text,
@@ -174,7 +187,7 @@ def control_main(argv: list[str]) -> int:
     argv = _subcommand_first(argv, parser)
     args, extra = parser.parse_known_args(argv)
     if extra:  # said by the subcommand's parser, whose help is the one to read
-        _subparser(parser, args.subcommand).error(f"unrecognized arguments: {' '.join(extra)}")
+        parser.subcommands[args.subcommand].error(f"unrecognized arguments: {' '.join(extra)}")
     if args.subcommand == "parse":
         if (args.file is None) == (args.feedback is None):
             raise RunwrapError("usage: runwrap parse FILE (or taskwatcher's --feedback FILE)")
@@ -274,15 +287,9 @@ def _no_command_or_unknown(words: list[str]) -> str:
     return "no command given: runwrap [OPTIONS] -- COMMAND [ARG...]"
 
 
-def _subparser(parser: argparse.ArgumentParser, subcommand: str) -> argparse.ArgumentParser:
-    """The parser of one subcommand."""
-    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return action.choices[subcommand]
-
-
-def _options_of(parser: argparse.ArgumentParser, subcommand: str) -> set[str]:
-    """The option strings a subcommand accepts (--json, -n, ...)."""
-    return {opt for a in _subparser(parser, subcommand)._actions for opt in a.option_strings}
+def _options_of(parser: _Parser, subcommand: str) -> set[str]:
+    """The option strings a subcommand accepts (--json, -n, -h, ...)."""
+    return parser.subcommands[subcommand].options
 
 
 # ---- subcommands ------------------------------------------------------------
