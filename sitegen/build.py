@@ -311,7 +311,6 @@ class Site:
             for run_id in removed:
                 del cached[run_id]
                 self.out.remove_run(task, run_id)
-            stats.removed_runs += len(removed)
             check = [i for i in ids if i not in cached or not cached[i]["settled"] or i in force]
             manifests, changed_pages = self._check_runs(task, runs, check, cached)
             order = [i for i in ids if cached[i]["sum"] is not None]

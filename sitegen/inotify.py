@@ -251,8 +251,5 @@ class RootWatch:
             if run_id not in unsettled.get(task, ()):
                 self._drop_run(task, run_id)
 
-    def watches(self) -> int:
-        return len(self.ino.wds)
-
     def close(self) -> None:
         self.ino.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 
+from runwrap.store.owner import proc_stat
 from sitegen.files import unlink
 
 PREFIX = ".sitegen-tmp."
@@ -108,9 +109,7 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         pass  # someone else's process
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return True  # no /proc here: kill() said it exists
-    return stat[stat.rfind(b")") + 2 :][:1] != b"Z"
+    fields = proc_stat(pid)  # the store's one reader of /proc/<pid>/stat
+    if fields is None:
+        return True  # no /proc here (or it just went): kill() said it existed
+    return fields[0] != b"Z"

@@ -49,7 +49,6 @@ class BuildStats:
     tasks: int = 0
     run_pages: int = 0
     history_pages: int = 0
-    removed_runs: int = 0
     seconds: float = 0.0
     changed_tasks: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # tasks a bug stopped (warned about)
