@@ -17,16 +17,13 @@ import os
 import re
 import shutil
 import stat
-from typing import TYPE_CHECKING
 
 from runwrap.store.jsonio import Unreadable, read_json_at
 from runwrap.store.layout import MANIFEST, NOTIFICATIONS
 from runwrap.store.manifest import manifest_problem
 from sitegen.names import shown
+from sitegen.scratch import Scratch, unlink
 from sitegen.stamp import sig_at
-
-if TYPE_CHECKING:
-    from sitegen.scratch import Scratch
 
 log = logging.getLogger(__name__)
 
@@ -307,11 +304,3 @@ def _same_copy(have: os.stat_result, src: os.stat_result) -> bool:
         and have.st_size == src.st_size
         and (have.st_mtime_ns == src.st_mtime_ns)
     )
-
-
-def unlink(path: str) -> None:
-    """Remove a file that may already be gone."""
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

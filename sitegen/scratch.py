@@ -14,7 +14,6 @@ import itertools
 import os
 
 from runwrap.store.owner import proc_stat
-from sitegen.files import unlink
 
 PREFIX = ".sitegen-tmp."
 _pid = os.getpid()  # asked once, not for every file (a forked worker asks again)
@@ -113,3 +112,11 @@ def _alive(pid: int) -> bool:
     if fields is None:
         return True  # no /proc here (or it just went): kill() said it existed
     return fields[0] != b"Z"
+
+
+def unlink(path: str) -> None:
+    """Remove a file that may already be gone."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -28,12 +28,12 @@ from runwrap.timefmt import iso
 from sitegen import pages, prune
 from sitegen.config import SiteConfig
 from sitegen.errors import one_line
-from sitegen.files import RunsDir, unlink
+from sitegen.files import RunsDir
 from sitegen.fragments import Dashboard
 from sitegen.late import silent, with_lateness
 from sitegen.model import EPOCH, summarize
 from sitegen.names import shown
-from sitegen.scratch import Scratch, sweep
+from sitegen.scratch import Scratch, sweep, unlink
 from sitegen.stamp import tree_files
 
 log = logging.getLogger(__name__)
