@@ -39,8 +39,8 @@ EXAMPLES = {
   runwrap show backup --json               # for scripts""",
     "history": """\
   runwrap history backup                   # the last 20 runs, newest first
-  runwrap history backup --status failed,timeout  # only the ones that went wrong
-  runwrap history backup --since 2h --limit 0     # every run of the last 2 hours""",
+  runwrap history backup --status failed,timeout  # the ones that went wrong
+  runwrap history backup --since 2h --limit 0     # every run of the last 2 h""",
     "feedback": """\
   runwrap feedback import                  # the latest run's feedback values
   runwrap feedback 20261122T043733Z-3f9a   # one run's""",

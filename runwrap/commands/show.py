@@ -154,6 +154,8 @@ def _fields(root: str, task: str, run_id: str, m: dict, now: float) -> list[tupl
                 fields.append((label, shown))
     for key, label in (("labels", "Labels"), ("feedback", "Feedback")):
         pairs = mapping(m.get(key))
+        if key == "labels":  # by name, as ls shows them; feedback in the job's own order
+            pairs = dict(sorted(pairs.items(), key=lambda pair: str(pair[0])))
         if pairs:
             fields.append(
                 (label, ", ".join(f"{clean(k)}={clean(v, 200)}" for k, v in pairs.items()))
