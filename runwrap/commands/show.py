@@ -199,7 +199,7 @@ def _print_output_tail(
     for name in (STDERR, STDOUT):
         text = log_tail(root, task, run_id, name, count)
         if text.strip():
-            print(f"\nLast lines of {name}:")
+            print(f"\nlast lines of {name}:")
             for line in text.rstrip("\n").split("\n"):
                 line = f"  {clean(line, 1000)}"
                 print(line if width is None else _cut(line, width))

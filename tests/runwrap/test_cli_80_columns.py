@@ -157,7 +157,7 @@ def test_show_reads_like_systemctl_status(busy: Root) -> None:
     assert not [line for line in lines if line.endswith(": -")]  # only fields with values
     assert any(line.strip().startswith("Exit code: 2") for line in lines)
     assert any(line.strip().startswith("Labels: env=production, team=db") for line in lines)
-    assert "Last lines of stderr.log:" in lines and "pg_dump: error:" in shown
+    assert "last lines of stderr.log:" in lines and "pg_dump: error:" in shown
     # An older run: its own status and when it began.
     older = seen(terminal(busy, "show", finished[0]["run_id"]))
     assert older[1].split("State: ")[1].startswith("failed at ")
@@ -172,7 +172,7 @@ def test_show_tails_stdout_when_stderr_is_empty(root: Root) -> None:
     root.run("-n", "quiet", "--", "sh", "-c", "echo all done")
     lines = seen(terminal(root, "show", "quiet"))
     assert lines[1].split("State: ")[1].startswith("success since ")
-    assert lines[-2:] == ["Last lines of stdout.log:", "  all done"]
+    assert lines[-2:] == ["last lines of stdout.log:", "  all done"]
 
 
 def test_history_colours_and_fits_and_the_reason_takes_the_room_there_is(busy: Root) -> None:
