@@ -226,3 +226,16 @@ def test_history_is_in_the_order_runs_began_not_by_the_clock(root: Root) -> None
     (newest,) = json.loads(root.run("history", "c", "--limit", "1", "--json").stdout)
     assert newest["run_id"] == behind["run_id"]
     assert seen(terminal(root, "history", "c"))[1].startswith(behind["run_id"])
+
+
+def test_history_limit_reads_only_the_newest_manifests(root: Root) -> None:
+    """--limit N stays cheap: with a sane clock the oldest runs are not read at all (a
+    manifest broken there is not even noticed), while --limit 0 reads and notes it."""
+    for _ in range(5):
+        root.run("-n", "cheap", "--", "true")
+    oldest = root.run_dir("cheap", root.run_ids("cheap")[0])
+    (oldest / "manifest.json").write_text("{cut off")
+    limited = root.run("history", "cheap", "--limit", "3", "--json")
+    assert len(json.loads(limited.stdout)) == 3 and limited.stderr == ""
+    everything = root.run("history", "cheap", "--limit", "0", "--json")
+    assert len(json.loads(everything.stdout)) == 4 and "skipped" in everything.stderr
