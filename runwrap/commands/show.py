@@ -31,7 +31,7 @@ from runwrap.errors import ExitCode
 from runwrap.store.fold import health
 from runwrap.store.layout import STDERR, STDOUT, run_dir
 from runwrap.store.lookup import load_run
-from runwrap.store.manifest import LOST, RECORD, RUNNING
+from runwrap.store.manifest import RECORD, RUNNING
 from runwrap.store.query import find_run, lateness_of, task_record, view
 
 _GREEN, _RED, _YELLOW, _CYAN = "32", "31", "33", "36"
@@ -94,13 +94,14 @@ def _state_line(root: str, task: str, run_id: str, m: dict, now: float) -> tuple
     lateness, _host = lateness_of(root, record, now)
     v = view(record, None if lateness is None else lateness.as_json())
     last = v["last_run"] or {}
-    if last.get("run_id") == run_id and status != LOST:
+    if last.get("run_id") == run_id:
         since = timestamp(v["since"])
         line = clean(v["status"], 20)
         if since is not None:
             line += f" since {clock(since, now)} ({short_age(now - since)} ago)"
-        if v["consecutive_failures"] > 1:
-            line += f", {v['consecutive_failures']} in a row"
+        streak = v["consecutive_failures"]
+        if isinstance(streak, int) and streak > 1:  # state.json is a file: any JSON
+            line += f", {streak} in a row"
         if lateness is not None and lateness.late and lateness.late_since is not None:
             line += f"; late since {clock(lateness.late_since, now)}, {lateness.missed} missed"
         return line, _HEALTH_COLOUR.get(v["state"])
