@@ -18,7 +18,7 @@ from runwrap.errors import NotFoundError
 from runwrap.store.jsonio import MAX_JSON, Unreadable, parse
 from runwrap.store.jsonio import read_fd as _read_fd
 from runwrap.store.layout import MANIFEST, RUNS, is_plain_run_id, is_run_id, tasks_dir
-from runwrap.store.manifest import effective_status
+from runwrap.store.manifest import effective_status, manifest_problem
 from runwrap.store.names import check_task_name, name_problem
 
 TYPE_CHECKING = False
@@ -295,10 +295,12 @@ def read_runs(root: str, task: str, run_ids: Iterable[str]) -> Iterator[tuple[st
 
 
 def _manifest_or_none(value: object, root: str, task: str, run_id: str) -> dict | None:
-    if not isinstance(value, dict):
-        note_skipped(f"{_where(root, (task, RUNS, run_id, MANIFEST))}: not a JSON object")
+    """The manifest if every reader can use it (the one rule: manifest.manifest_problem)."""
+    problem = manifest_problem(run_id, value)
+    if problem is not None:
+        note_skipped(f"{_where(root, (task, RUNS, run_id, MANIFEST))}: {problem}")
         return None
-    return value
+    return value  # type: ignore[return-value]
 
 
 # ---- what people type -------------------------------------------------------------
@@ -337,10 +339,11 @@ def load_run(root: str, task: str, run_id: str) -> dict:
         raise NotFoundError(
             f"run {run_id} of task {task!r} has no readable manifest: {e}"
         ) from None
-    if not isinstance(manifest, dict):
-        raise NotFoundError(f"run {run_id} of task {task!r} has no readable manifest")
-    manifest["status"] = effective_status(manifest)
-    return manifest
+    problem = manifest_problem(run_id, manifest)
+    if problem is not None:
+        raise NotFoundError(f"run {run_id} of task {task!r} has no usable manifest: {problem}")
+    manifest["status"] = effective_status(manifest)  # type: ignore[index]
+    return manifest  # type: ignore[return-value]
 
 
 def task_runs(root: str, ref: str) -> tuple[str, list[str]]:

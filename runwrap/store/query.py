@@ -15,13 +15,23 @@ A surface renders a view; it does not work out a task's state itself.
 from __future__ import annotations
 
 from runwrap.errors import NotFoundError
-from runwrap.store.fold import FAILING_HEALTH, NEVER, OK, bucket, order_key, with_unfinished
+from runwrap.store.fold import (
+    FAILING_HEALTH,
+    NEVER,
+    OK,
+    bucket,
+    can_fold,
+    fold,
+    order_key,
+    state_key,
+    with_unfinished,
+)
 from runwrap.store.layout import is_run_id, task_dir
 from runwrap.store.lookup import find_run_id, read_run, run_ids, task_exists, task_names
 from runwrap.store.manifest import LOST, RUNNING, effective_status
 from runwrap.store.names import check_task_name
 from runwrap.store.openruns import open_runs
-from runwrap.store.state import read_state
+from runwrap.store.state import final_manifests, read_state
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -65,8 +75,19 @@ def record_of(task: str, state: dict, unfinished: Iterable[dict]) -> dict:
 
 
 def task_record(root: str, task: str) -> dict:
-    """record_of() for a task under ROOT: its state.json (or the rebuilt fold) and open runs."""
-    return record_of(task, read_state(task_dir(root, task)), unfinished_runs(root, task))
+    """record_of() for a task under ROOT: its state.json (or the rebuilt fold) and open runs.
+
+    A lost run that cannot go on top of the state (it began before a run that has
+    finished since: --overlap allow) is folded in its place, as a rebuild will once it
+    is finalized: the state is then worked out again from the manifests (rare).
+    """
+    path = task_dir(root, task)
+    state = read_state(path)
+    unfinished = unfinished_runs(root, task)
+    lost = [dict(m, status=LOST) for m in unfinished if m.get("status") == LOST]
+    if any(not can_fold(state, m) and order_key(m) <= state_key(state) for m in lost):
+        state = fold([*final_manifests(path), *lost])
+    return record_of(task, state, unfinished)
 
 
 def task_records(root: str) -> list[dict]:
@@ -97,9 +118,12 @@ def find_run(root: str, ref: str) -> tuple[str, str]:
     last = last_run(record["state"])
     if last is not None:
         candidates.append(last)
-    if candidates:
-        return task, max(candidates, key=order_key)["run_id"]
     ids = run_ids(root, task)
+    there = set(ids)
+    # The newest candidate whose directory is still there (one removed by hand is not).
+    for candidate in sorted(candidates, key=order_key, reverse=True):
+        if candidate["run_id"] in there:
+            return task, candidate["run_id"]
     if not ids:
         raise NotFoundError(f"task {task!r} has no runs yet")
     return task, ids[-1]

@@ -26,7 +26,7 @@ from runwrap.store.fold import (
 )
 from runwrap.store.jsonio import read_json, read_regular, write_atomic, write_json_atomic
 from runwrap.store.layout import SEQ, STATE, STATE_LOCK, open_lock, run_ids_in, task_runs_dir
-from runwrap.store.manifest import read_manifest
+from runwrap.store.manifest import manifest_problem, read_manifest
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -90,15 +90,22 @@ def is_valid(state: object) -> bool:
 def final_manifests(
     task_path: str, override: dict | None = None, without: object = None
 ) -> list[dict]:
-    """Every finished run of the task, in folding order (fold.order_key).
+    """Every finished run of the task that every reader can use, in folding order.
 
+    One rule with the other readers (manifest.manifest_problem): a manifest with
+    wrong-typed fields is no run here either. A `seq` above the task's counter
+    was not given out by runwrap (a job's forgery, a hand edit): it is not believed.
     `override` stands for its run whatever the file says; run id `without` is left out.
     """
     runs = task_runs_dir(task_path)
+    counter = seq_counter(task_path)
     found = {}
     for run_id in run_ids_in(runs):
         manifest = read_manifest(os.path.join(runs, run_id))
-        if is_final(manifest) and manifest["run_id"] == run_id and run_id != without:
+        if is_final(manifest) and manifest_problem(run_id, manifest) is None and run_id != without:
+            seq = manifest.get("seq")
+            if isinstance(seq, int) and counter is not None and seq > counter:
+                manifest = dict(manifest, seq=None)
             found[run_id] = manifest
     if override is not None and is_final(override):
         found[override["run_id"]] = override
@@ -114,9 +121,38 @@ def rebuild_state(task_path: str, override: dict | None = None, without: object 
 
 
 def read_state(task_path: str) -> dict:
-    """The task's state, rebuilt in memory when state.json is missing or cannot be trusted."""
+    """The task's state; when state.json is missing or cannot be trusted (an older
+    version's fold, a broken file) it is rebuilt, and written back when this reader
+    may (once, under the state lock: not again on every read)."""
     value = read_json(state_path(task_path))
-    return value if is_valid(value) else rebuild_state(task_path)
+    if is_valid(value):
+        return value
+    try:
+        fd = _lock(task_path)
+    except OSError:  # another user's ROOT, read-only: rebuilt in memory each time
+        return rebuild_state(task_path)
+    try:
+        value = read_json(state_path(task_path))
+        if is_valid(value):
+            return value  # a run recorded it meanwhile
+        state = rebuild_state(task_path)
+        if state:
+            try:
+                write_json_atomic(state_path(task_path), state, fsync=False)
+            except OSError:
+                pass  # a cache: the next reader rebuilds it again
+        return state
+    finally:
+        os.close(fd)
+
+
+def seq_counter(task_path: str) -> int | None:
+    """The last run number runwrap gave out (the `seq` file), or None when unknown."""
+    raw = read_regular(os.path.join(task_path, SEQ), 64)
+    try:
+        return int(raw.strip()) if raw is not None and raw.strip() else None
+    except ValueError:
+        return None
 
 
 def apply_run(old: dict, task_path: str, manifest: dict) -> dict:
