@@ -24,7 +24,7 @@ from runwrap.commands.display import (
 )
 from runwrap.errors import ExitCode
 from runwrap.store.fold import FAILING_HEALTH, OK
-from runwrap.store.query import lateness_of, rank, task_records, view
+from runwrap.store.query import UNREADABLE, lateness_of, rank, task_records, view
 
 COLOR_CHOICES = ("auto", "always", "never")
 _VALUED = ("--root", "--config", "--color")
@@ -92,7 +92,7 @@ def cmd_ls(root: str, as_json: bool, color: str = "auto") -> int:
         running.extend(record["running"])
         row = [
             clean(v["task"], 64),
-            cell(v["status"], 20),
+            cell(v["status"] if v["unreadable"] is None else v["state"], 20),
             when(v["since"], now),
             when(last.get("started_at"), now),
             duration(last.get("duration_s")),
@@ -119,7 +119,7 @@ def cmd_ls(root: str, as_json: bool, color: str = "auto") -> int:
 
 # SGR colours: red for failing, yellow for late, cyan for running, green for ok.
 _FAILING, _LATE, _RUNNING, _OK = "31", "33", "36", "32"
-_STATUS_COLOUR = {FAILING_HEALTH: _FAILING, OK: _OK}
+_STATUS_COLOUR = {FAILING_HEALTH: _FAILING, UNREADABLE: _FAILING, OK: _OK}
 
 
 def _running_cell(runs: list[dict], now: float) -> str:
