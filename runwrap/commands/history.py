@@ -1,4 +1,9 @@
-"""runwrap history: a task's past runs, newest first."""
+"""runwrap history: a task's past runs, newest first.
+
+A run whose start is more than a few seconds before that of a run earlier in
+its order (seq) is marked `clock?` (store/wallclock.py): its times are not
+to be believed.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from runwrap.commands.display import (
 from runwrap.errors import ExitCode
 from runwrap.store.lookup import read_runs, task_runs
 from runwrap.store.manifest import effective_status
+from runwrap.store.wallclock import clock_doubts
 
 HEADER = ["RUN ID", "STATUS", "STARTED", "DURATION", "EXIT", "REASON"]
 
@@ -24,15 +30,22 @@ def cmd_history(root: str, ref: str, limit: int, status: str | None, as_json: bo
     task, run_ids = task_runs(root, ref)
     now = time.time()
     found: list = []
+    times: list = []  # (index in found, seq, started_at): for the clock? mark
     for run_id, manifest in read_runs(root, task, reversed(run_ids)):
         manifest["status"] = effective_status(manifest)
         if status and manifest["status"] != status:
             continue
+        times.append((len(found), manifest.get("seq"), manifest.get("started_at")))
         # A table keeps each run's row, not its manifest: thousands of manifests
         # held at once cost the garbage collector more than reading them did.
         found.append(manifest if as_json else _row(run_id, manifest, now))
         if limit and len(found) >= limit:
             break
+    for i in clock_doubts(times):
+        if as_json:
+            found[i]["clock_doubt"] = True
+        else:
+            found[i][2] += " clock?"
     if as_json:
         print_json(found)
         return ExitCode.OK
