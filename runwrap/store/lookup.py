@@ -249,33 +249,38 @@ def task_names(root: str, note: bool = True) -> list[str]:
 
 
 def task_problem(root: str, task: str) -> str | None:
-    """Why this reader cannot read the task (its directory, runs/ or state.json), or None.
+    """Why this user may not read the task (its directory, runs/ or state.json), or None.
 
     A task made under `umask 077` by another user is listed in ROOT/tasks but
     cannot be opened: without this, its state would fold from nothing and show
     "never", a healthy-looking row over a failing task (docs/reliability.md).
-    Missing parts are not problems (a new task has no runs yet).
+    Only permissions count: a missing part is a new task, and a broken one (a
+    link, a FIFO) is skipped or rebuilt as before.
     """
+    parts: tuple[str, ...] = ()
+    fds: list[int] = []
     try:
-        for parts in ((task,), (task, RUNS)):
+        fds.append(_open_tasks(root))
+        for parts, flags, parent in (
+            ((task,), _DIR | os.O_NOFOLLOW, 0),
+            ((task, STATE), _FILE, 1),
+            ((task, RUNS), _DIR | os.O_NOFOLLOW, 1),
+        ):
             try:
-                fd = open_below(root, parts)
+                fds.append(os.open(parts[-1], flags, dir_fd=fds[parent]))
             except FileNotFoundError:
-                if len(parts) == 1:
-                    return None  # gone meanwhile: not a task any more
+                if parent == 0:
+                    return None  # gone meanwhile
                 continue
-            try:
-                os.listdir(fd)  # a directory with r but not x (or x but not r) fails here
-            except OSError as e:
-                raise Unreadable(f"{_where(root, parts)}: {e.strerror}") from None
-            finally:
-                os.close(fd)
-        try:
-            os.close(open_regular(root, task, STATE))
-        except FileNotFoundError:
-            pass
-    except Unreadable as e:
-        return str(e)
+            if flags & os.O_DIRECTORY:
+                os.listdir(fds[-1])  # a directory with x but not r fails here
+    except PermissionError as e:
+        return f"{_where(root, parts)}: {e.strerror}"
+    except (OSError, Unreadable):
+        return None  # missing or broken: not a matter of permissions
+    finally:
+        for fd in fds:
+            os.close(fd)
     return None
 
 

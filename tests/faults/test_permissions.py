@@ -175,3 +175,28 @@ def test_another_users_retention_leaves_what_it_cannot_delete(users: dict[str, s
         figure(f"another user's --keep 1 over {len(before)} runs it cannot delete: {lines[0]}")
     finally:
         shutil.rmtree(place, ignore_errors=True)
+
+
+@pytest.mark.parametrize("mode", [0o000, 0o711], ids=["000", "711"])
+def test_a_task_dir_the_reader_cannot_list_is_unreadable(users: dict[str, str], mode: int) -> None:
+    """A task directory made mode 000, or 711 (enterable, not listable): the reader says so."""
+    place = shared_dir("runwrap-mode-")
+    try:
+        root = place / "root"
+        root.mkdir(mode=0o755)
+        shutil.chown(root, users["job"])
+        env = {"RUNWRAP_ROOT": str(root)}
+        done = _as(
+            users["job"], launcher("runwrap"), "-n", "t", "--", "false", cwd=str(place), **env
+        )
+        assert done.returncode == 1, done.stderr
+        (root / "tasks" / "t").chmod(mode)
+        ls = _as(users["other"], launcher("runwrap"), "ls", "--json", **env)
+        (v,) = json.loads(ls.stdout)
+        assert v["state"] == "unreadable", v
+        assert len(_warnings(ls.stderr)) == 1, ls.stderr
+        check = _as(users["other"], launcher("runwrap"), "check", **env)
+        assert check.returncode == 2 and "t: cannot be read" in check.stdout, check
+        figure(f"task dir mode {mode:03o}, another reader: unreadable, check exit 2")
+    finally:
+        shutil.rmtree(place, ignore_errors=True)

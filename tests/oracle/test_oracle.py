@@ -57,6 +57,7 @@ class World:
 
     def __init__(self, tmp: Path, rng: random.Random) -> None:
         self.root, self.out, self.tmp, self.rng = tmp / "root", tmp / "site", tmp, rng
+        self.root.mkdir()  # a first step that runs nothing ("release" with none) reads it
         self.env = {
             **os.environ,
             "RUNWRAP_ROOT": str(self.root),
