@@ -20,6 +20,7 @@ import time
 
 from runwrap.say import warn
 from runwrap.store.layout import (
+    MANIFEST,
     NEW_PREFIX,
     REMOVING_PREFIX,
     list_dir,
@@ -149,15 +150,18 @@ def apply_retention(
         hidden = os.path.join(runs_dir(root, task), REMOVING_PREFIX + run_id)
         try:
             os.rename(path, hidden)
+        except FileNotFoundError:
+            continue  # another runwrap's retention took it first
         except OSError as e:
             refused.append(f"{run_id} ({e.strerror})")
             continue
         remove_tree(hidden)
-        if os.path.lexists(hidden):  # changed under us: put back what is left, and say so
-            try:
-                os.rename(hidden, path)
-            except OSError:
-                pass
+        if os.path.lexists(hidden):  # changed under us (an immutable file, say): say so
+            if os.path.lexists(os.path.join(hidden, MANIFEST)):
+                try:  # still a whole record: back where readers see it
+                    os.rename(hidden, path)
+                except OSError:
+                    pass
             refused.append(f"{run_id} (not all of it could be deleted)")
             continue
         removed.append(run_id)
@@ -180,26 +184,31 @@ def _undeletable(runs_path: str, path: str) -> str | None:
     Checked before the run is renamed: a rename that works followed by a
     deletion that does not (another user's run: runs/ writable by the group, the
     run's own directories not) would leave a hidden, half-deleted run behind.
+    A run gone meanwhile (another runwrap's retention) is not a problem.
     """
-    if not os.access(runs_path, os.W_OK | os.X_OK):
-        return f"{runs_path} is not writable by this user"
     try:
         st = os.lstat(runs_path)
-        me = os.getuid()
-        if me and st.st_mode & 0o1000 and os.lstat(path).st_uid not in (me, st.st_uid):
-            return "another user's run in a sticky runs directory"
-    except OSError as e:
-        return e.strerror
+        owner = os.lstat(path).st_uid
+    except OSError:
+        return None  # gone meanwhile: the rename will find out
+    me = os.getuid()
+    if not os.access(runs_path, os.W_OK | os.X_OK):
+        return f"{runs_path} is not writable by this user"
+    if me and st.st_mode & 0o1000 and owner not in (me, st.st_uid):
+        return "another user's run in a sticky runs directory"
     stack = [path]
     while stack:
         here = stack.pop()
-        if not os.access(here, os.W_OK | os.X_OK | os.R_OK):
-            return f"{here} is not writable by this user"
         try:
             with os.scandir(here) as it:
-                stack.extend(e.path for e in it if e.is_dir(follow_symlinks=False))
+                below = [e.path for e in it if e.is_dir(follow_symlinks=False)]
+        except FileNotFoundError:
+            continue
         except OSError as e:
-            return e.strerror
+            return f"{here}: {e.strerror}"
+        if not os.access(here, os.W_OK | os.X_OK) and os.path.lexists(here):
+            return f"{here} is not writable by this user"
+        stack.extend(below)
     return None
 
 
