@@ -121,7 +121,9 @@ def test_retention_removes_the_lowest_seqs_not_the_oldest_ids(root: Root) -> Non
     figure(f"clock: --keep 3 after two runs dated a year ahead: kept seqs {kept}")
 
 
-def test_history_marks_a_run_whose_clock_disagrees_with_its_order(root: Root) -> None:
+def test_history_marks_a_run_whose_clock_disagrees_with_its_order(
+    root: Root, tmp_path: Path
+) -> None:
     for offset in ("", "+365d", "", "-1h"):
         _run(root, offset, 0)
     history = root.run("history", "--json", "t")
@@ -131,4 +133,16 @@ def test_history_marks_a_run_whose_clock_disagrees_with_its_order(root: Root) ->
     assert doubted == {3, 4}, json.loads(history.stdout)
     table = root.run("history", "t")
     assert table.returncode == 0 and table.stdout.count("clock?") == 2, table.stdout
+    # The site's history pages mark the same two runs.
+    out = tmp_path / "out"
+    _story(root, out)
+    marked = {
+        m.group(1)
+        for page in (out / "tasks" / "t").glob("*.html")
+        for m in re.finditer(
+            r"<code>([^<]+)</code>(?:(?!</tr>).)*clock\?</small>", page.read_text(), re.S
+        )
+    }
+    ids = {h["run_id"] for h in json.loads(history.stdout) if h.get("clock_doubt")}
+    assert marked == ids, (marked, ids)
     figure(f"clock: history marks the runs started before an earlier run: seqs {doubted}")
