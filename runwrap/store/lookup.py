@@ -255,7 +255,9 @@ def task_problem(root: str, task: str) -> str | None:
     cannot be opened: without this, its state would fold from nothing and show
     "never", a healthy-looking row over a failing task (docs/reliability.md).
     Only permissions count: a missing part is a new task, and a broken one (a
-    link, a FIFO) is skipped or rebuilt as before.
+    link, a FIFO) is skipped or rebuilt as before. Opening a directory needs
+    its read permission, and opening below it its search permission: no
+    listing is needed (runs/ may hold thousands of runs).
     """
     parts: tuple[str, ...] = ()
     fds: list[int] = []
@@ -272,8 +274,6 @@ def task_problem(root: str, task: str) -> str | None:
                 if parent == 0:
                     return None  # gone meanwhile
                 continue
-            if flags & os.O_DIRECTORY:
-                os.listdir(fds[-1])  # a directory with x but not r fails here
     except PermissionError as e:
         return f"{_where(root, parts)}: {e.strerror}"
     except (OSError, Unreadable):
