@@ -209,6 +209,14 @@ elif case == "artifacts":
     os.symlink(canary, os.path.join(run_dir, "canary-link"))
     os.mkfifo(os.path.join(run_dir, "fifo"))
     os.link(canary, os.path.join(run_dir, "hardlinked"))
+if len(sys.argv) > 3:  # hold: forged, wait to be killed (the fields forged again meanwhile)
+    open(os.path.join(run_dir, "forged"), "w").close()
+    while True:
+        if case == "manifest fields":
+            with open(manifest + ".f", "w") as f:
+                json.dump(fields, f)
+            os.replace(manifest + ".f", manifest)
+        time.sleep(0.05)
 sys.exit(1)
 """
 
@@ -283,3 +291,35 @@ def test_a_forged_run_dir_changes_no_outcome_notice_page_or_removal(
                                                          "out", "root"]  # fmt: skip
     figure(f"forgery matrix: {case}: recorded failed (exit 1, seq 1), one FAILED notice, "
            f"pages failing and inert, retention by seq, nothing outside ROOT")  # fmt: skip
+
+
+@pytest.mark.parametrize("case", [c for c in MATRIX_CASES if c.startswith("manifest")])
+def test_a_forged_manifest_does_not_hide_the_run_from_kill(tmp_path: Path, case: str) -> None:
+    """`runwrap kill TASK` finds the run by its open marker and its processes, whatever the
+    job made of its manifest, and stops it (recorded killed)."""
+    import json
+    import sys
+
+    from conftest import Root
+
+    (tmp_path / "cwd").mkdir()
+    root = Root(tmp_path / "root", tmp_path / "cwd")
+    canary = tmp_path / "canary"
+    canary.write_text("canary\n")
+    (tmp_path / "job.py").write_text(MATRIX_JOB)
+    root.env = {**root.env, "FORGED": json.dumps(FORGED_FIELDS)}
+    job = root.start(
+        "-n", "t", "--kill-grace", "0.5", "--",
+        sys.executable, str(tmp_path / "job.py"), case, str(canary), "hold",
+    )  # fmt: skip
+    runs = root.task_dir("t") / "runs"
+    wait_for(lambda: job.poll() is not None or any(runs.glob("*/forged")), what="the forgery")
+    assert job.poll() is None, job.stderr.read()
+    kill = root.run("kill", "t")
+    assert kill.returncode == 0 and "Traceback" not in kill.stderr, kill.stderr
+    assert job.wait(timeout=30) == 128 + signal.SIGTERM, job.stderr.read()
+    (run_id,) = root.run_ids("t")
+    m = root.manifest("t", run_id)
+    assert (m["status"], m["run_id"], m["seq"]) == ("killed", run_id, 1), m
+    assert canary.read_text() == "canary\n"
+    figure(f"forgery matrix: {case}, then runwrap kill TASK: the real job stopped, killed")
