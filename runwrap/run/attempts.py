@@ -17,7 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from runwrap.run.heartbeat import Monitor
+    from runwrap.run.heartbeat import Heartbeat
     from runwrap.run.outputcap import CappedLog
     from runwrap.settings import RunOptions
 
@@ -45,7 +45,7 @@ def run_attempts(
     argv: list[str],
     environ: dict[str, str],
     logs: tuple[CappedLog, CappedLog],
-    monitor: Monitor,
+    heartbeat: Heartbeat,
     start_watcher: Callable[[], int | None],
 ) -> tuple[Outcome, list[dict], int]:
     """Run the job, and again after a failure while --retries allows.
@@ -70,7 +70,7 @@ def run_attempts(
             pid = start_watcher()
             if pid is not None:
                 helpers.add(pid)
-        return monitor.tick(now)
+        return heartbeat.tick(now)
 
     while True:
         attempt_start = time.time()
@@ -81,14 +81,14 @@ def run_attempts(
             outcome = from_spawn_error(e)
             os.write(stderr.fd, f"runwrap: {e.reason}\n".encode("utf-8", "replace"))
         else:
-            monitor.started(pid)
+            heartbeat.started(pid)
             ending = supervise(
                 pid,
                 inbox,
                 opts.timeout,
                 opts.kill_grace,
                 tick=tick,
-                tick_interval=monitor.interval,
+                tick_interval=heartbeat.interval,
                 helpers=helpers,
             )
             outcome = from_ending(ending)
