@@ -12,6 +12,7 @@ class ExitCode:
 
     OK = 0
     ATTENTION = 1  # runwrap check: a task is late; crontab --check: the crontab differs
+    UNREADABLE = 2  # runwrap check: a task (or ROOT/tasks) this user cannot read
     USAGE = 125  # like timeout(1) and env(1): runwrap itself failed
     CANNOT_EXECUTE = 126
     NOT_FOUND = 127

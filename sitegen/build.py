@@ -203,6 +203,13 @@ class Site:
             self._warn_once("tasks-link", "%s is a symbolic link: not followed", path)
             return []
         tasks = task_names(self.cfg.root, note=False)
+        if not tasks:
+            try:
+                os.listdir(path)
+            except FileNotFoundError:
+                pass
+            except OSError as e:  # another user's ROOT/tasks: not an empty, healthy site
+                self._warn_once("tasks-unreadable", "cannot read %s: %s", path, e.strerror)
         for name in sorted(set(list_tasks(self.cfg.root)) - set(tasks)):
             problem = name_problem(name)
             self._warn_once(
@@ -354,7 +361,12 @@ class Site:
         """The task's record in the store's read model (query.task_record): as the
         lateness check just read it, or read now."""
         known = self.late.items.get(task)
-        return known[0] if known is not None else task_record(self.cfg.root, task)
+        record = known[0] if known is not None else task_record(self.cfg.root, task)
+        if record.get("unreadable"):  # shown as such on every page; said once here
+            self._warn_once(
+                f"unreadable:{task}", "cannot read task %s: %s", shown(task), record["unreadable"]
+            )
+        return record
 
     def _check_runs(
         self, task: str, runs: RunsDir, check: list[str], cached: dict

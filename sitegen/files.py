@@ -6,7 +6,8 @@ task's runs/ directory, is never followed. Every file is opened O_NONBLOCK (a
 FIFO must not hang a build) and used only if fstat says it is a regular file.
 Files are published into OUT as hard links (no copying of gigabytes; the
 inode checked is the inode published), or copied where OUT is on another
-filesystem.
+filesystem or the job's file is not readable by everyone (a job under
+`umask 077` writes its logs 0600: a link would be refused to the web server).
 """
 
 from __future__ import annotations
@@ -232,12 +233,16 @@ class RunFiles:
             have = None if new else os.lstat(dest)
         except FileNotFoundError:
             have = None
+        # A link shares the job's file mode: one written under `umask 077` (0600) or 027
+        # (0640) would be refused to the web server. Such a file is copied instead, with
+        # the mode of sitegen's own pages (docs/deploy.md).
+        link = self.mode == "link" and bool(src.st_mode & stat.S_IROTH)
         if have is not None:
-            if have.st_ino == src.st_ino and have.st_dev == src.st_dev:
+            if link and have.st_ino == src.st_ino and have.st_dev == src.st_dev:
                 return True
-            if self.mode == "copy" and _same_copy(have, src):
+            if not link and have.st_ino != src.st_ino and _same_copy(have, src):
                 return True
-        if self.mode == "link" and self._link(dfd, name, dest, src, replace=have is not None):
+        if link and self._link(dfd, name, dest, src, replace=have is not None):
             return True
         self._copy(fd, dest)
         return True

@@ -31,6 +31,7 @@ ICONS = {
     "skipped": "↷",
     "never": "-",
     "unknown": "?",
+    "unreadable": "?",
 }
 
 

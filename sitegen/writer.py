@@ -24,6 +24,7 @@ from runwrap.store import siteurls as urls
 from runwrap.store.jsonio import dumps
 from runwrap.store.manifest import RUNNING
 from runwrap.store.query import rank
+from runwrap.store.wallclock import clock_doubts
 from runwrap.timefmt import iso
 from sitegen import pages, prune
 from sitegen.config import SiteConfig
@@ -216,6 +217,10 @@ class Writer:
         comparing a digest of those with the last build's says exactly which
         pages a full build would write differently. Returns the new digests.
         """
+        # Runs whose start disagrees with their order are marked "clock?" (order is not time).
+        doubted = clock_doubts((r["id"], r.get("seq"), r.get("started")) for r in runs)
+        if doubted:
+            runs = [{**r, "clock": True} if r["id"] in doubted else r for r in runs]
         paged = pages.paginate(runs, self.cfg.page_size)
         numbers = sorted(paged)
         summary = {"name": task}

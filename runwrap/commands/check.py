@@ -1,5 +1,8 @@
 """runwrap check: is any scheduled task late? One line per late task, exit 1, and notices.
 
+A task this user cannot read (lookup.task_problem) may be failing unseen: one
+line for it, and exit 2 (ExitCode.UNREADABLE), whatever else holds.
+
 Meant for a crontab line of its own (on another host, say) or a systemd
 timer: the runs of a task cannot notice that they stopped happening.
 """
@@ -10,7 +13,7 @@ import time
 
 from runwrap.commands.display import clean, clock, silence_lines, when
 from runwrap.errors import ExitCode
-from runwrap.store.lookup import task_names
+from runwrap.store.lookup import task_names, unreadable_noted
 from runwrap.store.query import find_run, lateness_of, task_record
 
 
@@ -27,6 +30,10 @@ def cmd_check(
     late_found = False
     for task in tasks or task_names(root):
         item = task_record(root, task)
+        if item.get("unreadable"):
+            if not quiet:
+                print(f"{clean(task, 64)}: cannot be read ({clean(item['unreadable'], 200)})")
+            continue
         lateness, host = lateness_of(root, item, now)
         if lateness is None:
             if named and not quiet:
@@ -45,6 +52,8 @@ def cmd_check(
     if not quiet:
         for line in silence_lines(scheduled, now):
             print(line)
+    if unreadable_noted():
+        return ExitCode.UNREADABLE
     return ExitCode.ATTENTION if late_found else ExitCode.OK
 
 

@@ -5,6 +5,10 @@ Order is not time (docs/on-disk.md): runs are listed by `seq`, then run id
 That order is kept cheap: run ids are read newest first and the reading
 stops once the `limit` runs wanted are certain to be the newest by seq
 (see _newest_first); with a sane clock that is after `limit` manifests.
+
+A run whose start is more than a few seconds before that of a run earlier in
+its order is marked `clock?` (store/wallclock.py, among the runs listed):
+its times are not to be believed.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from runwrap.store.jsonio import Unreadable
 from runwrap.store.layout import SEQ
 from runwrap.store.lookup import open_regular, read_fd, read_runs, task_runs
 from runwrap.store.manifest import FAILING, RUNNING, SUCCESS, effective_status
+from runwrap.store.wallclock import clock_doubts
 from runwrap.units import parse_duration
 
 TYPE_CHECKING = False
@@ -63,8 +68,18 @@ def cmd_history(
 
     # A table keeps each run's row, not its manifest: thousands of manifests
     # held at once cost the garbage collector more than reading them did.
-    keep = (lambda run_id, m: m) if as_json else (lambda run_id, m: _row(run_id, m, now))
-    found = _newest_first(root, task, run_ids, wanted, keep, limit)
+    one = (lambda run_id, m: m) if as_json else (lambda run_id, m: _row(run_id, m, now))
+
+    def keep(run_id: str, m: dict) -> tuple:
+        return m.get("seq"), m.get("started_at"), one(run_id, m)
+
+    picked = _newest_first(root, task, run_ids, wanted, keep, limit)
+    found = [item for _seq, _started, item in picked]
+    for i in clock_doubts((i, seq, at) for i, (seq, at, _item) in enumerate(picked)):
+        if as_json:
+            found[i]["clock_doubt"] = True
+        else:
+            found[i][2] += " clock?"
     if as_json:
         print_json(found)
         return ExitCode.OK

@@ -30,7 +30,15 @@ from runwrap.commands.display import (
 )
 from runwrap.errors import ExitCode
 from runwrap.store.fold import FAILING_HEALTH, OK
-from runwrap.store.query import SHOWN_ORDER, lateness_of, rank, task_record, task_records, view
+from runwrap.store.query import (
+    SHOWN_ORDER,
+    UNREADABLE,
+    lateness_of,
+    rank,
+    task_record,
+    task_records,
+    view,
+)
 
 COLOR_CHOICES = ("auto", "always", "never")
 OUTPUTS = ("wide",)
@@ -186,7 +194,7 @@ def _rows(listed: list, now: float) -> tuple[list[list[str]], list[list[str | No
         rows.append(
             [
                 clean(v["task"], 64),
-                cell(v["status"], 12),
+                cell(v["status"] if v["unreadable"] is None else v["state"], 12),
                 ago(v["since"], now),
                 ago(last.get("started_at"), now),
                 short_duration(last.get("duration_s")),
@@ -208,7 +216,7 @@ def _wide_rows(listed: list, now: float) -> tuple[list[list[str]], list[list[str
         last = v["last_run"] or {}
         row = [
             clean(v["task"], 64),
-            cell(v["status"], 20),
+            cell(v["status"] if v["unreadable"] is None else v["state"], 20),
             when(v["since"], now),
             when(last.get("started_at"), now),
             duration(last.get("duration_s")),
@@ -225,7 +233,7 @@ def _wide_rows(listed: list, now: float) -> tuple[list[list[str]], list[list[str
 
 # SGR colours: red for failing, yellow for late, cyan for running, green for ok.
 _FAILING, _LATE, _RUNNING, _OK = "31", "33", "36", "32"
-_STATUS_COLOUR = {FAILING_HEALTH: _FAILING, OK: _OK}
+_STATUS_COLOUR = {FAILING_HEALTH: _FAILING, UNREADABLE: _FAILING, OK: _OK}
 
 
 def _paint(v: dict, status: int, running: int, late: int) -> list[str | None]:

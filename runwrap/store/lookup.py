@@ -17,7 +17,14 @@ import stat
 from runwrap.errors import NotFoundError
 from runwrap.store.jsonio import MAX_JSON, Unreadable, parse
 from runwrap.store.jsonio import read_fd as _read_fd
-from runwrap.store.layout import MANIFEST, RUNS, is_plain_run_id, is_run_id, tasks_dir
+from runwrap.store.layout import (
+    MANIFEST,
+    RUNS,
+    STATE,
+    is_plain_run_id,
+    is_run_id,
+    tasks_dir,
+)
 from runwrap.store.manifest import effective_status, manifest_problem
 from runwrap.store.names import check_task_name, name_problem
 
@@ -32,11 +39,24 @@ _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 # ---- one warning line for everything skipped --------------------------------
 
 _skipped: list[str] = []
+_unreadable: list[str] = []
 
 
 def note_skipped(what: str) -> None:
     """Remember something a reader skipped, for skipped_warning()."""
     _skipped.append(what)
+
+
+def note_unreadable(what: str) -> None:
+    """Remember a task (or ROOT/tasks) this reader cannot open: skipped, and counted for
+    unreadable_noted() (`runwrap check` fails on it: an unread task may be failing)."""
+    _skipped.append(what)
+    _unreadable.append(what)
+
+
+def unreadable_noted() -> list[str]:
+    """The tasks (or ROOT/tasks) noted unreadable so far."""
+    return list(_unreadable)
 
 
 def skipped_warning() -> str | None:
@@ -210,7 +230,7 @@ def task_names(root: str, note: bool = True) -> list[str]:
         entries = _entries(root, ())
     except Unreadable as e:
         if note:
-            note_skipped(str(e))
+            note_unreadable(str(e))
         return []
     found = []
     for entry in entries:
@@ -226,6 +246,42 @@ def task_names(root: str, note: bool = True) -> list[str]:
         elif note:
             note_skipped(f"{_where(root, (name,))}: {problem}")
     return sorted(found)
+
+
+def task_problem(root: str, task: str) -> str | None:
+    """Why this user may not read the task (its directory, runs/ or state.json), or None.
+
+    A task made under `umask 077` by another user is listed in ROOT/tasks but
+    cannot be opened: without this, its state would fold from nothing and show
+    "never", a healthy-looking row over a failing task (docs/reliability.md).
+    Only permissions count: a missing part is a new task, and a broken one (a
+    link, a FIFO) is skipped or rebuilt as before. Opening a directory needs
+    its read permission, and opening below it its search permission: no
+    listing is needed (runs/ may hold thousands of runs).
+    """
+    parts: tuple[str, ...] = ()
+    fds: list[int] = []
+    try:
+        fds.append(_open_tasks(root))
+        for parts, flags, parent in (
+            ((task,), _DIR | os.O_NOFOLLOW, 0),
+            ((task, STATE), _FILE, 1),
+            ((task, RUNS), _DIR | os.O_NOFOLLOW, 1),
+        ):
+            try:
+                fds.append(os.open(parts[-1], flags, dir_fd=fds[parent]))
+            except FileNotFoundError:
+                if parent == 0:
+                    return None  # gone meanwhile
+                continue
+    except PermissionError as e:
+        return f"{_where(root, parts)}: {e.strerror}"
+    except (OSError, Unreadable):
+        return None  # missing or broken: not a matter of permissions
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return None
 
 
 def run_ids(root: str, task: str) -> list[str]:

@@ -27,6 +27,10 @@ COUNTED = tuple(s for s in STATUSES if s != RUNNING)
 
 # name -> (type, help). Rendered in this order.
 FAMILIES = {
+    "unreadable": (
+        "gauge",
+        "1 when this reader cannot read the task (then nothing else is given).",
+    ),
     "last_run_start_timestamp_seconds": ("gauge", "When the last run (not skipped) started."),
     "last_run_end_timestamp_seconds": ("gauge", "When the last run (not skipped) ended."),
     "last_run_duration_seconds": ("gauge", "How long the last run (not skipped) took."),
@@ -161,6 +165,9 @@ def task_samples(root: str, task: str, now: float, previous=None, known=None) ->
         if number is not None:
             out.setdefault(family, []).append((labels, number))
 
+    put("unreadable", 1 if item.get("unreadable") else 0)
+    if item.get("unreadable"):
+        return out  # a zero of failures there would look healthy
     last = last_run(state)  # the read model's: never a skipped tick, a lost run as lost
     if last is not None:
         put("last_run_start_timestamp_seconds", parse_iso(last["started_at"]))

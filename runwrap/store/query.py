@@ -6,8 +6,9 @@ pages, status.json and feeds all ask here (docs/on-disk.md, "One story"):
 - which runs are unfinished (running, or lost: their owner is gone);
 - the task's state: the fold of its finished runs (store/fold.py, cached in
   state.json), with its lost runs folded on as their final manifests will be;
-- its bucket (failing, ok, never), which partitions the tasks, and the flags
-  beside it (running, late), in one order for every list.
+- its bucket (failing, unreadable, ok, never), which partitions the tasks, and
+  the flags beside it (running, late), in one order for every list. A task
+  this reader cannot open is "unreadable", never a healthy-looking "never".
 
 A surface renders a view; it does not work out a task's state itself.
 """
@@ -27,7 +28,15 @@ from runwrap.store.fold import (
     with_unfinished,
 )
 from runwrap.store.layout import is_run_id, task_dir
-from runwrap.store.lookup import find_run_id, read_run, run_ids, task_exists, task_names
+from runwrap.store.lookup import (
+    find_run_id,
+    note_unreadable,
+    read_run,
+    run_ids,
+    task_exists,
+    task_names,
+    task_problem,
+)
 from runwrap.store.manifest import LOST, RUNNING, effective_status
 from runwrap.store.names import check_task_name
 from runwrap.store.openruns import open_runs
@@ -37,8 +46,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+# A task this reader cannot open (lookup.task_problem): it may hide a failure.
+UNREADABLE = "unreadable"
 # What a list shows for a task, most urgent first: every list sorts by it.
-SHOWN_ORDER = (FAILING_HEALTH, "late", RUNNING, OK, NEVER)
+SHOWN_ORDER = (FAILING_HEALTH, UNREADABLE, "late", RUNNING, OK, NEVER)
 _RANK = {name: i for i, name in enumerate(SHOWN_ORDER)}
 
 
@@ -77,10 +88,16 @@ def record_of(task: str, state: dict, unfinished: Iterable[dict]) -> dict:
 def task_record(root: str, task: str) -> dict:
     """record_of() for a task under ROOT: its state.json (or the rebuilt fold) and open runs.
 
-    A lost run that cannot go on top of the state (it began before a run that has
-    finished since: --overlap allow) is folded in its place, as a rebuild will once it
-    is finalized: the state is then worked out again from the manifests (rare).
+    A task this reader cannot open carries `unreadable` (why, also noted for the
+    one warning line of lookup.skipped_warning) and an empty state. A lost run that
+    cannot go on top of the state (it began before a run that has finished since:
+    --overlap allow) is folded in its place, as a rebuild will once it is finalized:
+    the state is then worked out again from the manifests (rare).
     """
+    problem = task_problem(root, task)
+    if problem is not None:
+        note_unreadable(problem)
+        return {**record_of(task, {}, []), "unreadable": problem}
     path = task_dir(root, task)
     state = read_state(path)
     unfinished = unfinished_runs(root, task)
@@ -148,8 +165,8 @@ def last_run(state: dict) -> dict | None:
 
 def shown_state(state_bucket: str, running: bool, late: bool) -> str:
     """The one word a list shows: failing first, then late, running, ok, never."""
-    if state_bucket == FAILING_HEALTH:
-        return FAILING_HEALTH
+    if state_bucket in (FAILING_HEALTH, UNREADABLE):
+        return state_bucket
     if late:
         return "late"
     if running:
@@ -166,7 +183,7 @@ def view(record: dict, lateness: dict | None = None) -> dict:
     """What every surface shows of a task (JSON): `record` from record_of(), `lateness`
     from store/lateness.py (TaskLateness.as_json()) or None for a task without a schedule."""
     state = record["state"]
-    where = bucket(state)
+    where = UNREADABLE if record.get("unreadable") else bucket(state)
     late = bool(lateness and lateness.get("late"))
     running = bool(record["running"])
     failing = where == FAILING_HEALTH
@@ -185,13 +202,14 @@ def view(record: dict, lateness: dict | None = None) -> dict:
         "late": late,
         "lateness": lateness,
         "labels": state.get("labels"),
+        "unreadable": record.get("unreadable"),
     }
 
 
 def totals(views: Iterable[dict]) -> dict:
-    """Counts over tasks: the buckets partition them (failing + ok + never = tasks);
-    running and late are flags counted beside them."""
-    counts = {"tasks": 0, FAILING_HEALTH: 0, OK: 0, NEVER: 0, RUNNING: 0, "late": 0}
+    """Counts over tasks: the buckets partition them (failing + unreadable + ok + never
+    = tasks); running and late are flags counted beside them."""
+    counts = {"tasks": 0, FAILING_HEALTH: 0, UNREADABLE: 0, OK: 0, NEVER: 0, RUNNING: 0, "late": 0}
     for v in views:
         counts["tasks"] += 1
         counts[v["state"]] += 1

@@ -1,11 +1,16 @@
 """Retention: after each run, remove the oldest runs beyond --keep, --keep-days, --keep-size.
 
+Order is not time: the oldest runs are the lowest by `seq` (taken under the
+task's lock), never by run id, which is the wall clock at the start (a run
+made while the clock was a year ahead is not the newest for a year).
+
 Never removed: the latest success, the latest failure, the run just
 finished, and any run that is not finished for sure: only a readable final
 manifest makes a run removable (a run still running, being born, lost but
 not yet finalized, or with a broken manifest is another runwrap's business).
 A run is first renamed to a hidden name, then deleted, so readers never see
-half a run.
+half a run; one this user cannot delete (another user's, say) is left in
+place, not renamed, and said once.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 import os
 import time
 
+from runwrap.say import warn
 from runwrap.store.layout import (
+    MANIFEST,
     NEW_PREFIX,
     REMOVING_PREFIX,
     list_dir,
@@ -63,7 +70,11 @@ def select_removals(
     now: float,
     size_of: object = None,
 ) -> list[str]:
-    """The run ids to remove, oldest first (a pure function, for testing and reuse)."""
+    """The run ids to remove, oldest first (a pure function, for testing and reuse).
+
+    `run_ids` are given oldest first (by seq: apply_retention orders them), and
+    that order is kept: never sorted by run id, the wall clock.
+    """
     doomed: list[str] = []
     removable = [r for r in run_ids if r not in protected]
     if keep is not None and len(run_ids) > keep:
@@ -84,7 +95,8 @@ def select_removals(
             if run_id not in doomed:
                 doomed.append(run_id)
                 total -= sizes.get(run_id, 0)
-    doomed.sort()
+    rank = {r: i for i, r in enumerate(run_ids)}
+    doomed.sort(key=rank.__getitem__)
     return doomed
 
 
@@ -102,6 +114,8 @@ def apply_retention(
     if keep is not None and len(run_ids) <= keep and keep_days is None and keep_size is None:
         return []
     now = time.time() if now is None else now
+    manifests = {r: read_manifest(run_dir(root, task, r)) for r in run_ids}
+    run_ids.sort(key=lambda r: (_seq(manifests[r]), r))  # oldest by seq first
     # Runs still open are another runwrap's; and what the state names now (read after
     # the markers: a run whose marker is gone is in it) stays, whoever recorded it:
     # a concurrent runwrap may have made another run the task's last since `protected`.
@@ -118,6 +132,7 @@ def apply_retention(
         size_of=(lambda r: _dir_size(run_dir(root, task, r))) if keep_size is not None else None,
     )
     removed = []
+    refused: list[str] = []
     for run_id in candidates:
         path = run_dir(root, task, run_id)
         manifest = read_manifest(path)
@@ -128,15 +143,73 @@ def apply_retention(
             or manifest.get("run_id") != run_id
         ):
             continue
+        problem = _undeletable(runs_dir(root, task), path)
+        if problem is not None:
+            refused.append(f"{run_id} ({problem})")
+            continue
         hidden = os.path.join(runs_dir(root, task), REMOVING_PREFIX + run_id)
         try:
             os.rename(path, hidden)
-        except OSError:
+        except FileNotFoundError:
+            continue  # another runwrap's retention took it first
+        except OSError as e:
+            refused.append(f"{run_id} ({e.strerror})")
             continue
         remove_tree(hidden)
+        if os.path.lexists(hidden):  # changed under us (an immutable file, say): say so
+            if os.path.lexists(os.path.join(hidden, MANIFEST)):
+                try:  # still a whole record: back where readers see it
+                    os.rename(hidden, path)
+                except OSError:
+                    pass
+            refused.append(f"{run_id} (not all of it could be deleted)")
+            continue
         removed.append(run_id)
+    if refused:
+        more = f" and {len(refused) - 1} more" if len(refused) > 1 else ""
+        warn(f"retention of task {task}: cannot remove run {refused[0]}{more}; left in place")
     _sweep_hidden(runs_dir(root, task), unfinished, now)
     return removed
+
+
+def _seq(manifest: dict | None) -> int:
+    """A run's seq for ordering (0 when unknown: such a run is never removed anyway)."""
+    seq = (manifest or {}).get("seq")
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else 0
+
+
+def _undeletable(runs_path: str, path: str) -> str | None:
+    """Why this user cannot delete the run at `path` whole, or None.
+
+    Checked before the run is renamed: a rename that works followed by a
+    deletion that does not (another user's run: runs/ writable by the group, the
+    run's own directories not) would leave a hidden, half-deleted run behind.
+    A run gone meanwhile (another runwrap's retention) is not a problem.
+    """
+    try:
+        st = os.lstat(runs_path)
+        owner = os.lstat(path).st_uid
+    except OSError:
+        return None  # gone meanwhile: the rename will find out
+    me = os.getuid()
+    if not os.access(runs_path, os.W_OK | os.X_OK):
+        return f"{runs_path} is not writable by this user"
+    if me and st.st_mode & 0o1000 and owner not in (me, st.st_uid):
+        return "another user's run in a sticky runs directory"
+    stack = [path]
+    while stack:
+        here = stack.pop()
+        try:
+            with os.scandir(here) as it:
+                below = [e.path for e in it if e.is_dir(follow_symlinks=False)]
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            return f"{here}: {e.strerror}"
+        if not os.access(here, os.W_OK | os.X_OK) and os.path.lexists(here):
+            return f"{here} is not writable by this user"
+        stack.extend(below)
+    return None
 
 
 def _sweep_hidden(runs_path: str, unfinished: set[str], now: float) -> None:

@@ -253,3 +253,64 @@ def runwrap_for(user: str) -> tuple[list[str], dict[str, str]] | None:
         print(f"cannot run runwrap as {user}: {probe.stderr.strip()[-200:]}")
         return None
     return argv, env
+
+
+def user_in(name: str, groups: tuple[str, ...] = ()) -> str | None:
+    """A user made for these tests with useradd (in `groups` too), or None if we cannot."""
+    import grp
+    import pwd
+    import subprocess
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        if os.getuid() != 0:
+            return None
+        extra = ["-G", ",".join(groups)] if groups else []
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/bin/sh", *extra, name],
+            capture_output=True,
+        )
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return None
+    if any(name not in grp.getgrnam(g).gr_mem for g in groups):
+        return None
+    return name
+
+
+def tools_for(user: str) -> tuple[str, dict[str, str]] | None:
+    """(python, env) that run this checkout's `launchers/runwrap` and `launchers/sitegen`
+    as `user`: the system's python3 with the source tree and this interpreter's
+    site-packages (jinja2 for sitegen) on its path; None if it cannot."""
+    import pwd
+    import shutil
+    import subprocess
+    import sysconfig
+
+    import runwrap
+
+    source = str(Path(runwrap.__file__).resolve().parents[1])
+    python = shutil.which("python3", path="/usr/bin:/bin") or ""
+    site = sysconfig.get_paths()["purelib"]
+    env = {"PYTHONPATH": f"{source}:{site}", "PATH": "/usr/bin:/bin", "HOME": "/"}
+    probe = subprocess.run(
+        [python, "-c", "import jinja2, runwrap, sitegen"],
+        env=env,
+        user=pwd.getpwnam(user).pw_uid,
+        cwd="/",
+        capture_output=True,
+        text=True,
+    )
+    if not python or probe.returncode != 0:
+        print(f"cannot run sitegen as {user}: {probe.stderr.strip()[-200:]}")
+        return None
+    return python, env
+
+
+def launcher(name: str) -> str:
+    """This checkout's launchers/NAME (runwrap or sitegen)."""
+    import runwrap
+
+    return str(Path(runwrap.__file__).resolve().parents[1] / "launchers" / name)

@@ -57,6 +57,7 @@ class World:
 
     def __init__(self, tmp: Path, rng: random.Random) -> None:
         self.root, self.out, self.tmp, self.rng = tmp / "root", tmp / "site", tmp, rng
+        self.root.mkdir()  # a first step that runs nothing ("release" with none) reads it
         self.env = {
             **os.environ,
             "RUNWRAP_ROOT": str(self.root),
@@ -224,7 +225,7 @@ def assert_one_story(s: dict) -> None:
         what = f"task {task}: ls {v} status.json {t}"
         # The bucket, the word lists show, since, the last run, running and lost, late.
         assert (t["state"], t["shown"], t["since"]) == (v["state"], v["shown"], v["since"]), what
-        assert v["state"] in ("failing", "ok", "never"), what
+        assert v["state"] in ("failing", "unreadable", "ok", "never"), what
         assert t["last_status"] == v["status"], what
         last = v["last_run"]
         assert (t["last_run"] or {}).get("run_id") == (last or {}).get("run_id"), what
@@ -263,6 +264,10 @@ def assert_one_story(s: dict) -> None:
         # check and the metrics.
         assert (task in s["check"][1]) == v["late"], what
         metrics = s["metrics"]
+        if v["state"] == "unreadable":  # nothing else is said of it, no zero that looks healthy
+            assert _metric(metrics, "unreadable", task) == 1, what
+            assert _metric(metrics, "consecutive_failures", task) is None, what
+            continue
         assert _metric(metrics, "consecutive_failures", task) == v["consecutive_failures"], what
         assert _metric(metrics, "running", task) == len(v["running"]), what
         if v["lateness"] is not None:
@@ -278,15 +283,19 @@ def assert_one_story(s: dict) -> None:
             assert v["since"] in {e["at"] for e in entries}, what
     # The counts: buckets partition the tasks; running and late are counted beside them.
     totals = status["totals"]
-    assert totals["failing"] + totals["ok"] + totals["never"] == totals["tasks"] == len(ls)
-    for bucket in ("failing", "ok", "never"):
+    buckets = ("failing", "unreadable", "ok", "never")
+    assert sum(totals[b] for b in buckets) == totals["tasks"] == len(ls)
+    for bucket in buckets:
         assert totals[bucket] == sum(v["state"] == bucket for v in ls.values())
     assert totals["running"] == sum(bool(v["running"]) for v in ls.values())
     assert totals["late"] == sum(v["late"] for v in ls.values())
     for name in ("failing", "ok", "running"):
         m = re.search(rf'class="n-{name}">(\d+)<', s["dashboard"])
         assert m is not None and int(m.group(1)) == totals[name], name
-    assert s["check"][0] == (1 if any(v["late"] for v in ls.values()) else 0)
+    if any(v["state"] == "unreadable" for v in ls.values()):
+        assert s["check"][0] == 2  # ExitCode.UNREADABLE, whatever else holds
+    else:
+        assert s["check"][0] == (1 if any(v["late"] for v in ls.values()) else 0)
 
 
 def _late(s: dict) -> dict:

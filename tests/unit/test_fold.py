@@ -125,7 +125,13 @@ def test_totals_partition_the_tasks():
         ),
         view(record_of("c", {}, [{"run_id": "y", "seq": 1, "status": "running"}])),
         view(record_of("d", fold([run(1, "success")]), []), {"late": True}),
+        # A task this reader cannot open: a bucket of its own, never a healthy "never".
+        view({**record_of("e", {}, []), "unreadable": "'e': Permission denied"}),
     ]
+    assert (views[-1]["state"], views[-1]["shown"]) == ("unreadable", "unreadable")
     counts = totals(views)
-    assert counts == {"tasks": 4, "failing": 1, "ok": 2, "never": 1, "running": 2, "late": 1}
-    assert counts["failing"] + counts["ok"] + counts["never"] == counts["tasks"]
+    assert counts == {
+        "tasks": 5, "failing": 1, "unreadable": 1, "ok": 2, "never": 1, "running": 2, "late": 1
+    }  # fmt: skip
+    buckets = ("failing", "unreadable", "ok", "never")
+    assert sum(counts[b] for b in buckets) == counts["tasks"]
