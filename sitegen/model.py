@@ -219,7 +219,7 @@ def task_summary(task: str, runs: list[dict], record: dict) -> dict:
         "last_status": v["status"],
         "since": v["since"],
         "runs": len(runs),
-        "last": None if last is None else by_id.get(last["run_id"]) or _from_state(last),
+        "last": None if last is None else _last_run(last, by_id.get(last["run_id"])),
         "running": running[0] if running else None,  # the oldest: the row's live line
         "running_ids": v["running"],
         "lost_ids": v["lost"],
@@ -227,17 +227,27 @@ def task_summary(task: str, runs: list[dict], record: dict) -> dict:
         "rate_n": len(window),
         "strip": [{"id": r["id"], "status": r["status"]} for r in runs[-STRIP_RUNS:]],
         "changes": _changes(task, runs)[-FEED_ENTRIES:],
-        "host": runs[-1]["host"] if runs else None,
-        "labels": runs[-1]["labels"] if runs else {},
+        # The host of the last real run and the labels of the newest (the state's: by
+        # seq, as `runwrap ls` has them, not by a run id a wrong clock may have made).
+        "host": as_str(last["host"], 200) if last is not None else None,
+        "labels": dict(list(as_dict(v["labels"]).items())[:MAX_LABELS]),
         # The dashboard's timeline and calendar: bounded aggregates, never a run each.
         "bars": bars(runs),
         "days": days(runs),
     }
 
 
+def _last_run(last: dict, summary: dict | None) -> dict:
+    """The task's last run as the state records it (what every surface says of it),
+    with the reason its summary has, when sitegen has read it."""
+    found = _from_state(last)
+    if summary is not None:
+        found["reason"] = summary["reason"]
+    return found
+
+
 def _from_state(last: dict) -> dict:
-    """A run summary from what state.json says of the last run (its manifest is not
-    among the runs read: retention removed it, or it is still being written)."""
+    """A run summary from what state.json says of the last run."""
     return {
         "id": last["run_id"],
         "seq": as_int(last["seq"]),

@@ -31,6 +31,7 @@ import os
 import threading
 
 from runwrap.config import load_config_file
+from runwrap.store.layout import checked_within
 from sitegen.errors import one_line
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_c
 
 
 MAILER = "sitegen-mail"  # the watcher's own notifier: its nospam memory in notify.json
+# While `runwrap check` runs (from cron), its console notice reaches a person through
+# cron's mail: the watcher mails only once no check has run for this long (cron died).
+CHECK_FRESH_S = 3600.0
 
 
 def mail_to(config: dict) -> str:
@@ -148,9 +152,12 @@ class LateNotices:
             try:
                 lateness = {k: v for k, v in record.items() if not k.startswith("_")}
                 notifiers = self._for(task)
+                if record["late"] and checked_within(self.root, CHECK_FRESH_S):
+                    # (A recovery still goes to the mailer that told the lateness.)
+                    notifiers = [n for n in notifiers if n.name != MAILER]
                 if notifiers:
                     with _sending:
-                        check_late(
+                        attempts = check_late(
                             self.root,
                             task,
                             lateness,
@@ -158,6 +165,19 @@ class LateNotices:
                             notifiers,
                             self.site_url,
                         )
+                    for failed in (a for a in attempts if not a["ok"]):
+                        # Said once per task and notifier (retried at every update, and
+                        # recorded in notify.json): no mail program, a receiver down.
+                        key = f"{task}:{failed['notifier']}"
+                        if key not in self._told:
+                            self._told.add(key)
+                            log.warning(
+                                "cannot send the %s notice of %s through %s: %s",
+                                failed["event"],
+                                task,
+                                failed["notifier"],
+                                failed["error"],
+                            )
             except Exception as e:  # a bad notifier config, a lock that failed: keep watching
                 if task not in self._told:
                     self._told.add(task)

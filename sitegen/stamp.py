@@ -37,6 +37,7 @@ from runwrap.store.layout import (
     NOTIFICATIONS,
     OPEN,
     RUNS,
+    STATE,
     STDERR,
     STDOUT,
     runs_dir,
@@ -188,10 +189,16 @@ def _path(out: str) -> str:
 
 
 def task_sigs(root: str, task: str) -> list[list[int] | None]:
-    """A task directory's signature, its open/'s and its runs/', taken before an update
-    reads them (runs/ for writers that keep no state.json: its fold is then read anew)."""
+    """A task directory's signature, its open/'s, its runs/' and its state.json's, taken
+    before an update reads them (runs/ for writers that keep no state.json: its fold is
+    then read anew)."""
     path = task_dir(root, task)
-    return [dir_sig(path), dir_sig(os.path.join(path, OPEN)), dir_sig(os.path.join(path, RUNS))]
+    return [
+        dir_sig(path),
+        dir_sig(os.path.join(path, OPEN)),
+        dir_sig(os.path.join(path, RUNS)),
+        dir_sig(os.path.join(path, STATE)),  # the read model's: one edited in place too
+    ]
 
 
 def running(rec: dict) -> bool:
@@ -208,7 +215,7 @@ def stamp_state(
     state = {
         "tasks_sig": tasks_sig,
         # runs/ as the update read it (the task cache's), not as task_sigs() saw it first.
-        "tasks": {t: [*sigs[t][:2], entry["sig"]] for t, entry in summary.items()},
+        "tasks": {t: [*sigs[t][:2], entry["sig"], sigs[t][3]] for t, entry in summary.items()},
         "pending": [
             [t, run_id, rec["sig"], rec.get("bad"), running(rec)]
             for t, entry in summary.items()
@@ -267,12 +274,8 @@ def _same(root: str, out: str, data: dict) -> bool:
         return False  # OUT emptied by hand (`rm -rf OUT/*` keeps .sitegen/): build it again
     if dir_sig(tasks_dir(root)) != data["tasks_sig"]:
         return False
-    for task, (tsig, osig, rsig) in data["tasks"].items():
-        if (
-            dir_sig(task_dir(root, task)) != tsig
-            or dir_sig(os.path.join(task_dir(root, task), OPEN)) != osig
-            or dir_sig(runs_dir(root, task)) != rsig
-        ):
+    for task, sigs in data["tasks"].items():
+        if task_sigs(root, task) != sigs:
             return False
     for task, run_id, sig, bad, running in data["pending"]:
         path = os.path.join(runs_dir(root, task), run_id)

@@ -13,6 +13,7 @@ import time
 
 from runwrap.commands.display import clean, clock, silence_lines, when
 from runwrap.errors import ExitCode
+from runwrap.store.layout import mark_checked
 from runwrap.store.lookup import task_names, unreadable_noted
 from runwrap.store.query import find_run, lateness_of, task_record
 
@@ -26,6 +27,7 @@ def cmd_check(
         for task in tasks:
             find_run(root, task)  # NotFoundError (exit 1) for a task that does not exist
     now = time.time()
+    mark_checked(root)  # sitegen --watch leaves the late notices to a check that runs
     scheduled = []
     late_found = False
     for task in tasks or task_names(root):
@@ -43,7 +45,7 @@ def cmd_check(
         if lateness.late:
             late_found = True
             if not quiet:
-                last = when(item["state"].get("newest_started_at"), now)
+                last = when(item["state"].get("last_started_at"), now)
                 print(
                     f"{clean(task, 64)}: late since {clock(lateness.late_since, now)}, "
                     f"{lateness.missed} missed (schedule {clean(lateness.expr)}; last run {last})"

@@ -50,6 +50,12 @@ def decide(
             events.append("stuck")
         elif "skipped" in on:
             events.append("skipped")
+    elif status in FAILING and overtaken(state, manifest):
+        # A failure that ended after a later run had already succeeded (--overlap allow):
+        # the task is ok again, but nobody heard of the failure yet. Said once, with no
+        # streak to remember (the recovery happened before it).
+        if "failure" in on:
+            events.append("failure")
     elif status in FAILING:
         if not told.get("failing") or was_late:
             if state.get("consecutive_failures", 0) >= notifier.after:
@@ -73,6 +79,11 @@ def decide(
     if not events and "always" in on:
         events.append("always")
     return events, told
+
+
+def overtaken(state: dict, manifest: dict) -> bool:
+    """Whether a finished run went into the state beneath a later run that succeeded."""
+    return state.get("last_run_id") != manifest.get("run_id") and state.get("status") == SUCCESS
 
 
 def decide_late(notifier: Notifier, told: dict, lateness: dict) -> tuple[list[str], dict]:

@@ -31,21 +31,34 @@ def message(notifier: Notifier, notice: Notice) -> bytes:
 
 
 def send(notifier: Notifier, notice: Notice, timeout: float) -> None:
-    """Pipe the mail to sendmail; raise unless it takes it within the timeout."""
+    """Pipe the mail to sendmail; raise unless it takes it within the timeout.
+
+    Only sendmail's own exit is waited for (as cron does): a mail program that queues
+    the mail and leaves a child holding its output has still taken it.
+    """
     import subprocess
+    import tempfile
 
     path = notifier.fields.get("path") or SENDMAIL
-    try:
-        done = subprocess.run(
-            [path, "-oi", "-t"],
-            input=message(notifier, notice),
-            capture_output=True,
-            timeout=timeout,
-            start_new_session=True,
-        )
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(f"{path} timed out after {timeout:g}s") from None
-    if done.returncode != 0:
-        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        last = f": {lines[-1][:200]}" if lines else ""
-        raise RuntimeError(f"{path} exited with status {done.returncode}{last}")
+    with tempfile.TemporaryFile() as err:
+        try:
+            proc = subprocess.Popen(
+                [path, "-oi", "-t"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                start_new_session=True,
+            )
+        except OSError as e:
+            raise RuntimeError(f"cannot run {path}: {e.strerror}") from None
+        try:
+            proc.communicate(message(notifier, notice), timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError(f"{path} timed out after {timeout:g}s") from None
+        if proc.returncode != 0:
+            err.seek(0)
+            lines = err.read().decode("utf-8", "replace").strip().splitlines()
+            last = f": {lines[-1][:200]}" if lines else ""
+            raise RuntimeError(f"{path} exited with status {proc.returncode}{last}")

@@ -23,7 +23,7 @@ from runwrap.store.manifest import FAILING, FINISHED, LOST, SKIPPED, SUCCESS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 # The version of the rule below: a state.json folded by another rule is rebuilt.
 FOLD = 2
@@ -181,14 +181,23 @@ def periods(manifests: Iterable[dict]) -> list[dict]:
     return found
 
 
-def with_unfinished(state: dict, unfinished: Iterable[dict]) -> dict:
+def with_unfinished(
+    state: dict, unfinished: Iterable[dict], finished: Callable[[], list[dict]] | None = None
+) -> dict:
     """The state readers show: `state` with the unfinished runs that are lost folded on.
 
     A run whose owner is gone is lost before anyone finalizes it; folding it
     here, as its final manifest will be, keeps every surface (and the state
     the finalization writes later) on one story. Running runs change nothing.
+    A lost run that cannot go on top (it began before a run that has finished
+    since: --overlap allow) needs the task's `finished` runs: all are folded
+    again with it, as the rebuild after its finalization will (rare).
     """
-    for manifest in sorted((m for m in unfinished if m.get("status") == LOST), key=order_key):
+    lost = sorted((m for m in unfinished if m.get("status") == LOST), key=order_key)
+    beneath = [m for m in lost if not can_fold(state, m) and order_key(m) <= state_key(state)]
+    if beneath and finished is not None:
+        return fold([*finished(), *lost])
+    for manifest in lost:
         if can_fold(state, manifest):
             state = next_state(state, manifest)
     return state

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 TASKS = "tasks"  # ROOT/tasks/<task>
+CHECKED = "checked"  # ROOT/checked: its mtime is when `runwrap check` last ran
 RUNS = "runs"  # ROOT/tasks/<task>/runs/<run_id>
 MANIFEST = "manifest.json"
 STATE = "state.json"
@@ -146,6 +147,28 @@ class UnwritableRoot(RunwrapError):
     def __init__(self, message: str, error: OSError) -> None:
         super().__init__(message)
         self.error = error
+
+
+def mark_checked(root: str) -> None:
+    """Say that `runwrap check` runs (sitegen --watch then leaves late notices to it)."""
+    try:
+        fd = os.open(os.path.join(root, CHECKED), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError:
+        return  # a read-only ROOT: the watcher mails as if no check ran
+    try:
+        os.utime(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def checked_within(root: str, seconds: float) -> bool:
+    """Whether `runwrap check` ran within the last `seconds`."""
+    try:
+        return time.time() - os.lstat(os.path.join(root, CHECKED)).st_mtime < seconds
+    except OSError:
+        return False
 
 
 def ensure_task_dirs(root: str, task: str) -> str:

@@ -120,14 +120,21 @@ def _count_runs(root: str, task: str, counts: dict[str, int], through: int):
         # No run was numbered since: nothing to count, and no need to list every run
         # (a long-lived sitegen renders the metrics on every update).
         return counts, through
+    # The runs numbered since `through`, found newest run id first. Run ids are wall
+    # times and a clock may step back, so the walk stops only once every number given
+    # out since is seen (the seq file says how many), not at the first older one.
+    last = int(raw) if raw is not None and raw.strip().isdigit() else None
+    wanted = None if last is None else set(range(through + 1, last + 1))
     newer = []
     for run_id in reversed(list_run_ids(root, task)):
+        if wanted is not None and not wanted:
+            break
         manifest = read_manifest(run_dir(root, task, run_id))
         seq = manifest.get("seq") if isinstance(manifest, dict) else None
-        if not isinstance(seq, int) or isinstance(seq, bool):
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq <= through:
             continue
-        if seq <= through:
-            break  # run ids sort by start, and so do run numbers
+        if wanted is not None:
+            wanted.discard(seq)
         newer.append((seq, manifest.get("status")))
     return add_counts(newer, counts, through)
 

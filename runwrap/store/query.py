@@ -21,10 +21,7 @@ from runwrap.store.fold import (
     NEVER,
     OK,
     bucket,
-    can_fold,
-    fold,
     order_key,
-    state_key,
     with_unfinished,
 )
 from runwrap.store.layout import is_run_id, task_dir
@@ -44,7 +41,7 @@ from runwrap.store.state import final_manifests, read_state
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 # A task this reader cannot open (lookup.task_problem): it may hide a failure.
 UNREADABLE = "unreadable"
@@ -69,7 +66,12 @@ def unfinished_runs(root: str, task: str) -> list[dict]:
     return found
 
 
-def record_of(task: str, state: dict, unfinished: Iterable[dict]) -> dict:
+def record_of(
+    task: str,
+    state: dict,
+    unfinished: Iterable[dict],
+    finished: Callable[[], list[dict]] | None = None,
+) -> dict:
     """{task, state, running, lost}: a task's folded state with its unfinished runs.
 
     The state has the lost runs folded on (fold.with_unfinished), so that the
@@ -79,7 +81,7 @@ def record_of(task: str, state: dict, unfinished: Iterable[dict]) -> dict:
     lost = [m for m in unfinished if m.get("status") == LOST]
     return {
         "task": task,
-        "state": with_unfinished(state, lost),
+        "state": with_unfinished(state, lost, finished),
         "running": [m for m in unfinished if m.get("status") == RUNNING],
         "lost": lost,
     }
@@ -89,22 +91,17 @@ def task_record(root: str, task: str) -> dict:
     """record_of() for a task under ROOT: its state.json (or the rebuilt fold) and open runs.
 
     A task this reader cannot open carries `unreadable` (why, also noted for the
-    one warning line of lookup.skipped_warning) and an empty state. A lost run that
-    cannot go on top of the state (it began before a run that has finished since:
-    --overlap allow) is folded in its place, as a rebuild will once it is finalized:
-    the state is then worked out again from the manifests (rare).
+    one warning line of lookup.skipped_warning) and an empty state. The task's
+    finished runs are read only for a lost run beneath them (fold.with_unfinished).
     """
     problem = task_problem(root, task)
     if problem is not None:
         note_unreadable(problem)
         return {**record_of(task, {}, []), "unreadable": problem}
     path = task_dir(root, task)
-    state = read_state(path)
-    unfinished = unfinished_runs(root, task)
-    lost = [dict(m, status=LOST) for m in unfinished if m.get("status") == LOST]
-    if any(not can_fold(state, m) and order_key(m) <= state_key(state) for m in lost):
-        state = fold([*final_manifests(path), *lost])
-    return record_of(task, state, unfinished)
+    return record_of(
+        task, read_state(path), unfinished_runs(root, task), lambda: final_manifests(path)
+    )
 
 
 def task_records(root: str) -> list[dict]:

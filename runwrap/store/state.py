@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 
 from runwrap.store.fold import (
     FOLD,
@@ -125,7 +126,7 @@ def read_state(task_path: str) -> dict:
     version's fold, a broken file) it is rebuilt, and written back when this reader
     may (once, under the state lock: not again on every read)."""
     value = read_json(state_path(task_path))
-    if is_valid(value):
+    if _current(task_path, value):
         return value
     try:
         fd = _lock(task_path)
@@ -133,7 +134,7 @@ def read_state(task_path: str) -> dict:
         return rebuild_state(task_path)
     try:
         value = read_json(state_path(task_path))
-        if is_valid(value):
+        if _current(task_path, value):
             return value  # a run recorded it meanwhile
         state = rebuild_state(task_path)
         if state:
@@ -144,6 +145,20 @@ def read_state(task_path: str) -> dict:
         return state
     finally:
         os.close(fd)
+
+
+def _current(task_path: str, state: object) -> bool:
+    """A state this version can trust whose last run is still there (retention never
+    removes it: one removed by hand makes the state wrong, to be folded again)."""
+    if not is_valid(state):
+        return False
+    last = state.get("last_run_id")  # type: ignore[union-attr]
+    if last is None:
+        return True
+    try:
+        return stat.S_ISDIR(os.lstat(os.path.join(task_runs_dir(task_path), last)).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def seq_counter(task_path: str) -> int | None:

@@ -79,7 +79,7 @@ def test_a_lost_run_tells_the_same_story_before_and_after_it_is_finalized(histor
     lost_at = data.draw(st.integers(0, len(runs) - 1))
     lost = dict(runs[lost_at], status="lost")
     others = [r for i, r in enumerate(runs) if i != lost_at]
-    before = with_unfinished(fold(others), [lost])
+    before = with_unfinished(fold(others), [lost], lambda: others)
     after = fold([*others, lost])
     keys = ("status", "since", "failing_since", "consecutive_failures", "last_run_id")
     assert {k: before.get(k) for k in keys} == {k: after.get(k) for k in keys}

