@@ -97,8 +97,9 @@ def _period(expr: object, zone: object = None) -> float | None:
 
 class _BytecodeCache(jinja2.FileSystemBytecodeCache):
     """Jinja's own cache of compiled templates (in OUT/.sitegen/jinja), read without
-    following a link or blocking on a FIFO: anything but a regular file there is
-    compiled afresh. Written as Jinja writes it (a temporary file, renamed)."""
+    following a link or blocking on a FIFO: anything but a regular file there, or one
+    that does not read back, is compiled afresh. Written as Jinja writes it (a
+    temporary file, renamed)."""
 
     def __init__(self, directory: str) -> None:
         # Named by Jinja's version: Jinja's own key is the template's name and source (and
@@ -119,7 +120,10 @@ class _BytecodeCache(jinja2.FileSystemBytecodeCache):
             os.close(fd)
             return
         with os.fdopen(fd, "rb") as f:
-            bucket.load_bytecode(f)
+            try:
+                bucket.load_bytecode(f)
+            except Exception:  # past a right header, Jinja's reader raises on what it
+                bucket.reset()  # cannot unpickle: compiled afresh, and written whole
 
 
 def _jinja_version() -> str:
