@@ -1,12 +1,14 @@
 """sitegen benchmarks: full builds, one-run updates, watch latency, peak memory.
 
-    python benchmarks/bench_sitegen.py [--work DIR] [--quick]
+    python benchmarks/bench_sitegen.py [--work DIR] [--quick] [--against SITEGEN]
 
 Synthetic roots come from make_synthetic_root.py (100 tasks x 20 runs and
 100 tasks x 200 runs: issue 12's 2,000 and 20,000). Hugo (Debian's `hugo`), when
 installed, builds the same number of pages as the anchor of the full build;
-a one-process Jinja2 loop over the same runs is the anchor of its CPU. Prints
-the markdown for docs/benchmarks.md.
+a one-process Jinja2 loop over the same runs is the anchor of its CPU.
+`--against` times another installed sitegen's full build in the same rounds
+(an older commit's, installed in a venv of its own): a before and after whose
+ratio this machine's mood touches alike. Prints the markdown for docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -54,10 +56,10 @@ def count_runs(root: Path) -> int:
     return sum(1 for _ in root.glob("tasks/*/runs/*"))
 
 
-def full_build(root: Path, out: Path) -> dict:
+def full_build(root: Path, out: Path, sitegen: str = SITEGEN) -> dict:
     """A full build through the CLI: time, run pages per second, peak RSS, CPU."""
     shutil.rmtree(out, ignore_errors=True)
-    seconds, rss, cpu = run_measured([SITEGEN, "--root", str(root), "--out", str(out), "-q"])
+    seconds, rss, cpu = run_measured([sitegen, "--root", str(root), "--out", str(out), "-q"])
     runs = count_runs(root)
     return {
         "runs": runs,
@@ -290,7 +292,7 @@ def median_of(rounds: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in rounds)
 
 
-def measure(work: Path, per_task: int, rounds: int) -> dict:
+def measure(work: Path, per_task: int, rounds: int, against: str | None = None) -> dict:
     """Every figure for one root of 100 tasks x per_task runs."""
     root = work / f"root-{per_task}"
     if not root.exists():
@@ -299,10 +301,14 @@ def measure(work: Path, per_task: int, rounds: int) -> dict:
     hugo_src = work / f"hugo-{per_task}"
     hugo_site(root, hugo_src)
     out = work / f"site-{per_task}"
-    ours, hugo, loop = [], [], []
-    for i in range(rounds):  # interleaved, so that the machine's mood touches all three
+    ours, hugo, loop, theirs = [], [], [], []
+    for i in range(rounds):  # interleaved, so that the machine's mood touches them all
         print(f"full builds of {per_task * 100} runs, round {i + 1}", file=sys.stderr)
+        if against and i % 2:  # which of the two goes first alternates
+            theirs.append(full_build(root, work / f"against-{per_task}", against))
         ours.append(full_build(root, out))
+        if against and not i % 2:
+            theirs.append(full_build(root, work / f"against-{per_task}", against))
         h = hugo_build(hugo_src, work / f"hugo-out-{per_task}")
         if h is not None:
             hugo.append(h)
@@ -314,6 +320,18 @@ def measure(work: Path, per_task: int, rounds: int) -> dict:
     if hugo:
         result["hugo"] = {k: median_of(hugo, k) for k in ("seconds", "rss_mb", "cpu")}
         result["hugo"]["pages_per_s"] = full["runs"] / result["hugo"]["seconds"]
+    if theirs:
+        result["against"] = {k: median_of(theirs, k) for k in ("seconds", "pages_per_s", "cpu")}
+        # Each round's pair ran side by side: the median of their ratios, not a ratio of
+        # medians that may come from a quiet round and a loaded one.
+        result["against"]["ratio"] = statistics.median(
+            o["pages_per_s"] / t["pages_per_s"] for o, t in zip(ours, theirs)
+        )
+        if hugo:
+            result["against"]["hugo_ratio"] = (
+                result["against"]["pages_per_s"] / result["hugo"]["pages_per_s"]
+            )
+        shutil.rmtree(work / f"against-{per_task}", ignore_errors=True)
     shutil.rmtree(work / f"hugo-out-{per_task}", ignore_errors=True)
     shutil.rmtree(work / f"loop-{per_task}", ignore_errors=True)
     result["no_change"] = no_change(root, out)
@@ -360,6 +378,21 @@ def report(results: dict[int, dict]) -> None:
             f"| {f['runs']:,} | {f['seconds']:.1f} s | {f['pages_per_s']:,.0f} |"
             f" {f['rss_mb']:.0f} MB | {f['cpu']:.1f} s | {hugo} |"
         )
+    if any("against" in r for r in results.values()):
+        print(
+            "\n| runs | this sitegen: full build | run pages/s | CPU |"
+            " `--against`: full build | run pages/s | CPU | its pages/s against Hugo's |"
+            " this one's pages/s against its (median of the rounds' ratios) |"
+        )
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in results.values():
+            f, a = r["full"], r["against"]
+            print(
+                f"| {f['runs']:,} | {f['seconds']:.1f} s | {f['pages_per_s']:,.0f} |"
+                f" {f['cpu']:.1f} s | {a['seconds']:.1f} s | {a['pages_per_s']:,.0f} |"
+                f" {a['cpu']:.1f} s | {a.get('hugo_ratio', float('nan')):.2f}x |"
+                f" {a['ratio']:.2f}x |"
+            )
     print("\n| runs | sitegen full build CPU | one-process Jinja2 loop CPU | ratio |")
     print("|---:|---:|---:|---:|")
     for r in results.values():
@@ -402,12 +435,15 @@ def main() -> None:
     p.add_argument("--work", default=str(Path(__file__).parent / ".work"))
     p.add_argument("--quick", action="store_true", help="only the 2,000-run root")
     p.add_argument("--rounds", type=int, default=3, help="full builds of each kind per root")
+    p.add_argument(
+        "--against", metavar="SITEGEN", help="another installed sitegen to time full builds of"
+    )
     args = p.parse_args()
     work = Path(args.work)
     sizes = [20] if args.quick else [20, 200]
     if shutil.which("hugo") is None:
         print("hugo is not installed (apt-get install hugo): no anchor", file=sys.stderr)
-    report({per_task: measure(work, per_task, args.rounds) for per_task in sizes})
+    report({per_task: measure(work, per_task, args.rounds, args.against) for per_task in sizes})
 
 
 if __name__ == "__main__":

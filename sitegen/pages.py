@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from types import SimpleNamespace
 
 import jinja2
 
@@ -133,7 +134,7 @@ def run_context(
     rf: files.RunFiles,
     out_run: str,
     new: bool = False,
-) -> tuple[dict, set[str]]:
+) -> tuple[SimpleNamespace, set[str]]:
     """The run page's data; publishes its logs and artifacts; returns the files it keeps
     (`new`: out_run was just made, empty)."""
     keep = {urls.INDEX}
@@ -177,7 +178,24 @@ def run_context(
         shown = next((log for log in logs if (log["text"] or "").strip()), None)
         if shown is not None:
             run["tail"] = {**shown, "text": _tail(shown["text"])}
-    return run, keep
+    return _attributes(run), keep
+
+
+def _attributes(run: dict) -> SimpleNamespace:
+    """The run page's data as attributes: Jinja reads `run.status` as an attribute first,
+    and on a dict each miss is an AttributeError raised and caught (a third of the render).
+    Feedback and labels stay dicts: the page lists their items."""
+    ns = SimpleNamespace
+    return ns(
+        **{
+            **run,
+            "live": ns(**run["live"]) if run["live"] else None,
+            "tail": ns(**run["tail"]) if run["tail"] else None,
+            "logs": [ns(**log) for log in run["logs"]],
+            "artifacts": [ns(**a) for a in run["artifacts"]],
+            "notifications": [ns(**n) for n in run["notifications"]],
+        }
+    )
 
 
 def _live(manifest: dict, logs: list[dict], rf: files.RunFiles) -> dict:
