@@ -88,7 +88,10 @@ def site():
                 "dashboard": url,
                 "task": urljoin(url, siteurls.task_page("report")),
                 "failed run": urljoin(url, status["tasks"]["report"]["last_run"]["url"]),
-                "running run": urljoin(url, status["tasks"]["etl"]["last_run"]["url"]),
+                # A running run is not the task's last (finished) run: status.json's `live`.
+                "running run": urljoin(
+                    url, siteurls.run_page("etl", status["tasks"]["etl"]["live"]["run_id"])
+                ),
             }
     finally:
         (gate / "done").touch()
