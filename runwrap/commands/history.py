@@ -68,10 +68,9 @@ def cmd_history(
 
     # A table keeps each run's row, not its manifest: thousands of manifests
     # held at once cost the garbage collector more than reading them did.
-    one = (lambda run_id, m: m) if as_json else (lambda run_id, m: _row(run_id, m, now))
-
     def keep(run_id: str, m: dict) -> tuple:
-        return m.get("seq"), m.get("started_at"), one(run_id, m)
+        at = timestamp(m.get("started_at"))  # read once: for the row and the clock? mark
+        return m.get("seq"), at, m if as_json else _row(run_id, m, at, now)
 
     picked = _newest_first(root, task, run_ids, wanted, keep, limit)
     found = [item for _seq, _started, item in picked]
@@ -195,10 +194,9 @@ def _local_midnight(now: float) -> float:
     return time.mktime((t.tm_year, t.tm_mon, t.tm_mday, 0, 0, 0, 0, 0, -1))
 
 
-def _started(iso_text: object, now: float) -> str:
+def _started(ts: float | None, now: float) -> str:
     """When a run began, in local time as journalctl shows it: Dec 05 09:04 (the year first
     when it is not this one; the run id has the seconds)."""
-    ts = timestamp(iso_text)
     if ts is None:
         return "-"
     try:
@@ -210,11 +208,11 @@ def _started(iso_text: object, now: float) -> str:
     return time.strftime("%Y %b %d %H:%M", local)
 
 
-def _row(run_id: str, m: dict, now: float) -> list[str]:
+def _row(run_id: str, m: dict, started: float | None, now: float) -> list[str]:
     return [
         run_id,  # the directory's name: what `show` takes (a manifest could say otherwise)
         cell(m["status"], 20),
-        _started(m.get("started_at"), now),
+        _started(started, now),
         short_duration(m.get("duration_s")),
         cell(m.get("signal") or m.get("exit_code"), 12),
         clean(m.get("reason") or "", 1000),

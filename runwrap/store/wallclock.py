@@ -23,12 +23,15 @@ TOLERANCE_S = 5.0
 def clock_doubts(runs: Iterable[tuple[object, object, object]]) -> set[object]:
     """The keys of the runs whose start disagrees with their order.
 
-    `runs`: (key, seq, started_at ISO string) of each run, in any order; a
-    run without an int seq or a readable time is neither flagged nor compared.
+    `runs`: (key, seq, start) of each run, in any order, the start as an ISO string
+    or a Unix time already read; a run without an int seq or a readable time is
+    neither flagged nor compared.
     """
     known = []
     for key, seq, started in runs:
-        at = parse_iso(started) if isinstance(started, str) else None
+        at = parse_iso(started) if isinstance(started, str) else started
+        if isinstance(at, bool) or not isinstance(at, (int, float)):
+            at = None
         if isinstance(seq, int) and not isinstance(seq, bool) and at is not None:
             known.append((seq, at, key))
     known.sort(key=lambda k: k[0])
