@@ -22,6 +22,7 @@ from runwrap.store.fold import (
     OK,
     bucket,
     order_key,
+    state_key,
     with_unfinished,
 )
 from runwrap.store.layout import is_run_id, task_dir
@@ -198,9 +199,20 @@ def view(record: dict, lateness: dict | None = None) -> dict:
         "lost": [m.get("run_id") for m in record["lost"]],
         "late": late,
         "lateness": lateness,
-        "labels": state.get("labels"),
+        "labels": _newest_labels(state, [*record["running"], *record["lost"]]),
         "unreadable": record.get("unreadable"),
     }
+
+
+def _newest_labels(state: dict, unfinished: list[dict]) -> object:
+    """The labels of the task's newest run by seq: an unfinished one newer than the state's
+    newest (a task's first run, still going), else the state's (the crontab line is the
+    source, and its newest run has the line's labels)."""
+    newer = [m for m in unfinished if order_key(m) > state_key(state)]
+    if newer:
+        labels = max(newer, key=order_key).get("labels")
+        return labels if isinstance(labels, dict) else None
+    return state.get("labels")
 
 
 def totals(views: Iterable[dict]) -> dict:

@@ -99,13 +99,19 @@ def test_no_stamp_trusts_a_directory_changed_as_the_update_began():
     at = 1_800_000_000.0
     old, racy = [int((at - 60) * 1e9), 3, 7], [int((at - RACY_S / 2) * 1e9), 3, 7]
     entry = {"sig": old, "pending": {}, "summary": {}}
-    assert stamp_state(at, old, {"t": [old, None]}, {"t": entry}, None) is not None
-    assert stamp_state(at, racy, {"t": [old, None]}, {"t": entry}, None) is None
-    assert stamp_state(at, old, {"t": [old, racy]}, {"t": entry}, None) is None
-    assert stamp_state(at, old, {"t": [old, None]}, {"t": {**entry, "sig": racy}}, None) is None
+    assert stamp_state(at, old, {"t": [old, None, None, None]}, {"t": entry}, None) is not None
+    assert stamp_state(at, racy, {"t": [old, None, None, None]}, {"t": entry}, None) is None
+    assert stamp_state(at, old, {"t": [old, racy, None, None]}, {"t": entry}, None) is None
+    assert (
+        stamp_state(at, old, {"t": [old, None, None, None]}, {"t": {**entry, "sig": racy}}, None)
+        is None
+    )
     pending = {"r": {"sig": [*racy, 0, 0, 0, 0], "sum": None, "settled": False}}
     assert (
-        stamp_state(at, old, {"t": [old, None]}, {"t": {**entry, "pending": pending}}, None) is None
+        stamp_state(
+            at, old, {"t": [old, None, None, None]}, {"t": {**entry, "pending": pending}}, None
+        )
+        is None
     )
 
 
