@@ -25,6 +25,8 @@ options (each also settable in the config file, per task or under defaults:):
   --config FILE             YAML config file (also $RUNWRAP_CONFIG)
   -t, --timeout DURATION    stop the job after this long (exit 124)
   --kill-grace DURATION     between SIGTERM and SIGKILL (default 10s)
+  --lease DURATION          renewed on ROOT every third of it; readers on other hosts
+                            call the run lost once it lapses (default 30s)
   --overlap skip|wait|allow when the task is already running (default skip)
   --wait-timeout DURATION   with --overlap wait: give up after this long
   -l, --label KEY=VALUE     a label kept with the run (repeatable)

@@ -19,6 +19,9 @@ WAIT = "wait"
 ALLOW = "allow"
 POLICIES = (SKIP, WAIT, ALLOW)
 
+# A shorter lease could not be renewed in time by a loaded owner (a third of it).
+MIN_LEASE_S = 1.0
+
 # name -> (default, kind). Kinds say how a value from argv or YAML is read.
 OPTIONS: dict[str, tuple[object, str]] = {
     "name": (None, "name"),
@@ -26,6 +29,8 @@ OPTIONS: dict[str, tuple[object, str]] = {
     "config": (None, "path"),
     "timeout": (None, "duration"),
     "kill_grace": (10.0, "duration"),
+    # The run's lease on ROOT (store/owner.py); None: owner.DEFAULT_LEASE_S.
+    "lease": (None, "lease"),
     "overlap": (SKIP, "overlap"),
     "wait_timeout": (None, "duration"),
     "labels": ({}, "labels"),
@@ -84,6 +89,11 @@ def convert(key: str, value: object, where: str) -> object:
     what = f"{where}{key.replace('_', '-')}"
     if kind == "duration":
         return parse_duration(value, what)
+    if kind == "lease":
+        seconds = parse_duration(value, what)
+        if seconds < MIN_LEASE_S:
+            raise RunwrapError(f"bad {what} {value!r}: at least {MIN_LEASE_S:g}s")
+        return seconds
     if kind == "duration_days":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return parse_duration(value * 86400, what)

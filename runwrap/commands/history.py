@@ -13,8 +13,9 @@ from runwrap.commands.display import (
     when,
 )
 from runwrap.errors import ExitCode
+from runwrap.store.layout import task_dir
 from runwrap.store.lookup import read_runs, task_runs
-from runwrap.store.manifest import effective_status
+from runwrap.store.manifest import judge_run
 
 HEADER = ["RUN ID", "STATUS", "STARTED", "DURATION", "EXIT", "REASON"]
 
@@ -25,7 +26,7 @@ def cmd_history(root: str, ref: str, limit: int, status: str | None, as_json: bo
     now = time.time()
     found: list = []
     for run_id, manifest in read_runs(root, task, reversed(run_ids)):
-        manifest["status"] = effective_status(manifest)
+        judge_run(manifest, task_dir(root, task), run_id)
         if status and manifest["status"] != status:
             continue
         # A table keeps each run's row, not its manifest: thousands of manifests

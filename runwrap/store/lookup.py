@@ -17,8 +17,8 @@ import stat
 from runwrap.errors import NotFoundError
 from runwrap.store.jsonio import MAX_JSON, Unreadable, parse
 from runwrap.store.jsonio import read_fd as _read_fd
-from runwrap.store.layout import MANIFEST, RUNS, is_plain_run_id, is_run_id, tasks_dir
-from runwrap.store.manifest import effective_status
+from runwrap.store.layout import MANIFEST, RUNS, is_plain_run_id, is_run_id, task_dir, tasks_dir
+from runwrap.store.manifest import judge_run
 from runwrap.store.names import check_task_name, name_problem
 
 TYPE_CHECKING = False
@@ -339,8 +339,7 @@ def load_run(root: str, task: str, run_id: str) -> dict:
         ) from None
     if not isinstance(manifest, dict):
         raise NotFoundError(f"run {run_id} of task {task!r} has no readable manifest")
-    manifest["status"] = effective_status(manifest)
-    return manifest
+    return judge_run(manifest, task_dir(root, task), run_id)
 
 
 def task_runs(root: str, ref: str) -> tuple[str, list[str]]:
