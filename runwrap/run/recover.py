@@ -25,6 +25,7 @@ from runwrap.store.manifest import (
     write_manifest,
 )
 from runwrap.store.openruns import (
+    TAKEN,
     clear_open,
     marker_age,
     marker_owner,
@@ -32,7 +33,7 @@ from runwrap.store.openruns import (
     markers,
     take,
 )
-from runwrap.store.owner import CLAIM_STALE_S, lease_expired, owner_alive
+from runwrap.store.owner import CLAIM_STALE_S, lease_expired, owner_alive, taker_alive
 from runwrap.store.state import is_final
 from runwrap.units import format_duration
 
@@ -64,8 +65,11 @@ def finalize_orphans(
 
 def _orphaned(task_path: str, run_id: str, name: str, now: float) -> tuple[bool, str | None]:
     """(whether run `run_id`'s owner is gone, why when it was judged by its lease)."""
-    if name != run_id:  # a claim (openruns.take): its taker died if it is this old
-        return marker_age(task_path, name, now) > CLAIM_STALE_S, None
+    if name != run_id:  # a claim (openruns.take): is its taker gone?
+        alive = taker_alive(name.partition(TAKEN)[2])
+        if alive is None:
+            return marker_age(task_path, name, now) > CLAIM_STALE_S, None
+        return not alive, None
     owner = marker_owner(task_path, name)
     alive = owner_alive(owner)
     if alive is not None:

@@ -22,6 +22,7 @@ import os
 
 from runwrap.store.jsonio import dumps, read_json
 from runwrap.store.layout import OPEN, is_run_id, list_dir, remove_tree
+from runwrap.store.owner import taker_token
 
 TAKEN = "~"  # open/<run_id>~<taker>: a run being finalized as lost by <taker>
 
@@ -162,11 +163,13 @@ def renew(path: str) -> bool:
 def take(task_path: str, name: str) -> str | None:
     """Claim the marker `name` to finalize its run; the claim's name, None if another won.
 
-    The rename of one name succeeds for one process only; the claim is then
-    dated now, so that a taker that dies is taken over in turn (CLAIM_STALE_S).
+    The rename of one name succeeds for one process only. The claim's name
+    records its taker (owner.taker_token) and it is dated now, so that a taker
+    that dies is taken over in turn: at once where its process can be
+    checked, after CLAIM_STALE_S elsewhere.
     """
     run_id = name.partition(TAKEN)[0]
-    claim = f"{run_id}{TAKEN}{os.getpid()}.{os.urandom(4).hex()}"
+    claim = f"{run_id}{TAKEN}{taker_token()}"
     try:
         os.rename(_path(task_path, name), _path(task_path, claim))
     except OSError:

@@ -114,6 +114,30 @@ def owner_alive(owner: object) -> bool | None:
     return recorded is None or recorded == now
 
 
+def _machine() -> str:
+    """This host, boot and PID namespace in eight characters: where a pid means something."""
+    import zlib  # built in, and only for a takeover
+
+    where = f"{hostname()}\0{boot_id()}\0{pid_namespace()}".encode("utf-8", "surrogateescape")
+    return format(zlib.crc32(where), "08x")
+
+
+def taker_token() -> str:
+    """This process, as a claim's name records its taker (openruns.take)."""
+    pid = os.getpid()
+    return f"{_machine()}.{pid}.{start_ticks(pid)}"
+
+
+def taker_alive(token: str) -> bool | None:
+    """Whether the process a claim's name records is still there; None if this host,
+    boot or PID namespace is not its own (then the claim's age tells)."""
+    machine, _, rest = token.partition(".")
+    pid, _, start = rest.partition(".")
+    if machine != _machine() or not pid.isdigit():
+        return None
+    return str(start_ticks(int(pid))) == start
+
+
 def lease_of(owner: object) -> float:
     """The lease the owner renews, in seconds (the default for a run that recorded none)."""
     lease = owner.get("lease") if isinstance(owner, dict) else None

@@ -43,11 +43,13 @@ def require_namespaces() -> None:
 class Host:
     """One "host": a shell that is PID 1 of its namespaces, running `script` (sh)."""
 
-    def __init__(self, name: str, script: str, env: dict[str, str]) -> None:
+    def __init__(self, name: str, script: str, env: dict[str, str], uts: bool = True) -> None:
+        """`uts=False`: a container of this host (its name, its own PID space), `name` unused."""
         self.name = name
-        body = f"hostname {shlex.quote(name)} && {script}"
+        body = f"hostname {shlex.quote(name)} && {script}" if uts else script
+        unshare = UNSHARE if uts else [a for a in UNSHARE if a != "--uts"]
         self.proc = subprocess.Popen(
-            [*UNSHARE, "sh", "-c", body],
+            [*unshare, "sh", "-c", body],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
