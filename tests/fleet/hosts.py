@@ -23,6 +23,14 @@ SITEGEN = str(BIN / "sitegen")
 UNSHARE = ["unshare", "--uts", "--pid", "--mount", "--fork", "--mount-proc"]
 
 
+def scale() -> int:
+    """FAULTS_SCALE (at least 1): `make faults` runs the long variants."""
+    try:
+        return max(1, int(os.environ.get("FAULTS_SCALE", "1")))
+    except ValueError:
+        return 1
+
+
 def require_namespaces() -> None:
     """Skip the test when namespaces cannot be made here (fail instead under CI=true)."""
     try:
