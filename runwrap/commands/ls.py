@@ -137,6 +137,11 @@ def _labels_cell(labels: object) -> str:
     return clean(",".join(f"{clean(k)}={clean(v)}" for k, v in pairs), 40) if pairs else "-"
 
 
+def _lease(m: dict) -> str | None:
+    seconds = m.get("lease_age_s")
+    return None if seconds is None else f"lease {duration(seconds)}"
+
+
 _RUNNING_HEADER = ["RUNNING", "RUN ID", "PID", "AGE", "LIVENESS", "HEARTBEAT", "PROGRESS", "INFO"]
 
 
@@ -150,7 +155,8 @@ def _running_row(m: dict, now: float) -> list[str]:
         cell(m.get("run_id"), 32),
         cell(m.get("pid") or None, 12),
         age(m.get("started_at"), now),
-        cell(m.get("liveness") or None, 12),
+        # A run whose owner this host cannot check (store/manifest.judge_run): its lease.
+        cell(m.get("liveness") or _lease(m), 12),
         "-" if heartbeat == "-" else f"{heartbeat} ago",
         "-" if progress is None else f"{clean(progress, 8)}%",
         cell(feedback.get("info")),

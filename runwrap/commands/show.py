@@ -35,6 +35,7 @@ _SHOWN = (
     *(key for key, _label, kind in RECORD if kind not in ("list", "bool")),
     "pid",
     "liveness",
+    "lease_age_s",  # instead of pid and liveness where the owner cannot be checked
 )
 
 

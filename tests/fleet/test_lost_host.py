@@ -79,6 +79,11 @@ def test_a_dead_host_s_run_is_lost_everywhere_and_finalized_once_by_the_next(tmp
         assert seen["running"] == [run_id] and seen["lost"] == []
         assert seen["running_runs"][0]["lease_age_s"] <= LEASE + GRACE
 
+        table = subprocess.run([RUNWRAP, "ls"], env=env, capture_output=True, text=True)
+        row = next(line for line in table.stdout.splitlines() if run_id in line)
+        assert "lease " in row and "running" not in row.split(run_id)[1], table.stdout
+        shown = subprocess.run([RUNWRAP, "show", run_id], env=env, capture_output=True, text=True)
+        assert shown.returncode == 0 and "lease" in shown.stdout.lower(), shown.stdout
         dead_at = pod_a.kill()
     finally:
         pod_a.stop()
