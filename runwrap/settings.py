@@ -18,6 +18,9 @@ SKIP = "skip"
 WAIT = "wait"
 ALLOW = "allow"
 POLICIES = (SKIP, WAIT, ALLOW)
+# How the overlap guard locks (run/lock.py): `auto` picks by the storage.
+LOCK_AUTO, LOCK_FCNTL, LOCK_FLOCK, LOCK_CLAIM = "auto", "fcntl", "flock", "claim"
+LOCKS = (LOCK_AUTO, LOCK_FCNTL, LOCK_FLOCK, LOCK_CLAIM)
 
 # A shorter lease could not be renewed in time by a loaded owner (a third of it).
 MIN_LEASE_S = 1.0
@@ -32,6 +35,7 @@ OPTIONS: dict[str, tuple[object, str]] = {
     # The run's lease on ROOT (store/owner.py); None: owner.DEFAULT_LEASE_S.
     "lease": (None, "lease"),
     "overlap": (SKIP, "overlap"),
+    "lock": (LOCK_AUTO, "lock"),
     "wait_timeout": (None, "duration"),
     "labels": ({}, "labels"),
     "retries": (0, "count"),
@@ -110,6 +114,10 @@ def convert(key: str, value: object, where: str) -> object:
     if kind == "overlap":
         if value not in POLICIES:
             raise RunwrapError(f"bad {what} {value!r}: use skip, wait or allow")
+        return value
+    if kind == "lock":
+        if value not in LOCKS:
+            raise RunwrapError(f"bad {what} {value!r}: use auto, fcntl, flock or claim")
         return value
     if kind == "name":
         return check_task_name(str(value))

@@ -203,6 +203,8 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
             opts.overlap,
             opts.wait_timeout,
             interrupted=lambda: bool(inbox.received),
+            kind=opts.lock,
+            lease=opts.lease,
         )
         try:
             if list_dir(os.path.join(task_path, OPEN)):  # runs a dead runwrap left open
@@ -277,7 +279,7 @@ def _run_job(run: _Run, environ: dict[str, str], guard: lock.TaskLock) -> RunRes
         from runwrap.run.watcher import Watcher  # a job that ends within a second needs none
 
         watcher = Watcher()
-        return watcher.start(opts, run.task_path, run.run_id)
+        return watcher.start(opts, run.task_path, run.run_id, guard)
 
     os.chdir(run_path)
     try:
