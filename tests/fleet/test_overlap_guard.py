@@ -9,15 +9,19 @@ while another job of the task is inside.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
+import signal
+import subprocess
 
 import pytest
+from conftest import wait_for
 
 from runwrap.run.lock import kind_on_mount
 
-from .hosts import RUNWRAP, Host, require_namespaces, scale
-from .test_lost_host import fleet_env
+from .hosts import RUNWRAP, Host, on_host, require_namespaces, scale
+from .test_lost_host import fleet_env, ls_task
 
 LAUNCHES = 100  # per case, over all hosts (more under FAULTS_SCALE)
 
@@ -84,3 +88,63 @@ MOUNTS = [
 def test_auto_picks_the_lock_the_mount_carries_to_the_server(device, kind):
     """NFS carries flock to the server (as a POSIX lock) unless local_lock says otherwise."""
     assert kind_on_mount(MOUNTS, device) == kind
+
+
+def _last_status(env: dict[str, str]) -> str:
+    return ls_task(env, "race")["last_run"]["status"]
+
+
+def test_a_dead_host_s_claim_is_broken_after_its_lease_by_one_other_host(tmp_path):
+    require_namespaces()
+    env, _ = fleet_env(tmp_path)
+    claim = tmp_path / "root" / "tasks" / "race" / "lock.claim"
+    args = [RUNWRAP, "-n", "race", "--lock", "claim", "--lease", "2s", "--notify", "none"]
+    holder = Host("host-a", shlex.join([*args, "--", "sleep", "300"]), env)
+    try:
+        wait_for(lambda: ls_task(env, "race")["running"], what="host-a's run")
+        assert claim.exists()
+        # Held: another host skips (its lease is renewed).
+        assert on_host("host-b", [*args, "--", "true"], env).returncode == 0
+        runs = subprocess.run([RUNWRAP, "history", "race", "--json"], env=env, capture_output=True)
+        assert [r["status"] for r in json.loads(runs.stdout)] == ["skipped", "running"]
+        holder.kill()
+    finally:
+        holder.stop()
+    # Its lease lapses: the next host breaks the claim, runs, and finalizes the lost run.
+    wait_for(lambda: ls_task(env, "race")["lost"], timeout=30, what="the holder's run lost")
+    assert on_host("host-c", [*args, "--", "true"], env).returncode == 0
+    assert _last_status(env) == "success"
+    statuses = [r["status"] for r in json.loads(
+        subprocess.run([RUNWRAP, "history", "race", "--json"], env=env, capture_output=True).stdout
+    )]  # fmt: skip
+    assert statuses == ["success", "skipped", "lost"], statuses
+    left = [n for n in os.listdir(claim.parent) if n.startswith("lock.")]
+    assert left == [], left
+
+
+def test_the_watcher_of_a_killed_runwrap_releases_its_claim(tmp_path):
+    """The claim is a name, not a descriptor: the watcher removes it once the run is lost."""
+    env, _ = fleet_env(tmp_path)
+    claim = tmp_path / "root" / "tasks" / "race" / "lock.claim"
+    args = [RUNWRAP, "-n", "race", "--lock", "claim", "--notify", "none", "--kill-grace", "0.2"]
+    proc = subprocess.Popen([*args, "--", "sleep", "300"], env=env)
+    try:
+        # The watcher is forked once the job has run a second.
+        wait_for(lambda: _children(proc.pid) >= 2, timeout=30, what="the watcher")
+        assert claim.exists()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    wait_for(lambda: not claim.exists(), timeout=30, what="the claim released")
+    assert subprocess.run([*args, "--", "true"], env=env).returncode == 0
+    assert _last_status(env) == "success"  # ran at once: not skipped for a lease
+
+
+def _children(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return len(f.read().split())
+    except OSError:
+        return 0
