@@ -142,6 +142,12 @@ class ClaimLock(TaskLock):
             pass
 
     def release(self) -> None:
-        if self.held is not None:
+        if self.held is None:
+            return
+        try:
+            ours = _identity(os.lstat(self.path)) == self.held
+        except OSError:
+            ours = False
+        if ours:  # else broken meanwhile (our lease lapsed): the claim there is another's
             self._move_aside(self.held)
-            self.held = None
+        self.held = None

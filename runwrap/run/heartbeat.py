@@ -86,8 +86,6 @@ class Monitor:
 
     def tick(self, now: float) -> str | None:
         """One periodic check; a returned string is a reason to stop the job."""
-        if self.guard is not None:
-            self.guard.keep()
         if not self.keep_lease(now):
             return "another runwrap took the run over as lost (its lease had lapsed)"
         for i, log in enumerate(self.logs):
@@ -110,7 +108,10 @@ class Monitor:
         return None
 
     def keep_lease(self, now: float) -> bool:
-        """Renew the lease when a third of it has passed; False once it was taken over."""
+        """Keep the task's lock (a claim's lease too) and renew the run's lease when a
+        third of it has passed; False once the run was taken over."""
+        if self.guard is not None:
+            self.guard.keep()
         if not self.lease_lost and now - self._renewed >= self._renew_every:
             self._renewed = now
             self.lease_lost = not renew(self._lease_path)
