@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo lint format bench faults clean system-deps cron-test
+.PHONY: venv test test-fast demo lint format bench faults clean system-deps cron-test
 
 venv: $(STAMP)
 
@@ -36,6 +36,11 @@ test: $(STAMP) system-deps $(AXE_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
+
+# The fast tier alone (in-process tests: folds, queries, rules; well under a minute).
+test-fast: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -m unit -q
 
 demo: $(STAMP)
 	$(PY) scripts/demo.py

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 
 from runwrap.errors import RunwrapError
-from runwrap.settings import _schedule_level, _section, task_command
+from runwrap.settings import schedule_level, section, task_command
 
 
 @dataclass(frozen=True)
@@ -31,15 +31,15 @@ def declared_tasks(config: dict) -> list[DeclaredTask]:
 
     Its options are checked as a run would check them (one-line errors).
     """
-    defaults = _section(config.get("defaults") or {}, "defaults")
+    defaults = section(config.get("defaults") or {}, "defaults")
     found = []
     for name, raw in sorted((config.get("tasks") or {}).items(), key=lambda kv: str(kv[0])):
         if not isinstance(raw, dict):
             raise RunwrapError(f"tasks.{name} must be a mapping")
         name = str(name)
         command = task_command(name, raw)
-        options = _section(raw, f"tasks.{name}")
-        when = _schedule_level(options, f"tasks.{name}") or _schedule_level(defaults, "defaults")
+        options = section(raw, f"tasks.{name}")
+        when = schedule_level(options, f"tasks.{name}") or schedule_level(defaults, "defaults")
         if command is None or not when:
             continue
         expr = when["schedule"]

@@ -146,7 +146,7 @@ def convert(key: str, value: object, where: str) -> object:
     return value
 
 
-def _section(data: dict, where: str) -> dict:
+def section(data: dict, where: str) -> dict:
     out: dict[str, object] = {}
     for raw_key, value in data.items():
         key = str(raw_key).replace("-", "_")
@@ -202,7 +202,7 @@ def configured_notify(data: dict, name: str) -> tuple[list[str], bool]:
     return ["console"], True
 
 
-def _schedule_level(section: dict, where: str) -> dict:
+def schedule_level(section: dict, where: str) -> dict:
     """A level's schedule: `schedule:` or `every:` (recorded as `@every 90s`), not both."""
     if section.get("every") is not None:
         if section.get("schedule") is not None:
@@ -224,12 +224,12 @@ def resolve(given: dict, command: list[str] | None) -> RunOptions:
     name = given.get("name") or check_task_name(
         os.path.basename(command[0]) or command[0], "name the task with -n NAME"
     )
-    defaults = _section(data.get("defaults") or {}, "defaults")
+    defaults = section(data.get("defaults") or {}, "defaults")
     tasks = data.get("tasks") or {}
     task_data = tasks.get(name) or {}
     if not isinstance(task_data, dict):
         raise RunwrapError(f"malformed config file {config_file}: tasks.{name} must be a mapping")
-    per_task = _section(task_data, f"tasks.{name}")
+    per_task = section(task_data, f"tasks.{name}")
     if command is None:
         command = task_command(name, task_data)
         if command is None:
@@ -243,7 +243,7 @@ def resolve(given: dict, command: list[str] | None) -> RunOptions:
     # The most specific level that gives a schedule (or an every) gives it whole.
     levels = ((given, "the command line"), (per_task, f"tasks.{name}"), (defaults, "defaults"))
     for level, where in levels:
-        found = _schedule_level(level, where)
+        found = schedule_level(level, where)
         if found:
             merged.update(found)
             break

@@ -103,6 +103,12 @@ class Site:
         entries = (self._summary or {}).values()
         return any(running(rec) for entry in entries for rec in entry["pending"].values())
 
+    def unsettled(self) -> dict[str, set[str]]:
+        """Each task's runs the build has not settled (_check_runs): the only runs that
+        may still change, so the only ones a watcher needs to watch."""
+        entries = (self._summary or {}).items()
+        return {task: set(entry["pending"]) for task, entry in entries if entry["pending"]}
+
     def _recording(self, task: str) -> set[str]:
         """The runs runwrap has not finished recording (open markers): a final manifest
         there may still get its notifications.json."""
@@ -305,7 +311,6 @@ class Site:
             for run_id in removed:
                 del cached[run_id]
                 self.out.remove_run(task, run_id)
-            stats.removed_runs += len(removed)
             check = [i for i in ids if i not in cached or not cached[i]["settled"] or i in force]
             manifests, changed_pages = self._check_runs(task, runs, check, cached)
             order = [i for i in ids if cached[i]["sum"] is not None]

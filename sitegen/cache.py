@@ -30,9 +30,8 @@ from urllib.parse import quote
 from runwrap.store import siteurls
 from runwrap.store.jsonio import Unreadable, dumps, read_json_at
 from sitegen.config import SiteConfig
-from sitegen.files import unlink
 from sitegen.model import is_run_summary, is_task_summary
-from sitegen.scratch import Scratch
+from sitegen.scratch import Scratch, unlink
 from sitegen.stamp import tree_files
 
 TYPE_CHECKING = False  # typing itself is not imported (as in cli.py)

@@ -3,34 +3,75 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from runwrap.config import find_config_file, load_config_file, resolve_root
 from runwrap.store.layout import tasks_dir
 from sitegen.errors import SitegenError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
 PAGE_SIZE = 50  # runs per history page
 
 
-@dataclass(frozen=True)
 class SiteConfig:
-    """Everything a build needs to know; None in a field means "not given"."""
+    """Everything a build needs to know, fixed once made (never changed in place).
 
-    root: str
-    out: str
-    theme: str = "default"
-    title: str = "runwrap"
-    site_url: str | None = None
-    # (task, markdown) pairs: a tuple keeps the dataclass hashable and frozen.
-    descriptions: tuple[tuple[str, str], ...] = ()
-    page_size: int = PAGE_SIZE
-    publish: str = "link"  # "link" (hard links, copy across filesystems) or "copy"
-    watch: bool = False
-    poll: bool = False
-    serve: tuple[str, int] | None = None
-    refresh_s: int = 30
-    config_file: str | None = field(default=None, compare=False)
+    A plain class, not a dataclass: the no-change check of a one-shot build
+    (build/stamp.py) resolves its config with this same constructor, and
+    importing dataclasses alone would cost it more than the check itself.
+    """
+
+    FIELDS = (
+        "root",
+        "out",
+        "theme",
+        "title",
+        "site_url",
+        "descriptions",  # (task, markdown) pairs, sorted
+        "page_size",
+        "publish",  # "link" (hard links, copy across filesystems) or "copy"
+        "watch",
+        "poll",
+        "serve",
+        "refresh_s",
+    )
+    __slots__ = (*FIELDS, "config_file")
+
+    def __init__(
+        self,
+        root: str,
+        out: str,
+        theme: str = "default",
+        title: str = "runwrap",
+        site_url: str | None = None,
+        descriptions: tuple[tuple[str, str], ...] = (),
+        page_size: int = PAGE_SIZE,
+        publish: str = "link",
+        watch: bool = False,
+        poll: bool = False,
+        serve: tuple[str, int] | None = None,
+        refresh_s: int = 30,
+        config_file: str | None = None,  # where it came from: not part of what it is
+    ) -> None:
+        self.root, self.out, self.theme, self.title = root, out, theme, title
+        self.site_url, self.descriptions, self.page_size = site_url, descriptions, page_size
+        self.publish, self.watch, self.poll, self.serve = publish, watch, poll, serve
+        self.refresh_s, self.config_file = refresh_s, config_file
+
+    def values(self) -> tuple:
+        """The fields' values, in FIELDS' order (what equality and the build key use)."""
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SiteConfig) and self.values() == other.values()
+
+    def __hash__(self) -> int:
+        return hash(self.values())
+
+    def __repr__(self) -> str:
+        return f"SiteConfig({', '.join(f'{n}={getattr(self, n)!r}' for n in self.FIELDS)})"
 
     def description(self, task: str) -> str | None:
         """The markdown description the config gives for a task, if any."""
@@ -84,8 +125,10 @@ def resolve_config(
     watch: bool = False,
     poll: bool = False,
     serve: str | None = None,
+    check: bool = True,
 ) -> SiteConfig:
-    """Merge defaults, the config file and the command line into a checked SiteConfig."""
+    """Merge defaults, the config file and the command line into a SiteConfig, checked
+    (`check`: the one-shot no-change test makes it unchecked, and looks no further)."""
     path = find_config_file(config)
     data = load_config_file(path)  # RunwrapError (one line, 125) for a bad file
     # ROOT as runwrap finds it (the one rule: --root, $RUNWRAP_ROOT, the config, the default).
@@ -115,7 +158,8 @@ def resolve_config(
         config_file=path,
         **values,
     )
-    check_config(cfg)
+    if check:
+        check_config(cfg)
     return cfg
 
 
@@ -144,6 +188,8 @@ def check_config(cfg: SiteConfig) -> None:
 
 def packaged_themes() -> list[Path]:
     """Where the shipped themes live: in the wheel, else the source tree's themes/."""
+    from pathlib import Path
+
     here = Path(__file__).parent
     return [here / "themes", here.parent / "themes"]
 
@@ -156,6 +202,8 @@ def find_theme(theme: str) -> list[Path]:
     if os.sep in theme or os.path.isdir(theme):
         if not os.path.isdir(theme):
             raise SitegenError(f"theme directory {theme} does not exist")
+        from pathlib import Path
+
         return [Path(theme).resolve(), default]
     for base in packaged_themes():
         if (base / theme).is_dir():

@@ -17,16 +17,14 @@ import os
 import re
 import shutil
 import stat
-from typing import TYPE_CHECKING
 
 from runwrap.store.jsonio import Unreadable, read_json_at
-from runwrap.store.layout import MANIFEST, NOTIFICATIONS
+from runwrap.store.layout import MANIFEST, NOTIFICATIONS, RUNS
+from runwrap.store.lookup import open_below
 from runwrap.store.manifest import judge_run, manifest_problem
 from sitegen.names import shown
+from sitegen.scratch import Scratch, unlink
 from sitegen.stamp import sig_at
-
-if TYPE_CHECKING:
-    from sitegen.scratch import Scratch
 
 log = logging.getLogger(__name__)
 
@@ -58,32 +56,15 @@ def clean_text(raw: bytes) -> str:
     return _CONTROL.sub("", _ANSI.sub("", text))
 
 
-def open_below(root: str, parts: tuple[str, ...]) -> int | None:
-    """A directory below ROOT as an fd; None if any of `parts` is missing or a symlink.
-
-    ROOT itself is the administrator's choice and may be a link; nothing below it is followed.
-    """
-    try:
-        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    for part in parts:
-        try:
-            nfd = os.open(part, _DIR, dir_fd=fd)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-        fd = nfd
-    return fd
-
-
 class RunsDir:
     """A task's runs/ directory, reached from ROOT without following any symlink below ROOT."""
 
     def __init__(self, root: str, task: str) -> None:
         self.path = os.path.join(root, "tasks", task, "runs")
-        self.fd = open_below(root, ("tasks", task, "runs"))
+        try:  # the store's walk: no link followed from ROOT/tasks down
+            self.fd: int | None = open_below(root, (task, RUNS))
+        except (OSError, Unreadable):
+            self.fd = None
 
     def __enter__(self) -> RunsDir:
         return self
@@ -309,11 +290,3 @@ def _same_copy(have: os.stat_result, src: os.stat_result) -> bool:
         and have.st_size == src.st_size
         and (have.st_mtime_ns == src.st_mtime_ns)
     )
-
-
-def unlink(path: str) -> None:
-    """Remove a file that may already be gone."""
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

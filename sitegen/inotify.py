@@ -8,7 +8,7 @@ then a few per task, whatever the history's size (watchdog's recursive
 observer takes one per directory: 100,000 at 100,000 runs).
 
 Linux only, through ctypes (the C library's inotify calls); `--poll`, or a
-system without inotify, uses watchdog's polling observer instead (watch.py).
+system without inotify, polls the same directories' signatures (watch.py).
 """
 
 from __future__ import annotations
@@ -250,9 +250,6 @@ class RootWatch:
         for task, run_id in list(self.runs):
             if run_id not in unsettled.get(task, ()):
                 self._drop_run(task, run_id)
-
-    def watches(self) -> int:
-        return len(self.ino.wds)
 
     def close(self) -> None:
         self.ino.close()

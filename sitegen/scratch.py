@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 
-from sitegen.files import unlink
+from runwrap.store.owner import proc_stat
 
 PREFIX = ".sitegen-tmp."
 _pid = os.getpid()  # asked once, not for every file (a forked worker asks again)
@@ -108,9 +108,15 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         pass  # someone else's process
+    fields = proc_stat(pid)  # the store's one reader of /proc/<pid>/stat
+    if fields is None:
+        return True  # no /proc here (or it just went): kill() said it existed
+    return fields[0] != b"Z"
+
+
+def unlink(path: str) -> None:
+    """Remove a file that may already be gone."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return True  # no /proc here: kill() said it exists
-    return stat[stat.rfind(b")") + 2 :][:1] != b"Z"
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -163,34 +163,24 @@ def tree_files(top: str) -> list[tuple[str, os.stat_result]]:
 def key(opts: dict[str, str]) -> tuple[str, str, str]:
     """(the key of a build with these options, ROOT, OUT); RunwrapError for a bad config.
 
-    The config is read the way sitegen.config reads it (runwrap.config's cached parse).
+    The config is the one sitegen.config.resolve_config() makes for a build (unchecked:
+    a check that would fail makes the build itself run and say so).
     """
-    from runwrap.config import find_config_file, load_config_file, resolve_root
+    from sitegen.config import resolve_config
 
-    path = find_config_file(opts.get("config"))
-    data = load_config_file(path)
-    root = resolve_root(opts.get("root"), data)
-    site = data.get("site") if isinstance(data.get("site"), dict) else {}
-    out = opts.get("out") or site.get("out")
-    if not isinstance(out, str) or not out:
-        raise ValueError("no output directory")
-    out = os.path.abspath(os.path.expanduser(out))
-    theme = opts.get("theme") or site.get("theme") or "default"
-    theme = os.path.expanduser(theme) if isinstance(theme, str) else "default"
+    cfg = resolve_config(
+        **{name.replace("-", "_"): value for name, value in opts.items()}, check=False
+    )
     parts = {
         "version": VERSION,
         "python": sys.version,
-        "opts": opts,
         "cwd": os.getcwd(),
-        "config": path,
-        "data": data,
-        "root": root,
-        "out": out,
-        "code": _code_sig(theme),
-        # A schedule without its own zone is read in one of these (runwrap.store.schedule).
+        "config": [cfg.config_file, *cfg.values()],
+        "code": _code_sig(cfg.theme),
+        # A schedule recorded without its own zone is read in the system's.
         "zone": [os.environ.get("CRON_TZ"), os.environ.get("TZ"), time.tzname, time.timezone],
     }
-    return dumps(parts), root, out
+    return dumps(parts), cfg.root, cfg.out
 
 
 def _path(out: str) -> str:

@@ -6,8 +6,8 @@ With inotify (inotify.py) only the directories that can still change are
 watched: a finished run's directory gets no watch, and an idle watcher
 sleeps until an event, the moment a task's lateness is due to change, or a
 rare rescan (a safety net; every 2 s while a run is running, since its owner
-may die without a file event). `--poll` uses watchdog's polling observer,
-with a rescan every 30 s.
+may die without a file event). `--poll` looks at the signatures of the
+directories that can still change every second instead.
 """
 
 from __future__ import annotations
@@ -17,31 +17,24 @@ import os
 import threading
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING
 
-from runwrap.store.layout import OPEN, task_runs_dir, tasks_dir
+from runwrap.store.layout import list_dir, run_dir, tasks_dir
 from runwrap.units import count
 from sitegen.build import Site, Stopped
 from sitegen.errors import one_line
 from sitegen.notices import LateNotices
-
-if TYPE_CHECKING:
-    from watchdog.events import FileSystemEvent
-    from watchdog.observers.polling import PollingObserver
+from sitegen.stamp import dir_sig, run_sig, task_sigs
 
 log = logging.getLogger(__name__)
 
 QUIET_S = 0.03  # a burst is over after this long without events
 MAX_DELAY_S = 0.5  # ...or this long after its first event, whichever comes first
 RESCAN_S = 3600.0  # with every watch in place, a rescan is only a safety net
-RESCAN_POLL_S = 30.0  # polling, or watches missing (the user's limit): what events miss
+RESCAN_POLL_S = 30.0  # watches missing (the user's limit): what events miss
+POLL_S = 1.0  # --poll: how often the directories that can change are looked at
 RESCAN_BUSY_S = 2.0  # while a run is running: its owner may die without an event
 LATE_S = 0.05  # an update this long after a task's lateness is due to change
 STOP_S = 0.5  # a signal does not cut a wait short: the longest before a stop is seen
-# What in a task's directory can change a page: its runs, and the open markers of runs
-# being recorded. state.json, notify.json, seq and the locks (and their temp files) are
-# runwrap's own: sitegen never reads them.
-_TASK_PARTS = frozenset({os.path.basename(task_runs_dir("")), OPEN})
 
 
 class Burst:
@@ -101,7 +94,7 @@ class InotifySource:
         self.watch.cover()  # idempotent: watches what an unseen change left unwatched
 
     def settled(self, site: Site) -> None:
-        self.watch.keep_runs(_unsettled(site))
+        self.watch.keep_runs(site.unsettled())
         # Without a watch on tasks/ (ROOT has none yet, or it went) or with some watches
         # refused, changes may go unseen: look as often as when polling.
         missing = self.watch.ino.full or ("tasks",) not in self.watch.ino.wds
@@ -119,83 +112,56 @@ class InotifySource:
 
 
 class PollSource:
-    """watchdog's polling observer (NFS and other file systems without inotify)."""
+    """Polling, for file systems whose changes inotify does not see (NFS: other clients'
+    writes): every POLL_S, the signatures of the directories that can still change, as
+    the stamp and the build take them (tasks/, each task, its open/ and runs/, and each
+    run not settled yet). O(tasks + unfinished runs) stats a pass, whatever the history.
+    """
 
     rescan_s = RESCAN_POLL_S
 
     def __init__(self, root: str) -> None:
         self.root = root
         self.burst = Burst()
-        self.wake = threading.Event()
-        self.observer = self._start()
+        self.unsettled: dict[str, set[str]] = {}
+        self.next_poll = 0.0
+        self.sigs = self._sigs()
 
-    def _start(self) -> PollingObserver:
-        from watchdog import events as ev
-        from watchdog.observers.polling import PollingObserver
-
-        # Creations, renames and deletions: a running run's rewrites (modifications)
-        # are looked at by the rescan every 2 s, as with inotify.
-        kinds = ("FileCreated", "DirCreated", "FileMoved", "DirMoved", "FileDeleted", "DirDeleted")
-        observer = PollingObserver(timeout=1.0)
-        target = tasks_dir(self.root) if os.path.isdir(tasks_dir(self.root)) else self.root
-        handler = Changes(self.root, self.burst, self.wake)
-        wanted = [getattr(ev, kind + "Event") for kind in kinds]
-        observer.schedule(handler, target, recursive=True, event_filter=wanted)
-        observer.daemon = True
-        observer.start()
-        return observer
+    def _sigs(self) -> dict:
+        found: dict = {None: dir_sig(tasks_dir(self.root))}
+        for task in list_dir(tasks_dir(self.root)):
+            found[task] = task_sigs(self.root, task)
+            for run_id in self.unsettled.get(task, ()):
+                found[task, run_id] = run_sig(run_dir(self.root, task, run_id))
+        return found
 
     def wait(self, timeout: float) -> None:
-        self.wake.wait(timeout)
-        self.wake.clear()
+        now = time.monotonic()
+        if now < self.next_poll:
+            time.sleep(min(timeout, self.next_poll - now))
+            if time.monotonic() < self.next_poll:
+                return
+        self.next_poll = time.monotonic() + POLL_S
+        before, self.sigs = self.sigs, self._sigs()
+        if before == self.sigs:
+            return
+        dirty: dict[str, set[str]] = {}
+        for key in before.keys() | self.sigs.keys():
+            if key is None or before.get(key) == self.sigs.get(key):
+                continue
+            task, run_id = key if isinstance(key, tuple) else (key, None)
+            dirty.setdefault(task, set()).update([run_id] if run_id else [])
+        self.burst.mark(dirty, everything=before.get(None) != self.sigs.get(None))
 
     def rescan(self) -> None:
-        if not self.observer.is_alive():
-            log.warning("the file watcher stopped; starting it again")
-            self.observer = self._start()
+        pass  # every poll looks at everything that can change
 
     def settled(self, site: Site) -> None:
-        pass
+        self.unsettled = site.unsettled()
+        self.sigs = self._sigs()
 
     def close(self) -> None:
-        self.observer.stop()
-        self.observer.join(timeout=5)
-
-
-class Changes:
-    """watchdog's events (polling) marked into a Burst; never raises into its thread."""
-
-    def __init__(self, root: str, burst: Burst, wake: threading.Event) -> None:
-        self.tasks = os.path.join(os.path.realpath(root), "tasks")
-        self.burst = burst
-        self.wake = wake
-
-    def dispatch(self, event: FileSystemEvent) -> None:
-        try:
-            if event.event_type in ("opened", "closed_no_write"):
-                return
-            for path in (event.src_path, getattr(event, "dest_path", "")):
-                if path:
-                    self._mark(os.fsdecode(path))
-        except Exception:  # an odd event must never stop the watcher
-            log.exception("ignoring a file event that could not be handled")
-
-    def _mark(self, path: str) -> None:
-        parts = os.path.relpath(path, self.tasks).split(os.sep)
-        if parts[0] in (".", ".."):  # ROOT or tasks/ itself: every update rescans all
-            self.burst.mark({}, everything=True)
-        elif len(parts) < 2 or parts[1] in _TASK_PARTS:
-            self.burst.mark({parts[0]: {parts[2]} if len(parts) >= 3 else set()})
-        else:
-            return
-        self.wake.set()
-
-
-def _unsettled(site: Site) -> dict[str, set[str]]:
-    """Each task's runs the build has not settled (build.py's _check_runs): the only runs
-    that may still change. Read from the build's summary, as Site.busy() does."""
-    summary = site._summary or {}  # here, not in build.py: that is at its 400 lines
-    return {task: set(entry["pending"]) for task, entry in summary.items() if entry["pending"]}
+        pass
 
 
 def _settle(source: InotifySource | PollSource, stop: threading.Event) -> None:

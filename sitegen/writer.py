@@ -28,12 +28,12 @@ from runwrap.timefmt import iso
 from sitegen import pages, prune
 from sitegen.config import SiteConfig
 from sitegen.errors import one_line
-from sitegen.files import RunsDir, unlink
+from sitegen.files import RunsDir
 from sitegen.fragments import Dashboard
 from sitegen.late import silent, with_lateness
 from sitegen.model import EPOCH, summarize
 from sitegen.names import shown
-from sitegen.scratch import Scratch, sweep
+from sitegen.scratch import Scratch, sweep, unlink
 from sitegen.stamp import tree_files
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,6 @@ class BuildStats:
     tasks: int = 0
     run_pages: int = 0
     history_pages: int = 0
-    removed_runs: int = 0
     seconds: float = 0.0
     changed_tasks: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # tasks a bug stopped (warned about)

@@ -140,3 +140,45 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rfind(b")") + 2 :].split()[0] != b"Z"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI=true a skip is a failure: CI installs every tool the suite drives, so a
+    test that skips there (a missing nginx, faketime, namespace) hides a missing install."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") == "true" and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, where every tool must be there: {reason}"
+
+
+# The fast tier (`make test-fast`): tests that run in this process, no daemon, no browser,
+# (folds, queries, rules, option and doc checks), well under a minute. tests/unit/ is all
+# of it; these modules elsewhere are too. `make test` runs both tiers.
+UNIT_MODULES = {
+    "tests/notify/test_notify_config.py",
+    "tests/notify/test_notify_docs.py",
+    "tests/notify/test_notify_events.py",
+    "tests/notify/test_notify_nospam_property.py",
+    "tests/runwrap/test_display_times.py",
+    "tests/runwrap/test_feedback_parser.py",
+    "tests/runwrap/test_timefmt.py",
+    "tests/schedules/test_crontab_grammar.py",
+    "tests/schedules/test_dst_table.py",
+    "tests/schedules/test_late_monotone.py",
+    "tests/schedules/test_lateness_query.py",
+    "tests/schedules/test_schedule_rule.py",
+    "tests/schedules/test_zones.py",
+    "tests/test_architecture.py",
+    "tests/test_docs.py",
+}
+_TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        rel = Path(str(item.fspath)).resolve().relative_to(_TESTS.parent).as_posix()
+        if rel.startswith("tests/unit/") or rel in UNIT_MODULES:
+            item.add_marker(pytest.mark.unit)

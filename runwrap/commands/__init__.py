@@ -1,4 +1,5 @@
-"""The control subcommands (ls, show, history, feedback, parse, kill, tail): thin, they print."""
+"""The subcommands (run, ls, show, history, feedback, parse, kill, tail, check, crontab,
+systemd): thin, they print; the run form itself is runwrap/run/."""
 
 SUBCOMMANDS = (
     "run",

@@ -95,6 +95,79 @@ def silence_lines(scheduled: list, now: float) -> list[str]:
     ]
 
 
+def timestamp(iso_text: object) -> float | None:
+    """The Unix time of a manifest's time field, or None (not one, or out of range)."""
+    return _timestamp(iso_text)
+
+
+def short_duration(seconds: object) -> str:
+    """A duration in at most two units, no spaces, for narrow columns: 45ms, 1.2s, 3m12s, 2h5m."""
+    value = number(seconds)
+    if value is None or value < 0 or value >= 1e12:
+        return "-"
+    if value < 1:
+        return f"{round(value * 1000)}ms"
+    if value < 9.95:
+        return f"{value:.1f}s"
+    s = round(value)
+    for size, unit, small, small_unit in ((86400, "d", 3600, "h"), (3600, "h", 60, "m")):
+        if s >= size:
+            big, rest = divmod(s, size)
+            rest //= small
+            return f"{big}{unit}{rest}{small_unit}" if rest else f"{big}{unit}"
+    if s >= 60:
+        return f"{s // 60}m{s % 60}s" if s % 60 else f"{s // 60}m"
+    return f"{s}s"
+
+
+def short_age(seconds: float) -> str:
+    """How long, in one unit and rounded down, as kubectl says it: 45s, 3m, 2h, 12d."""
+    s = int(max(0.0, seconds))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "m")):
+        if s >= size:
+            return f"{s // size}{unit}"
+    return f"{s}s"
+
+
+def ago(iso_text: object, now: float) -> str:
+    """'3m ago' for a manifest's time field; '-' for none."""
+    ts = _timestamp(iso_text)
+    return "-" if ts is None else f"{short_age(now - ts)} ago"
+
+
+def terminal_width() -> int | None:
+    """The width to fit: $COLUMNS, else stdout's terminal; None when writing to a file or pipe
+    (then nothing is cut: a script or a pager gets the whole text)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns or None
+    except (AttributeError, ValueError, OSError):  # no stdout, a closed one, not a terminal
+        return None
+
+
+def fit(rows: list[list[str]], width: int | None, shrink: tuple[tuple[int, int], ...]) -> None:
+    """Cut cells so that table(rows) is at most `width` wide: each (column, least) of `shrink`
+    in turn gives way, down to `least` characters; a cell cut ends in an ellipsis. In place."""
+    if width is None or not rows:
+        return
+    widths = [max(map(len, column)) for column in zip(*rows)]
+    excess = sum(widths) + 2 * (len(widths) - 1) - width
+    for index, least in shrink:
+        cut = min(excess, widths[index] - least)
+        if cut <= 0:
+            continue
+        excess -= cut
+        widths[index] -= cut
+        for row in rows:
+            if len(row[index]) > widths[index]:
+                row[index] = row[index][: widths[index] - 1] + "\u2026"
+
+
 def age(iso_text: object, now: float) -> str:
     """How long ago: 3 min 5 s."""
     ts = _timestamp(iso_text)

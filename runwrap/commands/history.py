@@ -1,55 +1,217 @@
-"""runwrap history: a task's past runs, newest first."""
+"""runwrap history: a task's past runs, newest first in the order they began.
+
+Order is not time (docs/on-disk.md): runs are listed by `seq`, then run id
+(fold.order_key), so a host whose clock jumped back does not reorder them.
+That order is kept cheap: run ids are read newest first and the reading
+stops once the `limit` runs wanted are certain to be the newest by seq
+(see _newest_first); with a sane clock that is after `limit` manifests.
+"""
 
 from __future__ import annotations
 
+import os
 import time
 
 from runwrap.commands.display import (
     cell,
     clean,
-    duration,
+    fit,
     print_json,
+    short_duration,
     table,
-    when,
+    terminal_width,
+    timestamp,
+    use_colour,
 )
-from runwrap.errors import ExitCode
-from runwrap.store.layout import task_dir
-from runwrap.store.lookup import read_runs, task_runs
-from runwrap.store.manifest import judge_run
+from runwrap.errors import ExitCode, RunwrapError
+from runwrap.store.fold import order_key
+from runwrap.store.jsonio import Unreadable
+from runwrap.store.layout import SEQ, task_dir
+from runwrap.store.lookup import open_regular, read_fd, read_runs, task_runs
+from runwrap.store.manifest import FAILING, RUNNING, SUCCESS, judge_run
+from runwrap.units import parse_duration
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 HEADER = ["RUN ID", "STATUS", "STARTED", "DURATION", "EXIT", "REASON"]
+_REASON = 5
 
 
-def cmd_history(root: str, ref: str, limit: int, status: str | None, as_json: bool) -> int:
-    """A task's runs, newest first (runs without a readable manifest are skipped)."""
-    task, run_ids = task_runs(root, ref)
+def cmd_history(
+    root: str,
+    ref: str,
+    limit: int,
+    statuses: list[str] | None,
+    as_json: bool,
+    since: str | None = None,
+    color: str = "auto",
+) -> int:
+    """A task's runs, newest first by seq (runs without a readable manifest are skipped)."""
     now = time.time()
-    found: list = []
-    for run_id, manifest in read_runs(root, task, reversed(run_ids)):
-        judge_run(manifest, task_dir(root, task), run_id)
-        if status and manifest["status"] != status:
-            continue
-        # A table keeps each run's row, not its manifest: thousands of manifests
-        # held at once cost the garbage collector more than reading them did.
-        found.append(manifest if as_json else _row(run_id, manifest, now))
-        if limit and len(found) >= limit:
-            break
+    since_ts = None if since is None else since_time(since, now)
+    task, run_ids = task_runs(root, ref)
+
+    def wanted(m: dict) -> bool:
+        if statuses and m["status"] not in statuses:
+            return False
+        if since_ts is None:
+            return True
+        started = timestamp(m.get("started_at"))
+        return started is not None and started >= since_ts
+
+    # A table keeps each run's row, not its manifest: thousands of manifests
+    # held at once cost the garbage collector more than reading them did.
+    keep = (lambda run_id, m: m) if as_json else (lambda run_id, m: _row(run_id, m, now))
+    found = _newest_first(root, task, run_ids, wanted, keep, limit)
     if as_json:
         print_json(found)
         return ExitCode.OK
     if not found:
-        print(f"no runs of {task}" + (f" with status {status}" if status else ""))
+        asked = [f"with status {','.join(statuses)}"] if statuses else []
+        asked += [f"since {since}"] if since else []
+        print(" ".join([f"no runs of {task}", *asked]))
         return ExitCode.OK
-    print(table([HEADER, *found]))
+    rows = [HEADER, *found]
+    fit(rows, terminal_width(), ((_REASON, 12),))
+    paint = use_colour(color)
+    colours = [[None] * len(HEADER)] + [_colours(row[1]) for row in found] if paint else None
+    print(table(rows, colours))
     return ExitCode.OK
+
+
+def _newest_first(
+    root: str,
+    task: str,
+    run_ids: list[str],
+    wanted: Callable[[dict], bool],
+    keep: Callable[[str, dict], object],
+    limit: int,
+) -> list:
+    """keep(run id, manifest) of the `limit` newest wanted runs (0: all), by seq then run id.
+
+    Seqs are given out 1, 2, 3, ... and the task's `seq` file holds the last one
+    given. Reading newest run id first, once every seq from some k up to that
+    last one has been seen, no unread run can be newer than k: if `limit`
+    wanted runs are at k or above, the rest need not be read. A gap (a run
+    removed by hand, an unreadable manifest) or a seq beyond the file's only
+    means reading on, to every run if need be: slower, never wrong.
+    """
+    last = _last_seq(root, task)  # after listing the run ids: each one's seq is at most this
+    found: list[tuple[tuple[int, str], object]] = []
+    seen: dict[int, bool] = {}  # seq -> wanted
+    frontier = None if last is None else last + 1  # every seq from frontier to last is seen
+    counted = 0  # wanted runs at the frontier or above
+    for run_id, manifest in read_runs(root, task, reversed(run_ids)):
+        judge_run(manifest, task_dir(root, task), run_id)
+        key = order_key({"seq": manifest.get("seq"), "run_id": run_id})
+        take = wanted(manifest)
+        if take:
+            found.append((key, keep(run_id, manifest)))
+        if frontier is None or not limit:
+            continue
+        seq = manifest.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq > last or seq in seen:
+            frontier = None  # not what the seq file promises: read every run
+            continue
+        seen[seq] = take
+        while frontier - 1 in seen:
+            frontier -= 1
+            counted += seen[frontier]
+        if counted >= limit:
+            break
+    found.sort(key=lambda pair: pair[0], reverse=True)
+    return [item for _key, item in (found[:limit] if limit else found)]
+
+
+def _last_seq(root: str, task: str) -> int | None:
+    """The last seq given out to a run of the task (its `seq` file), or None if unknown."""
+    try:
+        fd = open_regular(root, task, SEQ)
+    except (OSError, Unreadable):
+        return None
+    try:
+        text = read_fd(fd, 64, SEQ)
+    except (OSError, Unreadable):
+        return None
+    finally:
+        os.close(fd)
+    try:
+        value = int(text.strip() or b"x")
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+_DATES = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
+_CLOCKS = ("%H:%M:%S", "%H:%M")
+
+
+def since_time(text: str, now: float) -> float:
+    """The moment --since names, as journalctl takes it: an age (2h, -2h, '2h ago', 30m, 1d),
+    a local date and time (2026-12-04, 2026-12-04 09:00), a time today (09:00), today, yesterday."""
+    words = text.strip()
+    midnight = _local_midnight(now)
+    if words in ("today", "yesterday"):
+        return midnight - 86400 * (words == "yesterday")
+    age = words.removesuffix(" ago").strip().removeprefix("-")
+    if age and (age[0].isdigit() or age[0] == ".") and "-" not in age and ":" not in age:
+        return now - parse_duration(age, f"--since {text!r}")
+    for shape in _DATES:
+        try:
+            return time.mktime(time.strptime(words, shape))  # local time, as typed
+        except (ValueError, OverflowError):
+            continue
+    for shape in _CLOCKS:
+        try:
+            t = time.strptime(words, shape)
+        except ValueError:
+            continue
+        return midnight + t.tm_hour * 3600 + t.tm_min * 60 + t.tm_sec
+    raise RunwrapError(
+        f"bad --since {text!r}: use an age (2h, 30m, 1d), a date (2026-12-04, "
+        "'2026-12-04 09:00'), a time today (09:00), today or yesterday"
+    )
+
+
+def _local_midnight(now: float) -> float:
+    t = time.localtime(now)
+    return time.mktime((t.tm_year, t.tm_mon, t.tm_mday, 0, 0, 0, 0, 0, -1))
+
+
+def _started(iso_text: object, now: float) -> str:
+    """When a run began, in local time as journalctl shows it: Dec 05 09:04 (the year first
+    when it is not this one; the run id has the seconds)."""
+    ts = timestamp(iso_text)
+    if ts is None:
+        return "-"
+    try:
+        local = time.localtime(ts)
+    except (OverflowError, OSError, ValueError):
+        return "-"
+    if local.tm_year == time.localtime(now).tm_year:
+        return time.strftime("%b %d %H:%M", local)
+    return time.strftime("%Y %b %d %H:%M", local)
 
 
 def _row(run_id: str, m: dict, now: float) -> list[str]:
     return [
         run_id,  # the directory's name: what `show` takes (a manifest could say otherwise)
         cell(m["status"], 20),
-        when(m.get("started_at"), now),
-        duration(m.get("duration_s")),
+        _started(m.get("started_at"), now),
+        short_duration(m.get("duration_s")),
         cell(m.get("signal") or m.get("exit_code"), 12),
-        clean(m.get("reason") or "", 60),
+        clean(m.get("reason") or "", 1000),
     ]
+
+
+# As ls paints a task's state: red for a failing status, green success, cyan running.
+_GREEN, _RED, _CYAN = "32", "31", "36"
+
+
+def _colours(status: str) -> list[str | None]:
+    colour = _GREEN if status == SUCCESS else _CYAN if status == RUNNING else None
+    if status in FAILING:
+        colour = _RED
+    return [None, colour, None, None, None, None]

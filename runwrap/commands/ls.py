@@ -10,86 +10,202 @@ import time
 
 from runwrap.commands.display import (
     age,
+    ago,
     cell,
     clean,
     due,
     duration,
+    fit,
     late_text,
     mapping,
     print_json,
+    short_age,
+    short_duration,
     silence_lines,
     table,
+    terminal_width,
+    timestamp,
     use_colour,
     when,
 )
 from runwrap.errors import ExitCode
 from runwrap.store.fold import FAILING_HEALTH, OK
-from runwrap.store.query import lateness_of, rank, task_records, view
+from runwrap.store.query import SHOWN_ORDER, lateness_of, rank, task_record, task_records, view
 
 COLOR_CHOICES = ("auto", "always", "never")
-_VALUED = ("--root", "--config", "--color")
+OUTPUTS = ("wide",)
+_VALUED = ("--root", "--config", "--color", "--state", "--label", "--output")
 
 
 def ls_main(words: list[str]) -> int | None:
-    """`runwrap ls [--root DIR] [--config FILE] [--json] [--color WHEN]` (words without "ls").
+    """`runwrap ls [TASK...] [--state S,S] [--label K=V] [-o wide] [--json] [--color WHEN]
+    [--root DIR] [--config FILE]` (words without "ls").
 
     None for anything else (--help, a typo, a bad value): argparse then says it as
     for every subcommand.
     """
-    given: dict[str, str | None] = dict.fromkeys(_VALUED)
+    given: dict[str, list[str]] = {name: [] for name in _VALUED}
+    tasks: list[str] = []
     as_json = False
     i = 0
     while i < len(words):
-        name, eq, value = words[i].partition("=")
-        if words[i] == "--json":
+        word = words[i]
+        name, eq, value = word.partition("=")
+        if word.startswith("-o") and not word.startswith("--"):  # -o wide, -owide
+            name, eq, value = "--output", word[2:], word[2:]
+        if word == "--json":
             as_json = True
+        elif not word.startswith("-"):
+            tasks.append(word)
         elif name in _VALUED and (eq or i + 1 < len(words)):
             if not eq:
                 i += 1
                 value = words[i]
-            given[name] = value
+            given[name].append(value)
         else:
             return None
         i += 1
-    color = "auto" if given["--color"] is None else given["--color"]
-    if color not in COLOR_CHOICES:
+    color = given["--color"][-1] if given["--color"] else "auto"
+    states = words_of(given["--state"])
+    if (
+        color not in COLOR_CHOICES
+        or any(state not in SHOWN_ORDER for state in states)
+        or any(output not in OUTPUTS for output in given["--output"])
+        or any(not label or label.startswith("=") for label in given["--label"])
+    ):
         return None
     from runwrap.commands import control_root, warn_skipped
     from runwrap.config import find_config_file, load_config_file
 
-    config = load_config_file(find_config_file(given["--config"]))
-    status = cmd_ls(control_root(given["--root"], config), as_json, color)
+    root_given = given["--root"][-1] if given["--root"] else None
+    config = load_config_file(
+        find_config_file(given["--config"][-1] if given["--config"] else None)
+    )
+    status = cmd_ls(
+        control_root(root_given, config),
+        as_json,
+        color,
+        tasks=tasks,
+        states=states,
+        labels=given["--label"],
+        wide=bool(given["--output"]),
+    )
     warn_skipped()
     return status
 
 
-def cmd_ls(root: str, as_json: bool, color: str = "auto") -> int:
-    """Every task with its last status and schedule, and every running run."""
+def words_of(values: list[str]) -> list[str]:
+    """'failing,late' given once or more, as a list of words."""
+    return [word.strip() for value in values for word in value.split(",") if word.strip()]
+
+
+def _labelled(labels: object, wanted: list[str]) -> bool:
+    """Whether a task's labels hold every K=V (or key K) asked for."""
+    have = mapping(labels)
+    for want in wanted:
+        key, eq, value = want.partition("=")
+        if key not in have or (eq and clean(have[key], 1000) != value):
+            return False
+    return True
+
+
+def cmd_ls(
+    root: str,
+    as_json: bool,
+    color: str = "auto",
+    tasks: list[str] | None = None,
+    states: list[str] | None = None,
+    labels: list[str] | None = None,
+    wide: bool = False,
+) -> int:
+    """Every task (or the ones named) with its last status and schedule, and its running runs."""
     now = time.time()
     scheduled = []
     listed = []
-    for record in task_records(root):
+    for record in _records(root, tasks):
         lateness, host = lateness_of(root, record, now)
         if lateness is not None:
             scheduled.append((host, lateness))
         shown = view(record, None if lateness is None else lateness.as_json())
+        if states and shown["shown"] not in states:
+            continue
+        if labels and not _labelled(shown["labels"], labels):
+            continue
         listed.append((shown, record, lateness))
     if as_json:  # by name, as scripts have always had it
         # The view as every surface has it, and each running run's manifest in full.
         print_json([{**v, "running_runs": record["running"]} for v, record, _ in listed])
         return ExitCode.OK
     if not listed:
-        print(f"no tasks under {root}")
+        print(f"no tasks under {root}" if not (tasks or states or labels) else "no such tasks")
         return ExitCode.OK
     listed.sort(key=lambda pair: (rank(pair[0]["shown"]), pair[0]["task"]))
+    paint = use_colour(color)
+    width = terminal_width()
+    draw = _wide_rows if wide else _rows
+    rows, colours = draw(listed, now)
+    if not wide:
+        fit(rows, width, ((0, 12),))  # a long task name gives way first
+    print(table(rows, colours if paint else None))
+    if not tasks and not states and not labels:  # a question about all of the host's tasks
+        for line in silence_lines(scheduled, now):
+            print(line)
+    running = [m for _v, record, _lateness in listed for m in record["running"]]
+    if running:
+        print()
+        header = _RUNNING_WIDE if wide else _RUNNING_HEADER
+        draw_run = _running_wide_row if wide else _running_row
+        run_rows = [header] + [draw_run(m, now) for m in running]
+        if not wide:
+            fit(run_rows, width, ((0, 16), (4, 12), (0, 8), (4, 4)))
+        print(table(run_rows))
+    return ExitCode.OK
+
+
+def _records(root: str, tasks: list[str] | None) -> list[dict]:
+    """The read model's records of the tasks named (each must exist), else of every task."""
+    if not tasks:
+        return task_records(root)
+    from runwrap.store.lookup import task_exists
+    from runwrap.store.names import check_task_name
+
+    for task in tasks:
+        task_exists(root, check_task_name(task))
+    return [task_record(root, task) for task in dict.fromkeys(tasks)]
+
+
+_HEADER = ["TASK", "STATUS", "SINCE", "LAST RUN", "DURATION", "RUNNING", "NEXT"]
+
+
+def _rows(listed: list, now: float) -> tuple[list[list[str]], list[list[str | None]]]:
+    """The 80-column table: short relative times, as kubectl and systemctl list-timers."""
+    rows = [list(_HEADER)]
+    colours: list[list[str | None]] = [[None] * len(_HEADER)]
+    for v, record, lateness in listed:
+        last = v["last_run"] or {}
+        rows.append(
+            [
+                clean(v["task"], 64),
+                cell(v["status"], 12),
+                ago(v["since"], now),
+                ago(last.get("started_at"), now),
+                short_duration(last.get("duration_s")),
+                _running_short(record["running"], now),
+                _next_short(lateness, now),
+            ]
+        )
+        colours.append(_paint(v, 1, 5, 6))
+    return rows, colours
+
+
+def _wide_rows(listed: list, now: float) -> tuple[list[list[str]], list[list[str | None]]]:
+    """`-o wide`: every column, with clock times, as ls showed before it fitted 80 columns."""
     with_labels = any(mapping(v["labels"]) for v, _record, _lateness in listed)
     header = ["TASK", "STATUS", "SINCE", "LAST RUN", "DURATION", "RUNNING", "NEXT", "LATE"]
     rows = [header + ["LABELS"] * with_labels]
     colours: list[list[str | None]] = [[None] * len(rows[0])]
-    running: list[dict] = []
     for v, record, lateness in listed:
         last = v["last_run"] or {}
-        running.extend(record["running"])
         row = [
             clean(v["task"], 64),
             cell(v["status"], 20),
@@ -103,23 +219,44 @@ def cmd_ls(root: str, as_json: bool, color: str = "auto") -> int:
         if with_labels:
             row.append(_labels_cell(v["labels"]))
         rows.append(row)
-        colour: list[str | None] = [None] * len(row)  # STATUS, RUNNING and LATE are painted
-        colour[1] = _STATUS_COLOUR.get(v["state"])
-        colour[5] = _RUNNING if v["running"] else None
-        colour[7] = _LATE if v["late"] else None
-        colours.append(colour)
-    print(table(rows, colours if use_colour(color) else None))
-    for line in silence_lines(scheduled, now):
-        print(line)
-    if running:
-        print()
-        print(table([_RUNNING_HEADER] + [_running_row(m, now) for m in running]))
-    return ExitCode.OK
+        colours.append(_paint(v, 1, 5, 7) + [None] * with_labels)
+    return rows, colours
 
 
 # SGR colours: red for failing, yellow for late, cyan for running, green for ok.
 _FAILING, _LATE, _RUNNING, _OK = "31", "33", "36", "32"
 _STATUS_COLOUR = {FAILING_HEALTH: _FAILING, OK: _OK}
+
+
+def _paint(v: dict, status: int, running: int, late: int) -> list[str | None]:
+    """A row's colours: STATUS by the task's state, RUNNING cyan, the lateness yellow."""
+    colour: list[str | None] = [None] * (late + 1)
+    colour[status] = _STATUS_COLOUR.get(v["state"])
+    colour[running] = _RUNNING if v["running"] else None
+    colour[late] = _LATE if v["late"] else None
+    return colour
+
+
+def _running_short(runs: list[dict], now: float) -> str:
+    """'3m12s' (the oldest run's elapsed time), '2x 5m' for two at once; '-' for none."""
+    if not runs:
+        return "-"
+    started = timestamp(runs[0].get("started_at"))  # oldest first (openruns.py)
+    elapsed = "?" if started is None else short_duration(max(0.0, now - started))
+    return elapsed if len(runs) == 1 else f"{len(runs)}x {elapsed}"
+
+
+def _next_short(lateness, now: float) -> str:
+    """'in 3m' when on time, 'late 18m' (since the first missed run) when late, '-' unscheduled."""
+    if lateness is None:
+        return "-"
+    if lateness.late and lateness.late_since is not None:
+        return f"late {short_age(now - lateness.late_since)}"
+    if lateness.next_expected is None:
+        return "-"
+    if lateness.next_expected < now:  # due this moment, within its grace
+        return "due"
+    return f"in {short_age(lateness.next_expected - now)}"
 
 
 def _running_cell(runs: list[dict], now: float) -> str:
@@ -137,16 +274,36 @@ def _labels_cell(labels: object) -> str:
     return clean(",".join(f"{clean(k)}={clean(v)}" for k, v in pairs), 40) if pairs else "-"
 
 
-def _lease(m: dict) -> str | None:
-    seconds = m.get("lease_age_s")
-    return None if seconds is None else f"lease {duration(seconds)}"
-
-
-_RUNNING_HEADER = ["RUNNING", "RUN ID", "PID", "AGE", "LIVENESS", "HEARTBEAT", "PROGRESS", "INFO"]
+_RUNNING_HEADER = ["RUNNING", "RUN ID", "AGE", "LIVENESS", "INFO"]
+_RUNNING_WIDE = ["RUNNING", "RUN ID", "PID", "AGE", "LIVENESS", "HEARTBEAT", "PROGRESS", "INFO"]
 
 
 def _running_row(m: dict, now: float) -> list[str]:
-    """One running run in ls: every field coerced (a job may have written any of them)."""
+    """One running run, short: its progress leads its info ('40% half way')."""
+    feedback = mapping(m.get("feedback"))
+    progress = feedback.get("progress")
+    info = [] if progress is None else [f"{clean(progress, 8)}%"]
+    if feedback.get("info") is not None:
+        info.append(clean(feedback.get("info"), 200))
+    started = timestamp(m.get("started_at"))
+    return [
+        cell(m.get("task"), 64),
+        cell(m.get("run_id"), 32),
+        "-" if started is None else short_duration(max(0.0, now - started)),
+        cell(m.get("liveness") or _lease(m), 12),
+        " ".join(info) or "-",
+    ]
+
+
+def _lease(m: dict) -> str | None:
+    """For a run whose owner this host cannot check (store/manifest.judge_run): its lease's
+    age, where a liveness word would claim what cannot be known."""
+    seconds = m.get("lease_age_s")
+    return None if seconds is None else f"lease {short_duration(seconds)}"
+
+
+def _running_wide_row(m: dict, now: float) -> list[str]:
+    """One running run in ls -o wide: every field coerced (a job may have written any)."""
     feedback = mapping(m.get("feedback"))
     progress = feedback.get("progress")
     heartbeat = age(m.get("heartbeat_at"), now)
@@ -155,7 +312,6 @@ def _running_row(m: dict, now: float) -> list[str]:
         cell(m.get("run_id"), 32),
         cell(m.get("pid") or None, 12),
         age(m.get("started_at"), now),
-        # A run whose owner this host cannot check (store/manifest.judge_run): its lease.
         cell(m.get("liveness") or _lease(m), 12),
         "-" if heartbeat == "-" else f"{heartbeat} ago",
         "-" if progress is None else f"{clean(progress, 8)}%",

@@ -12,7 +12,7 @@ from runwrap.commands.crontab import cmd_crontab
 from runwrap.commands.feedback import cmd_feedback, cmd_parse
 from runwrap.commands.history import cmd_history
 from runwrap.commands.kill import cmd_kill
-from runwrap.commands.ls import COLOR_CHOICES, cmd_ls
+from runwrap.commands.ls import COLOR_CHOICES, OUTPUTS, cmd_ls, words_of
 from runwrap.commands.show import cmd_show
 from runwrap.commands.systemd import cmd_systemd
 from runwrap.commands.tail import cmd_tail
@@ -20,6 +20,7 @@ from runwrap.config import find_config_file, load_config_file
 from runwrap.errors import ExitCode, RunwrapError
 from runwrap.runform import RUN_HELP
 from runwrap.store.manifest import STATUSES
+from runwrap.store.query import SHOWN_ORDER
 
 # Each subcommand's --help ends with a few examples, as git's and kubectl's do:
 # the quickest way to see what a subcommand is for is one line that uses it.
@@ -30,16 +31,16 @@ EXAMPLES = {
   runwrap -n cleanup -- sh -c 'find /tmp -mtime +7 -delete'""",
     "ls": """\
   runwrap ls                          # every task: failing and late first
-  runwrap ls --json                   # the same, for scripts
-  runwrap --root /var/lib/runwrap ls  # another root than $RUNWRAP_ROOT""",
+  runwrap ls --state failing,late     # only what needs a look
+  runwrap ls -o wide --label team=db  # every column, of the db team's tasks""",
     "show": """\
   runwrap show backup                      # backup's latest run in full
   runwrap show 20261122T043733Z-3f9a       # one run by its id
   runwrap show backup --json               # for scripts""",
     "history": """\
   runwrap history backup                   # the last 20 runs, newest first
-  runwrap history backup --status failed   # only the failed ones
-  runwrap history backup --limit 0 --json  # every run kept, for scripts""",
+  runwrap history backup --status failed,timeout  # the ones that went wrong
+  runwrap history backup --since 2h --limit 0     # every run of the last 2 h""",
     "feedback": """\
   runwrap feedback import                  # the latest run's feedback values
   runwrap feedback 20261122T043733Z-3f9a   # one run's""",
@@ -72,6 +73,19 @@ EXAMPLES = {
 
 
 class _Parser(argparse.ArgumentParser):
+    """argparse's parser, keeping what the checks below ask of it through its public API:
+    its subcommands' parsers and the option strings it accepts."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self.subcommands: dict[str, _Parser] = {}
+        self.options: set[str] = set()  # before argparse adds -h through add_argument
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: object, **kwargs: object) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        self.options.update(action.option_strings)
+        return action
+
     def error(self, message: str) -> None:  # one line and 125, like every runwrap error
         # self.prog is "runwrap ls" in a subcommand's parser: its help is the one to read.
         print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
@@ -91,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=_Parser)
 
     def add(name: str, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
-        p = sub.add_parser(
+        p = parser.subcommands[name] = sub.add_parser(
             name,
             help=help_text,
             description=help_text,
@@ -106,17 +120,47 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = add("ls", "every task, failing and late first, and every running run")
+    p.add_argument("tasks", metavar="TASK", nargs="*", help="only these (default: all)")
+    p.add_argument(
+        "--state",
+        action="append",
+        type=_words(SHOWN_ORDER),
+        metavar="STATE,...",
+        help=f"only tasks in these states ({', '.join(SHOWN_ORDER)})",
+    )
+    p.add_argument(
+        "--label",
+        action="append",
+        type=_label,
+        metavar="K=V",
+        help="only tasks with this label (repeatable: all must match; K alone: has it)",
+    )
+    p.add_argument("-o", "--output", choices=OUTPUTS, help="wide: every column, with clock times")
     p.add_argument(
         "--color",
         choices=COLOR_CHOICES,
         default="auto",
         help="colour the states (auto: on a terminal, unless $NO_COLOR or TERM=dumb)",
     )
-    add("show", "one run in full (a task's latest run)").add_argument("ref", metavar="TASK|RUN_ID")
+    p = add("show", "one run in full (a task's latest run)")
+    p.add_argument("ref", metavar="TASK|RUN_ID")
+    p.add_argument("--color", choices=COLOR_CHOICES, default="auto", help="colour the state line")
     p = add("history", "a task's past runs, newest first")
     p.add_argument("ref", metavar="TASK")
     p.add_argument("--limit", type=_count, default=20, help="at most N runs (default 20; 0: all)")
-    p.add_argument("--status", choices=STATUSES, help="only runs with this status")
+    p.add_argument(
+        "--status",
+        action="append",
+        type=_words(STATUSES),
+        metavar="STATUS,...",
+        help=f"only runs with these statuses ({', '.join(STATUSES)})",
+    )
+    p.add_argument(
+        "--since",
+        metavar="AGE|DATE",
+        help="only runs started since then: 2h, 30m, 1d, or a local 2026-12-04 [09:00]",
+    )
+    p.add_argument("--color", choices=COLOR_CHOICES, default="auto", help="colour the statuses")
     add("feedback", "a run's feedback values as JSON", json_flag=False).add_argument(
         "ref", metavar="TASK|RUN_ID"
     )
@@ -161,6 +205,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _words(choices: tuple[str, ...]):
+    """An argparse type: 'a,b' as a list of words, each one of `choices`."""
+
+    def parse(text: str) -> list[str]:
+        found = words_of([text])
+        for word in found:
+            if word not in choices:
+                raise argparse.ArgumentTypeError(
+                    f"invalid choice: {word!r} (choose from {', '.join(choices)})"
+                )
+        return found
+
+    return parse
+
+
+def _label(text: str) -> str:
+    if not text or text.startswith("="):
+        raise argparse.ArgumentTypeError(f"bad label {text!r}: use K=V, or K")
+    return text
+
+
+def _flat(lists: list[list[str]] | None) -> list[str]:
+    return [word for words in lists or () for word in words]
+
+
 # Subcommands that do not need runs to exist (they write, or read only the config).
 _WRITERS = frozenset({"crontab", "systemd"})
 
@@ -174,7 +243,7 @@ def control_main(argv: list[str]) -> int:
     argv = _subcommand_first(argv, parser)
     args, extra = parser.parse_known_args(argv)
     if extra:  # said by the subcommand's parser, whose help is the one to read
-        _subparser(parser, args.subcommand).error(f"unrecognized arguments: {' '.join(extra)}")
+        parser.subcommands[args.subcommand].error(f"unrecognized arguments: {' '.join(extra)}")
     if args.subcommand == "parse":
         if (args.file is None) == (args.feedback is None):
             raise RunwrapError("usage: runwrap parse FILE (or taskwatcher's --feedback FILE)")
@@ -183,9 +252,25 @@ def control_main(argv: list[str]) -> int:
     config = load_config_file(config_file)
     root = control_root(args.root, config, must_exist=args.subcommand not in _WRITERS)
     handlers = {
-        "ls": lambda: cmd_ls(root, args.json, args.color),
-        "show": lambda: cmd_show(root, args.ref, args.json),
-        "history": lambda: cmd_history(root, args.ref, args.limit, args.status, args.json),
+        "ls": lambda: cmd_ls(
+            root,
+            args.json,
+            args.color,
+            tasks=args.tasks,
+            states=_flat(args.state),
+            labels=args.label,
+            wide=args.output == "wide",
+        ),
+        "show": lambda: cmd_show(root, args.ref, args.json, args.color),
+        "history": lambda: cmd_history(
+            root,
+            args.ref,
+            args.limit,
+            _flat(args.status),
+            args.json,
+            since=args.since,
+            color=args.color,
+        ),
         "feedback": lambda: cmd_feedback(root, args.ref),
         "kill": lambda: cmd_kill(root, args.ref, args.signal, args.json),
         "tail": lambda: cmd_tail(root, args.ref, args.follow, args.stream, args.lines),
@@ -274,15 +359,9 @@ def _no_command_or_unknown(words: list[str]) -> str:
     return "no command given: runwrap [OPTIONS] -- COMMAND [ARG...]"
 
 
-def _subparser(parser: argparse.ArgumentParser, subcommand: str) -> argparse.ArgumentParser:
-    """The parser of one subcommand."""
-    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return action.choices[subcommand]
-
-
-def _options_of(parser: argparse.ArgumentParser, subcommand: str) -> set[str]:
-    """The option strings a subcommand accepts (--json, -n, ...)."""
-    return {opt for a in _subparser(parser, subcommand)._actions for opt in a.option_strings}
+def _options_of(parser: _Parser, subcommand: str) -> set[str]:
+    """The option strings a subcommand accepts (--json, -n, -h, ...)."""
+    return parser.subcommands[subcommand].options
 
 
 # ---- subcommands ------------------------------------------------------------

@@ -17,7 +17,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from runwrap.run.heartbeat import Monitor
+    from runwrap.run.heartbeat import Heartbeat
     from runwrap.run.outputcap import CappedLog
     from runwrap.settings import RunOptions
 
@@ -26,10 +26,10 @@ WATCH_AFTER = 1.0
 
 
 def _interruptible_sleep(
-    inbox: sig.SignalInbox, seconds: float, monitor: Monitor | None = None
+    inbox: sig.SignalInbox, seconds: float, heartbeat: Heartbeat | None = None
 ) -> int | None:
     """Sleep, unless a signal arrives first; return that signal. The run's lease is
-    renewed meanwhile (`monitor`): a long retry delay is not a dead owner."""
+    renewed meanwhile (`heartbeat`): a long retry delay is not a dead owner."""
     deadline = time.monotonic() + seconds
     while True:
         got = inbox.take()
@@ -39,9 +39,9 @@ def _interruptible_sleep(
         left = deadline - now
         if left <= 0:
             return None
-        if monitor is not None:
-            monitor.keep_lease(now)
-            left = min(left, monitor.interval)
+        if heartbeat is not None:
+            heartbeat.keep_lease(now)
+            left = min(left, heartbeat.interval)
         select.select([inbox.read_fd], [], [], left)
         inbox.drain()
 
@@ -52,7 +52,7 @@ def run_attempts(
     argv: list[str],
     environ: dict[str, str],
     logs: tuple[CappedLog, CappedLog],
-    monitor: Monitor,
+    heartbeat: Heartbeat,
     start_watcher: Callable[[], int | None],
 ) -> tuple[Outcome, list[dict], int]:
     """Run the job, and again after a failure while --retries allows.
@@ -77,7 +77,7 @@ def run_attempts(
             pid = start_watcher()
             if pid is not None:
                 helpers.add(pid)
-        return monitor.tick(now)
+        return heartbeat.tick(now)
 
     while True:
         attempt_start = time.time()
@@ -88,14 +88,14 @@ def run_attempts(
             outcome = from_spawn_error(e)
             os.write(stderr.fd, f"runwrap: {e.reason}\n".encode("utf-8", "replace"))
         else:
-            monitor.started(pid)
+            heartbeat.started(pid)
             ending = supervise(
                 pid,
                 inbox,
                 opts.timeout,
                 opts.kill_grace,
                 tick=tick,
-                tick_interval=monitor.interval,
+                tick_interval=heartbeat.interval,
                 helpers=helpers,
             )
             outcome = from_ending(ending)
@@ -106,7 +106,7 @@ def run_attempts(
         wait = format_duration(delay)
         note = f"\n[runwrap: attempt {len(attempts)} {outcome.status}; retrying in {wait}]\n"
         os.write(stderr.fd, note.encode())
-        received = _interruptible_sleep(inbox, delay, monitor)
+        received = _interruptible_sleep(inbox, delay, heartbeat)
         if received is not None:
             return signalled(received, "between retries"), attempts, leftovers
         delay *= 2

@@ -20,7 +20,7 @@ from runwrap.redact import for_config
 from runwrap.run import contain, lock, sig
 from runwrap.run.attempts import run_attempts
 from runwrap.run.child import SpawnError, spawn
-from runwrap.run.heartbeat import Monitor
+from runwrap.run.heartbeat import Heartbeat
 from runwrap.run.outcome import Outcome, from_ending
 from runwrap.run.outputcap import CappedLog
 from runwrap.run.record import builtin_console, record_run
@@ -287,20 +287,20 @@ def _run_job(run: _Run, environ: dict[str, str], guard: lock.TaskLock) -> RunRes
             CappedLog(os.path.join(run_path, STDOUT), opts.max_output),
             CappedLog(os.path.join(run_path, STDERR), opts.max_output),
         )
-        monitor = Monitor(opts, run_path, manifest, logs, guard)
+        heartbeat = Heartbeat(opts, run_path, manifest, logs, guard)
         outcome, attempts, leftovers = run_attempts(
             opts,
             run.inbox,
             argv,
             environ,
             logs,
-            monitor,
+            heartbeat,
             start_watcher,
         )
-        manifest, outcome = _final_manifest(run, monitor, logs, outcome, attempts)
+        manifest, outcome = _final_manifest(run, heartbeat, logs, outcome, attempts)
         manifest["leftovers"] = leftovers or None
         final = False
-        if monitor.lease_lost:
+        if heartbeat.lease_lost:
             # Another runwrap recorded the run as lost (and told it): one record, one notice.
             warn(f"run {run.run_id} was taken over as lost (its lease had lapsed); not recorded")
         else:
@@ -341,7 +341,7 @@ def _run_unrecorded(
 
 def _final_manifest(
     run: _Run,
-    monitor: Monitor,
+    heartbeat: Heartbeat,
     logs: tuple[CappedLog, CappedLog],
     outcome: Outcome,
     attempts: list[dict],
@@ -352,7 +352,7 @@ def _final_manifest(
     """
     ended = time.time()
     duration = time.monotonic() - run.clock
-    manifest = monitor.final_manifest()
+    manifest = heartbeat.final_manifest()
     (stdout_bytes, stdout_dropped), (stderr_bytes, stderr_dropped) = (log.finish() for log in logs)
     if outcome.status == SUCCESS and run.opts.fail_on_stderr and stderr_bytes > 0:
         reason = f"wrote {count(stderr_bytes, 'byte')} to stderr (--fail-on-stderr)"

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from runwrap.settings import RunOptions
 
 
-class Monitor:
+class Heartbeat:
     """Periodic checks of one running job."""
 
     def __init__(

@@ -1,9 +1,10 @@
 """The fold: a task's state as a pure function of its finished runs, in their order.
 
 One owner for "what is the task's state, since when, how many in a row":
-state.json is this fold's cache (store/state.py), and sitegen folds the runs
-it already holds with the same functions, so every surface tells the same
-story (docs/on-disk.md, "One story").
+state.json is this fold's cache (store/state.py), every surface reads it
+through the read model (store/query.py), and the feeds' changes come from
+the same rule (periods()), so every surface tells the same story
+(docs/on-disk.md, "One story").
 
 Order is not time: runs are folded by `seq`, the number runwrap takes under
 the task's lock when a run begins, then by run id (runs from before `seq`
@@ -30,12 +31,11 @@ FOLD = 2
 OK = "ok"
 FAILING_HEALTH = "failing"
 NEVER = "never"  # no run has said anything about the task's health yet
-# The buckets the totals partition tasks into (running and late are flags beside them).
-BUCKETS = (FAILING_HEALTH, OK, NEVER)
 
 
 def health(status: object) -> str | None:
-    """ "ok", "failing", or None for a status that says nothing about health (skipped, running)."""
+    """Return "ok", "failing", or None for a status that says nothing of health (skipped,
+    running)."""
     if status == SUCCESS:
         return OK
     if isinstance(status, str) and status in FAILING:  # a job may have written any JSON

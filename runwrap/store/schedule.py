@@ -92,11 +92,6 @@ def every_seconds(expr: str) -> float | None:
     return gap
 
 
-def every_schedule(seconds: float) -> str:
-    """The schedule a task with `every: DURATION` records: `@every 90s`."""
-    return f"{EVERY} {seconds:g}s"
-
-
 def _value(text: str, low: int, high: int, names: list[str] | None) -> int:
     if names is not None and text.lower() in names:
         return low + names.index(text.lower())

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import RUNWRAP, wait_for
 
+SITEGEN = str(Path(RUNWRAP).parent / "sitegen")
+
 CRON = shutil.which("cron") or "/usr/sbin/cron"
 
 
@@ -68,6 +70,10 @@ def test_cron_mails_once_on_failure_and_once_on_recovery(tmp_path: Path) -> None
             f"mount --bind {tmp_path / 'crontab'} /etc/crontab",
             "mount -t tmpfs tmpfs /run",
             f"mount -t overlay overlay -o lowerdir={sbin}:/usr/sbin /usr/sbin",
+            # The dashboard's watcher runs beside cron (as docs/deploy.md has it): it must
+            # not take a notice from MAILTO, nor add one (tests/sitegen: late notices).
+            f"(RUNWRAP_CONFIG=/dev/null {SITEGEN} --root {root} --out {tmp_path / 'site'}"
+            f" --watch > {tmp_path / 'watch.log'} 2>&1 &)",
             f"exec {CRON} -f",
         ]
     )
@@ -90,10 +96,15 @@ def test_cron_mails_once_on_failure_and_once_on_recovery(tmp_path: Path) -> None
         wait_for(lambda: len(list(mails.iterdir())) >= 2, timeout=15, what="two mails")
         # The three jobs are done; let cron's children finish before counting for good.
         wait_for(lambda: not _children(daemon.pid), timeout=15, what="cron's jobs to end")
+        wait_for(
+            lambda: (tmp_path / "site" / "tasks" / "flaky" / "index.html").exists(),
+            what="the watcher's pages",
+        )
         sent = [p.read_text() for p in sorted(mails.iterdir())]
     finally:
         daemon.terminate()
         daemon.wait(timeout=10)
+        subprocess.run(["pkill", "-f", f"--out {tmp_path / 'site'} --watch"], check=False)
     assert len(sent) == 2, sent
     assert "To: ops@example.org" in sent[0] and "[runwrap] FAILED: flaky on " in sent[0]
     assert "disk full (attempt 1)" in sent[0]

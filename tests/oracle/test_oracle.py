@@ -283,6 +283,9 @@ def assert_one_story(s: dict) -> None:
         assert h1 is not None and h1.group(1) == v["shown"], what
         # history: every run known; running and lost as ls says; the last run as recorded.
         runs = {h["run_id"]: h for h in s["history"][task]}
+        # ... newest first in the order the runs began (seq), whatever the clock said.
+        keys = [_key(h) for h in s["history"][task]]
+        assert keys == sorted(keys, reverse=True), what
         assert {i for i, h in runs.items() if h["status"] == "running"} == set(v["running"]), what
         assert set(v["lost"]) <= {i for i, h in runs.items() if h["status"] == "lost"}, what
         if last is not None:

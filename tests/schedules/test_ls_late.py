@@ -33,13 +33,16 @@ def later(root, minutes: int, *args: str) -> subprocess.CompletedProcess:
 def test_ls_shows_the_next_expected_run_of_a_scheduled_task(root) -> None:
     assert root.run("-n", "five", "--schedule", "*/5 * * * *", "--", "true").returncode == 0
     assert root.run("-n", "plain", "--", "true").returncode == 0
-    out = root.run("ls").stdout
-    header, *rows = out.splitlines()
+    header, *rows = root.run("ls").stdout.splitlines()
+    assert header.split()[-1] == "NEXT"
+    five = next(r for r in rows if r.startswith("five"))
+    assert five.split()[-2] == "in" and five.split()[-1][-1] in "sm"  # "in 4m"
+    plain = next(r for r in rows if r.startswith("plain"))
+    assert plain.split()[-1] == "-"
+    header, *rows = root.run("ls", "-o", "wide").stdout.splitlines()
     assert header.split()[-2:] == ["NEXT", "LATE"]
     five = next(r for r in rows if r.startswith("five"))
     assert " in " in five and five.endswith("on time")
-    plain = next(r for r in rows if r.startswith("plain"))
-    assert plain.split()[-2:] == ["-", "-"]
     listed = {item["task"]: item for item in json.loads(root.run("ls", "--json").stdout)}
     assert listed["five"]["lateness"]["late"] is False
     assert listed["five"]["lateness"]["next_expected"].endswith(":00.000Z")
@@ -49,7 +52,9 @@ def test_ls_shows_the_next_expected_run_of_a_scheduled_task(root) -> None:
 @needs_faketime
 def test_ls_says_late_since_when_and_how_many_runs_were_missed(root) -> None:
     root.run("-n", "five", "--schedule", "*/5 * * * *", "--grace", "1m", "--", "true")
-    result = later(root, 23, "ls")
+    short = next(r for r in later(root, 23, "ls").stdout.splitlines() if r.startswith("five"))
+    assert short.split()[-2] == "late" and short.split()[-1].endswith("m")  # "late 18m"
+    result = later(root, 23, "ls", "-o", "wide")
     row = next(r for r in result.stdout.splitlines() if r.startswith("five"))
     assert "late since " in row and row.endswith(" missed")
     missed = int(row.rsplit(", ", 1)[1].split()[0])

@@ -110,8 +110,9 @@ def _watch_with_sendmail(run_root: Path, out: Path, env: dict, tmp_path: Path) -
     mails.mkdir(parents=True)
     sbin.mkdir()
     sendmail = sbin / "sendmail"
+    # Each mail whole or not at all: written aside, then renamed into place.
     sendmail.write_text(
-        f'#!/bin/sh\necho "$@" > "{mails}/$(date +%s%N).args"\ncat > "{mails}/$(date +%s%N).mail"\n'
+        f'#!/bin/sh\ncat > "{mails}/.part.$$" && mv "{mails}/.part.$$" "{mails}/$(date +%s%N).mail"\n'
     )
     sendmail.chmod(0o755)
     setup = (

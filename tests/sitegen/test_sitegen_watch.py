@@ -317,3 +317,23 @@ def test_a_watch_the_kernel_refuses_falls_back_to_rescans_instead_of_stopping(tm
         assert ino.full and "too long" in ino.why
     finally:
         ino.close()
+
+
+def test_polling_looks_only_at_what_can_still_change(run_root):
+    """--poll (NFS) stats tasks/, each task's directories and each unsettled run: O(tasks +
+    unfinished runs) a pass, not a rescan of every run of the history."""
+    from sitegen.watch import PollSource
+
+    for n in range(40):
+        write_run(run_root, "old", n)
+    busy = write_run(run_root, "busy", 1, "running")
+    source = PollSource(str(run_root))
+    source.unsettled = {"busy": {busy}}
+    looked_at = source._sigs()
+    assert set(looked_at) == {None, "old", "busy", ("busy", busy)}
+    # A new run of the old task shows in its runs/ signature: the task is marked.
+    source.sigs = looked_at
+    write_run(run_root, "old", 41)
+    source.next_poll = 0.0
+    source.wait(0.0)
+    assert source.burst.take() == {"old": set()}

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from sitegen_helpers import nginx_serving, runwrap, sitegen, wait_for
 
+from runwrap.store.fold import fold
+from runwrap.store.query import record_of
 from runwrap.timefmt import iso
 from sitegen.model import summarize, task_summary
 from sitegen.timeline import dashboard
@@ -164,7 +166,10 @@ def _summary(task: str, starts: list[float]) -> dict:
         )
         for n, t in enumerate(starts)
     ]
-    return task_summary(task, runs)
+    manifests = [
+        {"run_id": r["id"], "status": r["status"], "started_at": r["started"]} for r in runs
+    ]
+    return task_summary(task, runs, record_of(task, fold(manifests), []))
 
 
 @pytest.mark.parametrize(
