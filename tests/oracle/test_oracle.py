@@ -85,22 +85,26 @@ class World:
         return done.returncode
 
     def start(self, task: str, *args: str) -> subprocess.Popen:
+        # Its own run, not an older one still `running` on disk (lost, not finalized yet).
+        before = set(run_ids_in(str(self.root / "tasks" / task / "runs")))
         proc = subprocess.Popen(
             [RUNWRAP, "-n", task, *args],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for(lambda: self._running_pid(task) or proc.poll() is not None, what="the job")
+        wait_for(lambda: self._running_pid(task, before) or proc.poll() is not None, what="the job")
         return proc
 
     def _lost(self, task: str, run_id: str) -> bool:
         _code, text = _call(runwrap_cli.main, ["--root", str(self.root), "ls", "--json"])
         return any(v["task"] == task and run_id in v["lost"] for v in json.loads(text))
 
-    def _running_pid(self, task: str) -> int | None:
+    def _running_pid(self, task: str, older: set[str]) -> int | None:
         runs = self.root / "tasks" / task / "runs"
         for run_id in reversed(run_ids_in(str(runs))):
+            if run_id in older:
+                continue
             try:
                 m = json.loads((runs / run_id / "manifest.json").read_text())
             except (OSError, ValueError):
