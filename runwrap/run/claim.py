@@ -101,7 +101,9 @@ class ClaimLock(TaskLock):
             return False
         value = read_json(self.path)
         owner = value.get("owner") if isinstance(value, dict) else None
-        if lease_expired(owner, time.time() - before.st_mtime) is False:
+        if not isinstance(owner, dict) or "lease" not in owner:
+            owner = {"lease": DEFAULT_LEASE_S}  # not a claim runwrap wrote: the default lease
+        if not lease_expired(owner, time.time() - before.st_mtime):
             return False
         return self._move_aside(_identity(before))
 

@@ -154,7 +154,13 @@ def lease_grace(lease: float) -> float:
 
 
 def lease_expired(owner: object, age: float) -> bool:
-    """True when a lease last renewed `age` seconds ago has expired, grace included."""
+    """True when a lease last renewed `age` seconds ago has expired, grace included.
+
+    Never for an owner that recorded no lease: a runwrap from before leases,
+    still running a job through an upgrade, renews none.
+    """
+    if not isinstance(owner, dict) or "lease" not in owner:
+        return False
     lease = lease_of(owner)
     return age > lease + lease_grace(lease)
 

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 from conftest import RUNWRAP, assert_one_line_error, wait_for
 
-from .hosts import Host, require_namespaces
+from .hosts import Host, on_host, require_namespaces
 from .test_lost_host import GRACE, LEASE, fleet_env, ls_task
 
 
@@ -108,3 +108,33 @@ def test_a_retry_delay_longer_than_the_lease_keeps_it(tmp_path):
     finally:
         container.stop()
     assert ls_task(env)["last_run"]["status"] == "failed"
+
+
+def test_a_run_from_before_leases_is_never_called_lost_by_its_lease(tmp_path):
+    """An owner that records no lease (a runwrap from before leases, still running its job
+    through an upgrade) renews none: a reader elsewhere must not call its run lost."""
+    require_namespaces()
+    env, _ = fleet_env(tmp_path)
+    pod = Host("old-pod", f"{RUNWRAP} -n job -- sleep 300", env)
+    try:
+        running = wait_for(lambda: ls_task(env)["running_runs"], what="the old pod's run")
+        run_id = running[0]["run_id"]
+        task = tmp_path / "root" / "tasks" / "job"
+        # As the old runwrap wrote them: no lease in the owner (marker and manifest).
+        for path in (task / "open" / run_id, task / "runs" / run_id / "manifest.json"):
+            record = json.loads(path.read_text())
+            del record["owner"]["lease"]
+            path.write_text(json.dumps(record))
+            os.utime(path, (1, 1))  # and renewed never
+        pod.kill()
+    finally:
+        pod.stop()
+    task_now = ls_task(env)
+    assert task_now["running"] == [run_id] and task_now["lost"] == []
+    assert (
+        on_host(
+            "new-pod", [RUNWRAP, "-n", "job", "--overlap", "allow", "--", "true"], env
+        ).returncode
+        == 0
+    )
+    assert ls_task(env)["running"] == [run_id]  # not taken over either
