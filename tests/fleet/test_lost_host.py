@@ -126,3 +126,36 @@ def _started(manifest: dict) -> float:
     from runwrap.timefmt import parse_iso
 
     return parse_iso(manifest["started_at"])
+
+
+def test_hosts_finding_one_lost_run_at_once_finalize_it_once(tmp_path):
+    """Without the overlap guard (`allow`), three hosts take the lost run over at the same
+    moment: one rename of its marker wins, one record, one notice."""
+    require_namespaces()
+    env, notices = fleet_env(tmp_path)
+    lease = ["--lease", f"{LEASE:g}s", "--notify", "log"]
+    pod_a = Host("pod-a", f"{RUNWRAP} -n job {' '.join(lease)} -- sleep 300", env)
+    try:
+        run_id = wait_for(lambda: ls_task(env)["running"], what="pod-a's run")[0]
+        pod_a.kill()
+    finally:
+        pod_a.stop()
+    wait_for(lambda: ls_task(env)["lost"] == [run_id], timeout=LEASE + GRACE + SLACK, what="lost")
+    gate = tmp_path / "go"
+    wait_gate = f"while [ ! -e {gate} ]; do sleep 0.01; done"
+    run = f"{RUNWRAP} -n job --overlap allow {' '.join(lease)} -- true"
+    takers = [Host(f"pod-{n}", f"{wait_gate}; {run}", env) for n in "bcd"]
+    try:
+        gate.touch()  # all three at once
+        assert [t.wait().returncode for t in takers] == [0, 0, 0]
+    finally:
+        for taker in takers:
+            taker.stop()
+    told = [line.split() for line in Path(notices).read_text().splitlines()]
+    assert [t[:2] for t in told if t[1] == run_id] == [["failure", run_id]], told
+    history = subprocess.run(
+        [RUNWRAP, "history", "job", "--json"], env=env, capture_output=True, text=True
+    )
+    statuses = sorted(r["status"] for r in json.loads(history.stdout))
+    assert statuses == ["lost", "success", "success", "success"], statuses
+    assert os.listdir(tmp_path / "root" / "tasks" / "job" / "open") == []
