@@ -25,8 +25,13 @@ options (each also settable in the config file, per task or under defaults:):
   --config FILE             YAML config file (also $RUNWRAP_CONFIG)
   -t, --timeout DURATION    stop the job after this long (exit 124)
   --kill-grace DURATION     between SIGTERM and SIGKILL (default 10s)
+  --lease DURATION          renewed on ROOT every third of it; readers on other hosts
+                            call the run lost once it lapses (default 30s)
   --overlap skip|wait|allow when the task is already running (default skip)
   --wait-timeout DURATION   with --overlap wait: give up after this long
+  --lock auto|fcntl|flock|claim
+                            how the overlap guard locks across hosts (default auto:
+                            by the storage; docs/engines.md)
   -l, --label KEY=VALUE     a label kept with the run (repeatable)
   --retries N               run again up to N times after a failure
   --retry-delay DURATION    before the first retry, doubling (default 10s)

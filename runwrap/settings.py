@@ -18,6 +18,12 @@ SKIP = "skip"
 WAIT = "wait"
 ALLOW = "allow"
 POLICIES = (SKIP, WAIT, ALLOW)
+# How the overlap guard locks (run/lock.py): `auto` picks by the storage.
+LOCK_AUTO, LOCK_FCNTL, LOCK_FLOCK, LOCK_CLAIM = "auto", "fcntl", "flock", "claim"
+LOCKS = (LOCK_AUTO, LOCK_FCNTL, LOCK_FLOCK, LOCK_CLAIM)
+
+# A shorter lease could not be renewed in time by a loaded owner (a third of it).
+MIN_LEASE_S = 1.0
 
 # name -> (default, kind). Kinds say how a value from argv or YAML is read.
 OPTIONS: dict[str, tuple[object, str]] = {
@@ -26,7 +32,10 @@ OPTIONS: dict[str, tuple[object, str]] = {
     "config": (None, "path"),
     "timeout": (None, "duration"),
     "kill_grace": (10.0, "duration"),
+    # The run's lease on ROOT (store/owner.py); None: owner.DEFAULT_LEASE_S.
+    "lease": (None, "lease"),
     "overlap": (SKIP, "overlap"),
+    "lock": (LOCK_AUTO, "lock"),
     "wait_timeout": (None, "duration"),
     "labels": ({}, "labels"),
     "retries": (0, "count"),
@@ -84,6 +93,11 @@ def convert(key: str, value: object, where: str) -> object:
     what = f"{where}{key.replace('_', '-')}"
     if kind == "duration":
         return parse_duration(value, what)
+    if kind == "lease":
+        seconds = parse_duration(value, what)
+        if seconds < MIN_LEASE_S:
+            raise RunwrapError(f"bad {what} {value!r}: at least {MIN_LEASE_S:g}s")
+        return seconds
     if kind == "duration_days":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return parse_duration(value * 86400, what)
@@ -100,6 +114,10 @@ def convert(key: str, value: object, where: str) -> object:
     if kind == "overlap":
         if value not in POLICIES:
             raise RunwrapError(f"bad {what} {value!r}: use skip, wait or allow")
+        return value
+    if kind == "lock":
+        if value not in LOCKS:
+            raise RunwrapError(f"bad {what} {value!r}: use auto, fcntl, flock or claim")
         return value
     if kind == "name":
         return check_task_name(str(value))

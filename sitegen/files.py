@@ -22,7 +22,7 @@ import stat
 from runwrap.store.jsonio import Unreadable, read_json_at
 from runwrap.store.layout import MANIFEST, NOTIFICATIONS, RUNS
 from runwrap.store.lookup import open_below
-from runwrap.store.manifest import manifest_problem
+from runwrap.store.manifest import judge_run, manifest_problem
 from sitegen.names import shown
 from sitegen.scratch import Scratch, unlink
 from sitegen.stamp import sig_at
@@ -130,10 +130,12 @@ class RunFiles:
         value = read_json_at(MANIFEST, self.dfd)
         if value is None:
             return None
-        problem = manifest_problem(os.path.basename(self.path), value)
+        run_id = os.path.basename(self.path)
+        problem = manifest_problem(run_id, value)
         if problem is not None:
             raise Unreadable(problem)
-        return value  # type: ignore[return-value]
+        # Judged as every reader judges it (a lost owner, a lease): runs/<run_id> of a task.
+        return judge_run(value, os.path.dirname(os.path.dirname(self.path)), run_id)  # type: ignore[arg-type]
 
     def notifications(self) -> list | None:
         """The delivery attempts runwrap recorded beside the manifest; None if none or unusable."""

@@ -292,4 +292,6 @@ def _still_running(path: str) -> bool:
     from runwrap.store.manifest import RUNNING, effective_status
 
     manifest = read_json(os.path.join(path, MANIFEST))
-    return isinstance(manifest, dict) and effective_status(manifest) == RUNNING
+    task_path = os.path.dirname(os.path.dirname(path))  # runs/<run_id> of a task
+    run_id = os.path.basename(path)
+    return isinstance(manifest, dict) and effective_status(manifest, task_path, run_id) == RUNNING

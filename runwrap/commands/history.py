@@ -30,9 +30,9 @@ from runwrap.commands.display import (
 from runwrap.errors import ExitCode, RunwrapError
 from runwrap.store.fold import order_key
 from runwrap.store.jsonio import Unreadable
-from runwrap.store.layout import SEQ
+from runwrap.store.layout import SEQ, task_dir
 from runwrap.store.lookup import open_regular, read_fd, read_runs, task_runs
-from runwrap.store.manifest import FAILING, RUNNING, SUCCESS, effective_status
+from runwrap.store.manifest import FAILING, RUNNING, SUCCESS, judge_run
 from runwrap.store.wallclock import clock_doubts
 from runwrap.units import parse_duration
 
@@ -118,7 +118,7 @@ def _newest_first(
     frontier = None if last is None else last + 1  # every seq from frontier to last is seen
     counted = 0  # wanted runs at the frontier or above
     for run_id, manifest in read_runs(root, task, reversed(run_ids)):
-        manifest["status"] = effective_status(manifest)
+        judge_run(manifest, task_dir(root, task), run_id)
         key = order_key({"seq": manifest.get("seq"), "run_id": run_id})
         take = wanted(manifest)
         if take:

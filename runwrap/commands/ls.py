@@ -298,9 +298,16 @@ def _running_row(m: dict, now: float) -> list[str]:
         cell(m.get("task"), 64),
         cell(m.get("run_id"), 32),
         "-" if started is None else short_duration(max(0.0, now - started)),
-        cell(m.get("liveness") or None, 12),
+        cell(m.get("liveness") or _lease(m), 12),
         " ".join(info) or "-",
     ]
+
+
+def _lease(m: dict) -> str | None:
+    """For a run whose owner this host cannot check (store/manifest.judge_run): its lease's
+    age, where a liveness word would claim what cannot be known."""
+    seconds = m.get("lease_age_s")
+    return None if seconds is None else f"lease {short_duration(seconds)}"
 
 
 def _running_wide_row(m: dict, now: float) -> list[str]:
@@ -313,7 +320,7 @@ def _running_wide_row(m: dict, now: float) -> list[str]:
         cell(m.get("run_id"), 32),
         cell(m.get("pid") or None, 12),
         age(m.get("started_at"), now),
-        cell(m.get("liveness") or None, 12),
+        cell(m.get("liveness") or _lease(m), 12),
         "-" if heartbeat == "-" else f"{heartbeat} ago",
         "-" if progress is None else f"{clean(progress, 8)}%",
         cell(feedback.get("info")),

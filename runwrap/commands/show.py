@@ -89,6 +89,9 @@ def _state_line(root: str, task: str, run_id: str, m: dict, now: float) -> tuple
             line += f" (since {clock(started, now)})"
         if isinstance(liveness, str) and liveness != RUNNING:
             line += f", {clean(liveness, 12)}"  # silent, stalled: the heartbeat stopped
+        lease = m.get("lease_age_s")  # its owner elsewhere (store/manifest.judge_run)
+        if isinstance(lease, (int, float)) and not isinstance(lease, bool):
+            line += f", lease renewed {duration(lease)} ago"
         return line, _CYAN
     record = task_record(root, task)
     lateness, _host = lateness_of(root, record, now)

@@ -6,6 +6,7 @@ cache of the runs and may be rebuilt at any time; this memory cannot be):
     failing, told, since, last_notice_at   the nospam memory (see events.py)
     pending          notices decided but not yet delivered, oldest first;
                      each is tried again at every run until it goes through
+                     (not while another run is sending it: `sending_until`)
     last_attempt_at, last_error, last_sent_at
     thread           (mail) the Message-ID of the notice that opened the current
                      trouble (failure, late, stuck): its recovery and reminders
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 # Notices that open a trouble, and those that answer the one that opened it.
 _OPENS = frozenset({"failure", "late", "stuck"})
 _ANSWERS = frozenset({"recovery", "still-failing"})
+# How long a run may take to deliver the notices it queued before another run sends
+# them in its place (its sender died): longer than any notifier's timeouts.
+SENDING_S = 600.0
 MAX_PENDING = 20  # a notifier down for weeks must not grow the state file without end
 # Notifiers that report every run as it happens: nothing to remember or retry.
 PER_RUN_TYPES = frozenset({"healthchecks"})
@@ -115,7 +119,7 @@ def plan(
                 }
             )
         _thread(notifier, record, pending[kept:])
-        _keep(records, queue, notifier.name, record, pending)
+        _keep(records, queue, notifier.name, record, pending, now)
     return records, queue
 
 
@@ -152,7 +156,7 @@ def plan_late(
                 }
             )
         _thread(notifier, record, pending[kept:])
-        _keep(records, queue, notifier.name, record, pending)
+        _keep(records, queue, notifier.name, record, pending, now)
     return records, queue
 
 
@@ -181,12 +185,27 @@ def _thread(notifier: Notifier, record: dict, items: list[dict]) -> None:
             record.pop("thread", None)
 
 
-def _keep(records: dict, queue: dict, name: str, record: dict, pending: list[dict]) -> None:
-    """Store a notifier's record with its pending notices (bounded) and queue them to send."""
+def _keep(
+    records: dict, queue: dict, name: str, record: dict, pending: list[dict], now: float
+) -> None:
+    """Store a notifier's record with its pending notices (bounded) and queue them to send.
+
+    A notice being sent by another run (queued by it less than SENDING_S ago,
+    not settled yet) is not queued again: two runs recorded at once (`allow`,
+    a skipped tick beside the run it skipped for, hosts taking a lost run
+    over) would each send it. One whose sender died is sent after SENDING_S.
+    """
     record["pending"] = pending[-MAX_PENDING:]
     records[name] = record
-    if record["pending"]:
-        queue[name] = list(record["pending"])
+    mine = []
+    for item in record["pending"]:
+        until = item.get("sending_until")
+        if isinstance(until, (int, float)) and not isinstance(until, bool) and until > now:
+            continue
+        item["sending_until"] = now + SENDING_S
+        mine.append(item)
+    if mine:
+        queue[name] = list(mine)
 
 
 def settle(records: dict, attempts: list[dict]) -> dict:
@@ -204,6 +223,7 @@ def settle(records: dict, attempts: list[dict]) -> dict:
                 if attempt["ok"]:
                     continue
                 item = {**item, "attempts": item.get("attempts", 0) + 1}
+                item.pop("sending_until", None)  # the next run tries it again
             pending.append(item)
         record["pending"] = pending
         if attempt["ok"]:

@@ -25,16 +25,23 @@ if TYPE_CHECKING:
 WATCH_AFTER = 1.0
 
 
-def _interruptible_sleep(inbox: sig.SignalInbox, seconds: float) -> int | None:
-    """Sleep, unless a signal arrives first; return that signal."""
+def _interruptible_sleep(
+    inbox: sig.SignalInbox, seconds: float, heartbeat: Heartbeat | None = None
+) -> int | None:
+    """Sleep, unless a signal arrives first; return that signal. The run's lease is
+    renewed meanwhile (`heartbeat`): a long retry delay is not a dead owner."""
     deadline = time.monotonic() + seconds
     while True:
         got = inbox.take()
         if got:
             return got[0]
-        left = deadline - time.monotonic()
+        now = time.monotonic()
+        left = deadline - now
         if left <= 0:
             return None
+        if heartbeat is not None:
+            heartbeat.keep_lease(now)
+            left = min(left, heartbeat.interval)
         select.select([inbox.read_fd], [], [], left)
         inbox.drain()
 
@@ -99,7 +106,7 @@ def run_attempts(
         wait = format_duration(delay)
         note = f"\n[runwrap: attempt {len(attempts)} {outcome.status}; retrying in {wait}]\n"
         os.write(stderr.fd, note.encode())
-        received = _interruptible_sleep(inbox, delay)
+        received = _interruptible_sleep(inbox, delay, heartbeat)
         if received is not None:
             return signalled(received, "between retries"), attempts, leftovers
         delay *= 2

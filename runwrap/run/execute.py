@@ -142,7 +142,7 @@ class _Run:
         (skipped): until its state is recorded, no retention may remove it.
         """
 
-        owner = manifest["owner"] or owner_identity()
+        owner = manifest["owner"] or owner_identity(lease=self.opts.lease)
 
         def claim(run_id: str) -> bool:
             return claim_open(self.task_path, run_id, owner)
@@ -203,6 +203,8 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
             opts.overlap,
             opts.wait_timeout,
             interrupted=lambda: bool(inbox.received),
+            kind=opts.lock,
+            lease=opts.lease,
         )
         try:
             if list_dir(os.path.join(task_path, OPEN)):  # runs a dead runwrap left open
@@ -247,7 +249,7 @@ def _record_skipped(run: _Run) -> RunResult:
 def _run_job(run: _Run, environ: dict[str, str], guard: lock.TaskLock) -> RunResult:
     opts = run.opts
     manifest = run.base_manifest()
-    manifest["owner"] = owner_identity()
+    manifest["owner"] = owner_identity(lease=opts.lease)
     contain.become_subreaper()
     try:
         run.create(manifest, final=False)
@@ -277,7 +279,7 @@ def _run_job(run: _Run, environ: dict[str, str], guard: lock.TaskLock) -> RunRes
         from runwrap.run.watcher import Watcher  # a job that ends within a second needs none
 
         watcher = Watcher()
-        return watcher.start(opts, run.task_path, run.run_id)
+        return watcher.start(opts, run.task_path, run.run_id, guard)
 
     os.chdir(run_path)
     try:
@@ -297,12 +299,16 @@ def _run_job(run: _Run, environ: dict[str, str], guard: lock.TaskLock) -> RunRes
         )
         manifest, outcome = _final_manifest(run, heartbeat, logs, outcome, attempts)
         manifest["leftovers"] = leftovers or None
-        try:
-            write_final(run_path, manifest)
-            final = True
-        except OSError as e:
-            final = False
-            warn(_failed_to(f"cannot write the final record of run {run.run_id}", e))
+        final = False
+        if heartbeat.lease_lost:
+            # Another runwrap recorded the run as lost (and told it): one record, one notice.
+            warn(f"run {run.run_id} was taken over as lost (its lease had lapsed); not recorded")
+        else:
+            try:
+                write_final(run_path, manifest)
+                final = True
+            except OSError as e:
+                warn(_failed_to(f"cannot write the final record of run {run.run_id}", e))
     finally:
         os.chdir(cwd)
     if final:

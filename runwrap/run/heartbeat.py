@@ -12,6 +12,9 @@ stepped back would stop hang detection for as long as the step.
 heartbeat_at stays a wall time, for display only.
 
 - keeps the task's lock file at its path (run/lock.py);
+- renews the run's lease (its open marker's mtime, one utime every third of
+  the lease: store/owner.py); a marker gone means another host took the run
+  over as lost, and the job is stopped: its record is the taker's now;
 - keeps the manifest current (heartbeat_at, feedback, liveness), rewriting
   it only when something changed and at most about once a second.
 """
@@ -26,6 +29,8 @@ from runwrap.store.feedback import FeedbackReader
 from runwrap.store.layout import FEEDBACK
 from runwrap.store.liveness import liveness
 from runwrap.store.manifest import write_manifest
+from runwrap.store.openruns import marker_path, renew
+from runwrap.store.owner import lease_of
 from runwrap.timefmt import iso
 from runwrap.units import format_duration
 
@@ -60,6 +65,14 @@ class Heartbeat:
         timeout = self.heartbeat_timeout
         self.interval = min(1.0, max(0.05, timeout / 10)) if timeout else 1.0
         self._write_every = min(1.0, max(0.05, timeout / 8)) if timeout else 1.0
+        # The lease: renewed every third of it, so a reader sees it lapse only after two
+        # renewals missed (and a grace).
+        run_id = os.path.basename(run_path)
+        self._lease_path = marker_path(os.path.dirname(os.path.dirname(run_path)), run_id)
+        self._renew_every = lease_of(manifest.get("owner")) / 3
+        self._renewed = time.monotonic()
+        self.lease_lost = False
+        self.interval = min(self.interval, self._renew_every)
         self._heartbeat = time.monotonic()  # when the last beat was seen
         self._log_sizes = [0] * len(logs)
         self._last_write = 0.0
@@ -73,8 +86,8 @@ class Heartbeat:
 
     def tick(self, now: float) -> str | None:
         """One periodic check; a returned string is a reason to stop the job."""
-        if self.guard is not None:
-            self.guard.keep()
+        if not self.keep_lease(now):
+            return "another runwrap took the run over as lost (its lease had lapsed)"
         for i, log in enumerate(self.logs):
             log.check()
             if self.heartbeat_on_output:
@@ -93,6 +106,16 @@ class Heartbeat:
         if self.heartbeat_timeout and age >= self.heartbeat_timeout:
             return f"killed after {format_duration(age)} without heartbeat"
         return None
+
+    def keep_lease(self, now: float) -> bool:
+        """Keep the task's lock (a claim's lease too) and renew the run's lease when a
+        third of it has passed; False once the run was taken over."""
+        if self.guard is not None:
+            self.guard.keep()
+        if not self.lease_lost and now - self._renewed >= self._renew_every:
+            self._renewed = now
+            self.lease_lost = not renew(self._lease_path)
+        return not self.lease_lost
 
     def _read_feedback(self, now: float) -> None:
         if self.feedback.poll():

@@ -1,4 +1,12 @@
-"""The overlap guard: an flock on the task's lock file.
+"""The overlap guard: a lock on the task's lock file, or a claim file.
+
+Three kinds (`--lock`, docs/engines.md): `flock`; `fcntl`, a POSIX lock
+on the open file description (F_OFD_SETLK: like flock it is shared with the
+watcher across fork, and NFS carries it to the server's lock manager even
+where it keeps flock on each client, `local_lock=flock`); and `claim`, a
+file made whole by link() and held by the run's lease, for storage whose
+locks never leave the client (`local_lock=all`, `nolock`). `auto` picks by
+the storage (mountinfo, read only for a filesystem on no block device).
 
 The lock's descriptor is close-on-exec, so it never leaks into the job: a
 job that leaves a background child behind does not keep the task locked
@@ -19,7 +27,7 @@ import os
 import stat
 import time
 
-from runwrap.settings import ALLOW, SKIP
+from runwrap.settings import ALLOW, LOCK_AUTO, LOCK_CLAIM, LOCK_FCNTL, LOCK_FLOCK, SKIP
 from runwrap.store.layout import open_lock
 
 TYPE_CHECKING = False
@@ -36,11 +44,20 @@ def _identity(st: os.stat_result) -> tuple[int, int]:
 
 
 class TaskLock:
-    """An exclusive flock held on `path` until release() (or until the process dies)."""
+    """An exclusive flock (or fcntl lock) held on `path` until release() (or until the
+    process dies)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, kind: str = LOCK_FLOCK) -> None:
         self.path = path
+        self.kind = kind
         self.fd = open_lock(path, self._fallback())
+
+    def _lock(self, fd: int) -> None:
+        """Lock `fd` exclusively, not waiting (BlockingIOError when someone holds it)."""
+        if self.kind == LOCK_FCNTL and stat.S_ISREG(os.fstat(fd).st_mode):
+            _ofd_lock(fd)
+        else:  # flock, or the directory fallback (a directory cannot be write-locked)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
     def _fallback(self) -> str:
         return os.path.dirname(self.path) or "."
@@ -57,7 +74,7 @@ class TaskLock:
     def try_acquire(self) -> bool:
         for _ in range(_RELOCKS):
             try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._lock(self.fd)
             except BlockingIOError:
                 return False
             if self._named():
@@ -86,7 +103,7 @@ class TaskLock:
         except OSError:
             return  # no room, or read-only: the old file still guards those who have it
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._lock(fd)
             os.rename(spare, self.path)
         except OSError:
             os.close(fd)
@@ -104,21 +121,86 @@ class TaskLock:
             self.fd = -1
 
 
+def _ofd_lock(fd: int) -> None:
+    """F_OFD_SETLK of the whole file for writing; BlockingIOError when it is held."""
+    import struct  # only for --lock fcntl
+
+    # struct flock: l_type, l_whence, l_start, l_len, l_pid (0 for OFD locks).
+    request = struct.pack("hhqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)
+    try:
+        fcntl.fcntl(fd, fcntl.F_OFD_SETLK, request)
+    except OSError as e:
+        if e.errno in (11, 13):  # EAGAIN, EACCES: held by someone else
+            raise BlockingIOError(e.errno, e.strerror) from None
+        raise
+
+
+def lock_kind(kind: str, path: str) -> str:
+    """The kind of lock `kind` means for the lock file `path` (`auto` decided here).
+
+    A filesystem on a block device is local: flock. Otherwise (NFS, tmpfs,
+    overlay...) the mount's options in /proc/self/mountinfo decide: NFS
+    mounted with local flocks (`local_lock=flock`) gets fcntl, which still
+    reaches the server; NFS with no server locks at all (`local_lock=all`,
+    `nolock`) gets the claim file.
+    """
+    if kind != LOCK_AUTO:
+        return kind
+    try:
+        dev = os.stat(os.path.dirname(path) or ".").st_dev
+    except OSError:
+        return LOCK_FLOCK
+    if os.major(dev) != 0:
+        return LOCK_FLOCK
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return LOCK_FLOCK
+    return kind_on_mount(lines, f"{os.major(dev)}:{os.minor(dev)}")
+
+
+def kind_on_mount(lines: list[str], wanted: str) -> str:
+    """The lock for the filesystem `wanted` (major:minor) by mountinfo's `lines`."""
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 7 or fields[2] != wanted or "-" not in fields[6:]:
+            continue
+        sep = fields.index("-", 6)
+        if not fields[sep + 1 : sep + 2] or not fields[sep + 1].startswith("nfs"):
+            return LOCK_FLOCK
+        options = set(",".join([fields[5], *fields[sep + 3 : sep + 4]]).split(","))
+        if "nolock" in options or "local_lock=all" in options:
+            return LOCK_CLAIM
+        if "local_lock=flock" in options:
+            return LOCK_FCNTL
+        return LOCK_FLOCK
+    return LOCK_FLOCK
+
+
 def acquire(
     path: str,
     policy: str,
     wait_timeout: float | None,
     interrupted: Callable[[], bool] | None = None,
+    kind: str = LOCK_AUTO,
+    lease: float | None = None,
 ) -> TaskLock | None:
     """Take the guard under `policy`; None when the run must be skipped.
 
     With `wait`, polls with a growing interval (at most 0.2 s) so that a
     signal or the bound ends the wait cleanly; `interrupted()` is checked
-    between tries.
+    between tries. `kind` is --lock; `lease` the run's (for a claim).
     """
     if policy == ALLOW:
         return _NoLock()
-    lock = TaskLock(path)
+    kind = lock_kind(kind, path)
+    if kind == LOCK_CLAIM:
+        from runwrap.run.claim import ClaimLock
+
+        lock: TaskLock = ClaimLock(path, lease)
+    else:
+        lock = TaskLock(path, kind)
     if lock.try_acquire():
         return lock
     if policy == SKIP:

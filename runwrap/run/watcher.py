@@ -17,6 +17,7 @@ from runwrap.run import sig
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from runwrap.run.lock import TaskLock
     from runwrap.settings import RunOptions
 
 # Jobs shorter than this never pay for a fork; a runwrap killed within it
@@ -31,8 +32,12 @@ class Watcher:
         self.pid: int | None = None
         self._fd = -1
 
-    def start(self, opts: RunOptions, task_path: str, run_id: str) -> int | None:
-        """Fork the watcher; its pid, or None if it could not be forked."""
+    def start(
+        self, opts: RunOptions, task_path: str, run_id: str, guard: TaskLock | None = None
+    ) -> int | None:
+        """Fork the watcher; its pid, or None if it could not be forked. `guard`, the
+        task's lock, is released by the watcher once it finalized the run (a claim
+        file is a name, not a descriptor that dies with its holders)."""
         try:
             read_fd, write_fd = os.pipe()
         except OSError:
@@ -44,7 +49,7 @@ class Watcher:
             os.close(write_fd)
             return None
         if pid == 0:  # pragma: no cover - runs in the forked child
-            _watch(read_fd, write_fd, opts, task_path, run_id)
+            _watch(read_fd, write_fd, opts, task_path, run_id, guard)
         os.close(read_fd)
         self.pid, self._fd = pid, write_fd
         return pid
@@ -65,7 +70,14 @@ class Watcher:
         self.pid = None
 
 
-def _watch(read_fd: int, write_fd: int, opts: RunOptions, task_path: str, run_id: str) -> None:
+def _watch(
+    read_fd: int,
+    write_fd: int,
+    opts: RunOptions,
+    task_path: str,
+    run_id: str,
+    guard: TaskLock | None,
+) -> None:
     """The watcher's whole life; never returns."""
     code = 0
     try:
@@ -86,6 +98,8 @@ def _watch(read_fd: int, write_fd: int, opts: RunOptions, task_path: str, run_id
             from runwrap.run.recover import finalize_orphan
 
             finalize_orphan(task_path, run_id, opts, opts.kill_grace, _REASON)
+            if guard is not None:
+                guard.release()
     except BaseException:
         code = 1
     finally:

@@ -23,9 +23,10 @@ from runwrap.store.layout import (
     STATE,
     is_plain_run_id,
     is_run_id,
+    task_dir,
     tasks_dir,
 )
-from runwrap.store.manifest import effective_status, manifest_problem
+from runwrap.store.manifest import judge_run, manifest_problem
 from runwrap.store.names import check_task_name, name_problem
 
 TYPE_CHECKING = False
@@ -398,8 +399,7 @@ def load_run(root: str, task: str, run_id: str) -> dict:
     problem = manifest_problem(run_id, manifest)
     if problem is not None:
         raise NotFoundError(f"run {run_id} of task {task!r} has no usable manifest: {problem}")
-    manifest["status"] = effective_status(manifest)  # type: ignore[index]
-    return manifest  # type: ignore[return-value]
+    return judge_run(manifest, task_dir(root, task), run_id)  # type: ignore[arg-type]
 
 
 def task_runs(root: str, ref: str) -> tuple[str, list[str]]:

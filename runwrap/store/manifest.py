@@ -7,11 +7,12 @@ afford dataclasses' import time); its keys are listed once, here.
 from __future__ import annotations
 
 import os
+import time
 
 from runwrap import SCHEMA
 from runwrap.store.jsonio import read_json, write_json_atomic
-from runwrap.store.layout import MANIFEST, RUNWRAP_FILES
-from runwrap.store.owner import owner_alive
+from runwrap.store.layout import MANIFEST, OPEN, RUNS, RUNWRAP_FILES
+from runwrap.store.owner import lease_expired, owner_alive
 
 RUNNING = "running"
 SUCCESS = "success"
@@ -158,12 +159,55 @@ def read_manifest(run_path: str) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
-def effective_status(manifest: dict) -> str:
-    """The status a reader should show: a running run whose runwrap is gone is lost."""
+def effective_status(manifest: dict, task_path: str = "", run_id: str = "") -> str:
+    """The status a reader should show: a running run whose runwrap is gone is lost.
+
+    The one judgement of an owner's death, on every host: where this host can
+    check the owner's process (same host, boot and PID namespace) by it; where
+    it cannot, by the run's lease, when the caller says where the run is
+    (`task_path`, `run_id`): its open marker renewed too long ago, or taken
+    over (openruns.take), is a lost run.
+    """
     status = manifest.get("status")
-    if status == RUNNING and owner_alive(manifest.get("owner")) is False:
+    if status != RUNNING:
+        return status if isinstance(status, str) else LOST
+    owner = manifest.get("owner")
+    alive = owner_alive(owner)
+    if alive is False:
         return LOST
-    return status if isinstance(status, str) else LOST
+    if alive is None and task_path and run_id:
+        age = lease_age(task_path, run_id)
+        if age is None:
+            # No marker: taken over (lost), or the run just ended and was recorded
+            # after this manifest was read; its manifest now says which.
+            again = read_json(os.path.join(task_path, RUNS, run_id, MANIFEST))
+            still = isinstance(again, dict) and again.get("status") == RUNNING
+            return LOST if still else RUNNING
+        if lease_expired(owner, age):
+            return LOST
+    return RUNNING
+
+
+def lease_age(task_path: str, run_id: str, now: float | None = None) -> float | None:
+    """Seconds since run `run_id`'s owner last renewed its lease; None without a marker."""
+    try:
+        mtime = os.lstat(os.path.join(task_path, OPEN, run_id)).st_mtime
+    except OSError:
+        return None
+    return max(0.0, (time.time() if now is None else now) - mtime)
+
+
+def judge_run(manifest: dict, task_path: str, run_id: str) -> dict:
+    """The manifest as readers show it (changed in place, and returned): its status
+    judged (effective_status); for a run whose owner this host cannot check, the
+    owner's pid and liveness word are not claimed, its lease's age is shown instead."""
+    manifest["status"] = effective_status(manifest, task_path, run_id)
+    if manifest["status"] == RUNNING and owner_alive(manifest.get("owner")) is None:
+        age = lease_age(task_path, run_id)
+        manifest["lease_age_s"] = None if age is None else round(age, 1)
+        manifest["liveness"] = None
+        manifest["pid"] = manifest["pgid"] = None
+    return manifest
 
 
 def mark_lost(manifest: dict, ended_at: str | None, reason: str | None = None) -> dict:

@@ -7,6 +7,13 @@ run of a task, whatever order runs started and ended in, finds every run a
 dead runwrap left behind by listing one small directory, without reading
 every manifest; and retention, which never removes a marked run, never
 removes one the state does not know yet.
+
+The marker is also the run's lease (owner.py): its owner renews its mtime
+every third of the lease, and the job cannot forge it (it lives outside the
+run directory, the job's own). A run whose lease expired is taken over by
+renaming its marker to <run_id>~<taker>: a rename of one name succeeds once,
+so exactly one process finalizes it (run/recover.py); readers still count
+the run as unfinished (lost) until the taker removes its claim.
 """
 
 from __future__ import annotations
@@ -15,6 +22,9 @@ import os
 
 from runwrap.store.jsonio import dumps, read_json
 from runwrap.store.layout import OPEN, is_run_id, list_dir, remove_tree
+from runwrap.store.owner import taker_token
+
+TAKEN = "~"  # open/<run_id>~<taker>: a run being finalized as lost by <taker>
 
 
 def _path(task_path: str, run_id: str = "") -> str:
@@ -92,7 +102,7 @@ def _unnamed(path: str) -> tuple[int, int] | None:
 
 
 def marker_age(task_path: str, run_id: str, now: float) -> float:
-    """Seconds since the marker was written (0 when it cannot be told)."""
+    """Seconds since the marker was written or renewed (0 when it cannot be told)."""
     try:
         return max(0.0, now - os.lstat(_path(task_path, run_id)).st_mtime)
     except OSError:
@@ -100,7 +110,9 @@ def marker_age(task_path: str, run_id: str, now: float) -> float:
 
 
 def clear_open(task_path: str, run_id: str) -> None:
-    """The run's record is final: forget the marker (already gone is fine)."""
+    """The run's record is final: forget the marker (already gone is fine).
+
+    `run_id` may be a claim's name (take()), removed by its taker."""
     try:
         os.unlink(_path(task_path, run_id))
     except IsADirectoryError:
@@ -109,11 +121,61 @@ def clear_open(task_path: str, run_id: str) -> None:
         pass
 
 
-def open_runs(task_path: str) -> list[tuple[str, object]]:
-    """(run id, owner) of every marked run, oldest first; owner None when unreadable."""
+def markers(task_path: str) -> list[tuple[str, str]]:
+    """(run id, marker's name) of every marked run, oldest first: the name is the run id,
+    or <run_id>~<taker> for a run being taken over."""
     found = []
     for name in sorted(list_dir(_path(task_path))):
-        if is_run_id(name):
-            value = read_json(_path(task_path, name))
-            found.append((name, value.get("owner") if isinstance(value, dict) else None))
+        run_id = name.partition(TAKEN)[0]
+        if is_run_id(run_id):
+            found.append((run_id, name))
     return found
+
+
+def open_runs(task_path: str) -> list[tuple[str, object]]:
+    """(run id, owner) of every marked run, oldest first; owner None when unreadable."""
+    return [(run_id, marker_owner(task_path, name)) for run_id, name in markers(task_path)]
+
+
+def marker_owner(task_path: str, name: str) -> object:
+    """The owner the marker `name` records; None when unreadable."""
+    value = read_json(_path(task_path, name))
+    return value.get("owner") if isinstance(value, dict) else None
+
+
+def marker_path(task_path: str, run_id: str) -> str:
+    """Where run `run_id`'s open marker (its lease) is while its owner holds it."""
+    return _path(task_path, run_id)
+
+
+def renew(path: str) -> bool:
+    """Renew the lease of the marker at `path` (one utime); False if it is gone:
+    another process took the run over (or the record is final)."""
+    try:
+        os.utime(path)
+        return True
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # a read-only or full ROOT: kept trying; readers judge by what they see
+
+
+def take(task_path: str, name: str) -> str | None:
+    """Claim the marker `name` to finalize its run; the claim's name, None if another won.
+
+    The rename of one name succeeds for one process only. The claim's name
+    records its taker (owner.taker_token) and it is dated now, so that a taker
+    that dies is taken over in turn: at once where its process can be
+    checked, after CLAIM_STALE_S elsewhere.
+    """
+    run_id = name.partition(TAKEN)[0]
+    claim = f"{run_id}{TAKEN}{taker_token()}"
+    try:
+        os.rename(_path(task_path, name), _path(task_path, claim))
+    except OSError:
+        return None  # gone: another process took it, or its owner finished
+    try:
+        os.utime(_path(task_path, claim))
+    except OSError:
+        pass
+    return claim

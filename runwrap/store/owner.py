@@ -1,7 +1,13 @@
 """Who owns a running run: enough to tell, later, that its owner is gone.
 
 A pid alone is not enough: pids are reused, and a host reboots. A run's
-owner is recorded as (host, boot id, pid, process start time).
+owner is recorded as (host, boot id, PID namespace, pid, process start
+time, lease). A reader that shares the owner's host, boot and PID namespace
+checks the process; any other reader (another host on shared storage,
+another pod or container with its own PID space) cannot, and judges by the
+lease alone: the owner renews it (its open marker's mtime, openruns.py) every
+third of the lease, and a run whose lease is older than the lease plus a
+grace has lost its owner (docs/engines.md).
 """
 
 from __future__ import annotations
@@ -9,6 +15,15 @@ from __future__ import annotations
 import os
 
 _BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
+_PID_NS_PATH = "/proc/self/ns/pid"
+_pid_ns: list[str] = []  # this process's PID namespace, read once
+
+# The lease a run's owner renews, unless --lease says otherwise: a dead owner's run
+# reads as lost on other hosts within DEFAULT_LEASE_S plus its grace (45 s).
+DEFAULT_LEASE_S = 30.0
+# A claim to finalize a run (openruns.take) older than this is a taker that died:
+# finalizing takes seconds (a kill grace, a notice), never ten minutes.
+CLAIM_STALE_S = 600.0
 
 
 def hostname() -> str:
@@ -23,6 +38,20 @@ def boot_id() -> str:
             return f.read().strip()
     except OSError:
         return ""
+
+
+def pid_namespace() -> str:
+    """This process's PID namespace ("pid:[4026531836]"), empty where the OS has none.
+
+    Two containers (or pods) of one host share its name and boot id but
+    not their pids: a pid recorded in one means nothing in the other.
+    """
+    if not _pid_ns:
+        try:
+            _pid_ns.append(os.readlink(_PID_NS_PATH))
+        except OSError:
+            _pid_ns.append("")
+    return _pid_ns[0]
 
 
 def proc_stat(pid: int | str) -> list[bytes] | None:
@@ -48,18 +77,30 @@ def start_ticks(pid: int) -> int | None:
         return None
 
 
-def owner_identity(pid: int | None = None) -> dict:
-    """The identity of a process (by default this one) as a manifest records it."""
+def owner_identity(pid: int | None = None, lease: float | None = None) -> dict:
+    """The identity of a process (by default this one) as a manifest records it,
+    with the lease it renews (seconds)."""
     pid = os.getpid() if pid is None else pid
-    return {"host": hostname(), "boot_id": boot_id(), "pid": pid, "start": start_ticks(pid)}
+    return {
+        "host": hostname(),
+        "boot_id": boot_id(),
+        "pidns": pid_namespace(),
+        "pid": pid,
+        "start": start_ticks(pid),
+        "lease": lease if lease else DEFAULT_LEASE_S,
+    }
 
 
 def owner_alive(owner: object) -> bool | None:
-    """True if the process is still there, False if it is gone, None if this host cannot tell."""
+    """True if the process is still there, False if it is gone, None if this host cannot
+    tell (the owner is on another host or in another PID namespace: its lease tells)."""
     if not isinstance(owner, dict):
         return None
     if owner.get("host") != hostname():
         return None  # another host on shared storage: only it knows
+    recorded_ns = owner.get("pidns")
+    if recorded_ns and recorded_ns != pid_namespace():
+        return None  # another container of this host: its pids are not ours
     recorded_boot = owner.get("boot_id")
     if recorded_boot and recorded_boot != boot_id():
         return False
@@ -71,6 +112,57 @@ def owner_alive(owner: object) -> bool | None:
         return False
     recorded = owner.get("start")
     return recorded is None or recorded == now
+
+
+def _machine() -> str:
+    """This host, boot and PID namespace in eight characters: where a pid means something."""
+    import zlib  # built in, and only for a takeover
+
+    where = f"{hostname()}\0{boot_id()}\0{pid_namespace()}".encode("utf-8", "surrogateescape")
+    return format(zlib.crc32(where), "08x")
+
+
+def taker_token() -> str:
+    """This process, as a claim's name records its taker (openruns.take)."""
+    pid = os.getpid()
+    return f"{_machine()}.{pid}.{start_ticks(pid)}"
+
+
+def taker_alive(token: str) -> bool | None:
+    """Whether the process a claim's name records is still there; None if this host,
+    boot or PID namespace is not its own (then the claim's age tells)."""
+    machine, _, rest = token.partition(".")
+    pid, _, start = rest.partition(".")
+    if machine != _machine() or not pid.isdigit():
+        return None
+    return str(start_ticks(int(pid))) == start
+
+
+def lease_of(owner: object) -> float:
+    """The lease the owner renews, in seconds (the default for a run that recorded none)."""
+    lease = owner.get("lease") if isinstance(owner, dict) else None
+    if isinstance(lease, (int, float)) and not isinstance(lease, bool) and lease > 0:
+        return float(lease)
+    return DEFAULT_LEASE_S
+
+
+def lease_grace(lease: float) -> float:
+    """How late a renewal may be before the owner is called gone: half a lease, for the
+    clocks of two hosts that disagree (the renewal is the owner's, the now the reader's)
+    and a loaded owner that renews late."""
+    return lease / 2
+
+
+def lease_expired(owner: object, age: float) -> bool:
+    """True when a lease last renewed `age` seconds ago has expired, grace included.
+
+    Never for an owner that recorded no lease: a runwrap from before leases,
+    still running a job through an upgrade, renews none.
+    """
+    if not isinstance(owner, dict) or "lease" not in owner:
+        return False
+    lease = lease_of(owner)
+    return age > lease + lease_grace(lease)
 
 
 def carries_tag(pid: int, run_id: str) -> bool:

@@ -35,7 +35,7 @@ from runwrap.store.lookup import (
     task_names,
     task_problem,
 )
-from runwrap.store.manifest import LOST, RUNNING, effective_status
+from runwrap.store.manifest import LOST, RUNNING, judge_run
 from runwrap.store.names import check_task_name
 from runwrap.store.openruns import open_runs
 from runwrap.store.state import final_manifests, read_state
@@ -58,10 +58,11 @@ def unfinished_runs(root: str, task: str) -> list[dict]:
     marker (openruns.py), whatever order runs started, ended or were skipped in.
     """
     found = []
-    for run_id, _owner in open_runs(task_dir(root, task)):
+    task_path = task_dir(root, task)
+    for run_id, _owner in open_runs(task_path):
         manifest = read_run(root, task, run_id)
         if manifest is not None and manifest.get("status") == RUNNING:
-            manifest["status"] = effective_status(manifest)
+            judge_run(manifest, task_path, run_id)
             manifest["run_id"] = run_id  # the marker's name, not what the job could write
             found.append(manifest)
     return found

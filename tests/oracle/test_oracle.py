@@ -40,6 +40,16 @@ TASKS = ("quick", "sched", "slow", "kept")
 SCALE = int(os.environ.get("FAULTS_SCALE", "1"))
 STEPS = int(os.environ.get("ORACLE_STEPS", str(120 * SCALE)))
 SCHEDULE = ("--schedule", "* * * * *", "--grace", "20s")
+UNSHARE = ["unshare", "--uts", "--pid", "--mount", "--fork", "--mount-proc"]
+_NAMESPACES: list[bool] = []
+
+
+def _namespaces() -> bool:
+    """Whether pods can be made here (namespaces: root); the "pod" event is skipped if not."""
+    if not _NAMESPACES:
+        probe = subprocess.run([*UNSHARE, "true"], capture_output=True, timeout=30)
+        _NAMESPACES.append(probe.returncode == 0)
+    return _NAMESPACES[0]
 
 
 def _call(main, argv: list[str]) -> tuple[int, str]:
@@ -76,18 +86,26 @@ class World:
         return done.returncode
 
     def start(self, task: str, *args: str) -> subprocess.Popen:
+        # Its own run, not an older one still `running` on disk (lost, not finalized yet).
+        before = set(run_ids_in(str(self.root / "tasks" / task / "runs")))
         proc = subprocess.Popen(
             [RUNWRAP, "-n", task, *args],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for(lambda: self._running_pid(task) or proc.poll() is not None, what="the job")
+        wait_for(lambda: self._running_pid(task, before) or proc.poll() is not None, what="the job")
         return proc
 
-    def _running_pid(self, task: str) -> int | None:
+    def _lost(self, task: str, run_id: str) -> bool:
+        _code, text = _call(runwrap_cli.main, ["--root", str(self.root), "ls", "--json"])
+        return any(v["task"] == task and run_id in v["lost"] for v in json.loads(text))
+
+    def _running_pid(self, task: str, older: set[str]) -> int | None:
         runs = self.root / "tasks" / task / "runs"
         for run_id in reversed(run_ids_in(str(runs))):
+            if run_id in older:
+                continue
             try:
                 m = json.loads((runs / run_id / "manifest.json").read_text())
             except (OSError, ValueError):
@@ -100,7 +118,7 @@ class World:
         rng = self.rng
         kind = rng.choice(
             ["ok", "ok", "fail", "fail", "timeout", "heartbeat", "retry", "kill", "sigkill",
-             "slow", "tick", "release", "keep", "past", "sched"]
+             "slow", "tick", "release", "keep", "past", "sched", "pod"]
         )  # fmt: skip
         task = rng.choice(("quick", "kept"))
         if kind == "ok":
@@ -122,6 +140,30 @@ class World:
             proc = self.start(task, "--", "sleep", "30")
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
+        elif kind == "pod" and _namespaces():
+            # A pod (another hostname and PID space) dies whole mid-run: its run is judged
+            # by its lease, and read once it lapsed (lost on every surface, not finalized).
+            pod = subprocess.Popen(
+                [*UNSHARE, "sh", "-c", f"hostname pod; {RUNWRAP} -n {task} --lease 1s -- sleep 30"],
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            opened = self.root / "tasks" / task / "open"
+
+            def marked() -> set[str]:  # runs, not claims (<run_id>~<taker>) of lost ones
+                names = os.listdir(opened) if opened.exists() else []
+                return {name for name in names if "~" not in name}
+
+            before = marked()
+            run_id = wait_for(lambda: marked() - before, what="pod").pop()
+            # Its manifest too (the marker comes first): a run, not a birth.
+            manifest = self.root / "tasks" / task / "runs" / run_id / "manifest.json"
+            wait_for(manifest.exists, what="the pod's run")
+            children = Path(f"/proc/{pod.pid}/task/{pod.pid}/children").read_text().split()
+            os.kill(int(children[0]), signal.SIGKILL)  # its PID 1: the whole pod goes
+            pod.wait(timeout=30)
+            wait_for(lambda: self._lost(task, run_id), what="the pod's run lost")
         elif kind == "slow" and self.slow is None:
             gate = self.tmp / f"gate-{len(self.log)}"
             code = rng.choice((0, 4))
