@@ -53,10 +53,11 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# The fault-injection suite at length (minutes; `make test` runs it small).
+# The fault-injection suite, the fleet (hosts as namespaces) and the consistency oracle at
+# length (minutes; `make test` runs them small).
 # A failure prints its seed: replay it with FAULTS_SEED=<seed>.
 faults: $(STAMP)
-	FAULTS_SCALE=20 $(PY) -m pytest tests/faults -q --timeout 3600
+	FAULTS_SCALE=20 $(PY) -m pytest tests/faults tests/fleet tests/oracle -q --timeout 3600
 
 # Only the test under a real cron daemon (up to about a minute: cron fires on the minute).
 cron-test: $(STAMP) system-deps
