@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from make_synthetic_root import make_root, write_run
 
-from sitegen.build import Site
+from sitegen.build.site import Site
 from sitegen.config import SiteConfig
 
 SITEGEN = str(Path(sys.executable).parent / "sitegen")

@@ -3,7 +3,7 @@
 sitegen --watch keeps a watch on each run not settled yet. A chatty job (a log line
 per write, thousands a second) is the worst case: this measures the watcher's CPU
 and the events it handles over a few seconds of such writing, for sitegen's own
-inotify (sitegen/inotify.py: creations, renames, deletions and closes after
+inotify (sitegen/live/inotify.py: creations, renames, deletions and closes after
 writing only) against watchdog's inotify observer scheduled the same way (one
 non-recursive watch), interleaved, in one invocation.
 
@@ -43,7 +43,7 @@ def _watch(kind: str, path: str) -> list[int]:
         observer.start()
     else:
         sys.path.insert(0, str(REPO))
-        from sitegen.inotify import Inotify
+        from sitegen.live.inotify import Inotify
 
         ino = Inotify()
         ino.add(("run", "t", "r"), path)

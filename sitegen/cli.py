@@ -1,6 +1,6 @@
 """sitegen's command line: parse, build a SiteConfig, call one core function.
 
-A plain one-shot `sitegen` (cron's) first asks sitegen/stamp.py whether anything
+A plain one-shot `sitegen` (cron's) first asks sitegen/build/stamp.py whether anything
 changed, with stats alone: argparse, logging and the renderer are imported
 only when there is something to do.
 """
@@ -11,7 +11,7 @@ import sys
 
 from runwrap import __version__
 from runwrap.errors import ExitCode, RunwrapError
-from sitegen import stamp
+from sitegen.build import stamp
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def _build(argv: list[str]) -> int:
         # The handler only sets a flag the loop acts on (SIGTERM from systemd: a clean stop).
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         if args.watch:  # one watcher per OUT, held until this process ends
-            from sitegen.watch import claim_out
+            from sitegen.live.watch import claim_out
 
             claim_out(cfg.out)
         build_key = _stamp_key(argv)
@@ -158,7 +158,7 @@ def _build(argv: list[str]) -> int:
 def _stamp_key(argv: list[str]) -> str | None:
     """The stamp key of a one-shot build (a full or verbose one stamps for the plain
     command line); None for --watch, --serve, or when the key cannot be had."""
-    from sitegen import stamp
+    from sitegen.build import stamp
 
     opts = stamp.simple_options([a for a in argv if a not in ("--full", "-v", "--verbose")])
     if opts is None:

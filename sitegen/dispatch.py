@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 
 from runwrap.units import count
-from sitegen.build import Progress, Site, Stopped
+from sitegen.build.site import Progress, Site, Stopped
 from sitegen.config import SiteConfig
 
 log = logging.getLogger(__name__)
@@ -41,22 +41,22 @@ def run(
         stats.seconds,
     )
     if not cfg.watch:
-        from sitegen import heartbeat
+        from sitegen.live import heartbeat
 
         heartbeat.built_once(cfg.out, site.scratch)  # OUT/watch.json: no watch expected
     if not cfg.watch and cfg.serve is None:
         return site
     server = None
     if cfg.serve is not None:
-        from sitegen.serve import start_server
+        from sitegen.live.serve import start_server
 
         server, url = start_server(cfg.out, *cfg.serve)
         if announce is not None:
             announce(url)
     try:
         if cfg.watch:
-            from sitegen import heartbeat
-            from sitegen.watch import watch
+            from sitegen.live import heartbeat
+            from sitegen.live.watch import watch
 
             heartbeat.start(cfg.out, site.scratch, stop)  # OUT/watch.json: the stale banner's
             watch(site, stop)

@@ -1,4 +1,4 @@
-"""Attack on issue 18's watcher mail (sitegen/notices.py, runwrap/notify/sendmail.py).
+"""Attack on issue 18's watcher mail (sitegen/live/notices.py, runwrap/notify/sendmail.py).
 
 A sendmail that takes the mail and exits 0 but leaves a child holding its stdout (an
 MTA that forks its delivery in the background without closing what it inherited)

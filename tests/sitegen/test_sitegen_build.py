@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sitegen_helpers import crawl, site_config, snapshot, write_run
 
-from sitegen.build import Site
+from sitegen.build.site import Site
 
 # The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
 pytest_plugins = ["sitegen_fixtures"]
@@ -285,7 +285,7 @@ def test_untrusted_text_is_escaped_everywhere(run_root, out):
 
 
 def test_markdown_keeps_no_raw_html_and_no_script_links():
-    from sitegen.templating import render_markdown
+    from sitegen.render.templating import render_markdown
 
     html = render_markdown(
         "<div onclick=x>hi</div>\n\n[a](javascript:alert(1)) [b](https://ok.example/) "
@@ -307,14 +307,14 @@ def test_markdown_keeps_no_raw_html_and_no_script_links():
     ],
 )
 def test_markdown_links_hidden_behind_entities_are_dropped(link):
-    from sitegen.templating import render_markdown
+    from sitegen.render.templating import render_markdown
 
     html = render_markdown(link)
     assert "href=" not in html and "src=" not in html, html
 
 
 def test_markdown_with_a_malformed_url_still_renders():
-    from sitegen.templating import render_markdown
+    from sitegen.render.templating import render_markdown
 
     html = render_markdown("[a](http://[oops/) and [b](https://ok.example/)")
     assert 'href="https://ok.example/"' in html

@@ -26,8 +26,8 @@ from sitegen_helpers import (
 )
 
 from runwrap.timefmt import iso
-from sitegen.model import summarize
-from sitegen.timeline import bars, days
+from sitegen.render.model import summarize
+from sitegen.render.timeline import bars, days
 
 pytest_plugins = ["sitegen_fixtures"]
 

@@ -26,7 +26,7 @@ from sitegen_helpers import BIN, ENV, snapshot, write_run
 from runwrap.store.layout import NOTIFICATIONS
 from runwrap.store.manifest import write_manifest
 from sitegen.config import find_theme
-from sitegen.templating import make_env
+from sitegen.render.templating import make_env
 
 pytest_plugins = ["sitegen_fixtures"]
 

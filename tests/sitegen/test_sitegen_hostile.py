@@ -37,7 +37,7 @@ from sitegen_helpers import (
     write_run,
 )
 
-from sitegen.build import Site
+from sitegen.build.site import Site
 
 # The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
 pytest_plugins = ["sitegen_fixtures"]

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sitegen_helpers import site_config, snapshot, write_run
 
-from sitegen.build import Site
+from sitegen.build.site import Site
 
 TASKS = ["alpha", "beta gamma", "δ"]
 STATUSES = ["success", "failed", "timeout", "skipped", "running"]

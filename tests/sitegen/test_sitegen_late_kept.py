@@ -1,5 +1,5 @@
 """A long-lived sitegen keeps each task's lateness (and its metrics lines) while the
-task's files stay (sitegen/late.py): a task whose state changes is asked again."""
+task's files stay (sitegen/read/late.py): a task whose state changes is asked again."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import time
 
 from sitegen_helpers import runwrap, site_config, wait_for
 
-from sitegen.build import Site
-from sitegen.stamp import RACY_S
+from sitegen.build.site import Site
+from sitegen.read.sigs import RACY_S
 
 pytest_plugins = ["sitegen_fixtures"]
 

@@ -1,5 +1,5 @@
 """The one-shot sitegen as cron runs it: --version, and the stamp that answers "nothing
-changed" before the renderer is imported (sitegen/stamp.py)."""
+changed" before the renderer is imported (sitegen/build/stamp.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from sitegen_helpers import BIN, ENV, real_root, runwrap, sitegen, snapshot
 
 from runwrap import __version__
 from runwrap.store.layout import list_run_ids, runs_dir
-from sitegen.files import RunsDir
-from sitegen.stamp import RACY_S, run_sig, stamp_state
+from sitegen.build.stamp import stamp_state
+from sitegen.read.files import RunsDir
+from sitegen.read.sigs import RACY_S, run_sig
 
 pytest_plugins = ["sitegen_fixtures"]
 

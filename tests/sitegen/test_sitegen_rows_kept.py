@@ -1,4 +1,4 @@
-"""The dashboard's rows kept in the build cache (sitegen/fragments.py, cache.py rows.json):
+"""The dashboard's rows kept in the build cache (sitegen/render/fragments.py, cache.py rows.json):
 a one-shot update after one run takes the other tasks' rows as the last process
 rendered them, and only when they were rendered from what it loaded."""
 

@@ -21,8 +21,8 @@ from sitegen_helpers import (
 
 from runwrap.store.layout import run_ids_in
 from runwrap.units import count, format_duration
-from sitegen.build import Site
-from sitegen.chart import chart
+from sitegen.build.site import Site
+from sitegen.render.chart import chart
 
 pytest_plugins = ["sitegen_fixtures"]
 

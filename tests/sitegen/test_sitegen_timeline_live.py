@@ -1,6 +1,6 @@
 """The timeline as the page's script moves it on to now (app.js), in real Chromium through
 the shipped nginx config: a lane's rects count from the lane's own origin and a
-translate moves them to the anchor (sitegen/timeline.py), so the script must place a
+translate moves them to the anchor (sitegen/render/timeline.py), so the script must place a
 running run's bar in the same coordinates as the page draws it."""
 
 from __future__ import annotations

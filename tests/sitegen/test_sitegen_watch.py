@@ -308,7 +308,7 @@ def test_serving_closes_its_socket_when_stopped(run_root, out):
 def test_a_watch_the_kernel_refuses_falls_back_to_rescans_instead_of_stopping(tmp_path):
     """A refusal other than "not there" (here: a name longer than PATH_MAX) once escaped
     the watch loop and stopped `sitegen --watch`."""
-    from sitegen.inotify import Inotify
+    from sitegen.live.inotify import Inotify
 
     ino = Inotify()
     try:
@@ -322,7 +322,7 @@ def test_a_watch_the_kernel_refuses_falls_back_to_rescans_instead_of_stopping(tm
 def test_polling_looks_only_at_what_can_still_change(run_root):
     """--poll (NFS) stats tasks/, each task's directories and each unsettled run: O(tasks +
     unfinished runs) a pass, not a rescan of every run of the history."""
-    from sitegen.watch import PollSource
+    from sitegen.live.watch import PollSource
 
     for n in range(40):
         write_run(run_root, "old", n)

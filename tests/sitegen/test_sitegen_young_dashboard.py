@@ -22,8 +22,8 @@ from sitegen_helpers import nginx_serving, runwrap, sitegen, wait_for
 from runwrap.store.fold import fold
 from runwrap.store.query import record_of
 from runwrap.timefmt import iso
-from sitegen.model import summarize, task_summary
-from sitegen.timeline import dashboard
+from sitegen.render.model import summarize, task_summary
+from sitegen.render.timeline import dashboard
 
 pytest_plugins = ["sitegen_fixtures"]
 

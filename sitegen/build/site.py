@@ -34,19 +34,20 @@ from runwrap.store.manifest import RUNNING
 from runwrap.store.names import name_problem
 from runwrap.store.openruns import open_runs
 from runwrap.store.query import task_record, view
-from sitegen.cache import Cache, cache_dir, fingerprint
+from sitegen.build.cache import Cache, cache_dir, fingerprint
 from sitegen.config import SiteConfig, find_theme
 from sitegen.errors import one_line
-from sitegen.files import RunFiles, RunsDir
-from sitegen.late import LateView
-from sitegen.metrics import Metrics, first_count
-from sitegen.model import summarize, task_summary
-from sitegen.names import shown
-from sitegen.scratch import Scratch, sweep
-from sitegen.stamp import dir_sig, running, stamp_state, task_sigs
-from sitegen.templating import make_env
-from sitegen.workers import Counter, Progress, in_workers
-from sitegen.writer import BuildStats, Writer
+from sitegen.read.files import RunFiles, RunsDir
+from sitegen.read.late import LateView
+from sitegen.publish.metrics import Metrics, first_count
+from sitegen.render.model import summarize, task_summary
+from sitegen.publish.names import shown
+from sitegen.publish.scratch import Scratch, sweep
+from sitegen.build.stamp import running, stamp_state
+from sitegen.read.sigs import dir_sig, task_sigs
+from sitegen.render.templating import make_env
+from sitegen.build.workers import Counter, Progress, in_workers
+from sitegen.render.writer import BuildStats, Writer
 
 log = logging.getLogger(__name__)
 

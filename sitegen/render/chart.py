@@ -6,7 +6,7 @@ import math
 
 from runwrap.store.manifest import FAILING
 from runwrap.units import format_duration
-from sitegen.model import CHART_RUNS
+from sitegen.render.model import CHART_RUNS
 
 CHART_H, CHART_TOP = 160, 18  # the chart's height and the room above its tallest bar, px
 CHART_SLOTS = 30  # a chart of fewer runs keeps bars this narrow, from the left

@@ -3,7 +3,7 @@
 A row (dashboard_row.html) shows one task's summary (with its lateness) and its
 calendar, which ends on the calendar's last day: it is rendered again only when
 one of those changed. A timeline lane's rects are kept as markup while its
-task's bars stay (sitegen/timeline.py). So an update after one run renders that
+task's bars stay (sitegen/render/timeline.py). So an update after one run renders that
 task's row and joins the others as they were.
 
 The rows outlive the process too: the build cache keeps them (cache.py, rows.json,
@@ -18,8 +18,8 @@ import jinja2
 from markupsafe import Markup
 
 from runwrap.store import siteurls as urls
-from sitegen import timeline
-from sitegen.late import public
+from sitegen.read.late import public
+from sitegen.render import timeline
 
 ROW = "dashboard_row.html"
 

@@ -20,7 +20,7 @@ import time
 
 from runwrap.store.jsonio import dumps
 from runwrap.timefmt import iso, parse_iso
-from sitegen.scratch import Scratch
+from sitegen.publish.scratch import Scratch
 
 HEARTBEAT_S = 60.0
 STALE_BEATS = 3  # app.js's rule too: a watch that missed this many beats is taken for dead

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 
 from runwrap.store.fold import FAILING_HEALTH, OK, health, periods
 from runwrap.store.manifest import RUNNING, STATUSES, effective_status
 from runwrap.store.query import view
 from runwrap.timefmt import iso, parse_iso
-from sitegen.timeline import BAR, bars, days
+from sitegen.read.values import as_dict, as_int, as_num, as_str
+from sitegen.render.timeline import BAR, bars, days
 
 STRIP_RUNS = 30  # cells in the dashboard's strip
 RATE_RUNS = 50  # window of the success rate
@@ -35,44 +35,6 @@ ICONS = {
 }
 
 
-# What no page, feed or JSON file can carry: lone surrogates (JSON allows "\\ud800", and
-# bytes that are not UTF-8 come as such), and the controls XML forbids.
-_UNSHOWABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-_NONE = type(None)
-
-
-def as_str(value: object, limit: int = 2000) -> str | None:
-    """A display string from an untrusted value (None stays None)."""
-    if value is None:
-        return None
-    text = value if isinstance(value, str) else str(value)
-    return _UNSHOWABLE.sub("\ufffd", text[:limit])
-
-
-def as_num(value: object) -> float | None:
-    """A finite number from an untrusted value, else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def as_int(value: object) -> int | None:
-    """An int from an untrusted value, else None."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    return value
-
-
-def as_dict(value: object) -> dict[str, str]:
-    """A str->str dict from an untrusted value, sorted by key for stable pages."""
-    if not isinstance(value, dict):
-        return {}
-    return {
-        as_str(k, 200) or "": as_str(v) or ""
-        for k, v in sorted(value.items(), key=lambda i: str(i[0]))
-    }
-
-
 EPOCH = iso(0.0)  # the time of an event that has none (an Atom entry must have one)
 
 
@@ -93,6 +55,8 @@ def progress_of(feedback: dict[str, str]) -> float | None:
         return None
     return min(100.0, max(0.0, value)) if math.isfinite(value) else None
 
+
+_NONE = type(None)
 
 # The shapes of what summarize() and task_summary() return: the build cache holds them,
 # and a cache file is only used if it has exactly these (see checker()).

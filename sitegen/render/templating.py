@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from runwrap.store import siteurls
 from runwrap.units import format_duration, format_size
-from sitegen.model import ICONS, shown_time
+from sitegen.render.model import ICONS, shown_time
 
 _SAFE_SCHEMES = ("", "http", "https", "mailto")
 _URL_IGNORED = re.compile(r"[\x00-\x20\x7f]")

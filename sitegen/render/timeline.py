@@ -335,7 +335,7 @@ def _calendar(summary: dict, last_day: str) -> Cells:
 
 class Calendars(Mapping):
     """{task: its calendar's cells}, each made when a page first asks for it: a row
-    kept from the last update (sitegen/fragments.py) asks for none."""
+    kept from the last update (sitegen/render/fragments.py) asks for none."""
 
     def __init__(self, summaries: list[dict], last_day: str) -> None:
         self._summaries = {s["name"]: s for s in summaries}

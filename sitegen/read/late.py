@@ -21,8 +21,8 @@ from runwrap.store.lateness import TaskLateness, newest_run_id, of_overview, sil
 from runwrap.store.layout import STATE, task_dir
 from runwrap.store.query import shown_state, task_record
 from runwrap.timefmt import iso
-from sitegen.model import as_str
-from sitegen.stamp import RACY_S
+from sitegen.read.sigs import RACY_S
+from sitegen.read.values import as_str
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import shutil
 
 from runwrap.store import siteurls as urls
 from runwrap.store.layout import is_run_id
-from sitegen.scratch import is_temp, unlink
+from sitegen.publish.scratch import is_temp, unlink
 
 
 def listdir(path: str) -> list[str]:

@@ -26,16 +26,17 @@ from runwrap.store.manifest import RUNNING
 from runwrap.store.query import rank
 from runwrap.store.wallclock import clock_doubts
 from runwrap.timefmt import iso
-from sitegen import pages, prune
 from sitegen.config import SiteConfig
 from sitegen.errors import one_line
-from sitegen.files import RunsDir
-from sitegen.fragments import Dashboard
-from sitegen.late import silent, with_lateness
-from sitegen.model import EPOCH, summarize
-from sitegen.names import shown
-from sitegen.scratch import Scratch, sweep, unlink
-from sitegen.stamp import tree_files
+from sitegen.publish import prune
+from sitegen.publish.names import shown
+from sitegen.publish.scratch import Scratch, sweep, unlink
+from sitegen.read.files import RunsDir
+from sitegen.read.late import silent, with_lateness
+from sitegen.read.sigs import tree_files
+from sitegen.render import pages
+from sitegen.render.fragments import Dashboard
+from sitegen.render.model import EPOCH, summarize
 
 log = logging.getLogger(__name__)
 

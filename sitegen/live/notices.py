@@ -108,7 +108,7 @@ class LateNotices:
         return self._notifiers[task]
 
     def send(self, records: dict[str, dict]) -> None:
-        """Hand the late tasks among `records` (sitegen.late's, per task) to the sender.
+        """Hand the late tasks among `records` (sitegen.read.late's, per task) to the sender.
 
         Only the newest records wait: the nospam memory makes each notice go once,
         however many updates found the task late meanwhile.

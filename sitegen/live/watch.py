@@ -20,10 +20,10 @@ from collections import defaultdict
 
 from runwrap.store.layout import list_dir, run_dir, tasks_dir
 from runwrap.units import count
-from sitegen.build import Site, Stopped
+from sitegen.build.site import Site, Stopped
 from sitegen.errors import one_line
-from sitegen.notices import LateNotices
-from sitegen.stamp import dir_sig, run_sig, task_sigs
+from sitegen.live.notices import LateNotices
+from sitegen.read.sigs import dir_sig, run_sig, task_sigs
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class InotifySource:
     rescan_s = RESCAN_S
 
     def __init__(self, root: str) -> None:
-        from sitegen.inotify import RootWatch
+        from sitegen.live.inotify import RootWatch
 
         self.burst = Burst()
         self.watch = RootWatch(root)
@@ -213,7 +213,7 @@ def claim_out(out: str) -> int:
     """
     import fcntl
 
-    from sitegen.cache import cache_dir
+    from sitegen.build.cache import cache_dir
     from sitegen.errors import SitegenError
 
     path = os.path.join(cache_dir(out), WATCH_LOCK)

@@ -14,11 +14,13 @@ from runwrap.store.layout import STDERR, STDOUT
 from runwrap.store.manifest import FAILING, MAX_ARTIFACTS, RECORD, RUNNING, TRACKING
 from runwrap.timefmt import iso, parse_iso
 from runwrap.units import format_duration, format_size
-from sitegen import files, names
-from sitegen.chart import chart
 from sitegen.config import SiteConfig
-from sitegen.model import as_dict, as_int, as_num, as_str, progress_of, shown_time
-from sitegen.names import shown
+from sitegen.publish import names
+from sitegen.publish.names import shown
+from sitegen.read import files
+from sitegen.read.values import as_dict, as_int, as_num, as_str
+from sitegen.render.chart import chart
+from sitegen.render.model import progress_of, shown_time
 
 REPORT = "report.md"
 

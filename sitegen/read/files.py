@@ -23,9 +23,9 @@ from runwrap.store.jsonio import Unreadable, read_json_at
 from runwrap.store.layout import MANIFEST, NOTIFICATIONS, RUNS
 from runwrap.store.lookup import open_below
 from runwrap.store.manifest import judge_run, manifest_problem
-from sitegen.names import shown
-from sitegen.scratch import Scratch, unlink
-from sitegen.stamp import sig_at
+from sitegen.publish.names import shown
+from sitegen.publish.scratch import Scratch, unlink
+from sitegen.read.sigs import sig_at
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """OUT/metrics: every task in the Prometheus text format (runwrap.store.metrics).
 
 Rendered on every update, from what the update knows already where it can: the
-overview and lateness it just asked (sitegen/late.py), the runs a full build
+overview and lateness it just asked (sitegen/read/late.py), the runs a full build
 counted as it read them (the first count would read every manifest again), and
 the finished runs' manifests read by an earlier update.
 """
@@ -12,7 +12,7 @@ import logging
 import os
 from collections.abc import Iterable
 
-from sitegen.scratch import Scratch
+from sitegen.publish.scratch import Scratch
 
 log = logging.getLogger(__name__)
 METRICS = "metrics"

@@ -6,7 +6,7 @@ run's summary and manifest signature. Both are rebuilt from ROOT whenever
 missing, unreadable (a warning says so) or written by another version,
 theme or configuration.
 
-rows.json holds the dashboard's rendered rows (sitegen/fragments.py), with the
+rows.json holds the dashboard's rendered rows (sitegen/render/fragments.py), with the
 time zone they were rendered in and a token that summary.json names: rows are
 only taken with the summaries saved with them.
 
@@ -30,13 +30,13 @@ from urllib.parse import quote
 from runwrap.store import siteurls
 from runwrap.store.jsonio import Unreadable, dumps, read_json_at
 from sitegen.config import SiteConfig
-from sitegen.model import is_run_summary, is_task_summary
-from sitegen.scratch import Scratch, unlink
-from sitegen.stamp import tree_files
+from sitegen.render.model import is_run_summary, is_task_summary
+from sitegen.publish.scratch import Scratch, unlink
+from sitegen.read.sigs import tree_files
 
 TYPE_CHECKING = False  # typing itself is not imported (as in cli.py)
 if TYPE_CHECKING:
-    from sitegen.fragments import Dashboard
+    from sitegen.render.fragments import Dashboard
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,8 @@ def fingerprint(cfg: SiteConfig, theme_dirs: list[Path]) -> str:
     # and the ground's that says durations, sizes and times on every page.
     store = Path(siteurls.__file__).parent
     ground = [store.parent / "units.py", store.parent / "timefmt.py"]
-    for path in sorted([*Path(__file__).parent.glob("*.py"), *store.glob("*.py"), *ground]):
+    code = Path(__file__).parent.parent.rglob("*.py")  # every room of sitegen
+    for path in sorted([*code, *store.glob("*.py"), *ground]):
         parts.append(f"{path.parent.name}/{path.name}:{path.stat().st_mtime_ns}")
     for theme in theme_dirs:
         for path, st in tree_files(str(theme)):

@@ -1,0 +1,2 @@
+"""sitegen kept running: --watch (inotify, or polling), --serve, its heartbeat file and late
+notices."""
