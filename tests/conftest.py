@@ -68,6 +68,15 @@ class Root:
             **kwargs,
         )
 
+    def sitegen(self, out: Path) -> dict:
+        """Build the site of this root into `out` with the real sitegen; its status.json."""
+        done = subprocess.run(
+            [str(BIN / "sitegen"), "--root", str(self.path), "--out", str(out)],
+            env=self.env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return json.loads((out / "status.json").read_text())
+
     def start(self, *args: str, **kwargs) -> subprocess.Popen:
         """Start `runwrap ARGS` in the background (stopped at the end of the test)."""
         proc = subprocess.Popen(

@@ -8,14 +8,10 @@ status.json then says state "ok" with a last_run whose status is "lost".
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import Root
-
-SITEGEN = str(Path(sys.executable).parent / "sitegen")
 
 
 @pytest.mark.xfail(
@@ -35,11 +31,7 @@ def test_a_finished_runs_rewritten_status_is_one_story(root: Root, tmp_path: Pat
     (v,) = json.loads(listing.stdout)
     shown = json.loads(root.run("show", "--json", "t").stdout)
     out = tmp_path / "out"
-    done = subprocess.run(
-        [SITEGEN, "--root", str(root.path), "--out", str(out)],
-        env=root.env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    root.sitegen(out)
     t = json.loads((out / "status.json").read_text())["tasks"]["t"]
     assert t["last_run"]["status"] == t["last_status"], t  # status.json with itself
     assert v["last_run"]["status"] == shown["status"], (v["last_run"], shown["status"])

@@ -9,13 +9,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import RUNWRAP, Root
-
-SITEGEN = str(Path(sys.executable).parent / "sitegen")
 
 
 @pytest.mark.skipif(shutil.which("faketime") is None, reason="needs faketime")
@@ -28,11 +25,7 @@ def test_labels_are_the_newest_runs_on_every_surface(root: Root, tmp_path: Path)
     assert behind.returncode == 0, behind.stderr
     (v,) = json.loads(root.run("ls", "--json").stdout)
     out = tmp_path / "out"
-    done = subprocess.run(
-        [SITEGEN, "--root", str(root.path), "--out", str(out)],
-        env=root.env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    root.sitegen(out)
     t = json.loads((out / "status.json").read_text())["tasks"]["t"]
     assert v["labels"] == {"team": "new"}
     assert t["labels"] == v["labels"], (t["labels"], v["labels"])

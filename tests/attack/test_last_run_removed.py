@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from conftest import Root, wait_for
-
-SITEGEN = str(Path(sys.executable).parent / "sitegen")
 
 
 def test_show_task_when_its_last_run_was_removed(root: Root, tmp_path: Path) -> None:
@@ -30,10 +26,6 @@ def test_show_task_when_its_last_run_was_removed(root: Root, tmp_path: Path) -> 
     shown = root.run("show", "t")
     assert shown.returncode == 0, shown.stderr
     out = tmp_path / "out"
-    done = subprocess.run(
-        [SITEGEN, "--root", str(root.path), "--out", str(out)],
-        env=root.env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    root.sitegen(out)
     t = json.loads((out / "status.json").read_text())["tasks"]["t"]
     assert (out / t["last_run"]["url"]).exists(), t["last_run"]

@@ -15,12 +15,9 @@ import json
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from conftest import Root, wait_for
-
-SITEGEN = str(Path(sys.executable).parent / "sitegen")
 
 
 def _ls(root: Root) -> dict:
@@ -78,11 +75,7 @@ def test_a_lost_run_beneath_a_finished_one_is_one_story(root: Root, tmp_path: Pa
     before = _ls(root)
     assert before["lost"] == [run2]
     out = tmp_path / "out"
-    done = subprocess.run(
-        [SITEGEN, "--root", str(root.path), "--out", str(out)],
-        env=root.env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    root.sitegen(out)
     status = json.loads((out / "status.json").read_text())["tasks"]["t"]
     feed = (out / "tasks" / "t" / "feed.atom").read_text()
     run1_started = root.manifest("t", root.run_ids("t")[0])["started_at"]

@@ -10,22 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from conftest import Root
 
-SITEGEN = str(Path(sys.executable).parent / "sitegen")
-
 
 def _status(root: Root, out: Path) -> dict:
-    done = subprocess.run(
-        [SITEGEN, "--root", str(root.path), "--out", str(out)],
-        env=root.env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    root.sitegen(out)
     return json.loads((out / "status.json").read_text())["tasks"]["t"]
 
 

@@ -11,13 +11,9 @@ history does not have, and the wrong types flow into ls --json and status.json
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from conftest import Root
-
-SITEGEN = str(Path(sys.executable).parent / "sitegen")
 
 
 def test_one_rule_for_which_finished_runs_count(root: Root, tmp_path: Path) -> None:
@@ -33,11 +29,7 @@ def test_one_rule_for_which_finished_runs_count(root: Root, tmp_path: Path) -> N
     assert listing.returncode == 0, listing.stderr
     (v,) = json.loads(listing.stdout)
     out = tmp_path / "out"
-    done = subprocess.run(
-        [SITEGEN, "--root", str(root.path), "--out", str(out)],
-        env=root.env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    root.sitegen(out)
     t = json.loads((out / "status.json").read_text())["tasks"]["t"]
     history = json.loads(root.run("history", "--json", "t").stdout)
     shown_runs = {h.get("run_id") for h in history} if isinstance(history, list) else set()

@@ -4,28 +4,15 @@ the real commands: a skipped tick is never the last run, totals add up, nothing 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from conftest import Root, wait_for
-
-SITEGEN = str(Path(sys.executable).parent / "sitegen")
 
 
 def _ls(root: Root) -> dict:
     listing = root.run("ls", "--json")
     assert listing.returncode == 0, listing.stderr
     return {v["task"]: v for v in json.loads(listing.stdout)}
-
-
-def _status(root: Root, out: Path) -> dict:
-    done = subprocess.run(
-        [SITEGEN, "--root", str(root.path), "--out", str(out)],
-        env=root.env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return json.loads((out / "status.json").read_text())
 
 
 def test_a_skipped_tick_is_never_the_last_run_on_any_surface(root: Root, tmp_path: Path) -> None:
@@ -42,7 +29,7 @@ def test_a_skipped_tick_is_never_the_last_run_on_any_surface(root: Root, tmp_pat
     assert "skipped" not in root.run("ls").stdout
     shown = json.loads(root.run("show", "--json", "long").stdout)
     assert shown["run_id"] == running and shown["status"] == "running"
-    t = _status(root, tmp_path / "site")["tasks"]["long"]
+    t = root.sitegen(tmp_path / "site")["tasks"]["long"]
     assert (t["state"], t["shown"], t["running"]) == ("ok", "running", [running])
     assert t["last_run"]["run_id"] == first and t["last_run"]["duration_s"] is not None
 
@@ -52,7 +39,7 @@ def test_a_skipped_tick_is_never_the_last_run_on_any_surface(root: Root, tmp_pat
     v = _ls(root)["long"]
     assert v["last_run"]["run_id"] == running and v["status"] == "killed"
     assert v["running"] == [] and v["state"] == "failing"
-    t = _status(root, tmp_path / "site")["tasks"]["long"]
+    t = root.sitegen(tmp_path / "site")["tasks"]["long"]
     assert t["last_run"]["run_id"] == running and t["last_status"] == "killed"
     row = (tmp_path / "site" / "index.html").read_text()
     assert f"{running}" in row and f'runs/{skipped}/index.html">' not in row.split("Last 30")[0]
@@ -68,7 +55,7 @@ def test_the_totals_partition_the_tasks_with_running_and_late_beside(
     root.run("-n", "also", "--", "true")
     again = root.start("-n", "also", "--", "sleep", "30")  # ok, and running
     wait_for(lambda: len(root.run_ids("also")) == 2 and root.manifest("also").get("pid"))
-    status = _status(root, tmp_path / "site")
+    status = root.sitegen(tmp_path / "site")
     totals = status["totals"]
     assert totals == {
         "tasks": 4, "failing": 1, "unreadable": 0, "ok": 2, "never": 1, "running": 2, "late": 0

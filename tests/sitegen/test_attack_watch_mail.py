@@ -17,30 +17,9 @@ from pathlib import Path
 
 from sitegen_helpers import BIN, runwrap, wait_for
 from test_sitegen_late import needs_faketime, status, turning_late_soon
-from test_sitegen_late_notices import _mail_env, _mails, needs_namespaces
+from test_sitegen_late_notices import _mail_env, _mails, _watch_with_sendmail, needs_namespaces
 
 pytest_plugins = ["sitegen_fixtures"]
-
-
-def _watch_with_forking_sendmail(run_root: Path, out: Path, env: dict, tmp_path: Path) -> tuple:
-    mails, sbin = tmp_path / "mails", tmp_path / "sbin"
-    mails.mkdir(parents=True)
-    sbin.mkdir()
-    sendmail = sbin / "sendmail"
-    # Takes the mail, exits 0 at once; its "delivery agent" keeps the inherited stdout.
-    sendmail.write_text(f'#!/bin/sh\ncat > "{mails}/$(date +%s%N).mail"\nsleep 40 &\nexit 0\n')
-    sendmail.chmod(0o755)
-    setup = (
-        f"mount -t overlay overlay -o lowerdir={sbin}:/usr/sbin /usr/sbin && "
-        f"exec {BIN / 'sitegen'} --root {run_root} --out {out} --watch"
-    )
-    log = tmp_path / "watch.log"
-    with open(log, "w") as f:
-        proc = subprocess.Popen(
-            ["unshare", "-m", "--propagation", "private", "sh", "-c", setup],
-            env=env, stdout=f, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    return proc, log, mails
 
 
 @needs_faketime
@@ -48,7 +27,10 @@ def _watch_with_forking_sendmail(run_root: Path, out: Path, env: dict, tmp_path:
 def test_a_mail_sendmail_took_is_not_sent_again(run_root, out, tmp_path):
     env = _mail_env(tmp_path)
     turning_late_soon(run_root, "sync", 2.0, env=env)
-    proc, log, mails = _watch_with_forking_sendmail(run_root, out, env, tmp_path)
+    # Takes the mail, exits 0 at once; its "delivery agent" keeps the inherited stdout.
+    proc, log, mails = _watch_with_sendmail(
+        run_root, out, env, tmp_path, then="sleep 40 &\nexit 0\n"
+    )
     try:
         wait_for(lambda: _mails(mails), timeout=20, what="the watcher's mail")
         wait_for(lambda: status(out).get("tasks", {}).get("sync", {}).get("late"), what="late")
@@ -110,7 +92,6 @@ def test_root_hears_of_one_lateness_once_with_cron_alive_and_no_mailto(run_root,
     root). With cron alive, `runwrap check --quiet` prints the console's LATE, which cron
     mails to root, and the watcher mailed root the same LATE: docs/notifications.md's
     "two mailboxes, one notice each" is one mailbox, two notices."""
-    from test_sitegen_late_notices import _watch_with_sendmail
 
     env = _mail_env(tmp_path)
     due = turning_late_soon(run_root, "sync", 2.0, env=env)

@@ -103,9 +103,11 @@ def _mail_env(tmp_path: Path, mail_to: str | None = None) -> dict[str, str]:
     return {**ENV, "RUNWRAP_CONFIG": str(config)}
 
 
-def _watch_with_sendmail(run_root: Path, out: Path, env: dict, tmp_path: Path) -> tuple:
+def _watch_with_sendmail(
+    run_root: Path, out: Path, env: dict, tmp_path: Path, then: str = ""
+) -> tuple:
     """sitegen --watch in a private mount namespace whose /usr/sbin/sendmail files each mail
-    in a directory (as tests/cron does for cron); cron itself is not running."""
+    in a directory (as tests/cron does for cron), then runs `then`; cron is not running."""
     mails, sbin = tmp_path / "mails", tmp_path / "sbin"
     mails.mkdir(parents=True)
     sbin.mkdir()
@@ -113,6 +115,7 @@ def _watch_with_sendmail(run_root: Path, out: Path, env: dict, tmp_path: Path) -
     # Each mail whole or not at all: written aside, then renamed into place.
     sendmail.write_text(
         f'#!/bin/sh\ncat > "{mails}/.part.$$" && mv "{mails}/.part.$$" "{mails}/$(date +%s%N).mail"\n'
+        + then
     )
     sendmail.chmod(0o755)
     setup = (
