@@ -70,14 +70,14 @@ def _orphaned(task_path: str, run_id: str, name: str, now: float) -> tuple[bool,
         if alive is None:
             return marker_age(task_path, name, now) > CLAIM_STALE_S, None
         return not alive, None
-    owner = marker_owner(task_path, name)
+    owner = _usable(marker_owner(task_path, name))
     alive = owner_alive(owner)
     if alive is not None:
         return not alive, None
     # A marker that cannot tell (unreadable, wrong-typed): the manifest may.
     manifest = read_manifest(os.path.join(task_runs_dir(task_path), run_id))
     if not isinstance(owner, dict):
-        owner = manifest.get("owner") if manifest else None
+        owner = _usable(manifest.get("owner") if manifest else None)
         alive = owner_alive(owner)
         if alive is not None:
             return not alive, None
@@ -98,6 +98,19 @@ def _orphaned(task_path: str, run_id: str, name: str, now: float) -> tuple[bool,
         f"runwrap {where}stopped renewing the run's lease {format_duration(age)} ago "
         "(its host or container died, or lost ROOT); the job's outcome is unknown"
     )
+
+
+def _usable(owner: object) -> dict | None:
+    """An owner record of the right shape, else None: a wrong-typed one (a host that is
+    not a string) must not read as another host's, whose lease would then be waited for."""
+    if (
+        isinstance(owner, dict)
+        and isinstance(owner.get("host"), str)
+        and isinstance(owner.get("pid"), int)
+        and not isinstance(owner.get("pid"), bool)
+    ):
+        return owner
+    return None
 
 
 def finalize_orphan(
