@@ -69,10 +69,14 @@ def proc_stat(pid: int | str) -> list[bytes] | None:
 
 
 def start_ticks(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot, or None if it is gone."""
+    """The process's start time in clock ticks since boot, or None if it is gone.
+
+    A zombie is gone: it runs nothing and holds nothing, and one whose parent died
+    too (a runwrap and its watcher both killed) may wait a long while to be reaped.
+    """
     fields = proc_stat(pid)
     try:
-        return int(fields[19]) if fields else None
+        return int(fields[19]) if fields and fields[0] != b"Z" else None
     except (IndexError, ValueError):
         return None
 
