@@ -42,12 +42,12 @@ from runwrap.store.query import (
 
 COLOR_CHOICES = ("auto", "always", "never")
 OUTPUTS = ("wide",)
-_VALUED = ("--root", "--config", "--color", "--state", "--label", "--output")
+_VALUED = ("--root", "--config", "--color", "--state", "--label", "--host", "--output")
 
 
 def ls_main(words: list[str]) -> int | None:
-    """`runwrap ls [TASK...] [--state S,S] [--label K=V] [-o wide] [--json] [--color WHEN]
-    [--root DIR] [--config FILE]` (words without "ls").
+    """`runwrap ls [TASK...] [--state S,S] [--label K=V] [--host H] [-o wide] [--json]
+    [--color WHEN] [--root DIR] [--config FILE]` (words without "ls").
 
     None for anything else (--help, a typo, a bad value): argparse then says it as
     for every subcommand.
@@ -96,6 +96,7 @@ def ls_main(words: list[str]) -> int | None:
         tasks=tasks,
         states=states,
         labels=given["--label"],
+        hosts=words_of(given["--host"]),
         wide=bool(given["--output"]),
     )
     warn_skipped()
@@ -125,6 +126,7 @@ def cmd_ls(
     states: list[str] | None = None,
     labels: list[str] | None = None,
     wide: bool = False,
+    hosts: list[str] | None = None,
 ) -> int:
     """Every task (or the ones named) with its last status and schedule, and its running runs."""
     now = time.time()
@@ -139,13 +141,16 @@ def cmd_ls(
             continue
         if labels and not _labelled(shown["labels"], labels):
             continue
+        if hosts and shown["host"] not in hosts:
+            continue
         listed.append((shown, record, lateness))
     if as_json:  # by name, as scripts have always had it
         # The view as every surface has it, and each running run's manifest in full.
         print_json([{**v, "running_runs": record["running"]} for v, record, _ in listed])
         return ExitCode.OK
     if not listed:
-        print(f"no tasks under {root}" if not (tasks or states or labels) else "no such tasks")
+        asked = tasks or states or labels or hosts
+        print("no such tasks" if asked else f"no tasks under {root}")
         return ExitCode.OK
     listed.sort(key=lambda pair: (rank(pair[0]["shown"]), pair[0]["task"]))
     paint = use_colour(color)
@@ -155,7 +160,7 @@ def cmd_ls(
     if not wide:
         fit(rows, width, ((0, 12),))  # a long task name gives way first
     print(table(rows, colours if paint else None))
-    if not tasks and not states and not labels:  # a question about all of the host's tasks
+    if not (tasks or states or labels or hosts):  # a question about all of the tasks
         for line in silence_lines(scheduled, now):
             print(line)
     running = [m for _v, record, _lateness in listed for m in record["running"]]

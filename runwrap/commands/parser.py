@@ -135,6 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K=V",
         help="only tasks with this label (repeatable: all must match; K alone: has it)",
     )
+    p.add_argument(
+        "--host",
+        action="append",
+        metavar="HOST,...",
+        help="only tasks whose newest run is on one of these hosts (a ROOT shared by several)",
+    )
     p.add_argument("-o", "--output", choices=OUTPUTS, help="wide: every column, with clock times")
     p.add_argument(
         "--color",
@@ -260,6 +266,7 @@ def control_main(argv: list[str]) -> int:
             states=_flat(args.state),
             labels=args.label,
             wide=args.output == "wide",
+            hosts=words_of(args.host or []),
         ),
         "show": lambda: cmd_show(root, args.ref, args.json, args.color),
         "history": lambda: cmd_history(

@@ -200,20 +200,19 @@ def view(record: dict, lateness: dict | None = None) -> dict:
         "lost": [m.get("run_id") for m in record["lost"]],
         "late": late,
         "lateness": lateness,
-        "labels": _newest_labels(state, [*record["running"], *record["lost"]]),
+        "labels": _newest(state, [*record["running"], *record["lost"]], "labels", "labels"),
+        "host": _newest(state, [*record["running"], *record["lost"]], "host", "last_host"),
         "unreadable": record.get("unreadable"),
     }
 
 
-def _newest_labels(state: dict, unfinished: list[dict]) -> object:
-    """The labels of the task's newest run by seq: an unfinished one newer than the state's
-    newest (a task's first run, still going), else the state's (the crontab line is the
-    source, and its newest run has the line's labels)."""
+def _newest(state: dict, unfinished: list[dict], key: str, kept: str) -> object:
+    """A field of the task's newest run by seq (its labels, its host): an unfinished
+    one newer than the state's newest (a task's first run, still going), else what the
+    state keeps of it (`kept`)."""
     newer = [m for m in unfinished if order_key(m) > state_key(state)]
-    if newer:
-        labels = max(newer, key=order_key).get("labels")
-        return labels if isinstance(labels, dict) else None
-    return state.get("labels")
+    value = max(newer, key=order_key).get(key) if newer else state.get(kept)
+    return value if isinstance(value, (dict, str)) else None
 
 
 def totals(views: Iterable[dict]) -> dict:

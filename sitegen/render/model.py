@@ -191,9 +191,9 @@ def task_summary(task: str, runs: list[dict], record: dict) -> dict:
         "rate_n": len(window),
         "strip": [{"id": r["id"], "status": r["status"]} for r in runs[-STRIP_RUNS:]],
         "changes": _changes(task, runs)[-FEED_ENTRIES:],
-        # The host of the last real run and the labels of the newest (the state's: by
-        # seq, as `runwrap ls` has them, not by a run id a wrong clock may have made).
-        "host": as_str(last["host"], 200) if last is not None else None,
+        # The host and labels of the newest run (the read model's: by seq, as `runwrap ls`
+        # has them, not by a run id a wrong clock may have made).
+        "host": as_str(v["host"], 200),
         "labels": dict(list(as_dict(v["labels"]).items())[:MAX_LABELS]),
         # The dashboard's timeline and calendar: bounded aggregates, never a run each.
         "bars": bars(runs),
