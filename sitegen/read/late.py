@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 
-from runwrap.store.lateness import TaskLateness, newest_run_id, of_overview, silent_hosts
-from runwrap.store.layout import STATE, task_dir
+from runwrap.store.lateness import TaskLateness, newest_run_id, silent_hosts
+from runwrap.store.query import lateness_of as record_lateness
 from runwrap.store.query import shown_state, task_record
 from runwrap.timefmt import iso
 from sitegen.read.sigs import RACY_S
@@ -38,7 +37,7 @@ def lateness_of(
     for task in tasks:
         try:
             item = task_record(root, task)
-            lateness, host = of_overview(root, item, now)
+            lateness, host = record_lateness(root, item, now)  # the read model's
         except Exception:  # an unreadable state is a task without a schedule here
             log.debug("no lateness for %s", task, exc_info=True)
             continue
@@ -76,30 +75,22 @@ def _until(record: dict | None, now: float) -> float:
     return next_change({"": record}, now) or math.inf
 
 
-def _state_sig(root: str, task: str) -> tuple[int, int, int] | None:
-    try:
-        st = os.lstat(os.path.join(task_dir(root, task), STATE))
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size, st.st_ino
-
-
 class _Kept:
     """A task's answer as a long-lived process keeps it, and what it holds on."""
 
-    __slots__ = ("asked_at", "item", "record", "sigs", "state", "until")
+    __slots__ = ("asked_at", "item", "record", "sigs", "until")
 
     def __init__(
         self,
         sigs: object,
-        state: tuple | None,
         until: float,
         asked_at: float,
         item: tuple,
         record: dict | None,
     ) -> None:
-        self.sigs = sigs  # the task's stamp.task_sigs() when asked
-        self.state = state  # state.json's own signature: one edited in place keeps the dir's
+        # The task's read.sigs.task_sigs() when asked: state.json's own signature among
+        # them (one edited in place keeps the directory's).
+        self.sigs = sigs
         self.until = until  # when the answer next changes with no file changing
         self.asked_at = asked_at
         self.item, self.record = item, record
@@ -169,11 +160,10 @@ class LateView:
     def ask(self, root: str, tasks: list[str], sigs: dict | None = None, at: float = 0.0) -> None:
         """Ask the clock again: which tasks are late now, which pages must change.
 
-        `sigs`: each task's stamp.task_sigs(), taken at or after `at` and before this:
+        `sigs`: each task's read.sigs.task_sigs(), taken at or after `at` and before this:
         a task whose signatures stayed is not asked again while its answer holds."""
         now = time.time()
         self.items, self.records, ask = {}, {}, []
-        states = {t: _state_sig(root, t) for t in tasks} if sigs is not None else {}
         for task in tasks:
             kept = self._kept.get(task)
             if (
@@ -181,7 +171,6 @@ class LateView:
                 or kept is None
                 or kept.sigs != sigs[task]
                 or not kept.until > now >= kept.asked_at
-                or kept.state != states[task]
             ):
                 ask.append(task)
                 continue
@@ -196,12 +185,10 @@ class LateView:
             item = self.items.get(task)
             if item is None or item[0]["running"] or item[0]["lost"]:
                 continue  # an unfinished run's owner may die: asked again every time
-            if any(sig is not None and sig[0] >= racy for sig in [*sigs[task], states[task]]):
+            if any(sig is not None and sig[0] >= racy for sig in sigs[task]):
                 continue
             record = self.records.get(task)
-            self._kept[task] = _Kept(
-                sigs[task], states[task], _until(record, now), now, item, record
-            )
+            self._kept[task] = _Kept(sigs[task], _until(record, now), now, item, record)
         self.records = {t: self.records[t] for t in tasks if t in self.records}  # in order
         self.due = next_change(self.records)
         self._asked = {t: public(self.records.get(t)) for t in tasks}

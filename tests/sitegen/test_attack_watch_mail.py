@@ -17,7 +17,13 @@ from pathlib import Path
 
 from sitegen_helpers import BIN, runwrap, wait_for
 from test_sitegen_late import needs_faketime, status, turning_late_soon
-from test_sitegen_late_notices import _mail_env, _mails, _watch_with_sendmail, needs_namespaces
+from test_sitegen_late_notices import (
+    _mail_env,
+    _mails,
+    _watch_in_namespace,
+    _watch_with_sendmail,
+    needs_namespaces,
+)
 
 pytest_plugins = ["sitegen_fixtures"]
 
@@ -61,16 +67,8 @@ def test_no_sendmail_installed_is_said_in_the_watchers_log(run_root, out, tmp_pa
     notice did not go out: else nobody hears of the lateness, and nobody knows why."""
     env = _mail_env(tmp_path)
     turning_late_soon(run_root, "sync", 2.0, env=env)
-    setup = (
-        "mount -t tmpfs tmpfs /usr/sbin && "  # no /usr/sbin/sendmail in this namespace
-        f"exec {BIN / 'sitegen'} --root {run_root} --out {out} --watch"
-    )
-    log = tmp_path / "watch.log"
-    with open(log, "w") as f:
-        proc = subprocess.Popen(
-            ["unshare", "-m", "--propagation", "private", "sh", "-c", setup],
-            env=env, stdout=f, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    # No /usr/sbin/sendmail in this namespace.
+    proc, log = _watch_in_namespace("mount -t tmpfs tmpfs /usr/sbin", run_root, out, env, tmp_path)
     ledger = Path(run_root, "tasks", "sync", "notify.json")
     try:
         wait_for(lambda: status(out).get("tasks", {}).get("sync", {}).get("late"), what="late")

@@ -118,17 +118,23 @@ def _watch_with_sendmail(
         + then
     )
     sendmail.chmod(0o755)
-    setup = (
-        f"mount -t overlay overlay -o lowerdir={sbin}:/usr/sbin /usr/sbin && "
-        f"exec {BIN / 'sitegen'} --root {run_root} --out {out} --watch"
-    )
+    mount = f"mount -t overlay overlay -o lowerdir={sbin}:/usr/sbin /usr/sbin"
+    proc, log = _watch_in_namespace(mount, run_root, out, env, tmp_path)
+    return proc, log, mails
+
+
+def _watch_in_namespace(
+    mount: str, run_root: Path, out: Path, env: dict, tmp_path: Path
+) -> tuple[subprocess.Popen, Path]:
+    """sitegen --watch in a private mount namespace where `mount` was run first."""
+    setup = f"{mount} && exec {BIN / 'sitegen'} --root {run_root} --out {out} --watch"
     log = tmp_path / "watch.log"
     with open(log, "w") as f:
         proc = subprocess.Popen(
             ["unshare", "-m", "--propagation", "private", "sh", "-c", setup],
             env=env, stdout=f, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    return proc, log, mails
+    return proc, log
 
 
 def _mails(mails: Path) -> list[str]:
