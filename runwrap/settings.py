@@ -58,6 +58,9 @@ OPTIONS: dict[str, tuple[object, str]] = {
 _NOT_PER_TASK = frozenset({"name", "config", "root"})
 # Keys of a task's config section that are not options: the task itself (runwrap run TASK).
 TASK_KEYS = frozenset({"command", "shell", "description"})
+# Keys of a task's or the defaults' section that a run records as they are, checked
+# there (not options: no command-line form): recurring mute windows (store/silences.py).
+RECORDED_KEYS = frozenset({"mute_windows"})
 # `--notify none` (or `notify: []`): no notifier at all, not even the default console.
 NO_NOTIFIER = "none"
 
@@ -152,6 +155,8 @@ def section(data: dict, where: str) -> dict:
         key = str(raw_key).replace("-", "_")
         if key in TASK_KEYS and where.startswith("tasks."):
             continue  # the task's own command (task_command), and its description for sitegen
+        if key in RECORDED_KEYS:
+            continue  # read by the run that records it (run/execute.py)
         if key not in OPTIONS or key in _NOT_PER_TASK:
             raise RunwrapError(f"unknown option {raw_key!r} in {where} of the config file")
         if value is not None:

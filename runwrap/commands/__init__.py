@@ -1,5 +1,5 @@
 """The subcommands (run, ls, show, history, feedback, parse, kill, tail, check, crontab,
-systemd): thin, they print; the run form itself is runwrap/run/."""
+systemd, mute, unmute, ack, retire): thin, they print; the run form itself is runwrap/run/."""
 
 SUBCOMMANDS = (
     "run",
@@ -13,6 +13,10 @@ SUBCOMMANDS = (
     "check",
     "crontab",
     "systemd",
+    "mute",
+    "unmute",
+    "ack",
+    "retire",
 )
 # Options every subcommand takes, accepted before the subcommand's name too.
 COMMON_OPTIONS = ("--root", "--config")

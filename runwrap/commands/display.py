@@ -271,3 +271,21 @@ def mapping(value: object) -> dict:
 def items(value: object) -> list:
     """A JSON value a job may have written, as a list ([] for anything else)."""
     return value if isinstance(value, list) else []
+
+
+def operator_notes(v: dict, now: float) -> list[str]:
+    """What operators said of a task (query.view's `muted`, `ack`), one line each, with
+    times in local time: "muted until 14:00, by alice: moving the NAS"."""
+    from runwrap.store.query import ack_text, killed_text, muted_text
+
+    def at(text: str | None) -> str:
+        ts = timestamp(text)
+        return "-" if ts is None else clock(ts, now)
+
+    stopped = killed_text((v.get("last_run") or {}).get("stopped_by"))
+    found = [
+        muted_text(v.get("muted"), at),
+        ack_text(v.get("ack"), at),
+        f"last run {stopped} (an operator's kill: the state is unchanged)" if stopped else "",
+    ]
+    return [clean(line, 300) for line in found if line]

@@ -15,6 +15,7 @@ have root's `runwrap kill` signal a process of its choosing.
 from __future__ import annotations
 
 import os
+import time
 
 from runwrap.commands.display import cell, mapping, print_json
 from runwrap.errors import ExitCode, RunwrapError, StateError
@@ -22,8 +23,10 @@ from runwrap.run import sig
 from runwrap.say import warn
 from runwrap.store.layout import STDOUT, task_dir, task_runs_dir
 from runwrap.store.lookup import task_runs
+from runwrap.store.notes import clean_reason, operator, take_kill_note, write_kill_note
 from runwrap.store.openruns import open_runs
 from runwrap.store.owner import hostname, owner_alive, run_job_leaders
+from runwrap.timefmt import iso
 
 
 def _open(root: str, ref: str) -> list[tuple[str, dict, str]]:
@@ -61,13 +64,21 @@ def _targets(run_id: str, owner: dict, signum: int, log_path: str) -> list[int] 
     return groups  # the job's session (runwrap's helpers lead none)
 
 
-def cmd_kill(root: str, ref: str, signal_name: str, as_json: bool) -> int:
-    """Stop running runs: the signal goes to their runwrap, which stops the group and records it."""
+def cmd_kill(
+    root: str, ref: str, signal_name: str, as_json: bool, reason: str | None = None
+) -> int:
+    """Stop running runs: the signal goes to their runwrap, which stops the group and records it.
+
+    Each run is first given a kill note (who, and `reason`): its runwrap records
+    the run as an operator's kill, which never pages as a failure (store/notes.py).
+    """
     try:
         signum = sig.number(signal_name)
     except ValueError:
         raise RunwrapError(f"unknown signal {signal_name!r}; use TERM, INT, HUP, KILL...") from None
     runs = _open(root, ref)
+    task_path = task_dir(root, task_runs(root, ref)[0])
+    by, at = operator(), iso(time.time())
     killed, refused = [], []
     for run_id, owner, log_path in runs:
         if owner.get("host") not in (None, hostname()):
@@ -77,6 +88,7 @@ def cmd_kill(root: str, ref: str, signal_name: str, as_json: bool) -> int:
             if owner_alive(owner) is True:
                 refused.append(run_id)  # a live process the run's files name: not its runwrap
             continue
+        write_kill_note(task_path, run_id, by, at, reason or "")
         sent = False
         for target in targets:
             try:
@@ -85,11 +97,14 @@ def cmd_kill(root: str, ref: str, signal_name: str, as_json: bool) -> int:
             except ProcessLookupError:
                 continue
             except PermissionError:
+                take_kill_note(task_path, run_id)
                 raise StateError(
                     f"not allowed to signal run {run_id} (owned by another user)"
                 ) from None
         if sent:
             killed.append(run_id)
+        else:
+            take_kill_note(task_path, run_id)  # nothing was signalled: no kill to explain
     for run_id in refused[1:] if not killed else refused:
         warn(f"run {run_id}: no job of it runs below the process its files name; not signalled")
     if not killed:
@@ -100,8 +115,9 @@ def cmd_kill(root: str, ref: str, signal_name: str, as_json: bool) -> int:
             )
         raise StateError(f"{ref} is not running")
     if as_json:
-        print_json({"signal": sig.name(signum), "runs": killed})
+        print_json({"signal": sig.name(signum), "runs": killed, "by": by, "reason": reason})
     else:
+        said = f": {clean_reason(reason)}" if reason else ""
         for run_id in killed:
-            print(f"sent {sig.name(signum)} to run {run_id}")
+            print(f"sent {sig.name(signum)} to run {run_id} (an operator's kill, by {by}{said})")
     return ExitCode.OK

@@ -18,6 +18,7 @@ from runwrap.commands.display import (
     fit,
     late_text,
     mapping,
+    operator_notes,
     print_json,
     short_age,
     short_duration,
@@ -163,6 +164,9 @@ def cmd_ls(
     if not (tasks or states or labels or hosts):  # a question about all of the tasks
         for line in silence_lines(scheduled, now):
             print(line)
+    for v, _record, _lateness in listed:
+        for line in operator_notes(v, now):  # muted, acknowledged: said under the table
+            print(f"{clean(v['task'], 64)}: {line}")
     running = [m for _v, record, _lateness in listed for m in record["running"]]
     if running:
         print()

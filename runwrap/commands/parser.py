@@ -7,12 +7,15 @@ import sys
 
 from runwrap import __version__
 from runwrap.commands import COMMON_OPTIONS, SUBCOMMANDS, control_root, warn_skipped
+from runwrap.commands.ack import cmd_ack
 from runwrap.commands.check import cmd_check
 from runwrap.commands.crontab import cmd_crontab
 from runwrap.commands.feedback import cmd_feedback, cmd_parse
 from runwrap.commands.history import cmd_history
 from runwrap.commands.kill import cmd_kill
 from runwrap.commands.ls import COLOR_CHOICES, OUTPUTS, cmd_ls, words_of
+from runwrap.commands.mute import cmd_mute, cmd_unmute
+from runwrap.commands.retire import cmd_retire
 from runwrap.commands.show import cmd_show
 from runwrap.commands.systemd import cmd_systemd
 from runwrap.commands.tail import cmd_tail
@@ -64,7 +67,20 @@ EXAMPLES = {
     "kill": """\
   runwrap kill import                 # SIGTERM to every running run of import
   runwrap kill import -s KILL         # SIGKILL
-  runwrap kill 20261122T043733Z-3f9a  # one run by its id""",
+  runwrap kill 20261122T043733Z-3f9a  # one run by its id
+  runwrap kill backup --reason "disk full, restarting by hand"  # said on every surface""",
+    "mute": """\
+  runwrap mute backup --for 2h --reason "moving the NAS"   # no notices for 2 h
+  runwrap mute --label team=db --until 18:00 --reason "db upgrade"
+  runwrap mute --all --for 30m --reason maintenance""",
+    "unmute": """\
+  runwrap unmute backup            # lift backup's mute
+  runwrap unmute --all             # lift every mute""",
+    "ack": """\
+  runwrap ack backup --reason "known: NAS is down, ticket 123"  # no more reminders""",
+    "retire": """\
+  runwrap retire old-report                  # gone from the lists, runs kept
+  runwrap retire old-report --delete-runs    # and its runs removed""",
     "tail": """\
   runwrap tail backup                  # the last 20 lines of the latest run
   runwrap tail -f import               # follow a running job until it ends
@@ -193,6 +209,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("kill", "stop a running run (all running runs of a task)")
     p.add_argument("ref", metavar="TASK|RUN_ID")
     p.add_argument("--signal", "-s", default="TERM", help="signal to send (default TERM)")
+    p.add_argument("--reason", metavar="TEXT", help="why: recorded with who killed it")
+    for name, text in (
+        ("mute", "no notices from tasks for a while (runs are recorded as always)"),
+        ("unmute", "lift a mute"),
+    ):
+        p = add(name, text)
+        p.add_argument("tasks", metavar="TASK", nargs="*", help="these tasks")
+        p.add_argument("--label", action="append", metavar="K=V", help="tasks with this label")
+        p.add_argument("--all", action="store_true", help="every task")
+        if name == "mute":
+            p.add_argument("--for", dest="for_", metavar="DURATION", help="for so long: 2h")
+            p.add_argument("--until", metavar="TIME", help="until then: 18:00, 2026-12-06 09:00")
+            p.add_argument("--reason", metavar="TEXT", help="why (required): shown everywhere")
+    p = add("ack", "acknowledge a failing task: no more reminders for this failure")
+    p.add_argument("task", metavar="TASK")
+    p.add_argument("--reason", metavar="TEXT", help="why: shown with who and when")
+    p = add("retire", "a task that is gone: off ls, check, metrics and the dashboard")
+    p.add_argument("task", metavar="TASK")
+    p.add_argument("--delete-runs", action="store_true", help="remove its runs too")
     p = add("tail", "a run's output; -f follows it until the run ends", json_flag=False)
     p.add_argument("ref", metavar="TASK|RUN_ID")
     p.add_argument("-f", "--follow", action="store_true", help="follow until the run ends")
@@ -279,7 +314,20 @@ def control_main(argv: list[str]) -> int:
             color=args.color,
         ),
         "feedback": lambda: cmd_feedback(root, args.ref),
-        "kill": lambda: cmd_kill(root, args.ref, args.signal, args.json),
+        "kill": lambda: cmd_kill(root, args.ref, args.signal, args.json, args.reason),
+        "mute": lambda: cmd_mute(
+            root,
+            args.tasks,
+            args.label or [],
+            args.all,
+            args.for_,
+            args.until,
+            args.reason,
+            args.json,
+        ),
+        "unmute": lambda: cmd_unmute(root, args.tasks, args.label or [], args.all, args.json),
+        "ack": lambda: cmd_ack(root, args.task, args.reason, args.json),
+        "retire": lambda: cmd_retire(root, args.task, args.delete_runs, args.json),
         "tail": lambda: cmd_tail(root, args.ref, args.follow, args.stream, args.lines),
         "check": lambda: cmd_check(root, config, args.tasks, args.notify, args.quiet),
         "crontab": lambda: cmd_crontab(root, config, config_file, args.cron_d, args.check),

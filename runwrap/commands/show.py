@@ -18,6 +18,7 @@ from runwrap.commands.display import (
     items,
     mapping,
     number,
+    operator_notes,
     print_json,
     short_age,
     size,
@@ -52,7 +53,8 @@ def cmd_show(root: str, ref: str, as_json: bool, color: str = "auto") -> int:
     mark = f"\x1b[{colour}m\u25cf\x1b[0m" if paint and colour else "\u25cf"
     name = clean(task, 1000)
     print(f"{mark} {name if width is None else _cut(name, width - 2)}")
-    fields = [("State", state), *_fields(root, task, run_id, m, now)]
+    notes = [("Note", line) for line in operator_notes(_task_view(root, task, now), now)]
+    fields = [("State", state), *notes, *_fields(root, task, run_id, m, now)]
     label_width = max(len(label) for label, _value in fields) + 1
     for label, value in fields:
         line = f"{label + ':':>{label_width + 1}} {value}"
@@ -67,6 +69,13 @@ def cmd_show(root: str, ref: str, as_json: bool, color: str = "auto") -> int:
             print(line if width is None else _cut(line, width))
     _print_output_tail(root, task, run_id, width)
     return ExitCode.OK
+
+
+def _task_view(root: str, task: str, now: float) -> dict:
+    """The read model's view of the task (for what operators said of it)."""
+    record = task_record(root, task)
+    lateness, _host = lateness_of(root, record, now)
+    return view(record, None if lateness is None else lateness.as_json())
 
 
 def _cut(line: str, width: int) -> str:
@@ -99,7 +108,7 @@ def _state_line(root: str, task: str, run_id: str, m: dict, now: float) -> tuple
     last = v["last_run"] or {}
     if last.get("run_id") == run_id:
         since = timestamp(v["since"])
-        line = clean(v["status"], 20)
+        line = clean(v["status"] or "no state yet", 20)
         if since is not None:
             line += f" since {clock(since, now)} ({short_age(now - since)} ago)"
         streak = v["consecutive_failures"]

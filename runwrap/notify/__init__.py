@@ -89,10 +89,13 @@ def plan_locked(
     notify.json is rewritten only when a record changed: a quiet tick writes nothing.
     """
     from runwrap.notify.ledger import plan, read_ledger, stored_ledger, write_ledger
+    from runwrap.store.query import operator_notes
 
     stored = stored_ledger(task_path)
     told = stored if stored is not None else read_ledger(task_path)
-    records, decided = plan(prepare(opts), old, new, told, manifest, time.time())
+    now = time.time()
+    quiet = operator_notes(opts.root, opts.name, new, now)
+    records, decided = plan(prepare(opts), old, new, told, manifest, now, quiet)
     if records != stored:
         write_ledger(task_path, records)
     queue.update(decided)
@@ -173,7 +176,17 @@ def check_late(
         records = read_ledger(task_path)
         if not lateness.get("late") and not any(r.get("late_since") for r in records.values()):
             return  # on time and nobody was told otherwise: nothing to write
-        records, decided = plan_late(notifiers, records, lateness, run_id, time.time())
+        from runwrap.store.fold import health
+        from runwrap.store.jsonio import read_json
+        from runwrap.store.layout import STATE
+        from runwrap.store.query import operator_notes
+
+        now = time.time()
+        # The cache as it stands: read_state() may take the lock this holds, to rebuild.
+        state = read_json(os.path.join(task_path, STATE))
+        state = state if isinstance(state, dict) else {}
+        quiet = {**operator_notes(root, task, state, now), "health": health(state.get("status"))}
+        records, decided = plan_late(notifiers, records, lateness, run_id, now, quiet)
         write_ledger(task_path, records)
         queue.update(decided)
 

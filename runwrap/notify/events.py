@@ -24,12 +24,13 @@ if TYPE_CHECKING:
 
 
 def decide(
-    notifier: Notifier, told: dict, state: dict, manifest: dict, now: float
+    notifier: Notifier, told: dict, state: dict, manifest: dict, now: float, acked: bool = False
 ) -> tuple[list[str], dict]:
     """(events, updated per-notifier record) for one finished run.
 
     `told` is the notifier's record in the old state, `state` the task state
-    after the run (runwrap.store.state.next_state), `now` the time of the decision.
+    after the run (runwrap.store.state.next_state), `now` the time of the decision,
+    `acked`: an operator acknowledged the current failure (no reminders).
     """
     on = notifier.on
     told = dict(told)
@@ -44,7 +45,11 @@ def decide(
         # for a while): what it was told is about another failure.
         for key in ("failing", "told", "since", "last_notice_at"):
             told.pop(key, None)
-    if status == SKIPPED:
+    if isinstance(manifest.get("stopped_by"), dict):
+        # An operator's kill (runwrap kill --reason) is no failure and no recovery: the
+        # task's state did not change (store/fold.py), so nobody is paged.
+        pass
+    elif status == SKIPPED:
         # Stuck is said once, when the K-th refusal in a row happens.
         if "stuck" in on and state.get("consecutive_skips") == notifier.stuck_after:
             events.append("stuck")
@@ -65,7 +70,7 @@ def decide(
                 if "failure" in on:
                     events.append("failure")
                     told["told"] = True
-        elif "still-failing" in on and notifier.remind_every is not None:
+        elif "still-failing" in on and notifier.remind_every is not None and not acked:
             last = parse_iso(told.get("last_notice_at"))
             if last is None or now - last >= notifier.remind_every:
                 events.append("still-failing")

@@ -24,8 +24,10 @@ import os
 import time
 
 from runwrap.notify.events import decide, decide_late
+from runwrap.store.fold import FAILING_HEALTH, OK, health
 from runwrap.store.jsonio import read_json, write_json_atomic
 from runwrap.store.layout import NOTIFY, STATE
+from runwrap.store.manifest import SKIPPED
 from runwrap.timefmt import iso
 
 TYPE_CHECKING = False
@@ -38,6 +40,8 @@ _ANSWERS = frozenset({"recovery", "still-failing"})
 # How long a run may take to deliver the notices it queued before another run sends
 # them in its place (its sender died): longer than any notifier's timeouts.
 SENDING_S = 600.0
+# A notifier's record while a silence is in force: the task's health when it began.
+MUTED_FROM = "muted_from"
 MAX_PENDING = 20  # a notifier down for weeks must not grow the state file without end
 # Notifiers that report every run as it happens: nothing to remember or retry.
 PER_RUN_TYPES = frozenset({"healthchecks"})
@@ -84,19 +88,33 @@ def plan(
     records: dict,
     manifest: dict,
     now: float,
+    quiet: dict | None = None,
 ) -> tuple[dict, dict[str, list[dict]]]:
-    """(records with the notices queued, notices to send now per notifier name)."""
+    """(records with the notices queued, notices to send now per notifier name).
+
+    `quiet` is what operators said of the task (query.operator_notes): while a
+    silence is in force nothing is queued (see hush()); an ack stops reminders.
+    """
     records = _records(records)
     queue: dict[str, list[dict]] = {}
+    quiet = quiet or {}
     for notifier in notifiers:
         if notifier.type in PER_RUN_TYPES:
+            # Healthchecks pings record each run as it happens, muted or not: a
+            # silence there is Healthchecks' own pause (docs/notifications.md).
             queue[notifier.name] = [
                 {"event": _ping_event(manifest), "run_id": manifest.get("run_id")}
             ]
             continue
         record = records.get(notifier.name, {})
+        if quiet.get("silence"):
+            records[notifier.name] = hush(record, health(old.get("status")))
+            continue
         late_since = record.get("late_since")  # a late notice this run may end
-        events, record = decide(notifier, record, new, manifest, now)
+        if MUTED_FROM in record:
+            events, record = after_silence(notifier, record, new, manifest, now)
+        else:
+            events, record = decide(notifier, record, new, manifest, now, bool(quiet.get("ack")))
         pending = [dict(p) for p in record.get("pending") or [] if isinstance(p, dict)]
         kept = len(pending)
         for event in events:
@@ -124,19 +142,29 @@ def plan(
 
 
 def plan_late(
-    notifiers: list[Notifier], records: dict, lateness: dict, run_id: str, now: float
+    notifiers: list[Notifier],
+    records: dict,
+    lateness: dict,
+    run_id: str,
+    now: float,
+    quiet: dict | None = None,
 ) -> tuple[dict, dict[str, list[dict]]]:
     """plan() for runwrap check: `late` and `recovery` notices from a task's lateness.
 
     `lateness` is TaskLateness.as_json(), `run_id` the task's newest run (what
     the notice shows). Pending notices from earlier go out first, as at a run.
+    `quiet`: as plan()'s, with the task's `health` now.
     """
     records = _records(records)
     queue: dict[str, list[dict]] = {}
+    quiet = quiet or {}
     for notifier in notifiers:
         if notifier.type in PER_RUN_TYPES:
             continue  # Healthchecks sees missing pings by itself
         record = records.get(notifier.name, {})
+        if quiet.get("silence"):
+            records[notifier.name] = hush(record, quiet.get("health"))
+            continue
         late_since = record.get("late_since") or lateness.get("late_since")
         events, record = decide_late(notifier, record, lateness)
         pending = [dict(p) for p in record.get("pending") or [] if isinstance(p, dict)]
@@ -158,6 +186,55 @@ def plan_late(
         _thread(notifier, record, pending[kept:])
         _keep(records, queue, notifier.name, record, pending, now)
     return records, queue
+
+
+def hush(record: dict, health_then: str | None) -> dict:
+    """A notifier's record while a silence is in force: nothing is queued or sent (not even
+    the pending notices), and the first decision of the silence notes the task's health as
+    it was when the silence began, for after_silence()."""
+    if MUTED_FROM not in record:
+        record = {
+            **record,
+            MUTED_FROM: {"health": health_then, "late": record.get("late_since") is not None},
+        }
+    return record
+
+
+def after_silence(
+    notifier: Notifier, record: dict, state: dict, manifest: dict, now: float
+) -> tuple[list[str], dict]:
+    """The first run after a silence: one notice if the task's health differs from when the
+    silence began (failure or recovery), none otherwise; the nospam memory then made to
+    match the task as it is, so that what follows is told as usual."""
+    record = dict(record)
+    began = record.pop(MUTED_FROM, None)
+    began = began if isinstance(began, dict) else {}
+    on = notifier.on
+    was_late = manifest.get("status") != SKIPPED and record.pop("late_since", None) is not None
+    told_before = bool(record.get("told"))
+    now_health = health(state.get("status"))
+    events: list[str] = []
+    if now_health == FAILING_HEALTH:
+        failures = state.get("consecutive_failures", 0)
+        if began.get("health") == FAILING_HEALTH and record.get("failing"):
+            record["since"] = state.get("failing_since")  # the same trouble, still on
+            record["last_notice_at"] = iso(now)  # reminders count from the silence's end
+        elif failures >= notifier.after:
+            record.update(failing=True, since=state.get("failing_since"), last_notice_at=iso(now))
+            record.pop("told", None)
+            if "failure" in on:
+                events.append("failure")
+                record["told"] = True
+    else:
+        for key in ("failing", "told", "since", "last_notice_at"):
+            record.pop(key, None)
+        if now_health == OK and "recovery" in on:
+            ended_failure = began.get("health") == FAILING_HEALTH and told_before
+            if ended_failure or was_late:
+                events.append("recovery")
+    if not events and "always" in on:
+        events.append("always")
+    return events, record
 
 
 def message_id(seed: str) -> str:

@@ -45,6 +45,7 @@ from runwrap.store.layout import (
 )
 from runwrap.store.manifest import (
     FAILED,
+    KILLED,
     SKIPPED,
     SUCCESS,
     new_manifest,
@@ -104,6 +105,28 @@ def _schedule(opts: RunOptions, environ: dict[str, str]) -> dict | None:
     return record(opts.schedule, opts.timezone, opts.grace, environ, recorded)
 
 
+def _mute_windows(opts: RunOptions, environ: dict[str, str], schedule: dict | None) -> list | None:
+    """The recurring mute windows this run records (store/silences.py), in the task's zone
+    (its schedule's, else the one a schedule would have); None without any."""
+    value = opts.task_config.get("mute_windows")
+    where = f"tasks.{opts.name} "
+    if value is None:
+        defaults = opts.config_data.get("defaults")
+        value = defaults.get("mute_windows") if isinstance(defaults, dict) else None
+        where = "defaults "
+    if value is None:
+        return None
+    from runwrap.store import zones
+    from runwrap.store.silences import parse_windows
+
+    windows = parse_windows(value, where)
+    if schedule is not None:
+        zone = schedule.get("timezone")
+    else:
+        zone = zones.resolve(zones.source(opts.timezone, environ))[0]
+    return [{**w, "timezone": zone} for w in windows] or None
+
+
 def _failed_to(what: str, error: OSError) -> str:
     return f"{what}: {error.strerror or error}"
 
@@ -121,13 +144,20 @@ class _Run:
         "seq",
         "started",
         "task_path",
+        "windows",
     )
 
     def __init__(
-        self, opts: RunOptions, task_path: str, inbox: sig.SignalInbox, schedule: dict | None
+        self,
+        opts: RunOptions,
+        task_path: str,
+        inbox: sig.SignalInbox,
+        schedule: dict | None,
+        windows: list | None = None,
     ) -> None:
         self.opts = opts
         self.schedule = schedule
+        self.windows = windows
         self.task_path = task_path
         self.inbox = inbox
         self.seq = next_seq(task_path)
@@ -162,7 +192,7 @@ class _Run:
         opts = self.opts
         # Secrets in the command line or labels never reach a record (runwrap/redact.py).
         redactor = for_config(opts.config_data)
-        return new_manifest(
+        manifest = new_manifest(
             task=opts.name,
             seq=self.seq,
             host=hostname(),
@@ -174,6 +204,9 @@ class _Run:
             labels=redactor.values(dict(opts.labels)),
             schedule=self.schedule,
         )
+        if self.windows:
+            manifest["mute_windows"] = self.windows
+        return manifest
 
 
 def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResult:
@@ -185,6 +218,7 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
 
         prepare(opts, environ)
     schedule = _schedule(opts, environ)
+    windows = _mute_windows(opts, environ, schedule)
     try:
         task_path = ensure_task_dirs(opts.root, opts.name)
     except UnwritableRoot as e:
@@ -211,7 +245,7 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
                 from runwrap.run.recover import finalize_orphans
 
                 finalize_orphans(task_path, opts, opts.kill_grace)
-            run = _Run(opts, task_path, inbox, schedule)
+            run = _Run(opts, task_path, inbox, schedule, windows)
             if guard is None:
                 return _record_skipped(run)
             return _run_job(run, environ, guard)
@@ -377,6 +411,16 @@ def _final_manifest(
         attempts=attempts if len(attempts) > 1 else [],
         reason=outcome.reason,
     )
+    if outcome.status == KILLED:
+        # `runwrap kill --reason` left a note outside the run directory before it
+        # signalled: an operator's kill, never a failure (store/notes.py, fold.py).
+        from runwrap.store.notes import take_kill_note
+
+        note = take_kill_note(run.task_path, run.run_id)
+        if note is not None:
+            manifest["stopped_by"] = note
+            said = f": {note['reason']}" if note["reason"] else ""
+            manifest["reason"] = f"killed by {note['by']}{said}"
     return manifest, outcome
 
 

@@ -121,6 +121,8 @@ def next_state(old: dict, manifest: dict) -> dict:
         new["schedule"] = schedule if isinstance(schedule, dict) else None
         labels = manifest.get("labels")
         new["labels"] = labels if isinstance(labels, dict) else None
+        windows = manifest.get("mute_windows")  # recurring silences: store/silences.py
+        new["mute_windows"] = windows if isinstance(windows, list) else None
     if status == SKIPPED:
         if not new["consecutive_skips"]:
             new["skips_from"] = list(key)
@@ -140,6 +142,12 @@ def next_state(old: dict, manifest: dict) -> dict:
     new["last_duration_s"] = duration if isinstance(duration, (int, float)) else None
     host = manifest.get("host")
     new["last_host"] = host if isinstance(host, str) else None
+    stopped = manifest.get("stopped_by")
+    new["last_stopped_by"] = stopped if isinstance(stopped, dict) else None
+    if new["last_stopped_by"] is not None:
+        # An operator's kill (runwrap kill --reason) says nothing of the task's health:
+        # it is the last run, but the state, since and streak stay what they were.
+        return new
     # "since" dates the task's health (ok or failing), not its last status: a
     # failure followed by a timeout is one failing period.
     if health(status) != health(old.get("status")):
@@ -172,7 +180,7 @@ def periods(manifests: Iterable[dict]) -> list[dict]:
     found = []
     previous = None
     for manifest in sorted((m for m in manifests if is_final(m)), key=order_key):
-        now = health(manifest.get("status"))
+        now = None if isinstance(manifest.get("stopped_by"), dict) else health(manifest["status"])
         if now is None or now == previous:
             continue
         if previous is not None or now == FAILING_HEALTH:

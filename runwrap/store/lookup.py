@@ -28,6 +28,7 @@ from runwrap.store.layout import (
 )
 from runwrap.store.manifest import judge_run, manifest_problem
 from runwrap.store.names import check_task_name, name_problem
+from runwrap.store.retired import is_retired
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -222,10 +223,11 @@ def _kind(entry: os.DirEntry) -> str:
         return "not a directory"
 
 
-def task_names(root: str, note: bool = True) -> list[str]:
+def task_names(root: str, note: bool = True, retired: bool = False) -> list[str]:
     """The tasks under ROOT, sorted: real directories with task names, never symlinks.
 
     With `note`, anything else there (but hidden names) is noted as skipped.
+    A retired task (store/retired.py) is not listed, unless `retired`.
     """
     try:
         entries = _entries(root, ())
@@ -243,7 +245,8 @@ def task_names(root: str, note: bool = True) -> list[str]:
             problem = name_problem(name)
             problem = f"not a task name: it {problem}" if problem else None
         if problem is None:
-            found.append(name)
+            if retired or not is_retired(os.path.join(tasks_dir(root), name)):
+                found.append(name)
         elif note:
             note_skipped(f"{_where(root, (name,))}: {problem}")
     return sorted(found)

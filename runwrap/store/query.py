@@ -15,6 +15,8 @@ A surface renders a view; it does not work out a task's state itself.
 
 from __future__ import annotations
 
+import time
+
 from runwrap.errors import NotFoundError
 from runwrap.store.fold import (
     FAILING_HEALTH,
@@ -37,7 +39,9 @@ from runwrap.store.lookup import (
 )
 from runwrap.store.manifest import LOST, RUNNING, judge_run
 from runwrap.store.names import check_task_name
+from runwrap.store.notes import ack_of
 from runwrap.store.openruns import open_runs
+from runwrap.store.silences import silence_of
 from runwrap.store.state import final_manifests, read_state
 
 TYPE_CHECKING = False
@@ -101,9 +105,19 @@ def task_record(root: str, task: str) -> dict:
         note_unreadable(problem)
         return {**record_of(task, {}, []), "unreadable": problem}
     path = task_dir(root, task)
-    return record_of(
+    record = record_of(
         task, read_state(path), unfinished_runs(root, task), lambda: final_manifests(path)
     )
+    return {**record, **operator_notes(root, task, record["state"], time.time())}
+
+
+def operator_notes(root: str, task: str, state: dict, now: float) -> dict:
+    """{silence, ack}: what operators said of the task that holds at `now` (a mute or a
+    window in force, store/silences.py; an ack of the current failure, store/notes.py)."""
+    return {
+        "silence": silence_of(root, task, state, now),
+        "ack": ack_of(task_dir(root, task), state),
+    }
 
 
 def task_records(root: str) -> list[dict]:
@@ -159,6 +173,7 @@ def last_run(state: dict) -> dict | None:
         "duration_s": state.get("last_duration_s"),
         "exit_code": state.get("last_exit_code"),
         "host": state.get("last_host"),
+        "stopped_by": state.get("last_stopped_by"),  # an operator's kill (store/notes.py)
     }
 
 
@@ -203,6 +218,9 @@ def view(record: dict, lateness: dict | None = None) -> dict:
         "labels": _newest(state, [*record["running"], *record["lost"]], "labels", "labels"),
         "host": _newest(state, [*record["running"], *record["lost"]], "host", "last_host"),
         "unreadable": record.get("unreadable"),
+        # An operator's words, shown by every surface (muted_text() says them in one line).
+        "muted": record.get("silence"),
+        "ack": record.get("ack"),
     }
 
 
@@ -225,3 +243,28 @@ def totals(views: Iterable[dict]) -> dict:
         counts[RUNNING] += bool(v["running"])
         counts["late"] += bool(v["late"])
     return counts
+
+
+def muted_text(muted: dict | None, when: Callable[[str | None], str]) -> str:
+    """A silence in one line, as every surface says it: "muted until TIME, by USER: REASON"
+    (`when` shows a UTC ISO time as the surface shows times)."""
+    if not muted:
+        return ""
+    reason = f": {muted['reason']}" if muted.get("reason") else ""
+    return f"muted until {when(muted.get('until'))}, by {muted.get('by') or '?'}{reason}"
+
+
+def ack_text(ack: dict | None, when: Callable[[str | None], str]) -> str:
+    """An acknowledgement in one line: "acknowledged by USER at TIME: REASON"."""
+    if not ack:
+        return ""
+    reason = f": {ack['reason']}" if ack.get("reason") else ""
+    return f"acknowledged by {ack.get('by') or '?'} at {when(ack.get('at'))}{reason}"
+
+
+def killed_text(stopped_by: dict | None) -> str:
+    """An operator's kill in one line: "killed by USER: REASON"."""
+    if not stopped_by:
+        return ""
+    reason = f": {stopped_by['reason']}" if stopped_by.get("reason") else ""
+    return f"killed by {stopped_by.get('by') or '?'}{reason}"

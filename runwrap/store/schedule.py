@@ -288,3 +288,21 @@ def lateness(expr: str, reference, now, grace: float | None = None, zone: str | 
         upcoming, after = after, next(it)
         upcoming_grace = _grace(grace, upcoming, after)
     return Lateness(upcoming, True, expected, missed, upcoming_grace)
+
+
+def window_at(expr: str, zone: str | None, length_s: float, now: float):
+    """(start, end) as UTC seconds of the window open at `now`, or None: a window opens at
+    each time the cron expression names in `zone` and lasts `length_s` elapsed seconds
+    (the recurring mute windows of store/silences.py; DST as for schedules)."""
+    from datetime import datetime, timedelta, timezone
+
+    fields = expression(expr)
+    if fields is None:
+        return None
+    at = datetime.fromtimestamp(now, timezone.utc)
+    # The first start after (now - length) is the only one that can still be open.
+    start = next(_fires(fields, _tz(zone), at - timedelta(seconds=length_s)))
+    if start > at:
+        return None
+    opened = start.timestamp()
+    return opened, opened + length_s

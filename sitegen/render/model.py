@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from runwrap.store import query
 from runwrap.store.fold import FAILING_HEALTH, OK, health, periods
 from runwrap.store.manifest import RUNNING, STATUSES, effective_status
 from runwrap.store.query import view
@@ -195,10 +196,30 @@ def task_summary(task: str, runs: list[dict], record: dict) -> dict:
         # has them, not by a run id a wrong clock may have made).
         "host": as_str(v["host"], 200),
         "labels": dict(list(as_dict(v["labels"]).items())[:MAX_LABELS]),
+        # What operators said (runwrap mute, ack, kill --reason): the read model's words.
+        "muted": v["muted"],
+        "ack": v["ack"],
+        "notes": operator_notes(v),
         # The dashboard's timeline and calendar: bounded aggregates, never a run each.
         "bars": bars(runs),
         "days": days(runs),
     }
+
+
+def _utc(text: str | None) -> str:
+    """A UTC ISO time as the notes say it: 2026-12-05 14:00 UTC."""
+    return f"{text[:10]} {text[11:16]} UTC" if isinstance(text, str) and len(text) >= 16 else "?"
+
+
+def operator_notes(v: dict) -> list[str]:
+    """The lines every page shows of what operators said of a task (store/query.py's words)."""
+    stopped = query.killed_text((v["last_run"] or {}).get("stopped_by"))
+    found = [
+        query.muted_text(v["muted"], _utc),
+        query.ack_text(v["ack"], _utc),
+        f"last run {stopped} (an operator's kill)" if stopped else "",
+    ]
+    return [line for line in found if line]
 
 
 def _last_run(last: dict, summary: dict | None) -> dict:

@@ -315,6 +315,9 @@ def status_json(
             "badge": urls.badge(name),
             "host": s["host"],
             "labels": s["labels"],
+            "muted": s.get("muted"),  # runwrap mute, or a recurring window in force
+            "ack": s.get("ack"),  # runwrap ack of the current failure
+            "notes": s.get("notes") or [],
             "last_run": None
             if last is None
             else {
