@@ -33,6 +33,7 @@ from runwrap.store.layout import (
     FEEDBACK,
     LOCK,
     OPEN,
+    RETIRED,
     STATE,
     STDERR,
     STDOUT,
@@ -434,6 +435,13 @@ def _after_run(run: _Run, manifest: dict) -> None:
         warn(_failed_to(f"cannot update the state of task {opts.name}", e))
         return
     clear_open(run.task_path, manifest["run_id"])
+    if os.path.lexists(os.path.join(run.task_path, RETIRED)):
+        # A retired task that runs again is back (store/retired.py): ROOT/tasks' date
+        # tells readers that compare its signature (sitegen) that the list changed.
+        try:
+            os.utime(os.path.dirname(run.task_path))
+        except OSError:
+            pass
     if opts.metrics_dir:  # the Prometheus textfile: imported only when asked for
         from runwrap.store.metrics import after_run as write_metrics
 

@@ -28,7 +28,7 @@ import os
 
 from runwrap.errors import RunwrapError
 from runwrap.store.jsonio import read_json, write_json_atomic
-from runwrap.store.layout import SILENCES
+from runwrap.store.layout import SILENCES, TASKS
 from runwrap.store.notes import clean_reason
 from runwrap.timefmt import iso, parse_iso
 
@@ -66,6 +66,7 @@ def write_mute(root: str, match: dict, since: float, until: float, by: str, reas
     }
     write_json_atomic(os.path.join(directory, file_name(match)), mute)
     _remove_expired(root, since)
+    _touch(root, match)
     return mute
 
 
@@ -75,7 +76,23 @@ def remove_mute(root: str, match: dict) -> bool:
         os.unlink(os.path.join(silences_dir(root), file_name(match)))
     except FileNotFoundError:
         return False
+    _touch(root, match)
     return True
+
+
+def _touch(root: str, match: dict) -> None:
+    """Date the directories of the tasks a mute may cover: readers that compare a task's
+    signature to decide what to render again (sitegen) see that it changed."""
+    tasks = os.path.join(root, TASKS)
+    try:
+        names = [match["task"]] if match.get("task") else os.listdir(tasks)
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.utime(os.path.join(tasks, name), follow_symlinks=False)
+        except OSError:
+            pass
 
 
 def remove_all(root: str) -> int:
@@ -86,6 +103,7 @@ def remove_all(root: str) -> int:
             os.unlink(os.path.join(silences_dir(root), name))
         except FileNotFoundError:
             pass
+    _touch(root, {ALL: True})
     return len(names)
 
 
@@ -182,7 +200,10 @@ def parse_windows(value: object, where: str) -> list[dict]:
         expr = item["schedule"]
         if expression(expr) is None:
             raise RunwrapError(f"bad {where}mute_windows schedule {expr!r}: five cron fields")
-        check(expr)
+        try:
+            check(expr)
+        except RunwrapError as e:
+            raise RunwrapError(f"{where}mute_windows: {e}") from None
         length = parse_duration(item.get("for", ""), f"{where}mute_windows for")
         if length <= 0:
             raise RunwrapError(f"bad {where}mute_windows for {item.get('for')!r}: a length > 0")
