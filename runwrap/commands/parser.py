@@ -66,9 +66,8 @@ EXAMPLES = {
   runwrap systemd --out ~/.config/systemd/user  # as user units""",
     "kill": """\
   runwrap kill import                 # SIGTERM to every running run of import
-  runwrap kill import -s KILL         # SIGKILL
-  runwrap kill 20261122T043733Z-3f9a  # one run by its id
-  runwrap kill backup --reason "disk full, restarting by hand"  # said on every surface""",
+  runwrap kill import --reason "wrong night"  # who and why, said everywhere
+  runwrap kill 20261122T043733Z-3f9a  # one run by its id""",
     "mute": """\
   runwrap mute backup --for 2h --reason "moving the NAS"   # no notices for 2 h
   runwrap mute --label team=db --until 18:00 --reason "db upgrade"
@@ -77,7 +76,8 @@ EXAMPLES = {
   runwrap unmute backup            # lift backup's mute
   runwrap unmute --all             # lift every mute""",
     "ack": """\
-  runwrap ack backup --reason "known: NAS is down, ticket 123"  # no more reminders""",
+  runwrap ack backup                  # no more reminders for this failure
+  runwrap ack backup --reason "NAS down, ticket 123"  # said with who and when""",
     "retire": """\
   runwrap retire old-report                  # gone from the lists, runs kept
   runwrap retire old-report --delete-runs    # and its runs removed""",
