@@ -75,6 +75,7 @@ RUN_SUMMARY = {
     "info": (str, _NONE),
     "host": (str, _NONE),
     "labels": (dict,),
+    "stopped_by": (str, _NONE),  # who killed it (runwrap kill): an operator's kill
 }
 _CHANGE = {
     "task": (str,),
@@ -100,6 +101,9 @@ TASK_SUMMARY = {
     "changes": [_CHANGE],
     "host": (str, _NONE),
     "labels": (dict,),
+    "muted": (dict, _NONE),
+    "ack": (dict, _NONE),
+    "notes": [(str,)],
     "bars": {"day": [BAR], "week": [BAR]},
     "days": [{"day": (str,), "status": (str,), "n": (int,)}],
 }
@@ -165,6 +169,7 @@ def summarize(run_id: str, manifest: dict) -> dict:
         # What the dashboard filters by: the latest run's are the task's.
         "host": as_str(manifest.get("host"), 200),
         "labels": dict(list(as_dict(manifest.get("labels")).items())[:MAX_LABELS]),
+        "stopped_by": as_str(as_dict(manifest.get("stopped_by")).get("by"), 64),
     }
 
 
@@ -176,7 +181,10 @@ def task_summary(task: str, runs: list[dict], record: dict) -> dict:
     by_id = {r["id"]: r for r in runs}
     last = v["last_run"]
     running = [summarize(m["run_id"], m) for m in record["running"]]
-    window = [r for r in runs[-RATE_RUNS:] if health(r["status"]) is not None]
+    # An operator's kill says nothing of the task's health (store/fold.py): not counted.
+    window = [
+        r for r in runs[-RATE_RUNS:] if health(r["status"]) is not None and not r["stopped_by"]
+    ]
     ok = sum(1 for r in window if health(r["status"]) == OK)
     return {
         "name": task,
@@ -247,11 +255,15 @@ def _from_state(last: dict) -> dict:
         "info": None,
         "host": as_str(last["host"], 200),
         "labels": {},
+        "stopped_by": as_str(as_dict(last.get("stopped_by")).get("by"), 64),
     }
 
 
 def _as_manifest(run: dict) -> dict:
-    return {"run_id": run["id"], "seq": run["seq"], "status": run["status"]}
+    found = {"run_id": run["id"], "seq": run["seq"], "status": run["status"]}
+    if run["stopped_by"]:
+        found["stopped_by"] = {"by": run["stopped_by"]}  # periods() passes over it
+    return found
 
 
 def _changes(task: str, runs: list[dict]) -> list[dict]:

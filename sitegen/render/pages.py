@@ -325,6 +325,7 @@ def status_json(
                 "status": last["status"],
                 "started_at": last["started"],
                 "duration_s": last["duration"],
+                "stopped_by": last["stopped_by"],  # an operator's kill: who
                 "url": urls.run_page(name, last["id"]),
             },
             "running": s["running_ids"],

@@ -172,5 +172,12 @@ def test_an_operator_kill_is_recorded_with_its_reason_and_pages_nobody(rw, recei
     assert v["last_run"]["stopped_by"]["by"] == "bob"
     assert "killed by bob: wrong night" in cli(rw, "ls").stdout
     assert not (rw.task_dir() / "kills" / f"{last['run_id']}.json").exists()
+    out = rw.tmp / "out"
+    task = rw.sitegen(out)["tasks"]["job"]
+    assert task["state"] == "ok" and task["success_rate"] == 100.0  # the kill not counted
+    assert task["last_run"]["stopped_by"] == "bob"
+    assert "last run killed by bob: wrong night" in " ".join(task["notes"])
+    assert "killed by bob: wrong night" in (out / "index.html").read_text()
+    assert "<entry>" not in (out / "tasks" / "job" / "feed.atom").read_text()  # no failure
     rw.fail(extra=HOOK)  # the next change of state is told as usual
     assert events(receiver) == ["failure"]
