@@ -187,6 +187,13 @@ class _Run:
         self.run_id, self.run_path = create_run_dir(
             task_runs_dir(self.task_path), self.started, claim, fill
         )
+        if os.path.lexists(os.path.join(self.task_path, RETIRED)):
+            # A retired task that runs again is back from now (store/retired.py): ROOT/tasks'
+            # date tells readers that compare its signature (sitegen) that the list changed.
+            try:
+                os.utime(os.path.dirname(self.task_path))
+            except OSError:
+                pass
         return manifest
 
     def base_manifest(self) -> dict:
@@ -435,13 +442,6 @@ def _after_run(run: _Run, manifest: dict) -> None:
         warn(_failed_to(f"cannot update the state of task {opts.name}", e))
         return
     clear_open(run.task_path, manifest["run_id"])
-    if os.path.lexists(os.path.join(run.task_path, RETIRED)):
-        # A retired task that runs again is back (store/retired.py): ROOT/tasks' date
-        # tells readers that compare its signature (sitegen) that the list changed.
-        try:
-            os.utime(os.path.dirname(run.task_path))
-        except OSError:
-            pass
     if opts.metrics_dir:  # the Prometheus textfile: imported only when asked for
         from runwrap.store.metrics import after_run as write_metrics
 

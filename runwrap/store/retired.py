@@ -3,7 +3,7 @@
 tasks/<task>/retired.json (one writer: runwrap retire) records the newest
 run the task had when it was retired. The task is retired while it has no
 newer run: a run of it after that brings it back, without anyone removing
-the file (the next retire replaces it).
+the file (the next retire replaces it); a run going on brings it back at once.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 
 from runwrap.store.fold import state_key
 from runwrap.store.jsonio import read_json, write_json_atomic
-from runwrap.store.layout import RETIRED, STATE
+from runwrap.store.layout import OPEN, RETIRED, STATE
 
 
 def write_retired(task_path: str, state: dict, by: str, at: str) -> dict:
@@ -24,9 +24,16 @@ def write_retired(task_path: str, state: dict, by: str, at: str) -> dict:
 
 
 def is_retired(task_path: str) -> bool:
-    """Whether the task is retired: retired.json says so and no run came after it."""
+    """Whether the task is retired: retired.json says so, and no run came after it (none
+    finished since, and none unfinished: retire is refused while one is, so an open
+    marker is a run that began since)."""
     if not os.path.lexists(os.path.join(task_path, RETIRED)):
         return False  # the common case: one stat
+    try:
+        if os.listdir(os.path.join(task_path, OPEN)):
+            return False
+    except OSError:
+        pass
     note = read_json(os.path.join(task_path, RETIRED))
     if not isinstance(note, dict):
         return False

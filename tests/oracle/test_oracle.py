@@ -2,8 +2,8 @@
 
 A seeded, replayable sequence of events runs on a real ROOT through the real
 runwrap: successes and failures, a job slower than its period with skipped
-ticks, timeouts, heartbeat timeouts, operator kills, runwrap SIGKILLed,
-retries, retention, a scheduled task whose cron stopped (a run dated in the
+ticks, timeouts, heartbeat timeouts, operator kills and kills from elsewhere,
+runwrap SIGKILLed, retries, retention, mutes, acks, retired tasks, a scheduled task whose cron stopped (a run dated in the
 past) and recovered. After each step every surface is read and parsed:
 `ls --json`, `show --json`, `history --json`, `check`, and what sitegen built
 (status.json, the dashboard's rows and totals, each task page, the metrics,
@@ -118,7 +118,8 @@ class World:
         rng = self.rng
         kind = rng.choice(
             ["ok", "ok", "fail", "fail", "timeout", "heartbeat", "retry", "kill", "sigkill",
-             "slow", "tick", "release", "keep", "past", "sched", "pod"]
+             "slow", "tick", "release", "keep", "past", "sched", "pod", "term", "mute", "ack",
+             "retire"]
         )  # fmt: skip
         task = rng.choice(("quick", "kept"))
         if kind == "ok":
@@ -131,10 +132,34 @@ class World:
             self.run(task, "--heartbeat-timeout", "0.3s", "--", "sleep", "5")
         elif kind == "retry":
             self.run(task, "--retries", "1", "--retry-delay", "0.05s", "--", "sh", "-c", "exit 2")
-        elif kind == "kill":
+        elif kind == "kill":  # an operator's kill: the task's health stays what it was
             proc = self.start(task, "--", "sleep", "30")
-            subprocess.run([RUNWRAP, "kill", task], env=self.env, capture_output=True, timeout=60)
+            why = ("--reason", "oracle") if rng.random() < 0.5 else ()
+            subprocess.run(
+                [RUNWRAP, "kill", task, *why], env=self.env, capture_output=True, timeout=60
+            )
             proc.wait(timeout=30)
+        elif kind == "term":  # a TERM from elsewhere (a shutdown): a failure as before
+            proc = self.start(task, "--", "sleep", "30")
+            proc.terminate()
+            proc.wait(timeout=30)
+        elif kind in ("mute", "ack", "retire"):
+            # What operators say: refused at times (ack of a task that is not failing,
+            # retire of one that runs, unmute of what is not muted), never a traceback.
+            words = {
+                "mute": rng.choice(
+                    (
+                        ["mute", task, "--for", "1h", "--reason", "oracle"],
+                        ["mute", "--all", "--for", "1h", "--reason", "all of them"],
+                        ["unmute", task],
+                        ["unmute", "--all"],
+                    )
+                ),
+                "ack": ["ack", task, "--reason", "known"],
+                "retire": ["retire", task, *(["--delete-runs"] if rng.random() < 0.3 else [])],
+            }[kind]
+            done = subprocess.run([RUNWRAP, *words], env=self.env, capture_output=True, timeout=60)
+            assert b"Traceback" not in done.stderr, done.stderr
         elif kind == "sigkill":
             # runwrap dies before its watcher is forked: the run is lost until the next one.
             proc = self.start(task, "--", "sleep", "30")
@@ -229,6 +254,9 @@ class World:
             "pages": {t: _text(self.out / "tasks" / t / "index.html") for t in ls},
             "feeds": {t: _text(self.out / "tasks" / t / "feed.atom") for t in ls},
             "metrics": _text(self.out / "metrics"),
+            "dirs": sorted(os.listdir(self.root / "tasks"))
+            if (self.root / "tasks").exists()
+            else [],
         }
 
 
@@ -273,6 +301,14 @@ def assert_one_story(s: dict) -> None:
         assert (t["last_run"] or {}).get("run_id") == (last or {}).get("run_id"), what
         assert t["running"] == v["running"] and t["lost"] == v["lost"], what
         assert t["late"] == v["late"], what
+        # What operators said: the silence, the ack, an operator's kill of the last run.
+        assert (t["muted"], t["ack"]) == (v["muted"], v["ack"]), what
+        assert (t["last_run"] or {}).get("stopped_by") == (
+            (last or {}).get("stopped_by") or {}
+        ).get("by"), what
+        assert ("muted until" in s["pages"][task]) == bool(v["muted"]), what
+        if v["ack"] is not None:
+            assert v["state"] == "failing" and v["ack"]["failing_since"] == v["failing_since"]
         if v["state"] != "failing":
             assert v["failing_since"] is None and v["consecutive_failures"] == 0, what
         if v["state"] == "never":
@@ -323,6 +359,10 @@ def assert_one_story(s: dict) -> None:
         kept = {h.get("started_at") for h in runs.values()}
         if entries and v["since"] in kept:
             assert v["since"] in {e["at"] for e in entries}, what
+    # A retired task is on no surface (it has a directory, not a row, a page or a metric).
+    for task in set(s["dirs"]) - set(ls):
+        assert _metric(s["metrics"], "running", task) is None, task
+        assert task not in s["check"][1] and f'data-task="{task}"' not in s["dashboard"], task
     # The counts: buckets partition the tasks; running and late are counted beside them.
     totals = status["totals"]
     buckets = ("failing", "unreadable", "ok", "never")

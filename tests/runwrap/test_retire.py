@@ -63,3 +63,17 @@ def test_retire_is_refused_while_the_task_runs(root):
     assert listed(root) == ["busy"]
     proc.terminate()
     proc.wait(timeout=30)
+
+
+def test_a_retired_task_is_back_as_soon_as_it_runs_again(root, tmp_path):
+    root.run("-n", "back", "--", "true")
+    out = tmp_path / "out"
+    root.sitegen(out)
+    assert root.run("retire", "back").returncode == 0
+    assert "back" not in root.sitegen(out)["tasks"]
+    proc = root.start("-n", "back", "--", "sleep", "60")
+    wait_for(lambda: listed(root) == ["back"], what="the running task listed again")
+    assert root.sitegen(out)["tasks"]["back"]["shown"] == "running"
+    proc.terminate()
+    proc.wait(timeout=30)
+    assert listed(root) == ["back"]
