@@ -50,6 +50,9 @@ FAMILIES = {
     "schedule_grace_seconds": ("gauge", "How late a run may start before the task is late."),
     "late": ("gauge", "1 when a due run has not started within its grace."),
     "missed_runs": ("gauge", "Runs due since the task went late that did not start."),
+    "muted": ("gauge", "1 while a mute or a recurring window holds the task's notices."),
+    "muted_until_timestamp_seconds": ("gauge", "When the silence in force ends."),
+    "acknowledged": ("gauge", "1 when an operator acknowledged the current failure."),
 }
 
 
@@ -198,6 +201,12 @@ def task_samples(root: str, task: str, now: float, previous=None, known=None) ->
         put("schedule_grace_seconds", lateness.grace_s)
         put("late", 1 if lateness.late else 0)
         put("missed_runs", lateness.missed)
+    # What operators said (the read model's: runwrap mute, a window, runwrap ack).
+    muted = item.get("silence")
+    put("muted", 1 if muted else 0)
+    if muted:
+        put("muted_until_timestamp_seconds", parse_iso(muted.get("until")))
+    put("acknowledged", 1 if item.get("ack") else 0)
     return out
 
 

@@ -54,6 +54,7 @@ def test_a_muted_failing_task_sends_nothing_and_every_surface_says_why(rw, recei
     task = rw.sitegen(out)["tasks"]["job"]
     assert task["muted"]["reason"] == "moving the NAS"
     assert "by alice: moving the NAS" in (out / "index.html").read_text()
+    assert 'runwrap_task_muted{task="job"} 1' in (out / "metrics").read_text()
 
 
 def test_a_silence_that_ends_tells_once_when_the_state_changed_under_it(rw, receiver):

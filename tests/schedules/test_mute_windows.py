@@ -105,3 +105,29 @@ def test_a_bad_window_is_refused_before_the_job_runs(root, tmp_path) -> None:
     assert ran.returncode == 125 and "mute_windows" in ran.stderr
     assert "Traceback" not in ran.stderr
     assert not (tmp_path / "ran").exists()
+
+
+def test_a_muted_task_that_goes_late_is_told_by_the_first_check_after_the_mute(
+    clock, root, tmp_path, receiver
+):
+    config = tmp_path / "config.yaml"
+    hook = {"type": "webhook", "url": receiver.url + "/hook"}
+    config.write_text(
+        yaml.safe_dump({"notifiers": {"hook": hook}, "defaults": {"notify": ["hook"]}})
+    )
+    root.env.update(RUNWRAP_CONFIG=str(config), NO_PROXY="*")
+    for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        root.env.pop(proxy, None)
+    clock.set("2027-01-05 10:00:05")
+    assert clock.run("-n", "job", "--schedule", "*/5 * * * *", "--", "true").returncode == 0
+    muted = clock.run("mute", "job", "--until", "2027-01-05T11:00:00Z", "--reason", "cron moved")
+    assert muted.returncode == 0, muted.stderr
+    clock.set("2027-01-05 10:30:00")
+    late = clock.run("check", "-q")
+    assert late.returncode == 1  # late all the same: the check says so in its status
+    assert receiver.requests == []  # but tells nobody while muted
+    clock.set("2027-01-05 11:00:01")  # the mute is over: the lateness is news
+    assert clock.run("check", "-q").returncode == 1
+    assert [p["event"] for p in receiver.json()] == ["late"]
+    assert clock.run("check", "-q").returncode == 1
+    assert [p["event"] for p in receiver.json()] == ["late"]  # once
