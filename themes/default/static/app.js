@@ -215,6 +215,19 @@
     var info = live.querySelector(".info");
     if (info) { info.textContent = r.info || ""; }
   }
+  // What operators said of the task (muted, acknowledged, killed by): status.json's lines.
+  function notes(row, lines) {
+    var th = row.querySelector("th");
+    if (!th) { return; }
+    each(".note", function (el) { el.remove(); }, th);
+    var before = th.querySelector(".live");
+    (lines || []).forEach(function (line) {
+      var el = document.createElement("div");
+      el.className = "note";
+      el.textContent = line;
+      th.insertBefore(el, before);
+    });
+  }
   function updateDashboard(status, form) {
     var byName = Object.create(null), known = rows();
     known.forEach(function (row) { byName[row.dataset.task] = row; });
@@ -234,6 +247,7 @@
       row.className = "task state-" + t.shown;
       var st = row.querySelector("td.state .status");
       if (st) { setStatus(st, t.shown); }
+      notes(row, t.notes);
       liveLine(row, t.live);
       var last = row.querySelector("td[data-label='Last run'] a");
       if (last && t.last_run) {
