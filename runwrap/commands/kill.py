@@ -23,7 +23,13 @@ from runwrap.run import sig
 from runwrap.say import warn
 from runwrap.store.layout import STDOUT, task_dir, task_runs_dir
 from runwrap.store.lookup import task_runs
-from runwrap.store.notes import clean_reason, operator, take_kill_note, write_kill_note
+from runwrap.store.notes import (
+    clean_reason,
+    operator,
+    sweep_kill_notes,
+    take_kill_note,
+    write_kill_note,
+)
 from runwrap.store.openruns import open_runs
 from runwrap.store.owner import hostname, owner_alive, run_job_leaders
 from runwrap.timefmt import iso
@@ -79,6 +85,7 @@ def cmd_kill(
     runs = _open(root, ref)
     task_path = task_dir(root, task_runs(root, ref)[0])
     by, at = operator(), iso(time.time())
+    sweep_kill_notes(task_path, {run_id for run_id, _owner in open_runs(task_path)})
     killed, refused = [], []
     for run_id, owner, log_path in runs:
         if owner.get("host") not in (None, hostname()):

@@ -61,4 +61,7 @@ def send(notifier: Notifier, notice: Notice, timeout: float) -> None:
         return
     c = notice.context
     body = c["summary"] + (f"\n\n{c['output']}" if c["output"] else "")
-    ping(notifier.fields["url"], ping_suffix(notice.manifest), body, rid, timeout)
+    suffix = notice.item.get("suffix")  # decided with the task's state (ledger._ping)
+    if not isinstance(suffix, str):
+        suffix = ping_suffix(notice.manifest)
+    ping(notifier.fields["url"], suffix, body, rid, timeout)

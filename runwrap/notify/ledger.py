@@ -52,6 +52,20 @@ def _ping_event(manifest: dict) -> str:
     return {"success": "success", "skipped": "log"}.get(status, "failure")
 
 
+def _ping(manifest: dict, state: dict) -> dict:
+    """The end-of-run ping of a per-run notifier (Healthchecks).
+
+    An operator's kill is no failure: the check is told the task's health as it stands
+    (what the kill left it), never `/fail` for the kill itself; and not `/log`, since a
+    `/start` left without its end makes Healthchecks call the check down after its grace.
+    """
+    item = {"event": _ping_event(manifest), "run_id": manifest.get("run_id")}
+    if isinstance(manifest.get("stopped_by"), dict):
+        failing = health(state.get("status")) == FAILING_HEALTH
+        item.update(event="failure" if failing else "success", suffix="/fail" if failing else "")
+    return item
+
+
 def _records(value: object) -> dict:
     if not isinstance(value, dict):
         return {}
@@ -102,9 +116,7 @@ def plan(
         if notifier.type in PER_RUN_TYPES:
             # Healthchecks pings record each run as it happens, muted or not: a
             # silence there is Healthchecks' own pause (docs/notifications.md).
-            queue[notifier.name] = [
-                {"event": _ping_event(manifest), "run_id": manifest.get("run_id")}
-            ]
+            queue[notifier.name] = [_ping(manifest, new)]
             continue
         record = records.get(notifier.name, {})
         if quiet.get("silence"):

@@ -78,6 +78,22 @@ def write_kill_note(task_path: str, run_id: str, by: str, at: str, reason: str) 
     write_json_atomic(os.path.join(directory, f"{run_id}.json"), note)
 
 
+def sweep_kill_notes(task_path: str, unfinished: set[str]) -> None:
+    """Remove the kill notes of runs that are not unfinished any more (a run that ended
+    by itself just before its signal came never took its note)."""
+    directory = os.path.join(task_path, KILLS)
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if name.endswith(".json") and name[: -len(".json")] not in unfinished:
+            try:
+                os.unlink(os.path.join(directory, name))
+            except OSError:
+                pass
+
+
 def take_kill_note(task_path: str, run_id: str) -> dict | None:
     """The kill note of run `run_id` ({by, at, reason}) or None; it is removed once read
     (the final manifest keeps it from then on)."""

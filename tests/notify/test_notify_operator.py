@@ -182,3 +182,31 @@ def test_an_operator_kill_is_recorded_with_its_reason_and_pages_nobody(rw, recei
     assert "<entry>" not in (out / "tasks" / "job" / "feed.atom").read_text()  # no failure
     rw.fail(extra=HOOK)  # the next change of state is told as usual
     assert events(receiver) == ["failure"]
+
+
+def test_an_operator_kill_tells_healthchecks_the_health_it_left_never_a_failure(rw, receiver):
+    rw.config({"notifiers": {"hc": {"type": "healthchecks", "url": receiver.url + "/ping/abc"}}})
+    rw.ok(extra=("--notify", "hc"))
+    proc = rw.start("--notify", "hc", "--", "sleep", "60")
+    wait_for(lambda: view(rw)["running"], what="the run to start")
+    assert cli(rw, "kill", "job", "--reason", "by hand").returncode == 0
+    proc.wait(timeout=30)
+    paths = [r["path"].split("?")[0] for r in receiver.requests]
+    # The task was ok and stays ok: the run's /start is closed as such (a /start left
+    # open would make Healthchecks call the check down after its grace).
+    assert paths == ["/ping/abc/start", "/ping/abc", "/ping/abc/start", "/ping/abc"]
+    assert "killed by alice: by hand" in receiver.requests[-1]["body"].decode()
+
+
+def test_a_kill_note_of_a_run_that_ended_by_itself_is_swept_by_the_next_kill(rw):
+    rw.ok()
+    kills = rw.task_dir() / "kills"
+    kills.mkdir()
+    stale = kills / f"{rw.manifests()[0]['run_id']}.json"
+    stale.write_text('{"by": "alice", "at": null, "reason": "too late"}')
+    proc = rw.start("--", "sleep", "60")
+    wait_for(lambda: view(rw)["running"], what="the run to start")
+    assert cli(rw, "kill", "job").returncode == 0
+    proc.wait(timeout=30)
+    assert not stale.exists() and list(kills.iterdir()) == []
+    assert rw.manifests()[-1]["stopped_by"]["by"] == "alice"
