@@ -19,6 +19,7 @@ from runwrap.store.jsonio import MAX_JSON, Unreadable, parse
 from runwrap.store.jsonio import read_fd as _read_fd
 from runwrap.store.layout import (
     MANIFEST,
+    RETIRED,
     RUNS,
     STATE,
     is_plain_run_id,
@@ -28,7 +29,6 @@ from runwrap.store.layout import (
 )
 from runwrap.store.manifest import judge_run, manifest_problem
 from runwrap.store.names import check_task_name, name_problem
-from runwrap.store.retired import is_retired
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -245,11 +245,20 @@ def task_names(root: str, note: bool = True, retired: bool = False) -> list[str]
             problem = name_problem(name)
             problem = f"not a task name: it {problem}" if problem else None
         if problem is None:
-            if retired or not is_retired(os.path.join(tasks_dir(root), name)):
+            if retired or not _retired(os.path.join(tasks_dir(root), name)):
                 found.append(name)
         elif note:
             note_skipped(f"{_where(root, (name,))}: {problem}")
     return sorted(found)
+
+
+def _retired(task_path: str) -> bool:
+    """store/retired.py's rule, imported only for a task that was ever retired (a stat)."""
+    if not os.path.lexists(os.path.join(task_path, RETIRED)):
+        return False
+    from runwrap.store.retired import is_retired
+
+    return is_retired(task_path)
 
 
 def task_problem(root: str, task: str) -> str | None:

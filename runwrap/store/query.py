@@ -15,6 +15,7 @@ A surface renders a view; it does not work out a task's state itself.
 
 from __future__ import annotations
 
+import os
 import time
 
 from runwrap.errors import NotFoundError
@@ -27,7 +28,7 @@ from runwrap.store.fold import (
     state_key,
     with_unfinished,
 )
-from runwrap.store.layout import is_run_id, task_dir
+from runwrap.store.layout import SILENCES, is_run_id, task_dir
 from runwrap.store.lookup import (
     find_run_id,
     note_unreadable,
@@ -39,9 +40,7 @@ from runwrap.store.lookup import (
 )
 from runwrap.store.manifest import LOST, RUNNING, judge_run
 from runwrap.store.names import check_task_name
-from runwrap.store.notes import ack_of
 from runwrap.store.openruns import open_runs
-from runwrap.store.silences import silence_of
 from runwrap.store.state import final_manifests, read_state
 
 TYPE_CHECKING = False
@@ -113,11 +112,20 @@ def task_record(root: str, task: str) -> dict:
 
 def operator_notes(root: str, task: str, state: dict, now: float) -> dict:
     """{silence, ack}: what operators said of the task that holds at `now` (a mute or a
-    window in force, store/silences.py; an ack of the current failure, store/notes.py)."""
-    return {
-        "silence": silence_of(root, task, state, now),
-        "ack": ack_of(task_dir(root, task), state),
-    }
+    window in force, store/silences.py; an ack of the current failure, store/notes.py).
+
+    Asked of every task by every list: without mutes, windows or a failure, it costs a
+    stat and imports nothing."""
+    silence = ack = None
+    if state.get("mute_windows") or os.path.isdir(os.path.join(root, SILENCES)):
+        from runwrap.store.silences import silence_of
+
+        silence = silence_of(root, task, state, now)
+    if state.get("consecutive_failures"):
+        from runwrap.store.notes import ack_of
+
+        ack = ack_of(task_dir(root, task), state)
+    return {"silence": silence, "ack": ack}
 
 
 def task_records(root: str) -> list[dict]:
