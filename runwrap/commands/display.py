@@ -273,7 +273,7 @@ def items(value: object) -> list:
     return value if isinstance(value, list) else []
 
 
-def operator_notes(v: dict, now: float) -> list[str]:
+def note_lines(v: dict, now: float) -> list[str]:
     """What operators said of a task (query.view's `muted`, `ack`), one line each, with
     times in local time: "muted until 14:00, by alice: moving the NAS"."""
     from runwrap.store.query import ack_text, killed_text, muted_text

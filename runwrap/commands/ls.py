@@ -18,7 +18,7 @@ from runwrap.commands.display import (
     fit,
     late_text,
     mapping,
-    operator_notes,
+    note_lines,
     print_json,
     short_age,
     short_duration,
@@ -165,7 +165,7 @@ def cmd_ls(
         for line in silence_lines(scheduled, now):
             print(line)
     for v, _record, _lateness in listed:
-        for line in operator_notes(v, now):  # muted, acknowledged: said under the table
+        for line in note_lines(v, now):  # muted, acknowledged: said under the table
             print(f"{clean(v['task'], 64)}: {line}")
     running = [m for _v, record, _lateness in listed for m in record["running"]]
     if running:

@@ -17,8 +17,8 @@ from runwrap.commands.display import (
     duration,
     items,
     mapping,
+    note_lines,
     number,
-    operator_notes,
     print_json,
     short_age,
     size,
@@ -53,7 +53,7 @@ def cmd_show(root: str, ref: str, as_json: bool, color: str = "auto") -> int:
     mark = f"\x1b[{colour}m\u25cf\x1b[0m" if paint and colour else "\u25cf"
     name = clean(task, 1000)
     print(f"{mark} {name if width is None else _cut(name, width - 2)}")
-    notes = [("Note", line) for line in operator_notes(_task_view(root, task, now), now)]
+    notes = [("Note", line) for line in note_lines(_task_view(root, task, now), now)]
     fields = [("State", state), *notes, *_fields(root, task, run_id, m, now)]
     label_width = max(len(label) for label, _value in fields) + 1
     for label, value in fields:

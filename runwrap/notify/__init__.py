@@ -89,7 +89,7 @@ def plan_locked(
     notify.json is rewritten only when a record changed: a quiet tick writes nothing.
     """
     from runwrap.notify.ledger import plan, read_ledger, stored_ledger, write_ledger
-    from runwrap.store.query import operator_notes
+    from runwrap.store.notes import operator_notes
 
     stored = stored_ledger(task_path)
     told = stored if stored is not None else read_ledger(task_path)
@@ -179,7 +179,7 @@ def check_late(
         from runwrap.store.fold import health
         from runwrap.store.jsonio import read_json
         from runwrap.store.layout import STATE
-        from runwrap.store.query import operator_notes
+        from runwrap.store.notes import operator_notes
 
         now = time.time()
         # The cache as it stands: read_state() may take the lock this holds, to rebuild.

@@ -106,7 +106,7 @@ def plan(
 ) -> tuple[dict, dict[str, list[dict]]]:
     """(records with the notices queued, notices to send now per notifier name).
 
-    `quiet` is what operators said of the task (query.operator_notes): while a
+    `quiet` is what operators said of the task (store/notes.operator_notes): while a
     silence is in force nothing is queued (see hush()); an ack stops reminders.
     """
     records = _records(records)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 
 from runwrap.store.jsonio import read_json, write_json_atomic
-from runwrap.store.layout import ACK, KILLS
+from runwrap.store.layout import ACK, KILLS, SILENCES, TASKS
 
 MAX_REASON = 500  # a reason is a sentence, shown on every surface: not a log
 
@@ -114,3 +114,19 @@ def stopped_by(manifest: dict) -> dict | None:
     if note is not None:
         note.pop("failing_since", None)
     return note
+
+
+def operator_notes(root: str, task: str, state: dict, now: float) -> dict:
+    """{silence, ack}: what operators said of the task that holds at `now` (a mute or a
+    window in force, store/silences.py; an ack of the current failure, store/notes.py).
+
+    Asked of every task by every list: without mutes, windows or a failure, it costs a
+    stat and imports nothing."""
+    silence = ack = None
+    if state.get("mute_windows") or os.path.isdir(os.path.join(root, SILENCES)):
+        from runwrap.store.silences import silence_of
+
+        silence = silence_of(root, task, state, now)
+    if state.get("consecutive_failures"):
+        ack = ack_of(os.path.join(root, TASKS, task), state)
+    return {"silence": silence, "ack": ack}

@@ -15,7 +15,6 @@ A surface renders a view; it does not work out a task's state itself.
 
 from __future__ import annotations
 
-import os
 import time
 
 from runwrap.errors import NotFoundError
@@ -28,7 +27,7 @@ from runwrap.store.fold import (
     state_key,
     with_unfinished,
 )
-from runwrap.store.layout import SILENCES, is_run_id, task_dir
+from runwrap.store.layout import is_run_id, task_dir
 from runwrap.store.lookup import (
     find_run_id,
     note_unreadable,
@@ -40,6 +39,7 @@ from runwrap.store.lookup import (
 )
 from runwrap.store.manifest import LOST, RUNNING, judge_run
 from runwrap.store.names import check_task_name
+from runwrap.store.notes import operator_notes
 from runwrap.store.openruns import open_runs
 from runwrap.store.state import final_manifests, read_state
 
@@ -108,24 +108,6 @@ def task_record(root: str, task: str) -> dict:
         task, read_state(path), unfinished_runs(root, task), lambda: final_manifests(path)
     )
     return {**record, **operator_notes(root, task, record["state"], time.time())}
-
-
-def operator_notes(root: str, task: str, state: dict, now: float) -> dict:
-    """{silence, ack}: what operators said of the task that holds at `now` (a mute or a
-    window in force, store/silences.py; an ack of the current failure, store/notes.py).
-
-    Asked of every task by every list: without mutes, windows or a failure, it costs a
-    stat and imports nothing."""
-    silence = ack = None
-    if state.get("mute_windows") or os.path.isdir(os.path.join(root, SILENCES)):
-        from runwrap.store.silences import silence_of
-
-        silence = silence_of(root, task, state, now)
-    if state.get("consecutive_failures"):
-        from runwrap.store.notes import ack_of
-
-        ack = ack_of(task_dir(root, task), state)
-    return {"silence": silence, "ack": ack}
 
 
 def task_records(root: str) -> list[dict]:

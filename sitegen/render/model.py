@@ -207,7 +207,7 @@ def task_summary(task: str, runs: list[dict], record: dict) -> dict:
         # What operators said (runwrap mute, ack, kill --reason): the read model's words.
         "muted": v["muted"],
         "ack": v["ack"],
-        "notes": operator_notes(v),
+        "notes": note_lines(v),
         # The dashboard's timeline and calendar: bounded aggregates, never a run each.
         "bars": bars(runs),
         "days": days(runs),
@@ -219,7 +219,7 @@ def _utc(text: str | None) -> str:
     return f"{text[:10]} {text[11:16]} UTC" if isinstance(text, str) and len(text) >= 16 else "?"
 
 
-def operator_notes(v: dict) -> list[str]:
+def note_lines(v: dict) -> list[str]:
     """The lines every page shows of what operators said of a task (store/query.py's words)."""
     stopped = query.killed_text((v["last_run"] or {}).get("stopped_by"))
     found = [
