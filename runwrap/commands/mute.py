@@ -19,14 +19,16 @@ from runwrap.timefmt import parse_iso
 from runwrap.units import format_duration, parse_duration
 
 
-def selectors(root: str, tasks: list[str], labels: list[str], every: bool) -> list[dict]:
+def selectors(
+    root: str, tasks: list[str], labels: list[str], every: bool, verb: str = "mute"
+) -> list[dict]:
     """What a mute or unmute names: tasks (each must exist), labels K=V, or --all (alone)."""
     if every and (tasks or labels):
         raise RunwrapError("give TASK..., --label K=V or --all, not several")
     if every:
         return [{ALL: True}]
     if not tasks and not labels:
-        raise RunwrapError("name what to mute: TASK..., --label K=V or --all")
+        raise RunwrapError(f"name what to {verb}: TASK..., --label K=V or --all")
     found = []
     for task in dict.fromkeys(tasks):
         task_exists(root, check_task_name(task))
@@ -107,7 +109,8 @@ def cmd_unmute(root: str, tasks: list[str], labels: list[str], every: bool, as_j
         count = remove_all(root)
         lifted = [{ALL: True}] if count else []
     else:
-        lifted = [m for m in selectors(root, tasks, labels, every) if remove_mute(root, m)]
+        chosen = selectors(root, tasks, labels, every, "unmute")
+        lifted = [m for m in chosen if remove_mute(root, m)]
     if as_json:
         print_json(lifted)
         return ExitCode.OK

@@ -34,7 +34,10 @@ def cmd_retire(root: str, task: str, delete_runs: bool, as_json: bool) -> int:
         # Under the state lock, which a run takes to record itself: no run is recorded
         # halfway through. An open marker is a run not finished (or not recorded) yet.
         if open_runs(path):
-            raise StateError(f"task {task} is running; retire it once it has ended")
+            raise StateError(
+                f"task {task} is running (or has a lost run its next run will record); "
+                "retire it once its runs are recorded"
+            )
         state = read_json(os.path.join(path, STATE))
         state = state if isinstance(state, dict) else {}
         if delete_runs:
