@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from runwrap.commands.display import clean, clock, silence_lines, when
+from runwrap.commands.display import clean, clock, note_lines, silence_lines, when
 from runwrap.errors import ExitCode
 from runwrap.store.layout import mark_checked
 from runwrap.store.lookup import task_names, unreadable_noted
@@ -50,6 +50,8 @@ def cmd_check(
                     f"{clean(task, 64)}: late since {clock(lateness.late_since, now)}, "
                     f"{lateness.missed} missed (schedule {clean(lateness.expr)}; last run {last})"
                 )
+                for line in note_lines({"muted": item.get("silence")}, now):
+                    print(f"{clean(task, 64)}: {line} (no notice sent)")
         _notify(root, config, task, lateness, item, notify)
     if not quiet:
         for line in silence_lines(scheduled, now):

@@ -126,6 +126,9 @@ def test_a_muted_task_that_goes_late_is_told_by_the_first_check_after_the_mute(
     late = clock.run("check", "-q")
     assert late.returncode == 1  # late all the same: the check says so in its status
     assert receiver.requests == []  # but tells nobody while muted
+    said = clock.run("check").stdout
+    assert "job: late since" in said and "job: muted until" in said and "by" in said
+    assert receiver.requests == []
     clock.set("2027-01-05 11:00:01")  # the mute is over: the lateness is news
     assert clock.run("check", "-q").returncode == 1
     assert [p["event"] for p in receiver.json()] == ["late"]
