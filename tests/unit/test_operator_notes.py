@@ -125,3 +125,34 @@ def test_a_silence_holds_everything_and_its_end_tells_only_a_change(before, duri
         failing = health(runs[-1][2].get("status")) == FAILING_HEALTH
         last = whole[-1] if whole else None
         assert last == "failure" if failing else last in (None, "recovery"), whole
+
+
+def test_a_silence_holds_every_event_a_notifier_could_be_told():
+    notifier = parse_notifier(
+        "n",
+        {
+            "type": "console",
+            "on": ["failure", "recovery", "still-failing", "always", "skipped", "stuck"],
+            "remind_every": "1s",
+            "stuck_after": 1,
+        },
+        {},
+    )
+    pending = {"id": "old/failure", "event": "failure", "run_id": "old", "attempts": 1}
+    records = {"n": {"pending": [pending]}}  # a notice that failed before the silence
+    state: dict = {}
+    quiet = {"silence": {"until": "later"}, "ack": None}
+    for i, status in enumerate(["failed", "failed", "skipped", "success"]):
+        manifest = {"task": "t", "run_id": f"r{i}", "seq": i + 1, "status": status}
+        old, state = state, next_state(state, {**manifest, "started_at": f"t{i}"})
+        records, queue = plan([notifier], old, state, records, manifest, 100.0 * i, quiet)
+        assert queue == {}, status
+    assert records["n"]["pending"] == [pending]  # held, not lost: sent after the silence
+    assert records["n"]["muted_from"] == {"health": None, "late": False}
+    # The silence ends: what was held goes out first, then the one notice of the change
+    # (the task was new when it began and is ok now: nothing more to say).
+    manifest = {"task": "t", "run_id": "r9", "seq": 9, "status": "success", "started_at": "t9"}
+    old, state = state, next_state(state, manifest)
+    records, queue = plan([notifier], old, state, records, manifest, 1000.0, {})
+    assert [item["event"] for item in queue["n"]] == ["failure", "always"]
+    assert "muted_from" not in records["n"]
