@@ -142,6 +142,22 @@ def root(tmp_path: Path):
     root.stop_all()
 
 
+# Debian's libfaketime, preloaded directly. Never its `faketime` wrapper program: the
+# wrapper creates a POSIX semaphore and shared memory named by its pid, leaks them when
+# it is killed, and then refuses to start at random once a pid is reused (it broke CI).
+LIBFAKETIME = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))), None)
+needs_libfaketime = pytest.mark.skipif(
+    LIBFAKETIME is None,
+    reason="libfaketime is not installed (Debian's faketime; scripts/install-system-deps)",
+)
+
+
+def shifted(env: dict[str, str], offset: str) -> dict[str, str]:
+    """`env` for a process whose wall clock is moved by `offset` (libfaketime's "+30m",
+    "-1h", "-600s"); its children inherit the move."""
+    return {**env, "LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": offset}
+
+
 def pid_alive(pid: int) -> bool:
     """True if `pid` exists and is not a zombie."""
     try:

@@ -217,3 +217,13 @@ def test_only_sitegen_notices_imports_runwrap_notify() -> None:
         within(imported, "runwrap.notify")
         for imported in imports_of(modules()[NOTIFY_FROM_SITEGEN])
     ), f"{NOTIFY_FROM_SITEGEN} no longer sends notices: drop the exception"
+
+
+def test_no_test_starts_the_faketime_wrapper() -> None:
+    """libfaketime is preloaded through conftest.shifted or a timestamp file: the `faketime`
+    wrapper leaks a named semaphore whenever it is killed, and fails at random once a pid
+    is reused (one CI run lost this way)."""
+    tests = Path(__file__).resolve().parent
+    starting = re.compile(r"""\[\s*["']faketime["']""")
+    users = [p.name for p in tests.rglob("*.py") if starting.search(p.read_text())]
+    assert users == []

@@ -9,12 +9,10 @@ task's history") show it.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-from conftest import RUNWRAP, Root
+from conftest import RUNWRAP, Root, needs_libfaketime, shifted
 
 
 def _totals(prom: Path) -> int:
@@ -25,13 +23,13 @@ def _totals(prom: Path) -> int:
     return total
 
 
-@pytest.mark.skipif(shutil.which("faketime") is None, reason="needs faketime")
+@needs_libfaketime
 def test_a_run_recorded_while_the_clock_was_behind_is_counted(root: Root, tmp_path: Path) -> None:
     metrics = tmp_path / "metrics"
     assert root.run("-n", "t", "--metrics-dir", str(metrics), "--", "true").returncode == 0
     behind = subprocess.run(
-        ["faketime", "-f", "-1h", RUNWRAP, "-n", "t", "--metrics-dir", str(metrics), "--", "true"],
-        env=root.env, cwd=root.cwd, capture_output=True, text=True, timeout=60,
+        [RUNWRAP, "-n", "t", "--metrics-dir", str(metrics), "--", "true"],
+        env=shifted(root.env, "-1h"), cwd=root.cwd, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert behind.returncode == 0, behind.stderr
     assert root.run("-n", "t", "--metrics-dir", str(metrics), "--", "true").returncode == 0

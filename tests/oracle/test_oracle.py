@@ -24,13 +24,12 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import RUNWRAP, wait_for
+from conftest import RUNWRAP, needs_libfaketime, shifted, wait_for
 
 from runwrap import cli as runwrap_cli
 from runwrap.store.layout import run_ids_in
@@ -180,8 +179,8 @@ class World:
             self.run("kept", "--keep", "2", "--", "sh", "-c", rng.choice(("true", "exit 1")))
         elif kind == "past":
             # A run dated 10 minutes back (its cron stopped since): late now, in seq order newest.
-            faketime = ["faketime", "-f", "-600s", RUNWRAP, "-n", "sched", *SCHEDULE, "--", "true"]
-            subprocess.run(faketime, env=self.env, capture_output=True, timeout=60)
+            past = [RUNWRAP, "-n", "sched", *SCHEDULE, "--", "true"]
+            subprocess.run(past, env=shifted(self.env, "-600s"), capture_output=True, timeout=60)
         elif kind == "sched":
             self.run("sched", *SCHEDULE, "--", "sh", "-c", rng.choice(("true", "exit 5")))
         self.log.append(f"{kind}:{task}")
@@ -344,12 +343,7 @@ def _late(s: dict) -> dict:
     return {t: v["late"] for t, v in s["ls"].items()}
 
 
-needs_faketime = pytest.mark.skipif(
-    shutil.which("faketime") is None, reason="faketime is not installed (Debian's faketime)"
-)
-
-
-@needs_faketime
+@needs_libfaketime
 @pytest.mark.timeout(1200)
 def test_every_surface_tells_one_story_after_every_step(tmp_path: Path) -> None:
     seed = int(os.environ.get("ORACLE_SEED", str(random.randrange(1 << 30))))

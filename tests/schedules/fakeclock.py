@@ -10,25 +10,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
-from conftest import RUNWRAP
-
-
-def _libfaketime() -> str | None:
-    try:
-        listed = subprocess.run(
-            ["dpkg", "-L", "libfaketime"], capture_output=True, text=True, timeout=30
-        ).stdout
-    except OSError:
-        return None
-    found = [line for line in listed.splitlines() if line.endswith("/libfaketime.so.1")]
-    return found[0] if found else None
-
-
-LIBFAKETIME = _libfaketime()
-needs_libfaketime = pytest.mark.skipif(
-    LIBFAKETIME is None, reason="libfaketime is not installed (Debian's libfaketime)"
-)
+from conftest import LIBFAKETIME, RUNWRAP
 
 
 def instant(text: str) -> float:
@@ -54,7 +36,7 @@ class Clock:
     def env(self, tz: str | None = "UTC", **more: str) -> dict[str, str]:
         env = {
             **self.root.env,
-            "LD_PRELOAD": LIBFAKETIME or "",
+            "LD_PRELOAD": str(LIBFAKETIME),
             "FAKETIME_TIMESTAMP_FILE": str(self.file),
             "FAKETIME_NO_CACHE": "1",
             "FAKETIME_DONT_FAKE_MONOTONIC": "1",

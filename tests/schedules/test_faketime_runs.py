@@ -7,9 +7,9 @@ import json
 import subprocess
 
 import pytest
-from conftest import BIN, wait_for
+from conftest import BIN, needs_libfaketime, wait_for
 
-from .fakeclock import Clock, needs_libfaketime
+from .fakeclock import Clock
 
 pytestmark = needs_libfaketime
 JOB = ["--", "true"]

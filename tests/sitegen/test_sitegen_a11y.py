@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
+from conftest import LIBFAKETIME, shifted
 from sitegen_helpers import (
     BIN,
     ENV,
@@ -62,11 +63,9 @@ def site():
     assert runwrap(root, "report", "echo partial; echo 'disk full' >&2; exit 2").returncode == 2
     for n, status in enumerate(("success", "timeout", "killed", "lost", "skipped", "failed")):
         write_run(root, "history", n * 600, status)
-    if shutil.which("faketime"):  # a task late for a day (the state's colours, its banner)
+    if LIBFAKETIME:  # a task late for a day (the state's colours, its banner)
         late = ["--root", str(root), "-n", "sync", "--schedule", "*/5 * * * *", "--", "true"]
-        ran = subprocess.run(
-            ["faketime", "-f", "-1d", str(BIN / "runwrap"), *late], env=ENV, timeout=60
-        )
+        ran = subprocess.run([str(BIN / "runwrap"), *late], env=shifted(ENV, "-1d"), timeout=60)
         assert ran.returncode == 0
     script = (
         "echo started; echo '[progress]40' >> \"$RUNWRAP_FEEDBACK\";"
