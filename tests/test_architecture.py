@@ -220,7 +220,7 @@ def test_only_sitegen_notices_imports_runwrap_notify() -> None:
 
 
 def test_no_test_starts_the_faketime_wrapper() -> None:
-    """libfaketime is preloaded through conftest.shifted or a timestamp file: the `faketime`
+    """libfaketime is preloaded through helpers.clock (shifted, Clock): the `faketime`
     wrapper leaks a named semaphore whenever it is killed, and fails at random once a pid
     is reused (one CI run lost this way)."""
     tests = Path(__file__).resolve().parent

@@ -12,7 +12,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from conftest import RUNWRAP, Root, needs_libfaketime, shifted
+from helpers.clock import needs_libfaketime, shifted
+from helpers.runs import RUNWRAP, Root
 
 
 def _totals(prom: Path) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from conftest import RUNWRAP
+from helpers.runs import RUNWRAP
 
 HEAVY = ("smtplib", "ssl", "email", "urllib", "threading", "subprocess", "json", "concurrent")
 
