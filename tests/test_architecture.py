@@ -127,6 +127,21 @@ def test_a_room_never_imports_a_room_above_it(room: str, forbidden: tuple[str, .
     assert not breaches, "\n".join(breaches)
 
 
+# A module's file name says its concept, so it appears once in runwrap/ and sitegen/; the
+# exceptions are one concept seen from each command, each justified in docs/architecture.md.
+SHARED_NAMES = {"cli.py", "errors.py"}
+
+
+def test_module_names_say_their_concept_once() -> None:
+    names = [path.name for path in module_files() if path.name != "__init__.py"]
+    twice = {name for name in names if names.count(name) > 1}
+    assert twice == SHARED_NAMES, f"one name, two modules: {sorted(twice - SHARED_NAMES)}"
+    text = ARCHITECTURE.read_text()
+    names_section = text[text.index("## Names") :]
+    unjustified = [name for name in SHARED_NAMES if f"`{name}`" not in names_section]
+    assert unjustified == [], "docs/architecture.md's Names section must say why"
+
+
 # One owner per fact (docs/architecture.md, "Who answers what"): each question is answered
 # by one function, and no other module defines a function of that name.
 OWNERS = {
@@ -227,3 +242,4 @@ def test_no_test_starts_the_faketime_wrapper() -> None:
     starting = re.compile(r"""\[\s*["']faketime["']""")
     users = [p.name for p in tests.rglob("*.py") if starting.search(p.read_text())]
     assert users == []
+

@@ -204,8 +204,8 @@ class _EchoingSmtp:
 @pytest.mark.parametrize("password", [SECRET, "pässword-" + SECRET])
 def test_a_login_error_never_carries_the_password(monkeypatch, password):
     from runwrap.notify import smtp
-    from runwrap.notify.config import parse_notifier
-    from runwrap.notify.dispatch import Notice
+    from runwrap.notify.notifiers import parse_notifier
+    from runwrap.notify.sending import Notice
 
     monkeypatch.setenv("SMTP_PASSWORD", password)
     server = _EchoingSmtp()

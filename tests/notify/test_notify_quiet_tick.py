@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from runwrap.notify.config import IMPLICIT_ON, parse_notifier
 from runwrap.notify.events import decide
+from runwrap.notify.notifiers import IMPLICIT_ON, parse_notifier
 from runwrap.run.record import nothing_to_tell
 
 from helpers.runs import RUNWRAP

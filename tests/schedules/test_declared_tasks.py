@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 import yaml
 
-from runwrap.systemd import on_calendar
+from runwrap.unitfiles import on_calendar
 
 from helpers.runs import assert_one_line_error
 
