@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from functools import cache
 from pathlib import Path
 
@@ -243,3 +244,28 @@ def test_no_test_starts_the_faketime_wrapper() -> None:
     users = [p.name for p in tests.rglob("*.py") if starting.search(p.read_text())]
     assert users == []
 
+
+# Methods a library calls by name (Markdown's extension hook, http.server's listing).
+CALLED_BY_LIBRARIES = {"extendMarkdown", "list_directory"}
+
+
+def test_no_public_function_or_class_is_dead() -> None:
+    """Every public function, method and class is named somewhere besides its own
+    definition (code, tests, benchmarks, templates): one named nowhere else is dead."""
+    words = Counter(
+        word
+        for folder in ("runwrap", "sitegen", "tests", "benchmarks", "launchers", "themes")
+        for path in (REPO / folder).rglob("*")
+        if path.is_file() and path.suffix in ("", ".py", ".html", ".js", ".j2", ".txt")
+        for word in re.findall(r"\w+", path.read_text(errors="replace"))
+    )
+    dead = []
+    for path in module_files():
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = node.name
+                if name.startswith("_") or name in CALLED_BY_LIBRARIES:
+                    continue
+                if words[name] <= 1:
+                    dead.append(f"{slash(path)}: {name}")
+    assert dead == []
