@@ -95,6 +95,7 @@ class Receiver:
 
 @pytest.fixture
 def receiver():
+    """A `Receiver` listening for the test, closed after it."""
     r = Receiver()
     yield r
     r.close()
@@ -130,6 +131,7 @@ class Mailbox:
 
 @pytest.fixture
 def mailbox():
+    """A `Mailbox` (a real SMTP server) for the test, stopped after it."""
     box = Mailbox()
     yield box
     box.stop()

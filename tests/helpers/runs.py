@@ -128,6 +128,7 @@ class Root:
 
 @pytest.fixture
 def root(tmp_path: Path):
+    """A `Root` in tmp_path, no config file; what the test started is stopped after it."""
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     root = Root(tmp_path / "root", cwd)
@@ -206,6 +207,7 @@ class Runwrap(Root):
 
 @pytest.fixture
 def rw(tmp_path: Path):
+    """A `Runwrap`: a root with its config file in tmp_path, task "job" by default."""
     runwrap = Runwrap(tmp_path)
     yield runwrap
     runwrap.stop_all()
