@@ -1,6 +1,6 @@
 """The suite's one set-up: its helpers registered, the CI rule on skips, the fast tier.
 
-Helpers live in tests/helpers/, one module per concept (tests/README.md): a test
+Helpers live in tests/helpers/, one module per concept (docs/testing.md): a test
 imports what it uses from there (`from helpers.runs import Root`), and the
 fixtures those modules define are registered here, once, for every test.
 """

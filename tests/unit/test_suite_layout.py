@@ -1,4 +1,4 @@
-"""The suite shares code one way (tests/README.md): plain helpers imported from
+"""The suite shares code one way (docs/testing.md): plain helpers imported from
 `helpers.<module>`, fixtures registered once by tests/conftest.py's `pytest_plugins`."""
 
 from __future__ import annotations
