@@ -97,7 +97,7 @@ def parse_run_args(argv: list[str]) -> tuple[dict, list[str]]:
 
 def parse_task_args(words: list[str]) -> dict:
     """`runwrap run`'s words (OPTIONS and TASK): the given options, the task as `name`."""
-    from runwrap.store.names import check_task_name
+    from runwrap.store.tasknames import check_task_name
 
     given, positional = parse_options(words, positional=True)
     if len(positional) != 1:

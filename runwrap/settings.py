@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 
-from runwrap.config import find_config_file, load_config_file, resolve_root
+from runwrap.configfile import find_config_file, load_config_file, resolve_root
 from runwrap.errors import RunwrapError
-from runwrap.store.names import check_task_name
+from runwrap.store.tasknames import check_task_name
 from runwrap.units import parse_count, parse_duration, parse_size
 
 # The overlap policies: what a run does when the task is already running.

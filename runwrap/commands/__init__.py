@@ -18,7 +18,7 @@ SUBCOMMANDS = (
 COMMON_OPTIONS = ("--root", "--config")
 
 
-def control_root(root: str | None, config: dict, must_exist: bool = True) -> str:
+def subcommand_root(root: str | None, config: dict, must_exist: bool = True) -> str:
     """The run root a subcommand reads (--root, $RUNWRAP_ROOT, the config, the default).
 
     A root that does not exist is a mistyped --root far more often than an empty
@@ -26,7 +26,7 @@ def control_root(root: str | None, config: dict, must_exist: bool = True) -> str
     """
     import os
 
-    from runwrap.config import resolve_root
+    from runwrap.configfile import resolve_root
     from runwrap.errors import RunwrapError
 
     resolved = resolve_root(root, config)

@@ -82,15 +82,15 @@ def ls_main(words: list[str]) -> int | None:
         or any(not label or label.startswith("=") for label in given["--label"])
     ):
         return None
-    from runwrap.commands import control_root, warn_skipped
-    from runwrap.config import find_config_file, load_config_file
+    from runwrap.commands import subcommand_root, warn_skipped
+    from runwrap.configfile import find_config_file, load_config_file
 
     root_given = given["--root"][-1] if given["--root"] else None
     config = load_config_file(
         find_config_file(given["--config"][-1] if given["--config"] else None)
     )
     status = cmd_ls(
-        control_root(root_given, config),
+        subcommand_root(root_given, config),
         as_json,
         color,
         tasks=tasks,
@@ -180,7 +180,7 @@ def _records(root: str, tasks: list[str] | None) -> list[dict]:
     if not tasks:
         return task_records(root)
     from runwrap.store.lookup import task_exists
-    from runwrap.store.names import check_task_name
+    from runwrap.store.tasknames import check_task_name
 
     for task in tasks:
         task_exists(root, check_task_name(task))

@@ -1,4 +1,4 @@
-"""The control form's command line: argparse, and the dispatch to one subcommand."""
+"""The subcommands' command line: argparse, and the call of the one named."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from runwrap import __version__
-from runwrap.commands import COMMON_OPTIONS, SUBCOMMANDS, control_root, warn_skipped
+from runwrap.commands import COMMON_OPTIONS, SUBCOMMANDS, subcommand_root, warn_skipped
 from runwrap.commands.check import cmd_check
 from runwrap.commands.crontab import cmd_crontab
 from runwrap.commands.feedback import cmd_feedback, cmd_parse
@@ -16,7 +16,7 @@ from runwrap.commands.ls import COLOR_CHOICES, OUTPUTS, cmd_ls, words_of
 from runwrap.commands.show import cmd_show
 from runwrap.commands.systemd import cmd_systemd
 from runwrap.commands.tail import cmd_tail
-from runwrap.config import find_config_file, load_config_file
+from runwrap.configfile import find_config_file, load_config_file
 from runwrap.errors import ExitCode, RunwrapError
 from runwrap.runform import RUN_HELP
 from runwrap.store.manifest import STATUSES
@@ -93,7 +93,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of the control form; the run form's options are in its description."""
+    """The parser of the subcommands; the run form's options are in its description."""
     parser = _Parser(
         prog="runwrap",
         usage="runwrap [OPTIONS] -- COMMAND [ARG...]\n       runwrap SUBCOMMAND [...]",
@@ -241,7 +241,7 @@ _WRITERS = frozenset({"crontab", "systemd"})
 
 
 def control_main(argv: list[str]) -> int:
-    """Run a control subcommand; return the exit status."""
+    """Run a subcommand; return the exit status."""
     parser = build_parser()
     if not argv:
         parser.print_help()
@@ -256,7 +256,7 @@ def control_main(argv: list[str]) -> int:
         return cmd_parse(args.file or args.feedback)
     config_file = find_config_file(args.config)
     config = load_config_file(config_file)
-    root = control_root(args.root, config, must_exist=args.subcommand not in _WRITERS)
+    root = subcommand_root(args.root, config, must_exist=args.subcommand not in _WRITERS)
     handlers = {
         "ls": lambda: cmd_ls(
             root,

@@ -20,7 +20,7 @@ from runwrap.timefmt import iso, parse_iso
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.notify.config import Notifier
+    from runwrap.notify.notifiers import Notifier
 
 
 def decide(

@@ -30,7 +30,7 @@ from runwrap.timefmt import iso
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.notify.config import Notifier
+    from runwrap.notify.notifiers import Notifier
 
 # Notices that open a trouble, and those that answer the one that opened it.
 _OPENS = frozenset({"failure", "late", "stuck"})

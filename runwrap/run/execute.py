@@ -391,7 +391,7 @@ def _after_run(run: _Run, manifest: dict) -> None:
         return
     clear_open(run.task_path, manifest["run_id"])
     if opts.metrics_dir:  # the Prometheus textfile: imported only when asked for
-        from runwrap.store.metrics import after_run as write_metrics
+        from runwrap.store.prometheus import after_run as write_metrics
 
         write_metrics(opts.metrics_dir, opts.root, opts.name)
     protected = {

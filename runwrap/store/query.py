@@ -36,9 +36,9 @@ from runwrap.store.lookup import (
     task_problem,
 )
 from runwrap.store.manifest import LOST, RUNNING, judge_run
-from runwrap.store.names import check_task_name
 from runwrap.store.openruns import open_runs
 from runwrap.store.state import final_manifests, read_state
+from runwrap.store.tasknames import check_task_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ from runwrap.store.layout import (
 )
 from runwrap.store.lookup import task_names
 from runwrap.store.manifest import RUNNING
-from runwrap.store.names import name_problem
+from runwrap.store.tasknames import name_problem
 from runwrap.store.openruns import open_runs
 from runwrap.store.query import task_record, view
 from sitegen.build.cache import Cache, cache_dir, fingerprint

@@ -11,7 +11,9 @@ import re
 import subprocess
 import time
 
-from conftest import RUNWRAP, Root, needs_libfaketime, shifted, wait_for
+from helpers.clock import needs_libfaketime, shifted
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP, Root
 
 SCHEDULE = ("--schedule", "* * * * *", "--grace", "5s")
 

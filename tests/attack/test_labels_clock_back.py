@@ -10,7 +10,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from conftest import RUNWRAP, Root, needs_libfaketime, shifted
+from helpers.clock import needs_libfaketime, shifted
+from helpers.runs import RUNWRAP, Root
 
 
 @needs_libfaketime

@@ -1,4 +1,4 @@
-"""Attack on issue 18's metrics (runwrap/store/metrics.py _count_runs): runs are
+"""Attack on issue 18's metrics (runwrap/store/prometheus.py _count_runs): runs are
 counted by run number, but found by walking run ids newest first and stopping at
 the first number already counted ("run ids sort by start, and so do run numbers").
 After the clock stepped back (NTP, a restored VM), a run's id sorts before an older
@@ -12,7 +12,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from conftest import RUNWRAP, Root, needs_libfaketime, shifted
+from helpers.clock import needs_libfaketime, shifted
+from helpers.runs import RUNWRAP, Root
 
 
 def _totals(prom: Path) -> int:

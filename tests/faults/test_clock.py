@@ -13,9 +13,11 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import LIBFAKETIME, Root, wait_for
 
-from .faultlib import figure
+from helpers.clock import LIBFAKETIME
+from helpers.faults import figure
+from helpers.polling import wait_for
+from helpers.runs import Root
 
 
 @pytest.fixture

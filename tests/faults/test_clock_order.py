@@ -17,9 +17,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import LIBFAKETIME, Root, needs_libfaketime
 
-from .faultlib import figure, launcher
+from helpers.clock import LIBFAKETIME, needs_libfaketime
+from helpers.faults import figure, launcher
+from helpers.runs import Root
 
 pytestmark = needs_libfaketime
 

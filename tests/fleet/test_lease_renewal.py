@@ -11,10 +11,10 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import RUNWRAP, assert_one_line_error, wait_for
 
-from .hosts import Host, on_host, require_namespaces
-from .test_lost_host import GRACE, LEASE, fleet_env, ls_task
+from helpers.hosts import GRACE, LEASE, Host, fleet_env, ls_task, on_host, require_namespaces
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP, assert_one_line_error
 
 
 def _env(tmp_path) -> dict[str, str]:

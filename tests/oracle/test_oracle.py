@@ -29,11 +29,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import RUNWRAP, needs_libfaketime, shifted, wait_for
 
 from runwrap import cli as runwrap_cli
 from runwrap.store.layout import run_ids_in
 from sitegen import cli as sitegen_cli
+
+from helpers.clock import needs_libfaketime, shifted
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP
 
 TASKS = ("quick", "sched", "slow", "kept")
 SCALE = int(os.environ.get("FAULTS_SCALE", "1"))

@@ -17,7 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import RUNWRAP, Root, assert_one_line_error, needs_libfaketime, shifted, wait_for
+
+from helpers.clock import needs_libfaketime, shifted
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP, Root, assert_one_line_error
 
 RED, GREEN = "\x1b[31m", "\x1b[32m"
 LONG = "nightly-postgres-backup-of-the-production-cluster"

@@ -6,7 +6,9 @@ from __future__ import annotations
 import subprocess
 
 import yaml
-from conftest import RUNWRAP, needs_libfaketime, shifted
+
+from helpers.clock import needs_libfaketime, shifted
+from helpers.runs import RUNWRAP
 
 pytestmark = needs_libfaketime
 

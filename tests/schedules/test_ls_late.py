@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import subprocess
 
-from conftest import RUNWRAP, needs_libfaketime, shifted
+from helpers.clock import needs_libfaketime, shifted
+from helpers.runs import RUNWRAP
 
 
 def later(root, minutes: int, *args: str) -> subprocess.CompletedProcess:

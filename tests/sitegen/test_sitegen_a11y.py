@@ -20,21 +20,14 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
-from conftest import LIBFAKETIME, shifted
-from sitegen_helpers import (
-    BIN,
-    ENV,
-    nginx_serving,
-    runwrap,
-    sitegen,
-    start_runwrap,
-    wait_for,
-    write_run,
-)
 
 from runwrap.store import siteurls
 
-pytest_plugins = ["sitegen_fixtures"]
+from helpers.clock import LIBFAKETIME, shifted
+from helpers.polling import wait_for
+from helpers.runs import BIN
+from helpers.serving import nginx_serving
+from helpers.sites import ENV, runwrap, sitegen, start_runwrap, write_run
 
 AXE_JS = Path(sys.prefix) / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 FAILING = ("serious", "critical")

@@ -24,24 +24,14 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from sitegen_helpers import (
-    BIN,
-    BUILT,
-    ENV,
-    crawl,
-    runwrap,
-    site_config,
-    sitegen,
-    snapshot,
-    wait_for,
-    write_run,
-)
 
 from sitegen.build.site import Site
 
-# The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
-pytest_plugins = ["sitegen_fixtures"]
+from helpers.polling import wait_for
+from helpers.runs import BIN
+from helpers.sites import BUILT, ENV, crawl, runwrap, site_config, sitegen, snapshot, write_run
 
+# The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
 SECRET = "TOP-SECRET-7f3a9c"
 
 
