@@ -10,9 +10,10 @@ import os
 import time
 
 from runwrap import SCHEMA
+from runwrap.store.hosts import lease_lapsed
 from runwrap.store.jsonio import read_json, write_json_atomic
 from runwrap.store.layout import MANIFEST, OPEN, RUNS, RUNWRAP_FILES
-from runwrap.store.owner import lease_expired, owner_alive
+from runwrap.store.owner import hostname, owner_alive
 
 RUNNING = "running"
 SUCCESS = "success"
@@ -60,6 +61,7 @@ FIELDS: dict[str, object] = {
     "reason": None,
     "leftovers": None,
     "schedule": None,
+    "written": None,
 }
 
 
@@ -149,7 +151,12 @@ def write_manifest(run_path: str, manifest: dict, durable: bool = True) -> None:
     `durable=False` skips the fsyncs: still atomic for readers and against a
     crash of runwrap, only not against power loss. For the frequent updates
     of a running run, whose final record is always written durably.
+
+    Each write records its writer and the writer's clock (`written`): set
+    against the file's mtime, the storage's clock, it measures the writer's
+    skew (store/hosts.py).
     """
+    manifest["written"] = {"host": hostname(), "at": time.time()}
     write_json_atomic(manifest_path(run_path), manifest, fsync=durable)
 
 
@@ -176,14 +183,18 @@ def effective_status(manifest: dict, task_path: str = "", run_id: str = "") -> s
     if alive is False:
         return LOST
     if alive is None and task_path and run_id:
-        age = lease_age(task_path, run_id)
-        if age is None:
+        try:
+            mtime = os.lstat(os.path.join(task_path, OPEN, run_id)).st_mtime
+        except OSError:
+            mtime = None
+        if mtime is None:
             # No marker: taken over (lost), or the run just ended and was recorded
             # after this manifest was read; its manifest now says which.
             again = read_json(os.path.join(task_path, RUNS, run_id, MANIFEST))
             still = isinstance(again, dict) and again.get("status") == RUNNING
             return LOST if still else RUNNING
-        if lease_expired(owner, age):
+        made = os.path.join(task_path, RUNS, run_id, MANIFEST)
+        if lease_lapsed(owner, mtime, manifest.get("written"), made, os.path.join(task_path, OPEN)):
             return LOST
     return RUNNING
 
