@@ -1,11 +1,12 @@
 """Hosts as the files they write show them: each one's clock, and whether its cron still runs.
 
 Clock skew (docs/engines.md, "Clocks"). Every manifest records who wrote it
-and when by the writer's own clock (`written: {host, at}`, manifest.py). The
-file's mtime is the storage's clock: the kernel of a local disk, the server
-of an NFS mount (which stamps a WRITE with its own time). So a host's
-offset from the storage is `written.at - mtime` of a file it wrote, exact to
-the write's latency (milliseconds). The storage's clock is the one every
+and when by the writer's own clock (`written: {host, at}`, manifest.py), and
+its writer sets its mtime with a utime that gives no time, as a lease
+renewal does: the storage stamps it with its own clock (the kernel of a
+local disk; the server of an NFS mount, SET_TO_SERVER_TIME). So a host's
+offset from the storage is `written.at - mtime` of a manifest it wrote,
+exact to a system call's latency. The storage's clock is the one every
 reader can measure itself against, so every reader on every host computes
 the same offsets, and it is the clock lease renewals carry. A host is
 flagged when its newest sample is off by more than SKEW_S.
@@ -53,14 +54,15 @@ def file_sample(written: object, path: str) -> tuple[str, float, float] | None:
 
 
 def own_offset(directory: str) -> float:
-    """This process's clock minus the storage's, measured once per process by writing an
-    unnamed file in `directory` (nothing stays); 0 where nothing can be written there."""
+    """This process's clock minus the storage's, measured once per process on an unnamed
+    file in `directory` (nothing stays); 0 where nothing can be written there."""
     if not _own:
         _own.append(_probe(directory))
     return _own[0]
 
 
 def _probe(directory: str) -> float:
+    """A utime with no time given, as a renewal is: the storage stamps it with its clock."""
     flags = getattr(os, "O_TMPFILE", 0)
     try:
         if flags:
@@ -73,7 +75,7 @@ def _probe(directory: str) -> float:
         return 0.0  # a read-only ROOT: this reader is taken to agree with the storage
     try:
         before = time.time()
-        os.write(fd, b"t")
+        os.utime(fd)
         stamped = os.fstat(fd).st_mtime
         after = time.time()
     except OSError:

@@ -157,7 +157,7 @@ def write_manifest(run_path: str, manifest: dict, durable: bool = True) -> None:
     skew (store/hosts.py).
     """
     manifest["written"] = {"host": hostname(), "at": time.time()}
-    write_json_atomic(manifest_path(run_path), manifest, fsync=durable)
+    write_json_atomic(manifest_path(run_path), manifest, fsync=durable, stamp=True)
 
 
 def read_manifest(run_path: str) -> dict | None:

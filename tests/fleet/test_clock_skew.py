@@ -26,12 +26,19 @@ AHEAD_S = 300.0
 
 
 def ahead(env: dict[str, str]) -> dict[str, str]:
-    """The environment of a host whose clock runs AHEAD_S ahead (monotonic left alone)."""
+    """The environment of a host whose clock runs AHEAD_S ahead (monotonic left alone).
+
+    FAKE_UTIME=1 keeps libfaketime off utime(NULL): by default it stamps such a
+    utime with the fake clock too, a whole world moved (storage included), which
+    is what the schedule tests want. A host on shared storage has its renewals
+    stamped by the storage (NFS sends SET_TO_SERVER_TIME): its own clock only is off.
+    """
     return {
         **env,
         "LD_PRELOAD": LIBFAKETIME,
         "FAKETIME": f"+{int(AHEAD_S // 60)}m",
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "FAKE_UTIME": "1",
     }
 
 
