@@ -105,7 +105,7 @@ class ClaimLock(TaskLock):
         if not isinstance(owner, dict) or "lease" not in owner:
             owner = {"lease": DEFAULT_LEASE_S}  # not a claim runwrap wrote: the default lease
         directory = os.path.dirname(self.path)
-        if not lease_lapsed(owner, before.st_mtime, None, "", directory):
+        if not lease_lapsed(owner, before.st_mtime, directory):
             return False
         return self._move_aside(_identity(before))
 

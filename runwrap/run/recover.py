@@ -16,7 +16,7 @@ import time
 from runwrap.run import contain
 from runwrap.run.record import record_run
 from runwrap.store.hosts import lease_lapsed
-from runwrap.store.layout import MANIFEST, NEW_PREFIX, remove_tree, task_runs_dir
+from runwrap.store.layout import NEW_PREFIX, remove_tree, task_runs_dir
 from runwrap.store.manifest import (
     LOST,
     RUNNING,
@@ -91,11 +91,7 @@ def _orphaned(task_path: str, run_id: str, name: str, now: float) -> tuple[bool,
     if manifest is not None and manifest.get("status") != RUNNING:
         # Final already: its owner is recording it (notices may take a while).
         return age > CLAIM_STALE_S, None
-    written = manifest.get("written") if manifest is not None else None
-    made = os.path.join(task_runs_dir(task_path), run_id, MANIFEST)
-    if not lease_lapsed(
-        owner, now - age, written, made, os.path.dirname(marker_path(task_path, run_id))
-    ):
+    if not lease_lapsed(owner, now - age, os.path.dirname(marker_path(task_path, run_id))):
         return False, None
     host = owner.get("host")
     where = f"on {host} " if isinstance(host, str) and host else ""

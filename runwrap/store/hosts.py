@@ -90,25 +90,21 @@ def _probe(directory: str) -> float:
     return (before + after) / 2 - stamped
 
 
-def lease_lapsed(
-    owner: object, mtime: float, written: object, manifest_path: str, directory: str
-) -> bool:
-    """Whether a lease last renewed at `mtime` (the marker's) has expired, allowing for clocks.
+def lease_lapsed(owner: object, mtime: float, directory: str) -> bool:
+    """Whether a lease last renewed at `mtime` (the marker's: the storage's clock) has
+    expired, allowing for this reader's clock.
 
     The raw age is this reader's now minus the mtime. Only when that says
-    "expired" are the clocks brought in: the reader's own offset from the
-    storage (own_offset, probed in `directory`) is taken off, and an owner
-    whose clock runs behind the storage's (`written`, the run's manifest's
-    record of its writer, at `manifest_path`) is given its lag on top of the
-    grace, since a renewal may be stamped with the owner's clock (a
-    filesystem that takes the client's time) rather than the storage's.
+    "expired" is the reader's own offset from the storage (own_offset, probed
+    in `directory`) taken off: a reader ahead never calls a live run lost,
+    and the common path costs nothing. The owner's clock does not enter: its
+    renewals are utimes with no time, stamped by the storage (nothing in the
+    run's directory, which its job can write, is believed here either).
     """
     age = time.time() - mtime
     if not lease_expired(owner, age):
         return False
-    found = file_sample(written, manifest_path)
-    lag = max(0.0, -found[1]) if found is not None else 0.0
-    return lease_expired(owner, age - own_offset(directory) - lag)
+    return lease_expired(owner, age - own_offset(directory))
 
 
 def skewed(offset: float) -> bool:

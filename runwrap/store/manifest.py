@@ -193,8 +193,7 @@ def effective_status(manifest: dict, task_path: str = "", run_id: str = "") -> s
             again = read_json(os.path.join(task_path, RUNS, run_id, MANIFEST))
             still = isinstance(again, dict) and again.get("status") == RUNNING
             return LOST if still else RUNNING
-        made = os.path.join(task_path, RUNS, run_id, MANIFEST)
-        if lease_lapsed(owner, mtime, manifest.get("written"), made, os.path.join(task_path, OPEN)):
+        if lease_lapsed(owner, mtime, os.path.join(task_path, OPEN)):
             return LOST
     return RUNNING
 
