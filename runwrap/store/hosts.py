@@ -23,6 +23,10 @@ import time
 
 from runwrap.store.owner import DEFAULT_LEASE_S, lease_expired, lease_grace
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 # A host further than this from the storage's clock is flagged: half the default lease,
 # the most a lease's grace absorbs unmeasured. Below it, write latency and NTP noise.
 SKEW_S = lease_grace(DEFAULT_LEASE_S)
@@ -130,14 +134,16 @@ def hosts_overview(
     tasks: list[tuple[str, float | None, bool | None]],
     samples: list[tuple[str, float, float]],
     silent: list[str],
+    starts: Iterable[tuple[str, float | None]] = (),
 ) -> list[dict]:
     """Per host, the "is cron running?" line's facts, by name: {host, tasks, last_started,
     scheduled, late, silent, clock}.
 
     `tasks`: (host of the task's newest run, when that run started, whether the task
     is late: None without a schedule) per task; `silent`: the hosts lateness.silent_hosts
-    names (the one rule for a host that stopped starting runs); `samples`: clock samples.
-    A host appears when it ran the newest run of some task, or wrote a sample.
+    names (the one rule for a host that stopped starting runs); `samples`: clock samples;
+    `starts`: (host, start) of other runs (a host's newest run of a task another host
+    ran last). A host appears when it ran any of these, or wrote a sample.
     """
     by_host: dict[str, dict] = {}
     known = clocks(samples)
@@ -151,6 +157,11 @@ def hosts_overview(
         if late is not None:
             row["scheduled"] += 1
             row["late"] += bool(late)
+    for host, started in starts:
+        if host:
+            row = by_host.setdefault(host, _row(host))
+            if started is not None and (row["last_started"] or 0) < started:
+                row["last_started"] = started
     for host in known:
         by_host.setdefault(host, _row(host))
     for host, row in by_host.items():

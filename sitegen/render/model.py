@@ -99,6 +99,7 @@ TASK_SUMMARY = {
     "changes": [_CHANGE],
     "host": (str, _NONE),
     "newest_started": (str, _NONE),
+    "host_starts": (dict,),
     "clocks": [{"host": (str,), "offset_s": (float,), "at": (float,)}],
     "labels": (dict,),
     "bars": {"day": [BAR], "week": [BAR]},
@@ -199,6 +200,7 @@ def task_summary(task: str, runs: list[dict], record: dict) -> dict:
         # When the newest run (of any kind: a skipped tick proves cron fired) started, and
         # the clock samples of the task's hosts: the dashboard's line per host.
         "newest_started": _newest_started(record),
+        "host_starts": _host_starts(runs),
         "clocks": [
             {"host": h[:200], "offset_s": float(o), "at": float(a)}
             for h, o, a in record.get("clocks") or ()
@@ -208,6 +210,21 @@ def task_summary(task: str, runs: list[dict], record: dict) -> dict:
         "bars": bars(runs),
         "days": days(runs),
     }
+
+
+MAX_HOSTS = 64  # per task: a manifest may say any host
+
+
+def _host_starts(runs: list[dict]) -> dict[str, str]:
+    """{host: the start of its newest run of the task}, for the hosts that ran it."""
+    found: dict[str, str] = {}
+    for r in reversed(runs):  # newest first
+        host, started = r["host"], r["started"]
+        if host and started and host not in found:
+            found[host] = started
+            if len(found) >= MAX_HOSTS:
+                break
+    return found
 
 
 def _newest_started(record: dict) -> str | None:

@@ -296,7 +296,8 @@ def host_lines(summaries: list[dict], silent: list[dict]) -> list[dict]:
         for s in summaries
     ]
     samples = [(c["host"], c["offset_s"], c["at"]) for s in summaries for c in s["clocks"]]
-    lines = hosts_overview(tasks, samples, [h["host"] for h in silent])
+    starts = [(h, parse_iso(t)) for s in summaries for h, t in s["host_starts"].items()]
+    lines = hosts_overview(tasks, samples, [h["host"] for h in silent], starts)
     for line in lines:
         line["last_started"] = iso(line["last_started"])
         if line["clock"] is not None:
