@@ -27,7 +27,7 @@ from runwrap.store.fold import (
     state_key,
     with_unfinished,
 )
-from runwrap.store.hosts import clocks, file_sample
+from runwrap.store.hosts import file_sample, skewed
 from runwrap.store.layout import MANIFEST, RUNS, is_run_id, task_dir
 from runwrap.store.lookup import (
     find_run_id,
@@ -115,11 +115,12 @@ def clock_samples(task_path: str, state: dict, unfinished: list[dict]) -> list[t
     """The clock samples (hosts.sample) of the task's newest finished run and of its runs
     still going: each manifest's writer and clock against its mtime, one lstat each."""
     found = []
-    newest = state.get("newest_run_id")
-    kept = [(newest, state.get("newest_written"))] if isinstance(newest, str) else []
-    for run_id, written in [*kept, *((m.get("run_id"), m.get("written")) for m in unfinished)]:
-        if isinstance(run_id, str) and is_run_id(run_id):
-            one = file_sample(written, os.path.join(task_path, RUNS, run_id, MANIFEST))
+    runs = os.path.join(task_path, RUNS)
+    pairs = [(state.get("newest_run_id"), state.get("newest_written"))]
+    pairs += [(m.get("run_id"), m.get("written")) for m in unfinished]
+    for run_id, written in pairs:
+        if type(written) is dict and isinstance(run_id, str) and is_run_id(run_id):
+            one = file_sample(written, f"{runs}/{run_id}/{MANIFEST}")
             if one is not None:
                 found.append(one)
     return found
@@ -230,8 +231,11 @@ def view(record: dict, lateness: dict | None = None) -> dict:
 def _skew(record: dict, host: object) -> float | None:
     """How far the clock of the host of the task's newest run is from the storage's, when
     that is far enough to flag (hosts.SKEW_S); None when it is not, or not known."""
-    known = clocks(record.get("clocks") or []).get(host) if isinstance(host, str) else None
-    return known["offset_s"] if known and known["skewed"] else None
+    newest = None
+    for item in record.get("clocks") or ():
+        if item[0] == host and (newest is None or item[2] > newest[2]):
+            newest = item
+    return round(newest[1], 1) if newest is not None and skewed(newest[1]) else None
 
 
 def _newest(state: dict, unfinished: list[dict], key: str, kept: str) -> object:
