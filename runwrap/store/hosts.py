@@ -65,18 +65,25 @@ def own_offset(directory: str) -> float:
     return _own[0]
 
 
+def probed_offset() -> float:
+    """own_offset() if this process measured it already, else 0: for what is only shown
+    (a lease's age), which never probes."""
+    return _own[0] if _own else 0.0
+
+
 def _probe(directory: str) -> float:
     """A utime with no time given, as a renewal is: the storage stamps it with its clock."""
-    flags = getattr(os, "O_TMPFILE", 0)
+    path = None
     try:
-        if flags:
-            fd = os.open(directory, flags | os.O_WRONLY | os.O_CLOEXEC, 0o600)
-            path = None
-        else:
-            path = os.path.join(directory, f".clock.{os.getpid()}")
+        # Unnamed, so that nothing can stay; a named one where the storage has no
+        # unnamed files (NFS).
+        fd = os.open(directory, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+    except (AttributeError, OSError):
+        path = os.path.join(directory, f".clock.{os.getpid()}")
+        try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    except OSError:
-        return 0.0  # a read-only ROOT: this reader is taken to agree with the storage
+        except OSError:
+            return 0.0  # a read-only ROOT: this reader is taken to agree with the storage
     try:
         before = time.time()
         os.utime(fd)

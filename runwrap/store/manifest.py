@@ -10,7 +10,7 @@ import os
 import time
 
 from runwrap import SCHEMA
-from runwrap.store.hosts import lease_lapsed
+from runwrap.store.hosts import lease_lapsed, probed_offset
 from runwrap.store.jsonio import read_json, write_json_atomic
 from runwrap.store.layout import MANIFEST, OPEN, RUNS, RUNWRAP_FILES
 from runwrap.store.owner import hostname, owner_alive
@@ -204,7 +204,8 @@ def lease_age(task_path: str, run_id: str, now: float | None = None) -> float | 
         mtime = os.lstat(os.path.join(task_path, OPEN, run_id)).st_mtime
     except OSError:
         return None
-    return max(0.0, (time.time() if now is None else now) - mtime)
+    # Less this reader's lead on the storage's clock, where a verdict measured it (hosts.py).
+    return max(0.0, (time.time() if now is None else now) - probed_offset() - mtime)
 
 
 def judge_run(manifest: dict, task_path: str, run_id: str) -> dict:

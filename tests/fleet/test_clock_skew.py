@@ -19,7 +19,7 @@ import pytest
 from conftest import wait_for
 
 from .hosts import RUNWRAP, SITEGEN, Host, on_host, require_namespaces
-from .test_lost_host import LEASE, fleet_env, ls_task
+from .test_lost_host import GRACE, LEASE, fleet_env, ls_task
 
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 AHEAD_S = 300.0
@@ -99,6 +99,8 @@ def test_a_host_ahead_is_flagged_and_judges_nothing_lost_or_late(tmp_path):
         for task, view in views_fast.items():
             assert view["lost"] == [] and not view["late"], (task, view)
         assert views_fast["steady-job"]["running"] == views["steady-job"]["running"]
+        # Its lease's age shown less the reader's lead: renewed lately, not 5 min ago.
+        assert views_fast["steady-job"]["running_runs"][0]["lease_age_s"] <= LEASE + GRACE
         assert views_fast["fast-job"]["clock_skew_s"] == pytest.approx(AHEAD_S, abs=10)
         assert views_fast["steady-done"]["clock_skew_s"] is None
         assert [ln for ln in table_fast.splitlines() if ln.startswith("clock?")] == flagged

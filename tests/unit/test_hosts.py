@@ -91,6 +91,17 @@ def test_the_own_offset_is_probed_once_and_leaves_nothing(tmp_path, monkeypatch)
     assert hosts.own_offset("/nonexistent/dir") == offset  # once per process
 
 
+def test_without_unnamed_files_the_probe_names_one_and_removes_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(hosts, "_own", [])
+    monkeypatch.delattr(os, "O_TMPFILE", raising=False)  # as on NFS: no unnamed files
+    made = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda p, *a, **k: made.append(p) or real_open(p, *a, **k))
+    assert hosts.own_offset(str(tmp_path)) == pytest.approx(0.0, abs=2.0)
+    assert [os.path.basename(p) for p in made] == [f".clock.{os.getpid()}"]
+    assert os.listdir(tmp_path) == []
+
+
 def test_a_probe_where_nothing_can_be_written_says_no_offset(monkeypatch):
     monkeypatch.setattr(hosts, "_own", [])
     assert hosts.own_offset("/nonexistent/dir") == 0.0
