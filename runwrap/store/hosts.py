@@ -42,7 +42,7 @@ def sample(written: object, mtime: float | None) -> tuple[str, float, float] | N
     host, at = written.get("host"), written.get("at")
     if not isinstance(host, str) or not host or isinstance(at, bool):
         return None
-    if not isinstance(at, (int, float)):
+    if not isinstance(at, (int, float)) or not -1e12 < at < 1e12:  # NaN and inf fail too
         return None
     return host, float(at) - mtime, mtime
 

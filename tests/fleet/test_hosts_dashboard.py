@@ -68,11 +68,13 @@ def test_each_host_has_its_line_and_a_shared_task_a_lane_per_host(tmp_path):
 
     page = (out / "index.html").read_text()
     old1 = _host_line(page, "old1")
-    assert "host-silent" in old1 and "silent" in old1 and "2 tasks" in old1, old1
+    assert "host-silent" in old1 and "silent" in old1 and "2 tasks last ran here" in old1, old1
     assert "2 of 2 scheduled late" in old1, old1
     web2 = _host_line(page, "web2")
     assert "host-silent" not in web2 and "last started a run" in web2 and "late" not in web2, web2
     assert "host-clock" not in page
+    web1 = _host_line(page, "web1")
+    assert "last started a run" in web1 and "task" not in web1, web1
 
     # The timeline: backup ran on web1 and web2, a lane each; logs, on one host, one lane.
     lanes = re.findall(r'<div class="lane" data-task="([^"]+)"(?: data-host="([^"]+)")?>', page)

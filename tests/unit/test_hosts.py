@@ -18,7 +18,9 @@ def test_a_sample_is_the_writers_clock_against_the_files_mtime():
     assert sample({"host": "web1", "at": 940}, 1000.0) == ("web1", -60.0, 1000.0)
     # Whatever a file held that is not a writer and a time is no sample.
     for written in (None, {}, {"host": "", "at": 1.0}, {"host": 3, "at": 1.0},
-                    {"host": "a", "at": True}, {"host": "a", "at": "1"}, ["a", 1.0]):  # fmt: skip
+                    {"host": "a", "at": True}, {"host": "a", "at": "1"}, ["a", 1.0],
+                    {"host": "a", "at": float("nan")}, {"host": "a", "at": float("inf")},
+                    {"host": "a", "at": 10**30}):  # fmt: skip
         assert sample(written, 1000.0) is None, written
     assert sample({"host": "a", "at": 1.0}, None) is None
 
