@@ -96,7 +96,7 @@ def silence_lines(scheduled: list, now: float) -> list[str]:
 
 
 def skew_lines(samples: list) -> list[str]:
-    """'clock of HOST runs 5m0s ahead of ROOT's storage: ...' for each host flagged
+    """'clock of HOST runs 5m ahead of ROOT's storage: ...' for each host flagged
     (store/hosts.py: its newest sample off by more than half the default lease)."""
     if not samples:
         return []
