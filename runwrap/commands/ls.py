@@ -22,6 +22,7 @@ from runwrap.commands.display import (
     short_age,
     short_duration,
     silence_lines,
+    skew_lines,
     table,
     terminal_width,
     timestamp,
@@ -163,6 +164,8 @@ def cmd_ls(
     if not (tasks or states or labels or hosts):  # a question about all of the tasks
         for line in silence_lines(scheduled, now):
             print(line)
+    for line in skew_lines([s for _v, record, _l in listed for s in record.get("clocks", ())]):
+        print(line)
     running = [m for _v, record, _lateness in listed for m in record["running"]]
     if running:
         print()

@@ -117,6 +117,9 @@ def next_state(old: dict, manifest: dict) -> dict:
         new["newest_seq"] = _int(manifest.get("seq"))
         new["newest_started_at"] = manifest.get("started_at")
         new["newest_status"] = status
+        # Its writer's clock at the write (manifest.write_manifest): the host's skew (hosts.py).
+        written = manifest.get("written")
+        new["newest_written"] = written if isinstance(written, dict) else None
         schedule = manifest.get("schedule")
         new["schedule"] = schedule if isinstance(schedule, dict) else None
         labels = manifest.get("labels")

@@ -98,6 +98,9 @@ TASK_SUMMARY = {
     "strip": [{"id": (str,), "status": (str,)}],
     "changes": [_CHANGE],
     "host": (str, _NONE),
+    "newest_started": (str, _NONE),
+    "host_starts": (dict,),
+    "clocks": [{"host": (str,), "offset_s": (float,), "at": (float,)}],
     "labels": (dict,),
     "bars": {"day": [BAR], "week": [BAR]},
     "days": [{"day": (str,), "status": (str,), "n": (int,)}],
@@ -194,11 +197,41 @@ def task_summary(task: str, runs: list[dict], record: dict) -> dict:
         # The host and labels of the newest run (the read model's: by seq, as `runwrap ls`
         # has them, not by a run id a wrong clock may have made).
         "host": as_str(v["host"], 200),
+        # When the newest run (of any kind: a skipped tick proves cron fired) started, and
+        # the clock samples of the task's hosts: the dashboard's line per host.
+        "newest_started": _newest_started(record),
+        "host_starts": _host_starts(runs),
+        "clocks": [
+            {"host": h[:200], "offset_s": float(o), "at": float(a)}
+            for h, o, a in record.get("clocks") or ()
+        ],
         "labels": dict(list(as_dict(v["labels"]).items())[:MAX_LABELS]),
         # The dashboard's timeline and calendar: bounded aggregates, never a run each.
         "bars": bars(runs),
         "days": days(runs),
     }
+
+
+MAX_HOSTS = 64  # per task: a manifest may say any host
+
+
+def _host_starts(runs: list[dict]) -> dict[str, str]:
+    """{host: the start of its newest run of the task}, for the hosts that ran it."""
+    found: dict[str, str] = {}
+    for r in reversed(runs):  # newest first
+        host, started = r["host"], r["started"]
+        if host and started and host not in found:
+            found[host] = started
+            if len(found) >= MAX_HOSTS:
+                break
+    return found
+
+
+def _newest_started(record: dict) -> str | None:
+    """The start of the task's newest run: the state's newest, or a run still going."""
+    found = [record["state"].get("newest_started_at")]
+    found += [m.get("started_at") for m in (*record["running"], *record["lost"])]
+    return max((_iso_or_none(t) for t in found if _iso_or_none(t)), default=None)
 
 
 def _last_run(last: dict, summary: dict | None) -> dict:

@@ -285,11 +285,32 @@ def counts(summaries: list[dict]) -> dict:
     )
 
 
+def host_lines(summaries: list[dict], silent: list[dict]) -> list[dict]:
+    """Each host's line (the dashboard's "is cron running?" and status.json's `hosts`):
+    the store's per-host facts (runwrap.store.hosts.hosts_overview) over the tasks as the
+    dashboard shows them; `silent`: the hosts sitegen.read.late.silent() names."""
+    from runwrap.store.hosts import hosts_overview
+
+    tasks = [
+        (s["host"], parse_iso(s["newest_started"]), s["late"] if s.get("lateness") else None)
+        for s in summaries
+    ]
+    samples = [(c["host"], c["offset_s"], c["at"]) for s in summaries for c in s["clocks"]]
+    starts = [(h, parse_iso(t)) for s in summaries for h, t in s["host_starts"].items()]
+    lines = hosts_overview(tasks, samples, [h["host"] for h in silent], starts)
+    for line in lines:
+        line["last_started"] = iso(line["last_started"])
+        if line["clock"] is not None:
+            line["clock"] = {**line["clock"], "at": iso(line["clock"]["at"])}
+    return lines
+
+
 def status_json(
     cfg: SiteConfig,
     summaries: list[dict],
     hosts: list[dict] | None = None,
     generated_at: str | None = None,
+    host_facts: list[dict] | None = None,
 ) -> dict:
     """The machine-readable state of every task (documented in docs/sitegen.md);
     `generated_at` is when it was written (the dashboard's script polls it)."""
@@ -344,5 +365,6 @@ def status_json(
         "failing": sorted(s["name"] for s in summaries if s["bucket"] == "failing"),
         "late": sorted(n for n, t in tasks.items() if t["late"]),
         "silent_hosts": [h["line"] for h in hosts or ()],
+        "hosts": host_facts or [],
         "tasks": tasks,
     }

@@ -309,6 +309,7 @@ class Writer:
         sources = {s["name"]: s for s in summaries}  # what rows are kept by (fragments.py)
         summaries = [with_lateness(s, late.get(s["name"])) for s in summaries]
         hosts = silent(late)
+        host_facts = pages.host_lines(summaries, hosts)
         ordered = sorted(summaries, key=lambda s: (rank(s["state"]), s["name"]))
         now = iso(time.time())
         self.render(
@@ -318,10 +319,11 @@ class Writer:
             tasks=ordered,
             totals=pages.counts(summaries),
             silent_hosts=hosts,
+            hosts=host_facts,
             built=now,
             **self.dashboard.context(self.env, ordered, sources, late),
         )
-        status = pages.status_json(self.cfg, ordered, hosts, generated_at=now)
+        status = pages.status_json(self.cfg, ordered, hosts, now, host_facts)
         self.write((urls.STATUS,), dumps(status) + "\n")
         changes = [c for s in summaries for c in s["changes"]]
         self.render_feed((urls.FEED,), urls.FEED, "all tasks", changes, summaries)

@@ -128,7 +128,11 @@
       row.hidden = !matches(row, q);
       if (!row.hidden) { shown += 1; visible[row.dataset.task] = true; }
     });
-    each(".lane[data-task]", function (lane) { lane.hidden = !visible[lane.dataset.task]; });
+    // A task run on several hosts has a lane per host (data-host): the host filter keeps its own.
+    each(".lane[data-task]", function (lane) {
+      var host = lane.dataset.host;
+      lane.hidden = !visible[lane.dataset.task] || !!(q.host && host !== undefined && host !== q.host);
+    });
     var out = document.getElementById("shown");
     if (out) {
       out.textContent = shown === all.length ? (shown === 1 ? "1 task" : "all " + shown + " tasks") :
