@@ -16,12 +16,12 @@ import shlex
 import subprocess
 
 import pytest
-from conftest import wait_for
 
-from .hosts import RUNWRAP, SITEGEN, Host, on_host, require_namespaces
-from .test_lost_host import GRACE, LEASE, fleet_env, ls_task
+from helpers.clock import LIBFAKETIME
+from helpers.hosts import GRACE, LEASE, Host, fleet_env, ls_task, on_host, require_namespaces
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP, SITEGEN
 
-LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 AHEAD_S = 300.0
 
 
@@ -35,7 +35,7 @@ def ahead(env: dict[str, str]) -> dict[str, str]:
     """
     return {
         **env,
-        "LD_PRELOAD": LIBFAKETIME,
+        "LD_PRELOAD": str(LIBFAKETIME),
         "FAKETIME": f"+{int(AHEAD_S // 60)}m",
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
         "FAKE_UTIME": "1",
@@ -56,7 +56,7 @@ def ls_all(env: dict[str, str], host: str = "") -> tuple[dict, str]:
     return {v["task"]: v for v in json.loads(listed.stdout)}, table.stdout
 
 
-@pytest.mark.skipif(not os.path.exists(LIBFAKETIME), reason="libfaketime is not installed")
+@pytest.mark.skipif(LIBFAKETIME is None, reason="libfaketime is not installed")
 def test_a_host_ahead_is_flagged_and_judges_nothing_lost_or_late(tmp_path):
     require_namespaces()
     env, _notices = fleet_env(tmp_path)

@@ -11,9 +11,9 @@ import subprocess
 
 import pytest
 
-from .hosts import RUNWRAP, SITEGEN, on_host, require_namespaces
-from .test_clock_skew import LIBFAKETIME
-from .test_lost_host import fleet_env
+from helpers.clock import LIBFAKETIME
+from helpers.hosts import fleet_env, on_host, require_namespaces
+from helpers.runs import RUNWRAP, SITEGEN
 
 
 def _ran(host: str, args: list[str], env: dict[str, str]) -> None:
