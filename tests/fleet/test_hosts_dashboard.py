@@ -5,13 +5,12 @@ ROOT; the runs and sitegen are the real commands."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 
 import pytest
 
-from helpers.clock import LIBFAKETIME
+from helpers.clock import needs_libfaketime, shifted
 from helpers.hosts import fleet_env, on_host, require_namespaces
 from helpers.runs import RUNWRAP, SITEGEN
 
@@ -30,14 +29,13 @@ def _host_line(page: str, host: str) -> str:
     return found.group(1) + " " + re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(2)))
 
 
-@pytest.mark.skipif(not os.path.exists(LIBFAKETIME), reason="libfaketime is not installed")
+@needs_libfaketime
 def test_each_host_has_its_line_and_a_shared_task_a_lane_per_host(tmp_path):
     require_namespaces()
     env, _notices = fleet_env(tmp_path)
     # A host whose cron stopped ten minutes ago: the runs it made then (a whole world
     # moved back, storage included: libfaketime's utime too), two tasks every minute.
-    past = {**env, "LD_PRELOAD": LIBFAKETIME, "FAKETIME": "-10m",
-            "FAKETIME_DONT_FAKE_MONOTONIC": "1"}  # fmt: skip
+    past = {**shifted(env, "-10m"), "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
     every = ["--schedule", "* * * * *"]
     for task in ("mail-queue", "cache-warm"):
         _ran("old1", ["-n", task, *every, "--", "true"], past)
