@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from runwrap.notify.config import Notifier
 
 # Notices that open a trouble, and those that answer the one that opened it.
-_OPENS = frozenset({"failure", "late", "stuck"})
+_OPENS = frozenset({"failure", "late", "stuck", "duration"})
 _ANSWERS = frozenset({"recovery", "still-failing"})
 # How long a run may take to deliver the notices it queued before another run sends
 # them in its place (its sender died): longer than any notifier's timeouts.
@@ -96,6 +96,7 @@ def plan(
             continue
         record = records.get(notifier.name, {})
         late_since = record.get("late_since")  # a late notice this run may end
+        duration_was = record.get("duration")  # a slow or fast notice it may end
         events, record = decide(notifier, record, new, manifest, now)
         pending = [dict(p) for p in record.get("pending") or [] if isinstance(p, dict)]
         kept = len(pending)
@@ -115,6 +116,7 @@ def plan(
                     "skips": new.get("consecutive_skips", 0),
                     "usual_s": new.get("last_duration_s"),
                     "late_since": late_since,
+                    "duration_was": duration_was if recovery else None,
                     "attempts": 0,
                 }
             )

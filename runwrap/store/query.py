@@ -16,6 +16,7 @@ A surface renders a view; it does not work out a task's state itself.
 from __future__ import annotations
 
 from runwrap.errors import NotFoundError
+from runwrap.store.durations import baseline, flag_of
 from runwrap.store.fold import (
     FAILING_HEALTH,
     NEVER,
@@ -203,6 +204,18 @@ def view(record: dict, lateness: dict | None = None) -> dict:
         "labels": _newest(state, [*record["running"], *record["lost"]], "labels", "labels"),
         "host": _newest(state, [*record["running"], *record["lost"]], "host", "last_host"),
         "unreadable": record.get("unreadable"),
+        "duration": duration_view(state),
+    }
+
+
+def duration_view(state: dict) -> dict:
+    """{flag, check, baseline}: whether the last run was much slower or faster than the
+    task usually is (store/durations.py), the verdict itself, and the baseline now."""
+    check = state.get("last_duration_check")
+    return {
+        "flag": flag_of(check),
+        "check": check if isinstance(check, dict) else None,
+        "baseline": baseline(state.get("durations")),
     }
 
 
