@@ -10,6 +10,7 @@ import jinja2
 
 from runwrap.store import query
 from runwrap.store import siteurls as urls
+from runwrap.store.durations import describe, flag_of
 from runwrap.store.layout import STDERR, STDOUT
 from runwrap.store.manifest import FAILING, MAX_ARTIFACTS, RECORD, RUNNING, TRACKING
 from runwrap.timefmt import iso, parse_iso
@@ -70,6 +71,9 @@ def run_fields(manifest: dict, sizes: dict[str, int | None]) -> dict[str, list]:
             else:
                 # "Output truncated: no" says nothing unusual: it folds away.
                 record["more" if value is False else group].append((label, text))
+            if key == "duration_s" and isinstance(manifest.get("duration_check"), dict):
+                check = describe(manifest["duration_check"])  # against the task's usual
+                record["fields"].append(("Duration check", as_str(check, 400) or "-"))
     return record
 
 
@@ -165,6 +169,7 @@ def run_context(
         "reason": as_str(manifest.get("reason"), 4000),
         "liveness": as_str(manifest.get("liveness"), 20),
         "progress": progress_of(feedback),
+        "duration_flag": flag_of(manifest.get("duration_check")),
         **run_fields(manifest, sizes),
         "tail": None,
         "live": _live(manifest, logs, rf) if running else None,
@@ -315,6 +320,7 @@ def status_json(
             "badge": urls.badge(name),
             "host": s["host"],
             "labels": s["labels"],
+            "duration": s["duration"],
             "last_run": None
             if last is None
             else {
@@ -322,6 +328,7 @@ def status_json(
                 "status": last["status"],
                 "started_at": last["started"],
                 "duration_s": last["duration"],
+                "duration_flag": last["flag"],
                 "url": urls.run_page(name, last["id"]),
             },
             "running": s["running_ids"],
