@@ -40,7 +40,8 @@ EXAMPLES = {
     "history": """\
   runwrap history backup                   # the last 20 runs, newest first
   runwrap history backup --status failed,timeout  # the ones that went wrong
-  runwrap history backup --since 2h --limit 0     # every run of the last 2 h""",
+  runwrap history backup --since 2h --limit 0     # every run of the last 2 h
+  runwrap history backup --grep 'disk full'       # the runs that said so""",
     "feedback": """\
   runwrap feedback import                  # the latest run's feedback values
   runwrap feedback 20261122T043733Z-3f9a   # one run's""",
@@ -166,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="AGE|DATE",
         help="only runs started since then: 2h, 30m, 1d, or a local 2026-12-04 [09:00]",
     )
+    p.add_argument(
+        "--grep",
+        metavar="TEXT",
+        help="only runs whose labels, reason, feedback or (gone wrong) stderr's last lines "
+        "contain TEXT, case aside",
+    )
     p.add_argument("--color", choices=COLOR_CHOICES, default="auto", help="colour the statuses")
     add("feedback", "a run's feedback values as JSON", json_flag=False).add_argument(
         "ref", metavar="TASK|RUN_ID"
@@ -277,6 +284,7 @@ def control_main(argv: list[str]) -> int:
             args.json,
             since=args.since,
             color=args.color,
+            grep=args.grep,
         ),
         "feedback": lambda: cmd_feedback(root, args.ref),
         "kill": lambda: cmd_kill(root, args.ref, args.signal, args.json),
