@@ -24,6 +24,7 @@ import os
 import time
 
 from runwrap.notify.events import decide, decide_late
+from runwrap.store.durations import baseline
 from runwrap.store.jsonio import read_json, write_json_atomic
 from runwrap.store.layout import NOTIFY, STATE
 from runwrap.timefmt import iso
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 # Notices that open a trouble, and those that answer the one that opened it.
 _OPENS = frozenset({"failure", "late", "stuck", "duration"})
 _ANSWERS = frozenset({"recovery", "still-failing"})
+# Notices that say what changed since the last success.
+_CHANGED = frozenset({"failure", "still-failing"})
 # How long a run may take to deliver the notices it queued before another run sends
 # them in its place (its sender died): longer than any notifier's timeouts.
 SENDING_S = 600.0
@@ -117,6 +120,9 @@ def plan(
                     "usual_s": new.get("last_duration_s"),
                     "late_since": late_since,
                     "duration_was": duration_was if recovery else None,
+                    # What changed is told against the last success (store/whatchanged.py).
+                    "against": new.get("last_success_id") if event in _CHANGED else None,
+                    "baseline": baseline(new.get("durations")) if event in _CHANGED else None,
                     "attempts": 0,
                 }
             )

@@ -24,7 +24,7 @@ _TAIL_BYTES = 64 * 1024  # enough for 20 long lines; a huge log is never read wh
 _LINE_MAX = 500
 
 DEFAULT_SUBJECT = "[runwrap] {title}: {task} on {host}"
-DEFAULT_BODY = "{summary}\n\n{details}{output_block}"
+DEFAULT_BODY = "{summary}\n\n{details}{changes_block}{output_block}"
 
 TITLES = {
     "failure": "FAILED",
@@ -67,6 +67,8 @@ VARIABLES = {
     "output": "",
     "output_name": "stderr",
     "output_block": "",
+    "changes": "",
+    "changes_block": "",
     "summary": "",
     "details": "",
 }
@@ -143,6 +145,23 @@ def _command_line(command: object) -> str:
     import shlex  # here, not at the top: it imports re, and only a notice needs it
 
     return shlex.join(str(arg) for arg in command)
+
+
+def _changes(manifest: dict, run_path: str | None, info: dict) -> str:
+    """What changed since the last success (store/whatchanged.py), as lines; "" without one."""
+    against = info.get("against")
+    if not run_path or not isinstance(against, str) or against == manifest.get("run_id"):
+        return ""
+    from runwrap.store.manifest import read_manifest
+    from runwrap.store.whatchanged import compare, describe
+
+    was_path = os.path.join(os.path.dirname(run_path), against)
+    was = read_manifest(was_path)
+    if not isinstance(was, dict):
+        return ""
+    base = info.get("baseline") if isinstance(info.get("baseline"), dict) else None
+    changes = compare(manifest, run_path, {**was, "run_id": against}, was_path, base)
+    return "\n".join(describe(changes))
 
 
 def _summary(event: str, c: dict) -> str:
@@ -234,6 +253,10 @@ def context(event: str, manifest: dict, run_path: str | None, info: dict) -> dic
     name, tail = output_tail(None if event == "late" else run_path)
     c["output_name"], c["output"] = name, tail
     c["output_block"] = f"\n\nLast lines of {name}:\n{tail}" if tail else ""
+    c["changes"] = (
+        _changes(manifest, run_path, info) if event in ("failure", "still-failing") else ""
+    )
+    c["changes_block"] = f"\n\nWhat changed:\n{c['changes']}" if c["changes"] else ""
     c["summary"] = _summary(event, c)
     rows = [
         ("task", c["task"]),

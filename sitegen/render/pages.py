@@ -11,8 +11,10 @@ import jinja2
 from runwrap.store import query
 from runwrap.store import siteurls as urls
 from runwrap.store.durations import describe, flag_of
+from runwrap.store.jsonio import read_json, write_json_atomic
 from runwrap.store.layout import STDERR, STDOUT
 from runwrap.store.manifest import FAILING, MAX_ARTIFACTS, RECORD, RUNNING, TRACKING
+from runwrap.store.whatchanged import compare
 from runwrap.timefmt import iso, parse_iso
 from runwrap.units import format_duration, format_size
 from sitegen.config import SiteConfig
@@ -179,6 +181,7 @@ def run_context(
         "artifacts": _artifacts(rf, out_run, manifest, keep),
         "report": rf.read_small(REPORT),
         "notifications": _notifications(rf.notifications(), run_id),
+        "changes": None,  # a failed run's: what_changed()
     }
     if failed or running:
         # The first log with something in it: stderr for a failure, stdout while running.
@@ -186,6 +189,41 @@ def run_context(
         if shown is not None:
             run["tail"] = {**shown, "text": _tail(shown["text"])}
     return _attributes(run), keep
+
+
+CHANGES = "changes.json"  # a failed run's what-changed, computed once (what_changed)
+
+
+def what_changed(
+    runs: files.RunsDir, run_id: str, manifest: dict, against: str | None, out_run: str, keep: set
+) -> dict | None:
+    """What changed in a failed run since `against`, the last success before it
+    (runwrap/store/whatchanged.py), kept in the run's CHANGES beside its page so that it
+    is computed once per run: again only when the run or its last success is another."""
+    if against is None:
+        return None
+    key = [run_id, against, manifest.get("ended_at"), manifest.get("stderr_bytes")]
+    path = os.path.join(out_run, CHANGES)
+    cached = read_json(path)
+    if isinstance(cached, dict) and cached.get("key") == key:
+        keep.add(CHANGES)
+        return cached
+    was = runs.manifest(against)
+    if was is None:
+        return None
+    changes = compare(
+        {**manifest, "run_id": run_id},
+        os.path.join(runs.path, run_id),
+        {**was, "run_id": against},
+        os.path.join(runs.path, against),
+    )
+    changes["key"] = key
+    try:
+        write_json_atomic(path, changes, fsync=False)
+        keep.add(CHANGES)
+    except OSError:
+        pass  # computed again next time
+    return changes
 
 
 def _attributes(run: dict) -> SimpleNamespace:
