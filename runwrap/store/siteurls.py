@@ -18,6 +18,7 @@ INDEX = "index.html"  # the page of the dashboard, a task, a run
 STATUS = "status.json"
 FEED = "feed.atom"  # the site's, and each task's
 BADGE = "badge.svg"
+SEARCH = "search.json"  # each task's search index (sitegen/publish/search.py)
 STATIC = "static"
 LOGS = (STDOUT, STDERR)  # published beside the run's page under the names they have in ROOT
 
@@ -74,6 +75,11 @@ def task_page(task: str) -> str:
 def history_page(task: str, page: int) -> str:
     """The task's history page n."""
     return url(*task_parts(task), history_name(page))
+
+
+def search_index(task: str) -> str:
+    """The task's search index, which the dashboard's search box loads."""
+    return url(*task_parts(task), SEARCH)
 
 
 def badge(task: str) -> str:
