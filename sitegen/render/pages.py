@@ -195,14 +195,20 @@ CHANGES = "changes.json"  # a failed run's what-changed, computed once (what_cha
 
 
 def what_changed(
-    runs: files.RunsDir, run_id: str, manifest: dict, against: str | None, out_run: str, keep: set
+    runs: files.RunsDir,
+    run_id: str,
+    manifest: dict,
+    against: str | None,
+    out_run: str,
+    keep: set,
+    base: dict | None = None,
 ) -> dict | None:
     """What changed in a failed run since `against`, the last success before it
     (runwrap/store/whatchanged.py), kept in the run's CHANGES beside its page so that it
     is computed once per run: again only when the run or its last success is another."""
     if against is None:
         return None
-    key = [run_id, against, manifest.get("ended_at"), manifest.get("stderr_bytes")]
+    key = [run_id, against, manifest.get("ended_at"), manifest.get("stderr_bytes"), base]
     path = os.path.join(out_run, CHANGES)
     cached = read_json(path)
     if isinstance(cached, dict) and cached.get("key") == key:
@@ -216,6 +222,7 @@ def what_changed(
         os.path.join(runs.path, run_id),
         {**was, "run_id": against},
         os.path.join(runs.path, against),
+        base,
     )
     changes["key"] = key
     try:

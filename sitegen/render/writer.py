@@ -21,6 +21,7 @@ from typing import Protocol
 import jinja2
 
 from runwrap.store import siteurls as urls
+from runwrap.store.durations import baseline, pushed
 from runwrap.store.jsonio import dumps
 from runwrap.store.manifest import FAILING, RUNNING, SUCCESS
 from runwrap.store.query import rank
@@ -144,7 +145,7 @@ class Writer:
         """Render the run pages that changed, and those whose neighbours changed (sums: the
         runs' summaries the build has already made, so that none is made twice)."""
         old_pos = {run_id: i for i, run_id in enumerate(old_order)}
-        last_ok = _last_success_before(order, sums)
+        last_ok = _last_success_before(order, sums)  # a failed run's: (run id, baseline)
         for i, run_id in enumerate(order):
             prev = order[i - 1] if i else None
             nxt = order[i + 1] if i + 1 < len(order) else None
@@ -163,7 +164,7 @@ class Writer:
                 run_sum = (sums or {}).get(run_id)
                 status = run_sum["status"] if run_sum is not None else None
                 self.render_run(
-                    task, run_id, manifest, runs, prev, nxt, status, last_ok.get(run_id)
+                    task, run_id, manifest, runs, prev, nxt, status, *last_ok.get(run_id, ())
                 )
             except OSError:
                 raise  # OUT cannot be written: the build stops, with one line
@@ -186,9 +187,11 @@ class Writer:
         nxt: str | None,
         status: str | None = None,
         against: str | None = None,
+        base: dict | None = None,
     ) -> None:
         """Render one run page and publish its logs and artifacts (`against`: the last
-        success before it, which a failed run's page says what changed since)."""
+        success before it, which a failed run's page says what changed since; `base`: the
+        task's duration baseline then)."""
         out_run = self.out_run(task, run_id)
         try:
             os.mkdir(out_run)
@@ -203,7 +206,9 @@ class Writer:
         with runs.run(run_id, self.cfg.publish, self.scratch) as rf:
             run, keep = pages.run_context(task, run_id, manifest, status, rf, out_run, not existed)
             if run.failed:
-                run.changes = pages.what_changed(runs, run_id, manifest, against, out_run, keep)
+                run.changes = pages.what_changed(
+                    runs, run_id, manifest, against, out_run, keep, base
+                )
         self.render(
             (*urls.run_parts(task, run_id), urls.INDEX),
             "run.html",
@@ -358,16 +363,22 @@ class Writer:
         prune.remove_stale_runs(os.path.join(self.out_task(task), urls.RUNS), keep)
 
 
-def _last_success_before(order: list[str], sums: dict[str, dict] | None) -> dict[str, str]:
-    """{run id: the last successful run before it} for the failed runs, in one pass."""
-    found: dict[str, str] = {}
+def _last_success_before(
+    order: list[str], sums: dict[str, dict] | None
+) -> dict[str, tuple[str, dict | None]]:
+    """{run id: (the last successful run before it, the duration baseline of the
+    successes before it)} for the failed runs, in one pass."""
+    found: dict[str, tuple[str, dict | None]] = {}
     last = None
+    window: list[float] = []
     for run_id in order:
-        status = ((sums or {}).get(run_id) or {}).get("status")
+        summary = (sums or {}).get(run_id) or {}
+        status = summary.get("status")
         if status == SUCCESS:
             last = run_id
+            window = pushed(window, summary.get("duration"))
         elif last is not None and status in FAILING:
-            found[run_id] = last
+            found[run_id] = (last, baseline(window))
     return found
 
 
