@@ -75,3 +75,21 @@ def test_the_mask_keeps_words_and_hides_what_changes():
     assert a == b
     assert mask("ERROR: replica refused") == "ERROR: replica refused"
     assert mask("facade") == "facade"  # a word of hex letters only is a word
+
+
+def test_what_changed_reads_only_the_end_of_a_huge_log(tmp_path):
+    from runwrap.store.whatchanged import READ_BYTES, compare
+
+    now, was = tmp_path / "now", tmp_path / "was"
+    now.mkdir()
+    was.mkdir()
+    (was / "stderr.log").write_text("step 1 done\n")
+    with open(now / "stderr.log", "wb") as f:  # 4 GiB, sparse: reading it whole would show
+        f.truncate(4 << 30)
+        f.seek(0, 2)
+        f.write(b"step 2 done\nboom: disk full\n")
+    changes = compare(
+        {"run_id": "b", "exit_code": 1}, str(now), {"run_id": "a", "exit_code": 0}, str(was)
+    )
+    assert changes["stderr"] == {"lines": ["boom: disk full"], "more": 0, "cut": True}
+    assert READ_BYTES <= 1 << 20
