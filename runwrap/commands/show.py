@@ -152,9 +152,9 @@ def _fields(root: str, task: str, run_id: str, m: dict, now: float) -> list[tupl
         shown = _value(kind, m.get(key), now)
         if shown is not None:
             fields.append((label, shown))
-    check = m.get("duration_check")
-    if isinstance(check, dict):  # against the task's usual durations (store/durations.py)
-        fields.append(("Duration check", clean(describe(check), 1000)))
+        check = m.get("duration_check")
+        if key == "duration_s" and isinstance(check, dict):  # against the task's usual
+            fields.append(("Duration check", clean(describe(check), 1000)))
     if m.get("status") == RUNNING:
         for key, label in (("pid", "PID"), ("liveness", "Liveness")):
             shown = _value("text", m.get(key), now)
