@@ -53,7 +53,11 @@ OPTIONS: dict[str, tuple[object, str]] = {
     "grace": (None, "duration"),
     "timezone": (None, "text"),
     "metrics_dir": (None, "path"),
+    # LO..HI seconds a successful run should take (store/durations.py); config `duration:`.
+    "expect_duration": (None, "duration_range"),
 }
+# Config keys that name an option by another name.
+_ALIASES = {"duration": "expect_duration"}
 # Options that only make sense on the command line or at the top of the config.
 _NOT_PER_TASK = frozenset({"name", "config", "root"})
 # Keys of a task's config section that are not options: the task itself (runwrap run TASK).
@@ -93,6 +97,8 @@ def convert(key: str, value: object, where: str) -> object:
     what = f"{where}{key.replace('_', '-')}"
     if kind == "duration":
         return parse_duration(value, what)
+    if kind == "duration_range":
+        return _duration_range(value, what)
     if kind == "lease":
         seconds = parse_duration(value, what)
         if seconds < MIN_LEASE_S:
@@ -146,10 +152,23 @@ def convert(key: str, value: object, where: str) -> object:
     return value
 
 
+def _duration_range(value: object, what: str) -> tuple[float | None, float | None]:
+    """(low, high) seconds from 'LO..HI', '..HI' or 'LO..' (2m..20m)."""
+    text = str(value).strip() if isinstance(value, str) else ""
+    low, sep, high = text.partition("..")
+    if not sep or not (low.strip() or high.strip()):
+        raise RunwrapError(f"bad {what} {value!r}: use LOW..HIGH, LOW.. or ..HIGH (2m..20m)")
+    bounds = tuple(parse_duration(b, what) if b.strip() else None for b in (low, high))
+    if None not in bounds and bounds[0] > bounds[1]:  # type: ignore[operator]
+        raise RunwrapError(f"bad {what} {value!r}: the low bound is above the high one")
+    return bounds  # type: ignore[return-value]
+
+
 def section(data: dict, where: str) -> dict:
     out: dict[str, object] = {}
     for raw_key, value in data.items():
         key = str(raw_key).replace("-", "_")
+        key = _ALIASES.get(key, key)
         if key in TASK_KEYS and where.startswith("tasks."):
             continue  # the task's own command (task_command), and its description for sitegen
         if key not in OPTIONS or key in _NOT_PER_TASK:

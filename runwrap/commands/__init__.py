@@ -1,4 +1,4 @@
-"""The subcommands (run, ls, show, history, feedback, parse, kill, tail, check, crontab,
+"""The subcommands (run, ls, show, history, diff, feedback, parse, kill, tail, check, crontab,
 systemd): thin, they print; the run form itself is runwrap/run/."""
 
 SUBCOMMANDS = (
@@ -6,6 +6,7 @@ SUBCOMMANDS = (
     "ls",
     "show",
     "history",
+    "diff",
     "feedback",
     "parse",
     "kill",

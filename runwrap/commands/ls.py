@@ -205,7 +205,7 @@ def _rows(listed: list, now: float) -> tuple[list[list[str]], list[list[str | No
                 cell(v["status"] if v["unreadable"] is None else v["state"], 12),
                 ago(v["since"], now),
                 ago(last.get("started_at"), now),
-                short_duration(last.get("duration_s")),
+                _flagged(v, short_duration(last.get("duration_s"))),
                 _running_short(record["running"], now),
                 _next_short(lateness, now),
             ]
@@ -227,7 +227,7 @@ def _wide_rows(listed: list, now: float) -> tuple[list[list[str]], list[list[str
             cell(v["status"] if v["unreadable"] is None else v["state"], 20),
             when(v["since"], now),
             when(last.get("started_at"), now),
-            duration(last.get("duration_s")),
+            _flagged(v, duration(last.get("duration_s"))),
             _running_cell(record["running"], now),
             "-" if lateness is None else due(lateness.next_expected, now),
             "-" if lateness is None else late_text(lateness, now),
@@ -251,6 +251,12 @@ def _paint(v: dict, status: int, running: int, late: int) -> list[str | None]:
     colour[running] = _RUNNING if v["running"] else None
     colour[late] = _LATE if v["late"] else None
     return colour
+
+
+def _flagged(v: dict, shown: str) -> str:
+    """The last run's duration, with "slow" or "fast" when it was far from the usual."""
+    flag = v["duration"]["flag"]
+    return f"{shown} {flag}" if flag else shown
 
 
 def _running_short(runs: list[dict], now: float) -> str:

@@ -9,6 +9,7 @@ from runwrap import __version__
 from runwrap.commands import COMMON_OPTIONS, SUBCOMMANDS, subcommand_root, warn_skipped
 from runwrap.commands.check import cmd_check
 from runwrap.commands.crontab import cmd_crontab
+from runwrap.commands.diff import cmd_diff
 from runwrap.commands.feedback import cmd_feedback, cmd_parse
 from runwrap.commands.history import cmd_history
 from runwrap.commands.kill import cmd_kill
@@ -40,7 +41,11 @@ EXAMPLES = {
     "history": """\
   runwrap history backup                   # the last 20 runs, newest first
   runwrap history backup --status failed,timeout  # the ones that went wrong
-  runwrap history backup --since 2h --limit 0     # every run of the last 2 h""",
+  runwrap history backup --since 2h --limit 0     # every run of the last 2 h
+  runwrap history backup --grep 'disk full'       # the runs that said so""",
+    "diff": """\
+  runwrap diff backup                      # its latest run against the last success
+  runwrap diff backup 20261122T043733Z-3f9a --against 20261121T043733Z-1c2d""",
     "feedback": """\
   runwrap feedback import                  # the latest run's feedback values
   runwrap feedback 20261122T043733Z-3f9a   # one run's""",
@@ -166,7 +171,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="AGE|DATE",
         help="only runs started since then: 2h, 30m, 1d, or a local 2026-12-04 [09:00]",
     )
+    p.add_argument(
+        "--grep",
+        metavar="TEXT",
+        help="only runs whose labels, reason, feedback or (gone wrong) stderr's last lines "
+        "contain TEXT, case aside",
+    )
     p.add_argument("--color", choices=COLOR_CHOICES, default="auto", help="colour the statuses")
+    p = add("diff", "what changed in a run since the last success")
+    p.add_argument("ref", metavar="TASK")
+    p.add_argument("run", metavar="RUN", nargs="?", help="a run id of TASK (default: its latest)")
+    p.add_argument("--against", metavar="RUN", help="compare with this run instead")
     add("feedback", "a run's feedback values as JSON", json_flag=False).add_argument(
         "ref", metavar="TASK|RUN_ID"
     )
@@ -277,7 +292,9 @@ def control_main(argv: list[str]) -> int:
             args.json,
             since=args.since,
             color=args.color,
+            grep=args.grep,
         ),
+        "diff": lambda: cmd_diff(root, args.ref, args.run, args.against, args.json),
         "feedback": lambda: cmd_feedback(root, args.ref),
         "kill": lambda: cmd_kill(root, args.ref, args.signal, args.json),
         "tail": lambda: cmd_tail(root, args.ref, args.follow, args.stream, args.lines),

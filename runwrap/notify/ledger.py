@@ -24,6 +24,7 @@ import os
 import time
 
 from runwrap.notify.events import decide, decide_late
+from runwrap.store.durations import baseline
 from runwrap.store.jsonio import read_json, write_json_atomic
 from runwrap.store.layout import NOTIFY, STATE
 from runwrap.timefmt import iso
@@ -33,8 +34,10 @@ if TYPE_CHECKING:
     from runwrap.notify.notifiers import Notifier
 
 # Notices that open a trouble, and those that answer the one that opened it.
-_OPENS = frozenset({"failure", "late", "stuck"})
+_OPENS = frozenset({"failure", "late", "stuck", "duration"})
 _ANSWERS = frozenset({"recovery", "still-failing"})
+# Notices that say what changed since the last success.
+_CHANGED = frozenset({"failure", "still-failing"})
 # How long a run may take to deliver the notices it queued before another run sends
 # them in its place (its sender died): longer than any notifier's timeouts.
 SENDING_S = 600.0
@@ -96,6 +99,7 @@ def plan(
             continue
         record = records.get(notifier.name, {})
         late_since = record.get("late_since")  # a late notice this run may end
+        duration_was = record.get("duration")  # a slow or fast notice it may end
         events, record = decide(notifier, record, new, manifest, now)
         pending = [dict(p) for p in record.get("pending") or [] if isinstance(p, dict)]
         kept = len(pending)
@@ -115,6 +119,10 @@ def plan(
                     "skips": new.get("consecutive_skips", 0),
                     "usual_s": new.get("last_duration_s"),
                     "late_since": late_since,
+                    "duration_was": duration_was if recovery else None,
+                    # What changed is told against the last success (store/whatchanged.py).
+                    "against": new.get("last_success_id") if event in _CHANGED else None,
+                    "baseline": baseline(new.get("durations")) if event in _CHANGED else None,
                     "attempts": 0,
                 }
             )

@@ -171,6 +171,7 @@ class _Run:
             started_at=iso(self.started),
             timeout_s=opts.timeout,
             heartbeat_timeout_s=opts.heartbeat_timeout,
+            expect_duration_s=list(opts.expect_duration) if opts.expect_duration else None,
             labels=redactor.values(dict(opts.labels)),
             schedule=self.schedule,
         )
@@ -377,7 +378,19 @@ def _final_manifest(
         attempts=attempts if len(attempts) > 1 else [],
         reason=outcome.reason,
     )
+    if outcome.status == SUCCESS:
+        manifest["duration_check"] = duration_check(run.task_path, manifest)
     return manifest, outcome
+
+
+def duration_check(task_path: str, manifest: dict) -> dict | None:
+    """The verdict on a successful run's duration (store/durations.py), against the
+    baseline state.json keeps: one small file, never the task's manifests."""
+    from runwrap.store.durations import judge
+
+    state = read_json(os.path.join(task_path, STATE))
+    window = state.get("durations") if isinstance(state, dict) else None
+    return judge(window, manifest.get("duration_s"), manifest.get("expect_duration_s"))
 
 
 def _after_run(run: _Run, manifest: dict) -> None:

@@ -49,6 +49,8 @@ FIELDS: dict[str, object] = {
     "owner": None,
     "timeout_s": None,
     "heartbeat_timeout_s": None,
+    "expect_duration_s": None,
+    "duration_check": None,
     "heartbeat_at": None,
     "liveness": None,
     "feedback": {},

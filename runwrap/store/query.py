@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 
 from runwrap.errors import NotFoundError
+from runwrap.store.durations import baseline, flag_of
 from runwrap.store.fold import (
     FAILING_HEALTH,
     NEVER,
@@ -225,6 +226,18 @@ def view(record: dict, lateness: dict | None = None) -> dict:
         "host": host,
         "unreadable": record.get("unreadable"),
         "clock_skew_s": _skew(record, host),
+        "duration": duration_view(state),
+    }
+
+
+def duration_view(state: dict) -> dict:
+    """{flag, check, baseline}: whether the last run was much slower or faster than the
+    task usually is (store/durations.py), the verdict itself, and the baseline now."""
+    check = state.get("last_duration_check")
+    return {
+        "flag": flag_of(check),
+        "check": check if isinstance(check, dict) else None,
+        "baseline": baseline(state.get("durations")),
     }
 
 

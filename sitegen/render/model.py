@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from runwrap.store.durations import flag_of
 from runwrap.store.fold import FAILING_HEALTH, OK, health, periods
 from runwrap.store.manifest import RUNNING, STATUSES, effective_status
 from runwrap.store.query import view
@@ -74,6 +75,7 @@ RUN_SUMMARY = {
     "info": (str, _NONE),
     "host": (str, _NONE),
     "labels": (dict,),
+    "flag": (str, _NONE),  # slow or fast (runwrap/store/durations.py)
 }
 _CHANGE = {
     "task": (str,),
@@ -104,6 +106,7 @@ TASK_SUMMARY = {
     "labels": (dict,),
     "bars": {"day": [BAR], "week": [BAR]},
     "days": [{"day": (str,), "status": (str,), "n": (int,)}],
+    "duration": (dict,),
 }
 
 
@@ -167,6 +170,7 @@ def summarize(run_id: str, manifest: dict) -> dict:
         # What the dashboard filters by: the latest run's are the task's.
         "host": as_str(manifest.get("host"), 200),
         "labels": dict(list(as_dict(manifest.get("labels")).items())[:MAX_LABELS]),
+        "flag": flag_of(manifest.get("duration_check")),
     }
 
 
@@ -186,7 +190,7 @@ def task_summary(task: str, runs: list[dict], record: dict) -> dict:
         "last_status": v["status"],
         "since": v["since"],
         "runs": len(runs),
-        "last": None if last is None else _last_run(last, by_id.get(last["run_id"])),
+        "last": None if last is None else _last_run(last, by_id.get(last["run_id"]), v),
         "running": running[0] if running else None,  # the oldest: the row's live line
         "running_ids": v["running"],
         "lost_ids": v["lost"],
@@ -209,6 +213,8 @@ def task_summary(task: str, runs: list[dict], record: dict) -> dict:
         # The dashboard's timeline and calendar: bounded aggregates, never a run each.
         "bars": bars(runs),
         "days": days(runs),
+        # The read model's verdict on the last run's duration and the baseline now.
+        "duration": v["duration"],
     }
 
 
@@ -234,10 +240,11 @@ def _newest_started(record: dict) -> str | None:
     return max((_iso_or_none(t) for t in found if _iso_or_none(t)), default=None)
 
 
-def _last_run(last: dict, summary: dict | None) -> dict:
+def _last_run(last: dict, summary: dict | None, v: dict) -> dict:
     """The task's last run as the state records it (what every surface says of it),
     with the reason its summary has, when sitegen has read it."""
     found = _from_state(last)
+    found["flag"] = v["duration"]["flag"]
     if summary is not None:
         found["reason"] = summary["reason"]
     return found
@@ -259,6 +266,7 @@ def _from_state(last: dict) -> dict:
         "info": None,
         "host": as_str(last["host"], 200),
         "labels": {},
+        "flag": None,
     }
 
 

@@ -10,8 +10,11 @@ import jinja2
 
 from runwrap.store import query
 from runwrap.store import siteurls as urls
+from runwrap.store.durations import describe, flag_of
+from runwrap.store.jsonio import read_json, write_json_atomic
 from runwrap.store.layout import STDERR, STDOUT
 from runwrap.store.manifest import FAILING, MAX_ARTIFACTS, RECORD, RUNNING, TRACKING
+from runwrap.store.whatchanged import compare
 from runwrap.timefmt import iso, parse_iso
 from runwrap.units import format_duration, format_size
 from sitegen.config import SiteConfig
@@ -70,6 +73,9 @@ def run_fields(manifest: dict, sizes: dict[str, int | None]) -> dict[str, list]:
             else:
                 # "Output truncated: no" says nothing unusual: it folds away.
                 record["more" if value is False else group].append((label, text))
+            if key == "duration_s" and isinstance(manifest.get("duration_check"), dict):
+                check = describe(manifest["duration_check"])  # against the task's usual
+                record["fields"].append(("Duration check", as_str(check, 400) or "-"))
     return record
 
 
@@ -165,6 +171,7 @@ def run_context(
         "reason": as_str(manifest.get("reason"), 4000),
         "liveness": as_str(manifest.get("liveness"), 20),
         "progress": progress_of(feedback),
+        "duration_flag": flag_of(manifest.get("duration_check")),
         **run_fields(manifest, sizes),
         "tail": None,
         "live": _live(manifest, logs, rf) if running else None,
@@ -174,6 +181,7 @@ def run_context(
         "artifacts": _artifacts(rf, out_run, manifest, keep),
         "report": rf.read_small(REPORT),
         "notifications": _notifications(rf.notifications(), run_id),
+        "changes": None,  # a failed run's: what_changed()
     }
     if failed or running:
         # The first log with something in it: stderr for a failure, stdout while running.
@@ -181,6 +189,48 @@ def run_context(
         if shown is not None:
             run["tail"] = {**shown, "text": _tail(shown["text"])}
     return _attributes(run), keep
+
+
+CHANGES = "changes.json"  # a failed run's what-changed, computed once (what_changed)
+
+
+def what_changed(
+    runs: files.RunsDir,
+    run_id: str,
+    manifest: dict,
+    against: str | None,
+    out_run: str,
+    keep: set,
+    base: dict | None = None,
+) -> dict | None:
+    """What changed in a failed run since `against`, the last success before it
+    (runwrap/store/whatchanged.py), kept in the run's CHANGES beside its page so that it
+    is computed once per run: again only when the run or its last success is another."""
+    if against is None:
+        return None
+    key = [run_id, against, manifest.get("ended_at"), manifest.get("stderr_bytes"), base]
+    path = os.path.join(out_run, CHANGES)
+    cached = read_json(path)
+    if isinstance(cached, dict) and cached.get("key") == key:
+        keep.add(CHANGES)
+        return cached
+    was = runs.manifest(against)
+    if was is None:
+        return None
+    changes = compare(
+        {**manifest, "run_id": run_id},
+        os.path.join(runs.path, run_id),
+        {**was, "run_id": against},
+        os.path.join(runs.path, against),
+        base,
+    )
+    changes["key"] = key
+    try:
+        write_json_atomic(path, changes, fsync=False)
+        keep.add(CHANGES)
+    except OSError:
+        pass  # computed again next time
+    return changes
 
 
 def _attributes(run: dict) -> SimpleNamespace:
@@ -336,6 +386,7 @@ def status_json(
             "badge": urls.badge(name),
             "host": s["host"],
             "labels": s["labels"],
+            "duration": s["duration"],
             "last_run": None
             if last is None
             else {
@@ -343,6 +394,7 @@ def status_json(
                 "status": last["status"],
                 "started_at": last["started"],
                 "duration_s": last["duration"],
+                "duration_flag": last["flag"],
                 "url": urls.run_page(name, last["id"]),
             },
             "running": s["running_ids"],

@@ -120,13 +120,15 @@ class World:
         rng = self.rng
         kind = rng.choice(
             ["ok", "ok", "fail", "fail", "timeout", "heartbeat", "retry", "kill", "sigkill",
-             "slow", "tick", "release", "keep", "past", "sched", "pod"]
+             "slow", "tick", "release", "keep", "past", "sched", "pod", "fast"]
         )  # fmt: skip
         task = rng.choice(("quick", "kept"))
         if kind == "ok":
             self.run(task, "--", "true")
         elif kind == "fail":
             self.run(task, "--", "sh", "-c", "echo boom >&2; exit 3")
+        elif kind == "fast":  # a success far below its bounds: flagged fast (issue 22)
+            self.run(task, "--expect-duration", "1h..", "--", "true")
         elif kind == "timeout":
             self.run(task, "--timeout", "0.2s", "--", "sleep", "5")
         elif kind == "heartbeat":
@@ -275,6 +277,12 @@ def assert_one_story(s: dict) -> None:
         assert (t["last_run"] or {}).get("run_id") == (last or {}).get("run_id"), what
         assert t["running"] == v["running"] and t["lost"] == v["lost"], what
         assert t["late"] == v["late"], what
+        # The last run's duration verdict (slow, fast or none), one for every surface.
+        flag = v["duration"]["flag"]
+        assert t["duration"]["flag"] == flag == (t["last_run"] or {}).get("duration_flag"), what
+        shown_run = s["show"][task] or {}
+        if flag is not None and shown_run.get("run_id") == (last or {}).get("run_id"):
+            assert (shown_run.get("duration_check") or {}).get("flag") == flag, what
         if v["state"] != "failing":
             assert v["failing_since"] is None and v["consecutive_failures"] == 0, what
         if v["state"] == "never":
@@ -318,6 +326,9 @@ def assert_one_story(s: dict) -> None:
             assert _metric(metrics, "late", task) == float(v["late"]), what
         if last is not None:
             assert _metric(metrics, "last_run_status", task, f',status="{last["status"]}"') == 1
+        for name in ("slow", "fast"):
+            one = _metric(metrics, "last_run_duration_flag", task, f',flag="{name}"')
+            assert one == float(flag == name), what
         # The feed has the change that began the task's current health (its entries are
         # dated by wall clock: a run dated in the past is not the newest there).
         # (Unless retention removed the run it began with: the feed has only what is kept.)
