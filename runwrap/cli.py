@@ -1,4 +1,4 @@
-"""runwrap's command line: the run form (`runwrap [OPTIONS] -- COMMAND`) and control subcommands.
+"""runwrap's command line: the run form (`runwrap [OPTIONS] -- COMMAND`) and the subcommands.
 
 A thin layer: parse, build options, call one core function, map our errors
 to one line on stderr and an exit status. Nothing else is imported until

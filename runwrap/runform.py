@@ -53,6 +53,9 @@ options (each also settable in the config file, per task or under defaults:):
                             (default: a fifth of the gap to the next run, at least 1m)
   --timezone TZ             the zone cron fires in (default $CRON_TZ, $TZ, /etc/localtime;
                             recorded by name with the schedule)
+  --expect-duration LOW..HIGH
+                            a successful run outside it is flagged slow or fast (2m..20m,
+                            ..1h, 30s..); without it, against the task's usual durations
   --metrics-dir DIR         after each run, write DIR/TASK.prom (Prometheus text format)
                             for node_exporter's textfile collector
 
@@ -97,7 +100,7 @@ def parse_run_args(argv: list[str]) -> tuple[dict, list[str]]:
 
 def parse_task_args(words: list[str]) -> dict:
     """`runwrap run`'s words (OPTIONS and TASK): the given options, the task as `name`."""
-    from runwrap.store.names import check_task_name
+    from runwrap.store.tasknames import check_task_name
 
     given, positional = parse_options(words, positional=True)
     if len(positional) != 1:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 
-from runwrap.config import find_config_file, load_config_file, resolve_root
+from runwrap.configfile import find_config_file, load_config_file, resolve_root
 from runwrap.errors import RunwrapError
-from runwrap.store.names import check_task_name
+from runwrap.store.tasknames import check_task_name
 from runwrap.units import parse_count, parse_duration, parse_size
 
 # The overlap policies: what a run does when the task is already running.
@@ -53,7 +53,11 @@ OPTIONS: dict[str, tuple[object, str]] = {
     "grace": (None, "duration"),
     "timezone": (None, "text"),
     "metrics_dir": (None, "path"),
+    # LO..HI seconds a successful run should take (store/durations.py); config `duration:`.
+    "expect_duration": (None, "duration_range"),
 }
+# Config keys that name an option by another name.
+_ALIASES = {"duration": "expect_duration"}
 # Options that only make sense on the command line or at the top of the config.
 _NOT_PER_TASK = frozenset({"name", "config", "root"})
 # Keys of a task's config section that are not options: the task itself (runwrap run TASK).
@@ -96,6 +100,8 @@ def convert(key: str, value: object, where: str) -> object:
     what = f"{where}{key.replace('_', '-')}"
     if kind == "duration":
         return parse_duration(value, what)
+    if kind == "duration_range":
+        return _duration_range(value, what)
     if kind == "lease":
         seconds = parse_duration(value, what)
         if seconds < MIN_LEASE_S:
@@ -149,10 +155,23 @@ def convert(key: str, value: object, where: str) -> object:
     return value
 
 
+def _duration_range(value: object, what: str) -> tuple[float | None, float | None]:
+    """(low, high) seconds from 'LO..HI', '..HI' or 'LO..' (2m..20m)."""
+    text = str(value).strip() if isinstance(value, str) else ""
+    low, sep, high = text.partition("..")
+    if not sep or not (low.strip() or high.strip()):
+        raise RunwrapError(f"bad {what} {value!r}: use LOW..HIGH, LOW.. or ..HIGH (2m..20m)")
+    bounds = tuple(parse_duration(b, what) if b.strip() else None for b in (low, high))
+    if None not in bounds and bounds[0] > bounds[1]:  # type: ignore[operator]
+        raise RunwrapError(f"bad {what} {value!r}: the low bound is above the high one")
+    return bounds  # type: ignore[return-value]
+
+
 def section(data: dict, where: str) -> dict:
     out: dict[str, object] = {}
     for raw_key, value in data.items():
         key = str(raw_key).replace("-", "_")
+        key = _ALIASES.get(key, key)
         if key in TASK_KEYS and where.startswith("tasks."):
             continue  # the task's own command (task_command), and its description for sitegen
         if key in RECORDED_KEYS:

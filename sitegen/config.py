@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from runwrap.config import find_config_file, load_config_file, resolve_root
+from runwrap.configfile import find_config_file, load_config_file, resolve_root
 from runwrap.store.layout import tasks_dir
 from sitegen.errors import SitegenError
 

@@ -41,9 +41,9 @@ def run(
         stats.seconds,
     )
     if not cfg.watch:
-        from sitegen.live import heartbeat
+        from sitegen.live import watchbeat
 
-        heartbeat.built_once(cfg.out, site.scratch)  # OUT/watch.json: no watch expected
+        watchbeat.built_once(cfg.out, site.scratch)  # OUT/watch.json: no watch expected
     if not cfg.watch and cfg.serve is None:
         return site
     server = None
@@ -55,10 +55,10 @@ def run(
             announce(url)
     try:
         if cfg.watch:
-            from sitegen.live import heartbeat
+            from sitegen.live import watchbeat
             from sitegen.live.watch import watch
 
-            heartbeat.start(cfg.out, site.scratch, stop)  # OUT/watch.json: the stale banner's
+            watchbeat.start(cfg.out, site.scratch, stop)  # OUT/watch.json: the stale banner's
             watch(site, stop)
         else:
             while not stop.wait(0.5):

@@ -1,154 +1,26 @@
-"""Shared helpers: run the real `runwrap` command in a temporary root."""
+"""The suite's one set-up: its helpers registered, the CI rule on skips, the fast tier.
+
+Helpers live in tests/helpers/, one module per concept (docs/testing.md): a test
+imports what it uses from there (`from helpers.runs import Root`), and the
+fixtures those modules define are registered here, once, for every test.
+"""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from runwrap.store.layout import run_ids_in
+# Before the helpers are imported: their asserts report like a test's own.
+pytest.register_assert_rewrite("helpers")
 
-BIN = Path(sys.executable).parent
-RUNWRAP = str(BIN / "runwrap")
-
-
-def wait_for(predicate, timeout: float = 15.0, interval: float = 0.02, what: str = "condition"):
-    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
-def assert_one_line_error(result, *fragments: str, code: int = 125) -> None:
-    """runwrap failed with `code` and said why in one line naming each of `fragments`."""
-    assert result.returncode == code, result
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    # "runwrap: ..." or, for a subcommand's usage error, "runwrap ls: error: ..."
-    assert lines[0].startswith("runwrap") and ": " in lines[0], lines[0]
-    assert "internal error" not in lines[0], lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
-class Root:
-    """A runwrap root in tmp_path, with helpers to run runwrap and read what it wrote."""
-
-    def __init__(self, path: Path, cwd: Path) -> None:
-        self.path = path
-        self.cwd = cwd
-        self.procs: list[subprocess.Popen] = []
-        self.env = {
-            **os.environ,
-            "RUNWRAP_ROOT": str(path),
-            "RUNWRAP_CONFIG": "/dev/null",
-            "XDG_CACHE_HOME": str(cwd.parent / "cache"),
-        }
-
-    def run(self, *args: str, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess:
-        """Run `runwrap ARGS` to completion, capturing its own output."""
-        return subprocess.run(
-            [RUNWRAP, *args],
-            env=kwargs.pop("env", self.env),
-            cwd=kwargs.pop("cwd", self.cwd),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            **kwargs,
-        )
-
-    def sitegen(self, out: Path) -> dict:
-        """Build the site of this root into `out` with the real sitegen; its status.json."""
-        done = subprocess.run(
-            [str(BIN / "sitegen"), "--root", str(self.path), "--out", str(out)],
-            env=self.env, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        return json.loads((out / "status.json").read_text())
-
-    def start(self, *args: str, **kwargs) -> subprocess.Popen:
-        """Start `runwrap ARGS` in the background (stopped at the end of the test)."""
-        proc = subprocess.Popen(
-            [RUNWRAP, *args],
-            env=kwargs.pop("env", self.env),
-            cwd=kwargs.pop("cwd", self.cwd),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            **kwargs,
-        )
-        self.procs.append(proc)
-        return proc
-
-    def stop_all(self) -> None:
-        """Stop what a test started and left running (a failed test must not leak jobs)."""
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.terminate()  # runwrap passes it on to the job's whole group
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-
-    def task_dir(self, task: str) -> Path:
-        return self.path / "tasks" / task
-
-    def run_ids(self, task: str) -> list[str]:
-        """The task's run ids, oldest first, as every reader lists them."""
-        return run_ids_in(str(self.task_dir(task) / "runs"))
-
-    def run_dir(self, task: str, run_id: str | None = None) -> Path:
-        run_id = run_id or self.run_ids(task)[-1]
-        return self.task_dir(task) / "runs" / run_id
-
-    def manifests(self, task: str) -> list[dict]:
-        return [self.manifest(task, r) for r in self.run_ids(task)]
-
-    def manifests_so_far(self, task: str) -> list[dict]:
-        """The manifests readable right now (for polling: a run may not have one yet)."""
-        found = []
-        for run_id in self.run_ids(task):
-            try:
-                found.append(self.manifest(task, run_id))
-            except (OSError, ValueError):
-                continue
-        return found
-
-    def manifest(self, task: str, run_id: str | None = None) -> dict:
-        return json.loads((self.run_dir(task, run_id) / "manifest.json").read_text())
-
-    def state(self, task: str) -> dict:
-        return json.loads((self.task_dir(task) / "state.json").read_text())
-
-
-@pytest.fixture
-def root(tmp_path: Path):
-    cwd = tmp_path / "cwd"
-    cwd.mkdir()
-    root = Root(tmp_path / "root", cwd)
-    yield root
-    root.stop_all()
-
-
-def pid_alive(pid: int) -> bool:
-    """True if `pid` exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2 :].split()[0] != b"Z"
+pytest_plugins = [
+    "helpers.runs",  # root, rw
+    "helpers.receivers",  # receiver, mailbox
+    "helpers.sites",  # run_root, out, served
+    "helpers.serving",  # nginx, browser, artifacts_dir
+]
 
 
 @pytest.hookimpl(hookwrapper=True)

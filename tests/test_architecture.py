@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from functools import cache
 from pathlib import Path
 
@@ -127,6 +128,21 @@ def test_a_room_never_imports_a_room_above_it(room: str, forbidden: tuple[str, .
     assert not breaches, "\n".join(breaches)
 
 
+# A module's file name says its concept, so it appears once in runwrap/ and sitegen/; the
+# exceptions are one concept seen from each command, each justified in docs/architecture.md.
+SHARED_NAMES = {"cli.py", "errors.py"}
+
+
+def test_module_names_say_their_concept_once() -> None:
+    names = [path.name for path in module_files() if path.name != "__init__.py"]
+    twice = {name for name in names if names.count(name) > 1}
+    assert twice == SHARED_NAMES, f"one name, two modules: {sorted(twice - SHARED_NAMES)}"
+    text = ARCHITECTURE.read_text()
+    names_section = text[text.index("## Names") :]
+    unjustified = [name for name in SHARED_NAMES if f"`{name}`" not in names_section]
+    assert unjustified == [], "docs/architecture.md's Names section must say why"
+
+
 # One owner per fact (docs/architecture.md, "Who answers what"): each question is answered
 # by one function, and no other module defines a function of that name.
 OWNERS = {
@@ -217,3 +233,39 @@ def test_only_sitegen_notices_imports_runwrap_notify() -> None:
         within(imported, "runwrap.notify")
         for imported in imports_of(modules()[NOTIFY_FROM_SITEGEN])
     ), f"{NOTIFY_FROM_SITEGEN} no longer sends notices: drop the exception"
+
+
+def test_no_test_starts_the_faketime_wrapper() -> None:
+    """libfaketime is preloaded through helpers.clock (shifted, Clock): the `faketime`
+    wrapper leaks a named semaphore whenever it is killed, and fails at random once a pid
+    is reused (one CI run lost this way)."""
+    tests = Path(__file__).resolve().parent
+    starting = re.compile(r"""\[\s*["']faketime["']""")
+    users = [p.name for p in tests.rglob("*.py") if starting.search(p.read_text())]
+    assert users == []
+
+
+# Methods a library calls by name (Markdown's extension hook, http.server's listing).
+CALLED_BY_LIBRARIES = {"extendMarkdown", "list_directory"}
+
+
+def test_no_public_function_or_class_is_dead() -> None:
+    """Every public function, method and class is named somewhere besides its own
+    definition (code, tests, benchmarks, templates): one named nowhere else is dead."""
+    words = Counter(
+        word
+        for folder in ("runwrap", "sitegen", "tests", "benchmarks", "launchers", "themes")
+        for path in (REPO / folder).rglob("*")
+        if path.is_file() and path.suffix in ("", ".py", ".html", ".js", ".j2", ".txt")
+        for word in re.findall(r"\w+", path.read_text(errors="replace"))
+    )
+    dead = []
+    for path in module_files():
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = node.name
+                if name.startswith("_") or name in CALLED_BY_LIBRARIES:
+                    continue
+                if words[name] <= 1:
+                    dead.append(f"{slash(path)}: {name}")
+    assert dead == []

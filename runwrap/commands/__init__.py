@@ -1,4 +1,4 @@
-"""The subcommands (run, ls, show, history, feedback, parse, kill, tail, check, crontab,
+"""The subcommands (run, ls, show, history, diff, feedback, parse, kill, tail, check, crontab,
 systemd, mute, unmute, ack, retire): thin, they print; the run form itself is runwrap/run/."""
 
 SUBCOMMANDS = (
@@ -6,6 +6,7 @@ SUBCOMMANDS = (
     "ls",
     "show",
     "history",
+    "diff",
     "feedback",
     "parse",
     "kill",
@@ -22,7 +23,7 @@ SUBCOMMANDS = (
 COMMON_OPTIONS = ("--root", "--config")
 
 
-def control_root(root: str | None, config: dict, must_exist: bool = True) -> str:
+def subcommand_root(root: str | None, config: dict, must_exist: bool = True) -> str:
     """The run root a subcommand reads (--root, $RUNWRAP_ROOT, the config, the default).
 
     A root that does not exist is a mistyped --root far more often than an empty
@@ -30,7 +31,7 @@ def control_root(root: str | None, config: dict, must_exist: bool = True) -> str
     """
     import os
 
-    from runwrap.config import resolve_root
+    from runwrap.configfile import resolve_root
     from runwrap.errors import RunwrapError
 
     resolved = resolve_root(root, config)

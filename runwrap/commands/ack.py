@@ -12,9 +12,9 @@ from runwrap.commands.display import print_json
 from runwrap.errors import ExitCode, StateError
 from runwrap.store.layout import task_dir
 from runwrap.store.lookup import task_exists
-from runwrap.store.names import check_task_name
 from runwrap.store.notes import operator, write_ack
 from runwrap.store.query import task_record
+from runwrap.store.tasknames import check_task_name
 from runwrap.timefmt import iso
 
 

@@ -66,7 +66,7 @@ _loaded: dict[tuple, list] = {}
 
 def _notify(root: str, config: dict, task: str, lateness, item: dict, notify) -> None:
     from runwrap.notify import check_late
-    from runwrap.notify.config import load_notifiers
+    from runwrap.notify.notifiers import load_notifiers
     from runwrap.settings import configured_notify, convert
     from runwrap.store.lateness import newest_run_id
 
@@ -80,6 +80,6 @@ def _notify(root: str, config: dict, task: str, lateness, item: dict, notify) ->
     if not _loaded[key]:
         return
     run_id = newest_run_id(item["state"], [*item["running"], *item["lost"]])
-    from runwrap.config import site_url  # one rule: only the config's own root has pages there
+    from runwrap.configfile import site_url  # one rule: only the config's own root has pages there
 
     check_late(root, task, lateness.as_json(), run_id or "", _loaded[key], site_url(root, config))

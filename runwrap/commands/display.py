@@ -95,6 +95,25 @@ def silence_lines(scheduled: list, now: float) -> list[str]:
     ]
 
 
+def skew_lines(samples: list) -> list[str]:
+    """'clock of HOST runs 5m ahead of ROOT's storage: ...' for each host flagged
+    (store/hosts.py: its newest sample off by more than half the default lease)."""
+    if not samples:
+        return []
+    from runwrap.store.hosts import clocks
+
+    lines = []
+    for host, known in clocks(samples).items():
+        if known["skewed"]:
+            offset = known["offset_s"]
+            side = "ahead of" if offset > 0 else "behind"
+            lines.append(
+                f"clock? {clean(host, 64)} runs {short_duration(abs(offset))} {side} "
+                "the storage's clock: its times are off by that (leases and lateness allow for it)"
+            )
+    return lines
+
+
 def timestamp(iso_text: object) -> float | None:
     """The Unix time of a manifest's time field, or None (not one, or out of range)."""
     return _timestamp(iso_text)

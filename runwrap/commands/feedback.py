@@ -9,7 +9,7 @@ from runwrap.commands.display import (
     print_json,
 )
 from runwrap.errors import ExitCode, RunwrapError
-from runwrap.store.feedback import parse_bytes, read_like_taskwatcher
+from runwrap.store.feedbacklog import parse_bytes, read_like_taskwatcher
 from runwrap.store.layout import FEEDBACK, RUNS
 from runwrap.store.lookup import (
     Unreadable,

@@ -28,9 +28,10 @@ from runwrap.commands.display import (
     use_colour,
 )
 from runwrap.errors import ExitCode, RunwrapError
+from runwrap.store.findtext import matches, run_text
 from runwrap.store.fold import order_key
 from runwrap.store.jsonio import Unreadable
-from runwrap.store.layout import SEQ, task_dir
+from runwrap.store.layout import SEQ, run_dir, task_dir
 from runwrap.store.lookup import open_regular, read_fd, read_runs, task_runs
 from runwrap.store.manifest import FAILING, RUNNING, SUCCESS, judge_run
 from runwrap.store.wallclock import clock_doubts
@@ -52,19 +53,24 @@ def cmd_history(
     as_json: bool,
     since: str | None = None,
     color: str = "auto",
+    grep: str | None = None,
 ) -> int:
     """A task's runs, newest first by seq (runs without a readable manifest are skipped)."""
     now = time.time()
     since_ts = None if since is None else since_time(since, now)
     task, run_ids = task_runs(root, ref)
 
-    def wanted(m: dict) -> bool:
+    def wanted(run_id: str, m: dict) -> bool:
         if statuses and m["status"] not in statuses:
             return False
-        if since_ts is None:
+        if since_ts is not None:
+            started = timestamp(m.get("started_at"))
+            if started is None or started < since_ts:
+                return False
+        if grep is None:
             return True
-        started = timestamp(m.get("started_at"))
-        return started is not None and started >= since_ts
+        # What the dashboard's search finds a run by (store/findtext.py).
+        return matches(run_text(task, m, run_dir(root, task, run_id)), grep)
 
     # A table keeps each run's row, not its manifest: thousands of manifests
     # held at once cost the garbage collector more than reading them did.
@@ -85,6 +91,7 @@ def cmd_history(
     if not found:
         asked = [f"with status {','.join(statuses)}"] if statuses else []
         asked += [f"since {since}"] if since else []
+        asked += [f"matching {grep!r}"] if grep is not None else []
         print(" ".join([f"no runs of {task}", *asked]))
         return ExitCode.OK
     rows = [HEADER, *found]
@@ -99,7 +106,7 @@ def _newest_first(
     root: str,
     task: str,
     run_ids: list[str],
-    wanted: Callable[[dict], bool],
+    wanted: Callable[[str, dict], bool],
     keep: Callable[[str, dict], object],
     limit: int,
 ) -> list:
@@ -120,7 +127,7 @@ def _newest_first(
     for run_id, manifest in read_runs(root, task, reversed(run_ids)):
         judge_run(manifest, task_dir(root, task), run_id)
         key = order_key({"seq": manifest.get("seq"), "run_id": run_id})
-        take = wanted(manifest)
+        take = wanted(run_id, manifest)
         if take:
             found.append((key, keep(run_id, manifest)))
         if frontier is None or not limit:

@@ -23,6 +23,7 @@ from runwrap.commands.display import (
     short_age,
     short_duration,
     silence_lines,
+    skew_lines,
     table,
     terminal_width,
     timestamp,
@@ -83,15 +84,15 @@ def ls_main(words: list[str]) -> int | None:
         or any(not label or label.startswith("=") for label in given["--label"])
     ):
         return None
-    from runwrap.commands import control_root, warn_skipped
-    from runwrap.config import find_config_file, load_config_file
+    from runwrap.commands import subcommand_root, warn_skipped
+    from runwrap.configfile import find_config_file, load_config_file
 
     root_given = given["--root"][-1] if given["--root"] else None
     config = load_config_file(
         find_config_file(given["--config"][-1] if given["--config"] else None)
     )
     status = cmd_ls(
-        control_root(root_given, config),
+        subcommand_root(root_given, config),
         as_json,
         color,
         tasks=tasks,
@@ -164,6 +165,8 @@ def cmd_ls(
     if not (tasks or states or labels or hosts):  # a question about all of the tasks
         for line in silence_lines(scheduled, now):
             print(line)
+    for line in skew_lines([s for _v, record, _l in listed for s in record.get("clocks", ())]):
+        print(line)
     for v, _record, _lateness in listed:
         for line in note_lines(v, now):  # muted, acknowledged: said under the table
             print(f"{clean(v['task'], 64)}: {line}")
@@ -184,7 +187,7 @@ def _records(root: str, tasks: list[str] | None) -> list[dict]:
     if not tasks:
         return task_records(root)
     from runwrap.store.lookup import task_exists
-    from runwrap.store.names import check_task_name
+    from runwrap.store.tasknames import check_task_name
 
     for task in tasks:
         task_exists(root, check_task_name(task))
@@ -206,7 +209,7 @@ def _rows(listed: list, now: float) -> tuple[list[list[str]], list[list[str | No
                 cell(v["status"] if v["unreadable"] is None else v["state"], 12),
                 ago(v["since"], now),
                 ago(last.get("started_at"), now),
-                short_duration(last.get("duration_s")),
+                _flagged(v, short_duration(last.get("duration_s"))),
                 _running_short(record["running"], now),
                 _next_short(lateness, now),
             ]
@@ -228,7 +231,7 @@ def _wide_rows(listed: list, now: float) -> tuple[list[list[str]], list[list[str
             cell(v["status"] if v["unreadable"] is None else v["state"], 20),
             when(v["since"], now),
             when(last.get("started_at"), now),
-            duration(last.get("duration_s")),
+            _flagged(v, duration(last.get("duration_s"))),
             _running_cell(record["running"], now),
             "-" if lateness is None else due(lateness.next_expected, now),
             "-" if lateness is None else late_text(lateness, now),
@@ -252,6 +255,12 @@ def _paint(v: dict, status: int, running: int, late: int) -> list[str | None]:
     colour[running] = _RUNNING if v["running"] else None
     colour[late] = _LATE if v["late"] else None
     return colour
+
+
+def _flagged(v: dict, shown: str) -> str:
+    """The last run's duration, with "slow" or "fast" when it was far from the usual."""
+    flag = v["duration"]["flag"]
+    return f"{shown} {flag}" if flag else shown
 
 
 def _running_short(runs: list[dict], now: float) -> str:

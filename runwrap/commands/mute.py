@@ -12,9 +12,9 @@ import time
 from runwrap.commands.display import clock, print_json
 from runwrap.errors import ExitCode, NotFoundError, RunwrapError
 from runwrap.store.lookup import task_exists
-from runwrap.store.names import check_task_name
 from runwrap.store.notes import operator
 from runwrap.store.silences import ALL, remove_all, remove_mute, write_mute
+from runwrap.store.tasknames import check_task_name
 from runwrap.timefmt import parse_iso
 from runwrap.units import format_duration, parse_duration
 

@@ -1,4 +1,4 @@
-"""The control form's command line: argparse, and the dispatch to one subcommand."""
+"""The subcommands' command line: argparse, and the call of the one named."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import argparse
 import sys
 
 from runwrap import __version__
-from runwrap.commands import COMMON_OPTIONS, SUBCOMMANDS, control_root, warn_skipped
+from runwrap.commands import COMMON_OPTIONS, SUBCOMMANDS, subcommand_root, warn_skipped
 from runwrap.commands.ack import cmd_ack
 from runwrap.commands.check import cmd_check
 from runwrap.commands.crontab import cmd_crontab
+from runwrap.commands.diff import cmd_diff
 from runwrap.commands.feedback import cmd_feedback, cmd_parse
 from runwrap.commands.history import cmd_history
 from runwrap.commands.kill import cmd_kill
@@ -19,7 +20,7 @@ from runwrap.commands.retire import cmd_retire
 from runwrap.commands.show import cmd_show
 from runwrap.commands.systemd import cmd_systemd
 from runwrap.commands.tail import cmd_tail
-from runwrap.config import find_config_file, load_config_file
+from runwrap.configfile import find_config_file, load_config_file
 from runwrap.errors import ExitCode, RunwrapError
 from runwrap.runform import RUN_HELP
 from runwrap.store.manifest import STATUSES
@@ -43,7 +44,11 @@ EXAMPLES = {
     "history": """\
   runwrap history backup                   # the last 20 runs, newest first
   runwrap history backup --status failed,timeout  # the ones that went wrong
-  runwrap history backup --since 2h --limit 0     # every run of the last 2 h""",
+  runwrap history backup --since 2h --limit 0     # every run of the last 2 h
+  runwrap history backup --grep 'disk full'       # the runs that said so""",
+    "diff": """\
+  runwrap diff backup                      # its latest run against the last success
+  runwrap diff backup 20261122T043733Z-3f9a --against 20261121T043733Z-1c2d""",
     "feedback": """\
   runwrap feedback import                  # the latest run's feedback values
   runwrap feedback 20261122T043733Z-3f9a   # one run's""",
@@ -109,7 +114,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of the control form; the run form's options are in its description."""
+    """The parser of the subcommands; the run form's options are in its description."""
     parser = _Parser(
         prog="runwrap",
         usage="runwrap [OPTIONS] -- COMMAND [ARG...]\n       runwrap SUBCOMMAND [...]",
@@ -182,7 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="AGE|DATE",
         help="only runs started since then: 2h, 30m, 1d, or a local 2026-12-04 [09:00]",
     )
+    p.add_argument(
+        "--grep",
+        metavar="TEXT",
+        help="only runs whose labels, reason, feedback or (gone wrong) stderr's last lines "
+        "contain TEXT, case aside",
+    )
     p.add_argument("--color", choices=COLOR_CHOICES, default="auto", help="colour the statuses")
+    p = add("diff", "what changed in a run since the last success")
+    p.add_argument("ref", metavar="TASK")
+    p.add_argument("run", metavar="RUN", nargs="?", help="a run id of TASK (default: its latest)")
+    p.add_argument("--against", metavar="RUN", help="compare with this run instead")
     add("feedback", "a run's feedback values as JSON", json_flag=False).add_argument(
         "ref", metavar="TASK|RUN_ID"
     )
@@ -276,7 +291,7 @@ _WRITERS = frozenset({"crontab", "systemd"})
 
 
 def control_main(argv: list[str]) -> int:
-    """Run a control subcommand; return the exit status."""
+    """Run a subcommand; return the exit status."""
     parser = build_parser()
     if not argv:
         parser.print_help()
@@ -291,7 +306,7 @@ def control_main(argv: list[str]) -> int:
         return cmd_parse(args.file or args.feedback)
     config_file = find_config_file(args.config)
     config = load_config_file(config_file)
-    root = control_root(args.root, config, must_exist=args.subcommand not in _WRITERS)
+    root = subcommand_root(args.root, config, must_exist=args.subcommand not in _WRITERS)
     handlers = {
         "ls": lambda: cmd_ls(
             root,
@@ -312,7 +327,9 @@ def control_main(argv: list[str]) -> int:
             args.json,
             since=args.since,
             color=args.color,
+            grep=args.grep,
         ),
+        "diff": lambda: cmd_diff(root, args.ref, args.run, args.against, args.json),
         "feedback": lambda: cmd_feedback(root, args.ref),
         "kill": lambda: cmd_kill(root, args.ref, args.signal, args.json, args.reason),
         "mute": lambda: cmd_mute(

@@ -14,12 +14,12 @@ from runwrap.errors import ExitCode, StateError
 from runwrap.store.jsonio import read_json
 from runwrap.store.layout import NOTIFY, STATE, remove_tree, task_dir, tasks_dir
 from runwrap.store.lookup import run_ids, task_exists
-from runwrap.store.names import check_task_name
 from runwrap.store.notes import operator
 from runwrap.store.openruns import open_runs
 from runwrap.store.query import task_record
 from runwrap.store.retired import write_retired
 from runwrap.store.state import locked
+from runwrap.store.tasknames import check_task_name
 from runwrap.timefmt import iso
 
 

@@ -29,6 +29,7 @@ from runwrap.commands.display import (
 )
 from runwrap.commands.tail import log_tail
 from runwrap.errors import ExitCode
+from runwrap.store.durations import describe
 from runwrap.store.fold import health
 from runwrap.store.layout import STDERR, STDOUT, run_dir
 from runwrap.store.lookup import load_run
@@ -160,6 +161,9 @@ def _fields(root: str, task: str, run_id: str, m: dict, now: float) -> list[tupl
         shown = _value(kind, m.get(key), now)
         if shown is not None:
             fields.append((label, shown))
+        check = m.get("duration_check")
+        if key == "duration_s" and isinstance(check, dict):  # against the task's usual
+            fields.append(("Duration check", clean(describe(check), 1000)))
     if m.get("status") == RUNNING:
         for key, label in (("pid", "PID"), ("liveness", "Liveness")):
             shown = _value("text", m.get(key), now)

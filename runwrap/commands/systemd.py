@@ -6,7 +6,7 @@ import os
 
 from runwrap.declared import declared_tasks
 from runwrap.errors import ExitCode, RunwrapError
-from runwrap.systemd import units
+from runwrap.unitfiles import units
 
 
 def cmd_systemd(

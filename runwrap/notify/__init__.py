@@ -13,7 +13,7 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.notify.config import Notifier
+    from runwrap.notify.notifiers import Notifier
     from runwrap.settings import RunOptions
 
 # One process runs one task: the checked notifiers and the start pings in flight.
@@ -26,7 +26,7 @@ def prepare(opts: RunOptions, environ: dict[str, str] | None = None) -> list[Not
     cached = _loaded.get(id(opts))
     if cached is not None and cached[0] is opts:
         return cached[1]
-    from runwrap.notify.config import load_notifiers
+    from runwrap.notify.notifiers import load_notifiers
 
     notifiers = load_notifiers(
         list(opts.notify), opts.config_data, environ, implicit=opts.notify_implicit
@@ -36,7 +36,7 @@ def prepare(opts: RunOptions, environ: dict[str, str] | None = None) -> list[Not
 
 
 def _site_url(opts: RunOptions) -> object:
-    from runwrap.config import site_url
+    from runwrap.configfile import site_url
 
     return site_url(opts.root, opts.config_data)
 
@@ -47,8 +47,8 @@ def run_started(opts: RunOptions, run_path: str, manifest: dict) -> None:
     if not pingers:
         return
     try:
-        from runwrap.notify.dispatch import start
         from runwrap.notify.healthchecks import new_rid
+        from runwrap.notify.sending import start
 
         rid = new_rid()
         item = {"event": "start", "run_id": manifest.get("run_id"), "rid": rid}
@@ -112,8 +112,8 @@ def deliver(
     rid, pings = _pings.pop(manifest.get("run_id") or "", (None, []))
     if not any(queue.values()) and not pings:
         return new
-    from runwrap.notify.dispatch import finish, start
     from runwrap.notify.ledger import read_ledger, settle, write_ledger
+    from runwrap.notify.sending import finish, start
     from runwrap.say import warn
     from runwrap.store.state import locked
 
@@ -193,7 +193,7 @@ def check_late(
     locked(task_path, decide)
     if not any(queue.values()):
         return []
-    from runwrap.notify.dispatch import finish, start
+    from runwrap.notify.sending import finish, start
     from runwrap.store.manifest import read_manifest
 
     run_path = run_dir(root, task, run_id)

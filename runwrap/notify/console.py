@@ -12,8 +12,8 @@ from runwrap.visible import visible
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.notify.config import Notifier
-    from runwrap.notify.dispatch import Notice
+    from runwrap.notify.notifiers import Notifier
+    from runwrap.notify.sending import Notice
 
 
 def send(notifier: Notifier, notice: Notice, timeout: float) -> None:

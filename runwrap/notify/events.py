@@ -11,16 +11,20 @@ told about the failure), and in between only a reminder every
     last_notice_at  when the failure notice or the last reminder was queued
     late_since      a `late` notice was queued for the lateness that began then
                     (runwrap check decides it; the task's next run ends it)
+    duration        a `duration` notice was queued for a run flagged "slow" or
+                    "fast" (store/durations.py); the next successful run of
+                    usual length ends it with a recovery
 """
 
 from __future__ import annotations
 
+from runwrap.store.durations import flag_of
 from runwrap.store.manifest import FAILING, SKIPPED, SUCCESS
 from runwrap.timefmt import iso, parse_iso
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.notify.config import Notifier
+    from runwrap.notify.notifiers import Notifier
 
 
 def decide(
@@ -76,10 +80,16 @@ def decide(
                 events.append("still-failing")
                 told["last_notice_at"] = iso(now)
     elif status == SUCCESS:
-        if (told.get("told") or was_late) and "recovery" in on:
+        flag = flag_of(manifest.get("duration_check"))
+        # A duration told once: the same flag again is no news, a usual run ends it.
+        was_odd = told.pop("duration", None) if told.get("duration") != flag else None
+        if (told.get("told") or was_late or (was_odd and not flag)) and "recovery" in on:
             events.append("recovery")
         for key in ("failing", "told", "since", "last_notice_at"):
             told.pop(key, None)
+        if flag and told.get("duration") != flag and "duration" in on:
+            events.append("duration")
+            told["duration"] = flag
     # `always` adds a notice only for runs that raised nothing more specific.
     if not events and "always" in on:
         events.append("always")

@@ -16,8 +16,8 @@ from runwrap.store.manifest import FAILING, SKIPPED, SUCCESS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.notify.config import Notifier
-    from runwrap.notify.dispatch import Notice
+    from runwrap.notify.notifiers import Notifier
+    from runwrap.notify.sending import Notice
 
 _BODY_MAX = 100_000  # Healthchecks keeps the first 100 kB of a ping body
 

@@ -24,6 +24,7 @@ import os
 import time
 
 from runwrap.notify.events import decide, decide_late
+from runwrap.store.durations import baseline
 from runwrap.store.fold import FAILING_HEALTH, OK, health
 from runwrap.store.jsonio import read_json, write_json_atomic
 from runwrap.store.layout import NOTIFY, STATE
@@ -32,11 +33,13 @@ from runwrap.timefmt import iso
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.notify.config import Notifier
+    from runwrap.notify.notifiers import Notifier
 
 # Notices that open a trouble, and those that answer the one that opened it.
-_OPENS = frozenset({"failure", "late", "stuck"})
+_OPENS = frozenset({"failure", "late", "stuck", "duration"})
 _ANSWERS = frozenset({"recovery", "still-failing"})
+# Notices that say what changed since the last success.
+_CHANGED = frozenset({"failure", "still-failing"})
 # How long a run may take to deliver the notices it queued before another run sends
 # them in its place (its sender died): longer than any notifier's timeouts.
 SENDING_S = 600.0
@@ -123,6 +126,7 @@ def plan(
             records[notifier.name] = hush(record, health(old.get("status")))
             continue
         late_since = record.get("late_since")  # a late notice this run may end
+        duration_was = record.get("duration")  # a slow or fast notice it may end
         if MUTED_FROM in record:
             events, record = after_silence(notifier, record, new, manifest, now)
         else:
@@ -145,6 +149,10 @@ def plan(
                     "skips": new.get("consecutive_skips", 0),
                     "usual_s": new.get("last_duration_s"),
                     "late_since": late_since,
+                    "duration_was": duration_was if recovery else None,
+                    # What changed is told against the last success (store/whatchanged.py).
+                    "against": new.get("last_success_id") if event in _CHANGED else None,
+                    "baseline": baseline(new.get("durations")) if event in _CHANGED else None,
                     "attempts": 0,
                 }
             )

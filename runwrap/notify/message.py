@@ -14,6 +14,7 @@ import time
 
 from runwrap import SCHEMA
 from runwrap.store import siteurls
+from runwrap.store.durations import describe, flag_of
 from runwrap.store.layout import STDERR, STDOUT
 from runwrap.timefmt import parse_iso
 from runwrap.units import count, format_duration
@@ -23,7 +24,7 @@ _TAIL_BYTES = 64 * 1024  # enough for 20 long lines; a huge log is never read wh
 _LINE_MAX = 500
 
 DEFAULT_SUBJECT = "[runwrap] {title}: {task} on {host}"
-DEFAULT_BODY = "{summary}\n\n{details}{output_block}"
+DEFAULT_BODY = "{summary}\n\n{details}{changes_block}{output_block}"
 
 TITLES = {
     "failure": "FAILED",
@@ -32,6 +33,7 @@ TITLES = {
     "skipped": "SKIPPED",
     "stuck": "STUCK",
     "late": "LATE",
+    "duration": "SLOW",  # or FAST: context() says which
 }
 
 # Every variable a template may use, with a sample value for checking templates.
@@ -49,6 +51,8 @@ VARIABLES = {
     "ended_at": "2026-11-22 05:37:34 +0100",
     "duration": "1 s",
     "duration_s": 1.0,
+    "duration_flag": "",
+    "duration_check": "",
     "exit_code": 1,
     "signal": "",
     "failures": 1,
@@ -63,6 +67,8 @@ VARIABLES = {
     "output": "",
     "output_name": "stderr",
     "output_block": "",
+    "changes": "",
+    "changes_block": "",
     "summary": "",
     "details": "",
 }
@@ -141,6 +147,23 @@ def _command_line(command: object) -> str:
     return shlex.join(str(arg) for arg in command)
 
 
+def _changes(manifest: dict, run_path: str | None, info: dict) -> str:
+    """What changed since the last success (store/whatchanged.py), as lines; "" without one."""
+    against = info.get("against")
+    if not run_path or not isinstance(against, str) or against == manifest.get("run_id"):
+        return ""
+    from runwrap.store.manifest import read_manifest
+    from runwrap.store.whatchanged import compare, describe
+
+    was_path = os.path.join(os.path.dirname(run_path), against)
+    was = read_manifest(was_path)
+    if not isinstance(was, dict):
+        return ""
+    base = info.get("baseline") if isinstance(info.get("baseline"), dict) else None
+    changes = compare(manifest, run_path, {**was, "run_id": against}, was_path, base)
+    return "\n".join(describe(changes))
+
+
 def _summary(event: str, c: dict) -> str:
     task, host = c["task"], c["host"]
     why = f": {c['reason']}" if c["reason"] else ""
@@ -150,6 +173,13 @@ def _summary(event: str, c: dict) -> str:
         return (
             f"{task} is late on {host}: its run due at {c['late_since']} has not started "
             f"({c['missed']} missed; last run started {c['started_at']})"
+        )
+    if event == "duration":
+        return f"{task} was unusually {c['duration_flag']} on {host}: {c['duration_check']}"
+    if event == "recovery" and c["duration_was"] and not c["failures"] and not c["late_since"]:
+        return (
+            f"{task} ran in its usual time again on {host} ({c['duration']}), "
+            f"after a {c['duration_was']} run"
         )
     if event == "recovery" and c["late_since"] and not c["failures"]:
         return f"{task} runs again on {host}, after being late since {c['late_since']}"
@@ -209,6 +239,12 @@ def context(event: str, manifest: dict, run_path: str | None, info: dict) -> dic
         next_expected=info.get("next_expected") or "",
         schedule=info.get("schedule") or "",
     )
+    check = manifest.get("duration_check")
+    c["duration_flag"] = flag_of(check) or ""
+    c["duration_check"] = describe(check) if isinstance(check, dict) else ""
+    c["duration_was"] = info.get("duration_was") or ""  # not a variable: the summary's
+    if event == "duration":
+        c["title"] = c["duration_flag"].upper() or "DURATION"
     c["utc"] = {k: c[k] for k in _MOMENTS}
     for k in _MOMENTS:
         c[k] = local_time(c[k]) if c[k] else ""
@@ -217,6 +253,10 @@ def context(event: str, manifest: dict, run_path: str | None, info: dict) -> dic
     name, tail = output_tail(None if event == "late" else run_path)
     c["output_name"], c["output"] = name, tail
     c["output_block"] = f"\n\nLast lines of {name}:\n{tail}" if tail else ""
+    c["changes"] = (
+        _changes(manifest, run_path, info) if event in ("failure", "still-failing") else ""
+    )
+    c["changes_block"] = f"\n\nWhat changed:\n{c['changes']}" if c["changes"] else ""
     c["summary"] = _summary(event, c)
     rows = [
         ("task", c["task"]),
@@ -224,6 +264,7 @@ def context(event: str, manifest: dict, run_path: str | None, info: dict) -> dic
         ("host", c["host"]),
         ("started", c["started_at"]),
         ("duration", c["duration"]),
+        ("usual", c["duration_check"] if event in ("duration", "failure") else ""),
         ("exit code", c["exit_code"]),
         ("signal", c["signal"]),
         (
@@ -271,6 +312,7 @@ def payload(c: dict, subject: str, body: str) -> dict:
         "started_at": utc["started_at"] or None,
         "ended_at": utc["ended_at"] or None,
         "duration_s": c["duration_s"],
+        "duration_flag": c["duration_flag"] or None,
         "exit_code": None if c["exit_code"] == "" else c["exit_code"],
         "signal": c["signal"] or None,
         "failures": c["failures"],

@@ -12,8 +12,8 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.notify.config import Notifier
-    from runwrap.notify.dispatch import Notice
+    from runwrap.notify.notifiers import Notifier
+    from runwrap.notify.sending import Notice
 
 SENDMAIL = "/usr/sbin/sendmail"  # where cron finds it too (Debian, RHEL, the BSDs)
 

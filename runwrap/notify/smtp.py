@@ -19,8 +19,8 @@ from runwrap.store.owner import hostname
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.notify.config import Notifier
-    from runwrap.notify.dispatch import Notice
+    from runwrap.notify.notifiers import Notifier
+    from runwrap.notify.sending import Notice
 
 
 def _password(fields: dict) -> str | None:

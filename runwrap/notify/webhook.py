@@ -13,8 +13,8 @@ from runwrap.visible import visible
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.notify.config import Notifier
-    from runwrap.notify.dispatch import Notice
+    from runwrap.notify.notifiers import Notifier
+    from runwrap.notify.sending import Notice
 
 _DISCORD_MAX = 2000  # Discord refuses longer messages
 

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from runwrap.run.outputcap import CappedLog
     from runwrap.settings import RunOptions
 
-# A job running this long gets the watcher (run/watcher.py): shorter ones never pay its fork.
+# A job running this long gets the watcher (run/watcher.py): shorter ones never pay its fork,
+# and a runwrap killed within it leaves its orphans to the next run of the task (recover.py).
 WATCH_AFTER = 1.0
 
 

@@ -21,8 +21,9 @@ import os
 import time
 
 from runwrap.run.lock import TaskLock
+from runwrap.store.hosts import lease_lapsed
 from runwrap.store.jsonio import dumps, read_json
-from runwrap.store.owner import DEFAULT_LEASE_S, lease_expired, owner_identity, taker_token
+from runwrap.store.owner import DEFAULT_LEASE_S, owner_identity, taker_token
 
 CLAIM_SUFFIX = ".claim"
 
@@ -103,7 +104,8 @@ class ClaimLock(TaskLock):
         owner = value.get("owner") if isinstance(value, dict) else None
         if not isinstance(owner, dict) or "lease" not in owner:
             owner = {"lease": DEFAULT_LEASE_S}  # not a claim runwrap wrote: the default lease
-        if not lease_expired(owner, time.time() - before.st_mtime):
+        directory = os.path.dirname(self.path)
+        if not lease_lapsed(owner, before.st_mtime, directory):
             return False
         return self._move_aside(_identity(before))
 

@@ -209,6 +209,7 @@ class _Run:
             started_at=iso(self.started),
             timeout_s=opts.timeout,
             heartbeat_timeout_s=opts.heartbeat_timeout,
+            expect_duration_s=list(opts.expect_duration) if opts.expect_duration else None,
             labels=redactor.values(dict(opts.labels)),
             schedule=self.schedule,
         )
@@ -419,6 +420,8 @@ def _final_manifest(
         attempts=attempts if len(attempts) > 1 else [],
         reason=outcome.reason,
     )
+    if outcome.status == SUCCESS:
+        manifest["duration_check"] = duration_check(run.task_path, manifest)
     if outcome.status == KILLED:
         # `runwrap kill --reason` left a note outside the run directory before it
         # signalled: an operator's kill, never a failure (store/notes.py, fold.py).
@@ -432,6 +435,16 @@ def _final_manifest(
     return manifest, outcome
 
 
+def duration_check(task_path: str, manifest: dict) -> dict | None:
+    """The verdict on a successful run's duration (store/durations.py), against the
+    baseline state.json keeps: one small file, never the task's manifests."""
+    from runwrap.store.durations import judge
+
+    state = read_json(os.path.join(task_path, STATE))
+    window = state.get("durations") if isinstance(state, dict) else None
+    return judge(window, manifest.get("duration_s"), manifest.get("expect_duration_s"))
+
+
 def _after_run(run: _Run, manifest: dict) -> None:
     """Task state and notices, then retention; problems here never change the run's outcome."""
     opts = run.opts
@@ -443,7 +456,7 @@ def _after_run(run: _Run, manifest: dict) -> None:
         return
     clear_open(run.task_path, manifest["run_id"])
     if opts.metrics_dir:  # the Prometheus textfile: imported only when asked for
-        from runwrap.store.metrics import after_run as write_metrics
+        from runwrap.store.prometheus import after_run as write_metrics
 
         write_metrics(opts.metrics_dir, opts.root, opts.name)
     protected = {

@@ -13,7 +13,7 @@ heartbeat_at stays a wall time, for display only.
 
 - keeps the task's lock file at its path (run/lock.py);
 - renews the run's lease (its open marker's mtime, one utime every third of
-  the lease: store/owner.py); a marker gone means another host took the run
+  the lease: store/openruns.py); a marker gone means another host took the run
   over as lost, and the job is stopped: its record is the taker's now;
 - keeps the manifest current (heartbeat_at, feedback, liveness), rewriting
   it only when something changed and at most about once a second.
@@ -25,7 +25,7 @@ import os
 import time
 
 from runwrap.redact import for_config
-from runwrap.store.feedback import FeedbackReader
+from runwrap.store.feedbacklog import FeedbackReader
 from runwrap.store.layout import FEEDBACK
 from runwrap.store.liveness import liveness
 from runwrap.store.manifest import write_manifest

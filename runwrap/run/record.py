@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 
+from runwrap.store.durations import flag_of
 from runwrap.store.jsonio import read_json
 from runwrap.store.layout import NOTIFY
 from runwrap.store.manifest import SKIPPED, SUCCESS
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 # What the default console remembers between notices (runwrap/notify/events.py):
 # with none of these in its record, a success or a skip tells it nothing and changes
 # nothing (the default console is not told `always`, `skipped` or `stuck`).
-_MEMORY = ("failing", "told", "since", "last_notice_at", "late_since", "pending")
+_MEMORY = ("failing", "told", "since", "last_notice_at", "late_since", "pending", "duration")
 _DEFAULT_CONSOLE = "console"
 
 
@@ -71,7 +72,8 @@ def record_run(opts: RunOptions | None, task_path: str, run_path: str, manifest:
 
     def extra(old: dict, new: dict) -> None:
         # Under the state lock, as runwrap check and a concurrent run decide theirs.
-        if nothing_to_tell(read_json(os.path.join(task_path, NOTIFY))):
+        flagged = flag_of(manifest.get("duration_check"))  # slow or fast: news
+        if not flagged and nothing_to_tell(read_json(os.path.join(task_path, NOTIFY))):
             return
         from runwrap.notify import plan_locked
 

@@ -15,6 +15,7 @@ import time
 
 from runwrap.run import contain
 from runwrap.run.record import record_run
+from runwrap.store.hosts import lease_lapsed
 from runwrap.store.layout import NEW_PREFIX, remove_tree, task_runs_dir
 from runwrap.store.manifest import (
     LOST,
@@ -33,7 +34,7 @@ from runwrap.store.openruns import (
     markers,
     take,
 )
-from runwrap.store.owner import CLAIM_STALE_S, lease_expired, owner_alive, taker_alive
+from runwrap.store.owner import CLAIM_STALE_S, owner_alive, taker_alive
 from runwrap.store.state import is_final
 from runwrap.units import format_duration
 
@@ -90,7 +91,7 @@ def _orphaned(task_path: str, run_id: str, name: str, now: float) -> tuple[bool,
     if manifest is not None and manifest.get("status") != RUNNING:
         # Final already: its owner is recording it (notices may take a while).
         return age > CLAIM_STALE_S, None
-    if not lease_expired(owner, age):
+    if not lease_lapsed(owner, now - age, os.path.dirname(marker_path(task_path, run_id))):
         return False, None
     host = owner.get("host")
     where = f"on {host} " if isinstance(host, str) and host else ""

@@ -5,8 +5,9 @@ second, runwrap forks a watcher that blocks on a pipe. When runwrap ends
 normally it writes one byte and the watcher exits; if the pipe closes
 without that byte, runwrap is gone: the watcher stops the job's whole tree
 (TERM, grace, KILL, found by the run's tag) and records the run as lost.
-It inherited the task's lock, so the next run of the task cannot start
-until the orphans are gone (under `skip` and `wait`, never two at once).
+It holds the task's lock too (an inherited descriptor, or a claim file it
+releases once the run is finalized), so the next run of the task cannot
+start until the orphans are gone (under `skip` and `wait`, never two at once).
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ if TYPE_CHECKING:
     from runwrap.run.lock import TaskLock
     from runwrap.settings import RunOptions
 
-# Jobs shorter than this never pay for a fork; a runwrap killed within it
-# leaves its orphans to the next run of the task (recover.py).
 _REASON = "runwrap was killed while the job ran; the job's processes were stopped"
 
 

@@ -19,6 +19,7 @@ A skipped tick is never the task's last run or its state: it only counts
 from __future__ import annotations
 
 from runwrap import SCHEMA
+from runwrap.store.durations import pushed
 from runwrap.store.manifest import FAILING, FINISHED, LOST, SKIPPED, SUCCESS
 
 TYPE_CHECKING = False
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
 # The version of the rule below: a state.json folded by another rule is rebuilt.
-FOLD = 2
+FOLD = 3
 
 OK = "ok"
 FAILING_HEALTH = "failing"
@@ -117,6 +118,9 @@ def next_state(old: dict, manifest: dict) -> dict:
         new["newest_seq"] = _int(manifest.get("seq"))
         new["newest_started_at"] = manifest.get("started_at")
         new["newest_status"] = status
+        # Its writer's clock at the write (manifest.write_manifest): the host's skew (hosts.py).
+        written = manifest.get("written")
+        new["newest_written"] = written if isinstance(written, dict) else None
         schedule = manifest.get("schedule")
         new["schedule"] = schedule if isinstance(schedule, dict) else None
         labels = manifest.get("labels")
@@ -140,6 +144,9 @@ def next_state(old: dict, manifest: dict) -> dict:
     new["last_exit_code"] = _int(exit_code)
     duration = manifest.get("duration_s")
     new["last_duration_s"] = duration if isinstance(duration, (int, float)) else None
+    # The verdict on its duration was decided when it ended (store/durations.py).
+    check = manifest.get("duration_check")
+    new["last_duration_check"] = check if isinstance(check, dict) else None
     host = manifest.get("host")
     new["last_host"] = host if isinstance(host, str) else None
     stopped = manifest.get("stopped_by")
@@ -158,6 +165,7 @@ def next_state(old: dict, manifest: dict) -> dict:
         new["failing_since"] = None  # the streak ended: nothing stale for readers to skip
         new["last_success_id"] = run_id
         new["last_success_ended_at"] = manifest.get("ended_at")
+        new["durations"] = pushed(old.get("durations"), duration)  # the baseline's window
     elif status in FAILING:
         if not old.get("consecutive_failures"):
             new["failing_since"] = manifest.get("started_at")

@@ -69,12 +69,14 @@ except (ImportError, AttributeError, TypeError):  # pragma: no cover - other Pyt
         return _stdjson.loads(text)
 
 
-def write_atomic(path: str, data: bytes, fsync: bool = True) -> None:
+def write_atomic(path: str, data: bytes, fsync: bool = True, stamp: bool = False) -> None:
     """Replace `path` with `data` so that a reader sees the old or the new file, never half.
 
     A unique temp file in the same directory, flushed and fsynced, renamed
     over the target, then the directory fsynced so the rename survives a crash.
     A directory in the way is removed: every path given is a file of runwrap's.
+    `stamp`: its mtime set by a utime with no time given, which the storage
+    stamps with its own clock, as it does a lease's renewal (store/hosts.py).
     """
     directory = os.path.dirname(path) or "."
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
@@ -84,6 +86,8 @@ def write_atomic(path: str, data: bytes, fsync: bool = True) -> None:
         while view:
             written = os.write(fd, view)
             view = view[written:]
+        if stamp:
+            os.utime(fd)
         if fsync:
             os.fsync(fd)
     except BaseException:
@@ -112,9 +116,9 @@ def write_atomic(path: str, data: bytes, fsync: bool = True) -> None:
             os.close(dfd)
 
 
-def write_json_atomic(path: str, value: object, fsync: bool = True) -> None:
-    """Atomically replace `path` with `value` as JSON."""
-    write_atomic(path, (dumps(value) + "\n").encode("utf-8", "surrogateescape"), fsync)
+def write_json_atomic(path: str, value: object, fsync: bool = True, stamp: bool = False) -> None:
+    """Atomically replace `path` with `value` as JSON (`stamp`: see write_atomic)."""
+    write_atomic(path, (dumps(value) + "\n").encode("utf-8", "surrogateescape"), fsync, stamp)
 
 
 MAX_JSON = 16 * 1024 * 1024  # a manifest or state file larger than this is garbage

@@ -105,12 +105,15 @@ def task_lateness(
     newest: str | None = None,
     now: float | None = None,
     running: bool = False,
+    shift: float = 0.0,
 ) -> TaskLateness | None:
     """The task's lateness at `now`, or None for a task without a (readable) schedule.
 
     `newest` is the task's newest run id (newest_run_id(); default: the
     state's); `running` says a run of the task is still going: nothing is
     expected then (ticks meanwhile go to a skipped or a waiting runwrap).
+    `shift`: how far the clock that wrote the newest run's times runs ahead of
+    the reader's (of_overview): taken off them before they are compared with now.
     """
     from runwrap.store import schedule as rule
 
@@ -125,7 +128,7 @@ def task_lateness(
     now = time.time() if now is None else now
     ended = parse_iso(state.get("last_ended_at"))
     # Ticks while the last run went were cron's too (skipped, or waiting for the lock).
-    reference = started if ended is None else max(started, ended)
+    reference = (started if ended is None else max(started, ended)) - shift
     try:
         at = rule.lateness(expr, _utc(reference), _utc(now), grace, zone)
     except Exception:  # cronsim's errors, a bad zone, dates out of range: whatever a file held
@@ -180,4 +183,16 @@ def of_overview(root: str, item: dict, now: float | None = None) -> tuple[TaskLa
 
         manifest = read_run(root, item["task"], newest) or {}
     host = manifest.get("host")
-    return lateness, host if isinstance(host, str) else ""
+    host = host if isinstance(host, str) else ""
+    if lateness.late:
+        # Late by the raw clocks: allow for the skew of the host that wrote the newest
+        # run's times and of this reader (hosts.py) before saying so.
+        from runwrap.store.hosts import clocks, own_offset
+        from runwrap.store.layout import task_dir
+
+        known = clocks(item.get("clocks") or []).get(host)
+        ahead = (known["offset_s"] if known else 0.0) - own_offset(task_dir(root, item["task"]))
+        if ahead < 0:  # only a clock behind the reader's can make a task look late
+            again = task_lateness(state, newest, now, bool(item.get("running")), ahead)
+            lateness = again if again is not None else lateness
+    return lateness, host

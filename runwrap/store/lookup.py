@@ -28,7 +28,7 @@ from runwrap.store.layout import (
     tasks_dir,
 )
 from runwrap.store.manifest import judge_run, manifest_problem
-from runwrap.store.names import check_task_name, name_problem
+from runwrap.store.tasknames import check_task_name, name_problem
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -10,9 +10,10 @@ import os
 import time
 
 from runwrap import SCHEMA
+from runwrap.store.hosts import lease_lapsed, probed_offset
 from runwrap.store.jsonio import read_json, write_json_atomic
 from runwrap.store.layout import MANIFEST, OPEN, RUNS, RUNWRAP_FILES
-from runwrap.store.owner import lease_expired, owner_alive
+from runwrap.store.owner import hostname, owner_alive
 
 RUNNING = "running"
 SUCCESS = "success"
@@ -48,6 +49,8 @@ FIELDS: dict[str, object] = {
     "owner": None,
     "timeout_s": None,
     "heartbeat_timeout_s": None,
+    "expect_duration_s": None,
+    "duration_check": None,
     "heartbeat_at": None,
     "liveness": None,
     "feedback": {},
@@ -60,6 +63,7 @@ FIELDS: dict[str, object] = {
     "reason": None,
     "leftovers": None,
     "schedule": None,
+    "written": None,
 }
 
 
@@ -149,8 +153,13 @@ def write_manifest(run_path: str, manifest: dict, durable: bool = True) -> None:
     `durable=False` skips the fsyncs: still atomic for readers and against a
     crash of runwrap, only not against power loss. For the frequent updates
     of a running run, whose final record is always written durably.
+
+    Each write records its writer and the writer's clock (`written`): set
+    against the file's mtime, the storage's clock, it measures the writer's
+    skew (store/hosts.py).
     """
-    write_json_atomic(manifest_path(run_path), manifest, fsync=durable)
+    manifest["written"] = {"host": hostname(), "at": time.time()}
+    write_json_atomic(manifest_path(run_path), manifest, fsync=durable, stamp=True)
 
 
 def read_manifest(run_path: str) -> dict | None:
@@ -176,14 +185,17 @@ def effective_status(manifest: dict, task_path: str = "", run_id: str = "") -> s
     if alive is False:
         return LOST
     if alive is None and task_path and run_id:
-        age = lease_age(task_path, run_id)
-        if age is None:
+        try:
+            mtime = os.lstat(os.path.join(task_path, OPEN, run_id)).st_mtime
+        except OSError:
+            mtime = None
+        if mtime is None:
             # No marker: taken over (lost), or the run just ended and was recorded
             # after this manifest was read; its manifest now says which.
             again = read_json(os.path.join(task_path, RUNS, run_id, MANIFEST))
             still = isinstance(again, dict) and again.get("status") == RUNNING
             return LOST if still else RUNNING
-        if lease_expired(owner, age):
+        if lease_lapsed(owner, mtime, os.path.join(task_path, OPEN)):
             return LOST
     return RUNNING
 
@@ -194,7 +206,8 @@ def lease_age(task_path: str, run_id: str, now: float | None = None) -> float | 
         mtime = os.lstat(os.path.join(task_path, OPEN, run_id)).st_mtime
     except OSError:
         return None
-    return max(0.0, (time.time() if now is None else now) - mtime)
+    # Less this reader's lead on the storage's clock, where a verdict measured it (hosts.py).
+    return max(0.0, (time.time() if now is None else now) - probed_offset() - mtime)
 
 
 def judge_run(manifest: dict, task_path: str, run_id: str) -> dict:

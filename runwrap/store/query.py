@@ -15,9 +15,11 @@ A surface renders a view; it does not work out a task's state itself.
 
 from __future__ import annotations
 
+import os
 import time
 
 from runwrap.errors import NotFoundError
+from runwrap.store.durations import baseline, flag_of
 from runwrap.store.fold import (
     FAILING_HEALTH,
     NEVER,
@@ -27,7 +29,8 @@ from runwrap.store.fold import (
     state_key,
     with_unfinished,
 )
-from runwrap.store.layout import is_run_id, task_dir
+from runwrap.store.hosts import file_sample, skewed
+from runwrap.store.layout import MANIFEST, RUNS, is_run_id, task_dir
 from runwrap.store.lookup import (
     find_run_id,
     note_unreadable,
@@ -38,10 +41,10 @@ from runwrap.store.lookup import (
     task_problem,
 )
 from runwrap.store.manifest import LOST, RUNNING, judge_run
-from runwrap.store.names import check_task_name
 from runwrap.store.notes import operator_notes
 from runwrap.store.openruns import open_runs
 from runwrap.store.state import final_manifests, read_state
+from runwrap.store.tasknames import check_task_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -104,10 +107,26 @@ def task_record(root: str, task: str) -> dict:
         note_unreadable(problem)
         return {**record_of(task, {}, []), "unreadable": problem}
     path = task_dir(root, task)
-    record = record_of(
-        task, read_state(path), unfinished_runs(root, task), lambda: final_manifests(path)
-    )
+    state = read_state(path)
+    unfinished = unfinished_runs(root, task)
+    record = record_of(task, state, unfinished, lambda: final_manifests(path))
+    record["clocks"] = clock_samples(path, state, unfinished)
     return {**record, **operator_notes(root, task, record["state"], time.time())}
+
+
+def clock_samples(task_path: str, state: dict, unfinished: list[dict]) -> list[tuple]:
+    """The clock samples (hosts.sample) of the task's newest finished run and of its runs
+    still going: each manifest's writer and clock against its mtime, one lstat each."""
+    found = []
+    runs = os.path.join(task_path, RUNS)
+    pairs = [(state.get("newest_run_id"), state.get("newest_written"))]
+    pairs += [(m.get("run_id"), m.get("written")) for m in unfinished]
+    for run_id, written in pairs:
+        if type(written) is dict and isinstance(run_id, str) and is_run_id(run_id):
+            one = file_sample(written, f"{runs}/{run_id}/{MANIFEST}")
+            if one is not None:
+                found.append(one)
+    return found
 
 
 def task_records(root: str) -> list[dict]:
@@ -191,6 +210,7 @@ def view(record: dict, lateness: dict | None = None) -> dict:
     late = bool(lateness and lateness.get("late"))
     running = bool(record["running"])
     failing = where == FAILING_HEALTH
+    host = _newest(state, [*record["running"], *record["lost"]], "host", "last_host")
     return {
         "task": record["task"],
         "state": where,
@@ -206,12 +226,35 @@ def view(record: dict, lateness: dict | None = None) -> dict:
         "late": late,
         "lateness": lateness,
         "labels": _newest(state, [*record["running"], *record["lost"]], "labels", "labels"),
-        "host": _newest(state, [*record["running"], *record["lost"]], "host", "last_host"),
+        "host": host,
         "unreadable": record.get("unreadable"),
+        "clock_skew_s": _skew(record, host),
+        "duration": duration_view(state),
         # An operator's words, shown by every surface (muted_text() says them in one line).
         "muted": record.get("silence"),
         "ack": record.get("ack"),
     }
+
+
+def duration_view(state: dict) -> dict:
+    """{flag, check, baseline}: whether the last run was much slower or faster than the
+    task usually is (store/durations.py), the verdict itself, and the baseline now."""
+    check = state.get("last_duration_check")
+    return {
+        "flag": flag_of(check),
+        "check": check if isinstance(check, dict) else None,
+        "baseline": baseline(state.get("durations")),
+    }
+
+
+def _skew(record: dict, host: object) -> float | None:
+    """How far the clock of the host of the task's newest run is from the storage's, when
+    that is far enough to flag (hosts.SKEW_S); None when it is not, or not known."""
+    newest = None
+    for item in record.get("clocks") or ():
+        if item[0] == host and (newest is None or item[2] > newest[2]):
+            newest = item
+    return round(newest[1], 1) if newest is not None and skewed(newest[1]) else None
 
 
 def _newest(state: dict, unfinished: list[dict], key: str, kept: str) -> object:

@@ -18,6 +18,7 @@ INDEX = "index.html"  # the page of the dashboard, a task, a run
 STATUS = "status.json"
 FEED = "feed.atom"  # the site's, and each task's
 BADGE = "badge.svg"
+SEARCH = "search.json"  # each task's search index (sitegen/publish/search.py)
 STATIC = "static"
 LOGS = (STDOUT, STDERR)  # published beside the run's page under the names they have in ROOT
 

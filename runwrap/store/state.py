@@ -67,6 +67,9 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "last_failure_id": _OPT_STR,
     "schedule": (dict, type(None)),
     "labels": (dict, type(None)),
+    "newest_written": (dict, type(None)),
+    "durations": (list, type(None)),
+    "last_duration_check": (dict, type(None)),
 }
 _REQUIRED = ("newest_run_id", "newest_status", "consecutive_skips", "consecutive_failures")
 

@@ -31,7 +31,7 @@ from runwrap.store.layout import (
 )
 from runwrap.store.lookup import task_names
 from runwrap.store.manifest import RUNNING
-from runwrap.store.names import name_problem
+from runwrap.store.tasknames import name_problem
 from runwrap.store.openruns import open_runs
 from runwrap.store.query import task_record, view
 from sitegen.build.cache import Cache, cache_dir, fingerprint
@@ -39,6 +39,7 @@ from sitegen.config import SiteConfig, find_theme
 from sitegen.errors import one_line
 from sitegen.read.files import RunFiles, RunsDir
 from sitegen.read.late import LateView
+from sitegen.publish import search
 from sitegen.publish.metrics import Metrics, first_count
 from sitegen.render.model import summarize, task_summary
 from sitegen.publish.names import shown
@@ -331,6 +332,7 @@ class Site:
                 self.cache.save_task(task, cached, page_sigs)
                 return entry
             run_sums = [cached[i]["sum"] for i in order]
+            sums = {i: cached[i]["sum"] for i in order}
             self.out.render_runs(
                 task,
                 runs,
@@ -341,11 +343,15 @@ class Site:
                 stats,
                 counter,
                 fresh,
-                {i: cached[i]["sum"] for i in order},
+                sums,
             )
             page_sigs = self.out.render_history(task, run_sums, page_sigs, fresh, stats)
             task_sum = task_summary(task, run_sums, record)
             self.out.render_task(task, runs, task_sum, run_sums, order, manifests, late)
+            # The dashboard's search index: the entries of the runs read again only.
+            search.update_task(
+                self.out.out_task(task), task, runs.path, order, sums, manifests, runs.manifest
+            )
         if fresh:
             self.out.remove_stale_runs(task, set(order))
             stats.counted[task] = first_count(manifests.values())  # all read: none again

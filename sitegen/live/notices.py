@@ -30,7 +30,7 @@ import logging
 import os
 import threading
 
-from runwrap.config import load_config_file
+from runwrap.configfile import load_config_file
 from runwrap.store.layout import checked_within
 from sitegen.errors import one_line
 
@@ -70,7 +70,7 @@ def mail_to(config: dict) -> str:
 
 
 def _mailer(to: str):
-    from runwrap.notify.config import Notifier
+    from runwrap.notify.notifiers import Notifier
 
     return Notifier(MAILER, "sendmail", on=("late", "recovery"), fields={"to": to})
 
@@ -96,7 +96,7 @@ class LateNotices:
     def _for(self, task: str) -> list:
         """The task's notifiers as `runwrap check` finds them (loaded once per task)."""
         if task not in self._notifiers:
-            from runwrap.notify.config import load_notifiers
+            from runwrap.notify.notifiers import load_notifiers
             from runwrap.settings import configured_notify
 
             names, implicit = configured_notify(self.config, task)

@@ -1,4 +1,4 @@
-"""OUT/metrics: every task in the Prometheus text format (runwrap.store.metrics).
+"""OUT/metrics: every task in the Prometheus text format (runwrap.store.prometheus).
 
 Rendered on every update, from what the update knows already where it can: the
 overview and lateness it just asked (sitegen/read/late.py), the runs a full build
@@ -34,7 +34,7 @@ class Metrics:
 
         The previous file carries the run counters forward, so they only go up.
         """
-        from runwrap.store.metrics import render
+        from runwrap.store.prometheus import render
 
         try:
             with open(self.path, encoding="utf-8", errors="replace") as f:
@@ -54,9 +54,9 @@ class Metrics:
 
 
 def first_count(manifests: Iterable[dict]) -> tuple[dict[str, int], int]:
-    """What a first count of a task's runs gives (runwrap.store.metrics), from its
+    """What a first count of a task's runs gives (runwrap.store.prometheus), from its
     manifests as a full build read them."""
-    from runwrap.store.metrics import add_counts
+    from runwrap.store.prometheus import add_counts
 
     numbered = [(m.get("seq"), m.get("status")) for m in manifests]
     return add_counts([(n, s) for n, s in numbered if type(n) is int], {}, 0)

@@ -86,8 +86,3 @@ def shown(name: str, limit: int = 1000) -> str:
     direction marks written as backslash escapes; cut at `limit` characters."""
     text = name if _PLAIN.fullmatch(name) else "".join(_shown_char(c) for c in name)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def is_plain(name: str) -> bool:
-    """Whether a task name or run id can be used as is in OUT, in URLs and on pages."""
-    return bool(name) and "/" not in name and shown(name, len(name) + 1) == name

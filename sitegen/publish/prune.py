@@ -66,7 +66,13 @@ def remove_own(out_task: str) -> None:
     the directory if nothing else is left: a person's files there stay."""
     for name in listdir(out_task):
         path = os.path.join(out_task, name)
-        pages = (urls.INDEX, urls.BADGE, urls.FEED, urls.history_name(page_number(name)))
+        pages = (
+            urls.INDEX,
+            urls.BADGE,
+            urls.FEED,
+            urls.SEARCH,
+            urls.history_name(page_number(name)),
+        )
         if name in pages or is_temp(name):
             unlink(path)
         elif name == urls.RUNS and not os.path.islink(path):

@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable
 
 from runwrap.store import query
+from runwrap.store.durations import flag_of
 from runwrap.store.fold import FAILING_HEALTH, OK, health, periods
 from runwrap.store.manifest import RUNNING, STATUSES, effective_status
 from runwrap.store.query import view
@@ -75,6 +76,7 @@ RUN_SUMMARY = {
     "info": (str, _NONE),
     "host": (str, _NONE),
     "labels": (dict,),
+    "flag": (str, _NONE),  # slow or fast (runwrap/store/durations.py)
     "stopped_by": (str, _NONE),  # who killed it (runwrap kill): an operator's kill
 }
 _CHANGE = {
@@ -100,12 +102,16 @@ TASK_SUMMARY = {
     "strip": [{"id": (str,), "status": (str,)}],
     "changes": [_CHANGE],
     "host": (str, _NONE),
+    "newest_started": (str, _NONE),
+    "host_starts": (dict,),
+    "clocks": [{"host": (str,), "offset_s": (float,), "at": (float,)}],
     "labels": (dict,),
     "muted": (dict, _NONE),
     "ack": (dict, _NONE),
     "notes": [(str,)],
     "bars": {"day": [BAR], "week": [BAR]},
     "days": [{"day": (str,), "status": (str,), "n": (int,)}],
+    "duration": (dict,),
 }
 
 
@@ -169,6 +175,7 @@ def summarize(run_id: str, manifest: dict) -> dict:
         # What the dashboard filters by: the latest run's are the task's.
         "host": as_str(manifest.get("host"), 200),
         "labels": dict(list(as_dict(manifest.get("labels")).items())[:MAX_LABELS]),
+        "flag": flag_of(manifest.get("duration_check")),
         "stopped_by": as_str(as_dict(manifest.get("stopped_by")).get("by"), 64),
     }
 
@@ -192,7 +199,7 @@ def task_summary(task: str, runs: list[dict], record: dict) -> dict:
         "last_status": v["status"],
         "since": v["since"],
         "runs": len(runs),
-        "last": None if last is None else _last_run(last, by_id.get(last["run_id"])),
+        "last": None if last is None else _last_run(last, by_id.get(last["run_id"]), v),
         "running": running[0] if running else None,  # the oldest: the row's live line
         "running_ids": v["running"],
         "lost_ids": v["lost"],
@@ -203,6 +210,14 @@ def task_summary(task: str, runs: list[dict], record: dict) -> dict:
         # The host and labels of the newest run (the read model's: by seq, as `runwrap ls`
         # has them, not by a run id a wrong clock may have made).
         "host": as_str(v["host"], 200),
+        # When the newest run (of any kind: a skipped tick proves cron fired) started, and
+        # the clock samples of the task's hosts: the dashboard's line per host.
+        "newest_started": _newest_started(record),
+        "host_starts": _host_starts(runs),
+        "clocks": [
+            {"host": h[:200], "offset_s": float(o), "at": float(a)}
+            for h, o, a in record.get("clocks") or ()
+        ],
         "labels": dict(list(as_dict(v["labels"]).items())[:MAX_LABELS]),
         # What operators said (runwrap mute, ack, kill --reason): the read model's words.
         "muted": v["muted"],
@@ -211,6 +226,8 @@ def task_summary(task: str, runs: list[dict], record: dict) -> dict:
         # The dashboard's timeline and calendar: bounded aggregates, never a run each.
         "bars": bars(runs),
         "days": days(runs),
+        # The read model's verdict on the last run's duration and the baseline now.
+        "duration": v["duration"],
     }
 
 
@@ -230,10 +247,33 @@ def note_lines(v: dict) -> list[str]:
     return [line for line in found if line]
 
 
-def _last_run(last: dict, summary: dict | None) -> dict:
+MAX_HOSTS = 64  # per task: a manifest may say any host
+
+
+def _host_starts(runs: list[dict]) -> dict[str, str]:
+    """{host: the start of its newest run of the task}, for the hosts that ran it."""
+    found: dict[str, str] = {}
+    for r in reversed(runs):  # newest first
+        host, started = r["host"], r["started"]
+        if host and started and host not in found:
+            found[host] = started
+            if len(found) >= MAX_HOSTS:
+                break
+    return found
+
+
+def _newest_started(record: dict) -> str | None:
+    """The start of the task's newest run: the state's newest, or a run still going."""
+    found = [record["state"].get("newest_started_at")]
+    found += [m.get("started_at") for m in (*record["running"], *record["lost"])]
+    return max((_iso_or_none(t) for t in found if _iso_or_none(t)), default=None)
+
+
+def _last_run(last: dict, summary: dict | None, v: dict) -> dict:
     """The task's last run as the state records it (what every surface says of it),
     with the reason its summary has, when sitegen has read it."""
     found = _from_state(last)
+    found["flag"] = v["duration"]["flag"]
     if summary is not None:
         found["reason"] = summary["reason"]
     return found
@@ -255,6 +295,7 @@ def _from_state(last: dict) -> dict:
         "info": None,
         "host": as_str(last["host"], 200),
         "labels": {},
+        "flag": None,
         "stopped_by": as_str(as_dict(last.get("stopped_by")).get("by"), 64),
     }
 

@@ -10,8 +10,11 @@ import jinja2
 
 from runwrap.store import query
 from runwrap.store import siteurls as urls
+from runwrap.store.durations import describe, flag_of
+from runwrap.store.jsonio import read_json, write_json_atomic
 from runwrap.store.layout import STDERR, STDOUT
 from runwrap.store.manifest import FAILING, MAX_ARTIFACTS, RECORD, RUNNING, TRACKING
+from runwrap.store.whatchanged import compare
 from runwrap.timefmt import iso, parse_iso
 from runwrap.units import format_duration, format_size
 from sitegen.config import SiteConfig
@@ -70,6 +73,9 @@ def run_fields(manifest: dict, sizes: dict[str, int | None]) -> dict[str, list]:
             else:
                 # "Output truncated: no" says nothing unusual: it folds away.
                 record["more" if value is False else group].append((label, text))
+            if key == "duration_s" and isinstance(manifest.get("duration_check"), dict):
+                check = describe(manifest["duration_check"])  # against the task's usual
+                record["fields"].append(("Duration check", as_str(check, 400) or "-"))
     return record
 
 
@@ -165,6 +171,7 @@ def run_context(
         "reason": as_str(manifest.get("reason"), 4000),
         "liveness": as_str(manifest.get("liveness"), 20),
         "progress": progress_of(feedback),
+        "duration_flag": flag_of(manifest.get("duration_check")),
         **run_fields(manifest, sizes),
         "tail": None,
         "live": _live(manifest, logs, rf) if running else None,
@@ -174,6 +181,7 @@ def run_context(
         "artifacts": _artifacts(rf, out_run, manifest, keep),
         "report": rf.read_small(REPORT),
         "notifications": _notifications(rf.notifications(), run_id),
+        "changes": None,  # a failed run's: what_changed()
     }
     if failed or running:
         # The first log with something in it: stderr for a failure, stdout while running.
@@ -181,6 +189,48 @@ def run_context(
         if shown is not None:
             run["tail"] = {**shown, "text": _tail(shown["text"])}
     return _attributes(run), keep
+
+
+CHANGES = "changes.json"  # a failed run's what-changed, computed once (what_changed)
+
+
+def what_changed(
+    runs: files.RunsDir,
+    run_id: str,
+    manifest: dict,
+    against: str | None,
+    out_run: str,
+    keep: set,
+    base: dict | None = None,
+) -> dict | None:
+    """What changed in a failed run since `against`, the last success before it
+    (runwrap/store/whatchanged.py), kept in the run's CHANGES beside its page so that it
+    is computed once per run: again only when the run or its last success is another."""
+    if against is None:
+        return None
+    key = [run_id, against, manifest.get("ended_at"), manifest.get("stderr_bytes"), base]
+    path = os.path.join(out_run, CHANGES)
+    cached = read_json(path)
+    if isinstance(cached, dict) and cached.get("key") == key:
+        keep.add(CHANGES)
+        return cached
+    was = runs.manifest(against)
+    if was is None:
+        return None
+    changes = compare(
+        {**manifest, "run_id": run_id},
+        os.path.join(runs.path, run_id),
+        {**was, "run_id": against},
+        os.path.join(runs.path, against),
+        base,
+    )
+    changes["key"] = key
+    try:
+        write_json_atomic(path, changes, fsync=False)
+        keep.add(CHANGES)
+    except OSError:
+        pass  # computed again next time
+    return changes
 
 
 def _attributes(run: dict) -> SimpleNamespace:
@@ -285,11 +335,32 @@ def counts(summaries: list[dict]) -> dict:
     )
 
 
+def host_lines(summaries: list[dict], silent: list[dict]) -> list[dict]:
+    """Each host's line (the dashboard's "is cron running?" and status.json's `hosts`):
+    the store's per-host facts (runwrap.store.hosts.hosts_overview) over the tasks as the
+    dashboard shows them; `silent`: the hosts sitegen.read.late.silent() names."""
+    from runwrap.store.hosts import hosts_overview
+
+    tasks = [
+        (s["host"], parse_iso(s["newest_started"]), s["late"] if s.get("lateness") else None)
+        for s in summaries
+    ]
+    samples = [(c["host"], c["offset_s"], c["at"]) for s in summaries for c in s["clocks"]]
+    starts = [(h, parse_iso(t)) for s in summaries for h, t in s["host_starts"].items()]
+    lines = hosts_overview(tasks, samples, [h["host"] for h in silent], starts)
+    for line in lines:
+        line["last_started"] = iso(line["last_started"])
+        if line["clock"] is not None:
+            line["clock"] = {**line["clock"], "at": iso(line["clock"]["at"])}
+    return lines
+
+
 def status_json(
     cfg: SiteConfig,
     summaries: list[dict],
     hosts: list[dict] | None = None,
     generated_at: str | None = None,
+    host_facts: list[dict] | None = None,
 ) -> dict:
     """The machine-readable state of every task (documented in docs/sitegen.md);
     `generated_at` is when it was written (the dashboard's script polls it)."""
@@ -315,6 +386,7 @@ def status_json(
             "badge": urls.badge(name),
             "host": s["host"],
             "labels": s["labels"],
+            "duration": s["duration"],
             "muted": s.get("muted"),  # runwrap mute, or a recurring window in force
             "ack": s.get("ack"),  # runwrap ack of the current failure
             "notes": s.get("notes") or [],
@@ -325,6 +397,7 @@ def status_json(
                 "status": last["status"],
                 "started_at": last["started"],
                 "duration_s": last["duration"],
+                "duration_flag": last["flag"],
                 "stopped_by": last["stopped_by"],  # an operator's kill: who
                 "url": urls.run_page(name, last["id"]),
             },
@@ -348,5 +421,6 @@ def status_json(
         "failing": sorted(s["name"] for s in summaries if s["bucket"] == "failing"),
         "late": sorted(n for n, t in tasks.items() if t["late"]),
         "silent_hosts": [h["line"] for h in hosts or ()],
+        "hosts": host_facts or [],
         "tasks": tasks,
     }

@@ -45,7 +45,14 @@ TICKS = {
 }
 MIN_WIDTH = 300  # the narrowest bar, as a fraction of the view: a 1 s run still shows
 
-BAR = {"id": (str,), "status": (str,), "start": (int,), "end": (int, type(None)), "n": (int,)}
+BAR = {
+    "id": (str,),
+    "status": (str,),
+    "start": (int,),
+    "end": (int, type(None)),
+    "n": (int,),
+    "host": (str, type(None)),
+}
 
 # Worst first: the outcome a calendar day shows when it had several.
 WORST = ("failed", "timeout", "killed", "lost", "unknown", "running", "success", "skipped")
@@ -92,18 +99,22 @@ def _recent(runs: list[dict]) -> list[tuple[dict, tuple[int, int | None]]]:
 
 def bars(runs: list[dict]) -> dict[str, list[dict]]:
     """A task's bars for each view, oldest first: its runs within a day (a week) of its
-    newest. Runs of one outcome closer than MERGE_GAP_S merge, and in the week the runs
-    of one SLOT_S: n counts them, status is the worst, id the newest run of that outcome."""
+    newest. Runs of one outcome on one host closer than MERGE_GAP_S merge, and in the
+    week the runs of one SLOT_S on one host: n counts them, status is the worst, id the
+    newest run of that outcome. Each bar keeps its host: a task that runs on several
+    gets a lane per host (_view)."""
     spans = _recent(runs)
     newest = max((end if end is not None else start for _r, (start, end) in spans), default=0)
     views: dict[str, list[dict]] = {}
     for view in SPAN_S:
         cutoff = newest - SPAN_S[view]
         out: list[dict] = []
+        last_of: dict[object, dict] = {}  # each host's newest bar so far
         for run, (start, end) in spans:
             if (end if end is not None else newest) < cutoff:
                 continue
-            last = out[-1] if out else None
+            host = run.get("host")
+            last = last_of.get(host)
             if (
                 last is not None
                 and end is not None
@@ -118,8 +129,16 @@ def bars(runs: list[dict]) -> dict[str, list[dict]]:
                     last.update(id=run["id"], status=run["status"])
                 last.update(end=max(last["end"], end), n=last["n"] + 1)
                 continue
-            bar = {"id": run["id"], "status": run["status"], "start": start, "end": end, "n": 1}
+            bar = {
+                "id": run["id"],
+                "status": run["status"],
+                "start": start,
+                "end": end,
+                "n": 1,
+                "host": host if isinstance(host, str) else None,
+            }
             out.append(bar)
+            last_of[host] = bar
         views[view] = out[-MAX_BARS:]
     return views
 
@@ -184,19 +203,32 @@ def _view(summaries: list[dict], view: str, anchor: int, memo: dict) -> dict:
     source = _BARS_OF[view]
     lanes = []
     for s in summaries:
-        # A bar's title, link and shape do not depend on the anchor, only where it is:
-        # they are kept while the task's bars stay (an update after one run changes
-        # one task's bars, and moves the anchor of every lane).
-        key = (view, s["name"])
-        kept = memo.get(key)
-        if kept is None or kept[0] != s["bars"][source]:
-            bars = s["bars"][source]
-            kept = memo[key] = [bars, _prepare(s["name"], source, bars), None]
-        placed = kept[2]
-        if placed is None or not placed.holds(anchor):
-            placed = kept[2] = _Placed(kept[1], anchor, span, min_w)
-        lanes.append(placed.lane(s["name"], anchor, source == "day"))
+        for host, shown in _by_host(s["bars"][source]):
+            # A bar's title, link and shape do not depend on the anchor, only where it
+            # is: they are kept while the lane's bars stay (an update after one run
+            # changes one task's bars, and moves the anchor of every lane).
+            key = (view, s["name"], host)
+            kept = memo.get(key)
+            if kept is None or kept[0] != shown:
+                kept = memo[key] = [shown, _prepare(s["name"], source, shown), None]
+            placed = kept[2]
+            if placed is None or not placed.holds(anchor):
+                placed = kept[2] = _Placed(kept[1], anchor, span, min_w)
+            lanes.append(placed.lane(s["name"], anchor, source == "day", host))
     return {"view": view, "span": span, "lanes": lanes, "ticks": TICKS[view]}
+
+
+def _by_host(bars: list[dict]) -> list[tuple[str | None, list[dict]]]:
+    """A task's lanes: [(None, its bars)] when they come from one host (or none says),
+    else (host, its bars) for each host, by name: a task that runs on several hosts
+    shows a lane per host."""
+    hosts = {b.get("host") for b in bars}
+    if len(hosts) <= 1:
+        return [(None, bars)]
+    return [
+        (h, [b for b in bars if b.get("host") == h])
+        for h in sorted(hosts, key=lambda h: (h is None, h or ""))
+    ]
 
 
 def _prepare(task: str, view: str, bars: list[dict]) -> list[tuple]:
@@ -264,12 +296,15 @@ class _Placed:
             return anchor == self.anchor
         return self.hidden_end < anchor - self.span <= self.shown_end
 
-    def lane(self, task: str, anchor: int, link: bool) -> dict:
+    def lane(self, task: str, anchor: int, link: bool, host: str | None = None) -> dict:
+        """The lane's data for the template: `host` when it is one host's of a task run
+        on several (None: the task's only lane)."""
         from markupsafe import Markup
 
         shift = self.origin - anchor
         svg = f'<g transform="translate({shift})">{self.svg}</g>' if self.svg else ""
-        return {"name": task, "bars": _Bars(self.shown, link, shift), "svg": Markup(svg)}
+        bars = _Bars(self.shown, link, shift)
+        return {"name": task, "host": host, "bars": bars, "svg": Markup(svg)}
 
 
 class _Bars(Sequence):

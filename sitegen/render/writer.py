@@ -21,8 +21,9 @@ from typing import Protocol
 import jinja2
 
 from runwrap.store import siteurls as urls
+from runwrap.store.durations import baseline, pushed
 from runwrap.store.jsonio import dumps
-from runwrap.store.manifest import RUNNING
+from runwrap.store.manifest import FAILING, RUNNING, SUCCESS
 from runwrap.store.query import rank
 from runwrap.store.wallclock import clock_doubts
 from runwrap.timefmt import iso
@@ -144,6 +145,7 @@ class Writer:
         """Render the run pages that changed, and those whose neighbours changed (sums: the
         runs' summaries the build has already made, so that none is made twice)."""
         old_pos = {run_id: i for i, run_id in enumerate(old_order)}
+        last_ok = _last_success_before(order, sums)  # a failed run's: (run id, baseline)
         for i, run_id in enumerate(order):
             prev = order[i - 1] if i else None
             nxt = order[i + 1] if i + 1 < len(order) else None
@@ -161,7 +163,9 @@ class Writer:
             try:
                 run_sum = (sums or {}).get(run_id)
                 status = run_sum["status"] if run_sum is not None else None
-                self.render_run(task, run_id, manifest, runs, prev, nxt, status)
+                self.render_run(
+                    task, run_id, manifest, runs, prev, nxt, status, *last_ok.get(run_id, ())
+                )
             except OSError:
                 raise  # OUT cannot be written: the build stops, with one line
             except Exception as e:  # a bug a job's files set off: this page only
@@ -182,8 +186,12 @@ class Writer:
         prev: str | None,
         nxt: str | None,
         status: str | None = None,
+        against: str | None = None,
+        base: dict | None = None,
     ) -> None:
-        """Render one run page and publish its logs and artifacts."""
+        """Render one run page and publish its logs and artifacts (`against`: the last
+        success before it, which a failed run's page says what changed since; `base`: the
+        task's duration baseline then)."""
         out_run = self.out_run(task, run_id)
         try:
             os.mkdir(out_run)
@@ -197,6 +205,10 @@ class Writer:
             status = summarize(run_id, manifest)["status"]
         with runs.run(run_id, self.cfg.publish, self.scratch) as rf:
             run, keep = pages.run_context(task, run_id, manifest, status, rf, out_run, not existed)
+            if run.failed:
+                run.changes = pages.what_changed(
+                    runs, run_id, manifest, against, out_run, keep, base
+                )
         self.render(
             (*urls.run_parts(task, run_id), urls.INDEX),
             "run.html",
@@ -309,6 +321,7 @@ class Writer:
         sources = {s["name"]: s for s in summaries}  # what rows are kept by (fragments.py)
         summaries = [with_lateness(s, late.get(s["name"])) for s in summaries]
         hosts = silent(late)
+        host_facts = pages.host_lines(summaries, hosts)
         ordered = sorted(summaries, key=lambda s: (rank(s["state"]), s["name"]))
         now = iso(time.time())
         self.render(
@@ -318,10 +331,11 @@ class Writer:
             tasks=ordered,
             totals=pages.counts(summaries),
             silent_hosts=hosts,
+            hosts=host_facts,
             built=now,
             **self.dashboard.context(self.env, ordered, sources, late),
         )
-        status = pages.status_json(self.cfg, ordered, hosts, generated_at=now)
+        status = pages.status_json(self.cfg, ordered, hosts, now, host_facts)
         self.write((urls.STATUS,), dumps(status) + "\n")
         changes = [c for s in summaries for c in s["changes"]]
         self.render_feed((urls.FEED,), urls.FEED, "all tasks", changes, summaries)
@@ -349,6 +363,25 @@ class Writer:
         files a killed build left in the task's directory."""
         sweep(self.out_task(task))
         prune.remove_stale_runs(os.path.join(self.out_task(task), urls.RUNS), keep)
+
+
+def _last_success_before(
+    order: list[str], sums: dict[str, dict] | None
+) -> dict[str, tuple[str, dict | None]]:
+    """{run id: (the last successful run before it, the duration baseline of the
+    successes before it)} for the failed runs, in one pass."""
+    found: dict[str, tuple[str, dict | None]] = {}
+    last = None
+    window: list[float] = []
+    for run_id in order:
+        summary = (sums or {}).get(run_id) or {}
+        status = summary.get("status")
+        if status == SUCCESS:
+            last = run_id
+            window = pushed(window, summary.get("duration"))
+        elif last is not None and status in FAILING:
+            found[run_id] = (last, baseline(window))
+    return found
 
 
 def _ends(sums: list[dict]) -> list[str]:

@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import time
 
-import pytest
-from conftest import RUNWRAP, Root, wait_for
+from helpers.clock import needs_libfaketime, shifted
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP, Root
 
 SCHEDULE = ("--schedule", "* * * * *", "--grace", "5s")
 
 
-@pytest.mark.skipif(shutil.which("faketime") is None, reason="needs faketime")
+@needs_libfaketime
 def test_checks_last_run_is_never_a_skipped_tick(root: Root) -> None:
     def past(offset: str, *cmd: str) -> subprocess.Popen:
         return subprocess.Popen(
-            ["faketime", "-f", offset, RUNWRAP, "-n", "t", *SCHEDULE, "--", *cmd],
-            env=root.env, cwd=root.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [RUNWRAP, "-n", "t", *SCHEDULE, "--", *cmd],
+            env=shifted(root.env, offset), cwd=root.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
 
     slow = past("-900s", "sleep", "3")  # a real run 15 minutes back

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import Root
+from helpers.runs import Root
 
 
 def _ls(root: Root) -> dict:

@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Root
+
+from helpers.runs import Root
 
 
 @pytest.mark.xfail(

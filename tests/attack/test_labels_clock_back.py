@@ -7,20 +7,19 @@ stepped back, the two are different runs: ls says team=new, status.json team=old
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-from conftest import RUNWRAP, Root
+from helpers.clock import needs_libfaketime, shifted
+from helpers.runs import RUNWRAP, Root
 
 
-@pytest.mark.skipif(shutil.which("faketime") is None, reason="needs faketime")
+@needs_libfaketime
 def test_labels_are_the_newest_runs_on_every_surface(root: Root, tmp_path: Path) -> None:
     assert root.run("-n", "t", "-l", "team=old", "--", "true").returncode == 0
     behind = subprocess.run(
-        ["faketime", "-f", "-1h", RUNWRAP, "-n", "t", "-l", "team=new", "--", "true"],
-        env=root.env, cwd=root.cwd, capture_output=True, text=True, timeout=60,
+        [RUNWRAP, "-n", "t", "-l", "team=new", "--", "true"],
+        env=shifted(root.env, "-1h"), cwd=root.cwd, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert behind.returncode == 0, behind.stderr
     (v,) = json.loads(root.run("ls", "--json").stdout)

@@ -11,7 +11,8 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import Root, wait_for
+from helpers.polling import wait_for
+from helpers.runs import Root
 
 
 def test_show_task_when_its_last_run_was_removed(root: Root, tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from conftest import Root, wait_for
+from helpers.polling import wait_for
+from helpers.runs import Root
 
 
 def _ls(root: Root) -> dict:

@@ -1,4 +1,4 @@
-"""Attack on issue 18's metrics (runwrap/store/metrics.py _count_runs): runs are
+"""Attack on issue 18's metrics (runwrap/store/prometheus.py _count_runs): runs are
 counted by run number, but found by walking run ids newest first and stopping at
 the first number already counted ("run ids sort by start, and so do run numbers").
 After the clock stepped back (NTP, a restored VM), a run's id sorts before an older
@@ -9,12 +9,11 @@ task's history") show it.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-from conftest import RUNWRAP, Root
+from helpers.clock import needs_libfaketime, shifted
+from helpers.runs import RUNWRAP, Root
 
 
 def _totals(prom: Path) -> int:
@@ -25,13 +24,13 @@ def _totals(prom: Path) -> int:
     return total
 
 
-@pytest.mark.skipif(shutil.which("faketime") is None, reason="needs faketime")
+@needs_libfaketime
 def test_a_run_recorded_while_the_clock_was_behind_is_counted(root: Root, tmp_path: Path) -> None:
     metrics = tmp_path / "metrics"
     assert root.run("-n", "t", "--metrics-dir", str(metrics), "--", "true").returncode == 0
     behind = subprocess.run(
-        ["faketime", "-f", "-1h", RUNWRAP, "-n", "t", "--metrics-dir", str(metrics), "--", "true"],
-        env=root.env, cwd=root.cwd, capture_output=True, text=True, timeout=60,
+        [RUNWRAP, "-n", "t", "--metrics-dir", str(metrics), "--", "true"],
+        env=shifted(root.env, "-1h"), cwd=root.cwd, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert behind.returncode == 0, behind.stderr
     assert root.run("-n", "t", "--metrics-dir", str(metrics), "--", "true").returncode == 0

@@ -8,7 +8,8 @@ sequence printed "[runwrap] FAILED". A failed run must reach a person once.
 
 from __future__ import annotations
 
-from conftest import Root, wait_for
+from helpers.polling import wait_for
+from helpers.runs import Root
 
 
 def test_a_failure_that_ends_after_a_later_success_is_told(root: Root) -> None:

@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from conftest import Root
+from helpers.runs import Root
 
 
 def _status(root: Root, out: Path) -> dict:

@@ -13,7 +13,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import RUNWRAP, Root
+
+from helpers.runs import RUNWRAP, Root
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")

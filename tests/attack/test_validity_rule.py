@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Root
+from helpers.runs import Root
 
 
 def test_one_rule_for_which_finished_runs_count(root: Root, tmp_path: Path) -> None:

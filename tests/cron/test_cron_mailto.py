@@ -16,7 +16,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import RUNWRAP, wait_for
+
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP
 
 SITEGEN = str(Path(RUNWRAP).parent / "sitegen")
 

@@ -6,25 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(sys.executable).parent
-
-
-def demo_copy(tmp_path: Path) -> Path:
-    """scripts/demo.py and sample_tasks/ in a repository of their own (demo-root/ goes there)."""
-    repo = tmp_path / "repo"
-    (repo / "scripts").mkdir(parents=True)
-    shutil.copy(REPO / "scripts" / "demo.py", repo / "scripts" / "demo.py")
-    shutil.copytree(REPO / "sample_tasks", repo / "sample_tasks")
-    return repo
-
-
-def demo_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNWRAP_")}
-    env.update(XDG_CACHE_HOME=str(tmp_path / "cache"), NO_COLOR="1", COLUMNS="200")
-    return env
+from helpers.demo import REPO, VENV_BIN, demo_copy, demo_env
 
 
 def test_the_demos_ls_lists_the_run_it_started_in_the_background(tmp_path) -> None:

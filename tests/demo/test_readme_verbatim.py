@@ -21,9 +21,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import wait_for
 
-from demo.test_demo import demo_copy, demo_env
+from helpers.demo import demo_copy, demo_env
+from helpers.polling import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"

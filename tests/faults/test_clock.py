@@ -13,17 +13,17 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import Root, wait_for
 
-from .faultlib import figure
-
-LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+from helpers.clock import LIBFAKETIME
+from helpers.faults import figure
+from helpers.polling import wait_for
+from helpers.runs import Root
 
 
 @pytest.fixture
 def clock(root: Root, tmp_path: Path) -> Path:
     """The file holding runwrap's wall-clock offset (a FAKETIME spec, read at every call)."""
-    if not LIBFAKETIME.exists():
+    if LIBFAKETIME is None:
         reason = f"no {LIBFAKETIME} (Debian package faketime): the clock matrix needs it"
         print(reason)
         pytest.skip(reason)

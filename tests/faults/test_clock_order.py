@@ -17,15 +17,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Root
 
-from .faultlib import figure, launcher
+from helpers.clock import LIBFAKETIME, needs_libfaketime
+from helpers.faults import figure, launcher
+from helpers.runs import Root
 
-LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
-
-pytestmark = pytest.mark.skipif(
-    not LIBFAKETIME.exists(), reason="no libfaketime (Debian package faketime)"
-)
+pytestmark = needs_libfaketime
 
 
 def _run(root: Root, offset: str, code: int, *options: str) -> subprocess.CompletedProcess:

@@ -18,9 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import Root, wait_for
 
-from .faultlib import (
+from helpers.faults import (
     check_task,
     figure,
     final_manifests,
@@ -31,6 +30,8 @@ from .faultlib import (
     scale,
     seeded,
 )
+from helpers.polling import wait_for
+from helpers.runs import Root
 
 CONFIG = """
 notifiers:

@@ -15,9 +15,9 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from conftest import Root, wait_for
-
-from .faultlib import figure, kill_marked, mark_env, marked, new_mark, scale, seeded
+from helpers.faults import figure, kill_marked, mark_env, marked, new_mark, scale, seeded
+from helpers.polling import wait_for
+from helpers.runs import Root
 
 # Each line starts one escaping process that writes its pid to {p}/<kind> and sleeps
 # with the marker in its argv.

@@ -12,11 +12,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import RUNWRAP, pid_alive, wait_for
 
 from runwrap.store.owner import start_ticks
 
-from .faultlib import figure, runwrap_for, shared_dir, unprivileged_user
+from helpers.faults import figure, runwrap_for, shared_dir, unprivileged_user
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP, pid_alive
 
 # The job: once its run is on record, it rewrites its files to name the victim,
 # again and again (runwrap may rewrite its manifest), until it is stopped.
@@ -240,9 +241,8 @@ def test_a_forged_run_dir_changes_no_outcome_notice_page_or_removal(
     import re
     import sys
 
-    from conftest import Root
-
-    from .faultlib import launcher
+    from helpers.faults import launcher
+    from helpers.runs import Root
 
     (tmp_path / "cwd").mkdir()
     root = Root(tmp_path / "root", tmp_path / "cwd")
@@ -300,7 +300,7 @@ def test_a_forged_manifest_does_not_hide_the_run_from_kill(tmp_path: Path, case:
     import json
     import sys
 
-    from conftest import Root
+    from helpers.runs import Root
 
     (tmp_path / "cwd").mkdir()
     root = Root(tmp_path / "root", tmp_path / "cwd")

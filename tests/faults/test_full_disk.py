@@ -13,9 +13,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Root, wait_for
 
-from .faultlib import check_task, figure, kill_marked, mark_env, new_mark, seeded, wait_gone
+from helpers.faults import check_task, figure, kill_marked, mark_env, new_mark, seeded, wait_gone
+from helpers.polling import wait_for
+from helpers.runs import Root
 
 WARNING = re.compile(r"runwrap: cannot (record|write|update) .*: No space left on device")
 

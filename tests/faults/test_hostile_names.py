@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import Root
-
-from .faultlib import figure, kill_marked, mark_env, new_mark
+from helpers.faults import figure, kill_marked, mark_env, new_mark
+from helpers.runs import Root
 
 NAMES = [
     b"not-utf8-\xff\xfe",

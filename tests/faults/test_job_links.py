@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import Root
 
-from .faultlib import figure, kill_marked, mark_env, new_mark, wait_gone
+from helpers.faults import figure, kill_marked, mark_env, new_mark, wait_gone
+from helpers.runs import Root
 
 SECRET = b"[secret]the-outside-file\n[progress]99\n"
 

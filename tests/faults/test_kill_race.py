@@ -8,11 +8,12 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import Root, wait_for
 
 from runwrap.store.owner import proc_stat
 
-from .faultlib import figure
+from helpers.faults import figure
+from helpers.polling import wait_for
+from helpers.runs import Root
 
 
 def _zombie(pid: int) -> bool:

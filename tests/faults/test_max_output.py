@@ -12,9 +12,9 @@ import os
 import re
 
 import pytest
-from conftest import Root
 
-from .faultlib import figure, kill_marked, mark_env, new_mark, wait_gone
+from helpers.faults import figure, kill_marked, mark_env, new_mark, wait_gone
+from helpers.runs import Root
 
 LIMIT = 1024 * 1024
 TOTAL = 50_000_000

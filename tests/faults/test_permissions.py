@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .faultlib import figure, launcher, shared_dir, tools_for, unprivileged_user, user_in
+from helpers.faults import figure, launcher, shared_dir, tools_for, unprivileged_user, user_in
 
 GROUP_READER = "runwrapgrp"
 OTHER_READER = "runwrapweb"

@@ -16,9 +16,8 @@ import subprocess
 import time
 
 import pytest
-from conftest import RUNWRAP, Root, wait_for
 
-from .faultlib import (
+from helpers.faults import (
     check_task,
     figure,
     kill_marked,
@@ -30,6 +29,8 @@ from .faultlib import (
     seeded,
     wait_gone,
 )
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP, Root
 
 DETACH = {
     "setsid": "setsid sleep {m} &",

@@ -11,9 +11,18 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Root
 
-from .faultlib import check_task, figure, kill_marked, mark_env, new_mark, scale, seeded, wait_gone
+from helpers.faults import (
+    check_task,
+    figure,
+    kill_marked,
+    mark_env,
+    new_mark,
+    scale,
+    seeded,
+    wait_gone,
+)
+from helpers.runs import Root
 
 # The job notes its start, works a little, and at its very end checks that its run
 # directory is still there (retention must never remove a run that is not finished).

@@ -10,9 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import Root
 
-from .faultlib import figure, runwrap_for, shared_dir, unprivileged_user
+from helpers.faults import figure, runwrap_for, shared_dir, unprivileged_user
+from helpers.runs import Root
 
 JOB = "echo out; echo err >&2; exit 3"
 

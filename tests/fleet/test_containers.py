@@ -11,10 +11,9 @@ import os
 import subprocess
 import time
 
-from conftest import wait_for
-
-from .hosts import RUNWRAP, Host, require_namespaces
-from .test_lost_host import GRACE, LEASE, SLACK, fleet_env, ls_task
+from helpers.hosts import GRACE, LEASE, SLACK, Host, fleet_env, ls_task, require_namespaces
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP
 
 
 def test_a_container_s_run_is_judged_by_its_lease_not_by_its_pids(tmp_path):

@@ -15,10 +15,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import wait_for
-
-from .hosts import RUNWRAP, Host, on_host, require_namespaces, scale
-from .test_lost_host import GRACE, LEASE, SLACK, fleet_env, ls_task
+from helpers.faults import scale
+from helpers.hosts import GRACE, LEASE, SLACK, Host, fleet_env, ls_task, on_host, require_namespaces
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP
 
 TICK = 0.25  # the schedule: a pod every TICK seconds, its job lasting longer
 

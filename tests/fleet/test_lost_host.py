@@ -14,51 +14,19 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import wait_for
-
-from .hosts import RUNWRAP, SITEGEN, Host, on_host, require_namespaces
-
-LEASE = 2.0
-GRACE = LEASE / 2  # owner.lease_grace
-NO_TASK = {"running": [], "lost": [], "running_runs": []}  # before its first run
-SLACK = 20.0  # a loaded machine: the deadline of a poll, never a timed assertion
-
-
-def fleet_env(tmp_path) -> tuple[dict[str, str], str]:
-    """The environment every host shares (one ROOT, one config), and the notices file."""
-    notices = tmp_path / "notices.txt"
-    config = tmp_path / "runwrap.yaml"
-    line = f'echo "$RUNWRAP_EVENT $RUNWRAP_RUN_ID $(hostname)" >> {notices}'
-    config.write_text(json.dumps({"notifiers": {"log": {"type": "command", "command": line}}}))
-    (tmp_path / "root").mkdir()
-    env = {
-        **os.environ,
-        "RUNWRAP_ROOT": str(tmp_path / "root"),
-        "RUNWRAP_CONFIG": str(config),
-    }
-    return env, str(notices)
-
-
-def ls_task(env: dict[str, str], task: str = "job", host: str = "") -> dict:
-    """`runwrap ls --json`'s entry for the task, asked here or on a new host `host`."""
-    args = [RUNWRAP, "ls", "--json"]
-    result = (
-        on_host(host, args, env)
-        if host
-        else subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
-    )
-    assert result.returncode == 0, result.stderr
-    return next((t for t in json.loads(result.stdout) if t["task"] == task), NO_TASK)
-
-
-def sitegen_status(env: dict[str, str], out: str, task: str = "job") -> dict:
-    result = subprocess.run(
-        [SITEGEN, "--out", out, "-q"], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    with open(os.path.join(out, "status.json")) as f:
-        status = json.load(f)
-    return status["tasks"][task]
+from helpers.hosts import (
+    GRACE,
+    LEASE,
+    SLACK,
+    Host,
+    fleet_env,
+    ls_task,
+    on_host,
+    require_namespaces,
+    sitegen_status,
+)
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP
 
 
 def test_a_dead_host_s_run_is_lost_everywhere_and_finalized_once_by_the_next(tmp_path):

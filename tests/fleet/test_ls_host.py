@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 
-from .hosts import RUNWRAP, on_host, require_namespaces
-from .test_lost_host import fleet_env
+from helpers.hosts import fleet_env, on_host, require_namespaces
+from helpers.runs import RUNWRAP
 
 
 def test_ls_keeps_the_tasks_of_the_hosts_asked_for(tmp_path):

@@ -16,12 +16,13 @@ import signal
 import subprocess
 
 import pytest
-from conftest import wait_for
 
 from runwrap.run.lock import kind_on_mount
 
-from .hosts import RUNWRAP, Host, on_host, require_namespaces, scale
-from .test_lost_host import fleet_env, ls_task
+from helpers.faults import scale
+from helpers.hosts import Host, fleet_env, ls_task, on_host, require_namespaces
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP
 
 LAUNCHES = 100  # per case, over all hosts (more under FAULTS_SCALE)
 

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from conftest import wait_for
+from helpers.polling import wait_for
 
 
 def group_alive(pgid: int) -> bool:

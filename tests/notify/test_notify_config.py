@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import assert_one_line_error
+
+from helpers.runs import assert_one_line_error
 
 CASES = [
     ({"type": "pigeon"}, "notifier 'n': type:"),

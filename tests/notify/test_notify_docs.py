@@ -6,16 +6,22 @@ from pathlib import Path
 
 import pytest
 
-from runwrap.notify import config, message
+from runwrap.notify import message, notifiers
 
 DOC = (Path(__file__).parents[2] / "docs" / "notifications.md").read_text()
 PAYLOAD_KEYS = list(message.payload(dict(message.VARIABLES), "s", "b"))
-SETTINGS = sorted(config._COMMON.union(*config._KEYS.values()))
+SETTINGS = sorted(notifiers._COMMON.union(*notifiers._KEYS.values()))
 
 
 @pytest.mark.parametrize(
     "word",
-    [*config.TYPES, *config.EVENTS, *config.WEBHOOK_FORMATS, *config.SECURITY, *SETTINGS],
+    [
+        *notifiers.TYPES,
+        *notifiers.EVENTS,
+        *notifiers.WEBHOOK_FORMATS,
+        *notifiers.SECURITY,
+        *SETTINGS,
+    ],
 )
 def test_every_type_event_and_setting_is_documented(word):
     assert f"`{word}`" in DOC

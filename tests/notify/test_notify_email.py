@@ -4,45 +4,21 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
-import ssl
-import subprocess
 
 import pytest
 
-from .notify_helpers import Mailbox, free_port
+from helpers.receivers import (
+    SECRET,
+    Mailbox,
+    accept,
+    free_port,
+    mail_config,
+    make_cert,
+    server_context,
+)
 
-SECRET = "s3cr3t-Pa55word-xyzzy"
 # These servers have no TLS: logging in to them is allowed only in so many words.
 CLEAR = {"allow_plaintext_auth": True}
-
-
-def mail_config(port: int, **more: object) -> dict:
-    spec = {
-        "type": "email",
-        "host": "127.0.0.1",
-        "port": port,
-        "security": "none",
-        "from": "cron@example.org",
-        "to": ["ops@example.org", "dev@example.org"],
-        **more,
-    }
-    return {"notifiers": {"mail": spec}}
-
-
-def accept(expected_login: bytes, expected_password: bytes):
-    """An aiosmtpd authenticator that accepts one login."""
-    from aiosmtpd.smtp import AuthResult, LoginPassword
-
-    def authenticator(server, session, envelope, mechanism, auth_data):
-        ok = (
-            isinstance(auth_data, LoginPassword)
-            and auth_data.login == expected_login
-            and auth_data.password == expected_password
-        )
-        return AuthResult(success=ok)
-
-    return authenticator
 
 
 def test_failure_and_recovery_mails(rw, mailbox):
@@ -145,45 +121,6 @@ def test_smtp_down_then_up_delivers_the_pending_notice(rw):
     ]
 
 
-def make_cert(tmp_path) -> tuple[str, str]:
-    """A self-signed certificate for 127.0.0.1, made with the openssl CLI."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is not installed")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
-    return str(cert), str(key)
-
-
-def server_context(cert: str, key: str) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    return context
-
-
 def test_starttls_with_login(rw, tmp_path):
     cert, key = make_cert(tmp_path)
     box = Mailbox(
@@ -267,8 +204,8 @@ class _EchoingSmtp:
 @pytest.mark.parametrize("password", [SECRET, "pässword-" + SECRET])
 def test_a_login_error_never_carries_the_password(monkeypatch, password):
     from runwrap.notify import smtp
-    from runwrap.notify.config import parse_notifier
-    from runwrap.notify.dispatch import Notice
+    from runwrap.notify.notifiers import parse_notifier
+    from runwrap.notify.sending import Notice
 
     monkeypatch.setenv("SMTP_PASSWORD", password)
     server = _EchoingSmtp()

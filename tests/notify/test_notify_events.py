@@ -7,7 +7,7 @@ import os
 import signal
 import time
 
-from conftest import wait_for
+from helpers.polling import wait_for
 
 
 def hook(url: str, **more: object) -> dict:

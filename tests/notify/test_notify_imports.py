@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from conftest import RUNWRAP
+from helpers.runs import RUNWRAP
 
 HEAVY = ("smtplib", "ssl", "email", "urllib", "threading", "subprocess", "json", "concurrent")
 
@@ -41,7 +41,7 @@ def test_a_task_with_notify_none_never_imports_the_notify_package(rw):
 def test_the_default_console_imports_no_transport_on_a_quiet_tick(rw):
     modules = imported(rw, "-n", "plain")
     assert not {m for m in modules if m.split(".")[0] in HEAVY}
-    assert "runwrap.notify.dispatch" not in modules
+    assert "runwrap.notify.sending" not in modules
     assert "runwrap.notify.message" not in modules
 
 
@@ -57,6 +57,6 @@ def test_notifiers_with_nothing_to_say_import_no_transport(rw):
     )
     args = ("-n", "quiet", "--notify", "mail", "--notify", "hook", "--notify", "pager")
     modules = imported(rw, *args)
-    assert "runwrap.notify.config" in modules
+    assert "runwrap.notify.notifiers" in modules
     assert not {m for m in modules if m.split(".")[0] in HEAVY}
-    assert "runwrap.notify.dispatch" not in modules
+    assert "runwrap.notify.sending" not in modules

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .notify_helpers import Mailbox
-from .test_notify_email import mail_config
+from helpers.receivers import Mailbox, mail_config
 
 LOCAL = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0530")
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runwrap.notify.config import parse_notifier
 from runwrap.notify.events import decide
+from runwrap.notify.notifiers import parse_notifier
 from runwrap.store.state import next_state
 
 STATUSES = st.sampled_from(["success", "failed", "timeout", "killed", "lost", "skipped"])

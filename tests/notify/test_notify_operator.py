@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import Root, assert_one_line_error, wait_for
+from helpers.polling import wait_for
+from helpers.runs import Root, assert_one_line_error
 
 
 def hook(url: str, **more: object) -> dict:

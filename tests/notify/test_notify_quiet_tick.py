@@ -8,11 +8,12 @@ import os
 import subprocess
 
 import pytest
-from conftest import RUNWRAP
 
-from runwrap.notify.config import IMPLICIT_ON, parse_notifier
 from runwrap.notify.events import decide
+from runwrap.notify.notifiers import IMPLICIT_ON, parse_notifier
 from runwrap.run.record import nothing_to_tell
+
+from helpers.runs import RUNWRAP
 
 
 def stamp(path) -> tuple[int, int]:

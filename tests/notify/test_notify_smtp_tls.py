@@ -5,10 +5,8 @@ Against the real aiosmtpd server: one without STARTTLS, one that offers it.
 
 from __future__ import annotations
 
-from conftest import assert_one_line_error
-
-from .notify_helpers import Mailbox
-from .test_notify_email import SECRET, accept, mail_config, make_cert, server_context
+from helpers.receivers import SECRET, Mailbox, accept, mail_config, make_cert, server_context
+from helpers.runs import assert_one_line_error
 
 
 def recording(calls: list, login: bytes, password: bytes):

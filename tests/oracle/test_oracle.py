@@ -24,17 +24,19 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import RUNWRAP, wait_for
 
 from runwrap import cli as runwrap_cli
 from runwrap.store.layout import run_ids_in
 from sitegen import cli as sitegen_cli
+
+from helpers.clock import needs_libfaketime, shifted
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP
 
 TASKS = ("quick", "sched", "slow", "kept")
 SCALE = int(os.environ.get("FAULTS_SCALE", "1"))
@@ -118,14 +120,16 @@ class World:
         rng = self.rng
         kind = rng.choice(
             ["ok", "ok", "fail", "fail", "timeout", "heartbeat", "retry", "kill", "sigkill",
-             "slow", "tick", "release", "keep", "past", "sched", "pod", "term", "mute", "ack",
-             "retire"]
+             "slow", "tick", "release", "keep", "past", "sched", "pod", "fast", "term", "mute",
+             "ack", "retire"]
         )  # fmt: skip
         task = rng.choice(("quick", "kept"))
         if kind == "ok":
             self.run(task, "--", "true")
         elif kind == "fail":
             self.run(task, "--", "sh", "-c", "echo boom >&2; exit 3")
+        elif kind == "fast":  # a success far below its bounds: flagged fast (issue 22)
+            self.run(task, "--expect-duration", "1h..", "--", "true")
         elif kind == "timeout":
             self.run(task, "--timeout", "0.2s", "--", "sleep", "5")
         elif kind == "heartbeat":
@@ -205,8 +209,8 @@ class World:
             self.run("kept", "--keep", "2", "--", "sh", "-c", rng.choice(("true", "exit 1")))
         elif kind == "past":
             # A run dated 10 minutes back (its cron stopped since): late now, in seq order newest.
-            faketime = ["faketime", "-f", "-600s", RUNWRAP, "-n", "sched", *SCHEDULE, "--", "true"]
-            subprocess.run(faketime, env=self.env, capture_output=True, timeout=60)
+            past = [RUNWRAP, "-n", "sched", *SCHEDULE, "--", "true"]
+            subprocess.run(past, env=shifted(self.env, "-600s"), capture_output=True, timeout=60)
         elif kind == "sched":
             self.run("sched", *SCHEDULE, "--", "sh", "-c", rng.choice(("true", "exit 5")))
         self.log.append(f"{kind}:{task}")
@@ -301,6 +305,12 @@ def assert_one_story(s: dict) -> None:
         assert (t["last_run"] or {}).get("run_id") == (last or {}).get("run_id"), what
         assert t["running"] == v["running"] and t["lost"] == v["lost"], what
         assert t["late"] == v["late"], what
+        # The last run's duration verdict (slow, fast or none), one for every surface.
+        flag = v["duration"]["flag"]
+        assert t["duration"]["flag"] == flag == (t["last_run"] or {}).get("duration_flag"), what
+        shown_run = s["show"][task] or {}
+        if flag is not None and shown_run.get("run_id") == (last or {}).get("run_id"):
+            assert (shown_run.get("duration_check") or {}).get("flag") == flag, what
         # What operators said: the silence, the ack, an operator's kill of the last run.
         assert (t["muted"], t["ack"]) == (v["muted"], v["ack"]), what
         assert (t["last_run"] or {}).get("stopped_by") == (
@@ -352,6 +362,9 @@ def assert_one_story(s: dict) -> None:
             assert _metric(metrics, "late", task) == float(v["late"]), what
         if last is not None:
             assert _metric(metrics, "last_run_status", task, f',status="{last["status"]}"') == 1
+        for name in ("slow", "fast"):
+            one = _metric(metrics, "last_run_duration_flag", task, f',flag="{name}"')
+            assert one == float(flag == name), what
         # The feed has the change that began the task's current health (its entries are
         # dated by wall clock: a run dated in the past is not the newest there).
         # (Unless retention removed the run it began with: the feed has only what is kept.)
@@ -384,12 +397,7 @@ def _late(s: dict) -> dict:
     return {t: v["late"] for t, v in s["ls"].items()}
 
 
-needs_faketime = pytest.mark.skipif(
-    shutil.which("faketime") is None, reason="faketime is not installed (Debian's faketime)"
-)
-
-
-@needs_faketime
+@needs_libfaketime
 @pytest.mark.timeout(1200)
 def test_every_surface_tells_one_story_after_every_step(tmp_path: Path) -> None:
     seed = int(os.environ.get("ORACLE_SEED", str(random.randrange(1 << 30))))

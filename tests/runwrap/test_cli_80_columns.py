@@ -10,7 +10,6 @@ import fcntl
 import json
 import os
 import pty
-import shutil
 import struct
 import subprocess
 import termios
@@ -18,7 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import RUNWRAP, Root, assert_one_line_error, wait_for
+
+from helpers.clock import needs_libfaketime, shifted
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP, Root, assert_one_line_error
 
 RED, GREEN = "\x1b[31m", "\x1b[32m"
 LONG = "nightly-postgres-backup-of-the-production-cluster"
@@ -208,15 +210,15 @@ def test_history_takes_several_statuses_and_since(root: Root) -> None:
     assert_one_line_error(root.run("history", "h", "--status", "failed,weird"), "'weird'")
 
 
-@pytest.mark.skipif(shutil.which("faketime") is None, reason="faketime is not installed")
+@needs_libfaketime
 def test_history_is_in_the_order_runs_began_not_by_the_clock(root: Root) -> None:
     """A run made while the clock was an hour behind has the oldest run id, and the
     highest seq: it is the newest, at the top, and the one --limit 1 shows."""
     for _ in range(3):
         root.run("-n", "c", "--", "true")
     late = subprocess.run(
-        ["faketime", "-f", "-1h", RUNWRAP, "-n", "c", "--", "false"],
-        env=root.env,
+        [RUNWRAP, "-n", "c", "--", "false"],
+        env=shifted(root.env, "-1h"),
         capture_output=True,
         timeout=60,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Root, assert_one_line_error
+from helpers.runs import Root, assert_one_line_error
 
 
 def test_a_typo_in_an_option_is_called_an_unknown_option(root: Root) -> None:

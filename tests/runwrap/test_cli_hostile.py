@@ -6,7 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import RUNWRAP, Root, assert_one_line_error
+
+from helpers.runs import RUNWRAP, Root, assert_one_line_error
 
 
 def nothing_recorded(root: Root) -> bool:

@@ -8,7 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import RUNWRAP, Root, assert_one_line_error, wait_for
+
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP, Root, assert_one_line_error
 
 
 def running(root: Root, task: str) -> dict | None:

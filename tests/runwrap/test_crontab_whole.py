@@ -8,7 +8,8 @@ whole to cron and to the next reader.
 from __future__ import annotations
 
 import yaml
-from conftest import assert_one_line_error
+
+from helpers.runs import assert_one_line_error
 
 
 def _config(root, tmp_path, tasks: dict) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runwrap.store.feedback import MAX_LINE, FeedbackReader, parse_bytes, parse_text
+from runwrap.store.feedbacklog import MAX_LINE, FeedbackReader, parse_bytes, parse_text
 
 KEY_START = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
 KEY_REST = KEY_START + "0123456789-"

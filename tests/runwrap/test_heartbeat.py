@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Root, pid_alive, wait_for
 
 from runwrap.store.liveness import liveness
+
+from helpers.polling import wait_for
+from helpers.runs import Root, pid_alive
 
 
 def live_manifest(root: Root, task: str) -> dict | None:

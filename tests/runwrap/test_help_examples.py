@@ -6,10 +6,11 @@ import shlex
 import subprocess
 
 import pytest
-from conftest import RUNWRAP
 
 from runwrap.commands import SUBCOMMANDS
 from runwrap.commands.parser import build_parser
+
+from helpers.runs import RUNWRAP
 
 
 def _examples(*argv: str) -> list[str]:

@@ -16,9 +16,11 @@ from pathlib import Path
 from subprocess import PIPE
 
 import pytest
-from conftest import RUNWRAP, Root, assert_one_line_error, wait_for
 
 from runwrap.store.owner import owner_identity
+
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP, Root, assert_one_line_error
 
 READERS = [
     ["ls"],

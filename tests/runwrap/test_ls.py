@@ -7,7 +7,8 @@ import os
 import pty
 import subprocess
 
-from conftest import RUNWRAP, Root, assert_one_line_error, wait_for
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP, Root, assert_one_line_error
 
 RED, GREEN, CYAN = "\x1b[31m", "\x1b[32m", "\x1b[36m"
 

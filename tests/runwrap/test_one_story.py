@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Root, wait_for
+from helpers.polling import wait_for
+from helpers.runs import Root
 
 
 def _ls(root: Root) -> dict:

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import RUNWRAP, assert_one_line_error
+from helpers.runs import RUNWRAP, assert_one_line_error
 
 
 def test_parse_takes_the_feedback_option_and_ignores_indentation_and_spaces(root, tmp_path) -> None:

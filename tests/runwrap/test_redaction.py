@@ -12,8 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import BIN, RUNWRAP, Root, assert_one_line_error
-from test_startup_imports import imported
+from helpers.runs import BIN, RUNWRAP, Root, assert_one_line_error, imported
 
 SECRETS = ("S3cretMy", "hunter2x", "pw0rdUrl", "tok9abc", "lab3lpw", "fbT0ken", "envRw99")
 JOB_FILES = {"stdout.log", "stderr.log", "feedback.log"}  # the job's own, kept as it wrote them

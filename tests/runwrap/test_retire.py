@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import wait_for
+from helpers.polling import wait_for
 
 
 def listed(root) -> list[str]:

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import Root, assert_one_line_error
+
+from helpers.runs import Root, assert_one_line_error
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from conftest import Root
+from helpers.runs import Root
 
 
 def test_success_is_recorded_and_runwrap_stays_silent(root: Root) -> None:

@@ -6,7 +6,8 @@ import os
 import signal
 from pathlib import Path
 
-from conftest import Root, pid_alive, wait_for
+from helpers.polling import wait_for
+from helpers.runs import Root, pid_alive
 
 # A job that holds its run until the test creates the file it waits for.
 HOLD = "while [ ! -e {release} ]; do sleep 0.02; done"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from conftest import Root
-
 from runwrap.store.retention import select_removals
+
+from helpers.runs import Root
 
 
 def test_keep_n_removes_the_oldest_runs(root: Root) -> None:

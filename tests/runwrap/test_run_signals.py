@@ -8,7 +8,8 @@ import signal
 import threading
 from pathlib import Path
 
-from conftest import Root, pid_alive, wait_for
+from helpers.polling import wait_for
+from helpers.runs import Root, pid_alive
 
 # A grandchild that ignores SIGTERM and writes its pid where the test can find it.
 STUBBORN_TREE = "sh -c 'trap \"\" TERM; echo $$ > {pidfile}; while :; do sleep 0.05; done' & wait"

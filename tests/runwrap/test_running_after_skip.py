@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conftest import Root, wait_for
+from helpers.polling import wait_for
+from helpers.runs import Root
 
 
 def test_a_running_run_stays_running_after_the_next_tick_is_skipped(root: Root) -> None:

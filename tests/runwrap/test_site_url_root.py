@@ -8,7 +8,9 @@ rather than one that 404s.
 from __future__ import annotations
 
 import pytest
-from notify.notify_helpers import Receiver, Runwrap
+
+from helpers.receivers import Receiver
+from helpers.runs import Runwrap
 
 SITE = "https://jobs.example/dash/"
 

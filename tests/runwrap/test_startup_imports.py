@@ -9,11 +9,10 @@ are the budget, since each of these costs 1 to 17 ms on every tick.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
-from conftest import BIN, RUNWRAP
+from helpers.runs import BIN, RUNWRAP, imported
 
 LAUNCHER = Path(__file__).resolve().parents[2] / "launchers" / "runwrap"
 # What a pip-generated entry-point wrapper imports (older pips: `re` and, through it,
@@ -37,20 +36,6 @@ HEAVY = {
     "markdown",
     "watchdog",
 }
-
-
-def imported(cmd: list[str], env: dict[str, str]) -> set[str]:
-    """The modules `cmd` imports, as PYTHONPROFILEIMPORTTIME reports them."""
-    result = subprocess.run(
-        cmd,
-        env={**env, "PYTHONPROFILEIMPORTTIME": "1"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    lines = [ln for ln in result.stderr.splitlines() if ln.startswith("import time:")]
-    return {ln.split("|")[-1].strip() for ln in lines[1:]}  # [0] is the header
 
 
 def test_the_installed_command_is_the_launcher_we_ship():

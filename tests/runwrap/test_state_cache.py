@@ -8,9 +8,11 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import Root, wait_for
 
 from runwrap.store.state import rebuild_state
+
+from helpers.polling import wait_for
+from helpers.runs import Root
 
 KEYS = (
     "status",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from conftest import RUNWRAP, Root, wait_for
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP, Root
 
 # The title, the clipboard (OSC 52), a colour, a bell, a CR that overwrites the line,
 # a C1 CSI, a bidi override: all of them must arrive as text, none as a control.

@@ -3,24 +3,21 @@ the task's next real run sends the recovery. Readers look from later on with fak
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
-import pytest
 import yaml
-from conftest import RUNWRAP
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("faketime") is None,
-    reason="faketime is not installed (Debian's faketime; scripts/install-system-deps installs it)",
-)
+from helpers.clock import needs_libfaketime, shifted
+from helpers.runs import RUNWRAP
+
+pytestmark = needs_libfaketime
 
 
 def later(root, minutes: int, *args: str) -> subprocess.CompletedProcess:
     """`runwrap ARGS` as if it were `minutes` later than now."""
     return subprocess.run(
-        ["faketime", "-f", f"+{minutes}m", RUNWRAP, *args],
-        env=root.env,
+        [RUNWRAP, *args],
+        env=shifted(root.env, f"+{minutes}m"),
         capture_output=True,
         text=True,
         timeout=60,

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import assert_one_line_error
 
 from runwrap.errors import RunwrapError
 from runwrap.store.lateness import task_lateness
 from runwrap.store.schedule import check
+
+from helpers.runs import assert_one_line_error
 
 ACCEPTED = [
     "*/5 * * * *",

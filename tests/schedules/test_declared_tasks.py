@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 
 import pytest
 import yaml
-from conftest import assert_one_line_error
 
-from runwrap.systemd import on_calendar
+from runwrap.unitfiles import on_calendar
+
+from helpers.runs import assert_one_line_error
 
 CONFIG = {
     "tasks": {

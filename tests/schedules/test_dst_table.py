@@ -1,6 +1,6 @@
 """Every change of every zone, for every schedule: cron firing as Debian's does never makes
 a task late, and a cron that stops makes it late exactly one grace (elapsed) after the
-first run it missed. In-process, against dst_oracle.py's reading of cron(8).
+first run it missed. In-process, against helpers/dst.py's reading of cron(8).
 
 Zones with DST in both hemispheres and one without; the runs start seven seconds after
 cron fires them and last two seconds.
@@ -14,7 +14,7 @@ import pytest
 
 from runwrap.store.lateness import task_lateness
 
-from .dst_oracle import UTC, ZONES, Cron, state, transitions
+from helpers.dst import UTC, ZONES, Cron, state, transitions
 
 # (schedule, five fields, how far around the change, how often a reader looks)
 SCHEDULES = [

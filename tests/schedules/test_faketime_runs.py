@@ -7,9 +7,10 @@ import json
 import subprocess
 
 import pytest
-from conftest import BIN, wait_for
 
-from .fakeclock import Clock, needs_libfaketime
+from helpers.clock import Clock, needs_libfaketime
+from helpers.polling import wait_for
+from helpers.runs import BIN
 
 pytestmark = needs_libfaketime
 JOB = ["--", "true"]

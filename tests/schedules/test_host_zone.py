@@ -12,9 +12,9 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import RUNWRAP
 
-from .fakeclock import Clock, needs_libfaketime
+from helpers.clock import Clock, needs_libfaketime
+from helpers.runs import RUNWRAP
 
 pytestmark = needs_libfaketime
 NEW_YORK = "ln -sf /usr/share/zoneinfo/America/New_York /etc/localtime"

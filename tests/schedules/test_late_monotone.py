@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from runwrap.store.lateness import task_lateness
 
-from .dst_oracle import ZONES, state, transitions
+from helpers.dst import ZONES, state, transitions
 
 CHANGES = [t for zone in ZONES for t in transitions(zone)]
 FIELDS = st.tuples(

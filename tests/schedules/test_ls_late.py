@@ -1,29 +1,23 @@
 """runwrap ls says when a scheduled task is due, late and how many runs it missed.
 
 The runs are real; the reader looks at them from later on with faketime
-(Debian's faketime shifts the clock of the process it starts, nothing else).
+(libfaketime shifts the clock of the process it is preloaded into, nothing else).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 
-import pytest
-from conftest import RUNWRAP
-
-needs_faketime = pytest.mark.skipif(
-    shutil.which("faketime") is None,
-    reason="faketime is not installed (Debian's faketime; scripts/install-system-deps installs it)",
-)
+from helpers.clock import needs_libfaketime, shifted
+from helpers.runs import RUNWRAP
 
 
 def later(root, minutes: int, *args: str) -> subprocess.CompletedProcess:
     """`runwrap ARGS` as if it were `minutes` later than now."""
     return subprocess.run(
-        ["faketime", "-f", f"+{minutes}m", RUNWRAP, *args],
-        env=root.env,
+        [RUNWRAP, *args],
+        env=shifted(root.env, f"+{minutes}m"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -49,7 +43,7 @@ def test_ls_shows_the_next_expected_run_of_a_scheduled_task(root) -> None:
     assert listed["plain"]["lateness"] is None
 
 
-@needs_faketime
+@needs_libfaketime
 def test_ls_says_late_since_when_and_how_many_runs_were_missed(root) -> None:
     root.run("-n", "five", "--schedule", "*/5 * * * *", "--grace", "1m", "--", "true")
     short = next(r for r in later(root, 23, "ls").stdout.splitlines() if r.startswith("five"))
@@ -63,7 +57,7 @@ def test_ls_says_late_since_when_and_how_many_runs_were_missed(root) -> None:
     assert listed[0]["lateness"]["late"] is True and listed[0]["lateness"]["missed"] == missed
 
 
-@needs_faketime
+@needs_libfaketime
 def test_ls_asks_whether_cron_runs_when_every_scheduled_task_of_the_host_is_late(root) -> None:
     root.run("-n", "a", "--schedule", "*/5 * * * *", "--", "true")
     root.run("-n", "b", "--schedule", "*/10 * * * *", "--", "true")

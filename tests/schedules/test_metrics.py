@@ -97,7 +97,8 @@ def test_the_metrics_module_stays_off_the_run_path_without_the_option(root) -> N
     assert result.returncode == 0
     modules = {ln.split("|")[-1].strip() for ln in result.stderr.splitlines()}
     assert (
-        not {"runwrap.store.metrics", "runwrap.store.schedule", "runwrap.store.lateness"} & modules
+        not {"runwrap.store.prometheus", "runwrap.store.schedule", "runwrap.store.lateness"}
+        & modules
     )
 
 

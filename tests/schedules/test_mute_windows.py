@@ -7,12 +7,10 @@ import json
 
 import pytest
 import yaml
-from notify.notify_helpers import receiver
 
-from .fakeclock import Clock, needs_libfaketime
+from helpers.clock import Clock, needs_libfaketime
 
 pytestmark = needs_libfaketime
-__all__ = ["receiver"]
 
 
 @pytest.fixture

@@ -105,7 +105,7 @@ def test_a_tick_whose_schedule_and_zone_are_recorded_imports_no_parser(root) -> 
     """cron runs this on every tick: cronsim and zoneinfo only when something changed."""
     import subprocess
 
-    from conftest import RUNWRAP
+    from helpers.runs import RUNWRAP
 
     def modules(env: dict) -> set[str]:
         result = subprocess.run(

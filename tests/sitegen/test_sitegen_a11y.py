@@ -20,20 +20,14 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
-from sitegen_helpers import (
-    BIN,
-    ENV,
-    nginx_serving,
-    runwrap,
-    sitegen,
-    start_runwrap,
-    wait_for,
-    write_run,
-)
 
 from runwrap.store import siteurls
 
-pytest_plugins = ["sitegen_fixtures"]
+from helpers.clock import LIBFAKETIME, shifted
+from helpers.polling import wait_for
+from helpers.runs import BIN
+from helpers.serving import nginx_serving
+from helpers.sites import ENV, runwrap, sitegen, start_runwrap, write_run
 
 AXE_JS = Path(sys.prefix) / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 FAILING = ("serious", "critical")
@@ -62,11 +56,9 @@ def site():
     assert runwrap(root, "report", "echo partial; echo 'disk full' >&2; exit 2").returncode == 2
     for n, status in enumerate(("success", "timeout", "killed", "lost", "skipped", "failed")):
         write_run(root, "history", n * 600, status)
-    if shutil.which("faketime"):  # a task late for a day (the state's colours, its banner)
+    if LIBFAKETIME:  # a task late for a day (the state's colours, its banner)
         late = ["--root", str(root), "-n", "sync", "--schedule", "*/5 * * * *", "--", "true"]
-        ran = subprocess.run(
-            ["faketime", "-f", "-1d", str(BIN / "runwrap"), *late], env=ENV, timeout=60
-        )
+        ran = subprocess.run([str(BIN / "runwrap"), *late], env=shifted(ENV, "-1d"), timeout=60)
         assert ran.returncode == 0
     script = (
         "echo started; echo '[progress]40' >> \"$RUNWRAP_FEEDBACK\";"

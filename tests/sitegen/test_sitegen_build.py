@@ -9,14 +9,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from sitegen_helpers import crawl, site_config, snapshot, write_run
 
 from sitegen.build.site import Site
 
+from helpers.sites import crawl, site_config, snapshot, write_run
+
+
 # The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
-pytest_plugins = ["sitegen_fixtures"]
-
-
 def build(run_root: Path, out: Path, **kw: object) -> Site:
     site = Site(site_config(run_root, out, **kw))
     site.update()

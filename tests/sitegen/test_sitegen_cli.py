@@ -11,8 +11,14 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from markupsafe import escape
-from sitegen_helpers import (
-    BIN,
+
+from runwrap.errors import ExitCode
+from runwrap.notify.message import context, run_url
+from sitegen.cli import parser
+
+from helpers.polling import wait_for
+from helpers.runs import BIN
+from helpers.sites import (
     ENV,
     crawl,
     make_root,
@@ -21,17 +27,10 @@ from sitegen_helpers import (
     sitegen,
     snapshot,
     start_runwrap,
-    wait_for,
 )
 
-from runwrap.errors import ExitCode
-from runwrap.notify.message import context, run_url
-from sitegen.cli import parser
 
 # The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
-pytest_plugins = ["sitegen_fixtures"]
-
-
 def test_builds_a_site_from_real_runwrap_runs_where_every_link_resolves(run_root, out):
     real_root(run_root)
     result = sitegen("--root", str(run_root), "--out", str(out), "--title", "Ops")

@@ -14,22 +14,15 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
-from sitegen_helpers import (
-    BIN,
-    ENV,
-    nginx_serving,
-    runwrap,
-    sitegen,
-    start_runwrap,
-    wait_for,
-    write_run,
-)
 
 from runwrap.timefmt import iso
 from sitegen.render.model import summarize
 from sitegen.render.timeline import bars, days
 
-pytest_plugins = ["sitegen_fixtures"]
+from helpers.polling import wait_for
+from helpers.runs import BIN
+from helpers.serving import nginx_serving
+from helpers.sites import ENV, runwrap, sitegen, start_runwrap, write_run
 
 
 def _build(root: Path, out: Path) -> None:

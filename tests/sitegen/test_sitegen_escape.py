@@ -21,14 +21,14 @@ import jinja2.runtime
 import pytest
 from markupsafe import Markup
 from packaging.version import Version
-from sitegen_helpers import BIN, ENV, snapshot, write_run
 
 from runwrap.store.layout import NOTIFICATIONS
 from runwrap.store.manifest import write_manifest
 from sitegen.config import find_theme
 from sitegen.render.templating import make_env
 
-pytest_plugins = ["sitegen_fixtures"]
+from helpers.runs import BIN
+from helpers.sites import ENV, snapshot, write_run
 
 REPO = Path(__file__).resolve().parents[2]
 TAG = "x-pwn"  # the element a hostile string tries to plant

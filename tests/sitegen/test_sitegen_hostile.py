@@ -24,24 +24,14 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from sitegen_helpers import (
-    BIN,
-    BUILT,
-    ENV,
-    crawl,
-    runwrap,
-    site_config,
-    sitegen,
-    snapshot,
-    wait_for,
-    write_run,
-)
 
 from sitegen.build.site import Site
 
-# The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
-pytest_plugins = ["sitegen_fixtures"]
+from helpers.polling import wait_for
+from helpers.runs import BIN
+from helpers.sites import BUILT, ENV, crawl, runwrap, site_config, sitegen, snapshot, write_run
 
+# The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
 SECRET = "TOP-SECRET-7f3a9c"
 
 
@@ -383,6 +373,17 @@ def test_a_broken_compiled_template_cache_is_ignored(run_root, out, tmp_path):
 
 
 @pytest.mark.timeout(60)
+def _put_in_the_way(page_dir: Path) -> bool:
+    """A file where the watcher writes a task's pages; False while the watcher, still
+    busy with the last update, writes into the directory as it is removed."""
+    try:
+        shutil.rmtree(page_dir)
+        page_dir.write_text("in the way")
+    except OSError:
+        return False
+    return True
+
+
 def test_watch_keeps_every_task_up_to_date_despite_hostile_files(run_root, out, tmp_path):
     log = tmp_path / "watch.log"
     with open(log, "w") as f:
@@ -413,8 +414,7 @@ def test_watch_keeps_every_task_up_to_date_despite_hostile_files(run_root, out, 
         run = next((out / "tasks" / "odd" / "runs").iterdir())
         assert "bad\\xff.txt" in anchors(run / "index.html")
         # An update that fails (OUT in the way) is one line, and the watcher goes on.
-        shutil.rmtree(out / "tasks" / "plain")
-        (out / "tasks" / "plain").write_text("in the way")
+        wait_for(lambda: _put_in_the_way(out / "tasks" / "plain"), what="OUT in the way")
         assert runwrap(run_root, "plain", "true").returncode == 0
         wait_for(lambda: "update failed" in log.read_text(), what="the failed update")
     finally:

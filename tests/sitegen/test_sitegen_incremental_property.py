@@ -8,9 +8,10 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sitegen_helpers import site_config, snapshot, write_run
 
 from sitegen.build.site import Site
+
+from helpers.sites import site_config, snapshot, write_run
 
 TASKS = ["alpha", "beta gamma", "δ"]
 STATUSES = ["success", "failed", "timeout", "skipped", "running"]

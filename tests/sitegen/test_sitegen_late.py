@@ -4,9 +4,6 @@ recorded in the past so that `sitegen --watch` sees a task turn late while it ru
 
 from __future__ import annotations
 
-import json
-import math
-import shutil
 import signal
 import subprocess
 import time
@@ -14,32 +11,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from sitegen_helpers import BIN, ENV, runwrap, sitegen, wait_for
 
-pytest_plugins = ["sitegen_fixtures"]
+from helpers.clock import needs_libfaketime
+from helpers.polling import wait_for
+from helpers.runs import BIN
+from helpers.sites import ENV, build_later, runwrap, sitegen, status_json, turning_late_soon
 
-needs_faketime = pytest.mark.skipif(
-    shutil.which("faketime") is None,
-    reason="faketime is not installed (Debian's faketime; scripts/install-system-deps installs it)",
-)
 EVERY_5 = ("--schedule", "*/5 * * * *")
-
-
-def status(out: Path) -> dict:
-    try:
-        return json.loads((out / "status.json").read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def build_later(run_root: Path, out: Path, minutes: int) -> None:
-    """A one-shot build as if it were `minutes` later than now."""
-    result = subprocess.run(
-        ["faketime", "-f", f"+{minutes}m", str(BIN / "sitegen"), "--root", str(run_root),
-         "--out", str(out)],
-        env=ENV, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
 
 
 def late_entries(feed: Path) -> list[dict]:
@@ -65,13 +43,13 @@ def build(run_root: Path, out: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-@needs_faketime
+@needs_libfaketime
 def test_a_one_shot_build_asks_the_clock_every_time(run_root, out) -> None:
     for task in ("sync", "backup"):
         assert runwrap(run_root, task, "true", *EVERY_5).returncode == 0
     assert runwrap(run_root, "plain", "true").returncode == 0
     build(run_root, out)
-    on_time = status(out)
+    on_time = status_json(out)
     assert on_time["late"] == [] and on_time["silent_hosts"] == []
     sync = on_time["tasks"]["sync"]
     assert sync["state"] == "ok" and sync["late"] is False and sync["missed"] == 0
@@ -80,7 +58,7 @@ def test_a_one_shot_build_asks_the_clock_every_time(run_root, out) -> None:
     assert "next expected" in (out / "tasks" / "sync" / "index.html").read_text()
 
     build_later(run_root, out, 30)  # no file changed: only the clock
-    late = status(out)
+    late = status_json(out)
     assert late["late"] == ["backup", "sync"]
     sync = late["tasks"]["sync"]
     assert sync["shown"] == "late" and sync["late"] is True and sync["state"] == "ok"
@@ -107,32 +85,10 @@ def test_a_one_shot_build_asks_the_clock_every_time(run_root, out) -> None:
         ]
 
     build(run_root, out)  # back to now: on time again, though no file changed either
-    assert status(out)["late"] == []
+    assert status_json(out)["late"] == []
     assert "late since" not in (out / "tasks" / "sync" / "index.html").read_text()
     assert ">ok<" in (out / "tasks" / "sync" / "badge.svg").read_text()
     assert late_entries(out / "feed.atom") == []
-
-
-def run_in_the_past(
-    run_root: Path, task: str, seconds_ago: float, *opts: str, env: dict | None = None
-) -> None:
-    result = subprocess.run(
-        ["faketime", "-f", f"-{seconds_ago:.3f}s", str(BIN / "runwrap"), "--root",
-         str(run_root), "-n", task, *opts, "--", "true"],
-        env=env or ENV, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-
-
-def turning_late_soon(run_root: Path, task: str, in_s: float, env: dict | None = None) -> float:
-    """Record a run of `task` (schedule: every minute) so that it turns late `in_s` seconds
-    from now, when its grace after the next minute runs out; return that moment."""
-    at = time.time() + in_s
-    boundary = math.floor(at / 60) * 60  # the next expected run, in the past or just ahead
-    grace = max(1, math.ceil(at - boundary))
-    run_in_the_past(run_root, task, time.time() - (boundary - 1), "--schedule", "* * * * *",
-                    "--grace", f"{grace}s", env=env)  # fmt: skip
-    return boundary + grace
 
 
 @pytest.fixture
@@ -150,17 +106,17 @@ def watcher(run_root, out):
     assert proc.wait(timeout=15) == 0, log.read_text()
 
 
-@needs_faketime
+@needs_libfaketime
 def test_watch_shows_a_task_turning_late_without_any_file_changing(run_root, out, watcher):
     due = turning_late_soon(run_root, "sync", 4.0)
-    wait_for(lambda: status(out).get("tasks", {}).get("sync"), what="the first build")
-    assert status(out)["tasks"]["sync"]["late"] is False
+    wait_for(lambda: status_json(out).get("tasks", {}).get("sync"), what="the first build")
+    assert status_json(out)["tasks"]["sync"]["late"] is False
     page = out / "tasks" / "sync" / "index.html"
     run_pages = sorted((out / "tasks" / "sync" / "runs").rglob("index.html"))
     mtimes = [p.stat().st_mtime_ns for p in run_pages]
     # Well within the 30 s rescan: the watcher wakes when the grace runs out.
-    wait_for(lambda: status(out)["tasks"]["sync"]["late"], timeout=12, what="the task late")
+    wait_for(lambda: status_json(out)["tasks"]["sync"]["late"], timeout=12, what="the task late")
     assert time.time() >= due - 0.5
-    assert status(out)["tasks"]["sync"]["missed"] == 1
+    assert status_json(out)["tasks"]["sync"]["missed"] == 1
     assert "1 run missed" in page.read_text()
     assert [p.stat().st_mtime_ns for p in run_pages] == mtimes  # no run page rewritten

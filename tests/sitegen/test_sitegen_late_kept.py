@@ -7,12 +7,11 @@ import json
 import os
 import time
 
-from sitegen_helpers import runwrap, site_config, wait_for
-
 from sitegen.build.site import Site
 from sitegen.read.sigs import RACY_S
 
-pytest_plugins = ["sitegen_fixtures"]
+from helpers.polling import wait_for
+from helpers.sites import runwrap, site_config
 
 
 def test_a_kept_answer_is_asked_again_when_the_tasks_state_changes(run_root, out):

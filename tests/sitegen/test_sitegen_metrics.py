@@ -9,10 +9,11 @@ import subprocess
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
-from sitegen_helpers import BIN, ENV, runwrap, sitegen, wait_for
-from test_sitegen_late import build_later, needs_faketime
 
-pytest_plugins = ["sitegen_fixtures"]
+from helpers.clock import needs_libfaketime
+from helpers.polling import wait_for
+from helpers.runs import BIN
+from helpers.sites import ENV, build_later, runwrap, sitegen
 
 
 def samples(text: str) -> dict[tuple, float]:
@@ -70,7 +71,7 @@ def test_runs_total_keeps_going_up_across_builds_and_retention(run_root, out) ->
     promtool_accepts((out / "metrics").read_text())
 
 
-@needs_faketime
+@needs_libfaketime
 def test_the_metrics_say_late_when_the_clock_says_so(run_root, out) -> None:
     assert runwrap(run_root, "sync", "true", "--schedule", "*/5 * * * *").returncode == 0
     build_later(run_root, out, 30)

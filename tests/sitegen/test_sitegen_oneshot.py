@@ -8,15 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sitegen_helpers import BIN, ENV, real_root, runwrap, sitegen, snapshot
-
 from runwrap import __version__
 from runwrap.store.layout import list_run_ids, runs_dir
 from sitegen.build.stamp import stamp_state
 from sitegen.read.files import RunsDir
 from sitegen.read.sigs import RACY_S, run_sig
 
-pytest_plugins = ["sitegen_fixtures"]
+from helpers.runs import BIN
+from helpers.sites import ENV, real_root, runwrap, sitegen, snapshot
 
 HEAVY = ("jinja2", "markdown", "multiprocessing", "argparse")
 

@@ -10,10 +10,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import BIN, wait_for
-from sitegen_helpers import ENV, nginx_serving, runwrap, sitegen
 
-pytest_plugins = ["sitegen_fixtures"]
+from helpers.polling import wait_for
+from helpers.runs import BIN
+from helpers.serving import nginx_serving
+from helpers.sites import ENV, runwrap, sitegen
 
 
 def operator(root: Path, *args: str) -> None:

@@ -8,9 +8,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sitegen_helpers import runwrap, sitegen
 
-pytest_plugins = ["sitegen_fixtures"]
+from helpers.sites import runwrap, sitegen
 
 
 def _build(root: Path, out: Path, *extra: str) -> None:

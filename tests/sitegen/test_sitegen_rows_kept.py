@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sitegen_helpers import ENV, sitegen, snapshot, write_run
-
-pytest_plugins = ["sitegen_fixtures"]
+from helpers.sites import ENV, sitegen, snapshot, write_run
 
 MARK = "<!-- kept row -->"
 

@@ -9,22 +9,15 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from sitegen_helpers import (
-    nginx_serving,
-    runwrap,
-    site_config,
-    sitegen,
-    start_runwrap,
-    wait_for,
-    write_run,
-)
 
 from runwrap.store.layout import run_ids_in
 from runwrap.units import count, format_duration
 from sitegen.build.site import Site
 from sitegen.render.chart import chart
 
-pytest_plugins = ["sitegen_fixtures"]
+from helpers.polling import wait_for
+from helpers.serving import nginx_serving
+from helpers.sites import runwrap, site_config, sitegen, start_runwrap, write_run
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,6 @@ from urllib.parse import quote
 import pytest
 
 # The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
-pytest_plugins = ["sitegen_fixtures"]
-
 EVIL = quote("evil task")
 
 

@@ -9,9 +9,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from sitegen_helpers import nginx_serving, sitegen, wait_for, write_run
-
-pytest_plugins = ["sitegen_fixtures"]
+from helpers.polling import wait_for
+from helpers.serving import nginx_serving
+from helpers.sites import sitegen, write_run
 
 
 def test_a_running_bar_reaches_now_when_another_task_moved_the_anchor_on(browser):

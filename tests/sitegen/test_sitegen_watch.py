@@ -11,12 +11,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from sitegen_helpers import BIN, ENV, runwrap, start_runwrap, wait_for, write_run
+
+from helpers.polling import wait_for
+from helpers.runs import BIN
+from helpers.sites import ENV, runwrap, start_runwrap, write_run
+
 
 # The fixtures (run_root, out, ...) come from one plugin module, for every sitegen test.
-pytest_plugins = ["sitegen_fixtures"]
-
-
 @pytest.fixture
 def watcher(run_root, out, request):
     """Start `sitegen --watch` (options from the test's `watch_opts` marker) and stop it after."""
@@ -289,9 +290,9 @@ def test_serving_closes_its_socket_when_stopped(run_root, out):
     import threading
     import warnings
 
-    from sitegen_helpers import site_config
-
     from sitegen.dispatch import run
+
+    from helpers.sites import site_config
 
     stop = threading.Event()
     with warnings.catch_warnings(record=True) as caught:

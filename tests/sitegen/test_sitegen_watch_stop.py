@@ -7,9 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sitegen_helpers import BIN, ENV, make_root, wait_for
 
-pytest_plugins = ["sitegen_fixtures"]
+from helpers.polling import wait_for
+from helpers.runs import BIN
+from helpers.sites import ENV, make_root
 
 RUNS = 1000
 

@@ -12,7 +12,9 @@ import signal
 import subprocess
 from pathlib import Path
 
-from sitegen_helpers import BIN, ENV, runwrap, sitegen, wait_for
+from helpers.polling import wait_for
+from helpers.runs import BIN
+from helpers.sites import ENV, runwrap, sitegen
 
 
 def _status(out: Path) -> dict:

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-from sitegen_helpers import nginx_serving, runwrap, sitegen, wait_for
 
 from runwrap.store.fold import fold
 from runwrap.store.query import record_of
@@ -25,7 +24,9 @@ from runwrap.timefmt import iso
 from sitegen.render.model import summarize, task_summary
 from sitegen.render.timeline import dashboard
 
-pytest_plugins = ["sitegen_fixtures"]
+from helpers.polling import wait_for
+from helpers.serving import nginx_serving
+from helpers.sites import runwrap, sitegen
 
 NAMES = ["hourly-report", "every-minute-poll", "db-backup-nightly", "inventory-sync-with-warehouse"]
 

@@ -10,8 +10,8 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runwrap.notify.config import parse_notifier
 from runwrap.notify.ledger import plan
+from runwrap.notify.notifiers import parse_notifier
 from runwrap.store.fold import FAILING_HEALTH, OK, health, next_state
 from runwrap.store.schedule import window_at
 from runwrap.store.silences import matches, window_of

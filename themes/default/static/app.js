@@ -4,6 +4,7 @@
 // - the dashboard's filters and sort, kept in the query string
 // - live updates from status.json: the dashboard in place, a running run's page
 // - the timeline moved on from its newest run to now
+// - "find a run": the search box, over each task's search.json (no server)
 // The hooks are documented in dashboard.html and run.html, the files in docs/sitegen.md.
 (function () {
   "use strict";
@@ -128,7 +129,11 @@
       row.hidden = !matches(row, q);
       if (!row.hidden) { shown += 1; visible[row.dataset.task] = true; }
     });
-    each(".lane[data-task]", function (lane) { lane.hidden = !visible[lane.dataset.task]; });
+    // A task run on several hosts has a lane per host (data-host): the host filter keeps its own.
+    each(".lane[data-task]", function (lane) {
+      var host = lane.dataset.host;
+      lane.hidden = !visible[lane.dataset.task] || !!(q.host && host !== undefined && host !== q.host);
+    });
     var out = document.getElementById("shown");
     if (out) {
       out.textContent = shown === all.length ? (shown === 1 ? "1 task" : "all " + shown + " tasks") :
@@ -289,6 +294,78 @@
     stale();
   }
 
+  // -- find a run: each task's search.json, loaded at the first query ------------------
+  var FIND_MAX = 50, FIND_FRESH_MS = 30000;
+  var found = null; // {at, tasks: [{name, dir, runs: [[id, status, text]]}]}
+  function loadIndex() {
+    if (found && Date.now() - found.at < FIND_FRESH_MS) { return Promise.resolve(found); }
+    return getJSON(base + "status.json").then(function (status) {
+      var names = Object.keys(status.tasks || {});
+      return Promise.all(names.map(function (name) {
+        var dir = String(status.tasks[name].url || "").replace(/index\.html$/, "");
+        return getJSON(base + dir + "search.json").then(function (idx) {
+          var texts = idx.texts || [];
+          return { name: name, dir: dir, runs: (idx.runs || []).map(function (r) {
+            return [r[0], r[1], (r[2] || []).map(function (i) { return texts[i] || ""; })];
+          }) };
+        }, function () { return { name: name, dir: dir, runs: [] }; });
+      }));
+    }).then(function (tasks) { found = { at: Date.now(), tasks: tasks }; return found; });
+  }
+  function findMatches(index, q) {
+    var out = [], needle = q.toLowerCase();
+    index.tasks.forEach(function (t) {
+      if (t.name.toLowerCase().indexOf(needle) >= 0) { out.push({ task: t.name, href: base + t.dir + "index.html", line: "task" }); }
+      for (var i = t.runs.length - 1; i >= 0 && out.length < FIND_MAX * 4; i--) { // newest first
+        var r = t.runs[i], lines = r[2];
+        for (var j = 0; j < lines.length; j++) {
+          if (lines[j].toLowerCase().indexOf(needle) >= 0) {
+            out.push({ task: t.name, run: r[0], status: r[1] || "success", href: base + t.dir + "runs/" + encodeURIComponent(r[0]) + "/index.html", line: lines[j] });
+            break;
+          }
+        }
+      }
+    });
+    return out;
+  }
+  function setupFind() {
+    var form = document.getElementById("find");
+    if (!form) { return; }
+    form.hidden = false;
+    var input = document.getElementById("find-q"), list = document.getElementById("find-results");
+    var note = document.getElementById("find-status"), timer = null;
+    form.addEventListener("submit", function (e) { e.preventDefault(); });
+    function show() {
+      var q = input.value.trim();
+      list.textContent = "";
+      if (q.length < 2) { note.textContent = ""; return; }
+      loadIndex().then(function (index) {
+        if (input.value.trim() !== q) { return; }
+        var hits = findMatches(index, q);
+        note.textContent = hits.length ? (hits.length > FIND_MAX ? "the first " + FIND_MAX + " of " + hits.length + " matches" : hits.length + (hits.length === 1 ? " match" : " matches")) : "no match";
+        list.textContent = "";
+        hits.slice(0, FIND_MAX).forEach(function (h) {
+          var li = document.createElement("li"), a = document.createElement("a");
+          a.href = h.href;
+          a.textContent = h.run ? h.task + " \u00b7 " + h.run : h.task;
+          li.appendChild(a);
+          if (h.status) {
+            var s = document.createElement("span");
+            s.className = "status s-" + h.status;
+            s.textContent = " " + h.status;
+            li.appendChild(s);
+          }
+          var line = document.createElement("span");
+          line.className = "find-line";
+          line.textContent = h.run ? " " + h.line : "";
+          li.appendChild(line);
+          list.appendChild(li);
+        });
+      }).catch(function () { note.textContent = "the search index cannot be loaded"; });
+    }
+    input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(show, 150); });
+  }
+
   // -- the timeline, moved on to now -------------------------------------------------
   function timeline() {
     each("figure.timeline", function (fig) {
@@ -317,6 +394,7 @@
     timeline();
     stale();
     var form = setupFilters();
+    setupFind();
     setInterval(relTimes, 15000);
     setInterval(elapsed, 1000);
     setInterval(timeline, 60000);

@@ -9,6 +9,7 @@ under CI=true, where the suite runs as root and must not skip.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import signal
@@ -16,19 +17,11 @@ import subprocess
 import time
 
 import pytest
-from conftest import BIN, wait_for
 
-RUNWRAP = str(BIN / "runwrap")
-SITEGEN = str(BIN / "sitegen")
+from helpers.polling import wait_for
+from helpers.runs import RUNWRAP, SITEGEN
+
 UNSHARE = ["unshare", "--uts", "--pid", "--mount", "--fork", "--mount-proc"]
-
-
-def scale() -> int:
-    """FAULTS_SCALE (at least 1): `make faults` runs the long variants."""
-    try:
-        return max(1, int(os.environ.get("FAULTS_SCALE", "1")))
-    except ValueError:
-        return 1
 
 
 def require_namespaces() -> None:
@@ -114,3 +107,48 @@ def on_host(name: str, args: list[str], env: dict[str, str]) -> subprocess.Compl
     """Run one command on a new host to its end (a pod that runs one thing)."""
     host = Host(name, shlex.join(args), env)
     return host.wait()
+
+
+# The fleet tests' one ROOT and their clock: leases of 2 s, polls with generous deadlines.
+LEASE = 2.0
+GRACE = LEASE / 2  # owner.lease_grace
+NO_TASK = {"running": [], "lost": [], "running_runs": []}  # before its first run
+SLACK = 20.0  # a loaded machine: the deadline of a poll, never a timed assertion
+
+
+def fleet_env(tmp_path) -> tuple[dict[str, str], str]:
+    """The environment every host shares (one ROOT, one config), and the notices file."""
+    notices = tmp_path / "notices.txt"
+    config = tmp_path / "runwrap.yaml"
+    line = f'echo "$RUNWRAP_EVENT $RUNWRAP_RUN_ID $(hostname)" >> {notices}'
+    config.write_text(json.dumps({"notifiers": {"log": {"type": "command", "command": line}}}))
+    (tmp_path / "root").mkdir()
+    env = {
+        **os.environ,
+        "RUNWRAP_ROOT": str(tmp_path / "root"),
+        "RUNWRAP_CONFIG": str(config),
+    }
+    return env, str(notices)
+
+
+def ls_task(env: dict[str, str], task: str = "job", host: str = "") -> dict:
+    """`runwrap ls --json`'s entry for the task, asked here or on a new host `host`."""
+    args = [RUNWRAP, "ls", "--json"]
+    result = (
+        on_host(host, args, env)
+        if host
+        else subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    )
+    assert result.returncode == 0, result.stderr
+    return next((t for t in json.loads(result.stdout) if t["task"] == task), NO_TASK)
+
+
+def sitegen_status(env: dict[str, str], out: str, task: str = "job") -> dict:
+    """The task's entry in status.json, as a sitegen run here just wrote it."""
+    result = subprocess.run(
+        [SITEGEN, "--out", out, "-q"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    with open(os.path.join(out, "status.json")) as f:
+        status = json.load(f)
+    return status["tasks"][task]

@@ -14,11 +14,20 @@ from runwrap.errors import RunwrapError
 from runwrap.redact import Redactor, for_config
 from runwrap.units import parse_count, parse_duration
 
-EVENTS = ("failure", "recovery", "still-failing", "always", "skipped", "stuck", "late")
-DEFAULT_ON = ("failure", "recovery", "stuck", "late")
+EVENTS = (
+    "failure",
+    "recovery",
+    "still-failing",
+    "always",
+    "skipped",
+    "stuck",
+    "late",
+    "duration",
+)
+DEFAULT_ON = ("failure", "recovery", "stuck", "late", "duration")
 # The console a task gets when no notifier is configured: one mail (cron's MAILTO)
 # when it breaks, one when it heals, and, from runwrap check, one when it is late.
-IMPLICIT_ON = ("failure", "recovery", "late")
+IMPLICIT_ON = ("failure", "recovery", "late", "duration")
 TYPES = ("console", "email", "webhook", "command", "healthchecks", "apprise")
 WEBHOOK_FORMATS = ("json", "slack", "discord")
 SECURITY = ("starttls", "tls", "auto", "none")

@@ -1,22 +1,24 @@
-"""Real parts for the notification tests (fixtures in conftest.py): an SMTP server, an HTTP receiver, the real CLI.
+"""What notices are sent to, for real: an HTTP receiver and an SMTP server (aiosmtpd).
 
-Everything listens on 127.0.0.1 on a free port; nothing is mocked.
+Everything listens on 127.0.0.1 on a free port; nothing is mocked. Fixtures:
+`receiver` (a `Receiver`) and `mailbox` (a `Mailbox`). The mail helpers below
+(`mail_config`, `accept`, `make_cert`, `server_context`) set a notifier and the
+server up for logins and TLS.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import ssl
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
-import yaml
-from conftest import Root
 
-_PROXY_VARS = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+SECRET = "s3cr3t-Pa55word-xyzzy"  # the one password the mail tests log in with
 
 
 def free_port() -> int:
@@ -24,70 +26,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class Runwrap(Root):
-    """The real `runwrap` CLI over a root and a config file in tmp_path; task "job" by default."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        super().__init__(tmp_path / "root", tmp_path)
-        self.tmp = tmp_path
-        self.root = self.path
-        self.config_path = tmp_path / "config.yaml"
-        self.config_path.write_text("")
-        self.env = {k: v for k, v in self.env.items() if k not in _PROXY_VARS}
-        self.env.update(
-            NO_PROXY="*",
-            RUNWRAP_CONFIG=str(self.config_path),
-            XDG_CACHE_HOME=str(tmp_path / "cache"),  # the parsed-config cache
-        )
-
-    def config(self, data: dict) -> None:
-        """Write the YAML config file."""
-        self.config_path.write_text(yaml.safe_dump(data))
-
-    def run(self, *args: str, task: str = "job", **kw) -> subprocess.CompletedProcess:
-        """`runwrap -n TASK ARGS`, to completion."""
-        return super().run("-n", task, *args, **kw)
-
-    def start(self, *args: str, task: str = "job") -> subprocess.Popen:
-        """`runwrap -n TASK ARGS` in the background."""
-        return super().start("-n", task, *args)
-
-    def fail(self, task: str = "job", code: int = 1, extra: tuple = ()):
-        """One failing run (writes a line on stderr first)."""
-        return self.run(*extra, "--", "sh", "-c", f"echo 'it broke' >&2; exit {code}", task=task)
-
-    def ok(self, task: str = "job", extra: tuple = ()):
-        """One successful run."""
-        return self.run(*extra, "--", "true", task=task)
-
-    def task_dir(self, task: str = "job") -> Path:
-        return super().task_dir(task)
-
-    def state(self, task: str = "job") -> dict:
-        return super().state(task)
-
-    def manifests(self, task: str = "job") -> list[dict]:
-        """Every run's readable manifest, oldest first."""
-        return self.manifests_so_far(task)
-
-    def notifications(self, index: int, task: str = "job") -> list[dict]:
-        """What the notifiers were told about one run (its notifications.json; [] if none)."""
-        run_id = self.manifests(task)[index]["run_id"]
-        path = self.task_dir(task) / "runs" / run_id / "notifications.json"
-        return json.loads(path.read_text()) if path.exists() else []
-
-    def ledger(self, task: str = "job") -> dict:
-        """The notifiers' memory: the task's notify.json."""
-        return json.loads((self.task_dir(task) / "notify.json").read_text())
-
-
-@pytest.fixture
-def rw(tmp_path: Path):
-    runwrap = Runwrap(tmp_path)
-    yield runwrap
-    runwrap.stop_all()
 
 
 class Receiver:
@@ -157,6 +95,7 @@ class Receiver:
 
 @pytest.fixture
 def receiver():
+    """A `Receiver` listening for the test, closed after it."""
     r = Receiver()
     yield r
     r.close()
@@ -192,6 +131,76 @@ class Mailbox:
 
 @pytest.fixture
 def mailbox():
+    """A `Mailbox` (a real SMTP server) for the test, stopped after it."""
     box = Mailbox()
     yield box
     box.stop()
+
+
+def mail_config(port: int, **more: object) -> dict:
+    """A config whose one notifier, "mail", mails two people through 127.0.0.1:`port`."""
+    spec = {
+        "type": "email",
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "from": "cron@example.org",
+        "to": ["ops@example.org", "dev@example.org"],
+        **more,
+    }
+    return {"notifiers": {"mail": spec}}
+
+
+def accept(expected_login: bytes, expected_password: bytes):
+    """An aiosmtpd authenticator that accepts one login."""
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == expected_login
+            and auth_data.password == expected_password
+        )
+        return AuthResult(success=ok)
+
+    return authenticator
+
+
+def make_cert(tmp_path) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1, made with the openssl CLI."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    return str(cert), str(key)
+
+
+def server_context(cert: str, key: str) -> ssl.SSLContext:
+    """A server-side TLS context for the mailbox, with that certificate."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context

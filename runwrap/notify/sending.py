@@ -17,7 +17,7 @@ from runwrap.timefmt import iso
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from runwrap.notify.config import Notifier
+    from runwrap.notify.notifiers import Notifier
 
 _GRACE = 0.25  # for a thread to hand back a result right at its deadline
 _MODULES = {

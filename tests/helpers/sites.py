@@ -1,21 +1,28 @@
-"""Helpers for sitegen tests: run directories written per the contract, crawling, snapshots."""
+"""ROOTs for sitegen to read and the real sitegen reading them: run directories written per
+the contract, roots filled by the real runwrap, crawling and snapshots of OUT.
+
+Fixtures: `run_root` (an empty run root; `root` is runwrap's `Root`), `out` (the
+output directory) and `served` (one site of the session, payloads planted, built
+in a world-readable directory for nginx's workers).
+"""
 
 from __future__ import annotations
 
-import contextlib
+import json
+import math
 import os
 import re
+import shlex
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from conftest import wait_for  # also re-exported for the sitegen tests
+import pytest
 
 from runwrap.store.layout import STDERR, STDOUT, ensure_task_dirs, new_run_id, run_dir, task_dir
 from runwrap.store.manifest import new_manifest, scan_artifacts, write_manifest
@@ -23,6 +30,9 @@ from runwrap.store.openruns import claim_open
 from runwrap.store.owner import owner_identity
 from runwrap.timefmt import iso
 from sitegen.config import SiteConfig
+
+from helpers.clock import shifted
+from helpers.runs import BIN
 
 BASE = 1_795_000_000.0  # a fixed start time (2026-11), so pages are reproducible
 
@@ -185,7 +195,6 @@ def snapshot(out: Path) -> dict[str, bytes]:
     return files
 
 
-BIN = Path(sys.executable).parent
 # No user config, and the parsed-config cache kept out of the system's cache directory.
 ENV = {
     **os.environ,
@@ -250,52 +259,86 @@ def real_root(root: Path) -> Path:
     return root
 
 
-DOCS = Path(__file__).parents[2] / "docs"
+# Tasks turning late: runs recorded in the past and builds as if later (libfaketime).
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def nginx_serving(out: Path, prefix: Path):
-    """A real nginx serving `out` with the config shipped in docs/; yields its base URL.
-
-    `prefix` (created) holds its config, logs and temp files; `out` must be world-readable.
-    """
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    prefix.mkdir()
-    port = _free_port()
-    server = (DOCS / "nginx.conf").read_text()
-    server = server.replace("listen 127.0.0.1:8080;", f"listen 127.0.0.1:{port};")
-    server = server.replace("root /var/www/runwrap;", f"root {out};")
-    temp = "\n".join(
-        f"  {name}_temp_path {prefix}/{name};"
-        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    (prefix / "nginx.conf").write_text(
-        f"worker_processes 1;\ndaemon off;\npid {prefix}/nginx.pid;\n"
-        f"error_log {prefix}/error.log;\nevents {{ worker_connections 64; }}\n"
-        f"http {{\n  include /etc/nginx/mime.types;\n  access_log {prefix}/access.log;\n"
-        f"{temp}\n{server}\n}}\n"
-    )
-    proc = subprocess.Popen(
-        [binary, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-    def listening() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"nginx exited: {proc.stderr.read().decode()}")
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", port)) == 0
-
+def status_json(out: Path) -> dict:
+    """OUT/status.json as it is now ({} while there is none, or half of one)."""
     try:
-        wait_for(listening, what="nginx to listen")
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        return json.loads((out / "status.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def build_later(run_root: Path, out: Path, minutes: int) -> None:
+    """A one-shot build as if it were `minutes` later than now."""
+    result = subprocess.run(
+        [str(BIN / "sitegen"), "--root", str(run_root), "--out", str(out)],
+        env=shifted(ENV, f"+{minutes}m"), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def run_in_the_past(
+    run_root: Path, task: str, seconds_ago: float, *opts: str, env: dict | None = None
+) -> None:
+    """One successful run of `task`, recorded as if it had run `seconds_ago` seconds ago."""
+    result = subprocess.run(
+        [str(BIN / "runwrap"), "--root", str(run_root), "-n", task, *opts, "--", "true"],
+        env=shifted(env or ENV, f"-{seconds_ago:.3f}s"), capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def turning_late_soon(run_root: Path, task: str, in_s: float, env: dict | None = None) -> float:
+    """Record a run of `task` (schedule: every minute) so that it turns late `in_s` seconds
+    from now, when its grace after the next minute runs out; return that moment."""
+    at = time.time() + in_s
+    boundary = math.floor(at / 60) * 60  # the next expected run, in the past or just ahead
+    grace = max(1, math.ceil(at - boundary))
+    run_in_the_past(run_root, task, time.time() - (boundary - 1), "--schedule", "* * * * *",
+                    "--grace", f"{grace}s", env=env)  # fmt: skip
+    return boundary + grace
+
+
+@pytest.fixture
+def run_root(tmp_path: Path) -> Path:
+    """An empty run root."""
+    path = tmp_path / "root"
+    (path / "tasks").mkdir(parents=True)
+    return path
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    """The output directory."""
+    return tmp_path / "site"
+
+
+PAYLOAD = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory) -> dict:
+    """One site built by the real sitegen from real runwrap runs, with payloads planted.
+
+    Lives in a world-readable directory: nginx's workers (nobody, under root) read it.
+    """
+    base = Path(tempfile.mkdtemp(prefix="sitegen-served-"))
+    base.chmod(0o755)
+    root, out = base / "root", base / "site"
+    real_root(root)
+    quoted = shlex.quote(PAYLOAD)
+    script = (
+        f"printf '%s\\n' {quoted}; printf '%s\\n' {quoted} >&2;"
+        f' echo "[info]"{quoted} >> "$RUNWRAP_FEEDBACK";'
+        f" printf '%s\\n' {quoted} > report.md; echo data > {shlex.quote('<img src=x onerror=alert(1)>.txt')};"
+        " printf '<script>window.__xss=3</script>' > page.html; exit 1"
+    )
+    result = runwrap(root, "evil task", script, "-l", f"info1={PAYLOAD}", "-l", f"{PAYLOAD}=x")
+    assert result.returncode == 1, result.stderr
+    built = sitegen("--root", str(root), "--out", str(out))
+    assert built.returncode == 0, built.stderr
+    yield {"root": root, "out": out, "base": base}
+    shutil.rmtree(base, ignore_errors=True)

@@ -40,6 +40,12 @@ FAMILIES = {
         "1 for the status of the last run (not skipped), 0 for the others.",
     ),
     "last_success_timestamp_seconds": ("gauge", "When the last successful run ended."),
+    "last_run_duration_flag": (
+        "gauge",
+        "1 for slow or fast when the last run was far from the task's usual duration, else 0.",
+    ),
+    "duration_median_seconds": ("gauge", "Median duration of the recent successful runs."),
+    "duration_p95_seconds": ("gauge", "95th percentile of the recent successful runs."),
     "consecutive_failures": ("gauge", "Failing runs in a row."),
     "consecutive_skips": ("gauge", "Runs refused by the overlap guard in a row."),
     "running": ("gauge", "Runs going on now."),
@@ -163,7 +169,7 @@ def _number(value: object) -> float | None:
 def task_samples(root: str, task: str, now: float, previous=None, known=None) -> dict[str, list]:
     """{family: [(extra labels, value)]} for one task; `known`: its (task record,
     lateness) as the caller just read them."""
-    from runwrap.store.query import last_run, lateness_of, task_record
+    from runwrap.store.query import duration_view, last_run, lateness_of, task_record
     from runwrap.timefmt import parse_iso
 
     item = task_record(root, task) if known is None else known[0]
@@ -187,6 +193,12 @@ def task_samples(root: str, task: str, now: float, previous=None, known=None) ->
         for status in LAST_STATUSES:
             put("last_run_status", 1 if last["status"] == status else 0, status=status)
     put("last_success_timestamp_seconds", parse_iso(state.get("last_success_ended_at")))
+    durations = duration_view(state)  # the read model's baseline (store/durations.py)
+    for flag in ("slow", "fast"):
+        put("last_run_duration_flag", 1 if durations["flag"] == flag else 0, flag=flag)
+    if durations["baseline"] is not None:
+        put("duration_median_seconds", durations["baseline"]["median_s"])
+        put("duration_p95_seconds", durations["baseline"]["p95_s"])
     put("consecutive_failures", state.get("consecutive_failures", 0))
     put("consecutive_skips", state.get("consecutive_skips", 0))
     put("running", len(item["running"]))

@@ -1,5 +1,10 @@
-"""Real runwrap processes at chosen instants: libfaketime (Debian's) preloaded, its offset
-read from a file the test moves, so that a run still going sees the clock move too."""
+"""Processes on a moved wall clock: Debian's libfaketime preloaded (never its wrapper).
+
+`shifted(env, "+30m")` moves one process (and its children) by a fixed offset;
+a `Clock` starts real runwrap processes at chosen instants, its offset read from
+a file the test moves, so that a run still going sees the clock move too. A test
+that needs libfaketime is marked `@needs_libfaketime`.
+"""
 
 from __future__ import annotations
 
@@ -11,24 +16,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from conftest import RUNWRAP
 
+from helpers.runs import RUNWRAP
 
-def _libfaketime() -> str | None:
-    try:
-        listed = subprocess.run(
-            ["dpkg", "-L", "libfaketime"], capture_output=True, text=True, timeout=30
-        ).stdout
-    except OSError:
-        return None
-    found = [line for line in listed.splitlines() if line.endswith("/libfaketime.so.1")]
-    return found[0] if found else None
-
-
-LIBFAKETIME = _libfaketime()
+# Debian's libfaketime, preloaded directly. Never its `faketime` wrapper program: the
+# wrapper creates a POSIX semaphore and shared memory named by its pid, leaks them when
+# it is killed, and then refuses to start at random once a pid is reused (it broke CI).
+LIBFAKETIME = next(iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))), None)
 needs_libfaketime = pytest.mark.skipif(
-    LIBFAKETIME is None, reason="libfaketime is not installed (Debian's libfaketime)"
+    LIBFAKETIME is None,
+    reason="libfaketime is not installed (Debian's faketime; scripts/install-system-deps)",
 )
+
+
+def shifted(env: dict[str, str], offset: str) -> dict[str, str]:
+    """`env` for a process whose wall clock is moved by `offset` (libfaketime's "+30m",
+    "-1h", "-600s"); its children inherit the move."""
+    return {**env, "LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": offset}
 
 
 def instant(text: str) -> float:
@@ -54,7 +58,7 @@ class Clock:
     def env(self, tz: str | None = "UTC", **more: str) -> dict[str, str]:
         env = {
             **self.root.env,
-            "LD_PRELOAD": LIBFAKETIME or "",
+            "LD_PRELOAD": str(LIBFAKETIME),
             "FAKETIME_TIMESTAMP_FILE": str(self.file),
             "FAKETIME_NO_CACHE": "1",
             "FAKETIME_DONT_FAKE_MONOTONIC": "1",

@@ -1,0 +1,109 @@
+"""The dashboard's search index: one small file per task, kept up to date incrementally.
+
+OUT/tasks/<task>/search.json holds what "find a run" looks through
+(runwrap/store/findtext.py, the rule of `runwrap history --grep`): for each
+run with something to find (labels, reason, feedback values, and for a run
+that went wrong the last lines of its stderr), its id, status and that text.
+Each field (a label, a feedback value, the reason, a line of stderr) is
+interned per task: labels every run carries, or a failing streak that says
+the same thing, are stored once, and a run is its id, status and the numbers
+of its fields. A feedback `progress` is left out (it says how far, not
+what). A run with nothing to find beyond its task's name is not listed (the
+task's name is matched by the dashboard).
+
+An update computes the entries of the runs it read again (new or changed:
+the build's `manifests`) and keeps the others from the file as it is, so
+that one new run costs one run's entry, not the task's history. The
+dashboard's script (themes/default/static/app.js) loads the files when
+someone first types in the search box: no server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+
+from runwrap.store import siteurls as urls
+from runwrap.store.findtext import run_text
+from runwrap.store.jsonio import read_json, write_atomic
+
+VERSION = 1
+
+
+def index_path(out_task: str) -> str:
+    return os.path.join(out_task, urls.SEARCH)
+
+
+def _old_entries(value: object) -> dict[str, tuple[str, tuple[str, ...]]] | None:
+    """{run id: (status, fields)} of a file this version wrote, or None."""
+    if not isinstance(value, dict) or value.get("v") != VERSION:
+        return None
+    texts, runs = value.get("texts"), value.get("runs")
+    if not isinstance(texts, list) or not isinstance(runs, list):
+        return None
+    found = {}
+    for item in runs:
+        if not (
+            isinstance(item, list)
+            and len(item) == 3
+            and isinstance(item[0], str)
+            and isinstance(item[1], str)
+            and isinstance(item[2], list)
+        ):
+            continue
+        fields = [texts[i] for i in item[2] if isinstance(i, int) and 0 <= i < len(texts)]
+        if all(isinstance(f, str) for f in fields):
+            found[item[0]] = (item[1], tuple(fields))
+    return found
+
+
+def entry_fields(task: str, manifest: dict, run_path: str) -> tuple[str, ...]:
+    """A run's searchable fields beyond its task's name (() for none)."""
+    fields = run_text(task, manifest, run_path)[1:]
+    return tuple(f for f in dict.fromkeys(fields) if not f.startswith("progress="))
+
+
+def update_task(
+    out_task: str,
+    task: str,
+    runs_path: str,
+    order: list[str],
+    summaries: dict[str, dict],
+    manifests: dict[str, dict],
+    manifest_of: Callable[[str], dict | None],
+) -> None:
+    """Bring the task's search.json up to date with its runs (`order`, oldest first).
+
+    `manifests` are the runs the build read again; every other run is as the file
+    has it. Without a file of this version, every run is read once (`manifest_of`).
+    """
+    path = index_path(out_task)
+    raw = read_json(path)
+    old = _old_entries(raw)
+    entries: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for run_id in order:
+        manifest = manifests.get(run_id)
+        if manifest is None and old is not None:
+            if run_id in old:
+                entries[run_id] = old[run_id]
+            continue
+        if manifest is None:
+            manifest = manifest_of(run_id)
+            if manifest is None:
+                continue
+        fields = entry_fields(task, manifest, os.path.join(runs_path, run_id))
+        if fields:
+            status = (summaries.get(run_id) or {}).get("status") or "unknown"
+            status = "" if status == "success" else status  # most runs: kept short
+            entries[run_id] = (status, fields)
+    texts: dict[str, int] = {}
+    rows = []
+    for run_id in order:
+        if run_id in entries:
+            status, fields = entries[run_id]
+            rows.append([run_id, status, [texts.setdefault(f, len(texts)) for f in fields]])
+    value = {"v": VERSION, "task": task, "texts": list(texts), "runs": rows}
+    if value != raw:  # compact: it is downloaded by the dashboard's search box
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        write_atomic(path, text.encode("utf-8", "surrogateescape"), fsync=False)

@@ -1,0 +1,55 @@
+"""A failed run's page says what changed since the last success (issue 22)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from helpers.sites import runwrap, sitegen
+
+# Hundreds of lines that differ from run to run only by numbers, hex ids and times.
+NOISE = (  # shell builtins only: a fork per line would make the test slow
+    "i=0; while [ $i -lt 300 ]; do printf 'step %d of 300 (%d rows) at 2026-11-%02d "
+    "10:%02d:%02d id {hx}%d\\n' $i $((i * {k})) {k} $((i % 60)) $((i * {k} % 60)) $i >&2; "
+    "i=$((i+1)); done"
+)
+
+
+def test_the_one_new_stderr_line_among_hundreds(run_root: Path, out: Path, tmp_path: Path):
+    job = tmp_path / "job.sh"  # the same command every time; the script behind it changes
+    job.write_text(NOISE.format(k=3, hx="a1b2c3d4") + "; echo ok > result.txt\n")
+    for _ in range(10):  # enough successes for a duration baseline
+        assert runwrap(run_root, "etl", f"sh {job}", "-l", "env=prod").returncode == 0
+    job.write_text(
+        NOISE.format(k=7, hx="ffe0d9c8")
+        + "; echo 'FATAL: replica db2 refused the connection' >&2; "
+        + NOISE.format(k=5, hx="0badc0de")
+        + "; exit 4\n"
+    )
+    assert runwrap(run_root, "etl", f"sh {job}", "-l", "env=staging").returncode == 4
+    built = sitegen("--root", str(run_root), "--out", str(out))
+    assert built.returncode == 0, built.stderr
+    failed = sorted((run_root / "tasks" / "etl" / "runs").iterdir())[-1].name
+    page = (out / "tasks" / "etl" / "runs" / failed / "index.html").read_text()
+    section = re.search(r'<section class="changes".*?</section>', page, re.S)
+    assert section is not None, page
+    text = section.group(0)
+    assert "FATAL: replica db2 refused the connection" in text
+    assert "step " not in text  # differs by numbers only: not news
+    assert "Ended: exit 4 (was exit 0)" in text
+    assert "Label env: staging (was prod)" in text
+    assert "Missing files: result.txt" in text
+    assert "Command" not in text  # the same
+    assert "; usually " in text and "95th percentile" in text  # the baseline then
+    # Computed once: kept beside the page, and used again by the next build.
+    cached = out / "tasks" / "etl" / "runs" / failed / "changes.json"
+    assert json.loads(cached.read_text())["stderr"]["lines"] == [
+        "FATAL: replica db2 refused the connection"
+    ]
+    before = cached.stat().st_mtime_ns
+    assert sitegen("--root", str(run_root), "--out", str(out), "--full").returncode == 0
+    assert cached.stat().st_mtime_ns == before
+    assert (
+        "FATAL: replica db2" in (out / "tasks" / "etl" / "runs" / failed / "index.html").read_text()
+    )
