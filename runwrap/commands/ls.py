@@ -180,10 +180,10 @@ def _records(root: str, tasks: list[str] | None) -> list[dict]:
     if not tasks:
         return task_records(root)
     from runwrap.store.lookup import task_exists
-    from runwrap.store.names import check_task_name
+    from runwrap.store.names import check_read_name
 
     for task in tasks:
-        task_exists(root, check_task_name(task))
+        task_exists(root, check_read_name(task))
     return [task_record(root, task) for task in dict.fromkeys(tasks)]
 
 

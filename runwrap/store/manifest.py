@@ -11,7 +11,7 @@ import time
 
 from runwrap import SCHEMA
 from runwrap.store.jsonio import read_json, write_json_atomic
-from runwrap.store.layout import MANIFEST, OPEN, RUNS, RUNWRAP_FILES
+from runwrap.store.layout import MANIFEST, OPEN, RUNS, RUNWRAP_FILES, is_gathered_copy
 from runwrap.store.owner import lease_expired, owner_alive
 
 RUNNING = "running"
@@ -189,12 +189,19 @@ def effective_status(manifest: dict, task_path: str = "", run_id: str = "") -> s
 
 
 def lease_age(task_path: str, run_id: str, now: float | None = None) -> float | None:
-    """Seconds since run `run_id`'s owner last renewed its lease; None without a marker."""
+    """Seconds since run `run_id`'s owner last renewed its lease; None without a marker.
+
+    In a copy gathered by rsync, as of the host's last push (store/gathered.py)."""
     try:
         mtime = os.lstat(os.path.join(task_path, OPEN, run_id)).st_mtime
     except OSError:
         return None
-    return max(0.0, (time.time() if now is None else now) - mtime)
+    now = time.time() if now is None else now
+    if is_gathered_copy(task_path):
+        from runwrap.store.gathered import copy_age
+
+        return copy_age(task_path, mtime, now)
+    return max(0.0, now - mtime)
 
 
 def judge_run(manifest: dict, task_path: str, run_id: str) -> dict:

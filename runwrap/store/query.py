@@ -36,7 +36,7 @@ from runwrap.store.lookup import (
     task_problem,
 )
 from runwrap.store.manifest import LOST, RUNNING, judge_run
-from runwrap.store.names import check_task_name
+from runwrap.store.names import check_read_name
 from runwrap.store.openruns import open_runs
 from runwrap.store.state import final_manifests, read_state
 
@@ -64,6 +64,7 @@ def unfinished_runs(root: str, task: str) -> list[dict]:
         if manifest is not None and manifest.get("status") == RUNNING:
             judge_run(manifest, task_path, run_id)
             manifest["run_id"] = run_id  # the marker's name, not what the job could write
+            manifest["task"] = task  # as this reader names it: <task>@<host> when gathered
             found.append(manifest)
     return found
 
@@ -127,7 +128,7 @@ def find_run(root: str, ref: str) -> tuple[str, str]:
     the task has nothing else)."""
     if is_run_id(ref):
         return find_run_id(root, ref)
-    task = check_task_name(ref)
+    task = check_read_name(ref)
     task_exists(root, task)
     record = task_record(root, task)
     candidates = [*record["running"], *record["lost"]]
