@@ -19,6 +19,7 @@ from runwrap.commands.display import (
     late_text,
     mapping,
     print_json,
+    push_lines,
     short_age,
     short_duration,
     silence_lines,
@@ -161,7 +162,7 @@ def cmd_ls(
         fit(rows, width, ((0, 12),))  # a long task name gives way first
     print(table(rows, colours if paint else None))
     if not (tasks or states or labels or hosts):  # a question about all of the tasks
-        for line in silence_lines(scheduled, now):
+        for line in silence_lines(scheduled, now) + push_lines(root, now):
             print(line)
     running = [m for _v, record, _lateness in listed for m in record["running"]]
     if running:

@@ -53,9 +53,10 @@ def copy_age(task_path: str, renewed: float, now: float) -> float:
     return max(0.0, pushed - renewed) + max(0.0, now - pushed - every)
 
 
-def hosts(root: str, now: float) -> list[dict]:
-    """The hosts gathered in ROOT/hosts/: {host, pushed_at (epoch, or None), every,
-    silent}; a host is silent once a whole push interval went by without a push."""
+def gathered_hosts(root: str, now: float) -> list[dict]:
+    """The hosts gathered in ROOT/hosts/, by name: {host, pushed_at (Unix time, None for
+    a host that pushes no stamp), every, silent_at (when it is silent: two push
+    intervals without a push, one missed), silent}."""
     try:
         names = sorted(os.listdir(os.path.join(root, HOSTS)))
     except OSError:
@@ -67,9 +68,23 @@ def hosts(root: str, now: float) -> list[dict]:
             continue
         got = stamp(path)
         pushed, every = got if got is not None else (None, DEFAULT_EVERY_S)
-        silent = pushed is None or now - pushed > 2 * every
-        found.append({"host": host, "pushed_at": pushed, "every": every, "silent": silent})
+        silent_at = None if pushed is None else pushed + 2 * every
+        found.append(
+            {
+                "host": host,
+                "pushed_at": pushed,
+                "every": every,
+                "silent_at": silent_at,
+                "silent": silent_at is not None and now >= silent_at,
+            }
+        )
     return found
+
+
+def next_silence(hosts: list[dict]) -> float | None:
+    """When the next of these hosts falls silent if it pushes no more (None: none can)."""
+    times = [h["silent_at"] for h in hosts if h["silent_at"] is not None and not h["silent"]]
+    return min(times, default=None)
 
 
 def _real_dir(path: str) -> bool:

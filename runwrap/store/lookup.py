@@ -446,12 +446,22 @@ def task_exists(root: str, task: str) -> None:
 def find_run_id(root: str, ref: str) -> tuple[str, str]:
     """(task, run_id) for a run id typed by someone (NotFoundError if there is none)."""
     if is_plain_run_id(ref):
+        found = []
         for task in task_names(root, note=False):
             try:
                 os.close(open_below(root, (task, RUNS, ref)))
             except (FileNotFoundError, Unreadable):
                 continue
-            return task, ref
+            found.append(task)
+        if len(found) == 1:
+            return found[0], ref
+        if found:
+            # Unique in a task (one ROOT's claim), not across tasks or gathered hosts: the
+            # same millisecond and 16 random bits, about once in 65,536 such starts.
+            raise NotFoundError(
+                f"run id {ref} names runs of {len(found)} tasks ({', '.join(found[:3])}); "
+                "see runwrap history TASK"
+            )
     shown = ref if is_plain_run_id(ref) else repr(ref)  # repr: escapes what a terminal runs
     raise NotFoundError(f"no run {shown} under {root}; see runwrap history TASK")
 
