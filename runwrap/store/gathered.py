@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from runwrap.store.layout import HOSTS, PUSHED, host_root
+from runwrap.store.layout import HOSTS, PUSHED, host_root, split_gathered
 from runwrap.store.names import name_problem
 
 DEFAULT_EVERY_S = 60.0  # a stamp that does not say its interval: cron's every minute
@@ -51,6 +51,18 @@ def copy_age(task_path: str, renewed: float, now: float) -> float:
         return max(0.0, now - renewed)
     pushed, every = found
     return max(0.0, pushed - renewed) + max(0.0, now - pushed - every)
+
+
+def as_of(root: str, task: str, now: float) -> float:
+    """The moment a reader judges a task's lateness at: now for ROOT's own tasks; for a
+    gathered <task>@<host>, its host's last push, as long as pushes come on time (the
+    copy knows nothing later: a run due since is not missed yet), then the clock runs on."""
+    parts = split_gathered(task)
+    found = stamp(host_root(root, parts[1])) if parts is not None else None
+    if found is None:
+        return now
+    pushed, every = found
+    return pushed + max(0.0, now - pushed - every)
 
 
 def gathered_hosts(root: str, now: float) -> list[dict]:

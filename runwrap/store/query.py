@@ -25,7 +25,7 @@ from runwrap.store.fold import (
     state_key,
     with_unfinished,
 )
-from runwrap.store.layout import is_run_id, task_dir
+from runwrap.store.layout import GATHERED, is_run_id, task_dir
 from runwrap.store.lookup import (
     find_run_id,
     note_unreadable,
@@ -114,11 +114,16 @@ def task_records(root: str) -> list[dict]:
 
 def lateness_of(root: str, record: dict, now: float):
     """(TaskLateness, host of the newest run) of a task_record(); (None, "") without a
-    schedule, cheaply: the schedule modules (datetime, cronsim) are imported only for one."""
+    schedule, cheaply: the schedule modules (datetime, cronsim) are imported only for one.
+    A gathered task's as of its host's last push (store/gathered.as_of)."""
     if not isinstance(record["state"].get("schedule"), dict):
         return None, ""
     from runwrap.store.lateness import of_overview
 
+    if GATHERED in record["task"]:  # a copy: judged as of its host's push (gathered.py)
+        from runwrap.store.gathered import as_of
+
+        now = as_of(root, record["task"], now)
     return of_overview(root, record, now)
 
 

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import defaultdict
 
-from runwrap.store.layout import list_dir, run_dir, tasks_dir
+from runwrap.store.layout import HOSTS, list_dir, run_dir, tasks_dir
 from runwrap.store.lookup import gathered_task_names
 from runwrap.units import count
 from sitegen.build.site import Site, Stopped
@@ -176,9 +176,12 @@ def _settle(source: InotifySource | PollSource, stop: threading.Event) -> None:
 
 
 def _source(site: Site) -> InotifySource | PollSource:
-    """inotify unless --poll (or the system has none for us: then polling, said once)."""
+    """inotify unless --poll (or the system has none for us: then polling, said once).
+
+    A ROOT that gathers hosts (ROOT/hosts/, docs/engines.md) is polled: the watches
+    are on ROOT/tasks, not on the hosts' copies."""
     root = site.cfg.root
-    if not site.cfg.poll:
+    if not site.cfg.poll and not os.path.isdir(os.path.join(root, HOSTS)):
         try:
             return InotifySource(root)
         except OSError as e:

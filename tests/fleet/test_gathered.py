@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import wait_for
 
-from .hosts import RUNWRAP, SITEGEN, Host, require_namespaces
+from .hosts import RUNWRAP, SITEGEN, Host, require_namespaces, scale
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "engines.md"
 SLACK = 30.0  # a loaded machine: the deadline of a poll, never a timed assertion
@@ -216,65 +216,122 @@ def test_a_host_that_stops_pushing_shows_its_running_run_lost_and_itself_silent(
 def test_a_run_copied_mid_write_is_never_shown_half(tmp_path, delay):
     """A push frozen (SIGSTOP) while it copies a finished run's big log: with the documented
     --delay-updates the copy still shows the run as the last push left it, whole; plain
-    `rsync -a` shows it half (its final manifest beside the old log), which is why."""
+    `rsync -a` shows it half (its final manifest beside the old log), which is why. The
+    documented way is tried FAULTS_SCALE times, frozen after a different share of the log."""
     require_namespaces()
     require_rsync()
     gather_env, gather = gathering(tmp_path)
     env, root = host_env(tmp_path, "web01")
-    go = tmp_path / "go"
-    job = f"echo start; while [ ! -e {go} ]; do sleep 0.05; done; yes 0123456789abcdef | head -c 24000000"
+    push = push_command(root, gather, 60, host="web01")
+    if not delay:
+        push = push.replace(" --delay-updates", "")
+    rounds = scale() if delay else 1
+    for i in range(rounds):
+        frozen_at = 1_000_000 + (i * 7_919_000) % 20_000_000  # bytes of the log copied
+        whole, seen = frozen_push(
+            tmp_path / f"go{i}", env, root, gather_env, gather, push, frozen_at
+        )
+        if delay:
+            assert whole, seen
+        else:
+            assert not whole, seen  # the final manifest beside the old log: half a run
+            assert seen["status"] == "success" and seen["stdout_bytes"] > seen["log"]
+    way = "--delay-updates" if delay else "plain rsync -a"
+    print(f"{way}: {rounds} pushes frozen mid-copy, {rounds if delay else 0} showed a whole run")
+
+
+def frozen_push(go, env, root, gather_env, gather, push, frozen_at) -> tuple[bool, dict]:
+    """One round: a run copied while it runs, then finished with a 24 MB log, then pushed
+    again and frozen once `frozen_at` bytes of the log are across; (whether the copy
+    showed a whole run while frozen, what it showed). The push then completes."""
+    job = f"while [ ! -e {go} ]; do sleep 0.05; done; yes 0123456789abcdef | head -c 24000000"
     host = Host("web01", f"{RUNWRAP} -n big -- sh -c {shlex.quote(job)}", env)
     try:
+        before = set(ls_json(gather_env).get("big@web01", {}).get("running", []))
         wait_for(
             lambda: list((root / "tasks" / "big" / "open").glob("2*")),
             timeout=SLACK,
             what="the run to start",
         )
-        push = push_command(root, gather, 60, host="web01")
-        if not delay:
-            push = push.replace(" --delay-updates", "")
         subprocess.run(["sh", "-c", push], check=True, timeout=120)
         copied = ls_json(gather_env)["big@web01"]
-        assert copied["running"], copied
-        run_id = copied["running"][0]
+        (run_id,) = set(copied["running"]) - before
         go.touch()
         assert host.wait(timeout=120).returncode == 0
-        run = gather / "hosts" / "web01" / "tasks" / "big" / "runs" / run_id
-        old_log = (run / "stdout.log").read_bytes()
-
-        slow = push.replace("rsync -a", "rsync -a --bwlimit=4000")  # about 6 s for the log
-        pusher = subprocess.Popen(["sh", "-c", slow], start_new_session=True)
-        try:
-            wait_for(
-                lambda: any(
-                    p.name.startswith(".stdout.log.") and p.stat().st_size > 1_000_000
-                    for p in run.iterdir()
-                ),
-                timeout=SLACK,
-                interval=0.005,
-                what="the log half copied",
-            )
-            os.killpg(pusher.pid, signal.SIGSTOP)
-            manifest = json.loads((run / "manifest.json").read_bytes())
-            log = (run / "stdout.log").read_bytes()
-            seen = ls_json(gather_env)["big@web01"]
-            whole = manifest["status"] == "running" and log == old_log
-            whole = whole or manifest.get("stdout_bytes") == len(log)
-            if delay:
-                # Still the last push's run: running, its old log, nothing of the new one.
-                assert whole, (manifest["status"], manifest.get("stdout_bytes"), len(log))
-                assert seen["running"] == [run_id] and seen["last_run"] is None
-            else:
-                assert not whole  # the final manifest, the old log: half a run
-                assert manifest["status"] == "success" and manifest["stdout_bytes"] > len(log)
-        finally:
-            os.killpg(pusher.pid, signal.SIGCONT)
-            pusher.wait(timeout=120)
-        assert pusher.returncode == 0
-        manifest = json.loads((run / "manifest.json").read_bytes())
-        assert manifest["status"] == "success"
-        assert manifest["stdout_bytes"] == (run / "stdout.log").stat().st_size
-        done = ls_json(gather_env)["big@web01"]
-        assert done["running"] == [] and done["last_run"]["run_id"] == run_id
     finally:
         host.stop()
+    run = gather / "hosts" / "web01" / "tasks" / "big" / "runs" / run_id
+    old_log = (run / "stdout.log").read_bytes()
+    slow = push.replace("rsync -a", "rsync -a --bwlimit=4000")  # about 6 s for the log
+    pusher = subprocess.Popen(["sh", "-c", slow], start_new_session=True)
+    try:
+        wait_for(
+            lambda: any(
+                p.name.startswith(".stdout.log.") and p.stat().st_size > frozen_at
+                for p in run.iterdir()
+            ),
+            timeout=SLACK,
+            interval=0.005,
+            what="the log partly copied",
+        )
+        os.killpg(pusher.pid, signal.SIGSTOP)
+        manifest = json.loads((run / "manifest.json").read_bytes())
+        log = (run / "stdout.log").read_bytes()
+        listed = ls_json(gather_env)["big@web01"]
+        status = sitegen_status(gather, go.parent / "site")["tasks"]["big@web01"]
+    finally:
+        os.killpg(pusher.pid, signal.SIGCONT)
+        pusher.wait(timeout=120)
+    assert pusher.returncode == 0
+    seen = {
+        "status": manifest["status"],
+        "stdout_bytes": manifest.get("stdout_bytes"),
+        "log": len(log),
+        "ls_running": listed["running"],
+        "site_running": status["running"],
+    }
+    # Whole: the last push's run (running, its old log, on every surface), or the final one.
+    whole = (
+        manifest["status"] == "running"
+        and log == old_log
+        and listed["running"] == status["running"] == [run_id]
+    ) or manifest.get("stdout_bytes") == len(log)
+    manifest = json.loads((run / "manifest.json").read_bytes())
+    assert manifest["status"] == "success"
+    assert manifest["stdout_bytes"] == (run / "stdout.log").stat().st_size
+    done = ls_json(gather_env)["big@web01"]
+    assert run_id not in done["running"] and done["last_run"]["run_id"] == run_id
+    return whole, seen
+
+
+def test_sitegen_watch_follows_the_pushes(tmp_path):
+    """`sitegen --watch` over a gathering ROOT polls the copies (its inotify watches are
+    on ROOT/tasks): a push's new run reaches status.json without another command."""
+    require_rsync()
+    _gather_env, gather = gathering(tmp_path)
+    env, root = host_env(tmp_path, "web01")
+    push = push_command(root, gather, 60, host="web01")
+    subprocess.run([RUNWRAP, "-n", "a", "--", "true"], env=env, check=True)
+    subprocess.run(["sh", "-c", push], check=True, timeout=120)
+    out = tmp_path / "site"
+    watch = subprocess.Popen(
+        [SITEGEN, "--root", str(gather), "--out", str(out), "--watch", "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+
+        def tasks() -> dict:
+            try:
+                return json.loads((out / "status.json").read_text())["tasks"]
+            except (OSError, ValueError):
+                return {}
+
+        wait_for(lambda: "a@web01" in tasks(), timeout=SLACK, what="the first build")
+        subprocess.run([RUNWRAP, "-n", "b", "--", "false"], env=env, capture_output=True)
+        subprocess.run(["sh", "-c", push], check=True, timeout=120)
+        seen = wait_for(lambda: tasks().get("b@web01"), timeout=SLACK, what="the pushed run")
+        assert seen["shown"] == "failing"
+    finally:
+        watch.terminate()
+        watch.wait(timeout=60)

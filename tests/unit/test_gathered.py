@@ -9,7 +9,7 @@ import os
 import pytest
 
 from runwrap.errors import NotFoundError, RunwrapError
-from runwrap.store.gathered import DEFAULT_EVERY_S, copy_age, gathered_hosts, next_silence
+from runwrap.store.gathered import DEFAULT_EVERY_S, as_of, copy_age, gathered_hosts, next_silence
 from runwrap.store.layout import is_gathered_copy, run_dir, split_gathered, task_dir
 from runwrap.store.lookup import find_run_id, task_names
 from runwrap.store.manifest import lease_age
@@ -110,3 +110,14 @@ def test_a_run_id_two_hosts_carry_is_refused_by_name_not_guessed(tmp_path):
     (tmp_path / "hosts" / "web02" / "tasks" / "backup" / "runs" / RUN / "manifest.json").unlink()
     os.rmdir(tmp_path / "hosts" / "web02" / "tasks" / "backup" / "runs" / RUN)
     assert find_run_id(str(tmp_path), RUN) == ("backup@web01", RUN)
+
+
+def test_a_copy_s_lateness_is_judged_as_of_its_push_while_pushes_come(tmp_path):
+    """A task due every minute is not late because its copy is up to a push old; once the
+    pushes stop, the clock runs on from the last one (then it is late, and its host silent)."""
+    copy(tmp_path, pushed=1000.0, every="60")
+    assert as_of(str(tmp_path), "backup@web01", 1050.0) == 1000.0
+    assert as_of(str(tmp_path), "backup@web01", 1060.0) == 1000.0
+    assert as_of(str(tmp_path), "backup@web01", 1090.0) == 1030.0
+    assert as_of(str(tmp_path), "backup", 1090.0) == 1090.0  # ROOT's own task
+    assert as_of(str(tmp_path), "backup@web09", 1090.0) == 1090.0  # no stamp
