@@ -97,6 +97,10 @@ def silence_lines(scheduled: list, now: float) -> list[str]:
 
 def push_lines(root: str, now: float) -> list[str]:
     """'no push from HOST since 09:58: ...' for each gathered host that stopped pushing."""
+    from runwrap.store.layout import HOSTS
+
+    if not os.path.isdir(os.path.join(root, HOSTS)):
+        return []  # no hosts gathered here: not even the module is loaded (ls's budget)
     from runwrap.store.gathered import gathered_hosts
 
     return [
