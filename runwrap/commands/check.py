@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from runwrap.commands.display import clean, clock, note_lines, silence_lines, when
+from runwrap.commands.display import clean, clock, note_lines, push_lines, silence_lines, when
 from runwrap.errors import ExitCode
 from runwrap.store.layout import mark_checked
 from runwrap.store.lookup import task_names, unreadable_noted
@@ -54,7 +54,7 @@ def cmd_check(
                     print(f"{clean(task, 64)}: {line} (no notice sent)")
         _notify(root, config, task, lateness, item, notify)
     if not quiet:
-        for line in silence_lines(scheduled, now):
+        for line in silence_lines(scheduled, now) + push_lines(root, now):
             print(line)
     if unreadable_noted():
         return ExitCode.UNREADABLE

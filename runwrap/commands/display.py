@@ -114,6 +114,22 @@ def skew_lines(samples: list) -> list[str]:
     return lines
 
 
+def push_lines(root: str, now: float) -> list[str]:
+    """'no push from HOST since 09:58: ...' for each gathered host that stopped pushing."""
+    from runwrap.store.layout import HOSTS
+
+    if not os.path.isdir(os.path.join(root, HOSTS)):
+        return []  # no hosts gathered here: not even the module is loaded (ls's budget)
+    from runwrap.store.gathered import gathered_hosts
+
+    return [
+        f"no push from {clean(h['host'], 64)} since {clock(h['pushed_at'], now)}: "
+        "its copy is stale, its running runs read as lost"
+        for h in gathered_hosts(root, now)
+        if h["silent"]
+    ]
+
+
 def timestamp(iso_text: object) -> float | None:
     """The Unix time of a manifest's time field, or None (not one, or out of range)."""
     return _timestamp(iso_text)

@@ -20,6 +20,7 @@ from runwrap.commands.display import (
     mapping,
     note_lines,
     print_json,
+    push_lines,
     short_age,
     short_duration,
     silence_lines,
@@ -163,7 +164,7 @@ def cmd_ls(
         fit(rows, width, ((0, 12),))  # a long task name gives way first
     print(table(rows, colours if paint else None))
     if not (tasks or states or labels or hosts):  # a question about all of the tasks
-        for line in silence_lines(scheduled, now):
+        for line in silence_lines(scheduled, now) + push_lines(root, now):
             print(line)
     for line in skew_lines([s for _v, record, _l in listed for s in record.get("clocks", ())]):
         print(line)
@@ -187,10 +188,10 @@ def _records(root: str, tasks: list[str] | None) -> list[dict]:
     if not tasks:
         return task_records(root)
     from runwrap.store.lookup import task_exists
-    from runwrap.store.tasknames import check_task_name
+    from runwrap.store.tasknames import check_read_name
 
     for task in tasks:
-        task_exists(root, check_task_name(task))
+        task_exists(root, check_read_name(task))
     return [task_record(root, task) for task in dict.fromkeys(tasks)]
 
 

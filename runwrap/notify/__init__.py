@@ -166,10 +166,12 @@ def check_late(
     like a run's; returns the delivery attempts.
     """
     from runwrap.notify.ledger import plan_late, read_ledger, settle, write_ledger
-    from runwrap.store.layout import run_dir, task_dir
+    from runwrap.store.layout import is_gathered_copy, run_dir, task_dir
     from runwrap.store.state import locked
 
     task_path = task_dir(root, task)
+    if is_gathered_copy(task_path):
+        return []  # rsync's copy: its host tells of its lateness (its own runwrap check)
     queue: dict[str, list[dict]] = {}
 
     def decide() -> None:

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 TASKS = "tasks"  # ROOT/tasks/<task>
 CHECKED = "checked"  # ROOT/checked: its mtime is when `runwrap check` last ran
+HOSTS = "hosts"  # ROOT/hosts/<host>/: a host's ROOT gathered here by rsync (docs/engines.md)
+PUSHED = "pushed"  # a host's ROOT/pushed: touched before each push, it says the interval
+GATHERED = "@"  # <task>@<host>: the task of a gathered host, ROOT/hosts/<host>/tasks/<task>
 RUNS = "runs"  # ROOT/tasks/<task>/runs/<run_id>
 MANIFEST = "manifest.json"
 STATE = "state.json"
@@ -52,15 +55,42 @@ def tasks_dir(root: str) -> str:
 
 
 def task_dir(root: str, task: str) -> str:
+    """ROOT/tasks/<task>; for <task>@<host>, the gathered copy ROOT/hosts/<host>/tasks/<task>."""
+    if GATHERED in task:
+        name, _, host = task.rpartition(GATHERED)
+        return os.path.join(root, HOSTS, host, TASKS, name)
     return os.path.join(root, TASKS, task)
 
 
 def runs_dir(root: str, task: str) -> str:
-    return os.path.join(root, TASKS, task, RUNS)
+    return os.path.join(task_dir(root, task), RUNS)
 
 
 def run_dir(root: str, task: str, run_id: str) -> str:
-    return os.path.join(root, TASKS, task, RUNS, run_id)
+    return os.path.join(task_dir(root, task), RUNS, run_id)
+
+
+def split_gathered(task: str) -> tuple[str, str] | None:
+    """(task, host) of a gathered task's name <task>@<host>; None for a task of ROOT's own."""
+    if GATHERED not in task:
+        return None
+    name, _, host = task.rpartition(GATHERED)
+    return name, host
+
+
+def host_root(root: str, host: str) -> str:
+    """Where host `host`'s ROOT is gathered: ROOT/hosts/<host>."""
+    return os.path.join(root, HOSTS, host)
+
+
+def is_gathered_copy(task_path: str) -> bool:
+    """Whether a task directory is a gathered copy (…/hosts/<host>/tasks/<task>): rsync
+    overwrites it, so readers write nothing there and judge its leases by its push."""
+    tasks = os.path.dirname(task_path)
+    return (
+        os.path.basename(tasks) == TASKS
+        and os.path.basename(os.path.dirname(os.path.dirname(tasks))) == HOSTS
+    )
 
 
 def is_run_id(name: str) -> bool:

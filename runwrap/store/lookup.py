@@ -18,17 +18,22 @@ from runwrap.errors import NotFoundError
 from runwrap.store.jsonio import MAX_JSON, Unreadable, parse
 from runwrap.store.jsonio import read_fd as _read_fd
 from runwrap.store.layout import (
+    GATHERED,
+    HOSTS,
     MANIFEST,
     RETIRED,
     RUNS,
     STATE,
+    TASKS,
+    host_root,
     is_plain_run_id,
     is_run_id,
+    split_gathered,
     task_dir,
     tasks_dir,
 )
 from runwrap.store.manifest import judge_run, manifest_problem
-from runwrap.store.tasknames import check_task_name, name_problem
+from runwrap.store.tasknames import check_read_name, name_problem
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -73,7 +78,9 @@ def skipped_warning() -> str | None:
 
 
 def _where(root: str, parts: tuple[str, ...]) -> str:
-    return repr(os.path.join(tasks_dir(root), *parts))
+    if parts:
+        return repr(os.path.join(task_dir(root, parts[0]), *parts[1:]))
+    return repr(tasks_dir(root))
 
 
 def _open_at(dir_fd: int, name: str, flags: int, root: str, parts: tuple[str, ...]) -> int:
@@ -112,16 +119,36 @@ def _check_regular(dir_fd: int, name: str, root: str, parts: tuple[str, ...]) ->
         raise Unreadable(f"{_where(root, parts)}: not a regular file")
 
 
-def _open_tasks(root: str) -> int:
-    """ROOT/tasks: a real directory (ROOT itself may be a link, an admin's choice; tasks/
-    is runwrap's, and a link there is not followed, by sitegen either)."""
+def _open_tasks(root: str, host: str = "") -> int:
+    """ROOT/tasks (or a gathered host's, ROOT/hosts/<host>/tasks): a real directory (ROOT
+    itself may be a link, an admin's choice; tasks/ is runwrap's, and a link there is
+    not followed, by sitegen either; nor is one at hosts/ or hosts/<host>)."""
+    path = tasks_dir(host_root(root, host) if host else root)
     try:
-        return os.open(tasks_dir(root), _DIR | os.O_NOFOLLOW)
+        if not host:
+            return os.open(path, _DIR | os.O_NOFOLLOW)
+        fd = os.open(os.path.join(root, HOSTS), _DIR | os.O_NOFOLLOW)
+        for name in (host, TASKS):
+            try:
+                new = os.open(name, _DIR | os.O_NOFOLLOW, dir_fd=fd)
+            finally:
+                os.close(fd)
+            fd = new
+        return fd
     except FileNotFoundError:
         raise
     except OSError as e:  # a link, not a directory, no permission
         why = "a symlink (not followed)" if e.errno == errno.ELOOP else e.strerror
-        raise Unreadable(f"{tasks_dir(root)!r}: {why}") from None
+        raise Unreadable(f"{path!r}: {why}") from None
+
+
+def _home(root: str, parts: tuple[str, ...]) -> tuple[int, tuple[str, ...]]:
+    """(the open tasks/ directory holding task parts[0], `parts` with the task's own name):
+    a gathered task <task>@<host> lives in ROOT/hosts/<host>/tasks/<task>."""
+    gathered = split_gathered(parts[0]) if parts else None
+    if gathered is None:
+        return _open_tasks(root), parts
+    return _open_tasks(root, gathered[1]), (gathered[0], *parts[1:])
 
 
 def open_below(root: str, parts: tuple[str, ...], last: int = _DIR | os.O_NOFOLLOW) -> int:
@@ -130,9 +157,9 @@ def open_below(root: str, parts: tuple[str, ...], last: int = _DIR | os.O_NOFOLL
     Every directory from ROOT/tasks down is opened O_NOFOLLOW relative to its
     parent, the last one with `last`.
     """
-    fd = _open_tasks(root)
+    fd, names = _home(root, parts)
     try:
-        for i, part in enumerate(parts):
+        for i, part in enumerate(names):
             flags = last if i == len(parts) - 1 else _DIR | os.O_NOFOLLOW
             new = _open_at(fd, part, flags, root, parts[: i + 1])
             os.close(fd)
@@ -249,7 +276,49 @@ def task_names(root: str, note: bool = True, retired: bool = False) -> list[str]
                 found.append(name)
         elif note:
             note_skipped(f"{_where(root, (name,))}: {problem}")
-    return sorted(found)
+    return sorted(found) + gathered_task_names(root, note)
+
+
+def gathered_task_names(root: str, note: bool = True) -> list[str]:
+    """<task>@<host> for every task of every host gathered in ROOT/hosts/<host>/ (by rsync:
+    docs/engines.md), by host then task; [] where ROOT has no hosts/."""
+    try:
+        fd = os.open(os.path.join(root, HOSTS), _DIR | os.O_NOFOLLOW)
+    except OSError:
+        return []
+    try:
+        with os.scandir(fd) as it:
+            hosts = sorted(e.name for e in it if _is_real_dir(e))
+    except OSError:
+        hosts = []
+    finally:
+        os.close(fd)
+    found = []
+    for host in hosts:
+        if host.startswith(".") or name_problem(host):
+            continue  # rsync's own temporary names, and what is no host's
+        try:
+            fd = _open_tasks(root, host)
+        except (OSError, Unreadable):
+            continue  # a host that has not pushed tasks/ yet
+        try:
+            with os.scandir(fd) as it:
+                entries = list(it)
+        except OSError:
+            entries = []
+        finally:
+            os.close(fd)
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.name.startswith(".") or not _is_real_dir(entry):
+                continue
+            if name_problem(entry.name) is None:
+                found.append(f"{entry.name}{GATHERED}{host}")
+            elif note:
+                note_skipped(
+                    f"{os.path.join(tasks_dir(host_root(root, host)), entry.name)!r}: "
+                    f"not a task name: it {name_problem(entry.name)}"
+                )
+    return found
 
 
 def _retired(task_path: str) -> bool:
@@ -275,14 +344,15 @@ def task_problem(root: str, task: str) -> str | None:
     parts: tuple[str, ...] = ()
     fds: list[int] = []
     try:
-        fds.append(_open_tasks(root))
+        home, (name,) = _home(root, (task,))
+        fds.append(home)
         for parts, flags, parent in (
             ((task,), _DIR | os.O_NOFOLLOW, 0),
             ((task, STATE), _FILE, 1),
             ((task, RUNS), _DIR | os.O_NOFOLLOW, 1),
         ):
             try:
-                fds.append(os.open(parts[-1], flags, dir_fd=fds[parent]))
+                fds.append(os.open(name if parent == 0 else parts[-1], flags, dir_fd=fds[parent]))
             except FileNotFoundError:
                 if parent == 0:
                     return None  # gone meanwhile
@@ -388,12 +458,22 @@ def task_exists(root: str, task: str) -> None:
 def find_run_id(root: str, ref: str) -> tuple[str, str]:
     """(task, run_id) for a run id typed by someone (NotFoundError if there is none)."""
     if is_plain_run_id(ref):
+        found = []
         for task in task_names(root, note=False):
             try:
                 os.close(open_below(root, (task, RUNS, ref)))
             except (FileNotFoundError, Unreadable):
                 continue
-            return task, ref
+            found.append(task)
+        if len(found) == 1:
+            return found[0], ref
+        if found:
+            # Unique in a task (one ROOT's claim), not across tasks or gathered hosts: the
+            # same millisecond and 16 random bits, about once in 65,536 such starts.
+            raise NotFoundError(
+                f"run id {ref} names runs of {len(found)} tasks ({', '.join(found[:3])}); "
+                "see runwrap history TASK"
+            )
     shown = ref if is_plain_run_id(ref) else repr(ref)  # repr: escapes what a terminal runs
     raise NotFoundError(f"no run {shown} under {root}; see runwrap history TASK")
 
@@ -419,6 +499,6 @@ def task_runs(root: str, ref: str) -> tuple[str, list[str]]:
     if is_run_id(ref):
         task, run_id = find_run_id(root, ref)
         return task, [run_id]
-    task = check_task_name(ref)
+    task = check_read_name(ref)
     task_exists(root, task)
     return task, run_ids(root, task)

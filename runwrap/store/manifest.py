@@ -12,8 +12,8 @@ import time
 from runwrap import SCHEMA
 from runwrap.store.hosts import lease_lapsed, probed_offset
 from runwrap.store.jsonio import read_json, write_json_atomic
-from runwrap.store.layout import MANIFEST, OPEN, RUNS, RUNWRAP_FILES
-from runwrap.store.owner import hostname, owner_alive
+from runwrap.store.layout import MANIFEST, OPEN, RUNS, RUNWRAP_FILES, is_gathered_copy
+from runwrap.store.owner import hostname, lease_expired, owner_alive
 
 RUNNING = "running"
 SUCCESS = "success"
@@ -195,19 +195,32 @@ def effective_status(manifest: dict, task_path: str = "", run_id: str = "") -> s
             again = read_json(os.path.join(task_path, RUNS, run_id, MANIFEST))
             still = isinstance(again, dict) and again.get("status") == RUNNING
             return LOST if still else RUNNING
-        if lease_lapsed(owner, mtime, os.path.join(task_path, OPEN)):
+        if is_gathered_copy(task_path):
+            # Judged as of the host's push, and never probed: a copy is not written.
+            from runwrap.store.gathered import copy_age
+
+            if lease_expired(owner, copy_age(task_path, mtime, time.time())):
+                return LOST
+        elif lease_lapsed(owner, mtime, os.path.join(task_path, OPEN)):
             return LOST
     return RUNNING
 
 
 def lease_age(task_path: str, run_id: str, now: float | None = None) -> float | None:
-    """Seconds since run `run_id`'s owner last renewed its lease; None without a marker."""
+    """Seconds since run `run_id`'s owner last renewed its lease; None without a marker.
+
+    In a copy gathered by rsync, as of the host's last push (store/gathered.py)."""
     try:
         mtime = os.lstat(os.path.join(task_path, OPEN, run_id)).st_mtime
     except OSError:
         return None
+    now = time.time() if now is None else now
+    if is_gathered_copy(task_path):
+        from runwrap.store.gathered import copy_age
+
+        return copy_age(task_path, mtime, now)
     # Less this reader's lead on the storage's clock, where a verdict measured it (hosts.py).
-    return max(0.0, (time.time() if now is None else now) - probed_offset() - mtime)
+    return max(0.0, now - probed_offset() - mtime)
 
 
 def judge_run(manifest: dict, task_path: str, run_id: str) -> dict:

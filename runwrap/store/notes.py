@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 
 from runwrap.store.jsonio import read_json, write_json_atomic
-from runwrap.store.layout import ACK, KILLS, SILENCES, TASKS
+from runwrap.store.layout import ACK, KILLS, SILENCES, task_dir
 
 MAX_REASON = 500  # a reason is a sentence, shown on every surface: not a log
 
@@ -128,5 +128,5 @@ def operator_notes(root: str, task: str, state: dict, now: float) -> dict:
 
         silence = silence_of(root, task, state, now)
     if state.get("consecutive_failures"):
-        ack = ack_of(os.path.join(root, TASKS, task), state)
+        ack = ack_of(task_dir(root, task), state)
     return {"silence": silence, "ack": ack}

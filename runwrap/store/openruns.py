@@ -124,12 +124,15 @@ def clear_open(task_path: str, run_id: str) -> None:
 def markers(task_path: str) -> list[tuple[str, str]]:
     """(run id, marker's name) of every marked run, oldest first: the name is the run id,
     or <run_id>~<taker> for a run being taken over."""
-    found = []
+    found: dict[str, str] = {}
     for name in sorted(list_dir(_path(task_path))):
         run_id = name.partition(TAKEN)[0]
         if is_run_id(run_id):
-            found.append((run_id, name))
-    return found
+            # One run, once: a copy gathered by rsync may hold the marker and its claim
+            # for a moment (the claim arrives before the marker's deletion); the claim
+            # (sorted after) tells.
+            found[run_id] = name
+    return sorted(found.items())
 
 
 def open_runs(task_path: str) -> list[tuple[str, object]]:

@@ -30,7 +30,7 @@ from runwrap.store.fold import (
     with_unfinished,
 )
 from runwrap.store.hosts import file_sample, skewed
-from runwrap.store.layout import MANIFEST, RUNS, is_run_id, task_dir
+from runwrap.store.layout import GATHERED, MANIFEST, RUNS, is_run_id, task_dir
 from runwrap.store.lookup import (
     find_run_id,
     note_unreadable,
@@ -44,7 +44,7 @@ from runwrap.store.manifest import LOST, RUNNING, judge_run
 from runwrap.store.notes import operator_notes
 from runwrap.store.openruns import open_runs
 from runwrap.store.state import final_manifests, read_state
-from runwrap.store.tasknames import check_task_name
+from runwrap.store.tasknames import check_read_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -70,6 +70,7 @@ def unfinished_runs(root: str, task: str) -> list[dict]:
         if manifest is not None and manifest.get("status") == RUNNING:
             judge_run(manifest, task_path, run_id)
             manifest["run_id"] = run_id  # the marker's name, not what the job could write
+            manifest["task"] = task  # as this reader names it: <task>@<host> when gathered
             found.append(manifest)
     return found
 
@@ -136,11 +137,16 @@ def task_records(root: str) -> list[dict]:
 
 def lateness_of(root: str, record: dict, now: float):
     """(TaskLateness, host of the newest run) of a task_record(); (None, "") without a
-    schedule, cheaply: the schedule modules (datetime, cronsim) are imported only for one."""
+    schedule, cheaply: the schedule modules (datetime, cronsim) are imported only for one.
+    A gathered task's as of its host's last push (store/gathered.as_of)."""
     if not isinstance(record["state"].get("schedule"), dict):
         return None, ""
     from runwrap.store.lateness import of_overview
 
+    if GATHERED in record["task"]:  # a copy: judged as of its host's push (gathered.py)
+        from runwrap.store.gathered import as_of
+
+        now = as_of(root, record["task"], now)
     return of_overview(root, record, now)
 
 
@@ -150,7 +156,7 @@ def find_run(root: str, ref: str) -> tuple[str, str]:
     the task has nothing else)."""
     if is_run_id(ref):
         return find_run_id(root, ref)
-    task = check_task_name(ref)
+    task = check_read_name(ref)
     task_exists(root, task)
     record = task_record(root, task)
     candidates = [*record["running"], *record["lost"]]

@@ -26,7 +26,15 @@ from runwrap.store.fold import (
     state_key,
 )
 from runwrap.store.jsonio import read_json, read_regular, write_atomic, write_json_atomic
-from runwrap.store.layout import SEQ, STATE, STATE_LOCK, open_lock, run_ids_in, task_runs_dir
+from runwrap.store.layout import (
+    SEQ,
+    STATE,
+    STATE_LOCK,
+    is_gathered_copy,
+    open_lock,
+    run_ids_in,
+    task_runs_dir,
+)
 from runwrap.store.manifest import manifest_problem, read_manifest
 
 TYPE_CHECKING = False
@@ -127,10 +135,13 @@ def rebuild_state(task_path: str, override: dict | None = None, without: object 
 def read_state(task_path: str) -> dict:
     """The task's state; when state.json is missing or cannot be trusted (an older
     version's fold, a broken file) it is rebuilt, and written back when this reader
-    may (once, under the state lock: not again on every read)."""
+    may (once, under the state lock: not again on every read), never into a gathered
+    copy."""
     value = read_json(state_path(task_path))
     if _current(task_path, value):
         return value
+    if is_gathered_copy(task_path):
+        return rebuild_state(task_path)  # rsync's to write: no lock file, no cache made here
     try:
         fd = _lock(task_path)
     except OSError:  # another user's ROOT, read-only: rebuilt in memory each time

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runwrap.errors import RunwrapError
-from runwrap.store.layout import is_run_id
+from runwrap.store.layout import GATHERED, is_run_id, split_gathered
 
 MAX_NAME = 64
 # sitegen keeps a file named quote(task) + ".json": each byte of a non-ASCII name
@@ -36,9 +36,33 @@ def name_problem(name: str) -> str | None:
         return "contains a control character (or another invisible one)"
     if name != name.strip():
         return "starts or ends with white space"
+    if GATHERED in name:
+        return f"contains {GATHERED!r} (task{GATHERED}host names a task gathered from a host)"
     if is_run_id(name):
         return "looks like a run id"  # subcommands would look for a run instead
     return None
+
+
+def gathered_problem(name: str) -> str | None:
+    """Why `name` can name no task a reader may read (its own, or <task>@<host> of a
+    gathered host), or None."""
+    parts = split_gathered(name)
+    if parts is None:
+        return name_problem(name)
+    for part in parts:
+        problem = name_problem(part)
+        if problem:
+            return problem
+    return None
+
+
+def check_read_name(name: str) -> str:
+    """Return `name` if a reader may look for it (a task, or <task>@<host>), else a
+    one-line error."""
+    problem = gathered_problem(name)
+    if problem:
+        raise RunwrapError(f"bad task name {name!r}: it {problem}; {_ADVICE}")
+    return name
 
 
 def check_task_name(name: str, fix: str = _ADVICE) -> str:

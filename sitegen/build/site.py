@@ -45,7 +45,7 @@ from sitegen.render.model import summarize, task_summary
 from sitegen.publish.names import shown
 from sitegen.publish.scratch import Scratch, sweep
 from sitegen.build.stamp import running, stamp_state
-from sitegen.read.sigs import dir_sig, task_sigs
+from sitegen.read.sigs import dir_sig, task_sigs, tasks_sig
 from sitegen.render.templating import make_env
 from sitegen.build.workers import Counter, Progress, in_workers
 from sitegen.render.writer import BuildStats, Writer
@@ -132,7 +132,7 @@ class Site:
             summary = {}
             self.out.copy_static()
         root, at = self.cfg.root, time.time()
-        before = dir_sig(tasks_dir(root))  # taken before anything is read: a change after
+        before = tasks_sig(root)  # taken before anything is read: a change after
         tasks = self._list_tasks()  # it shows in the next update's stamp check
         sigs = {t: task_sigs(root, t) for t in tasks}
         gone = (set(summary) | dirty) - set(tasks)

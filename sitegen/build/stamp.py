@@ -45,7 +45,7 @@ from runwrap.store.layout import (
     tasks_dir,
 )
 from runwrap.store.siteurls import INDEX
-from sitegen.read.sigs import RACY_S, dir_sig, run_sig, task_sigs, tree_files
+from sitegen.read.sigs import RACY_S, run_sig, task_sigs, tasks_sig, tree_files
 
 STAMP = "stamp.json"
 VERSION = 1
@@ -196,7 +196,7 @@ def _same(root: str, out: str, data: dict) -> bool:
         return False  # a dead update's journal
     if not os.path.lexists(os.path.join(out, INDEX)):
         return False  # OUT emptied by hand (`rm -rf OUT/*` keeps .sitegen/): build it again
-    if dir_sig(tasks_dir(root)) != data["tasks_sig"]:
+    if tasks_sig(root) != data["tasks_sig"]:
         return False
     for task, sigs in data["tasks"].items():
         if task_sigs(root, task) != sigs:

@@ -18,12 +18,13 @@ import threading
 import time
 from collections import defaultdict
 
-from runwrap.store.layout import list_dir, run_dir, tasks_dir
+from runwrap.store.layout import HOSTS, list_dir, run_dir, tasks_dir
+from runwrap.store.lookup import gathered_task_names
 from runwrap.units import count
 from sitegen.build.site import Site, Stopped
 from sitegen.errors import one_line
 from sitegen.live.notices import LateNotices
-from sitegen.read.sigs import dir_sig, run_sig, task_sigs
+from sitegen.read.sigs import run_sig, task_sigs, tasks_sig
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +129,8 @@ class PollSource:
         self.sigs = self._sigs()
 
     def _sigs(self) -> dict:
-        found: dict = {None: dir_sig(tasks_dir(self.root))}
-        for task in list_dir(tasks_dir(self.root)):
+        found: dict = {None: tasks_sig(self.root)}
+        for task in [*list_dir(tasks_dir(self.root)), *gathered_task_names(self.root, False)]:
             found[task] = task_sigs(self.root, task)
             for run_id in self.unsettled.get(task, ()):
                 found[task, run_id] = run_sig(run_dir(self.root, task, run_id))
@@ -175,9 +176,12 @@ def _settle(source: InotifySource | PollSource, stop: threading.Event) -> None:
 
 
 def _source(site: Site) -> InotifySource | PollSource:
-    """inotify unless --poll (or the system has none for us: then polling, said once)."""
+    """inotify unless --poll (or the system has none for us: then polling, said once).
+
+    A ROOT that gathers hosts (ROOT/hosts/, docs/engines.md) is polled: the watches
+    are on ROOT/tasks, not on the hosts' copies."""
     root = site.cfg.root
-    if not site.cfg.poll:
+    if not site.cfg.poll and not os.path.isdir(os.path.join(root, HOSTS)):
         try:
             return InotifySource(root)
         except OSError as e:

@@ -20,7 +20,7 @@ import shutil
 import stat
 
 from runwrap.store.jsonio import Unreadable, read_json_at
-from runwrap.store.layout import MANIFEST, NOTIFICATIONS, RUNS
+from runwrap.store.layout import MANIFEST, NOTIFICATIONS, RUNS, runs_dir
 from runwrap.store.lookup import open_below
 from runwrap.store.manifest import judge_run, manifest_problem
 from sitegen.publish.names import shown
@@ -61,7 +61,7 @@ class RunsDir:
     """A task's runs/ directory, reached from ROOT without following any symlink below ROOT."""
 
     def __init__(self, root: str, task: str) -> None:
-        self.path = os.path.join(root, "tasks", task, "runs")
+        self.path = runs_dir(root, task)
         try:  # the store's walk: no link followed from ROOT/tasks down
             self.fd: int | None = open_below(root, (task, RUNS))
         except (OSError, Unreadable):

@@ -16,6 +16,7 @@ import logging
 import math
 import time
 
+from runwrap.store.gathered import gathered_hosts, next_silence
 from runwrap.store.lateness import TaskLateness, newest_run_id, silent_hosts
 from runwrap.store.query import lateness_of as record_lateness
 from runwrap.store.query import shown_state, task_record
@@ -119,6 +120,20 @@ def silent(found: dict[str, dict]) -> list[dict]:
     return hosts
 
 
+def silent_pushes(root: str) -> list[dict]:
+    """[{host, since, line}] for each gathered host that stopped pushing its ROOT."""
+    return [
+        {
+            "host": h["host"],
+            "since": iso(h["pushed_at"]),
+            "line": f"no push from {h['host']} since {iso(h['pushed_at'])[11:16]} UTC: "
+            "its copy is stale, its running runs read as lost",
+        }
+        for h in gathered_hosts(root, time.time())
+        if h["silent"]
+    ]
+
+
 def with_lateness(summary: dict, record: dict | None) -> dict:
     """A copy of a task summary for the templates: its shown state and lateness, and
     for a late task a feed entry (kind "late", dated when it became late) among its changes."""
@@ -190,8 +205,14 @@ class LateView:
             record = self.records.get(task)
             self._kept[task] = _Kept(sigs[task], _until(record, now), now, item, record)
         self.records = {t: self.records[t] for t in tasks if t in self.records}  # in order
-        self.due = next_change(self.records)
+        # Gathered hosts that stopped pushing (store/gathered.py) change the dashboard
+        # with the clock too: under "", which no task is named.
+        pushes = gathered_hosts(root, now)
+        due = [d for d in (next_change(self.records), next_silence(pushes)) if d is not None]
+        self.due = min(due, default=None)
         self._asked = {t: public(self.records.get(t)) for t in tasks}
+        if pushes:
+            self._asked[""] = [h["host"] for h in pushes if h["silent"]]
         before = self.shown or {}
         self.changed = {t for t in tasks if self.shown is None or before.get(t) != self._asked[t]}
 

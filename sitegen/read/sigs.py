@@ -11,6 +11,7 @@ import os
 import stat
 
 from runwrap.store.layout import (
+    HOSTS,
     MANIFEST,
     NOTIFICATIONS,
     OPEN,
@@ -18,7 +19,10 @@ from runwrap.store.layout import (
     STATE,
     STDERR,
     STDOUT,
+    host_root,
+    list_dir,
     task_dir,
+    tasks_dir,
 )
 
 RACY_S = 0.05  # changes closer than this to an update's start are not trusted
@@ -32,6 +36,22 @@ def dir_sig(path: str) -> list[int] | None:
     except OSError:
         return None
     return [st.st_mtime_ns, st.st_nlink, st.st_ino]
+
+
+def tasks_sig(root: str) -> list[int] | None:
+    """ROOT/tasks' signature and, where hosts are gathered (ROOT/hosts/<host>/tasks), theirs:
+    a task added or gone anywhere changes it. Its first number is the newest mtime, which
+    the stamp's racy check reads."""
+    sig = dir_sig(tasks_dir(root))
+    hosts = os.path.join(root, HOSTS)
+    top = dir_sig(hosts)
+    if top is None:
+        return sig
+    flat = [*(sig or [-1, -1, -1]), *top]
+    for host in sorted(list_dir(hosts)):
+        flat += dir_sig(host_root(root, host)) or [-1, -1, -1]
+        flat += dir_sig(tasks_dir(host_root(root, host))) or [-1, -1, -1]
+    return [max(flat[0::3]), *flat]
 
 
 def run_sig(path: str) -> list[int] | None:

@@ -33,7 +33,7 @@ from sitegen.publish import prune
 from sitegen.publish.names import shown
 from sitegen.publish.scratch import Scratch, sweep, unlink
 from sitegen.read.files import RunsDir
-from sitegen.read.late import silent, with_lateness
+from sitegen.read.late import silent, silent_pushes, with_lateness
 from sitegen.read.sigs import tree_files
 from sitegen.render import pages
 from sitegen.render.fragments import Dashboard
@@ -320,7 +320,7 @@ class Writer:
         late = late or {}
         sources = {s["name"]: s for s in summaries}  # what rows are kept by (fragments.py)
         summaries = [with_lateness(s, late.get(s["name"])) for s in summaries]
-        hosts = silent(late)
+        hosts = silent(late) + silent_pushes(self.cfg.root)
         host_facts = pages.host_lines(summaries, hosts)
         ordered = sorted(summaries, key=lambda s: (rank(s["state"]), s["name"]))
         now = iso(time.time())

@@ -58,6 +58,7 @@ def test_an_empty_argument_after_the_command_is_fine(root: Root) -> None:
         ("a\u2028b", "control character"),
         ("a\u202eb", "control character"),  # right-to-left override hides the real name
         ("20261122T043733.123Z-3f9a", "looks like a run id"),
+        ("backup@web01", "contains '@'"),  # a gathered host's task: never written into
         ("\u00e9" * 41, "longer than 80 bytes"),
         ("x" * 65, "longer than 64 characters"),
     ],
