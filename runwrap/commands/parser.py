@@ -44,10 +44,9 @@ EXAMPLES = {
     "history": """\
   runwrap history backup                   # the last 20 runs, newest first
   runwrap history backup --status failed,timeout  # the ones that went wrong
-  runwrap history backup --since 2h --limit 0     # every run of the last 2 h
   runwrap history backup --grep 'disk full'       # the runs that said so""",
     "diff": """\
-  runwrap diff backup                      # its latest run against the last success
+  runwrap diff backup                      # latest run vs the last success
   runwrap diff backup 20261122T043733Z-3f9a --against 20261121T043733Z-1c2d""",
     "feedback": """\
   runwrap feedback import                  # the latest run's feedback values

@@ -27,7 +27,7 @@ import pytest
 
 from sitegen.build.site import Site
 
-from helpers.polling import wait_for
+from helpers.polling import removed, wait_for
 from helpers.runs import BIN
 from helpers.sites import BUILT, ENV, crawl, runwrap, site_config, sitegen, snapshot, write_run
 
@@ -376,8 +376,9 @@ def test_a_broken_compiled_template_cache_is_ignored(run_root, out, tmp_path):
 def _put_in_the_way(page_dir: Path) -> bool:
     """A file where the watcher writes a task's pages; False while the watcher, still
     busy with the last update, writes into the directory as it is removed."""
+    if not removed(page_dir):
+        return False
     try:
-        shutil.rmtree(page_dir)
         page_dir.write_text("in the way")
     except OSError:
         return False

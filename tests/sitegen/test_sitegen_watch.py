@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.polling import wait_for
+from helpers.polling import removed, wait_for
 from helpers.runs import BIN
 from helpers.sites import ENV, runwrap, start_runwrap, write_run
 
@@ -214,7 +214,7 @@ def test_watch_removes_the_pages_of_pruned_runs(run_root, out, watcher):
     runwrap(run_root, "kept", "true", "--keep", "2")
     wait_for(lambda: not first.exists(), what="the pruned run's page to go")
     assert task_state(out, "kept")["runs"] == 2
-    shutil.rmtree(run_root / "tasks" / "kept")
+    wait_for(lambda: removed(run_root / "tasks" / "kept"), what="the task removed by hand")
     wait_for(lambda: not (out / "tasks" / "kept").exists(), what="the removed task to go")
 
 
