@@ -51,4 +51,5 @@ def test_a_non_finite_duration_in_state_breaks_no_run_and_no_page(
     assert built.returncode == 0, built.stderr
     assert "Traceback" not in built.stderr
     status = json.loads((out / "status.json").read_text())["tasks"]["backup"]
-    assert status["status"] == "success"
+    assert status["state"] == "ok"
+    assert status["last_run"]["status"] == "success"
