@@ -53,3 +53,25 @@ def test_a_non_finite_duration_in_state_breaks_no_run_and_no_page(
     status = json.loads((out / "status.json").read_text())["tasks"]["backup"]
     assert status["state"] == "ok"
     assert status["last_run"]["status"] == "success"
+
+
+def test_a_final_manifest_with_infinite_durations_breaks_no_run(run_root: Path, out: Path):
+    """A final manifest rewritten after the fact (a job's child that outlived it) with
+    durations no write can carry: the state rebuilt from it must still be written."""
+    assert runwrap(run_root, "backup", "true").returncode == 0
+    task = run_root / "tasks" / "backup"
+    [run_id] = [p.name for p in (task / "runs").iterdir() if not p.name.startswith(".")]
+    path = task / "runs" / run_id / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["duration_s"] = "POISON"
+    manifest["duration_check"] = {"flag": "slow", "duration_s": "POISON", "runs": 0}
+    path.write_text(json.dumps(manifest).replace('"POISON"', "Infinity"))
+    (task / "state.json").unlink()  # a cache: rebuilt from the manifests
+
+    ran = runwrap(run_root, "backup", "exit 3")
+    assert ran.returncode == 3, ran.stderr
+    assert "internal error" not in ran.stderr
+    built = sitegen("--root", str(run_root), "--out", str(out))
+    assert built.returncode == 0, built.stderr
+    status = json.loads((out / "status.json").read_text())["tasks"]["backup"]
+    assert status["last_run"]["status"] == "failed"
