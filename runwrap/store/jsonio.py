@@ -69,6 +69,18 @@ except (ImportError, AttributeError, TypeError):  # pragma: no cover - other Pyt
         return _stdjson.loads(text)
 
 
+def writable(value: object) -> bool:
+    """Whether `value` can be written as JSON again: no NaN or infinity anywhere in it.
+    Python's json reads them (and 1e400 as infinity), runwrap never writes them."""
+    if isinstance(value, float):
+        return value - value == 0.0  # inf - inf and NaN - NaN are NaN
+    if isinstance(value, dict):
+        return all(writable(v) for v in value.values())
+    if isinstance(value, list):
+        return all(writable(v) for v in value)
+    return True
+
+
 def write_atomic(path: str, data: bytes, fsync: bool = True, stamp: bool = False) -> None:
     """Replace `path` with `data` so that a reader sees the old or the new file, never half.
 
