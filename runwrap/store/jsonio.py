@@ -71,13 +71,18 @@ except (ImportError, AttributeError, TypeError):  # pragma: no cover - other Pyt
 
 def writable(value: object) -> bool:
     """Whether `value` can be written as JSON again: no NaN or infinity anywhere in it.
-    Python's json reads them (and 1e400 as infinity), runwrap never writes them."""
-    if isinstance(value, float):
-        return value - value == 0.0  # inf - inf and NaN - NaN are NaN
-    if isinstance(value, dict):
-        return all(writable(v) for v in value.values())
-    if isinstance(value, list):
-        return all(writable(v) for v in value)
+    Python's json reads them (and 1e400 as infinity), runwrap never writes them.
+    Walked without recursion: what was read may be nested as deep as the parser went."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, float):
+            if item - item != 0.0:  # inf - inf and NaN - NaN are NaN
+                return False
+        elif isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
     return True
 
 
