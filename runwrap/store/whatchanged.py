@@ -60,8 +60,10 @@ def _tail_lines(path: str) -> tuple[list[str], bool]:
     finally:
         os.close(fd)
     lines = data.decode("utf-8", "replace").splitlines()
-    if start and lines:
+    if start and len(lines) > 1:
         lines = lines[1:]  # cut by where the reading began
+    elif start and lines:
+        lines = [lines[0][-LINE_MAX:]]  # one line longer than what is read: its end is news
     cut = bool(start) or len(lines) > READ_LINES
     return [ln[:LINE_MAX] for ln in lines[-READ_LINES:]], cut
 
