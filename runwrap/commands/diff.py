@@ -11,7 +11,7 @@ from runwrap.commands.display import clean, print_json
 from runwrap.errors import ExitCode, NotFoundError
 from runwrap.store.durations import baseline
 from runwrap.store.fold import order_key
-from runwrap.store.layout import run_dir
+from runwrap.store.layout import is_run_id, run_dir
 from runwrap.store.lookup import load_run, read_run, read_runs, run_ids
 from runwrap.store.manifest import SUCCESS
 from runwrap.store.query import find_run, task_record
@@ -20,6 +20,10 @@ from runwrap.store.whatchanged import compare, describe
 
 def cmd_diff(root: str, ref: str, run: str | None, against: str | None, as_json: bool) -> int:
     """Print what changed from the `against` run to `run` of task `ref`."""
+    for given in (run, against):
+        # A run id, not find_run's TASK|RUN_ID: a task's name here is a mistake.
+        if given is not None and not is_run_id(given):
+            raise NotFoundError(f"no run {given!r} of task {ref!r}; see runwrap history {ref}")
     task, run_id = find_run(root, ref if run is None else run)
     if run is not None and task != ref:
         raise NotFoundError(f"run {run} is not a run of task {ref!r}")

@@ -26,14 +26,22 @@ P95_X = 1.5
 FAST_DIV = 5.0
 MIN_GAP_S = 0.15
 
+_FOREVER = float("inf")  # NaN fails `0 <=`, infinity `< _FOREVER`
+
 SLOW = "slow"
 FAST = "fast"
 
 
 def _num(value: object) -> float | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-        return float(value)
-    return None
+    """A duration in seconds, or None: finite only, as what is read back may be any JSON
+    number (Infinity, a 400-digit integer), and a kept one must be written again."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return None
+    return seconds if 0 <= seconds < _FOREVER else None
 
 
 def window_of(value: object) -> list[float]:

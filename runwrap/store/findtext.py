@@ -22,7 +22,8 @@ FIELD_MAX = 300
 
 def log_tail(path: str, lines: int = TAIL_LINES, limit: int = TAIL_BYTES) -> list[str]:
     """The last `lines` non-blank lines of a log, read from its last `limit` bytes only
-    (a line cut by that start is dropped); [] when it cannot be read."""
+    (a line cut by that start is dropped, unless it is the only one: then its end is
+    kept); [] when it cannot be read."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
@@ -36,8 +37,10 @@ def log_tail(path: str, lines: int = TAIL_LINES, limit: int = TAIL_BYTES) -> lis
     finally:
         os.close(fd)
     text = data.decode("utf-8", "replace").splitlines()
-    if start > 0 and text:
-        text = text[1:]
+    if start > 0 and len(text) > 1:
+        text = text[1:]  # cut by where the reading began
+    elif start > 0 and text:
+        text = [text[0][-LINE_MAX:]]  # one line longer than what is read: its end is news
     kept = [ln[:LINE_MAX] for ln in text if ln.strip()]
     return kept[-lines:] if lines else kept
 

@@ -31,7 +31,11 @@ if TYPE_CHECKING:
 # the most a lease's grace absorbs unmeasured. Below it, write latency and NTP noise.
 SKEW_S = lease_grace(DEFAULT_LEASE_S)
 
-_own: list[float] = []  # this process's offset from the storage's clock, probed once
+# This process's offset from the storage's clock and when (monotonic) it was probed.
+_own: list[tuple[float, float]] = []
+# A long-lived reader (sitegen --watch) probes again after this long: a clock stepped
+# since (NTP, a VM resumed) would otherwise make every live lease look expired to it.
+REPROBE_S = 1.0
 
 
 def sample(written: object, mtime: float | None) -> tuple[str, float, float] | None:
@@ -58,17 +62,19 @@ def file_sample(written: object, path: str) -> tuple[str, float, float] | None:
 
 
 def own_offset(directory: str) -> float:
-    """This process's clock minus the storage's, measured once per process on an unnamed
-    file in `directory` (nothing stays); 0 where nothing can be written there."""
-    if not _own:
-        _own.append(_probe(directory))
-    return _own[0]
+    """This process's clock minus the storage's, measured on an unnamed file in
+    `directory` (nothing stays) once, and again when asked REPROBE_S after the last
+    measure; 0 where nothing can be written there."""
+    now = time.monotonic()
+    if not _own or now - _own[0][1] > REPROBE_S:
+        _own[:] = [(_probe(directory), now)]
+    return _own[0][0]
 
 
 def probed_offset() -> float:
     """own_offset() if this process measured it already, else 0: for what is only shown
     (a lease's age), which never probes."""
-    return _own[0] if _own else 0.0
+    return _own[0][0] if _own else 0.0
 
 
 def _probe(directory: str) -> float:

@@ -69,6 +69,23 @@ except (ImportError, AttributeError, TypeError):  # pragma: no cover - other Pyt
         return _stdjson.loads(text)
 
 
+def writable(value: object) -> bool:
+    """Whether `value` can be written as JSON again: no NaN or infinity anywhere in it.
+    Python's json reads them (and 1e400 as infinity), runwrap never writes them.
+    Walked without recursion: what was read may be nested as deep as the parser went."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, float):
+            if item - item != 0.0:  # inf - inf and NaN - NaN are NaN
+                return False
+        elif isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return True
+
+
 def write_atomic(path: str, data: bytes, fsync: bool = True, stamp: bool = False) -> None:
     """Replace `path` with `data` so that a reader sees the old or the new file, never half.
 

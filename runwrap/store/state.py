@@ -25,7 +25,7 @@ from runwrap.store.fold import (
     order_key,
     state_key,
 )
-from runwrap.store.jsonio import read_json, read_regular, write_atomic, write_json_atomic
+from runwrap.store.jsonio import read_json, read_regular, writable, write_atomic, write_json_atomic
 from runwrap.store.layout import (
     SEQ,
     STATE,
@@ -96,7 +96,9 @@ def is_valid(state: object) -> bool:
         value = state.get(key)
         if key in state and (not isinstance(value, types) or isinstance(value, bool)):
             return False
-    return True
+    # A number no write can carry (Infinity, 1e400) would fail the next write of the
+    # state, and every run of the task with it.
+    return writable(state)
 
 
 def final_manifests(

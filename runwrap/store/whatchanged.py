@@ -60,8 +60,10 @@ def _tail_lines(path: str) -> tuple[list[str], bool]:
     finally:
         os.close(fd)
     lines = data.decode("utf-8", "replace").splitlines()
-    if start and lines:
+    if start and len(lines) > 1:
         lines = lines[1:]  # cut by where the reading began
+    elif start and lines:
+        lines = [lines[0][-LINE_MAX:]]  # one line longer than what is read: its end is news
     cut = bool(start) or len(lines) > READ_LINES
     return [ln[:LINE_MAX] for ln in lines[-READ_LINES:]], cut
 
@@ -135,6 +137,8 @@ def compare(
     out: dict = {
         "run_id": now.get("run_id"),
         "against": None if was is None else was.get("run_id"),
+        # `runwrap diff --against` may name any run: say what it was.
+        "against_status": None if was is None else _text(was.get("status")),
         "ending": {"was": None if was is None else _ending(was), "now": _ending(now)},
         "duration": {
             "was": None if was is None else _number(was.get("duration_s")),
@@ -158,6 +162,10 @@ def compare(
     return out
 
 
+def _text(value: object) -> str | None:
+    return value[:100] if isinstance(value, str) else None
+
+
 def _argv(command: object) -> str:
     if not isinstance(command, list):
         return "-"
@@ -172,7 +180,9 @@ def describe(changes: dict) -> list[str]:
 
     if changes.get("against") is None:
         return ["no successful run to compare with"]
-    lines = [f"compared with run {changes['against']}, the last success"]
+    status = changes.get("against_status", "success")  # changes.json from before: a success
+    what = "the last success" if status == "success" else f"a run that ended {status or '?'}"
+    lines = [f"compared with run {changes['against']}, {what}"]
     ending = changes["ending"]
     if ending["was"] != ending["now"]:
         lines.append(f"ended: {ending['now']} (was {ending['was']})")

@@ -5,6 +5,7 @@ timeline's lanes per host (sitegen/render/timeline.py)."""
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -70,16 +71,16 @@ def test_a_lease_is_judged_lost_only_after_the_readers_clock_is_allowed_for(tmp_
     owner = {"host": "elsewhere", "lease": 30.0}
     now = 1_000_000.0
     monkeypatch.setattr(hosts.time, "time", lambda: now)
-    monkeypatch.setattr(hosts, "_own", [0.0])
+    monkeypatch.setattr(hosts, "_own", [(0.0, time.monotonic())])
     # Renewed within the lease and its grace (45 s): not lost.
     assert not lease_lapsed(owner, now - 40, str(tmp_path))
     assert lease_lapsed(owner, now - 50, str(tmp_path))
     # A reader 5 min ahead of the storage takes its lead off.
-    monkeypatch.setattr(hosts, "_own", [300.0])
+    monkeypatch.setattr(hosts, "_own", [(300.0, time.monotonic())])
     assert not lease_lapsed(owner, now - 320, str(tmp_path))
     assert lease_lapsed(owner, now - 350, str(tmp_path))
     # A reader behind is not made harsher: the raw age decides first.
-    monkeypatch.setattr(hosts, "_own", [-300.0])
+    monkeypatch.setattr(hosts, "_own", [(-300.0, time.monotonic())])
     assert not lease_lapsed(owner, now - 40, str(tmp_path))
     # An owner that recorded no lease (a runwrap from before leases) is never lost by one.
     assert not lease_lapsed({"host": "old"}, now - 10_000, str(tmp_path))
