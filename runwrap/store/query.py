@@ -111,23 +111,22 @@ def task_record(root: str, task: str) -> dict:
     state = read_state(path)
     unfinished = unfinished_runs(root, task)
     record = record_of(task, state, unfinished, lambda: final_manifests(path))
-    record["clocks"] = clock_samples(path, state, unfinished)
+    record["clocks"] = clock_samples(path, state)
     return {**record, **operator_notes(root, task, record["state"], time.time())}
 
 
-def clock_samples(task_path: str, state: dict, unfinished: list[dict]) -> list[tuple]:
-    """The clock samples (hosts.sample) of the task's newest finished run and of its runs
-    still going: each manifest's writer and clock against its mtime, one lstat each."""
-    found = []
-    runs = os.path.join(task_path, RUNS)
-    pairs = [(state.get("newest_run_id"), state.get("newest_written"))]
-    pairs += [(m.get("run_id"), m.get("written")) for m in unfinished]
-    for run_id, written in pairs:
-        if type(written) is dict and isinstance(run_id, str) and is_run_id(run_id):
-            one = file_sample(written, f"{runs}/{run_id}/{MANIFEST}")
-            if one is not None:
-                found.append(one)
-    return found
+def clock_samples(task_path: str, state: dict) -> list[tuple]:
+    """The clock sample (hosts.sample) of the task's newest finished run: its manifest's
+    writer and clock against its mtime, one lstat. Never a running run's: its manifest is
+    in the directory its job is given and can rewrite, writer, clock and mtime alike (a
+    job could blame another host's clock or hide its own host's); a final manifest is
+    written once the job's processes are gone."""
+    run_id, written = state.get("newest_run_id"), state.get("newest_written")
+    if type(written) is dict and isinstance(run_id, str) and is_run_id(run_id):
+        one = file_sample(written, os.path.join(task_path, RUNS, run_id, MANIFEST))
+        if one is not None:
+            return [one]
+    return []
 
 
 def task_records(root: str) -> list[dict]:

@@ -84,7 +84,9 @@ def test_a_host_ahead_is_flagged_and_judges_nothing_lost_or_late(tmp_path):
         # Seen from a host with the storage's clock: the fast host flagged, nothing lost or late.
         views, table = ls_all(env)
         assert views["fast-done"]["clock_skew_s"] == pytest.approx(AHEAD_S, abs=10)
-        assert views["fast-job"]["clock_skew_s"] == pytest.approx(AHEAD_S, abs=10)
+        # A run still going gives no sample: its manifest is its job's to rewrite
+        # (tests/attack/test_forged_clock_sample.py); its host is flagged by its other runs.
+        assert views["fast-job"]["clock_skew_s"] is None
         assert views["steady-done"]["clock_skew_s"] is None
         for task, view in views.items():
             assert view["lost"] == [] and not view["late"], (task, view)
@@ -101,7 +103,7 @@ def test_a_host_ahead_is_flagged_and_judges_nothing_lost_or_late(tmp_path):
         assert views_fast["steady-job"]["running"] == views["steady-job"]["running"]
         # Its lease's age shown less the reader's lead: renewed lately, not 5 min ago.
         assert views_fast["steady-job"]["running_runs"][0]["lease_age_s"] <= LEASE + GRACE
-        assert views_fast["fast-job"]["clock_skew_s"] == pytest.approx(AHEAD_S, abs=10)
+        assert views_fast["fast-done"]["clock_skew_s"] == pytest.approx(AHEAD_S, abs=10)
         assert views_fast["steady-done"]["clock_skew_s"] is None
         assert [ln for ln in table_fast.splitlines() if ln.startswith("clock?")] == flagged
 
