@@ -138,13 +138,20 @@ def run_url(site_url: object, task: str, run_id: str) -> str:
     return siteurls.absolute(site_url, siteurls.run_dir(task, run_id))
 
 
+# A notice is read in a mail or a chat line: a command of 20,000 characters (a long
+# argument list) is cut, its whole form being on the run's page and in its manifest.
+COMMAND_MAX = 500
+
+
 def _command_line(command: object) -> str:
-    """The argv as a shell would need it typed, as every page shows it (shlex.join)."""
+    """The argv as a shell would need it typed, as every page shows it (shlex.join),
+    cut after COMMAND_MAX characters."""
     if not isinstance(command, list):
         return ""
     import shlex  # here, not at the top: it imports re, and only a notice needs it
 
-    return shlex.join(str(arg) for arg in command)
+    line = shlex.join(str(arg) for arg in command)
+    return line if len(line) <= COMMAND_MAX else line[: COMMAND_MAX - 1] + "…"
 
 
 def _changes(manifest: dict, run_path: str | None, info: dict) -> str:

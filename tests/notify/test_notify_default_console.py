@@ -45,3 +45,17 @@ def test_a_configured_notifier_replaces_the_default_console(rw, tmp_path):
     )
     assert fail(rw).stdout == ""
     assert log.read_text() == "failure\n"
+
+
+def test_a_huge_command_is_cut_in_the_notice_and_kept_whole_in_the_manifest(rw):
+    """A job given 20,000 characters of arguments: the cron mail names it in one
+    screenful, the run's record keeps every argument."""
+    args = [f"file-{n:05d}.csv" for n in range(1500)]
+    told = rw.run("--", "sh", "-c", "exit 3", "sh", *args)
+    assert told.returncode == 3
+    command_lines = [line for line in told.stdout.splitlines() if "file-00000.csv" in line]
+    assert len(command_lines) == 1 and len(command_lines[0]) < 600, told.stdout
+    assert command_lines[0].endswith("…")
+    assert "file-01499.csv" not in told.stdout
+    (manifest,) = rw.manifests()
+    assert manifest["command"][-1] == "file-01499.csv"
