@@ -29,8 +29,8 @@ from urllib.parse import quote
 
 from runwrap.store import siteurls
 from runwrap.store.jsonio import Unreadable, dumps, read_json_at
+from sitegen.build.records import RunRecord, TaskEntry, runs_from_json, runs_to_json
 from sitegen.config import SiteConfig
-from sitegen.render.model import is_run_summary, is_task_summary
 from sitegen.publish.scratch import Scratch, unlink
 from sitegen.read.sigs import tree_files
 
@@ -78,42 +78,6 @@ def fingerprint(cfg: SiteConfig, theme_dirs: list[Path]) -> str:
     return h.hexdigest()
 
 
-def _ints(value: object) -> bool:
-    return value is None or (type(value) is list and all(type(i) is int for i in value))
-
-
-def run_record_ok(run_id: str, rec: object) -> bool:
-    """Whether a cached run record is one sitegen wrote: {"sig", "sum", "settled"[, "bad"]}."""
-    if type(rec) is not dict or not {"sig", "sum", "settled"} <= rec.keys() <= _RECORD_KEYS:
-        return False
-    run_sum = rec["sum"]
-    return (
-        type(rec["settled"]) is bool
-        and _ints(rec["sig"])
-        and _ints(rec.get("bad"))
-        and (run_sum is None or (is_run_summary(run_sum) and run_sum["id"] == run_id))
-    )
-
-
-_RECORD_KEYS = frozenset({"sig", "sum", "settled", "bad"})
-
-
-def _entry_ok(task: str, entry: object) -> bool:
-    """Whether summary.json's entry for a task is one sitegen wrote."""
-    if type(entry) is not dict or entry.keys() != {"sig", "pending", "summary", "record"}:
-        return False
-    if type(entry["record"]) is not list:
-        return False
-    pending = entry["pending"]
-    return (
-        _ints(entry["sig"])
-        and type(pending) is dict
-        and all(run_record_ok(run_id, rec) for run_id, rec in pending.items())
-        and is_task_summary(entry["summary"])
-        and entry["summary"]["name"] == task
-    )
-
-
 class Cache:
     """Load and save the cache files; anything unreadable reads as empty, with a warning."""
 
@@ -151,7 +115,7 @@ class Cache:
             shutil.rmtree(path, ignore_errors=True)
             self.scratch.write(path, data)
 
-    def load_summary(self) -> tuple[dict, list[str], dict | None] | None:
+    def load_summary(self) -> tuple[dict[str, TaskEntry], list[str], dict | None] | None:
         """(tasks, warned, the lateness the pages show) of the last build, or None when a
         full build is needed."""
         if not os.path.lexists(os.path.join(self.out, siteurls.INDEX)):
@@ -165,36 +129,43 @@ class Cache:
         tasks, warned, late = data.get("tasks"), data.get("warned", []), data.get("late")
         token = data.get("rows")
         self.rows_token = token if type(token) is str else None
+        entries = (
+            {t: TaskEntry.from_json(t, e) for t, e in tasks.items()}
+            if type(tasks) is dict
+            else {}
+        )
         if not (
             type(tasks) is dict
-            and all(_entry_ok(t, e) for t, e in tasks.items())
+            and None not in entries.values()
             and type(warned) is list
             and all(type(w) is str for w in warned)
             and (late is None or type(late) is dict)
         ):
             log.warning("the build cache %s does not hold what sitegen wrote: rebuilding", path)
             return None
-        return tasks, warned, late
+        return entries, warned, late  # type: ignore[return-value]
 
-    def save_summary(self, tasks: dict, warned: list[str], late: dict | None = None) -> None:
+    def save_summary(
+        self, tasks: dict[str, TaskEntry], warned: list[str], late: dict | None = None
+    ) -> None:
         """Write the site-wide summary last, so a crash mid-build means a rebuild; `late` is
         what the pages show of lateness (a new process re-renders only what differs)."""
         path = os.path.join(self.dir, "summary.json")
         # dumps() of the whole, but each task summary serialised once while it stays (a
         # watching sitegen writes this file on every update; one task changes): summaries
-        # are replaced, never changed in place. Entries are {"pending", "record", "sig", "summary"}.
+        # are replaced, never changed in place.
         texts, kept = [], {}
         for task in sorted(tasks):
             entry = tasks[task]
             old = self._texts.get(task)
-            text = old[1] if old is not None and old[0] is entry["summary"] else None
+            text = old[1] if old is not None and old[0] is entry.summary else None
             if text is None:
-                text = dumps(entry["summary"])
-            kept[task] = (entry["summary"], text)
+                text = dumps(entry.summary)
+            kept[task] = (entry.summary, text)
             pending, sig, record = (
-                dumps(entry["pending"]),
-                dumps(entry["sig"]),
-                dumps(entry["record"]),
+                dumps(runs_to_json(entry.pending)),
+                dumps(entry.sig),
+                dumps(entry.record),
             )
             texts.append(
                 f'{dumps(task)}: {{"pending": {pending}, "record": {record}, "sig": {sig}, '
@@ -238,26 +209,26 @@ class Cache:
     def _task_path(self, task: str) -> str:
         return os.path.join(self.dir, "tasks", quote(task, safe="") + ".json")
 
-    def load_task(self, task: str) -> tuple[dict, dict] | None:
-        """(runs, pages) or None: {run_id: {"sig", "sum", "settled"}}, {page: digest}."""
+    def load_task(self, task: str) -> tuple[dict[str, RunRecord], dict[str, str]] | None:
+        """(runs, pages) or None: {run_id: its record}, {page: digest}."""
         path = self._task_path(task)
         data = self._load(path)
         if data is None:
             return None
-        runs, pages = data.get("runs"), data.get("pages")
+        runs, pages = runs_from_json(data.get("runs")), data.get("pages")
         if not (
-            type(runs) is dict
+            runs is not None
             and type(pages) is dict
-            and all(run_record_ok(run_id, rec) for run_id, rec in runs.items())
             and all(type(p) is str and type(d) is str for p, d in pages.items())
         ):
             log.warning("the build cache %s does not hold what sitegen wrote: rebuilding", path)
             return None
         return runs, pages
 
-    def save_task(self, task: str, runs: dict, pages: dict) -> None:
+    def save_task(self, task: str, runs: dict[str, RunRecord], pages: dict[str, str]) -> None:
         """Write a task's run cache and its history pages' digests."""
-        self._save(self._task_path(task), {"fingerprint": self.fp, "runs": runs, "pages": pages})
+        data = {"fingerprint": self.fp, "runs": runs_to_json(runs), "pages": pages}
+        self._save(self._task_path(task), data)
 
     def drop_task(self, task: str) -> None:
         """Forget a task that is gone."""

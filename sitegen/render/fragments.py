@@ -80,13 +80,13 @@ class Dashboard:
         self.changed = False
         return {name: [*key, str(row)] for name, (_s, key, row) in self._rows.items()}
 
-    def adopt(self, saved: dict | None, entries: dict[str, dict]) -> None:
-        """Take rows the build cache kept (cache.load_rows()), rendered from the summaries
-        of `entries` (summary.json's, as loaded from the same save)."""
+    def adopt(self, saved: dict | None, summaries: dict[str, dict]) -> None:
+        """Take rows the build cache kept (cache.load_rows()), rendered from `summaries`
+        ({task: its summary}, summary.json's, as loaded from the same save)."""
         for name, rec in (saved or {}).items():
-            if name in entries and name not in self._rows and _row_ok(rec):
+            if name in summaries and name not in self._rows and _row_ok(rec):
                 key = (rec[0], rec[1], rec[2])
-                self._rows[name] = (entries[name]["summary"], key, Markup(rec[3]))
+                self._rows[name] = (summaries[name], key, Markup(rec[3]))
 
 
 def _row_ok(rec: object) -> bool:

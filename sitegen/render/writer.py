@@ -59,6 +59,25 @@ class BuildStats:
     counted: dict[str, tuple] = field(default_factory=dict)
 
 
+@dataclass
+class TaskRuns:
+    """One task's runs as an update found them: what its run pages are rendered from."""
+
+    task: str
+    runs: RunsDir  # the task's runs/ directory, open
+    order: list[str]  # the runs shown, oldest first
+    old_order: list[str]  # the same, as the last build showed them
+    changed: set[str]  # runs whose page content changed
+    manifests: dict[str, dict]  # manifests the update has read already (no second read)
+    sums: dict[str, dict]  # each shown run's summary (model.summarize), made once
+    fresh: bool = False  # the task is built whole: every page is rendered
+
+    def neighbours(self, i: int) -> tuple[str | None, str | None]:
+        """The runs before and after order[i] (a run page links both)."""
+        order = self.order
+        return (order[i - 1] if i else None), (order[i + 1] if i + 1 < len(order) else None)
+
+
 class Ticker(Protocol):
     """Something that counts rendered pages (a progress bar)."""
 
@@ -128,38 +147,25 @@ class Writer:
         """The run's directory in OUT."""
         return os.path.join(self.cfg.out, *urls.run_parts(task, run_id))
 
-    def render_runs(
-        self,
-        task: str,
-        runs: RunsDir,
-        order: list[str],
-        old_order: list[str],
-        changed: set[str],
-        manifests: dict[str, dict],
-        stats: BuildStats,
-        counter: Ticker | None,
-        fresh: bool,
-        sums: dict[str, dict] | None = None,
-    ) -> None:
-        """Render the run pages that changed, and those whose neighbours changed (sums: the
-        runs' summaries the build has already made, so that none is made twice)."""
+    def render_runs(self, batch: TaskRuns, stats: BuildStats, counter: Ticker | None) -> None:
+        """Render the run pages that changed, and those whose neighbours changed."""
+        task, runs, old_order = batch.task, batch.runs, batch.old_order
         old_pos = {run_id: i for i, run_id in enumerate(old_order)}
-        for i, run_id in enumerate(order):
-            prev = order[i - 1] if i else None
-            nxt = order[i + 1] if i + 1 < len(order) else None
+        for i, run_id in enumerate(batch.order):
+            prev, nxt = batch.neighbours(i)
             j = old_pos.get(run_id)
             same_neighbours = j is not None and (
                 (old_order[j - 1] if j else None) == prev
                 and (old_order[j + 1] if j + 1 < len(old_order) else None) == nxt
             )
-            if not fresh and run_id not in changed and same_neighbours:
+            if not batch.fresh and run_id not in batch.changed and same_neighbours:
                 continue
             self.check_stop()  # a task of thousands of pages: a stop is seen between pages
-            manifest = manifests.get(run_id) or runs.manifest(run_id)
+            manifest = batch.manifests.get(run_id) or runs.manifest(run_id)
             if manifest is None:
                 continue
             try:
-                run_sum = (sums or {}).get(run_id)
+                run_sum = batch.sums.get(run_id)
                 status = run_sum["status"] if run_sum is not None else None
                 self.render_run(task, run_id, manifest, runs, prev, nxt, status)
             except OSError:

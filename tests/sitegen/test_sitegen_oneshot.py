@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from sitegen_helpers import BIN, ENV, real_root, runwrap, sitegen, snapshot
 
 from runwrap import __version__
 from runwrap.store.layout import list_run_ids, runs_dir
+from sitegen.build.records import RunRecord, TaskEntry
 from sitegen.build.stamp import stamp_state
 from sitegen.read.files import RunsDir
 from sitegen.read.sigs import RACY_S, run_sig
@@ -99,18 +101,18 @@ def test_the_stamp_signs_a_run_as_the_build_cache_does(run_root):
 def test_no_stamp_trusts_a_directory_changed_as_the_update_began():
     at = 1_800_000_000.0
     old, racy = [int((at - 60) * 1e9), 3, 7], [int((at - RACY_S / 2) * 1e9), 3, 7]
-    entry = {"sig": old, "pending": {}, "summary": {}}
+    entry = TaskEntry(old, {}, {}, [])
     assert stamp_state(at, old, {"t": [old, None, None, None]}, {"t": entry}, None) is not None
     assert stamp_state(at, racy, {"t": [old, None, None, None]}, {"t": entry}, None) is None
     assert stamp_state(at, old, {"t": [old, racy, None, None]}, {"t": entry}, None) is None
     assert (
-        stamp_state(at, old, {"t": [old, None, None, None]}, {"t": {**entry, "sig": racy}}, None)
+        stamp_state(at, old, {"t": [old, None, None, None]}, {"t": replace(entry, sig=racy)}, None)
         is None
     )
-    pending = {"r": {"sig": [*racy, 0, 0, 0, 0], "sum": None, "settled": False}}
+    pending = {"r": RunRecord([*racy, 0, 0, 0, 0], None, False)}
     assert (
         stamp_state(
-            at, old, {"t": [old, None, None, None]}, {"t": {**entry, "pending": pending}}, None
+            at, old, {"t": [old, None, None, None]}, {"t": replace(entry, pending=pending)}, None
         )
         is None
     )
