@@ -191,7 +191,8 @@ class Site:
             summary, warned, late = loaded
             self._warned = set(warned)
             sums = {task: entry.summary for task, entry in summary.items()}
-            self.out.dashboard.adopt(self.cache.load_rows(), sums)
+            rows, lanes = self.cache.load_rows() or ({}, {})
+            self.out.dashboard.adopt(rows, sums, lanes)
             if self.late.shown is None:
                 self.late.shown = late  # what the pages show: only a change re-renders
         dirty = self.cache.load_dirty()

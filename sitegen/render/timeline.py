@@ -199,6 +199,39 @@ def _view(summaries: list[dict], view: str, anchor: int, memo: dict) -> dict:
     return {"view": view, "span": span, "lanes": lanes, "ticks": TICKS[view]}
 
 
+def saved_lanes(memo: dict) -> dict[str, dict[str, list]]:
+    """The prepared lanes of a dashboard's memo as the build cache keeps them:
+    {task: {view: [[markup before x, between x and width, after width], ...]}}, one
+    item a bar of the task's summary (what _prepare() costs: most of a dashboard)."""
+    saved: dict[str, dict[str, list]] = {}
+    for (view, task), kept in memo.items():
+        saved.setdefault(task, {})[view] = [list(item[3:]) for item in kept[1]]
+    return saved
+
+
+def adopt_lanes(memo: dict, task: str, summary: dict, saved: object) -> None:
+    """Take a task's prepared lanes from the build cache (saved_lanes()), made from the
+    bars of `summary`; a lane that does not fit its bars is prepared again."""
+    if type(saved) is not dict:
+        return
+    for view, items in saved.items():
+        source = _BARS_OF.get(view)
+        bars = summary["bars"][source] if source is not None else None
+        if (
+            bars is None
+            or type(items) is not list
+            or len(items) != len(bars)
+            or not all(type(i) is list and len(i) == 3 for i in items)
+        ):
+            continue
+        prepared = [(bar, _height(bar["status"]), None, *item) for bar, item in zip(bars, items)]
+        memo[(view, task)] = [bars, prepared, None]
+
+
+def _height(status: str) -> int:
+    return 10 if status in FAILED_LIKE else _HEIGHT.get(status, 6)
+
+
 def _prepare(task: str, view: str, bars: list[dict]) -> list[tuple]:
     """(bar, height, title, markup before x, between x and width, after width) of each
     bar, every value escaped: a Jinja loop over thousands of bars took most of a
@@ -211,7 +244,7 @@ def _prepare(task: str, view: str, bars: list[dict]) -> list[tuple]:
     out = []
     for bar in bars:
         status = bar["status"]
-        height = 10 if status in FAILED_LIKE else _HEIGHT.get(status, 6)
+        height = _height(status)
         title = _title(task, bar)
         head = f'<rect class="bar s-{status if status in _RANK else "unknown"}" x="'
         tail = (
@@ -269,14 +302,16 @@ class _Placed:
 
         shift = self.origin - anchor
         svg = f'<g transform="translate({shift})">{self.svg}</g>' if self.svg else ""
-        return {"name": task, "bars": _Bars(self.shown, link, shift), "svg": Markup(svg)}
+        bars = _Bars(task, self.shown, link, shift)
+        return {"name": task, "bars": bars, "svg": Markup(svg)}
 
 
 class _Bars(Sequence):
     """A lane's bars as data (docs/sitegen.md), made when a theme reads them: the
     default one counts them only, and an update redraws every lane."""
 
-    def __init__(self, shown: list[tuple], link: bool, shift: int = 0) -> None:
+    def __init__(self, task: str, shown: list[tuple], link: bool, shift: int = 0) -> None:
+        self._task = task
         self._shown = shown
         self._link = link
         self._shift = shift  # x in the list counts from the lane's origin
@@ -297,7 +332,8 @@ class _Bars(Sequence):
             "h": height,
             "running": bar["end"] is None,
             "link": self._link,
-            "title": title,
+            # None: prepared by an earlier process (adopt_lanes), which kept the markup only
+            "title": title if title is not None else _title(self._task, bar),
         }
 
     def __eq__(self, other: object) -> bool:
