@@ -251,7 +251,7 @@ class Cache:
     def clear(self) -> None:
         """Forget every run (a full build follows); compiled templates stay."""
         self.rows_token = None
-        for name in ("tasks", "summary.json", "dirty.json", "rows.json"):
+        for name in ("tasks", "summary.json", "dirty.json", "rows.json", "metrics.json"):
             _remove(os.path.join(self.dir, name))
 
     # -- the journal -------------------------------------------------------------

@@ -78,7 +78,9 @@ class Site:
         self.cache = Cache(cfg.out, fingerprint(cfg, self.theme_dirs), self.scratch)
         env = make_env(self.theme_dirs, os.path.join(cache_dir(cfg.out), "jinja"))
         self.out = Writer(cfg, env, self.theme_dirs, self.scratch, self._check_stop)
-        self.metrics = Metrics(cfg.out, cfg.root, self.scratch)
+        self.metrics = Metrics(
+            cfg.out, cfg.root, self.scratch, cache_dir(cfg.out), self.cache.fp
+        )
         self._summary: dict[str, TaskEntry] | None = None  # kept by a long-lived process
         self.stamp: dict | None = None  # what the last complete update began from (stamp.py)
         self.late = LateView()  # lateness changes with the clock: asked on every update
