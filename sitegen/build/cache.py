@@ -195,7 +195,8 @@ class Cache:
             for task in sorted(recs):
                 rec = recs[task]
                 old = old_texts.get(task)
-                text = old[1] if old is not None and old[0] == rec else dumps(rec)
+                same = old is not None and (old[0] is rec or old[0] == rec)
+                text = old[1] if same else dumps(rec)  # type: ignore[index]
                 kept[task] = (rec, text)
                 texts.append(f"{dumps(task)}: {text}")
             self._row_texts[name] = kept

@@ -191,7 +191,7 @@ def _view(summaries: list[dict], view: str, anchor: int, memo: dict) -> dict:
         kept = memo.get(key)
         if kept is None or kept[0] != s["bars"][source]:
             bars = s["bars"][source]
-            kept = memo[key] = [bars, _prepare(s["name"], source, bars), None]
+            kept = memo[key] = [bars, _prepare(s["name"], source, bars), None, None]
         placed = kept[2]
         if placed is None or not placed.holds(anchor):
             placed = kept[2] = _Placed(kept[1], anchor, span, min_w)
@@ -205,7 +205,9 @@ def saved_lanes(memo: dict) -> dict[str, dict[str, list]]:
     item a bar of the task's summary (what _prepare() costs: most of a dashboard)."""
     saved: dict[str, dict[str, list]] = {}
     for (view, task), kept in memo.items():
-        saved.setdefault(task, {})[view] = [list(item[3:]) for item in kept[1]]
+        if kept[3] is None:  # made once a lane: a watching sitegen saves on every update
+            kept[3] = [list(item[3:]) for item in kept[1]]
+        saved.setdefault(task, {})[view] = kept[3]
     return saved
 
 
@@ -225,7 +227,7 @@ def adopt_lanes(memo: dict, task: str, summary: dict, saved: object) -> None:
         ):
             continue
         prepared = [(bar, _height(bar["status"]), None, *item) for bar, item in zip(bars, items)]
-        memo[(view, task)] = [bars, prepared, None]
+        memo[(view, task)] = [bars, prepared, None, items]
 
 
 def _height(status: str) -> int:
