@@ -338,7 +338,8 @@ class Site:
             sums = {i: cached[i].summary for i in order}
             batch = TaskRuns(task, runs, order, old_order, changed_pages, manifests, sums, fresh)
             self.out.render_runs(batch, stats, counter)
-            page_sigs = self.out.render_history(task, run_sums, page_sigs, fresh, stats)
+            touched = changed_pages | (set(order) - set(old_order))
+            page_sigs = self.out.render_history(task, run_sums, page_sigs, fresh, stats, touched)
             task_sum = task_summary(task, run_sums, record)
             self.out.render_task(task, runs, task_sum, run_sums, order, manifests, late)
         if fresh:

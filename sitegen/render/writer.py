@@ -216,13 +216,22 @@ class Writer:
             prune.prune_run_dir(out_run, keep)
 
     def render_history(
-        self, task: str, runs: list[dict], old_sigs: dict[str, str], fresh: bool, stats: BuildStats
+        self,
+        task: str,
+        runs: list[dict],
+        old_sigs: dict[str, str],
+        fresh: bool,
+        stats: BuildStats,
+        touched: set[str] | None = None,
     ) -> dict[str, str]:
         """Render the history pages whose content changed; remove pages that are gone.
 
         A page is rendered from its rows and its newer/older links only, so
         comparing a digest of those with the last build's says exactly which
         pages a full build would write differently. Returns the new digests.
+        `touched`: the runs whose summary may differ from the last build's (None:
+        any); a page without one of them, holding the same runs with the same
+        marks and links, keeps its digest without serialising its rows again.
         """
         # Runs whose start disagrees with their order are marked "clock?" (order is not time).
         doubted = clock_doubts((r["id"], r.get("seq"), r.get("started")) for r in runs)
@@ -232,12 +241,25 @@ class Writer:
         numbers = sorted(paged)
         summary = {"name": task}
         sigs: dict[str, str] = {}
-        for page in numbers:
-            newer, older = pages.neighbours(numbers, page)
+        for i, page in enumerate(numbers):
+            newer = numbers[i + 1] if i + 1 < len(numbers) else None
+            older = numbers[i - 1] if i else None
             rows = paged[page]
-            sig = hashlib.sha1(
-                dumps([rows, newer, older]).encode("utf-8", "surrogateescape")
-            ).hexdigest()
+            # Which runs, marked how, between which pages: cheap, and with `touched` all
+            # that can change a page's rows (a digest per page was linear in the history).
+            shape = [f"{r['id']}{'?' if r.get('clock') else ''}" for r in rows]
+            light = _sha1(repr([shape, newer, older]))[:16]
+            old = old_sigs.get(str(page))
+            if (
+                fresh
+                or touched is None
+                or old is None
+                or old[:16] != light
+                or any(r["id"] in touched for r in rows)
+            ):
+                sig = light + _sha1(dumps([rows, newer, older]))
+            else:
+                sig = old
             sigs[str(page)] = sig
             if fresh or old_sigs.get(str(page)) != sig:
                 self.render(
@@ -355,6 +377,10 @@ class Writer:
         files a killed build left in the task's directory."""
         sweep(self.out_task(task))
         prune.remove_stale_runs(os.path.join(self.out_task(task), urls.RUNS), keep)
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _ends(sums: list[dict]) -> list[str]:
