@@ -3,11 +3,13 @@
     python benchmarks/bench_update.py [--work DIR] [--rounds N] [--sizes 20,200,1000]
                                       [--against OLD/.venv/bin/sitegen]
 
-Roots of 100 tasks (make_synthetic_root.py): the busy layout (200 runs a task, 5
-minutes apart, the newest now: every run in the dashboard's 24-hour timeline) and
-the scale law's (20, 200 and 1,000 runs a task, 10 minutes apart: 2,000, 20,000
-and 100,000 runs). Each round records one new run in a random task (as runwrap
-does: its manifest, then state.json and seq), then times, in turn:
+Roots of 100 tasks: the busy layout (make_synthetic_root.py --busy: 200 runs a
+task, 5 minutes apart, the newest now: every run in the dashboard's 24-hour
+timeline) and the scale law's (20, 200 and 1,000 runs a task: 2,000, 20,000 and
+100,000 runs), which differ in history only (bench_watch.py's roots: the same
+newest 20 runs a task, ten minutes apart, the others a week apart). Each round
+records one new run in a random task (as runwrap does: its manifest, then
+state.json and seq), then times, in turn:
 
 - the installed `sitegen --root ROOT --out OUT -q` (cron's one-shot path);
 - `--against`'s, another install (an older commit's), on its own OUT: both see
@@ -34,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from bench_watch import make_watch_root, next_run
 from make_synthetic_root import BUSY_EVERY, Layout, busy_layout, make_root, write_run
 
 SITEGEN = str(Path(sys.executable).parent / "sitegen")
@@ -54,28 +57,34 @@ class Root:
 
     def __init__(self, work: Path, per_task: int, busy: bool) -> None:
         self.per_task, self.busy = per_task, busy
-        self.path = work / (f"busy-{per_task}" if busy else f"root-{per_task}")
+        self.path = work / (f"busy-{per_task}" if busy else f"history-{per_task}")
         self.label = (
             f"busy: {TASKS * per_task:,} runs, all within the last day"
             if busy
-            else f"{TASKS * per_task:,} runs"
+            else f"{TASKS * per_task:,} runs ({per_task:,} a task)"
         )
         if busy and self.path.exists() and time.time() - self.path.stat().st_mtime > 3600:
             shutil.rmtree(self.path)  # a busy root's runs are the last day's: made anew
         if not self.path.exists():
             print(f"generating {self.path}", file=sys.stderr)
-            layout = busy_layout(per_task) if busy else None
-            make_root(str(self.path), TASKS, per_task, layout=layout)
+            if busy:
+                make_root(str(self.path), TASKS, per_task, layout=busy_layout(per_task))
+            else:
+                make_watch_root(self.path, per_task)
         self.added: list[tuple[str, str]] = []
+        self.seqs: dict[str, str] = {}  # each touched task's seq file as it was
         self.rng = random.Random(per_task)
 
     def new_run(self) -> str:
         """Record one more run in a random task, after its newest; return the task."""
         task = f"task-{self.rng.randrange(TASKS):03d}"
-        n = int((self.path / "tasks" / task / "seq").read_text())
-        # Busy: now, as cron's next run; else 10 minutes after the task's newest, as
-        # make_root spaced them.
-        layout = Layout(time.time() - BUSY_EVERY * n, BUSY_EVERY) if self.busy else None
+        seq = self.path / "tasks" / task / "seq"
+        self.seqs.setdefault(task, seq.read_text())
+        if self.busy:  # now, as cron's next run
+            n = int(seq.read_text())
+            layout = Layout(time.time() - BUSY_EVERY * n, BUSY_EVERY)
+        else:  # ten minutes after the task's newest
+            n, layout = next_run(self.path, task, self.per_task), None
         run_id = write_run(str(self.path), task, n, self.rng, record=True, layout=layout)
         self.added.append((task, run_id))
         return task
@@ -91,9 +100,8 @@ class Root:
                     shutil.rmtree(self.path / "tasks" / task / "runs" / run_id)
             task_path = str(self.path / "tasks" / task)
             write_json_atomic(state_path(task_path), rebuild_state(task_path), fsync=False)
-            runs = len(os.listdir(self.path / "tasks" / task / "runs"))
-            (self.path / "tasks" / task / "seq").write_text(f"{runs}\n")
-        self.added = []
+            (self.path / "tasks" / task / "seq").write_text(self.seqs[task])
+        self.added, self.seqs = [], {}
 
 
 def one_shot(root: Root, work: Path, rounds: int, against: str | None) -> dict:
