@@ -95,22 +95,23 @@ class Cache:
         """A cache file written for this fingerprint, or None (a warning if it is unreadable)."""
         return self._load_sealed(path)[0]
 
-    def _load_sealed(self, path: str) -> tuple[dict | None, bool]:
-        """_load(), and whether the file is sealed as sitegen wrote it (_sealed())."""
+    def _load_sealed(self, path: str) -> tuple[dict | None, str | None]:
+        """_load(), and the file's text if it is sealed as sitegen wrote it (_sealed())."""
         try:
             raw = read_bytes_at(path, limit=CACHE_MAX)
             data = None if raw is None else parse(raw)
         except Unreadable as e:
             log.warning("the build cache %s is unreadable (%s): rebuilding", path, e)
-            return None, False
+            return None, None
         if data is None:
-            return None, False
+            return None, None
         if type(data) is not dict or type(data.get("fingerprint")) is not str:
             log.warning("the build cache %s is not sitegen's: rebuilding", path)
-            return None, False
+            return None, None
         if data["fingerprint"] != self.fp:
-            return None, False
-        return data, _is_sealed(raw)  # type: ignore[arg-type]
+            return None, None
+        sealed = _is_sealed(raw)  # type: ignore[arg-type]
+        return data, raw.decode("utf-8", "surrogateescape") if sealed else None  # type: ignore[union-attr]
 
     def _save(self, path: str, value: object) -> None:
         self._write(path, (dumps(value) + "\n").encode("utf-8", "surrogateescape"))
@@ -137,7 +138,7 @@ class Cache:
         tasks, warned, late = data.get("tasks"), data.get("warned", []), data.get("late")
         token = data.get("rows")
         self.rows_token = token if type(token) is str else None
-        entries = _entries(tasks, sealed)
+        entries = _entries(tasks, sealed is not None)
         if not (
             type(tasks) is dict
             and None not in entries.values()
@@ -147,6 +148,13 @@ class Cache:
         ):
             log.warning("the build cache %s does not hold what sitegen wrote: rebuilding", path)
             return None
+        if sealed is not None:  # each summary's text, written back while it stays
+            lines = sealed.split("\n")
+            if entries and len(lines) == 2 * len(entries) + 3:  # with the seal's newline
+                for i, task in enumerate(sorted(entries)):
+                    text = lines[2 + 2 * i]
+                    text = text[:-2] if text.endswith("},") else text[:-1]
+                    self._texts[task] = (entries[task].summary, text)  # type: ignore[union-attr]
         return entries, warned, late  # type: ignore[return-value]
 
     def save_summary(
@@ -171,14 +179,17 @@ class Cache:
                 dumps(entry.sig),
                 dumps(entry.record),
             )
+            # Two lines a task, its summary alone on the second: a new process takes
+            # that line's text back (load_summary) instead of serialising it again.
             texts.append(
                 f'{dumps(task)}: {{"pending": {pending}, "record": {record}, "sig": {sig}, '
-                f'"summary": {text}}}'
+                f'"summary":\n{text}}}'
             )
         self._texts = kept
         # keys sort before "tasks"
         head = dumps({"fingerprint": self.fp, "late": late, "rows": self.rows_token})[:-1]
-        data = f'{head}, "tasks": {{{", ".join(texts)}}}, "warned": {dumps(warned)}}}'
+        body = ",\n".join(texts)
+        data = f'{head}, "tasks": {{\n{body}\n}}, "warned": {dumps(warned)}}}'
         self._write(path, _sealed(data))
 
     def save_rows(self, dashboard: Dashboard) -> None:
@@ -200,22 +211,35 @@ class Cache:
                 kept[task] = (rec, text)
                 texts.append(f"{dumps(task)}: {text}")
             self._row_texts[name] = kept
-            parts.append(f'"{name}": {{{", ".join(texts)}}}')
+            body = ",\n".join(texts)  # a line a task, taken back by load_rows()
+            parts.append(f'"{name}": {{\n{body}\n}}')
         head = dumps({"fingerprint": self.fp, "token": self.rows_token, "zone": _zone()})
-        data = f"{head[:-1]}, {', '.join(parts)}}}\n"
-        self._write(os.path.join(self.dir, "rows.json"), data.encode("utf-8", "surrogateescape"))
+        data = f"{head[:-1]}, {', '.join(parts)}}}"
+        self._write(os.path.join(self.dir, "rows.json"), _sealed(data))
 
     def load_rows(self) -> tuple[dict, dict] | None:
         """(rows, lanes) saved with the summary last loaded, or None."""
         if self.rows_token is None:
             return None
-        data = self._load(os.path.join(self.dir, "rows.json"))
+        data, sealed = self._load_sealed(os.path.join(self.dir, "rows.json"))
         if data is None or data.get("token") != self.rows_token or data.get("zone") != _zone():
             return None
         rows, lanes = data.get("rows"), data.get("lanes")
         if type(rows) is not dict:
             return None
-        return rows, lanes if type(lanes) is dict else {}
+        lanes = lanes if type(lanes) is dict else {}
+        if sealed is not None:  # each task's line of text, written back while it stays
+            lines = sealed.split("\n")
+            if rows and lanes and len(lines) == len(rows) + len(lanes) + 4:
+                at = 1
+                for name, recs in (("rows", rows), ("lanes", lanes)):
+                    texts = self._row_texts.setdefault(name, {})
+                    for task in sorted(recs):
+                        text = lines[at][len(dumps(task)) + 2 :]
+                        texts[task] = (recs[task], text[:-1] if text.endswith(",") else text)
+                        at += 1
+                    at += 1  # the line between rows and lanes
+        return rows, lanes
 
     def _task_path(self, task: str) -> str:
         return os.path.join(self.dir, "tasks", quote(task, safe="") + ".json")
@@ -227,7 +251,7 @@ class Cache:
         if data is None:
             return None
         try:
-            runs = runs_from_json(data.get("runs"), sealed)
+            runs = runs_from_json(data.get("runs"), sealed is not None)
         except (KeyError, TypeError, AttributeError):  # sealed by something else than sitegen
             runs = runs_from_json(data.get("runs"))
         pages = data.get("pages")

@@ -65,3 +65,27 @@ def test_a_cache_file_changed_behind_sitegens_back_is_checked_again(
     fresh = tmp_path / "fresh"
     Site(site_config(run_root, fresh)).update()
     assert snapshot(out) == snapshot(fresh)
+
+
+def test_a_new_process_writes_back_the_cache_a_full_build_writes(run_root, out, tmp_path, caplog):
+    # A new process takes the unchanged tasks' summaries and rows back as the text it
+    # read (a line each), and serialises only what changed: the files say the same.
+    for task in ("alpha", "beta", "gamma"):
+        for n in range(3):
+            write_run(run_root, task, n, "failed" if task == "beta" else "success")
+    Site(site_config(run_root, out)).update()
+    for n in (3, 4):
+        write_run(run_root, "alpha", n)
+        caplog.clear()
+        Site(site_config(run_root, out)).update()  # each a new process, as cron's
+        assert warnings_of(caplog) == []
+    full = tmp_path / "full"
+    Site(site_config(run_root, full)).update()
+
+    def cache(site: Path, name: str) -> dict:
+        return json.loads((site / ".sitegen" / name).read_bytes())
+
+    assert cache(out, "summary.json")["tasks"] == cache(full, "summary.json")["tasks"]
+    for part in ("rows", "lanes"):
+        assert cache(out, "rows.json")[part] == cache(full, "rows.json")[part]
+    assert snapshot(out) == snapshot(full)
