@@ -1,8 +1,11 @@
 """Write a synthetic run root: N tasks with M runs each, exactly per the on-disk contract.
 
-    python benchmarks/make_synthetic_root.py ROOT --tasks 100 --runs 1000
+    python benchmarks/make_synthetic_root.py ROOT --tasks 100 --runs 1000 [--busy]
 
-Manifests are written directly (not through runwrap) so that 100,000 runs
+The runs are 10 minutes apart from a fixed date in the past; with --busy
+(issue 24's busy install: a task run every 5 minutes) they are 5 minutes
+apart and the newest ends about now, so the dashboard's 24-hour timeline
+holds every one of them. Manifests are written directly (not through runwrap) so that 100,000 runs
 take seconds; their shape is runwrap's own (runwrap.store.manifest.new_manifest).
 """
 
@@ -20,6 +23,26 @@ from runwrap.store.state import rebuild_state, state_path, update_state
 from runwrap.timefmt import iso
 
 BASE = 1_790_000_000.0
+EVERY = 600  # seconds between two runs of a task
+BUSY_EVERY = 300
+
+
+class Layout:
+    """When run n of a task starts: BASE + every * n."""
+
+    def __init__(self, base: float = BASE, every: int = EVERY) -> None:
+        self.base, self.every = base, every
+
+    def started(self, n: int) -> float:
+        return self.base + self.every * n
+
+
+def busy_layout(runs: int) -> Layout:
+    """Runs every 5 minutes, the newest (run `runs`, the next) due about now."""
+    every = BUSY_EVERY
+    return Layout(float(int(time.time()) // every * every - every * runs), every)
+
+
 STATUSES = ["success"] * 17 + ["failed", "timeout", "skipped"]
 
 
@@ -35,12 +58,13 @@ def write_run(
     rng: random.Random,
     status: str | None = None,
     record: bool = False,
+    layout: Layout | None = None,
 ) -> str:
-    """Write run n of a task (one per 10 minutes); return its run id.
+    """Write run n of a task (by default one per 10 minutes); return its run id.
 
     With `record`, fold it into the task's state.json afterwards, as runwrap does.
     """
-    started = BASE + 600 * n
+    started = (layout or Layout()).started(n)
     run_id = run_id_at(started, n)
     path = os.path.join(root, "tasks", task, "runs", run_id)
     os.makedirs(path, exist_ok=True)
@@ -80,14 +104,16 @@ def write_run(
     return run_id
 
 
-def make_root(root: str, tasks: int, runs: int, seed: int = 1) -> None:
+def make_root(
+    root: str, tasks: int, runs: int, seed: int = 1, layout: Layout | None = None
+) -> None:
     """Fill ROOT with `tasks` tasks of `runs` runs each."""
     rng = random.Random(seed)
     for t in range(tasks):
         task = f"task-{t:03d}"
         os.makedirs(os.path.join(root, "tasks", task, "runs"), exist_ok=True)
         for n in range(runs):
-            write_run(root, task, n, rng)
+            write_run(root, task, n, rng, layout=layout)
         # runwrap's cache of what the manifests imply: without it every reader rebuilds it.
         task_path = os.path.join(root, "tasks", task)
         write_json_atomic(state_path(task_path), rebuild_state(task_path), fsync=False)
@@ -100,8 +126,10 @@ def main() -> None:
     p.add_argument("root")
     p.add_argument("--tasks", type=int, default=100)
     p.add_argument("--runs", type=int, default=100)
+    p.add_argument("--busy", action="store_true", help="5 minutes apart, the newest now")
     args = p.parse_args()
-    make_root(args.root, args.tasks, args.runs)
+    layout = busy_layout(args.runs) if args.busy else None
+    make_root(args.root, args.tasks, args.runs, layout=layout)
 
 
 if __name__ == "__main__":

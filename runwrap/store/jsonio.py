@@ -183,6 +183,12 @@ def parse(raw: bytes) -> object:
 def read_json_at(name: str, dir_fd: int | None = None, limit: int = MAX_JSON) -> object:
     """The one safe reader of a JSON file under ROOT: its value, None if there is no such
     file, Unreadable if it is there but cannot be used (a link, a FIFO, huge, garbage)."""
+    raw = read_bytes_at(name, dir_fd, limit)
+    return None if raw is None else parse(raw)
+
+
+def read_bytes_at(name: str, dir_fd: int | None = None, limit: int = MAX_JSON) -> bytes | None:
+    """read_json_at()'s bytes, before parsing (for a reader that checks them first)."""
     try:
         fd = os.open(name, _FILE, dir_fd=dir_fd)
     except FileNotFoundError:
@@ -190,12 +196,11 @@ def read_json_at(name: str, dir_fd: int | None = None, limit: int = MAX_JSON) ->
     except OSError as e:
         raise Unreadable(_why(e)) from None
     try:
-        raw = read_fd(fd, limit)
+        return read_fd(fd, limit)
     except OSError as e:
         raise Unreadable(_why(e)) from None
     finally:
         os.close(fd)
-    return parse(raw)
 
 
 def read_regular(path: str, limit: int) -> bytes | None:

@@ -35,6 +35,7 @@ from runwrap.store.tasknames import name_problem
 from runwrap.store.openruns import open_runs
 from runwrap.store.query import task_record, view
 from sitegen.build.cache import Cache, cache_dir, fingerprint
+from sitegen.build.records import RunRecord, TaskEntry
 from sitegen.config import SiteConfig, find_theme
 from sitegen.errors import one_line
 from sitegen.read.files import RunFiles, RunsDir
@@ -44,11 +45,11 @@ from sitegen.publish.metrics import Metrics, first_count
 from sitegen.render.model import summarize, task_summary
 from sitegen.publish.names import shown
 from sitegen.publish.scratch import Scratch, sweep
-from sitegen.build.stamp import running, stamp_state
+from sitegen.build.stamp import stamp_state
 from sitegen.read.sigs import dir_sig, task_sigs, tasks_sig
 from sitegen.render.templating import make_env
 from sitegen.build.workers import Counter, Progress, in_workers
-from sitegen.render.writer import BuildStats, Writer
+from sitegen.render.writer import BuildStats, TaskRuns, Writer
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,10 @@ class Site:
         self.cache = Cache(cfg.out, fingerprint(cfg, self.theme_dirs), self.scratch)
         env = make_env(self.theme_dirs, os.path.join(cache_dir(cfg.out), "jinja"))
         self.out = Writer(cfg, env, self.theme_dirs, self.scratch, self._check_stop)
-        self.metrics = Metrics(cfg.out, cfg.root, self.scratch)
-        self._summary: dict | None = None  # kept between updates by a long-lived process
+        self.metrics = Metrics(
+            cfg.out, cfg.root, self.scratch, cache_dir(cfg.out), self.cache.fp
+        )
+        self._summary: dict[str, TaskEntry] | None = None  # kept by a long-lived process
         self.stamp: dict | None = None  # what the last complete update began from (stamp.py)
         self.late = LateView()  # lateness changes with the clock: asked on every update
         # Warnings about lasting conditions are given once: those given already (kept
@@ -102,14 +105,13 @@ class Site:
 
     def busy(self) -> bool:
         """Whether some run is running: its owner may die, which no file event announces."""
-        entries = (self._summary or {}).values()
-        return any(running(rec) for entry in entries for rec in entry["pending"].values())
+        return any(entry.busy for entry in (self._summary or {}).values())
 
     def unsettled(self) -> dict[str, set[str]]:
         """Each task's runs the build has not settled (_check_runs): the only runs that
         may still change, so the only ones a watcher needs to watch."""
         entries = (self._summary or {}).items()
-        return {task: set(entry["pending"]) for task, entry in entries if entry["pending"]}
+        return {task: set(entry.pending) for task, entry in entries if entry.pending}
 
     def _recording(self, task: str) -> set[str]:
         """The runs runwrap has not finished recording (open markers): a final manifest
@@ -147,9 +149,9 @@ class Site:
             if t not in summary
             or t in hints
             or t in self.late.changed
-            or summary[t]["sig"] != dir_sig(runs_dir(root, t))
-            or summary[t]["record"] != _record_key(self._record(t))
-            or (summary[t]["pending"] and self._pending_changed(t, summary[t]))
+            or summary[t].sig != dir_sig(runs_dir(root, t))
+            or summary[t].record != _record_key(self._record(t))
+            or (summary[t].pending and self._pending_changed(t, summary[t]))
         ]
         marked = not stats.full and bool(todo or gone)
         if marked:
@@ -163,7 +165,7 @@ class Site:
         self._update_tasks(todo, summary, hints, stats, progress)
         site_changed = stats.full or stats.changed_tasks or stats.failed or gone or dirty
         if site_changed or self.late.site_changed():
-            sums = [summary[t]["summary"] for t in tasks if t in summary]
+            sums = [summary[t].summary for t in tasks if t in summary]
             self.out.render_site(sums, self.late.records)
             self.cache.save_rows(self.out.dashboard)  # for the next process, if a row changed
         self.late.shown_now()
@@ -182,7 +184,7 @@ class Site:
         stats.seconds = time.monotonic() - started
         return stats
 
-    def _load_state(self) -> tuple[dict | None, set[str]]:
+    def _load_state(self) -> tuple[dict[str, TaskEntry] | None, set[str]]:
         """The last build's summary (None: build in full) and the tasks left half done."""
         summary = self._summary
         if summary is None:
@@ -191,7 +193,9 @@ class Site:
                 return None, set()
             summary, warned, late = loaded
             self._warned = set(warned)
-            self.out.dashboard.adopt(self.cache.load_rows(), summary)
+            sums = {task: entry.summary for task, entry in summary.items()}
+            rows, lanes = self.cache.load_rows() or ({}, {})
+            self.out.dashboard.adopt(rows, sums, lanes)
             if self.late.shown is None:
                 self.late.shown = late  # what the pages show: only a change re-renders
         dirty = self.cache.load_dirty()
@@ -225,7 +229,7 @@ class Site:
     def _update_tasks(
         self,
         todo: list[str],
-        summary: dict,
+        summary: dict[str, TaskEntry],
         hints: dict[str, set[str]],
         stats: BuildStats,
         progress: Progress | None,
@@ -252,7 +256,7 @@ class Site:
 
     def _parallel(
         self, todo: list[str], stats: BuildStats, counter: Counter | None
-    ) -> dict[str, dict | None]:
+    ) -> dict[str, TaskEntry | None]:
         """A full build's tasks spread over the CPUs (forked workers share this Site)."""
         for name in self.out.env.list_templates():
             self.out.env.get_template(name)  # compiled once, here, not once in each worker
@@ -272,7 +276,7 @@ class Site:
         stats.changed_tasks.sort()
         return entries
 
-    def _build_alone(self, task: str) -> tuple[dict | None, BuildStats]:
+    def _build_alone(self, task: str) -> tuple[TaskEntry | None, BuildStats]:
         """One task of a full build, in a worker process: its entry, what it did."""
         part = BuildStats(full=True)
         self._seen = set()
@@ -283,11 +287,11 @@ class Site:
     def _update_task_safely(
         self,
         task: str,
-        entry: dict | None,
+        entry: TaskEntry | None,
         force: set[str],
         stats: BuildStats,
         counter: Counter | None,
-    ) -> dict | None:
+    ) -> TaskEntry | None:
         """_update_task; a bug that a task's files set off stops that task, not the others."""
         try:
             return self._update_task(task, entry, force, stats, counter)
@@ -302,11 +306,11 @@ class Site:
     def _update_task(
         self,
         task: str,
-        entry: dict | None,
+        entry: TaskEntry | None,
         force: set[str],
         stats: BuildStats,
         counter: Counter | None,
-    ) -> dict:
+    ) -> TaskEntry:
         root = self.cfg.root
         loaded = None if entry is None else self.cache.load_task(task)
         fresh = loaded is None
@@ -314,38 +318,29 @@ class Site:
         sig = dir_sig(runs_dir(root, task))
         with RunsDir(root, task) as runs:
             # The store's lister: real directories named like run ids (a link is never a run).
-            ids = sorted(cached) if not fresh and entry["sig"] == sig else run_ids_in(runs.path)
-            old_order = [i for i in sorted(cached) if cached[i]["sum"] is not None]
+            ids = sorted(cached) if not fresh and entry.sig == sig else run_ids_in(runs.path)
+            old_order = [i for i in sorted(cached) if cached[i].summary is not None]
             removed = set(cached) - set(ids)
             for run_id in removed:
                 del cached[run_id]
                 self.out.remove_run(task, run_id)
-            check = [i for i in ids if i not in cached or not cached[i]["settled"] or i in force]
+            check = [i for i in ids if i not in cached or not cached[i].settled or i in force]
             manifests, changed_pages = self._check_runs(task, runs, check, cached)
-            order = [i for i in ids if cached[i]["sum"] is not None]
-            pending = {i: cached[i] for i in ids if not cached[i]["settled"]}
+            order = [i for i in ids if cached[i].summary is not None]
+            pending = {i: cached[i] for i in ids if not cached[i].settled}
             late = self.late.records.get(task)
             record = self._record(task)
             same = not (fresh or changed_pages or removed or task in self.late.changed)
-            if same and order == old_order and entry.get("record") == _record_key(record):
-                entry.update(sig=sig, pending=pending)
+            if same and order == old_order and entry.record == _record_key(record):
+                entry.sig, entry.pending = sig, pending
                 self.cache.save_task(task, cached, page_sigs)
                 return entry
-            run_sums = [cached[i]["sum"] for i in order]
-            sums = {i: cached[i]["sum"] for i in order}
-            self.out.render_runs(
-                task,
-                runs,
-                order,
-                old_order,
-                changed_pages,
-                manifests,
-                stats,
-                counter,
-                fresh,
-                sums,
-            )
-            page_sigs = self.out.render_history(task, run_sums, page_sigs, fresh, stats)
+            run_sums = [cached[i].summary for i in order]
+            sums = {i: cached[i].summary for i in order}
+            batch = TaskRuns(task, runs, order, old_order, changed_pages, manifests, sums, fresh)
+            self.out.render_runs(batch, stats, counter)
+            touched = changed_pages | (set(order) - set(old_order))
+            page_sigs = self.out.render_history(task, run_sums, page_sigs, fresh, stats, touched)
             task_sum = task_summary(task, run_sums, record)
             self.out.render_task(task, runs, task_sum, run_sums, order, manifests, late)
             # The dashboard's search index: the entries of the runs read again only.
@@ -357,12 +352,7 @@ class Site:
             stats.counted[task] = first_count(manifests.values())  # all read: none again
         self.cache.save_task(task, cached, page_sigs)
         stats.changed_tasks.append(task)
-        return {
-            "sig": sig,
-            "pending": pending,
-            "summary": task_sum,
-            "record": _record_key(record),
-        }
+        return TaskEntry(sig, pending, task_sum, _record_key(record))
 
     def _record(self, task: str) -> dict:
         """The task's record in the store's read model (query.task_record): as the
@@ -376,7 +366,7 @@ class Site:
         return record
 
     def _check_runs(
-        self, task: str, runs: RunsDir, check: list[str], cached: dict
+        self, task: str, runs: RunsDir, check: list[str], cached: dict[str, RunRecord]
     ) -> tuple[dict[str, dict], set[str]]:
         """Look again at runs that may have changed: (manifests read, runs whose page changed).
 
@@ -391,19 +381,19 @@ class Site:
             with runs.run(run_id) as rf:
                 rsig = rf.sig()
                 old = cached.get(run_id)
-                if old is not None and old["settled"] and old["sig"] == rsig:
+                if old is not None and old.settled and old.sig == rsig:
                     continue  # named by a file event, but unchanged
-                if old is not None and rsig is not None and old.get("bad") == rsig:
+                if old is not None and rsig is not None and old.bad == rsig:
                     continue  # still the same unusable manifest: warned about already
                 manifest, problem = _read(run_id, rf, rsig)
             if manifest is None:
                 if problem is not None:
                     log.warning("skipping %s: %s", shown(path), problem)
-                if old is not None and old["sum"] is not None:
+                if old is not None and old.summary is not None:
                     # Shown before, unreadable now: a full build would not show it either.
                     self.out.remove_run(task, run_id)
                 # Not settled: looked at (a stat) by every update until it is mended.
-                cached[run_id] = {"sig": None, "sum": None, "settled": False, "bad": rsig}
+                cached[run_id] = RunRecord(None, None, False, rsig)
                 continue
             run_sum = summarize(run_id, manifest)
             settled = False
@@ -411,26 +401,26 @@ class Site:
                 if recording is None:
                     recording = self._recording(task)
                 settled = run_id not in recording
-            if old is None or old["sig"] != rsig or old["sum"] != run_sum:
+            if old is None or old.sig != rsig or old.summary != run_sum:
                 changed_pages.add(run_id)
                 manifests[run_id] = manifest
-            cached[run_id] = {"sig": rsig, "sum": run_sum, "settled": settled}
+            cached[run_id] = RunRecord(rsig, run_sum, settled)
         return manifests, changed_pages
 
-    def _pending_changed(self, task: str, entry: dict) -> bool:
+    def _pending_changed(self, task: str, entry: TaskEntry) -> bool:
         """Whether a run not yet settled changed; settles the rest without reading the task
         cache (every run it has): an update when nothing but time passed stays cheap."""
         still = {}
         recording: set[str] | None = None
         with RunsDir(self.cfg.root, task) as runs:
-            for run_id, rec in entry["pending"].items():
+            for run_id, rec in entry.pending.items():
                 rsig = runs.sig(run_id)
-                if rsig != rec["sig"] and (rsig is None or rsig != rec.get("bad")):
+                if rsig != rec.sig and (rsig is None or rsig != rec.bad):
                     return True
-                if rec["sum"] is not None:
+                if rec.summary is not None:
                     # A running run's owner may have died (it now reads as lost).
                     manifest = runs.manifest(run_id)
-                    if manifest is None or summarize(run_id, manifest) != rec["sum"]:
+                    if manifest is None or summarize(run_id, manifest) != rec.summary:
                         return True
                     if manifest.get("status") != RUNNING:
                         if recording is None:
@@ -438,7 +428,7 @@ class Site:
                         if run_id not in recording:
                             continue  # settled; the task cache catches up when next read
                 still[run_id] = rec
-        entry["pending"] = still
+        entry.pending = still
         return False
 
 

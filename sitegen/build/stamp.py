@@ -47,6 +47,10 @@ from runwrap.store.layout import (
 from runwrap.store.siteurls import INDEX
 from sitegen.read.sigs import RACY_S, run_sig, task_sigs, tasks_sig, tree_files
 
+TYPE_CHECKING = False  # typing itself is not imported: this is the lean path
+if TYPE_CHECKING:
+    from sitegen.build.records import TaskEntry
+
 STAMP = "stamp.json"
 VERSION = 1
 # The options a one-shot build may take and still be answered here (the others,
@@ -125,25 +129,25 @@ def _path(out: str) -> str:
     return os.path.join(out, ".sitegen", STAMP)
 
 
-def running(rec: dict) -> bool:
-    """Whether a run record of the build cache is of a running run."""
-    return rec["sum"] is not None and rec["sum"]["status"] == "running"
-
-
 def stamp_state(
-    at: float, tasks_sig: list[int] | None, sigs: dict, summary: dict, due: float | None
+    at: float,
+    tasks_sig: list[int] | None,
+    sigs: dict,
+    summary: dict[str, TaskEntry],
+    due: float | None,
 ) -> dict | None:
     """The stamp of a complete update that began at `at` (sigs: task_sigs() per task, then;
-    summary: the build cache's, whose runs/ signatures were taken before reading); None
+    summary: the build cache's entries (records.py), whose runs/ signatures were taken
+    before reading); None
     when some directory or manifest changed too close to `at` to be trusted."""
     state = {
         "tasks_sig": tasks_sig,
         # runs/ as the update read it (the task cache's), not as task_sigs() saw it first.
-        "tasks": {t: [*sigs[t][:2], entry["sig"], sigs[t][3]] for t, entry in summary.items()},
+        "tasks": {t: [*sigs[t][:2], entry.sig, sigs[t][3]] for t, entry in summary.items()},
         "pending": [
-            [t, run_id, rec["sig"], rec.get("bad"), running(rec)]
+            [t, run_id, rec.sig, rec.bad, rec.running]
             for t, entry in summary.items()
-            for run_id, rec in entry["pending"].items()
+            for run_id, rec in entry.pending.items()
         ],
         "due": due,
         "at": at,

@@ -80,13 +80,23 @@ class Dashboard:
         self.changed = False
         return {name: [*key, str(row)] for name, (_s, key, row) in self._rows.items()}
 
-    def adopt(self, saved: dict | None, entries: dict[str, dict]) -> None:
-        """Take rows the build cache kept (cache.load_rows()), rendered from the summaries
-        of `entries` (summary.json's, as loaded from the same save)."""
+    def saved_lanes(self) -> dict[str, dict]:
+        """The timeline's lanes as the build cache keeps them (timeline.saved_lanes)."""
+        return timeline.saved_lanes(self._lanes)
+
+    def adopt(
+        self, saved: dict | None, summaries: dict[str, dict], lanes: dict | None = None
+    ) -> None:
+        """Take rows and lanes the build cache kept (cache.load_rows()), made from
+        `summaries` ({task: its summary}, summary.json's, as loaded from the same save)."""
         for name, rec in (saved or {}).items():
-            if name in entries and name not in self._rows and _row_ok(rec):
+            if name in summaries and name not in self._rows and _row_ok(rec):
                 key = (rec[0], rec[1], rec[2])
-                self._rows[name] = (entries[name]["summary"], key, Markup(rec[3]))
+                self._rows[name] = (summaries[name], key, Markup(rec[3]))
+        have = {task for _view, task in self._lanes}
+        for name, task_lanes in (lanes or {}).items():
+            if name in summaries and name not in have:
+                timeline.adopt_lanes(self._lanes, name, summaries[name], task_lanes)
 
 
 def _row_ok(rec: object) -> bool:

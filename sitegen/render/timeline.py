@@ -210,7 +210,7 @@ def _view(summaries: list[dict], view: str, anchor: int, memo: dict) -> dict:
             key = (view, s["name"], host)
             kept = memo.get(key)
             if kept is None or kept[0] != shown:
-                kept = memo[key] = [shown, _prepare(s["name"], source, shown), None]
+                kept = memo[key] = [shown, _prepare(s["name"], source, shown), None, None]
             placed = kept[2]
             if placed is None or not placed.holds(anchor):
                 placed = kept[2] = _Placed(kept[1], anchor, span, min_w)
@@ -231,6 +231,43 @@ def _by_host(bars: list[dict]) -> list[tuple[str | None, list[dict]]]:
     ]
 
 
+def saved_lanes(memo: dict) -> dict[str, dict[str, list]]:
+    """The prepared lanes of a dashboard's memo as the build cache keeps them:
+    {task: {view: [[markup before x, between x and width, after width], ...]}}, one
+    item a bar of the task's summary (what _prepare() costs: most of a dashboard)."""
+    saved: dict[str, dict[str, list]] = {}
+    for (view, task, host), kept in memo.items():
+        if host is not None:
+            continue  # a task's lane per host (several hosts run it): made again
+        if kept[3] is None:  # made once a lane: a watching sitegen saves on every update
+            kept[3] = [list(item[3:]) for item in kept[1]]
+        saved.setdefault(task, {})[view] = kept[3]
+    return saved
+
+
+def adopt_lanes(memo: dict, task: str, summary: dict, saved: object) -> None:
+    """Take a task's prepared lanes from the build cache (saved_lanes()), made from the
+    bars of `summary`; a lane that does not fit its bars is prepared again."""
+    if type(saved) is not dict:
+        return
+    for view, items in saved.items():
+        source = _BARS_OF.get(view)
+        bars = summary["bars"][source] if source is not None else None
+        if (
+            bars is None
+            or type(items) is not list
+            or len(items) != len(bars)
+            or not all(type(i) is list and len(i) == 3 for i in items)
+        ):
+            continue
+        prepared = [(bar, _height(bar["status"]), None, *item) for bar, item in zip(bars, items)]
+        memo[(view, task, None)] = [bars, prepared, None, items]
+
+
+def _height(status: str) -> int:
+    return 10 if status in FAILED_LIKE else _HEIGHT.get(status, 6)
+
+
 def _prepare(task: str, view: str, bars: list[dict]) -> list[tuple]:
     """(bar, height, title, markup before x, between x and width, after width) of each
     bar, every value escaped: a Jinja loop over thousands of bars took most of a
@@ -243,7 +280,7 @@ def _prepare(task: str, view: str, bars: list[dict]) -> list[tuple]:
     out = []
     for bar in bars:
         status = bar["status"]
-        height = 10 if status in FAILED_LIKE else _HEIGHT.get(status, 6)
+        height = _height(status)
         title = _title(task, bar)
         head = f'<rect class="bar s-{status if status in _RANK else "unknown"}" x="'
         tail = (
@@ -303,7 +340,7 @@ class _Placed:
 
         shift = self.origin - anchor
         svg = f'<g transform="translate({shift})">{self.svg}</g>' if self.svg else ""
-        bars = _Bars(self.shown, link, shift)
+        bars = _Bars(task, self.shown, link, shift)
         return {"name": task, "host": host, "bars": bars, "svg": Markup(svg)}
 
 
@@ -311,7 +348,8 @@ class _Bars(Sequence):
     """A lane's bars as data (docs/sitegen.md), made when a theme reads them: the
     default one counts them only, and an update redraws every lane."""
 
-    def __init__(self, shown: list[tuple], link: bool, shift: int = 0) -> None:
+    def __init__(self, task: str, shown: list[tuple], link: bool, shift: int = 0) -> None:
+        self._task = task
         self._shown = shown
         self._link = link
         self._shift = shift  # x in the list counts from the lane's origin
@@ -332,7 +370,8 @@ class _Bars(Sequence):
             "h": height,
             "running": bar["end"] is None,
             "link": self._link,
-            "title": title,
+            # None: prepared by an earlier process (adopt_lanes), which kept the markup only
+            "title": title if title is not None else _title(self._task, bar),
         }
 
     def __eq__(self, other: object) -> bool:

@@ -60,6 +60,25 @@ class BuildStats:
     counted: dict[str, tuple] = field(default_factory=dict)
 
 
+@dataclass
+class TaskRuns:
+    """One task's runs as an update found them: what its run pages are rendered from."""
+
+    task: str
+    runs: RunsDir  # the task's runs/ directory, open
+    order: list[str]  # the runs shown, oldest first
+    old_order: list[str]  # the same, as the last build showed them
+    changed: set[str]  # runs whose page content changed
+    manifests: dict[str, dict]  # manifests the update has read already (no second read)
+    sums: dict[str, dict]  # each shown run's summary (model.summarize), made once
+    fresh: bool = False  # the task is built whole: every page is rendered
+
+    def neighbours(self, i: int) -> tuple[str | None, str | None]:
+        """The runs before and after order[i] (a run page links both)."""
+        order = self.order
+        return (order[i - 1] if i else None), (order[i + 1] if i + 1 < len(order) else None)
+
+
 class Ticker(Protocol):
     """Something that counts rendered pages (a progress bar)."""
 
@@ -129,39 +148,26 @@ class Writer:
         """The run's directory in OUT."""
         return os.path.join(self.cfg.out, *urls.run_parts(task, run_id))
 
-    def render_runs(
-        self,
-        task: str,
-        runs: RunsDir,
-        order: list[str],
-        old_order: list[str],
-        changed: set[str],
-        manifests: dict[str, dict],
-        stats: BuildStats,
-        counter: Ticker | None,
-        fresh: bool,
-        sums: dict[str, dict] | None = None,
-    ) -> None:
-        """Render the run pages that changed, and those whose neighbours changed (sums: the
-        runs' summaries the build has already made, so that none is made twice)."""
+    def render_runs(self, batch: TaskRuns, stats: BuildStats, counter: Ticker | None) -> None:
+        """Render the run pages that changed, and those whose neighbours changed."""
+        task, runs, old_order = batch.task, batch.runs, batch.old_order
         old_pos = {run_id: i for i, run_id in enumerate(old_order)}
-        last_ok = _last_success_before(order, sums)  # a failed run's: (run id, baseline)
-        for i, run_id in enumerate(order):
-            prev = order[i - 1] if i else None
-            nxt = order[i + 1] if i + 1 < len(order) else None
+        last_ok = _last_success_before(batch.order, batch.sums)  # a failed run's: (id, baseline)
+        for i, run_id in enumerate(batch.order):
+            prev, nxt = batch.neighbours(i)
             j = old_pos.get(run_id)
             same_neighbours = j is not None and (
                 (old_order[j - 1] if j else None) == prev
                 and (old_order[j + 1] if j + 1 < len(old_order) else None) == nxt
             )
-            if not fresh and run_id not in changed and same_neighbours:
+            if not batch.fresh and run_id not in batch.changed and same_neighbours:
                 continue
             self.check_stop()  # a task of thousands of pages: a stop is seen between pages
-            manifest = manifests.get(run_id) or runs.manifest(run_id)
+            manifest = batch.manifests.get(run_id) or runs.manifest(run_id)
             if manifest is None:
                 continue
             try:
-                run_sum = (sums or {}).get(run_id)
+                run_sum = batch.sums.get(run_id)
                 status = run_sum["status"] if run_sum is not None else None
                 self.render_run(
                     task, run_id, manifest, runs, prev, nxt, status, *last_ok.get(run_id, ())
@@ -222,13 +228,22 @@ class Writer:
             prune.prune_run_dir(out_run, keep)
 
     def render_history(
-        self, task: str, runs: list[dict], old_sigs: dict[str, str], fresh: bool, stats: BuildStats
+        self,
+        task: str,
+        runs: list[dict],
+        old_sigs: dict[str, str],
+        fresh: bool,
+        stats: BuildStats,
+        touched: set[str] | None = None,
     ) -> dict[str, str]:
         """Render the history pages whose content changed; remove pages that are gone.
 
         A page is rendered from its rows and its newer/older links only, so
         comparing a digest of those with the last build's says exactly which
         pages a full build would write differently. Returns the new digests.
+        `touched`: the runs whose summary may differ from the last build's (None:
+        any); a page without one of them, holding the same runs with the same
+        marks and links, keeps its digest without serialising its rows again.
         """
         # Runs whose start disagrees with their order are marked "clock?" (order is not time).
         doubted = clock_doubts((r["id"], r.get("seq"), r.get("started")) for r in runs)
@@ -238,12 +253,25 @@ class Writer:
         numbers = sorted(paged)
         summary = {"name": task}
         sigs: dict[str, str] = {}
-        for page in numbers:
-            newer, older = pages.neighbours(numbers, page)
+        for i, page in enumerate(numbers):
+            newer = numbers[i + 1] if i + 1 < len(numbers) else None
+            older = numbers[i - 1] if i else None
             rows = paged[page]
-            sig = hashlib.sha1(
-                dumps([rows, newer, older]).encode("utf-8", "surrogateescape")
-            ).hexdigest()
+            # Which runs, marked how, between which pages: cheap, and with `touched` all
+            # that can change a page's rows (a digest per page was linear in the history).
+            shape = [f"{r['id']}{'?' if r.get('clock') else ''}" for r in rows]
+            light = _sha1(repr([shape, newer, older]))[:16]
+            old = old_sigs.get(str(page))
+            if (
+                fresh
+                or touched is None
+                or old is None
+                or old[:16] != light
+                or any(r["id"] in touched for r in rows)
+            ):
+                sig = light + _sha1(dumps([rows, newer, older]))
+            else:
+                sig = old
             sigs[str(page)] = sig
             if fresh or old_sigs.get(str(page)) != sig:
                 self.render(
@@ -382,6 +410,10 @@ def _last_success_before(
         elif last is not None and status in FAILING:
             found[run_id] = (last, baseline(window))
     return found
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _ends(sums: list[dict]) -> list[str]:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from runwrap import __version__
 from runwrap.store.layout import list_run_ids, runs_dir
+from sitegen.build.records import RunRecord, TaskEntry
 from sitegen.build.stamp import stamp_state
 from sitegen.read.files import RunsDir
 from sitegen.read.sigs import RACY_S, run_sig
@@ -58,15 +60,20 @@ def test_nothing_changed_imports_no_renderer_and_a_change_is_still_picked_up(run
     assert heavy(imported(*args)) == set()
     assert heavy(imported(*args, "-q")) == set()
 
-    assert runwrap(run_root, "backup", "echo again; exit 3").returncode == 3
-    assert heavy(imported(*args)) == set(HEAVY)
+    assert runwrap(run_root, "report", "echo again; exit 3").returncode == 3
+    # An update after one run: the renderer, but neither markdown (no page it renders
+    # has a report) nor multiprocessing (a full build's workers).
+    assert heavy(imported(*args)) == {"jinja2", "argparse"}
     after = status(out)
-    assert after["tasks"]["backup"]["runs"] == before["tasks"]["backup"]["runs"] + 1
-    assert after["tasks"]["backup"]["last_status"] == "failed"
+    assert after["tasks"]["report"]["runs"] == before["tasks"]["report"]["runs"] + 1
+    assert after["tasks"]["report"]["last_status"] == "failed"
     assert heavy(imported(*args)) == set()
 
     assert runwrap(run_root, "brand new", "true").returncode == 0  # a task that was not there
-    assert heavy(imported(*args)) == set(HEAVY)
+    assert heavy(imported(*args)) == {"jinja2", "argparse"}
+    report = "printf '# Done\\n' > report.md"
+    assert runwrap(run_root, "backup", report).returncode == 0
+    assert heavy(imported(*args)) == {"jinja2", "argparse", "markdown"}  # its page shows it
     assert status(out)["tasks"]["brand new"]["state"] == "ok"
 
 
@@ -98,18 +105,18 @@ def test_the_stamp_signs_a_run_as_the_build_cache_does(run_root):
 def test_no_stamp_trusts_a_directory_changed_as_the_update_began():
     at = 1_800_000_000.0
     old, racy = [int((at - 60) * 1e9), 3, 7], [int((at - RACY_S / 2) * 1e9), 3, 7]
-    entry = {"sig": old, "pending": {}, "summary": {}}
+    entry = TaskEntry(old, {}, {}, [])
     assert stamp_state(at, old, {"t": [old, None, None, None]}, {"t": entry}, None) is not None
     assert stamp_state(at, racy, {"t": [old, None, None, None]}, {"t": entry}, None) is None
     assert stamp_state(at, old, {"t": [old, racy, None, None]}, {"t": entry}, None) is None
     assert (
-        stamp_state(at, old, {"t": [old, None, None, None]}, {"t": {**entry, "sig": racy}}, None)
+        stamp_state(at, old, {"t": [old, None, None, None]}, {"t": replace(entry, sig=racy)}, None)
         is None
     )
-    pending = {"r": {"sig": [*racy, 0, 0, 0, 0], "sum": None, "settled": False}}
+    pending = {"r": RunRecord([*racy, 0, 0, 0, 0], None, False)}
     assert (
         stamp_state(
-            at, old, {"t": [old, None, None, None]}, {"t": {**entry, "pending": pending}}, None
+            at, old, {"t": [old, None, None, None]}, {"t": replace(entry, pending=pending)}, None
         )
         is None
     )

@@ -71,3 +71,30 @@ def test_kept_rows_are_not_taken_in_another_time_zone_or_with_other_summaries(ru
     write_run(run_root, "alpha", 4, "success")
     build(run_root, out)
     assert tagged(out) == 0
+
+
+LANE_MARK = "<!-- kept lane -->"
+
+
+def test_a_one_shot_update_takes_the_timeline_lanes_of_unchanged_tasks(run_root, out, tmp_path):
+    three_tasks(run_root)
+    build(run_root, out)
+    path = out / ".sitegen" / "rows.json"
+    data = json.loads(path.read_text())
+    assert set(data["lanes"]) == {"alpha", "beta", "gamma"}
+    for views in data["lanes"].values():
+        for items in views.values():
+            for item in items:
+                item[2] += LANE_MARK  # after a bar's markup: shows once per bar drawn
+    path.write_text(json.dumps(data))
+    write_run(run_root, "alpha", 3, "failed")  # alpha's bars change, the others' stay
+    build(run_root, out)
+    page = (out / "index.html").read_text()
+    # beta's and gamma's bars as the cache kept them; alpha's drawn again
+    bars = [part.rsplit("<rect", 1)[-1] for part in page.split(LANE_MARK)[:-1]]
+    assert bars and all("beta" in bar or "gamma" in bar for bar in bars), bars
+    assert any("beta" in bar for bar in bars) and any("gamma" in bar for bar in bars)
+    (out / "index.html").write_text(page.replace(LANE_MARK, ""))
+    full = tmp_path / "full"
+    build(run_root, full)
+    assert snapshot(out) == snapshot(full)
