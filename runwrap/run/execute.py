@@ -431,7 +431,9 @@ def _final_manifest(
         if note is not None:
             manifest["stopped_by"] = note
             said = f": {note['reason']}" if note["reason"] else ""
-            manifest["reason"] = f"killed by {note['by']}{said}"
+            # A kill that found no job running (runwrap waiting to retry) says so.
+            when = " between retries" if (outcome.reason or "").endswith("between retries") else ""
+            manifest["reason"] = f"killed by {note['by']}{when}{said}"
     return manifest, outcome
 
 

@@ -106,4 +106,7 @@ def update_task(
     value = {"v": VERSION, "task": task, "texts": list(texts), "runs": rows}
     if value != raw:  # compact: it is downloaded by the dashboard's search box
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        # What jobs wrote, published: no markup even in data (the same JSON once parsed),
+        # should the file ever be served or opened as HTML.
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         write_atomic(path, text.encode("utf-8", "surrogateescape"), fsync=False)
