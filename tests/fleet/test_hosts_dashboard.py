@@ -4,15 +4,13 @@ ROOT; the runs and sitegen are the real commands."""
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 
 import pytest
 
 from helpers.clock import needs_libfaketime, shifted
-from helpers.hosts import fleet_env, on_host, require_namespaces
-from helpers.runs import RUNWRAP, SITEGEN
+from helpers.hosts import fleet_env, on_host, require_namespaces, site_status
+from helpers.runs import RUNWRAP
 
 
 def _ran(host: str, args: list[str], env: dict[str, str]) -> None:
@@ -45,11 +43,7 @@ def test_each_host_has_its_line_and_a_shared_task_a_lane_per_host(tmp_path):
     _ran("web2", ["-n", "logs", *every, "--", "false"], env)
 
     out = tmp_path / "out"
-    built = subprocess.run(
-        [SITEGEN, "--out", str(out), "-q"], env=env, capture_output=True, text=True
-    )
-    assert built.returncode == 0, built.stderr
-    status = json.loads((out / "status.json").read_text())
+    status = site_status(env, out)
     hosts = {h["host"]: h for h in status["hosts"]}
     assert sorted(hosts) == ["old1", "web1", "web2"]
     assert hosts["old1"]["silent"] is True

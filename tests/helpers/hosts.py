@@ -143,12 +143,16 @@ def ls_task(env: dict[str, str], task: str = "job", host: str = "") -> dict:
     return next((t for t in json.loads(result.stdout) if t["task"] == task), NO_TASK)
 
 
-def sitegen_status(env: dict[str, str], out: str, task: str = "job") -> dict:
-    """The task's entry in status.json, as a sitegen run here just wrote it."""
+def site_status(env: dict[str, str], out: str) -> dict:
+    """status.json, as a sitegen run here just wrote it."""
     result = subprocess.run(
-        [SITEGEN, "--out", out, "-q"], env=env, capture_output=True, text=True, timeout=120
+        [SITEGEN, "--out", str(out), "-q"], env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
     with open(os.path.join(out, "status.json")) as f:
-        status = json.load(f)
-    return status["tasks"][task]
+        return json.load(f)
+
+
+def sitegen_status(env: dict[str, str], out: str, task: str = "job") -> dict:
+    """The task's entry in status.json, as a sitegen run here just wrote it."""
+    return site_status(env, out)["tasks"][task]

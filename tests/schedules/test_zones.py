@@ -103,21 +103,10 @@ def test_readers_load_no_file_a_stored_name_points_outside_the_zone_database(nam
 
 def test_a_tick_whose_schedule_and_zone_are_recorded_imports_no_parser(root) -> None:
     """cron runs this on every tick: cronsim and zoneinfo only when something changed."""
-    import subprocess
-
-    from helpers.runs import RUNWRAP
+    from helpers.runs import RUNWRAP, imported
 
     def modules(env: dict) -> set[str]:
-        result = subprocess.run(
-            [RUNWRAP, "-n", "tick", "--schedule", "*/5 * * * *", "--", "true"],
-            env={**env, "PYTHONPROFILEIMPORTTIME": "1"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == 0, result.stderr
-        lines = [ln for ln in result.stderr.splitlines() if ln.startswith("import time:")]
-        return {ln.split("|")[-1].strip() for ln in lines[1:]}
+        return imported([RUNWRAP, "-n", "tick", "--schedule", "*/5 * * * *", "--", "true"], env)
 
     env = {**root.env, "TZ": "Europe/Berlin"}
     first = modules(env)
