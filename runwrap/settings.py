@@ -164,7 +164,15 @@ def _duration_range(value: object, what: str) -> tuple[float | None, float | Non
     bounds = tuple(parse_duration(b, what) if b.strip() else None for b in (low, high))
     if None not in bounds and bounds[0] > bounds[1]:  # type: ignore[operator]
         raise RunwrapError(f"bad {what} {value!r}: the low bound is above the high one")
+    if bounds[1] == 0:
+        raise RunwrapError(f"bad {what} {value!r}: a high bound of 0 flags every run")
+    if any(b is not None and b > _LONGEST_EXPECTED for b in bounds):
+        raise RunwrapError(f"bad {what} {value!r}: a bound is over a year")
     return bounds  # type: ignore[return-value]
+
+
+# A duration bound beyond this is a typo (and past what the notices can print).
+_LONGEST_EXPECTED = 366 * 86400.0
 
 
 def section(data: dict, where: str) -> dict:

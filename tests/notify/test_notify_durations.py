@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from helpers.runs import Root
 
 
@@ -74,3 +76,14 @@ def test_explicit_bounds_flag_from_the_first_run(rw):
     bad = rw.run("--expect-duration", "5m..1m", "--", "true")
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert "low bound is above" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "bounds, said",
+    [("0..0", "flags every run"), ("..0s", "flags every run"), ("9999999999999d..", "over a year")],
+)
+def test_bounds_that_flag_every_run_or_cannot_be_printed_are_refused(rw, bounds, said):
+    bad = rw.run("--expect-duration", bounds, "--", "true")
+    assert bad.returncode == 125 and said in bad.stderr, bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    assert rw.manifests() == []  # refused before any run
