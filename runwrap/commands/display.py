@@ -309,7 +309,7 @@ def items(value: object) -> list:
 
 
 def note_lines(v: dict, now: float) -> list[str]:
-    """What operators said of a task (query.view's `muted`, `ack`), one line each, with
+    """What operators said of a task (query.view's `muted`, `ack`, `retired`), one line each, with
     times in local time: "muted until 14:00, by alice: moving the NAS"."""
     from runwrap.store.query import ack_text, killed_text, muted_text
 
@@ -318,7 +318,12 @@ def note_lines(v: dict, now: float) -> list[str]:
         return "-" if ts is None else clock(ts, now)
 
     stopped = killed_text((v.get("last_run") or {}).get("stopped_by"))
+    retired = v.get("retired")
     found = [
+        f"retired by {retired.get('by') or '?'} at {at(retired.get('at'))}"
+        " (listed because named; its next run brings it back)"
+        if retired
+        else "",
         muted_text(v.get("muted"), at),
         ack_text(v.get("ack"), at),
         f"last run {stopped} (an operator's kill: the state is unchanged)" if stopped else "",

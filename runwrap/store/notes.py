@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 
 from runwrap.store.jsonio import read_json, write_json_atomic
-from runwrap.store.layout import ACK, KILLS, SILENCES, task_dir
+from runwrap.store.layout import ACK, KILLS, RETIRED, SILENCES, task_dir
 
 MAX_REASON = 500  # a reason is a sentence, shown on every surface: not a log
 
@@ -117,8 +117,9 @@ def stopped_by(manifest: dict) -> dict | None:
 
 
 def operator_notes(root: str, task: str, state: dict, now: float) -> dict:
-    """{silence, ack}: what operators said of the task that holds at `now` (a mute or a
-    window in force, store/silences.py; an ack of the current failure, store/notes.py).
+    """{silence, ack, retired}: what operators said of the task that holds at `now` (a
+    mute or a window in force, store/silences.py; an ack of the current failure; its
+    retirement, store/retired.py: a retired task is listed only when named).
 
     Asked of every task by every list: without mutes, windows or a failure, it costs a
     stat and imports nothing."""
@@ -127,6 +128,12 @@ def operator_notes(root: str, task: str, state: dict, now: float) -> dict:
         from runwrap.store.silences import silence_of
 
         silence = silence_of(root, task, state, now)
+    path = task_dir(root, task)
     if state.get("consecutive_failures"):
-        ack = ack_of(task_dir(root, task), state)
-    return {"silence": silence, "ack": ack}
+        ack = ack_of(path, state)
+    retired = None
+    if os.path.lexists(os.path.join(path, RETIRED)):
+        from runwrap.store.retired import retired_note
+
+        retired = retired_note(path)
+    return {"silence": silence, "ack": ack, "retired": retired}

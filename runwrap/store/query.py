@@ -238,6 +238,7 @@ def view(record: dict, lateness: dict | None = None) -> dict:
         # An operator's words, shown by every surface (muted_text() says them in one line).
         "muted": record.get("silence"),
         "ack": record.get("ack"),
+        "retired": record.get("retired"),
     }
 
 

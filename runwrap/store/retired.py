@@ -23,6 +23,16 @@ def write_retired(task_path: str, state: dict, by: str, at: str) -> dict:
     return note
 
 
+def retired_note(task_path: str) -> dict | None:
+    """{by, at} of the task's retirement while it holds (is_retired), else None."""
+    if not is_retired(task_path):
+        return None
+    note = read_json(os.path.join(task_path, RETIRED))
+    if not isinstance(note, dict):
+        return None
+    return {"by": note.get("by"), "at": note.get("at")}
+
+
 def is_retired(task_path: str) -> bool:
     """Whether the task is retired: retired.json says so, and no run came after it (none
     finished since, and none unfinished: retire is refused while one is, so an open

@@ -33,6 +33,10 @@ def test_a_retired_task_is_gone_from_every_list_until_it_runs_again(root, tmp_pa
     assert 'task="old"' not in (out / "metrics").read_text()
     assert len(root.run_ids("old")) == 1  # kept
     assert root.run("show", "old").returncode == 0  # its kept runs are still readable
+    named = root.run("ls", "old")  # listed when named, and said to be retired
+    assert named.returncode == 0 and "retired by " in named.stdout, named.stdout
+    (view,) = json.loads(root.run("ls", "old", "--json").stdout)
+    assert view["retired"]["by"] and view["retired"]["at"]
     # It runs again: it is back, with its history.
     assert root.run("-n", "old", *sched, "--", "true").returncode == 0
     assert listed(root) == ["kept", "old"]
