@@ -308,13 +308,19 @@ def measure(work: Path, per_task: int, rounds: int, against: str | None = None) 
     hugo_site(root, hugo_src)
     out = work / f"site-{per_task}"
     ours, hugo, loop, theirs = [], [], [], []
+    # `--against` builds from a copy of ROOT (hard links): a reader folds a state.json of
+    # another fold version again and writes it back, so two versions sharing one ROOT
+    # would each pay that for every task in every build.
+    their_root = work / f"root-{per_task}-against"
+    if against and not their_root.exists():
+        subprocess.run(["cp", "-al", str(root), str(their_root)], check=True)
     for i in range(rounds):  # interleaved, so that the machine's mood touches them all
         print(f"full builds of {per_task * 100} runs, round {i + 1}", file=sys.stderr)
         if against and i % 2:  # which of the two goes first alternates
-            theirs.append(full_build(root, work / f"against-{per_task}", against))
+            theirs.append(full_build(their_root, work / f"against-{per_task}", against))
         ours.append(full_build(root, out))
         if against and not i % 2:
-            theirs.append(full_build(root, work / f"against-{per_task}", against))
+            theirs.append(full_build(their_root, work / f"against-{per_task}", against))
         h = hugo_build(hugo_src, work / f"hugo-out-{per_task}")
         if h is not None:
             hugo.append(h)
