@@ -66,6 +66,7 @@ cron-test: $(STAMP) system-deps
 bench: $(STAMP)
 	$(PY) benchmarks/bench_runwrap.py
 	$(PY) benchmarks/bench_sitegen.py
+	$(PY) benchmarks/bench_update.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache demo-root demo-site test-artifacts

@@ -22,8 +22,13 @@ user's pip would write is part of the figure.
 
 Prints a markdown report (paste into docs/benchmarks.md). Medians, and
 ratios against the baseline taken round by round: these machines are noisy.
+With `--against=VENV` (a venv with another commit of runwrap installed, not
+editable), start-up and `ls` also time that install's command in the same
+rounds, on a root of its own: a before and after that the machine's mood
+touches alike.
+
 Usage: python benchmarks/bench_runwrap.py [--quick]
-       [--only=startup|ls|history|capture|peak_rss|cpu]
+       [--only=startup|ls|history|capture|peak_rss|cpu] [--against=VENV]
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ QUICK = "--quick" in sys.argv
 TICKS = os.sysconf("SC_CLK_TCK")
 # Set by main(): the runwrap installed with the current pip (capture, RSS, CPU use it).
 RUNWRAP = ""
+AGAINST = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--against=")), None)
 
 # The baseline of `runwrap history`: every manifest of the task read once, no more.
 ONE_READ = """
@@ -109,6 +115,14 @@ class Venv:
         return {ln.split("|")[-1].strip() for ln in lines if ln.startswith("import time:")}
 
 
+class Installed:
+    """Another commit's runwrap, installed in a venv of its own (`--against`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.label = f"--against ({path.name})"
+        self.python, self.runwrap = str(path / "bin" / "python"), str(path / "bin" / "runwrap")
+
+
 def timed(cmd: list[str], env: dict[str, str], cwd: str | None = None) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
@@ -116,15 +130,20 @@ def timed(cmd: list[str], env: dict[str, str], cwd: str | None = None) -> float:
 
 
 def interleaved(
-    cases: dict[str, list[str]], rounds: int, env: dict[str, str]
+    cases: dict[str, list[str]],
+    rounds: int,
+    env: dict[str, str],
+    envs: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, list[float]]:
-    """Wall times of each case, the cases taking turns round after round (warmed up first)."""
-    for cmd in cases.values():  # warm caches (and the config cache)
-        timed(cmd, env)
+    """Wall times of each case, the cases taking turns round after round (warmed up first);
+    `envs` gives some cases an environment of their own (another install's root)."""
+    envs = envs or {}
+    for name, cmd in cases.items():  # warm caches (and the config cache)
+        timed(cmd, envs.get(name, env))
     times: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(rounds):
         for name, cmd in cases.items():
-            times[name].append(timed(cmd, env))
+            times[name].append(timed(cmd, envs.get(name, env)))
     return times
 
 
@@ -174,7 +193,14 @@ def startup(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
         f"import sys; sys.path.insert(0, {str(work / 'empty')!r}); import {empty}",
     ]
     cases["|flock -n LOCK timeout 60 true"] = ["flock", "-n", str(lock), "timeout", "60", "true"]
-    times = interleaved(cases, 20 if QUICK else 100, env)
+    envs = {}
+    if AGAINST:  # the other install's runs go to a root of its own
+        other = Installed(Path(AGAINST))
+        cases[f"{other.label}|runwrap -n t -- true"] = [other.runwrap, "-n", "t", "--", "true"]
+        cases[f"{other.label}|python -c pass"] = [other.python, "-c", "pass"]
+        envs = {name: {**env, "RUNWRAP_ROOT": str(work / "against-root")} for name in cases}
+        envs = {name: e for name, e in envs.items() if name.startswith(other.label)}
+    times = interleaved(cases, 20 if QUICK else 100, env, envs)
     rows = [
         "| pip that installed it | command | median | vs `python -c pass` of the same venv |",
         "|---|---|---|---|",
@@ -192,6 +218,18 @@ def startup(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
             ", ".join(f"`{m}`" for m in heavy) or "none of `re`, `enum`, `functools`, `collections`"
         )
         rows.append(f"- {venv.label}: the installed command imports {shown}")
+    ours = f"{venvs[-1].label}|runwrap -n t -- true"
+    flat_name = f"{venvs[-1].label}|python benchmarks/flat_run.py ROOT"
+    rows.append(
+        f"- `runwrap -n t -- true` ({venvs[-1].label}) against `flat_run.py`, round by round:"
+        f" {ratio(times, ours, flat_name):.2f}x"
+    )
+    if AGAINST:
+        theirs = f"{Installed(Path(AGAINST)).label}|runwrap -n t -- true"
+        rows.append(
+            f"- `runwrap -n t -- true` ({venvs[-1].label}) against {theirs.split('|')[0]}'s,"
+            f" round by round: {ratio(times, ours, theirs):.2f}x"
+        )
     return rows
 
 
@@ -204,12 +242,30 @@ def ls(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
         argv = [venv.runwrap, "-n", f"task-{n:02d}", "--notify", "none", *labels, "--", job]
         subprocess.run(argv, env=lsenv, check=job == "true")
     cases = {"runwrap ls": [venv.runwrap, "ls"], "python -c pass": [venv.python, "-c", "pass"]}
-    times = interleaved(cases, 10 if QUICK else 50, lsenv)
-    return [
+    envs = {}
+    if AGAINST:  # the same 50 tasks, run by the other install into a root of its own
+        other = Installed(Path(AGAINST))
+        theirs = {**env, "RUNWRAP_ROOT": str(work / "against-ls-root")}
+        for n in range(50):
+            labels = ["-l", f"team=t{n % 5}"] if n % 2 else []
+            job = "false" if n % 10 == 3 else "true"
+            argv = [other.runwrap, "-n", f"task-{n:02d}", "--notify", "none", *labels, "--", job]
+            subprocess.run(argv, env=theirs, check=job == "true")
+        cases[f"{other.label} runwrap ls"] = [other.runwrap, "ls"]
+        envs[f"{other.label} runwrap ls"] = theirs
+    times = interleaved(cases, 10 if QUICK else 50, lsenv, envs)
+    rows = [
         "| command (50 tasks) | median | vs `python -c pass` |",
         "|---|---|---|",
         *(f"| `{n}` | {ms(times[n])} | {ratio(times, n, 'python -c pass'):.2f}x |" for n in cases),
     ]
+    if AGAINST:
+        theirs_name = f"{Installed(Path(AGAINST)).label} runwrap ls"
+        rows.append(
+            f"\n`runwrap ls` against {theirs_name.removesuffix(' runwrap ls')}'s, round by round:"
+            f" {ratio(times, 'runwrap ls', theirs_name):.2f}x"
+        )
+    return rows
 
 
 def history(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
@@ -226,10 +282,14 @@ def history(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
     }
     times = interleaved(cases, 3 if QUICK else 15, env)
     base = "one read of every manifest"
+    drawn = ratio(times, "runwrap history task-000 --limit 0", "the same table drawn flat")
     return [
         f"| {runs:,} runs of one task | median | vs one read of every manifest |",
         "|---|---|---|",
         *(f"| {n} | {ms(times[n])} | {ratio(times, n, base):.2f}x |" for n in cases),
+        "",
+        "`runwrap history task-000 --limit 0` against the same table drawn flat, round by"
+        f" round: {drawn:.2f}x",
         "",
         f"One read of every manifest: `python -c` of this loop (benchmarks/bench_runwrap.py):\n"
         f"```python{ONE_READ}```",

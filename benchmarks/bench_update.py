@@ -12,8 +12,12 @@ records one new run in a random task (as runwrap does: its manifest, then
 state.json and seq), then times, in turn:
 
 - the installed `sitegen --root ROOT --out OUT -q` (cron's one-shot path);
-- `--against`'s, another install (an older commit's), on its own OUT: both see
-  the same new run;
+- `--against`'s, another install (an older commit's), on its own OUT and its own
+  copy of ROOT (hard links, the new run linked in too, its state.json folded by
+  that install's code as its runwrap would have): both see the same new run, and
+  neither rewrites the other's state.json (a reader folds a state.json of another
+  fold version again and writes it back: two versions sharing one ROOT would each
+  pay that for every task on every update);
 - `python -c pass` of the same venv: the floor.
 
 The ratio is the median of each round's ratio. In process (`Site.update()` of this
@@ -71,9 +75,39 @@ class Root:
                 make_root(str(self.path), TASKS, per_task, layout=busy_layout(per_task))
             else:
                 make_watch_root(self.path, per_task)
+        self.mirror: Path | None = None  # `--against`'s copy (mirror_for)
         self.added: list[tuple[str, str]] = []
         self.seqs: dict[str, str] = {}  # each touched task's seq file as it was
         self.rng = random.Random(per_task)
+
+    def mirror_for(self, against: str) -> None:
+        """A copy of the root for `against`'s sitegen (hard links: cheap, and every
+        file a writer replaces is replaced by a rename, so the copies part then)."""
+        self.mirror = self.path.with_name(self.path.name + "-against")
+        self.old_python = str(Path(against).parent / "python")
+        shutil.rmtree(self.mirror, ignore_errors=True)
+        subprocess.run(["cp", "-al", str(self.path), str(self.mirror)], check=True)
+        self._fold_in_mirror(*sorted(t.name for t in (self.mirror / "tasks").iterdir()))
+
+    def _fold_in_mirror(self, *tasks: str) -> None:
+        """Each task's state.json in the copy, as the other install's runwrap writes it."""
+        code = (
+            "import sys\n"
+            "from runwrap.store.jsonio import write_json_atomic\n"
+            "from runwrap.store.state import rebuild_state, state_path\n"
+            "for t in sys.argv[1:]:\n"
+            "    write_json_atomic(state_path(t), rebuild_state(t), fsync=False)\n"
+        )
+        paths = [str(self.mirror / "tasks" / task) for task in tasks]
+        subprocess.run([self.old_python, "-c", code, *paths], check=True)
+
+    def _copy_to_mirror(self, task: str, run_id: str) -> None:
+        src, dst = self.path / "tasks" / task, self.mirror / "tasks" / task
+        subprocess.run(["cp", "-al", str(src / "runs" / run_id), str(dst / "runs")], check=True)
+        tmp = dst / ".seq.tmp"
+        tmp.write_text((src / "seq").read_text())
+        tmp.replace(dst / "seq")
+        self._fold_in_mirror(task)
 
     def new_run(self) -> str:
         """Record one more run in a random task, after its newest; return the task."""
@@ -87,6 +121,8 @@ class Root:
             n, layout = next_run(self.path, task, self.per_task), None
         run_id = write_run(str(self.path), task, n, self.rng, record=True, layout=layout)
         self.added.append((task, run_id))
+        if self.mirror is not None:
+            self._copy_to_mirror(task, run_id)
         return task
 
     def clean(self) -> None:
@@ -102,6 +138,9 @@ class Root:
             write_json_atomic(state_path(task_path), rebuild_state(task_path), fsync=False)
             (self.path / "tasks" / task / "seq").write_text(self.seqs[task])
         self.added, self.seqs = [], {}
+        if self.mirror is not None:
+            shutil.rmtree(self.mirror, ignore_errors=True)
+            self.mirror = None
 
 
 def one_shot(root: Root, work: Path, rounds: int, against: str | None) -> dict:
@@ -109,7 +148,8 @@ def one_shot(root: Root, work: Path, rounds: int, against: str | None) -> dict:
     outs = {"new": work / f"out-{root.path.name}", "old": work / f"against-{root.path.name}"}
     cmds = {"new": [SITEGEN, "--root", str(root.path), "--out", str(outs["new"]), "-q"]}
     if against:
-        cmds["old"] = [against, "--root", str(root.path), "--out", str(outs["old"]), "-q"]
+        root.mirror_for(against)
+        cmds["old"] = [against, "--root", str(root.mirror), "--out", str(outs["old"]), "-q"]
     floor_cmd = [sys.executable, "-c", "pass"]
     for name, cmd in cmds.items():
         shutil.rmtree(outs[name], ignore_errors=True)
