@@ -21,7 +21,7 @@ from typing import Protocol
 import jinja2
 
 from runwrap.store import siteurls as urls
-from runwrap.store.durations import baseline, pushed
+from runwrap.store.durations import WINDOW, baseline, pushed
 from runwrap.store.jsonio import dumps
 from runwrap.store.manifest import FAILING, RUNNING, SUCCESS
 from runwrap.store.query import rank
@@ -153,6 +153,7 @@ class Writer:
         task, runs, old_order = batch.task, batch.runs, batch.old_order
         old_pos = {run_id: i for i, run_id in enumerate(old_order)}
         last_ok = _last_success_before(batch.order, batch.sums)  # a failed run's: (id, baseline)
+        behind = _behind_a_change(batch)
         for i, run_id in enumerate(batch.order):
             prev, nxt = batch.neighbours(i)
             j = old_pos.get(run_id)
@@ -160,7 +161,12 @@ class Writer:
                 (old_order[j - 1] if j else None) == prev
                 and (old_order[j + 1] if j + 1 < len(old_order) else None) == nxt
             )
-            if not batch.fresh and run_id not in batch.changed and same_neighbours:
+            if (
+                not batch.fresh
+                and run_id not in batch.changed
+                and same_neighbours
+                and run_id not in behind
+            ):
                 continue
             self.check_stop()  # a task of thousands of pages: a stop is seen between pages
             manifest = batch.manifests.get(run_id) or runs.manifest(run_id)
@@ -391,6 +397,41 @@ class Writer:
         files a killed build left in the task's directory."""
         sweep(self.out_task(task))
         prune.remove_stale_runs(os.path.join(self.out_task(task), urls.RUNS), keep)
+
+
+def _behind_a_change(batch: TaskRuns) -> set[str]:
+    """The failed runs whose page may say another "what changed" since the last build:
+    the last success before a failed run and its duration baseline (the WINDOW successes
+    before it) change when a run before it came, went (retention) or changed, not only
+    when its neighbours did. A failed run with WINDOW successes between such a change and
+    itself is not touched by it."""
+    old, new = batch.old_order, batch.order
+    if batch.fresh or not old:
+        return set()
+    pos = {run_id: i for i, run_id in enumerate(new)}
+    kept = set(old)
+    first = len(new)
+    for i, run_id in enumerate(new):  # a run that came, or changed
+        if run_id not in kept or run_id in batch.changed:
+            first = i
+            break
+    gone = False
+    for run_id in old:  # a run that went: from the first run after it
+        if run_id not in pos:
+            gone = True
+        elif gone:
+            first = min(first, pos[run_id])
+            break
+    found, successes = set(), 0
+    for run_id in new[first:]:
+        status = (batch.sums.get(run_id) or {}).get("status")
+        if status == SUCCESS:
+            successes += 1
+            if successes > WINDOW:
+                break
+        elif status in FAILING:
+            found.add(run_id)
+    return found
 
 
 def _last_success_before(
