@@ -7,7 +7,6 @@ may be in any field. Each helper here takes `object` and returns a string
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import time
@@ -24,12 +23,18 @@ def number(value: object) -> float | None:
         value = float(value)
     except OverflowError:
         return None
-    return value if math.isfinite(value) else None
+    return value if _finite(value) else None
+
+
+def _finite(value: float) -> bool:
+    """Whether a float is finite, as math.isfinite says, without loading math (a shared
+    library `runwrap ls` need not pay for)."""
+    return value - value == 0.0  # inf - inf and NaN - NaN are NaN
 
 
 def _timestamp(iso_text: object) -> float | None:
     ts = parse_iso(iso_text)
-    return ts if ts is not None and math.isfinite(ts) else None
+    return ts if ts is not None and _finite(ts) else None
 
 
 def when(iso_text: object, now: float) -> str:
@@ -45,7 +50,7 @@ def when(iso_text: object, now: float) -> str:
     return f"{format_duration(max(0.0, now - ts))} ago ({absolute})"
 
 
-_today: tuple[float, object, tuple[int, ...]] = (math.nan, None, ())
+_today: tuple[float, object, tuple[int, ...]] = (float("nan"), None, ())
 
 
 def _same_day(local: time.struct_time, now: float) -> bool:
@@ -275,7 +280,7 @@ def print_json(value: object) -> None:
 
 def _plain(value: object, depth: int) -> object:
     """`value` as JSON can carry it: NaN and infinities as null, nesting cut at `depth`."""
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, float) and not _finite(value):
         return None
     if isinstance(value, (dict, list)) and depth <= 0:
         return None

@@ -322,8 +322,9 @@ def gathered_task_names(root: str, note: bool = True) -> list[str]:
 
 
 def _retired(task_path: str) -> bool:
-    """store/retired.py's rule, imported only for a task that was ever retired (a stat)."""
-    if not os.path.lexists(os.path.join(task_path, RETIRED)):
+    """store/retired.py's rule, imported only for a task that was ever retired (one
+    access(), which raises nothing for the usual missing file)."""
+    if not os.access(os.path.join(task_path, RETIRED), os.F_OK, follow_symlinks=False):
         return False
     from runwrap.store.retired import is_retired
 

@@ -116,15 +116,20 @@ def stopped_by(manifest: dict) -> dict | None:
     return note
 
 
-def operator_notes(root: str, task: str, state: dict, now: float) -> dict:
+def operator_notes(
+    root: str, task: str, state: dict, now: float, *, silences: bool | None = None
+) -> dict:
     """{silence, ack, retired}: what operators said of the task that holds at `now` (a
     mute or a window in force, store/silences.py; an ack of the current failure; its
     retirement, store/retired.py: a retired task is listed only when named).
 
-    Asked of every task by every list: without mutes, windows or a failure, it costs a
-    stat and imports nothing."""
+    Asked of every task by every list: without mutes, windows or a failure, it costs
+    two system calls that raise nothing and imports nothing. A caller asking of many
+    tasks says once whether ROOT/silences is there (`silences`; None: looked at here)."""
     silence = ack = None
-    if state.get("mute_windows") or os.path.isdir(os.path.join(root, SILENCES)):
+    if silences is None:
+        silences = os.path.isdir(os.path.join(root, SILENCES))
+    if state.get("mute_windows") or silences:
         from runwrap.store.silences import silence_of
 
         silence = silence_of(root, task, state, now)
@@ -132,7 +137,7 @@ def operator_notes(root: str, task: str, state: dict, now: float) -> dict:
     if state.get("consecutive_failures"):
         ack = ack_of(path, state)
     retired = None
-    if os.path.lexists(os.path.join(path, RETIRED)):
+    if os.access(os.path.join(path, RETIRED), os.F_OK, follow_symlinks=False):
         from runwrap.store.retired import retired_note
 
         retired = retired_note(path)

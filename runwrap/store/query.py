@@ -30,7 +30,7 @@ from runwrap.store.fold import (
     with_unfinished,
 )
 from runwrap.store.hosts import file_sample, skewed
-from runwrap.store.layout import GATHERED, MANIFEST, RUNS, is_run_id, task_dir
+from runwrap.store.layout import GATHERED, MANIFEST, RUNS, SILENCES, is_run_id, task_dir
 from runwrap.store.lookup import (
     find_run_id,
     note_unreadable,
@@ -96,12 +96,14 @@ def record_of(
     }
 
 
-def task_record(root: str, task: str) -> dict:
+def task_record(root: str, task: str, *, silences: bool | None = None) -> dict:
     """record_of() for a task under ROOT: its state.json (or the rebuilt fold) and open runs.
 
     A task this reader cannot open carries `unreadable` (why, also noted for the
     one warning line of lookup.skipped_warning) and an empty state. The task's
     finished runs are read only for a lost run beneath them (fold.with_unfinished).
+    `silences`: whether ROOT/silences is there, for a caller asking of every task
+    (notes.operator_notes).
     """
     problem = task_problem(root, task)
     if problem is not None:
@@ -112,7 +114,8 @@ def task_record(root: str, task: str) -> dict:
     unfinished = unfinished_runs(root, task)
     record = record_of(task, state, unfinished, lambda: final_manifests(path))
     record["clocks"] = clock_samples(path, state)
-    return {**record, **operator_notes(root, task, record["state"], time.time())}
+    notes = operator_notes(root, task, record["state"], time.time(), silences=silences)
+    return {**record, **notes}
 
 
 def clock_samples(task_path: str, state: dict) -> list[tuple]:
@@ -130,8 +133,15 @@ def clock_samples(task_path: str, state: dict) -> list[tuple]:
 
 
 def task_records(root: str) -> list[dict]:
-    """task_record() for every task under ROOT, by name (what is not a task is skipped)."""
-    return [task_record(root, task) for task in task_names(root)]
+    """task_record() for every task under ROOT, by name (what is not a task is skipped,
+    and a retired task, as lookup.task_names skips it). Each task's retirement is looked
+    at once, by its record (notes.operator_notes), and what holds for all of them once."""
+    silences = os.path.isdir(os.path.join(root, SILENCES))
+    records = (
+        task_record(root, task, silences=silences) for task in task_names(root, retired=True)
+    )
+    # A gathered copy's retirement is its host's to show, not to hide (task_names).
+    return [r for r in records if r.get("retired") is None or GATHERED in r["task"]]
 
 
 def lateness_of(root: str, record: dict, now: float):

@@ -37,8 +37,8 @@ def is_retired(task_path: str) -> bool:
     """Whether the task is retired: retired.json says so, and no run came after it (none
     finished since, and none unfinished: retire is refused while one is, so an open
     marker is a run that began since)."""
-    if not os.path.lexists(os.path.join(task_path, RETIRED)):
-        return False  # the common case: one stat
+    if not os.access(os.path.join(task_path, RETIRED), os.F_OK, follow_symlinks=False):
+        return False  # the common case: one access(), raising nothing
     try:
         if os.listdir(os.path.join(task_path, OPEN)):
             return False

@@ -11,7 +11,6 @@ Every update happens under a short flock of its own (state.lock).
 
 from __future__ import annotations
 
-import fcntl
 import os
 import stat
 
@@ -79,6 +78,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "durations": (list, type(None)),
     "last_duration_check": (dict, type(None)),
 }
+# Values that hold no number that cannot be written back (floats are checked one by one).
+_SCALARS = frozenset((str, int, bool, type(None)))
 _REQUIRED = ("newest_run_id", "newest_status", "consecutive_skips", "consecutive_failures")
 
 
@@ -87,18 +88,32 @@ def state_path(task_path: str) -> str:
 
 
 def is_valid(state: object) -> bool:
-    """True for a state this version can trust (its fold, right keys, right types)."""
+    """True for a state this version can trust (its fold, right keys, right types).
+
+    Asked of every task by every list, so one pass over the state's items: each
+    known key's type, and every number finite (writable)."""
     if not isinstance(state, dict) or state.get("fold") != FOLD:
         return False
     if any(k not in state for k in _REQUIRED):
         return False
-    for key, types in _TYPES.items():
-        value = state.get(key)
-        if key in state and (not isinstance(value, types) or isinstance(value, bool)):
+    for key, value in state.items():
+        kind = type(value)
+        types = _TYPES.get(key)
+        # Exact types first (what JSON makes); a bool is no number here.
+        if (
+            types is not None
+            and kind not in types
+            and (kind is bool or not isinstance(value, types))
+        ):
             return False
-    # A number no write can carry (Infinity, 1e400) would fail the next write of the
-    # state, and every run of the task with it.
-    return writable(state)
+        # A number no write can carry (Infinity, 1e400) would fail the next write of the
+        # state, and every run of the task with it.
+        if kind is float:
+            if value - value != 0.0:  # inf - inf and NaN - NaN are NaN
+                return False
+        elif kind not in _SCALARS and not writable(value):
+            return False
+    return True
 
 
 def final_manifests(
@@ -237,6 +252,8 @@ def _lock(task_path: str) -> int:
     Should state.lock be broken, runs/ is locked instead (the task lock's
     own fallback is the task directory: a run holds both).
     """
+    import fcntl  # here: a reader whose state.json is current never locks (runwrap ls)
+
     fd = open_lock(os.path.join(task_path, STATE_LOCK), task_runs_dir(task_path))
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
