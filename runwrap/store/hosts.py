@@ -51,12 +51,15 @@ def sample(written: object, mtime: float | None) -> tuple[str, float, float] | N
     return host, float(at) - mtime, mtime
 
 
-def file_sample(written: object, path: str) -> tuple[str, float, float] | None:
-    """sample() of the file at `path` (never followed if a link); None if it is gone."""
+def file_sample(
+    written: object, path: str, dir_fd: int | None = None
+) -> tuple[str, float, float] | None:
+    """sample() of the file at `path` (never followed if a link; relative to `dir_fd` when
+    given); None if it is gone."""
     if not isinstance(written, dict):
         return None
     try:
-        return sample(written, os.lstat(path).st_mtime)
+        return sample(written, os.stat(path, dir_fd=dir_fd, follow_symlinks=False).st_mtime)
     except (OSError, ValueError):
         return None
 

@@ -21,6 +21,7 @@ from runwrap.store.layout import (
     GATHERED,
     HOSTS,
     MANIFEST,
+    OPEN,
     RETIRED,
     RUNS,
     STATE,
@@ -366,6 +367,72 @@ def task_problem(root: str, task: str) -> str | None:
         for fd in fds:
             os.close(fd)
     return None
+
+
+class TaskLook:
+    """One look at a plain task (look_at_task): each part opened once, relative to the
+    last, never through a link. `state`: state.json's value; `open_names`: the names in
+    open/ ([] without one); `retired`: whether retired.json is there; `runs_fd`: runs/,
+    kept open for stats of its runs until close()."""
+
+    __slots__ = ("open_names", "retired", "runs_fd", "state")
+
+    def __init__(self, state: object, open_names: list[str], retired: bool, runs_fd: int):
+        self.state = state
+        self.open_names = open_names
+        self.retired = retired
+        self.runs_fd = runs_fd
+
+    def close(self) -> None:
+        os.close(self.runs_fd)
+
+
+def look_at_task(root: str, task: str) -> TaskLook | None:
+    """The parts of the task every list reads, each opened once (a list asks it of every
+    task: its directory is opened once, not walked down to again for each file).
+
+    None whenever anything is not plain (no such task, a permission, a link, no
+    state.json or runs/ yet, state.json not JSON): the reader then asks the careful way
+    (task_problem, state.read_state, openruns.open_runs...), which says why or rebuilds.
+    """
+    fds: list[int] = []
+    runs_fd = -1
+    try:
+        home, (name,) = _home(root, (task,))
+        fds.append(home)
+        task_fd = os.open(name, _DIR | os.O_NOFOLLOW, dir_fd=home)
+        fds.append(task_fd)
+        state_fd = os.open(STATE, _FILE, dir_fd=task_fd)
+        fds.append(state_fd)
+        state = parse(_read_fd(state_fd, MAX_JSON))
+        runs_fd = os.open(RUNS, _DIR | os.O_NOFOLLOW, dir_fd=task_fd)
+        retired = os.access(RETIRED, os.F_OK, dir_fd=task_fd, follow_symlinks=False)
+        open_names = _names_in(task_fd, OPEN)
+    except BaseException as e:
+        if runs_fd >= 0:
+            os.close(runs_fd)
+        if isinstance(e, (OSError, Unreadable)):
+            return None
+        raise
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return TaskLook(state, open_names, retired, runs_fd)
+
+
+def _names_in(dir_fd: int, name: str) -> list[str]:
+    """The names in directory `name` of an open one; [] for a missing one, a link or
+    anything else (as layout.list_dir)."""
+    try:
+        fd = os.open(name, _DIR | os.O_NOFOLLOW, dir_fd=dir_fd)
+    except OSError:
+        return []
+    try:
+        return os.listdir(fd)
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
 
 
 def run_ids(root: str, task: str) -> list[str]:

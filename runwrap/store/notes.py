@@ -117,7 +117,13 @@ def stopped_by(manifest: dict) -> dict | None:
 
 
 def operator_notes(
-    root: str, task: str, state: dict, now: float, *, silences: bool | None = None
+    root: str,
+    task: str,
+    state: dict,
+    now: float,
+    *,
+    silences: bool | None = None,
+    retired_there: bool | None = None,
 ) -> dict:
     """{silence, ack, retired}: what operators said of the task that holds at `now` (a
     mute or a window in force, store/silences.py; an ack of the current failure; its
@@ -125,7 +131,8 @@ def operator_notes(
 
     Asked of every task by every list: without mutes, windows or a failure, it costs
     two system calls that raise nothing and imports nothing. A caller asking of many
-    tasks says once whether ROOT/silences is there (`silences`; None: looked at here)."""
+    tasks says once whether ROOT/silences is there (`silences`; None: looked at here), and
+    one that looked at the task's directory whether retired.json is (`retired_there`)."""
     silence = ack = None
     if silences is None:
         silences = os.path.isdir(os.path.join(root, SILENCES))
@@ -137,7 +144,9 @@ def operator_notes(
     if state.get("consecutive_failures"):
         ack = ack_of(path, state)
     retired = None
-    if os.access(os.path.join(path, RETIRED), os.F_OK, follow_symlinks=False):
+    if retired_there is None:
+        retired_there = os.access(os.path.join(path, RETIRED), os.F_OK, follow_symlinks=False)
+    if retired_there:
         from runwrap.store.retired import retired_note
 
         retired = retired_note(path)

@@ -121,11 +121,12 @@ def clear_open(task_path: str, run_id: str) -> None:
         pass
 
 
-def markers(task_path: str) -> list[tuple[str, str]]:
+def markers(task_path: str, names: list[str] | None = None) -> list[tuple[str, str]]:
     """(run id, marker's name) of every marked run, oldest first: the name is the run id,
-    or <run_id>~<taker> for a run being taken over."""
+    or <run_id>~<taker> for a run being taken over. `names`: open/ as a reader that
+    listed it already found it (lookup.look_at_task)."""
     found: dict[str, str] = {}
-    for name in sorted(list_dir(_path(task_path))):
+    for name in sorted(list_dir(_path(task_path)) if names is None else names):
         run_id = name.partition(TAKEN)[0]
         if is_run_id(run_id):
             # One run, once: a copy gathered by rsync may hold the marker and its claim
@@ -135,9 +136,10 @@ def markers(task_path: str) -> list[tuple[str, str]]:
     return sorted(found.items())
 
 
-def open_runs(task_path: str) -> list[tuple[str, object]]:
-    """(run id, owner) of every marked run, oldest first; owner None when unreadable."""
-    return [(run_id, marker_owner(task_path, name)) for run_id, name in markers(task_path)]
+def open_runs(task_path: str, names: list[str] | None = None) -> list[tuple[str, object]]:
+    """(run id, owner) of every marked run, oldest first; owner None when unreadable
+    (`names`: as for markers())."""
+    return [(run_id, marker_owner(task_path, name)) for run_id, name in markers(task_path, names)]
 
 
 def marker_owner(task_path: str, name: str) -> object:

@@ -33,6 +33,7 @@ from runwrap.store.hosts import file_sample, skewed
 from runwrap.store.layout import GATHERED, MANIFEST, RUNS, SILENCES, is_run_id, task_dir
 from runwrap.store.lookup import (
     find_run_id,
+    look_at_task,
     note_unreadable,
     read_run,
     run_ids,
@@ -43,7 +44,7 @@ from runwrap.store.lookup import (
 from runwrap.store.manifest import LOST, RUNNING, judge_run
 from runwrap.store.notes import operator_notes
 from runwrap.store.openruns import open_runs
-from runwrap.store.state import final_manifests, read_state
+from runwrap.store.state import final_manifests, is_current, read_state
 from runwrap.store.tasknames import check_read_name
 
 TYPE_CHECKING = False
@@ -57,15 +58,19 @@ SHOWN_ORDER = (FAILING_HEALTH, UNREADABLE, "late", RUNNING, OK, NEVER)
 _RANK = {name: i for i, name in enumerate(SHOWN_ORDER)}
 
 
-def unfinished_runs(root: str, task: str) -> list[dict]:
+def unfinished_runs(
+    root: str, task: str, task_path: str | None = None, open_names: list[str] | None = None
+) -> list[dict]:
     """Manifests of every run of the task not finished yet, oldest first (lost ones as lost).
 
     The one query for "what is running": every unfinished run carries an open
     marker (openruns.py), whatever order runs started, ended or were skipped in.
+    `task_path` and `open_names` (its open/ listed): what a caller knows already.
     """
     found = []
-    task_path = task_dir(root, task)
-    for run_id, _owner in open_runs(task_path):
+    if task_path is None:
+        task_path = task_dir(root, task)
+    for run_id, _owner in open_runs(task_path, open_names):
         manifest = read_run(root, task, run_id)
         if manifest is not None and manifest.get("status") == RUNNING:
             judge_run(manifest, task_path, run_id)
@@ -105,28 +110,43 @@ def task_record(root: str, task: str, *, silences: bool | None = None) -> dict:
     `silences`: whether ROOT/silences is there, for a caller asking of every task
     (notes.operator_notes).
     """
-    problem = task_problem(root, task)
-    if problem is not None:
-        note_unreadable(problem)
-        return {**record_of(task, {}, []), "unreadable": problem}
     path = task_dir(root, task)
-    state = read_state(path)
-    unfinished = unfinished_runs(root, task)
-    record = record_of(task, state, unfinished, lambda: final_manifests(path))
-    record["clocks"] = clock_samples(path, state)
-    notes = operator_notes(root, task, record["state"], time.time(), silences=silences)
+    look = look_at_task(root, task)  # each file opened once: the usual task
+    try:
+        if look is not None and is_current(look.state, look.runs_fd):  # as read_state()
+            state: dict = look.state  # type: ignore[assignment]
+            names, runs_fd, retired = look.open_names, look.runs_fd, look.retired
+        else:  # the careful way: why it cannot be read, or its state rebuilt
+            problem = task_problem(root, task)
+            if problem is not None:
+                note_unreadable(problem)
+                return {**record_of(task, {}, []), "unreadable": problem}
+            state = read_state(path)
+            names = runs_fd = retired = None
+        unfinished = unfinished_runs(root, task, path, names)
+        record = record_of(task, state, unfinished, lambda: final_manifests(path))
+        record["clocks"] = clock_samples(path, state, runs_fd)
+    finally:
+        if look is not None:
+            look.close()
+    notes = operator_notes(
+        root, task, record["state"], time.time(), silences=silences, retired_there=retired
+    )
     return {**record, **notes}
 
 
-def clock_samples(task_path: str, state: dict) -> list[tuple]:
+def clock_samples(task_path: str, state: dict, runs_fd: int | None = None) -> list[tuple]:
     """The clock sample (hosts.sample) of the task's newest finished run: its manifest's
     writer and clock against its mtime, one lstat. Never a running run's: its manifest is
     in the directory its job is given and can rewrite, writer, clock and mtime alike (a
     job could blame another host's clock or hide its own host's); a final manifest is
-    written once the job's processes are gone."""
+    written once the job's processes are gone. `runs_fd`: runs/, held open by the caller."""
     run_id, written = state.get("newest_run_id"), state.get("newest_written")
     if type(written) is dict and isinstance(run_id, str) and is_run_id(run_id):
-        one = file_sample(written, os.path.join(task_path, RUNS, run_id, MANIFEST))
+        if runs_fd is None:
+            one = file_sample(written, os.path.join(task_path, RUNS, run_id, MANIFEST))
+        else:
+            one = file_sample(written, f"{run_id}/{MANIFEST}", runs_fd)
         if one is not None:
             return [one]
     return []

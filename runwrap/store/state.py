@@ -178,18 +178,29 @@ def read_state(task_path: str) -> dict:
         os.close(fd)
 
 
-def _current(task_path: str, state: object) -> bool:
+def _current(task_path: str, state: object, runs_fd: int | None = None) -> bool:
     """A state this version can trust whose last run is still there (retention never
-    removes it: one removed by hand makes the state wrong, to be folded again)."""
+    removes it: one removed by hand makes the state wrong, to be folded again).
+    `runs_fd`: the task's runs/, for a reader that holds it open (is_current)."""
     if not is_valid(state):
         return False
     last = state.get("last_run_id")  # type: ignore[union-attr]
     if last is None:
         return True
     try:
-        return stat.S_ISDIR(os.lstat(os.path.join(task_runs_dir(task_path), last)).st_mode)
+        if runs_fd is None:
+            mode = os.lstat(os.path.join(task_runs_dir(task_path), last)).st_mode
+        else:
+            mode = os.stat(last, dir_fd=runs_fd, follow_symlinks=False).st_mode
+        return stat.S_ISDIR(mode)
     except (OSError, ValueError):
         return False
+
+
+def is_current(state: object, runs_fd: int) -> bool:
+    """Whether a state.json's value, read by a reader holding the task's runs/ open
+    (lookup.look_at_task), can be used as read_state() would return it, unread again."""
+    return _current("", state, runs_fd)
 
 
 def seq_counter(task_path: str) -> int | None:
