@@ -316,13 +316,16 @@ def items(value: object) -> list:
 def note_lines(v: dict, now: float) -> list[str]:
     """What operators said of a task (query.view's `muted`, `ack`, `retired`), one line each, with
     times in local time: "muted until 14:00, by alice: moving the NAS"."""
+    stopped_by = (v.get("last_run") or {}).get("stopped_by")
+    if not (v.get("retired") or v.get("muted") or v.get("ack") or stopped_by):
+        return []  # what most tasks have: asked of every row of every list
     from runwrap.store.query import ack_text, killed_text, muted_text
 
     def at(text: str | None) -> str:
         ts = timestamp(text)
         return "-" if ts is None else clock(ts, now)
 
-    stopped = killed_text((v.get("last_run") or {}).get("stopped_by"))
+    stopped = killed_text(stopped_by)
     retired = v.get("retired")
     found = [
         f"retired by {retired.get('by') or '?'} at {at(retired.get('at'))}"

@@ -85,8 +85,10 @@ def ls_main(words: list[str]) -> int | None:
         or any(not label or label.startswith("=") for label in given["--label"])
     ):
         return None
-    from runwrap.commands import subcommand_root, warn_skipped
+    from runwrap.commands import freeze_imports, subcommand_root, warn_skipped
     from runwrap.configfile import find_config_file, load_config_file
+
+    freeze_imports()
 
     root_given = given["--root"][-1] if given["--root"] else None
     config = load_config_file(

@@ -6,7 +6,13 @@ import argparse
 import sys
 
 from runwrap import __version__
-from runwrap.commands import COMMON_OPTIONS, SUBCOMMANDS, subcommand_root, warn_skipped
+from runwrap.commands import (
+    COMMON_OPTIONS,
+    SUBCOMMANDS,
+    freeze_imports,
+    subcommand_root,
+    warn_skipped,
+)
 from runwrap.commands.ack import cmd_ack
 from runwrap.commands.check import cmd_check
 from runwrap.commands.crontab import cmd_crontab
@@ -306,6 +312,7 @@ def control_main(argv: list[str]) -> int:
     config_file = find_config_file(args.config)
     config = load_config_file(config_file)
     root = subcommand_root(args.root, config, must_exist=args.subcommand not in _WRITERS)
+    freeze_imports()
     handlers = {
         "ls": lambda: cmd_ls(
             root,

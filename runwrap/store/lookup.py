@@ -387,19 +387,32 @@ class TaskLook:
         os.close(self.runs_fd)
 
 
-def look_at_task(root: str, task: str) -> TaskLook | None:
+def open_tasks(root: str) -> int | None:
+    """ROOT/tasks opened once for a list's looks at its tasks (look_at_task's `tasks_fd`;
+    the caller closes it), or None where it cannot be (each look then says why)."""
+    try:
+        return _open_tasks(root)
+    except (OSError, Unreadable):
+        return None
+
+
+def look_at_task(root: str, task: str, tasks_fd: int | None = None) -> TaskLook | None:
     """The parts of the task every list reads, each opened once (a list asks it of every
     task: its directory is opened once, not walked down to again for each file).
 
     None whenever anything is not plain (no such task, a permission, a link, no
     state.json or runs/ yet, state.json not JSON): the reader then asks the careful way
     (task_problem, state.read_state, openruns.open_runs...), which says why or rebuilds.
+    `tasks_fd`: ROOT/tasks as open_tasks() opened it for the list (a task of ROOT's own).
     """
     fds: list[int] = []
     runs_fd = -1
     try:
-        home, (name,) = _home(root, (task,))
-        fds.append(home)
+        if tasks_fd is not None and GATHERED not in task:
+            home, name = tasks_fd, task
+        else:
+            home, (name,) = _home(root, (task,))
+            fds.append(home)
         task_fd = os.open(name, _DIR | os.O_NOFOLLOW, dir_fd=home)
         fds.append(task_fd)
         state_fd = os.open(STATE, _FILE, dir_fd=task_fd)

@@ -35,6 +35,7 @@ from runwrap.store.lookup import (
     find_run_id,
     look_at_task,
     note_unreadable,
+    open_tasks,
     read_run,
     run_ids,
     task_exists,
@@ -43,7 +44,6 @@ from runwrap.store.lookup import (
 )
 from runwrap.store.manifest import LOST, RUNNING, judge_run
 from runwrap.store.notes import operator_notes
-from runwrap.store.openruns import open_runs
 from runwrap.store.state import final_manifests, is_current, read_state
 from runwrap.store.tasknames import check_read_name
 
@@ -67,9 +67,13 @@ def unfinished_runs(
     marker (openruns.py), whatever order runs started, ended or were skipped in.
     `task_path` and `open_names` (its open/ listed): what a caller knows already.
     """
-    found = []
+    found: list[dict] = []
+    if open_names == []:
+        return found  # nothing marked open: the usual task, openruns.py not even loaded
     if task_path is None:
         task_path = task_dir(root, task)
+    from runwrap.store.openruns import open_runs
+
     for run_id, _owner in open_runs(task_path, open_names):
         manifest = read_run(root, task, run_id)
         if manifest is not None and manifest.get("status") == RUNNING:
@@ -101,17 +105,19 @@ def record_of(
     }
 
 
-def task_record(root: str, task: str, *, silences: bool | None = None) -> dict:
+def task_record(
+    root: str, task: str, *, silences: bool | None = None, tasks_fd: int | None = None
+) -> dict:
     """record_of() for a task under ROOT: its state.json (or the rebuilt fold) and open runs.
 
     A task this reader cannot open carries `unreadable` (why, also noted for the
     one warning line of lookup.skipped_warning) and an empty state. The task's
     finished runs are read only for a lost run beneath them (fold.with_unfinished).
-    `silences`: whether ROOT/silences is there, for a caller asking of every task
-    (notes.operator_notes).
+    `silences` and `tasks_fd`, for a caller asking of every task: whether ROOT/silences
+    is there (notes.operator_notes), ROOT/tasks opened once (lookup.open_tasks).
     """
     path = task_dir(root, task)
-    look = look_at_task(root, task)  # each file opened once: the usual task
+    look = look_at_task(root, task, tasks_fd)  # each file opened once: the usual task
     try:
         if look is not None and is_current(look.state, look.runs_fd):  # as read_state()
             state: dict = look.state  # type: ignore[assignment]
@@ -157,9 +163,13 @@ def task_records(root: str) -> list[dict]:
     and a retired task, as lookup.task_names skips it). Each task's retirement is looked
     at once, by its record (notes.operator_notes), and what holds for all of them once."""
     silences = os.path.isdir(os.path.join(root, SILENCES))
-    records = (
-        task_record(root, task, silences=silences) for task in task_names(root, retired=True)
-    )
+    names = task_names(root, retired=True)
+    tasks_fd = open_tasks(root)
+    try:
+        records = [task_record(root, t, silences=silences, tasks_fd=tasks_fd) for t in names]
+    finally:
+        if tasks_fd is not None:
+            os.close(tasks_fd)
     # A gathered copy's retirement is its host's to show, not to hide (task_names).
     return [r for r in records if r.get("retired") is None or GATHERED in r["task"]]
 
