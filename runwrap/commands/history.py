@@ -120,12 +120,13 @@ def _newest_first(
     means reading on, to every run if need be: slower, never wrong.
     """
     last = _last_seq(root, task)  # after listing the run ids: each one's seq is at most this
+    task_path = task_dir(root, task)
     found: list[tuple[tuple[int, str], object]] = []
     seen: dict[int, bool] = {}  # seq -> wanted
     frontier = None if last is None else last + 1  # every seq from frontier to last is seen
     counted = 0  # wanted runs at the frontier or above
     for run_id, manifest in read_runs(root, task, reversed(run_ids)):
-        judge_run(manifest, task_dir(root, task), run_id)
+        judge_run(manifest, task_path, run_id)
         key = order_key({"seq": manifest.get("seq"), "run_id": run_id})
         take = wanted(run_id, manifest)
         if take:
@@ -210,9 +211,21 @@ def _started(ts: float | None, now: float) -> str:
         local = time.localtime(ts)
     except (OverflowError, OSError, ValueError):
         return "-"
-    if local.tm_year == time.localtime(now).tm_year:
+    if local.tm_year == _year_of(now):
         return time.strftime("%b %d %H:%M", local)
     return time.strftime("%Y %b %d %H:%M", local)
+
+
+_this_year: tuple[float, object, int] = (float("nan"), None, 0)
+
+
+def _year_of(now: float) -> int:
+    """The local year of `now`, worked out once per `now` and zone: a history shows
+    thousands of rows, all against one `now` (as display._same_day)."""
+    global _this_year
+    if _this_year[0] != now or _this_year[1] is not time.tzname:
+        _this_year = (now, time.tzname, time.localtime(now).tm_year)
+    return _this_year[2]
 
 
 def _row(run_id: str, m: dict, started: float | None, now: float) -> list[str]:

@@ -203,12 +203,18 @@ def read_fd(fd: int, limit: int, where: str) -> bytes:
 
 def read_json_below(root: str, *parts: str) -> object:
     """A JSON file below ROOT/tasks, parsed; FileNotFoundError if missing, else Unreadable."""
-    return _load_json(open_regular(root, *parts), root, parts)
+    dir_fd = open_below(root, parts[:-1])
+    try:
+        fd = _open_at(dir_fd, parts[-1], _FILE, root, parts)
+    finally:
+        os.close(dir_fd)
+    return _load_json(fd, root, parts)
 
 
 def _load_json(fd: int, root: str, parts: tuple[str, ...]) -> object:
-    """The JSON in an open regular file (closed here); `parts` name it in errors (the name
-    is built only then: a history reads thousands of files)."""
+    """The JSON in a file opened by _open_at (closed here); `parts` name it in errors (the
+    name is built only then: a history reads thousands of files). Its one fstat (read_fd)
+    tells a regular file, as _regular_at's would: a JSON file is not looked at twice."""
     try:
         return parse(_read_fd(fd, MAX_JSON))
     except OSError as e:
@@ -498,7 +504,7 @@ def read_runs(root: str, task: str, run_ids: Iterable[str]) -> Iterator[tuple[st
             try:
                 run_fd = _open_at(runs_fd, run_id, _DIR | os.O_NOFOLLOW, root, parts)
                 try:
-                    fd = _regular_at(run_fd, MANIFEST, root, (*parts, MANIFEST))
+                    fd = _open_at(run_fd, MANIFEST, _FILE, root, (*parts, MANIFEST))
                 finally:
                     os.close(run_fd)
                 value = _load_json(fd, root, (*parts, MANIFEST))
