@@ -432,7 +432,7 @@ def _final_manifest(
             manifest["stopped_by"] = note
             said = f": {note['reason']}" if note["reason"] else ""
             # A kill that found no job running (runwrap waiting to retry) says so.
-            when = " between retries" if (outcome.reason or "").endswith("between retries") else ""
+            when = f" {outcome.stopped_when}" if outcome.stopped_when else ""
             manifest["reason"] = f"killed by {note['by']}{when}{said}"
     return manifest, outcome
 

@@ -25,7 +25,6 @@ import os
 import time
 
 from runwrap.redact import for_config
-from runwrap.store.feedbacklog import FeedbackReader
 from runwrap.store.layout import FEEDBACK
 from runwrap.store.liveness import liveness
 from runwrap.store.manifest import write_manifest
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     from runwrap.run.lock import TaskLock
     from runwrap.run.outputcap import CappedLog
     from runwrap.settings import RunOptions
+    from runwrap.store.feedbacklog import FeedbackReader
 
 
 class Heartbeat:
@@ -58,7 +58,8 @@ class Heartbeat:
         self.logs = logs
         self.heartbeat_timeout = opts.heartbeat_timeout
         self.heartbeat_on_output = opts.heartbeat_on_output
-        self.feedback = FeedbackReader(os.path.join(run_path, FEEDBACK))
+        self._feedback_path = os.path.join(run_path, FEEDBACK)
+        self.feedback: FeedbackReader | None = None  # made when the job first writes one
         self._fed: dict = {}  # the feedback values as read, before redaction
         self.redactor = for_config(opts.config_data)
         # Sub-second heartbeat limits need finer ticks; otherwise once a second is plenty.
@@ -118,6 +119,14 @@ class Heartbeat:
         return not self.lease_lost
 
     def _read_feedback(self, now: float) -> None:
+        if self.feedback is None:
+            # Most jobs never write a feedback file: its reader's module is imported only
+            # once one appears, off runwrap's start-up path.
+            if not os.path.lexists(self._feedback_path):
+                return
+            from runwrap.store.feedbacklog import FeedbackReader
+
+            self.feedback = FeedbackReader(self._feedback_path)
         if self.feedback.poll():
             self._beat(now)
         if self.feedback.values != self._fed:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 class Outcome:
     """How one attempt ended (and, for the last attempt, the run)."""
 
-    __slots__ = ("exit_code", "exit_status", "reason", "signal", "status")
+    __slots__ = ("exit_code", "exit_status", "reason", "signal", "status", "stopped_when")
 
     def __init__(
         self,
@@ -31,6 +31,7 @@ class Outcome:
         self.exit_code = exit_code  # as the OS reported them
         self.signal = signal
         self.reason = reason
+        self.stopped_when: str | None = None  # set by signalled(): no job was running
 
     @property
     def retryable(self) -> bool:
@@ -77,4 +78,6 @@ def from_spawn_error(error: SpawnError) -> Outcome:
 def signalled(received: int, when: str) -> Outcome:
     """The outcome of a run stopped by a signal to runwrap `when` no job was running."""
     reason = f"stopped: runwrap received {sig.name(received)} {when}"
-    return Outcome(KILLED, ExitCode.SIGNAL_BASE + received, reason=reason)
+    outcome = Outcome(KILLED, ExitCode.SIGNAL_BASE + received, reason=reason)
+    outcome.stopped_when = when
+    return outcome

@@ -15,7 +15,6 @@ import time
 
 from runwrap.run import contain
 from runwrap.run.record import record_run
-from runwrap.store.hosts import lease_lapsed
 from runwrap.store.layout import NEW_PREFIX, remove_tree, task_runs_dir
 from runwrap.store.manifest import (
     LOST,
@@ -86,7 +85,10 @@ def _orphaned(task_path: str, run_id: str, name: str, now: float) -> tuple[bool,
             return True, None
     if not isinstance(owner, dict):
         return False, None
-    # Its owner is on another host, or in another PID namespace: the lease tells.
+    # Its owner is on another host, or in another PID namespace: the lease tells
+    # (hosts.py, imported only here: the common run never needs it).
+    from runwrap.store.hosts import lease_lapsed
+
     age = marker_age(task_path, run_id, now)
     if manifest is not None and manifest.get("status") != RUNNING:
         # Final already: its owner is recording it (notices may take a while).

@@ -10,7 +10,6 @@ import os
 import time
 
 from runwrap import SCHEMA
-from runwrap.store.hosts import lease_lapsed, probed_offset
 from runwrap.store.jsonio import read_json, write_json_atomic
 from runwrap.store.layout import MANIFEST, OPEN, RUNS, RUNWRAP_FILES, is_gathered_copy
 from runwrap.store.owner import hostname, lease_expired, owner_alive
@@ -201,8 +200,13 @@ def effective_status(manifest: dict, task_path: str = "", run_id: str = "") -> s
 
             if lease_expired(owner, copy_age(task_path, mtime, time.time())):
                 return LOST
-        elif lease_lapsed(owner, mtime, os.path.join(task_path, OPEN)):
-            return LOST
+        else:
+            # Imported here: only a run whose owner this host cannot check needs it, and
+            # runwrap's start-up pays for every module on its path.
+            from runwrap.store.hosts import lease_lapsed
+
+            if lease_lapsed(owner, mtime, os.path.join(task_path, OPEN)):
+                return LOST
     return RUNNING
 
 
@@ -219,6 +223,8 @@ def lease_age(task_path: str, run_id: str, now: float | None = None) -> float | 
         from runwrap.store.gathered import copy_age
 
         return copy_age(task_path, mtime, now)
+    from runwrap.store.hosts import probed_offset
+
     # Less this reader's lead on the storage's clock, where a verdict measured it (hosts.py).
     return max(0.0, now - probed_offset() - mtime)
 

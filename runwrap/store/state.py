@@ -157,8 +157,11 @@ def read_state(task_path: str) -> dict:
     value = read_json(state_path(task_path))
     if _current(task_path, value):
         return value
-    if is_gathered_copy(task_path):
-        return rebuild_state(task_path)  # rsync's to write: no lock file, no cache made here
+    if is_gathered_copy(task_path) or _newer(value):
+        # rsync's to write (no lock file, no cache made here); or a newer version's
+        # (a fleet upgraded host by host), left to it: written over, it would fold every
+        # task again after each of our reads.
+        return rebuild_state(task_path)
     try:
         fd = _lock(task_path)
     except OSError:  # another user's ROOT, read-only: rebuilt in memory each time
@@ -167,6 +170,8 @@ def read_state(task_path: str) -> dict:
         value = read_json(state_path(task_path))
         if _current(task_path, value):
             return value  # a run recorded it meanwhile
+        if _newer(value):
+            return rebuild_state(task_path)  # a newer version's, recorded meanwhile
         state = rebuild_state(task_path)
         if state:
             try:
@@ -176,6 +181,12 @@ def read_state(task_path: str) -> dict:
         return state
     finally:
         os.close(fd)
+
+
+def _newer(state: object) -> bool:
+    """A state folded by a newer version of runwrap than this one."""
+    fold = state.get("fold") if isinstance(state, dict) else None
+    return isinstance(fold, int) and not isinstance(fold, bool) and fold > FOLD
 
 
 def _current(task_path: str, state: object, runs_fd: int | None = None) -> bool:

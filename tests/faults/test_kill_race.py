@@ -58,6 +58,7 @@ def test_kill_between_two_attempts_still_reaches_runwrap(root: Root) -> None:
     assert proc.wait(timeout=30) == 128 + signal.SIGTERM
     m = root.manifest("t")
     assert m["status"] == "killed" and "between retries" in m["reason"], m
+    assert m["reason"].startswith("killed by ") and m.get("stopped_by"), m  # an operator's kill
 
 
 @pytest.mark.parametrize("signame", ["TERM", "KILL"])

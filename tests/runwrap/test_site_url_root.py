@@ -7,26 +7,10 @@ rather than one that 404s.
 
 from __future__ import annotations
 
-import pytest
-
 from helpers.receivers import Receiver
 from helpers.runs import Runwrap
 
 SITE = "https://jobs.example/dash/"
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def rw(tmp_path):
-    runwrap = Runwrap(tmp_path)
-    yield runwrap
-    runwrap.stop_all()
 
 
 def _config(rw: Runwrap, receiver: Receiver, **more: object) -> None:

@@ -59,6 +59,9 @@ def test_the_run_form_imports_nothing_heavy(root):
     # first second needs no watcher; a task with no run left open, no recovery.
     assert not {m for m in modules if m.startswith("runwrap.notify")}
     assert not {"runwrap.run.watcher", "runwrap.run.recover"} & modules
+    # A job that writes no feedback file needs no reader for one; a run whose owner
+    # this host can check needs no lease or clock-skew judgement (hosts.py).
+    assert not {"runwrap.store.feedbacklog", "runwrap.store.hosts"} & modules
 
 
 def test_sitegen_is_installed_the_same_way():

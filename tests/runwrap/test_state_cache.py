@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from runwrap.store.fold import FOLD
 from runwrap.store.state import rebuild_state
 
 from helpers.polling import wait_for
@@ -126,3 +127,22 @@ def test_a_lost_run_older_than_the_newest_finished_one_is_finalized(
     statuses = [m["status"] for m in root.manifests("t")]
     assert statuses[0] == "lost" and "running" not in statuses
     assert recorded(root, "t") == implied(root, "t")
+
+
+def test_a_newer_versions_state_is_read_around_not_written_over(root: Root) -> None:
+    """A fleet upgraded host by host shares one ROOT: a reader of this version rebuilds
+    a newer fold's state.json in memory and leaves it be, so that the newer hosts do
+    not fold every task again after each of its reads."""
+    history(root, "t", 0, 1)
+    path = root.task_dir("t") / "state.json"
+    newer = {**json.loads(path.read_text()), "fold": FOLD + 1, "added_later": {"x": 1}}
+    path.write_text(json.dumps(newer))
+    written = path.read_bytes()
+    for command in (["ls"], ["show", "t"], ["check"], ["history", "t"]):
+        result = root.run(*command, timeout=30)
+        assert "Traceback" not in result.stderr, (command, result.stderr)
+    assert " failed " in root.run("ls", "t").stdout
+    assert path.read_bytes() == written
+    # Recording a run is this version's to write: its own fold, from the manifests.
+    history(root, "t", 0)
+    assert root.state("t")["fold"] == FOLD and recorded(root, "t") == implied(root, "t")

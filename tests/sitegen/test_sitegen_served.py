@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import urllib.error
 import urllib.request
@@ -49,6 +50,18 @@ def test_nginx_serves_pages_logs_and_artifacts(served, nginx):
     assert code == 200 and json.loads(body)["tasks"]["report"]["state"] == "failing"
     assert fetch(nginx + "feed.atom")[1]["Content-Type"].startswith("application/atom+xml")
     assert fetch(nginx + "tasks/backup/badge.svg")[1]["Content-Type"].startswith("image/svg+xml")
+
+
+def test_nginx_sends_the_dashboard_and_its_json_gzipped(served, nginx):
+    """The dashboard and status.json (read every 5 s by each open dashboard) go gzipped."""
+    for path in ["status.json", "index.html"]:
+        plain = (served["out"] / path).read_bytes()
+        assert len(plain) > 1024, path  # above gzip_min_length: it would be compressed
+        request = urllib.request.Request(nginx + path, headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=10) as r:
+            encoding, body = r.headers.get("Content-Encoding"), r.read()
+        assert encoding == "gzip", (path, encoding)
+        assert gzip.decompress(body) == plain and len(body) < len(plain)
 
 
 def test_nginx_does_not_serve_the_build_cache(nginx):

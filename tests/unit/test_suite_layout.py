@@ -40,15 +40,20 @@ def _assigns(path: Path, name: str) -> bool:
     )
 
 
-def _defines_fixture(path: Path) -> bool:
-    tree = ast.parse(path.read_text(), str(path))
-    for node in tree.body:
+def _fixtures(path: Path) -> set[str]:
+    """The names of the fixtures a file defines (its own function names)."""
+    names = set()
+    for node in ast.parse(path.read_text(), str(path)).body:
         if isinstance(node, ast.FunctionDef):
             for deco in node.decorator_list:
                 target = deco.func if isinstance(deco, ast.Call) else deco
                 if ast.unparse(target) == "pytest.fixture":
-                    return True
-    return False
+                    names.add(node.name)
+    return names
+
+
+def _defines_fixture(path: Path) -> bool:
+    return bool(_fixtures(path))
 
 
 def test_the_only_conftest_is_the_suite_s_own() -> None:
@@ -75,6 +80,15 @@ def test_every_helper_module_with_fixtures_is_registered_once() -> None:
     with_fixtures = sorted(f"helpers.{p.stem}" for p in HELPERS.glob("*.py") if _defines_fixture(p))
     assert sorted(registered) == with_fixtures
     assert len(set(registered)) == len(registered)
+
+
+def test_no_test_module_redefines_a_shared_fixture() -> None:
+    """A copy of `rw` or `receiver` in a test file hides the shared one and drifts from it."""
+    shared = set().union(*(_fixtures(p) for p in HELPERS.glob("*.py")))
+    again = {
+        p.relative_to(TESTS).as_posix(): sorted(_fixtures(p) & shared) for p in _test_modules()
+    }
+    assert {path: names for path, names in again.items() if names} == {}
 
 
 def test_tests_import_shared_code_from_helpers_only() -> None:
