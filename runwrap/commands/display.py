@@ -12,7 +12,6 @@ import sys
 import time
 
 from runwrap.timefmt import parse_iso
-from runwrap.units import format_duration, format_size
 
 
 def number(value: object) -> float | None:
@@ -24,6 +23,20 @@ def number(value: object) -> float | None:
     except OverflowError:
         return None
     return value if _finite(value) else None
+
+
+def _duration_words(seconds: float) -> str:
+    """'3 min 5 s' (runwrap/units.py, loaded at the first one: ls's 80 columns show none)."""
+    from runwrap.units import format_duration
+
+    return format_duration(seconds)
+
+
+def _size_words(size: int) -> str:
+    """'1.5 MiB' (runwrap/units.py, loaded at the first one)."""
+    from runwrap.units import format_size
+
+    return format_size(size)
 
 
 def _finite(value: float) -> bool:
@@ -47,7 +60,7 @@ def when(iso_text: object, now: float) -> str:
     except (OverflowError, OSError, ValueError):  # a year the C library cannot show
         return "-"
     absolute = time.strftime("%H:%M:%S" if _same_day(local, now) else "%Y-%m-%d %H:%M", local)
-    return f"{format_duration(max(0.0, now - ts))} ago ({absolute})"
+    return f"{_duration_words(max(0.0, now - ts))} ago ({absolute})"
 
 
 _today: tuple[float, object, tuple[int, ...]] = (float("nan"), None, ())
@@ -77,8 +90,8 @@ def due(ts: float | None, now: float) -> str:
     if ts is None:
         return "-"
     if ts >= now:
-        return f"in {format_duration(ts - now)} ({clock(ts, now)})"
-    return f"{format_duration(now - ts)} ago ({clock(ts, now)})"
+        return f"in {_duration_words(ts - now)} ({clock(ts, now)})"
+    return f"{_duration_words(now - ts)} ago ({clock(ts, now)})"
 
 
 def late_text(lateness, now: float) -> str:
@@ -211,19 +224,19 @@ def fit(rows: list[list[str]], width: int | None, shrink: tuple[tuple[int, int],
 def age(iso_text: object, now: float) -> str:
     """How long ago: 3 min 5 s."""
     ts = _timestamp(iso_text)
-    return "-" if ts is None else format_duration(max(0.0, now - ts))
+    return "-" if ts is None else _duration_words(max(0.0, now - ts))
 
 
 def duration(seconds: object) -> str:
     """A duration in seconds from a file (3 min 5 s); '-' if it is not a number."""
     value = number(seconds)
-    return "-" if value is None else clean(format_duration(value), 20)
+    return "-" if value is None else clean(_duration_words(value), 20)
 
 
 def size(count: object) -> str:
     """A byte count from a file, short (1.5 KiB); '-' if it is not a count."""
     value = number(count)
-    return "-" if value is None or value < 0 else clean(format_size(int(value)), 20)
+    return "-" if value is None or value < 0 else clean(_size_words(int(value)), 20)
 
 
 def cell(value: object, width: int = 40) -> str:

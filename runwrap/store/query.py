@@ -307,6 +307,9 @@ def _newest(state: dict, unfinished: list[dict], key: str, kept: str) -> object:
     """A field of the task's newest run by seq (its labels, its host): an unfinished
     one newer than the state's newest (a task's first run, still going), else what the
     state keeps of it (`kept`)."""
+    if not unfinished:  # the usual task: nothing running or lost
+        value = state.get(kept)
+        return value if isinstance(value, (dict, str)) else None
     newer = [m for m in unfinished if order_key(m) > state_key(state)]
     value = max(newer, key=order_key).get(key) if newer else state.get(kept)
     return value if isinstance(value, (dict, str)) else None
