@@ -14,6 +14,7 @@ tasks whole, so OUT ends up as a full build would make it.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -130,6 +131,7 @@ class Site:
         stats = BuildStats(full=summary is None)
         self._seen = set()
         if summary is None:
+            gc.enable()  # off for a one-shot update (cli.py): a full build makes every page
             self.cache.clear()
             summary = {}
             self.out.copy_static()
