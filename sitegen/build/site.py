@@ -87,7 +87,7 @@ class Site:
         self.stamp: dict | None = None  # what the last complete update began from (stamp.py)
         self.late = LateView()  # lateness changes with the clock: asked on every update
         # Warnings about lasting conditions are given once: those given already (kept
-        # in summary.json for the next process), and those still due this update.
+        # in summary.pack for the next process), and those still due this update.
         self._warned: set[str] = set()
         self._seen: set[str] = set()
 

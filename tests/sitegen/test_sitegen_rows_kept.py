@@ -1,4 +1,4 @@
-"""The dashboard's rows kept in the build cache (sitegen/render/fragments.py, cache.py rows.json):
+"""The dashboard's rows kept in the build cache (sitegen/render/fragments.py, cache.py rows.pack):
 a one-shot update after one run takes the other tasks' rows as the last process
 rendered them, and only when they were rendered from what it loaded."""
 
@@ -7,9 +7,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sitegen.build.cache import unpack
+
 from helpers.sites import ENV, sitegen, snapshot, write_run
 
 MARK = "<!-- kept row -->"
+
+
+def read_cache(path: Path) -> dict:
+    """A cache file's data (packed, or JSON as these tests write it back)."""
+    return unpack(path.read_bytes())[0]  # type: ignore[return-value]
 
 
 def build(root: Path, out: Path, env: dict | None = None) -> None:
@@ -19,8 +26,8 @@ def build(root: Path, out: Path, env: dict | None = None) -> None:
 
 def mark_kept_rows(out: Path) -> None:
     """Tag every row the cache keeps: a row taken from it shows the tag on the page."""
-    path = out / ".sitegen" / "rows.json"
-    data = json.loads(path.read_text())
+    path = out / ".sitegen" / "rows.pack"
+    data = read_cache(path)
     for rec in data["rows"].values():
         rec[3] += MARK
     path.write_text(json.dumps(data))
@@ -41,8 +48,8 @@ def test_a_one_shot_update_takes_the_rows_of_unchanged_tasks_and_equals_a_full_b
 ):
     three_tasks(run_root)
     build(run_root, out)
-    summary = json.loads((out / ".sitegen" / "summary.json").read_text())
-    rows = json.loads((out / ".sitegen" / "rows.json").read_text())
+    summary = read_cache(out / ".sitegen" / "summary.pack")
+    rows = read_cache(out / ".sitegen" / "rows.pack")
     assert summary["rows"] == rows["token"] and set(rows["rows"]) == {"alpha", "beta", "gamma"}
     mark_kept_rows(out)
     write_run(run_root, "alpha", 3, "failed")  # a minute after the newest: the same day
@@ -64,8 +71,8 @@ def test_kept_rows_are_not_taken_in_another_time_zone_or_with_other_summaries(ru
     build(run_root, out, env={**ENV, "TZ": "Asia/Tokyo"})
     assert tagged(out) == 0  # rendered in another zone: none taken
     mark_kept_rows(out)
-    path = out / ".sitegen" / "summary.json"
-    summary = json.loads(path.read_text())
+    path = out / ".sitegen" / "summary.pack"
+    summary = read_cache(path)
     summary["rows"] = "0" * 16  # summaries saved with other rows (a crash between the two)
     path.write_text(json.dumps(summary))
     write_run(run_root, "alpha", 4, "success")
@@ -79,8 +86,8 @@ LANE_MARK = "<!-- kept lane -->"
 def test_a_one_shot_update_takes_the_timeline_lanes_of_unchanged_tasks(run_root, out, tmp_path):
     three_tasks(run_root)
     build(run_root, out)
-    path = out / ".sitegen" / "rows.json"
-    data = json.loads(path.read_text())
+    path = out / ".sitegen" / "rows.pack"
+    data = read_cache(path)
     assert set(data["lanes"]) == {"alpha", "beta", "gamma"}
     for views in data["lanes"].values():
         for items in views.values():

@@ -52,7 +52,7 @@ def test_nginx_serves_pages_logs_and_artifacts(served, nginx):
 
 
 def test_nginx_does_not_serve_the_build_cache(nginx):
-    assert fetch(nginx + ".sitegen/summary.json")[0] == 404
+    assert fetch(nginx + ".sitegen/summary.pack")[0] == 404
 
 
 def _console_errors(driver) -> list[dict]:
