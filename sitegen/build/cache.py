@@ -28,11 +28,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import marshal
 import os
 import shutil
 import stat
-import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -41,6 +39,7 @@ from runwrap.store import siteurls
 from runwrap.store.jsonio import Unreadable, dumps, parse, read_bytes_at, read_json_at
 from sitegen.build.records import RunRecord, TaskEntry, runs_from_json, runs_to_json
 from sitegen.config import SiteConfig
+from sitegen.publish.packed import pack, unpack
 from sitegen.publish.scratch import Scratch, unlink
 from sitegen.read.sigs import tree_files
 
@@ -262,8 +261,8 @@ class Cache:
     def clear(self) -> None:
         """Forget every run (a full build follows); compiled templates stay."""
         self.rows_token = None
-        names = ("tasks", "summary.pack", "dirty.json", "rows.pack", "metrics.json")
-        for name in (*names, "summary.json", "rows.json"):  # the last two: before packing
+        names = ("tasks", "summary.pack", "dirty.json", "rows.pack", "metrics.pack")
+        for name in (*names, "summary.json", "rows.json", "metrics.json"):  # before packing
             _remove(os.path.join(self.dir, name))
 
     # -- the journal -------------------------------------------------------------
@@ -323,39 +322,6 @@ def _is_sealed(raw: bytes) -> bool:
     tail = raw[-_SEAL_LEN:]
     digest = hashlib.sha1(raw[:-_SEAL_LEN]).hexdigest().encode()
     return tail.startswith(_SEAL) and tail[len(_SEAL) : len(_SEAL) + 40] == digest
-
-
-# A packed cache file: this header (the Python version whose marshal wrote it), the
-# SHA-1 of the payload, and the payload, marshal's dump of plain data (dicts, lists,
-# strings, numbers). Only sitegen writes OUT/.sitegen (as Jinja's compiled templates
-# there, which are marshal too); the digest keeps a file cut short or damaged from
-# being taken, and another Python's file is rebuilt, not read.
-_PACKED = b"\0sitegen packed cache, python %d.%d\n" % sys.version_info[:2]
-_PACKED_HEAD = b"\0sitegen packed cache"
-
-
-def pack(value: object) -> bytes:
-    """A cache file's bytes for `value` (unpack() reads them back)."""
-    payload = marshal.dumps(value)
-    return _PACKED + hashlib.sha1(payload).digest() + payload
-
-
-def unpack(raw: bytes) -> tuple[object, bool]:
-    """(value, True) from pack()'s bytes; (value, False) from JSON (a cache file written
-    by hand: its records are checked); (None, False) for another Python's packed file.
-    Unreadable for anything else."""
-    if not raw.startswith(_PACKED_HEAD):
-        return parse(raw), False
-    if not raw.startswith(_PACKED):
-        return None, False  # packed by another Python's marshal: rebuilt
-    at = len(_PACKED) + 20
-    payload = raw[at:]
-    if len(raw) < at or hashlib.sha1(payload).digest() != raw[len(_PACKED) : at]:
-        raise Unreadable("its digest does not match (cut off, or changed)")
-    try:
-        return marshal.loads(payload), True
-    except (ValueError, EOFError, TypeError):
-        raise Unreadable("not what sitegen packed") from None
 
 
 def _zone() -> list:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from runwrap.store.jsonio import Unreadable
-from sitegen.build.cache import unpack
 from sitegen.build.site import Site
+from sitegen.publish.packed import unpack
 
 from helpers.sites import site_config, snapshot, write_run
 

@@ -25,8 +25,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from sitegen.build.cache import unpack
 from sitegen.build.site import Site
+from sitegen.publish.packed import unpack
 
 from helpers.polling import removed, wait_for
 from helpers.runs import BIN

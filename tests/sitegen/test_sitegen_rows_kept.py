@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sitegen.build.cache import unpack
+from sitegen.publish.packed import unpack
 
 from helpers.sites import ENV, sitegen, snapshot, write_run
 
