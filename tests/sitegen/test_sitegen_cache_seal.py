@@ -99,7 +99,13 @@ def test_a_new_process_writes_back_the_cache_a_full_build_writes(run_root, out, 
     def cache(site: Path, name: str) -> dict:
         return read_cache(site / ".sitegen" / name)
 
+    def lanes(site: Path) -> dict:
+        """The lanes' markup, without their rects as placed: a lane placed for an earlier
+        window that still holds is kept (timeline.py), a full build places it now."""
+        saved = cache(site, "rows.pack")["lanes"]
+        return {t: {v: i for v, i in views.items() if v != "placed"} for t, views in saved.items()}
+
     assert cache(out, "summary.pack")["tasks"] == cache(full, "summary.pack")["tasks"]
-    for part in ("rows", "lanes"):
-        assert cache(out, "rows.pack")[part] == cache(full, "rows.pack")[part]
+    assert cache(out, "rows.pack")["rows"] == cache(full, "rows.pack")["rows"]
+    assert lanes(out) == lanes(full)
     assert snapshot(out) == snapshot(full)

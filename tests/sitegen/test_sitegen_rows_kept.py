@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from sitegen.publish.packed import unpack
 
 from helpers.sites import ENV, sitegen, snapshot, write_run
@@ -83,25 +85,71 @@ def test_kept_rows_are_not_taken_in_another_time_zone_or_with_other_summaries(ru
 LANE_MARK = "<!-- kept lane -->"
 
 
-def test_a_one_shot_update_takes_the_timeline_lanes_of_unchanged_tasks(run_root, out, tmp_path):
-    three_tasks(run_root)
-    build(run_root, out)
+def mark_lanes(out: Path, items: bool = True, placed: bool = True) -> None:
+    """Tag the kept lanes' bars: their prepared markup (`items`, drawn when a lane is
+    placed again) and their rects as last placed (`placed`, drawn while they hold)."""
     path = out / ".sitegen" / "rows.pack"
     data = read_cache(path)
-    assert set(data["lanes"]) == {"alpha", "beta", "gamma"}
     for views in data["lanes"].values():
-        for items in views.values():
-            for item in items:
-                item[2] += LANE_MARK  # after a bar's markup: shows once per bar drawn
+        for view, kept in views.items():
+            if view == "placed":
+                for state in kept.values() if placed else ():
+                    state[5] = state[5].replace("</rect>", "</rect>" + LANE_MARK)
+                continue
+            for item in kept if items else ():
+                item[2] = item[2].replace("</rect>", "</rect>" + LANE_MARK)
     path.write_text(json.dumps(data))
+
+
+def marked_lanes(page: str) -> list[str]:
+    """The bars drawn with a tag, each as its <rect ...> markup."""
+    return [part.rsplit("<rect", 1)[-1] for part in page.split(LANE_MARK)[:-1]]
+
+
+@pytest.mark.parametrize("part", ["items", "placed"])
+def test_a_one_shot_update_takes_the_timeline_lanes_of_unchanged_tasks(
+    run_root, out, tmp_path, part
+):
+    three_tasks(run_root)
+    build(run_root, out)
+    data = read_cache(out / ".sitegen" / "rows.pack")
+    assert set(data["lanes"]) == {"alpha", "beta", "gamma"}
+    assert all(set(lanes["placed"]) == {"hour"} for lanes in data["lanes"].values())
+    # The rects as placed hold for the next window: taken as they are (`placed`); without
+    # them (`items`: the placed rects left out) the lanes are placed from their items.
+    mark_lanes(out, items=part == "items", placed=part == "placed")
+    if part == "items":
+        data = read_cache(out / ".sitegen" / "rows.pack")
+        for lanes in data["lanes"].values():
+            del lanes["placed"]
+        (out / ".sitegen" / "rows.pack").write_text(json.dumps(data))
     write_run(run_root, "alpha", 3, "failed")  # alpha's bars change, the others' stay
     build(run_root, out)
     page = (out / "index.html").read_text()
     # beta's and gamma's bars as the cache kept them; alpha's drawn again
-    bars = [part.rsplit("<rect", 1)[-1] for part in page.split(LANE_MARK)[:-1]]
+    bars = marked_lanes(page)
     assert bars and all("beta" in bar or "gamma" in bar for bar in bars), bars
     assert any("beta" in bar for bar in bars) and any("gamma" in bar for bar in bars)
     (out / "index.html").write_text(page.replace(LANE_MARK, ""))
+    full = tmp_path / "full"
+    build(run_root, full)
+    assert snapshot(out) == snapshot(full)
+
+
+def test_kept_rects_are_placed_again_once_a_bar_leaves_the_window(run_root, out, tmp_path):
+    for task in ("alpha", "beta"):
+        for n in (0, 1, 2, 600):  # the last 10 hours later: the 24-hour view
+            write_run(run_root, task, n)
+    build(run_root, out)
+    assert all(
+        set(lanes["placed"]) == {"day"}
+        for lanes in read_cache(out / ".sitegen" / "rows.pack")["lanes"].values()
+    )
+    mark_lanes(out, items=False)
+    write_run(run_root, "alpha", 24 * 60 + 5)  # beta's first bars leave the 24 hours
+    build(run_root, out)
+    page = (out / "index.html").read_text()
+    assert marked_lanes(page) == []  # every lane placed again, none as it was kept
     full = tmp_path / "full"
     build(run_root, full)
     assert snapshot(out) == snapshot(full)
