@@ -214,7 +214,7 @@ def _view(summaries: list[dict], view: str, anchor: int, memo: dict) -> dict:
                 kept = memo[key] = [shown, _prepare(s["name"], source, shown), None, None]
             placed = kept[2]
             if placed is None or not placed.holds(anchor):
-                placed = kept[2] = _Placed(kept[1], anchor, span, min_w)
+                placed = kept[2] = _Placed(_prepared(kept), anchor, span, min_w)
             lanes.append(placed.lane(s["name"], anchor, source == "day", host))
     return {"view": view, "span": span, "lanes": lanes, "ticks": TICKS[view]}
 
@@ -242,7 +242,7 @@ def saved_lanes(memo: dict) -> dict[str, dict[str, list]]:
         if host is not None:
             continue  # a task's lane per host (several hosts run it): made again
         if kept[3] is None:  # made once a lane: a watching sitegen saves on every update
-            kept[3] = [list(item[3:]) for item in kept[1]]
+            kept[3] = [list(item[3:]) for item in _prepared(kept)]
         lanes = saved.setdefault(task, {})
         lanes[view] = kept[3]
         if kept[2] is not None:
@@ -268,9 +268,19 @@ def adopt_lanes(memo: dict, task: str, summary: dict, saved: object) -> None:
             or not all(type(i) is list and len(i) == 3 for i in items)
         ):
             continue
-        prepared = [(bar, _height(bar["status"]), None, *item) for bar, item in zip(bars, items)]
-        restored = _Placed.restored(prepared, view, placed.get(view))
-        memo[(view, task, None)] = [bars, prepared, restored, items]
+        kept = [bars, None, None, items]  # prepared from them when placed (_prepared)
+        kept[2] = _Placed.restored(kept, view, placed.get(view))
+        memo[(view, task, None)] = kept
+
+
+def _prepared(kept: list) -> list[tuple]:
+    """A memo entry's prepared bars (_prepare()'s), made from its saved items for a lane
+    the build cache kept (adopt_lanes): only when the lane is placed again, or a theme
+    reads its bars."""
+    if kept[1] is None:
+        bars, items = kept[0], kept[3]
+        kept[1] = [(bar, _height(bar["status"]), None, *item) for bar, item in zip(bars, items)]
+    return kept[1]
 
 
 def _height(status: str) -> int:
@@ -312,10 +322,17 @@ class _Placed:
     update after one run places again only the lanes whose window no longer holds."""
 
     def __init__(
-        self, prepared: list[tuple], anchor: int, span: int, min_w: float, state: list | None = None
+        self,
+        prepared: list[tuple] | list,
+        anchor: int,
+        span: int,
+        min_w: float,
+        state: list | None = None,
     ) -> None:
+        # `prepared`: the bars, or for restored rects the memo entry they come from
         self.prepared, self.span, self.min_w = prepared, span, min_w
         self._shown: list | None = None
+        self._restored = state is not None
         if state is not None:  # restored(): as an earlier process placed them
             self.origin, self.anchor, self.running, self.hidden_end, self.shown_end = state[:5]
             self.svg, self.count = state[5], state[6]
@@ -334,7 +351,7 @@ class _Placed:
         self.hidden_end = -math.inf  # the window's start may move on up to shown_end,
         self.shown_end = math.inf  # and back down past hidden_end: the same bars show
         shown, svg = [], []
-        for item in self.prepared:
+        for item in _prepared(self.prepared) if self._restored else self.prepared:
             bar = item[0]
             end = bar["end"]
             if end is None:
@@ -367,8 +384,9 @@ class _Placed:
         ]
 
     @classmethod
-    def restored(cls, prepared: list[tuple], view: str, state: object) -> _Placed | None:
-        """A lane's rects as state() kept them (for `prepared`, the same bars), or None."""
+    def restored(cls, kept: list, view: str, state: object) -> _Placed | None:
+        """A lane's rects as state() kept them, for the bars of the memo entry `kept`
+        (adopt_lanes), or None."""
         if not (
             type(state) is list
             and len(state) == 7
@@ -381,9 +399,9 @@ class _Placed:
         ):
             return None
         span = SHOWN_SPAN_S[view]
-        if state[0] != max((item[0]["start"] for item in prepared), default=0):
+        if state[0] != max((bar["start"] for bar in kept[0]), default=0):
             return None  # not these bars' origin
-        return cls(prepared, state[1], span, span / MIN_WIDTH, state)
+        return cls(kept, state[1], span, span / MIN_WIDTH, state)
 
     def holds(self, anchor: int) -> bool:
         """Whether these rects are the lane's in the window that ends at `anchor`."""

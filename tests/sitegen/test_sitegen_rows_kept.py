@@ -153,3 +153,30 @@ def test_kept_rects_are_placed_again_once_a_bar_leaves_the_window(run_root, out,
     full = tmp_path / "full"
     build(run_root, full)
     assert snapshot(out) == snapshot(full)
+
+
+def test_a_theme_reading_the_bars_of_kept_lanes_gets_what_a_full_build_gives(
+    run_root, out, tmp_path
+):
+    # Kept rects are markup only; a theme that reads a lane's bars as data (docs/sitegen.md)
+    # gets them made again from the kept items, as a full build makes them.
+    theme = tmp_path / "bars-theme"
+    (theme / "templates").mkdir(parents=True)
+    (theme / "templates" / "dashboard.html").write_text(
+        "{% for v in timeline.views %}{% for lane in v.lanes %}{{ lane.name }} "
+        "{{ lane.bars|length }}:{% for b in lane.bars %}{{ b.id }},{{ b.x }},{{ b.w }},"
+        "{{ b.h }},{{ b.title }};{% endfor %}\n{% endfor %}{% endfor %}"
+    )
+    three_tasks(run_root)
+    args = ("--theme", str(theme), "-q")
+    assert sitegen("--root", str(run_root), "--out", str(out), *args).returncode == 0
+    placed = read_cache(out / ".sitegen" / "rows.pack")["lanes"]["beta"]["placed"]
+    write_run(run_root, "alpha", 3, "failed")
+    assert sitegen("--root", str(run_root), "--out", str(out), *args).returncode == 0
+    kept = read_cache(out / ".sitegen" / "rows.pack")["lanes"]["beta"]["placed"]
+    assert kept == placed  # beta's rects as the first process placed them
+    full = tmp_path / "full"
+    assert sitegen("--root", str(run_root), "--out", str(full), *args).returncode == 0
+    page = (out / "index.html").read_text()
+    assert "beta 3:" in page and ",6," in page  # bars with their x, w, height and title
+    assert page == (full / "index.html").read_text()
