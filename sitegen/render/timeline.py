@@ -520,12 +520,16 @@ def dashboard(summaries: list[dict], memo: dict | None = None) -> dict:
     anchor = max(ends) if ends else int(parse_iso(f"{max(days_seen)}T00:00:00.000Z") or 0)
     last_day = (iso(anchor) or "")[:10]
     names = {s["name"] for s in summaries}
-    for key in [k for k in memo if k[1] not in names]:
-        del memo[key]  # a task gone
+    views = _views_for(summaries, anchor)
+    # A task gone, or a view not drawn now: its lanes were not made again from the bars
+    # of now, so they are not kept (the build cache would save them with those bars, and
+    # a later process, drawing that view again, would take them).
+    for key in [k for k in memo if k[1] not in names or k[0] not in views]:
+        del memo[key]
     return {
         "timeline": {
             "anchor": iso(anchor),
-            "views": [_view(summaries, v, anchor, memo) for v in _views_for(summaries, anchor)],
+            "views": [_view(summaries, v, anchor, memo) for v in views],
         },
         "calendars": Calendars(summaries, last_day),
         "calendar_end": last_day,

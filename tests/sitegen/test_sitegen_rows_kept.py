@@ -5,6 +5,7 @@ rendered them, and only when they were rendered from what it loaded."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,25 @@ def test_a_theme_reading_the_bars_of_kept_lanes_gets_what_a_full_build_gives(
     page = (out / "index.html").read_text()
     assert "beta 3:" in page and ",6," in page  # bars with their x, w, height and title
     assert page == (full / "index.html").read_text()
+
+
+def test_lanes_of_a_view_not_drawn_are_not_kept_for_when_it_is_drawn_again(run_root, out, tmp_path):
+    # The hour view's lanes, kept from a first process, must not come back after the
+    # task's bars changed while only the 24-hour view was drawn (the same number of bars:
+    # the build cache takes a lane whose items fit its bars).
+    ids = {}
+    for task in ("alpha", "beta"):
+        for n, status in ((0, "success"), (20, "failed"), (40, "success")):
+            ids[task, n] = write_run(run_root, task, n, status)
+    build(run_root, out)  # the last hour: the hour view
+    late = write_run(run_root, "beta", 120)  # two hours on: the 24-hour view
+    shutil.rmtree(run_root / "tasks" / "alpha" / "runs" / ids["alpha", 40])
+    write_run(run_root, "alpha", 41, "failed")  # alpha: three bars still, not the same
+    build(run_root, out)
+    assert 'class="timeline tl-day"' in (out / "index.html").read_text()
+    shutil.rmtree(run_root / "tasks" / "beta" / "runs" / late)  # back within the hour
+    build(run_root, out)
+    assert 'class="timeline tl-hour"' in (out / "index.html").read_text()
+    full = tmp_path / "full"
+    build(run_root, full)
+    assert snapshot(out) == snapshot(full)
