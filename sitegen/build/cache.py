@@ -1,14 +1,15 @@
 """The build cache in OUT/.sitegen: what each page was built from, so updates stay small.
 
 summary.pack holds, per task, the dashboard summary, the signature of its
-runs/ directory and the runs not yet settled; tasks/<task>.json holds every
+runs/ directory and the runs not yet settled; tasks/<task>.pack holds every
 run's summary and manifest signature. Both are rebuilt from ROOT whenever
 missing, unreadable (a warning says so) or written by another version,
 theme or configuration.
 
 summary.pack and rows.pack are read and written whole by every update, a
 one-shot update after one run too (about 3 MB at 100 tasks run every 5
-minutes): sitegen writes them packed (pack(): marshal, with a digest), which
+minutes), and a task's cache by every update of the task (a record a run):
+sitegen writes them packed (publish/packed.py: marshal, with a digest), which
 loads two to three times faster than JSON and is written ten times faster.
 A packed file that reads back with its digest is taken as sitegen wrote it;
 one in JSON (written by hand, say) is read too, and checked record by record.
@@ -36,7 +37,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from runwrap.store import siteurls
-from runwrap.store.jsonio import Unreadable, dumps, parse, read_bytes_at, read_json_at
+from runwrap.store.jsonio import Unreadable, dumps, read_bytes_at, read_json_at
 from sitegen.build.records import RunRecord, TaskEntry, runs_from_json, runs_to_json
 from sitegen.config import SiteConfig
 from sitegen.publish.packed import pack, unpack
@@ -96,28 +97,6 @@ class Cache:
         self.fp = fp
         self.scratch = scratch
         self.rows_token: str | None = None  # the rows.pack saved with summary.pack
-
-    def _load(self, path: str) -> dict | None:
-        """A cache file written for this fingerprint, or None (a warning if it is unreadable)."""
-        return self._load_sealed(path)[0]
-
-    def _load_sealed(self, path: str) -> tuple[dict | None, str | None]:
-        """_load(), and the file's text if it is sealed as sitegen wrote it (_sealed())."""
-        try:
-            raw = read_bytes_at(path, limit=CACHE_MAX)
-            data = None if raw is None else parse(raw)
-        except Unreadable as e:
-            log.warning("the build cache %s is unreadable (%s): rebuilding", path, e)
-            return None, None
-        if data is None:
-            return None, None
-        if type(data) is not dict or type(data.get("fingerprint")) is not str:
-            log.warning("the build cache %s is not sitegen's: rebuilding", path)
-            return None, None
-        if data["fingerprint"] != self.fp:
-            return None, None
-        sealed = _is_sealed(raw)  # type: ignore[arg-type]
-        return data, raw.decode("utf-8", "surrogateescape") if sealed else None  # type: ignore[union-attr]
 
     def _save(self, path: str, value: object) -> None:
         self._write(path, (dumps(value) + "\n").encode("utf-8", "surrogateescape"))
@@ -227,16 +206,16 @@ class Cache:
         return rows, lanes if type(lanes) is dict else {}
 
     def _task_path(self, task: str) -> str:
-        return os.path.join(self.dir, "tasks", quote(task, safe="") + ".json")
+        return os.path.join(self.dir, "tasks", quote(task, safe="") + ".pack")
 
     def load_task(self, task: str) -> tuple[dict[str, RunRecord], dict[str, str]] | None:
         """(runs, pages) or None: {run_id: its record}, {page: digest}."""
         path = self._task_path(task)
-        data, sealed = self._load_sealed(path)
+        data, trusted = self._load_packed(path)
         if data is None:
             return None
         try:
-            runs = runs_from_json(data.get("runs"), sealed is not None)
+            runs = runs_from_json(data.get("runs"), trusted)
         except (KeyError, TypeError, AttributeError):  # sealed by something else than sitegen
             runs = runs_from_json(data.get("runs"))
         pages = data.get("pages")
@@ -252,7 +231,7 @@ class Cache:
     def save_task(self, task: str, runs: dict[str, RunRecord], pages: dict[str, str]) -> None:
         """Write a task's run cache and its history pages' digests."""
         data = {"fingerprint": self.fp, "runs": runs_to_json(runs), "pages": pages}
-        self._write(self._task_path(task), _sealed(dumps(data)))
+        self._write(self._task_path(task), pack(data))
 
     def drop_task(self, task: str) -> None:
         """Forget a task that is gone."""
@@ -301,27 +280,6 @@ def _entries(tasks: object, sealed: bool) -> dict[str, TaskEntry | None]:
         except (KeyError, TypeError, AttributeError):
             pass  # sealed by something else than sitegen: checked entry by entry
     return {t: TaskEntry.from_json(t, e) for t, e in tasks.items()}
-
-
-# A task's cache (JSON, read by the updates of that task) ends with the digest of what
-# comes before it: one that reads back with its digest is as sitegen wrote it, so its
-# records are taken without checking each again. A file changed in any other way (by
-# hand, half written, another program) is checked record by record, as before.
-_SEAL = b', "check": "'
-_SEAL_LEN = len(_SEAL) + 40 + 3  # the sha1's 40 hex digits, '"}' and the newline
-
-
-def _sealed(text: str) -> bytes:
-    """The bytes of a cache file's JSON object `text`, its digest as its last member."""
-    raw = text.rstrip()[:-1].encode("utf-8", "surrogateescape")  # without its closing brace
-    return raw + _SEAL + hashlib.sha1(raw).hexdigest().encode() + b'"}\n'
-
-
-def _is_sealed(raw: bytes) -> bool:
-    """Whether a cache file's bytes end with the digest of the rest (_sealed())."""
-    tail = raw[-_SEAL_LEN:]
-    digest = hashlib.sha1(raw[:-_SEAL_LEN]).hexdigest().encode()
-    return tail.startswith(_SEAL) and tail[len(_SEAL) : len(_SEAL) + 40] == digest
 
 
 def _zone() -> list:

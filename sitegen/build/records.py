@@ -1,9 +1,10 @@
 """The build cache's records: what an update knows of one run, and of one task.
 
-A `RunRecord` is kept per run in the task cache (tasks/<task>.json) and, for the
+A `RunRecord` is kept per run in the task cache (tasks/<task>.pack) and, for the
 runs not settled yet, in summary.pack; a `TaskEntry` is summary.pack's entry
 for a task. site.py makes and reads them, cache.py writes and loads them (as
-JSON objects with the keys below, checked on the way in), stamp.py copies what
+objects with the keys below, packed; checked on the way in when not packed by
+sitegen), stamp.py copies what
 the no-change check needs out of them.
 """
 

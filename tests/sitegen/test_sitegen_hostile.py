@@ -326,7 +326,7 @@ CACHE_BREAKS = {
 
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("case", sorted(CACHE_BREAKS))
-@pytest.mark.parametrize("name", ["summary.pack", "tasks/job.json"])
+@pytest.mark.parametrize("name", ["summary.pack", "tasks/job.pack"])
 def test_an_unreadable_cache_file_means_a_rebuild_with_one_warning(
     run_root, out, tmp_path, caplog, name, case
 ):
