@@ -84,6 +84,13 @@ class _Bar:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `sitegen` command."""
+    import gc
+
+    # cron's one-shot update is a short process that builds large, acyclic JSON data
+    # (the build cache): the cyclic collector scanning it again and again took about a
+    # tenth of an update after one run. A full build, --watch and --serve turn it back
+    # on (_build, Site.update): they make many pages, or live long.
+    gc.disable()
     argv = sys.argv[1:] if argv is None else argv
     if argv == ["--version"]:
         print(f"sitegen {__version__}")
@@ -98,7 +105,11 @@ def _build(argv: list[str]) -> int:
     import signal
     import threading
 
-    args = parser().parse_args(argv)
+    args = _plain(argv) or parser().parse_args(argv)
+    if args.full or args.watch or args.serve:
+        import gc
+
+        gc.enable()
     # A one-shot build runs from cron, which mails any output: quiet unless asked.
     chatty = (args.watch or args.serve) and not args.quiet
     level = logging.DEBUG if args.verbose else logging.INFO if chatty else logging.WARNING
@@ -153,6 +164,24 @@ def _build(argv: list[str]) -> int:
         return ExitCode.SIGNAL_BASE + signal.SIGINT
     bar.close()
     return ExitCode.OK
+
+
+def _plain(argv: list[str]) -> argparse.Namespace | None:
+    """The options of a plain one-shot command line (stamp.simple_options: cron's), as
+    parser() would give them, without argparse (and the gettext and locale it imports);
+    None for anything else, which argparse parses."""
+    opts = stamp.simple_options(argv)
+    if opts is None or any(v.startswith("-") for v in opts.values()):
+        return None  # argparse would read "--root -q" as a missing value
+    if opts.get("publish", "link") not in ("link", "copy"):
+        return None  # argparse says which choices there are
+    from types import SimpleNamespace
+
+    args = dict.fromkeys(("root", "out", "theme", "title", "site_url", "config", "publish"))
+    args.update({k.replace("-", "_"): v for k, v in opts.items()})
+    quiet = any(a in stamp.QUIET for a in argv)
+    flags = {"full": False, "watch": False, "poll": False, "serve": None, "verbose": False}
+    return SimpleNamespace(**args, **flags, quiet=quiet)  # type: ignore[return-value]
 
 
 def _stamp_key(argv: list[str]) -> str | None:

@@ -1,9 +1,10 @@
 """The build cache's records: what an update knows of one run, and of one task.
 
-A `RunRecord` is kept per run in the task cache (tasks/<task>.json) and, for the
-runs not settled yet, in summary.json; a `TaskEntry` is summary.json's entry
+A `RunRecord` is kept per run in the task cache (tasks/<task>.pack) and, for the
+runs not settled yet, in summary.pack; a `TaskEntry` is summary.pack's entry
 for a task. site.py makes and reads them, cache.py writes and loads them (as
-JSON objects with the keys below, checked on the way in), stamp.py copies what
+objects with the keys below, packed; checked on the way in when not packed by
+sitegen), stamp.py copies what
 the no-change check needs out of them.
 """
 
@@ -84,7 +85,7 @@ def runs_to_json(runs: dict[str, RunRecord]) -> dict[str, dict]:
 
 @dataclass(slots=True)
 class TaskEntry:
-    """A task as the last update left it (summary.json keeps one per task)."""
+    """A task as the last update left it (summary.pack keeps one per task)."""
 
     sig: list[int] | None  # its runs/ directory's signature when read
     pending: dict[str, RunRecord]  # the runs not settled yet: the only ones looked at again
@@ -98,13 +99,13 @@ class TaskEntry:
 
     @classmethod
     def trusted(cls, task: str, data: dict) -> TaskEntry:
-        """summary.json's entry for a task, from a file sealed as sitegen wrote it."""
+        """summary.pack's entry for a task, from a file sealed as sitegen wrote it."""
         pending = runs_from_json(data["pending"], trusted=True)
         return cls(data["sig"], pending, data["summary"], data["record"])  # type: ignore[arg-type]
 
     @classmethod
     def from_json(cls, task: str, data: object) -> TaskEntry | None:
-        """summary.json's entry for a task, or None when sitegen did not write it."""
+        """summary.pack's entry for a task, or None when sitegen did not write it."""
         if type(data) is not dict or data.keys() != ENTRY_KEYS:
             return None
         pending = runs_from_json(data["pending"])

@@ -14,6 +14,7 @@ tasks whole, so OUT ends up as a full build would make it.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -86,7 +87,7 @@ class Site:
         self.stamp: dict | None = None  # what the last complete update began from (stamp.py)
         self.late = LateView()  # lateness changes with the clock: asked on every update
         # Warnings about lasting conditions are given once: those given already (kept
-        # in summary.json for the next process), and those still due this update.
+        # in summary.pack for the next process), and those still due this update.
         self._warned: set[str] = set()
         self._seen: set[str] = set()
 
@@ -130,6 +131,7 @@ class Site:
         stats = BuildStats(full=summary is None)
         self._seen = set()
         if summary is None:
+            gc.enable()  # off for a one-shot update (cli.py): a full build makes every page
             self.cache.clear()
             summary = {}
             self.out.copy_static()

@@ -6,8 +6,8 @@ counted as it read them (the first count would read every manifest again), and
 the finished runs' manifests read by an earlier update.
 
 What one render gives the next (each task's lines, the counts the file holds)
-outlives the process too: OUT/.sitegen/metrics.json keeps it, one line a task,
-with what each task's lines were made from. A new process (cron's one-shot
+outlives the process too: OUT/.sitegen/metrics.pack keeps it (packed.py), with
+what each task's lines were made from. A new process (cron's one-shot
 sitegen) takes a task's lines where its record and lateness are the same as
 then, and the counts where OUT/metrics is the file they were read from.
 """
@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import marshal
 import os
 from collections.abc import Iterable
 
-from runwrap.store.jsonio import dumps, loads, read_regular
+from runwrap.store.jsonio import Unreadable, dumps, read_regular
+from sitegen.publish.packed import pack, unpack
 from sitegen.publish.scratch import Scratch
 
 log = logging.getLogger(__name__)
 METRICS = "metrics"
-MEMO = "metrics.json"  # in the build cache's directory
+MEMO = "metrics.pack"  # in the build cache's directory
 MEMO_MAX = 64 << 20
 
 
@@ -38,7 +40,7 @@ class Metrics:
         self._memo: dict = {}
         self._memo_path = os.path.join(memo_dir, MEMO)
         self._fp = fp  # the build cache's fingerprint: sitegen's code and options
-        self._lines: dict[str, tuple[tuple, str]] = {}  # each task's line in MEMO, kept
+        self._saved: tuple[str | None, dict] = (None, {})  # MEMO's digest and tasks, kept
         self._loaded = False
 
     def render(
@@ -78,33 +80,26 @@ class Metrics:
         if raw is None:
             return {}
         memo: dict = {}
-        lines = raw.decode("utf-8", "surrogateescape").split("\n")
         try:
-            head = loads(lines[0])
-            if type(head) is not dict or head.get("fingerprint") != self._fp:
+            data, packed = unpack(raw)
+            if type(data) is not dict or data.get("fingerprint") != self._fp:
                 return {}
-            if head.get("previous") == _digest(previous):
-                counts = head["counts"]
+            if data.get("previous") == _digest(previous):
+                counts = data["counts"]
                 memo["previous"] = (previous, {t: (c[0], c[1]) for t, c in counts.items()})
             tasks = {}
-            for line in lines[1:]:
-                if not line:
-                    continue
-                task, made_of, key, samples, task_lines = loads(line)
+            for task, made_of, key, samples, task_lines in data["tasks"]:
                 item = known.get(task)
-                # Compared as JSON: a record holds tuples (clock samples) that come back
-                # from the file as lists.
-                if item is None or dumps(made_of) != dumps(_made_of(item)):
+                if item is None or not _same(made_of, _made_of(item), packed):
                     continue  # its record or lateness changed: its lines are made again
                 count, sig = key
                 key = (None if count is None else (count[0], count[1]), _tuple(sig))
                 tasks[task] = (item, key, samples, task_lines)
-                self._lines[task] = (tasks[task], line)
             memo["tasks"] = tasks
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        except (Unreadable, ValueError, TypeError, KeyError, IndexError, AttributeError):
             log.debug("%s does not hold what sitegen wrote: not taken", self._memo_path)
-            self._lines = {}
             return {}
+        self._saved = (data.get("previous"), dict(tasks))
         return memo
 
     def _save(self, text: str) -> None:
@@ -114,28 +109,26 @@ class Metrics:
         previous = self._memo.get("previous")
         if previous is None:
             return
-        lines, out = {}, []
-        for task, entry in kept.items():
-            old = self._lines.get(task)
-            if old is not None and old[0] is entry:
-                line = old[1]
-            else:
-                item, key, samples, task_lines = entry
-                line = dumps([task, _made_of(item), key, samples, task_lines])
-            lines[task] = (entry, line)
-            out.append(line)
-        if lines.keys() == self._lines.keys() and all(
-            lines[t][1] is self._lines[t][1] for t in lines
+        digest = _digest(text)
+        saved_digest, saved = self._saved
+        if (
+            saved_digest == digest
+            and saved.keys() == kept.keys()
+            and all(saved[t] is entry for t, entry in kept.items())
         ):
-            return  # every task's line as MEMO holds it
+            return  # every task's lines as MEMO holds them
+        tasks = [
+            [task, _made_of(item), key, samples, task_lines]
+            for task, (item, key, samples, task_lines) in kept.items()
+        ]
         counts = {t: list(c) for t, c in previous[1].items()}
-        head = dumps({"fingerprint": self._fp, "previous": _digest(text), "counts": counts})
+        data = {"fingerprint": self._fp, "previous": digest, "counts": counts, "tasks": tasks}
         try:
-            self.scratch.write(self._memo_path, "\n".join([head, *out, ""]).encode())
-        except OSError as e:
+            self.scratch.write(self._memo_path, pack(data))
+        except (OSError, ValueError) as e:  # ValueError: marshal met what it cannot pack
             log.debug("cannot keep %s: %s", self._memo_path, e)
             return
-        self._lines = lines
+        self._saved = (digest, dict(kept))
 
 
 def _made_of(item: tuple) -> list:
@@ -145,6 +138,16 @@ def _made_of(item: tuple) -> list:
     if lateness is not None:
         shown = [lateness.next_expected, lateness.grace_s, lateness.late, lateness.missed]
     return [record, shown]
+
+
+def _same(kept: object, now: object, packed: bool) -> bool:
+    """Whether what a task's lines were made from is what they would be made from now:
+    compared as marshal packs them (1 and 1.0, a list and a tuple differ), or as JSON
+    for a file written by hand (its tuples come back as lists). marshal's version 0:
+    later versions mark shared and interned objects, which equal values need not be."""
+    if packed:
+        return marshal.dumps(kept, 0) == marshal.dumps(now, 0)
+    return dumps(kept) == dumps(now)
 
 
 def _tuple(value: object) -> object:

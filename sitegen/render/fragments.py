@@ -6,9 +6,9 @@ one of those changed. A timeline lane's rects are kept as markup while its
 task's bars stay (sitegen/render/timeline.py). So an update after one run renders that
 task's row and joins the others as they were.
 
-The rows outlive the process too: the build cache keeps them (cache.py, rows.json,
+The rows outlive the process too: the build cache keeps them (cache.py, rows.pack,
 written with the summaries they were rendered from), and a new process adopts a
-row for a task whose summary it loaded from summary.json and has not replaced.
+row for a task whose summary it loaded from summary.pack and has not replaced.
 A build without them renders them all: the page is the same either way.
 """
 
@@ -88,7 +88,7 @@ class Dashboard:
         self, saved: dict | None, summaries: dict[str, dict], lanes: dict | None = None
     ) -> None:
         """Take rows and lanes the build cache kept (cache.load_rows()), made from
-        `summaries` ({task: its summary}, summary.json's, as loaded from the same save)."""
+        `summaries` ({task: its summary}, summary.pack's, as loaded from the same save)."""
         for name, rec in (saved or {}).items():
             if name in summaries and name not in self._rows and _row_ok(rec):
                 key = (rec[0], rec[1], rec[2])

@@ -44,6 +44,7 @@ TICKS = {
     "week": ["7 days ago", *(f"{n} d" for n in range(6, 0, -1))],
 }
 MIN_WIDTH = 300  # the narrowest bar, as a fraction of the view: a 1 s run still shows
+PLACED = "placed"  # saved_lanes()' key of a task's placed rects (not a view's name)
 
 BAR = {
     "id": (str,),
@@ -213,7 +214,7 @@ def _view(summaries: list[dict], view: str, anchor: int, memo: dict) -> dict:
                 kept = memo[key] = [shown, _prepare(s["name"], source, shown), None, None]
             placed = kept[2]
             if placed is None or not placed.holds(anchor):
-                placed = kept[2] = _Placed(kept[1], anchor, span, min_w)
+                placed = kept[2] = _Placed(_prepared(kept), anchor, span, min_w)
             lanes.append(placed.lane(s["name"], anchor, source == "day", host))
     return {"view": view, "span": span, "lanes": lanes, "ticks": TICKS[view]}
 
@@ -234,22 +235,29 @@ def _by_host(bars: list[dict]) -> list[tuple[str | None, list[dict]]]:
 def saved_lanes(memo: dict) -> dict[str, dict[str, list]]:
     """The prepared lanes of a dashboard's memo as the build cache keeps them:
     {task: {view: [[markup before x, between x and width, after width], ...]}}, one
-    item a bar of the task's summary (what _prepare() costs: most of a dashboard)."""
+    item a bar of the task's summary (what _prepare() costs: most of a dashboard),
+    and under "placed" {view: the lane's rects as last placed (_Placed.state())}."""
     saved: dict[str, dict[str, list]] = {}
     for (view, task, host), kept in memo.items():
         if host is not None:
             continue  # a task's lane per host (several hosts run it): made again
         if kept[3] is None:  # made once a lane: a watching sitegen saves on every update
-            kept[3] = [list(item[3:]) for item in kept[1]]
-        saved.setdefault(task, {})[view] = kept[3]
+            kept[3] = [list(item[3:]) for item in _prepared(kept)]
+        lanes = saved.setdefault(task, {})
+        lanes[view] = kept[3]
+        if kept[2] is not None:
+            lanes.setdefault(PLACED, {})[view] = kept[2].state()  # type: ignore[index]
     return saved
 
 
 def adopt_lanes(memo: dict, task: str, summary: dict, saved: object) -> None:
     """Take a task's prepared lanes from the build cache (saved_lanes()), made from the
-    bars of `summary`; a lane that does not fit its bars is prepared again."""
+    bars of `summary`; a lane that does not fit its bars is prepared again. A lane's
+    rects as last placed come too: taken while they hold for the window (_view)."""
     if type(saved) is not dict:
         return
+    placed = saved.get(PLACED)
+    placed = placed if type(placed) is dict else {}
     for view, items in saved.items():
         source = _BARS_OF.get(view)
         bars = summary["bars"][source] if source is not None else None
@@ -260,8 +268,19 @@ def adopt_lanes(memo: dict, task: str, summary: dict, saved: object) -> None:
             or not all(type(i) is list and len(i) == 3 for i in items)
         ):
             continue
-        prepared = [(bar, _height(bar["status"]), None, *item) for bar, item in zip(bars, items)]
-        memo[(view, task, None)] = [bars, prepared, None, items]
+        kept = [bars, None, None, items]  # prepared from them when placed (_prepared)
+        kept[2] = _Placed.restored(kept, view, placed.get(view))
+        memo[(view, task, None)] = kept
+
+
+def _prepared(kept: list) -> list[tuple]:
+    """A memo entry's prepared bars (_prepare()'s), made from its saved items for a lane
+    the build cache kept (adopt_lanes): only when the lane is placed again, or a theme
+    reads its bars."""
+    if kept[1] is None:
+        bars, items = kept[0], kept[3]
+        kept[1] = [(bar, _height(bar["status"]), None, *item) for bar, item in zip(bars, items)]
+    return kept[1]
 
 
 def _height(status: str) -> int:
@@ -299,17 +318,40 @@ class _Placed:
     origin (its newest bar's start), and a translate moves them to the anchor. So when
     the anchor moves on, an update after one run, the rects stay as they were while
     the same bars show; a lane with a running bar, whose width is up to the anchor, is
-    placed again."""
+    placed again. The rects outlive the process (state(), restored()): a one-shot
+    update after one run places again only the lanes whose window no longer holds."""
 
-    def __init__(self, prepared: list[tuple], anchor: int, span: int, min_w: float) -> None:
+    def __init__(
+        self,
+        prepared: list[tuple] | list,
+        anchor: int,
+        span: int,
+        min_w: float,
+        state: list | None = None,
+    ) -> None:
+        # `prepared`: the bars, or for restored rects the memo entry they come from
+        self.prepared, self.span, self.min_w = prepared, span, min_w
+        self._shown: list | None = None
+        self._restored = state is not None
+        if state is not None:  # restored(): as an earlier process placed them
+            self.origin, self.anchor, self.running, self.hidden_end, self.shown_end = state[:5]
+            self.svg, self.count = state[5], state[6]
+            return
         self.origin = max((item[0]["start"] for item in prepared), default=0)
         self.anchor = anchor
+        self._shown, svg = self._place()
+        self.svg, self.count = "".join(svg), len(svg)
+
+    def _place(self) -> tuple[list, list[str]]:
+        """(the bars shown, each (item, x, w)), and their rects' markup; sets running and
+        the window's bounds."""
+        anchor, origin, min_w = self.anchor, self.origin, self.min_w
+        cut = anchor - self.span
         self.running = False
-        cut = anchor - span
         self.hidden_end = -math.inf  # the window's start may move on up to shown_end,
         self.shown_end = math.inf  # and back down past hidden_end: the same bars show
-        self.shown, svg = [], []
-        for item in prepared:
+        shown, svg = [], []
+        for item in _prepared(self.prepared) if self._restored else self.prepared:
             bar = item[0]
             end = bar["end"]
             if end is None:
@@ -320,12 +362,46 @@ class _Placed:
             else:
                 self.shown_end = min(self.shown_end, end)
             # A short run's bar grows to the left: it ends when the run ended.
-            x = round(min(bar["start"], end - min_w) - self.origin)
+            x = round(min(bar["start"], end - min_w) - origin)
             w = round(max(end - bar["start"], min_w))
-            self.shown.append((item, x, w))
+            shown.append((item, x, w))
             svg.append(f"{item[3]}{x}{item[4]}{w}{item[5]}")
-        self.span = span
-        self.svg = "".join(svg)
+        return shown, svg
+
+    @property
+    def shown(self) -> list:
+        """The bars shown, each (item, x, w): made again for restored rects when a theme
+        reads a lane's bars (the default one counts them: _Bars)."""
+        if self._shown is None:
+            self._shown = self._place()[0]
+        return self._shown
+
+    def state(self) -> list:
+        """What restored() takes back: the window's bounds and the markup."""
+        return [
+            *(self.origin, self.anchor, self.running, self.hidden_end, self.shown_end),
+            *(self.svg, self.count),
+        ]
+
+    @classmethod
+    def restored(cls, kept: list, view: str, state: object) -> _Placed | None:
+        """A lane's rects as state() kept them, for the bars of the memo entry `kept`
+        (adopt_lanes), or None."""
+        if not (
+            type(state) is list
+            and len(state) == 7
+            and all(type(v) is int for v in state[:2])
+            and type(state[2]) is bool
+            and all(type(v) in (int, float) for v in state[3:5])
+            and type(state[5]) is str
+            and type(state[6]) is int
+            and view in SHOWN_SPAN_S
+        ):
+            return None
+        span = SHOWN_SPAN_S[view]
+        if state[0] != max((bar["start"] for bar in kept[0]), default=0):
+            return None  # not these bars' origin
+        return cls(kept, state[1], span, span / MIN_WIDTH, state)
 
     def holds(self, anchor: int) -> bool:
         """Whether these rects are the lane's in the window that ends at `anchor`."""
@@ -340,7 +416,7 @@ class _Placed:
 
         shift = self.origin - anchor
         svg = f'<g transform="translate({shift})">{self.svg}</g>' if self.svg else ""
-        bars = _Bars(task, self.shown, link, shift)
+        bars = _Bars(task, self, link, shift)
         return {"name": task, "host": host, "bars": bars, "svg": Markup(svg)}
 
 
@@ -348,19 +424,19 @@ class _Bars(Sequence):
     """A lane's bars as data (docs/sitegen.md), made when a theme reads them: the
     default one counts them only, and an update redraws every lane."""
 
-    def __init__(self, task: str, shown: list[tuple], link: bool, shift: int = 0) -> None:
+    def __init__(self, task: str, placed: _Placed, link: bool, shift: int = 0) -> None:
         self._task = task
-        self._shown = shown
+        self._placed = placed  # its bars (item, x, w) made only when read: restored rects
         self._link = link
         self._shift = shift  # x in the list counts from the lane's origin
 
     def __len__(self) -> int:
-        return len(self._shown)
+        return self._placed.count
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        (bar, height, title, *_markup), x, w = self._shown[i]
+        (bar, height, title, *_markup), x, w = self._placed.shown[i]
         return {
             "id": bar["id"],
             "status": bar["status"],
@@ -444,12 +520,16 @@ def dashboard(summaries: list[dict], memo: dict | None = None) -> dict:
     anchor = max(ends) if ends else int(parse_iso(f"{max(days_seen)}T00:00:00.000Z") or 0)
     last_day = (iso(anchor) or "")[:10]
     names = {s["name"] for s in summaries}
-    for key in [k for k in memo if k[1] not in names]:
-        del memo[key]  # a task gone
+    views = _views_for(summaries, anchor)
+    # A task gone, or a view not drawn now: its lanes were not made again from the bars
+    # of now, so they are not kept (the build cache would save them with those bars, and
+    # a later process, drawing that view again, would take them).
+    for key in [k for k in memo if k[1] not in names or k[0] not in views]:
+        del memo[key]
     return {
         "timeline": {
             "anchor": iso(anchor),
-            "views": [_view(summaries, v, anchor, memo) for v in _views_for(summaries, anchor)],
+            "views": [_view(summaries, v, anchor, memo) for v in views],
         },
         "calendars": Calendars(summaries, last_day),
         "calendar_end": last_day,

@@ -439,7 +439,7 @@ def test_a_missing_or_stale_cache_rebuilds_the_same_site(run_root, out, tmp_path
     shutil.rmtree(out / ".sitegen")
     build(run_root, out)
     assert snapshot(out) == before
-    (out / ".sitegen" / "summary.json").write_text("{not json")
+    (out / ".sitegen" / "summary.pack").write_text("{not json")
     (out / "tasks" / "job" / "junk.html").write_text("stale")
     (out / "tasks" / "ghost").mkdir()
     build(run_root, out)

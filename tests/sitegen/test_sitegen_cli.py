@@ -243,7 +243,7 @@ def test_sigterm_stops_a_long_build_and_the_next_build_completes_it(run_root, ou
         os.killpg(proc.pid, signal.SIGCONT)
     assert proc.wait(timeout=60) == 0
     assert "Traceback" not in proc.stderr.read()
-    assert not (out / ".sitegen" / "summary.json").exists()  # it stopped before the end
+    assert not (out / ".sitegen" / "summary.pack").exists()  # it stopped before the end
     assert sitegen("--root", str(run_root), "--out", str(out)).returncode == 0
     fresh = tmp_path / "fresh"
     assert sitegen("--root", str(run_root), "--out", str(fresh)).returncode == 0

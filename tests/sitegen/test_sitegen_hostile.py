@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from sitegen.build.site import Site
+from sitegen.publish.packed import unpack
 
 from helpers.polling import removed, wait_for
 from helpers.runs import BIN
@@ -294,7 +295,7 @@ def test_a_broken_state_file_does_not_matter(run_root, out):
 
 
 def _cache_typo(path: Path) -> None:
-    data = json.loads(path.read_text())
+    data = unpack(path.read_bytes())[0]  # packed (summary.pack) or JSON (a task's cache)
     if "tasks" in data:
         data["tasks"]["job"]["summary"]["state"] = 7
         data["tasks"]["ghost"] = 5
@@ -325,7 +326,7 @@ CACHE_BREAKS = {
 
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("case", sorted(CACHE_BREAKS))
-@pytest.mark.parametrize("name", ["summary.json", "tasks/job.json"])
+@pytest.mark.parametrize("name", ["summary.pack", "tasks/job.pack"])
 def test_an_unreadable_cache_file_means_a_rebuild_with_one_warning(
     run_root, out, tmp_path, caplog, name, case
 ):
@@ -548,11 +549,11 @@ def test_serve_hides_the_cache_and_listings_and_survives_odd_requests(run_root, 
 
         assert get("/") == 200 and get("/tasks/job/") == 200 and get("/status.json") == 200
         for path in (
-            "/.sitegen/summary.json",
+            "/.sitegen/summary.pack",
             "/.sitegen/",
-            "/%2esitegen/summary.json",
-            "/tasks/job/../../.sitegen/summary.json",
-            "/tasks/..%2f.sitegen/summary.json",
+            "/%2esitegen/summary.pack",
+            "/tasks/job/../../.sitegen/summary.pack",
+            "/tasks/..%2f.sitegen/summary.pack",
             "/static/",
             "/tasks/",
             "/tasks/job/runs/",

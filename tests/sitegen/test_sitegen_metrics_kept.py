@@ -1,4 +1,4 @@
-"""OUT/metrics' lines kept for the next process (sitegen/publish/metrics.py, metrics.json):
+"""OUT/metrics' lines kept for the next process (sitegen/publish/metrics.py, metrics.pack):
 a one-shot update after one run makes that task's lines again and takes the others'
 as the last process made them, only while their record and lateness are the same."""
 
@@ -7,6 +7,10 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+
+import pytest
+
+from sitegen.publish.packed import pack, unpack
 
 from helpers.sites import sitegen, write_run
 
@@ -19,18 +23,20 @@ def build(root: Path, out: Path) -> str:
     return (out / "metrics").read_text()
 
 
-def mark_kept_lines(out: Path) -> None:
-    """Give every kept task's consecutive_failures line a value no task has."""
-    path = out / ".sitegen" / "metrics.json"
-    head, *lines = path.read_text().splitlines()
-    marked = []
-    for line in lines:
-        task, made_of, key, samples, task_lines = json.loads(line)
+def mark_kept_lines(out: Path, packed_back: bool = False) -> None:
+    """Give every kept task's consecutive_failures line a value no task has; written back
+    as JSON (as by hand) or packed again (as sitegen packs it)."""
+    path = out / ".sitegen" / "metrics.pack"
+    data, packed = unpack(path.read_bytes())
+    assert packed
+    for _task, _made_of, _key, _samples, task_lines in data["tasks"]:  # type: ignore[index]
         task_lines["consecutive_failures"] = [
             f"{text.rsplit(' ', 1)[0]} {MARK}" for text in task_lines["consecutive_failures"]
         ]
-        marked.append(json.dumps([task, made_of, key, samples, task_lines]))
-    path.write_text("\n".join([head, *marked, ""]))
+    if packed_back:
+        path.write_bytes(pack(data))
+    else:
+        path.write_text(json.dumps(data))  # as by hand: JSON, read and compared as JSON
 
 
 def marked_tasks(text: str) -> set[str]:
@@ -41,7 +47,10 @@ def marked_tasks(text: str) -> set[str]:
     }
 
 
-def test_a_one_shot_update_takes_the_metric_lines_of_unchanged_tasks(run_root, out, tmp_path):
+@pytest.mark.parametrize("packed_back", [False, True])
+def test_a_one_shot_update_takes_the_metric_lines_of_unchanged_tasks(
+    run_root, out, tmp_path, packed_back
+):
     for task in ("alpha", "beta", "gamma"):
         for n in range(3):
             write_run(run_root, task, n, "failed" if task == "beta" else "success")
@@ -50,14 +59,14 @@ def test_a_one_shot_update_takes_the_metric_lines_of_unchanged_tasks(run_root, o
     build(run_root, out)
     kept = tmp_path / "kept"
     shutil.copytree(out, kept)
-    mark_kept_lines(out)
+    mark_kept_lines(out, packed_back)
     write_run(run_root, "alpha", 3, "failed")
     assert marked_tasks(build(run_root, out)) == {"beta", "gamma"}
     # Without what it kept, a process makes the same text (the marks aside).
-    (kept / ".sitegen" / "metrics.json").unlink()
+    (kept / ".sitegen" / "metrics.pack").unlink()
     fresh = build(run_root, kept)
     assert build(run_root, out) != fresh  # the marks stay while nothing changes
-    (out / ".sitegen" / "metrics.json").unlink()
+    (out / ".sitegen" / "metrics.pack").unlink()
     (out / "index.html").unlink()  # a full build: the marks go
     assert build(run_root, out) == fresh
 

@@ -65,7 +65,7 @@ def test_nginx_sends_the_dashboard_and_its_json_gzipped(served, nginx):
 
 
 def test_nginx_does_not_serve_the_build_cache(nginx):
-    assert fetch(nginx + ".sitegen/summary.json")[0] == 404
+    assert fetch(nginx + ".sitegen/summary.pack")[0] == 404
 
 
 def _console_errors(driver) -> list[dict]:
