@@ -109,4 +109,6 @@ def update_task(
         # What jobs wrote, published: no markup even in data (the same JSON once parsed),
         # should the file ever be served or opened as HTML.
         text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-        write_atomic(path, text.encode("utf-8", "surrogateescape"), fsync=False)
+        # A lone surrogate (JSON allows "\ud800" in a manifest a job rewrote; bytes that
+        # were not UTF-8) is written as that same JSON escape: the file stays UTF-8.
+        write_atomic(path, text.encode("utf-8", "backslashreplace"), fsync=False)

@@ -161,6 +161,10 @@ def test_strings_no_encoder_accepts_are_shown_not_fatal(run_root, out):
     Site(site_config(run_root, out)).update()
     page = out / "tasks" / "job" / "runs" / rid / "index.html"
     assert "lone" in page.read_text("utf-8")  # strict UTF-8
+    # The whole task is built, its search index too (a lone surrogate once dropped it).
+    index = json.loads((out / "tasks" / "job" / "search.json").read_text("utf-8"))
+    assert any("lone" in text for text in index["texts"]), index
+    assert json.loads((out / "status.json").read_text("utf-8"))["tasks"]["job"]["runs"] == 1
     for path in out.rglob("*"):
         if path.suffix in (".html", ".atom", ".svg", ".json"):
             path.read_text("utf-8")
