@@ -116,13 +116,13 @@ class Cache:
     def _save(self, path: str, value: object) -> None:
         self._write(path, (dumps(value) + "\n").encode("utf-8", "surrogateescape"))
 
-    def _write(self, path: str, data: bytes) -> None:
+    def _write(self, path: str, *chunks: bytes) -> None:
         try:
-            self.scratch.write(path, data)
+            self.scratch.write(path, *chunks)
         except IsADirectoryError:
             # A directory where a cache file goes: the cache is ours to mend.
             shutil.rmtree(path, ignore_errors=True)
-            self.scratch.write(path, data)
+            self.scratch.write(path, *chunks)
 
     def load_summary(self) -> tuple[dict[str, TaskEntry], list[str], dict | None] | None:
         """(tasks, warned, the lateness the pages show) of the last build, or None when a
@@ -166,8 +166,10 @@ class Cache:
         # dumps() of the whole, but each task summary serialised once while it stays (a
         # watching sitegen writes this file on every update; one task changes): summaries
         # are replaced, never changed in place.
-        texts, kept = [], {}
-        for task in sorted(tasks):
+        # keys sort before "tasks"
+        head = dumps({"fingerprint": self.fp, "late": late, "rows": self.rows_token})[:-1]
+        pieces, kept = [head, ', "tasks": {\n'], {}
+        for i, task in enumerate(sorted(tasks)):
             entry = tasks[task]
             old = self._texts.get(task)
             text = old[1] if old is not None and old[0] is entry.summary else None
@@ -181,16 +183,16 @@ class Cache:
             )
             # Two lines a task, its summary alone on the second: a new process takes
             # that line's text back (load_summary) instead of serialising it again.
-            texts.append(
+            pieces += (
+                ",\n" if i else "",
                 f'{dumps(task)}: {{"pending": {pending}, "record": {record}, "sig": {sig}, '
-                f'"summary":\n{text}}}'
+                '"summary":\n',
+                text,
+                "}",
             )
         self._texts = kept
-        # keys sort before "tasks"
-        head = dumps({"fingerprint": self.fp, "late": late, "rows": self.rows_token})[:-1]
-        body = ",\n".join(texts)
-        data = f'{head}, "tasks": {{\n{body}\n}}, "warned": {dumps(warned)}}}'
-        self._write(path, _sealed(data))
+        pieces.append(f'\n}}, "warned": {dumps(warned)}')
+        self._write(path, *_sealed_pieces(pieces))
 
     def save_rows(self, dashboard: Dashboard) -> None:
         """Write the dashboard's rows and timeline lanes if a row changed (a lane's bars
@@ -199,23 +201,27 @@ class Cache:
         if not dashboard.changed:
             return
         self.rows_token = os.urandom(8).hex()
-        parts = []
-        for name, recs in (("rows", dashboard.saved()), ("lanes", dashboard.saved_lanes())):
+        head = dumps({"fingerprint": self.fp, "token": self.rows_token, "zone": _zone()})
+        # The file's text as pieces joined once (at 20,000 runs the lanes alone are MBs:
+        # each copy of the whole counted in a full build's peak memory).
+        pieces = [head[:-1], ", "]
+        for i, (name, recs) in enumerate(
+            (("rows", dashboard.saved()), ("lanes", dashboard.saved_lanes()))
+        ):
             old_texts = self._row_texts.get(name, {})
-            texts, kept = [], {}
-            for task in sorted(recs):
+            kept = {}
+            pieces.append(f'{", " if i else ""}"{name}": {{\n')
+            for j, task in enumerate(sorted(recs)):
                 rec = recs[task]
                 old = old_texts.get(task)
                 same = old is not None and (old[0] is rec or old[0] == rec)
                 text = old[1] if same else dumps(rec)  # type: ignore[index]
                 kept[task] = (rec, text)
-                texts.append(f"{dumps(task)}: {text}")
+                # A line a task, taken back by load_rows().
+                pieces += (",\n" if j else "", dumps(task), ": ", text)
             self._row_texts[name] = kept
-            body = ",\n".join(texts)  # a line a task, taken back by load_rows()
-            parts.append(f'"{name}": {{\n{body}\n}}')
-        head = dumps({"fingerprint": self.fp, "token": self.rows_token, "zone": _zone()})
-        data = f"{head[:-1]}, {', '.join(parts)}}}"
-        self._write(os.path.join(self.dir, "rows.json"), _sealed(data))
+            pieces.append("\n}")
+        self._write(os.path.join(self.dir, "rows.json"), *_sealed_pieces(pieces))
 
     def load_rows(self) -> tuple[dict, dict] | None:
         """(rows, lanes) saved with the summary last loaded, or None."""
@@ -324,6 +330,16 @@ def _entries(tasks: object, sealed: bool) -> dict[str, TaskEntry | None]:
 # written, another program) is checked record by record, as before.
 _SEAL = b', "check": "'
 _SEAL_LEN = len(_SEAL) + 40 + 3  # the sha1's 40 hex digits, '"}' and the newline
+
+
+def _sealed_pieces(pieces: list[str]) -> tuple[bytes, bytes]:
+    """_sealed() of the text "".join(pieces) + "}", as (the text without its closing
+    brace, the rest): no other copy of the whole is made."""
+    text = "".join(pieces)
+    pieces.clear()  # the caller's list: its pieces are freed as soon as they are joined
+    raw = text.encode("utf-8", "surrogateescape")
+    del text
+    return raw, _SEAL + hashlib.sha1(raw).hexdigest().encode() + b'"}\n'
 
 
 def _sealed(text: str) -> bytes:

@@ -88,3 +88,31 @@ def test_a_new_process_writes_back_the_cache_a_full_build_writes(run_root, out, 
     for part in ("rows", "lanes"):
         assert cache(out, "rows.json")[part] == cache(full, "rows.json")[part]
     assert snapshot(out) == snapshot(full)
+
+
+def test_saving_a_large_summary_makes_no_copy_after_copy_of_it(out):
+    """At 20,000 runs summary.json and rows.json are MBs, written at the end of a full
+    build, its peak memory: the file is joined once and encoded once, not copied at
+    each step of putting it together."""
+    import tracemalloc
+
+    from sitegen.build.cache import Cache
+    from sitegen.build.records import TaskEntry
+    from sitegen.publish.scratch import Scratch
+
+    cache = Cache(str(out), "fp", Scratch())
+    tasks = {
+        f"task-{i:03d}": TaskEntry(None, {}, {"blob": f"{i}" * 200_000}, []) for i in range(20)
+    }
+    cache.save_summary(tasks, [])  # each summary serialised once, and kept
+    size = (out / ".sitegen" / "summary.json").stat().st_size
+    tracemalloc.start()
+    try:
+        cache.save_summary(tasks, [])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2.5 * size, (peak, size)
+    raw = (out / ".sitegen" / "summary.json").read_bytes()
+    assert raw.endswith(b'"}\n') and b', "check": "' in raw[-60:]
+    assert json.loads(raw)["tasks"].keys() == tasks.keys()
