@@ -9,9 +9,16 @@ def iso(ts: float | None) -> str | None:
     """2026-11-22T04:37:33.123Z for a Unix time (None stays None)."""
     if ts is None:
         return None
+    global _last_second
     whole = int(ts)
     millis = int((ts - whole) * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+    second = _last_second
+    if second[0] != whole:  # a build stamps each page it writes: most in the same second
+        second = _last_second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{second[1]}.{millis:03d}Z"
+
+
+_last_second: tuple[int | None, str] = (None, "")  # iso()'s last whole second, as text
 
 
 def timegm(t: time.struct_time) -> float:

@@ -68,3 +68,10 @@ def test_answers_are_remembered_within_a_bound():
     long = "2026-11-22T04:37:33." + "1" * 10_000 + "Z"  # a manifest's value: any size
     assert parse_iso(long) is not None and long not in timefmt._PARSED
     assert parse_iso(["not", "a", "string"]) is None
+    # iso() keeps its last second's text: a change of second, or a step back, is seen.
+    assert [iso(t) for t in (61.5, 61.25, 62.0, 61.75)] == [
+        "1970-01-01T00:01:01.500Z",
+        "1970-01-01T00:01:01.250Z",
+        "1970-01-01T00:01:02.000Z",
+        "1970-01-01T00:01:01.750Z",
+    ]
