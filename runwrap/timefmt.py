@@ -9,9 +9,16 @@ def iso(ts: float | None) -> str | None:
     """2026-11-22T04:37:33.123Z for a Unix time (None stays None)."""
     if ts is None:
         return None
+    global _last_second
     whole = int(ts)
     millis = int((ts - whole) * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+    second = _last_second
+    if second[0] != whole:  # a build stamps each page it writes: most in the same second
+        second = _last_second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{second[1]}.{millis:03d}Z"
+
+
+_last_second: tuple[int | None, str] = (None, "")  # iso()'s last whole second, as text
 
 
 def timegm(t: time.struct_time) -> float:
@@ -74,9 +81,33 @@ def _iso_seconds(text: str) -> float | None:
     return midnight + (hours * 3600 + minutes * 60 + seconds)
 
 
+_PARSED: dict[str, float | None] = {}  # parse_iso's answers, bounded (_PARSED_MAX)
+_PARSED_MAX = 8192
+
+
 def parse_iso(text: object) -> float | None:
-    """A Unix time from an ISO 8601 UTC string written by iso(); None if it is not one."""
-    if not isinstance(text, str) or len(text) < 20 or not text.endswith("Z"):
+    """A Unix time from an ISO 8601 UTC string written by iso(); None if it is not one.
+
+    Remembered: a build reads each run's times on several pages (its row, the strip,
+    the timeline, the chart, the clock check), a few microseconds each time.
+    """
+    if not isinstance(text, str):
+        return None
+    try:
+        return _PARSED[text]
+    except KeyError:
+        pass
+    value = _parse_iso(text)
+    if len(text) > 40:
+        return value  # not iso()'s: not kept (a manifest's value may be of any size)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()  # what a build asks again is its recent runs': kept warm again
+    _PARSED[text] = value
+    return value
+
+
+def _parse_iso(text: str) -> float | None:
+    if len(text) < 20 or not text.endswith("Z"):
         return None
     whole = _iso_seconds(text)
     if whole is None:

@@ -60,6 +60,15 @@ def pushed(window: object, duration: object) -> list[float]:
     return kept[-WINDOW:]
 
 
+def push(window: list[float], duration: object) -> None:
+    """pushed(), in place, on a window that is one already (window_of's or push's): a
+    pass over a task's history checks each run once, not the whole window each run."""
+    d = _num(duration)
+    if d is not None:
+        window.append(round(d, 3))
+        del window[:-WINDOW]
+
+
 def baseline(window: object) -> dict | None:
     """{runs, median_s, p95_s} of the window, or None with fewer than MIN_RUNS runs."""
     if not isinstance(window, list) or len(window) < MIN_RUNS:

@@ -101,13 +101,13 @@ class Cache:
     def _save(self, path: str, value: object) -> None:
         self._write(path, (dumps(value) + "\n").encode("utf-8", "surrogateescape"))
 
-    def _write(self, path: str, data: bytes) -> None:
+    def _write(self, path: str, *chunks: bytes) -> None:
         try:
-            self.scratch.write(path, data)
+            self.scratch.write(path, *chunks)
         except IsADirectoryError:
             # A directory where a cache file goes: the cache is ours to mend.
             shutil.rmtree(path, ignore_errors=True)
-            self.scratch.write(path, data)
+            self.scratch.write(path, *chunks)
 
     def _load_packed(self, path: str) -> tuple[dict | None, bool]:
         """(a packed or JSON cache file written for this fingerprint, whether it is packed
@@ -174,7 +174,7 @@ class Cache:
             "tasks": entries,
             "warned": warned,
         }
-        self._write(os.path.join(self.dir, "summary.pack"), pack(data))
+        self._write(os.path.join(self.dir, "summary.pack"), *pack(data))
 
     def save_rows(self, dashboard: Dashboard) -> None:
         """Write the dashboard's rows and timeline lanes if a row changed (a lane's bars
@@ -190,7 +190,7 @@ class Cache:
             "rows": dashboard.saved(),
             "lanes": dashboard.saved_lanes(),
         }
-        self._write(os.path.join(self.dir, "rows.pack"), pack(data))
+        self._write(os.path.join(self.dir, "rows.pack"), *pack(data))
 
     def load_rows(self) -> tuple[dict, dict] | None:
         """(rows, lanes) saved with the summary last loaded, or None."""
@@ -231,7 +231,7 @@ class Cache:
     def save_task(self, task: str, runs: dict[str, RunRecord], pages: dict[str, str]) -> None:
         """Write a task's run cache and its history pages' digests."""
         data = {"fingerprint": self.fp, "runs": runs_to_json(runs), "pages": pages}
-        self._write(self._task_path(task), pack(data))
+        self._write(self._task_path(task), *pack(data))
 
     def drop_task(self, task: str) -> None:
         """Forget a task that is gone."""

@@ -124,7 +124,7 @@ class Metrics:
         counts = {t: list(c) for t, c in previous[1].items()}
         data = {"fingerprint": self._fp, "previous": digest, "counts": counts, "tasks": tasks}
         try:
-            self.scratch.write(self._memo_path, pack(data))
+            self.scratch.write(self._memo_path, *pack(data))
         except (OSError, ValueError) as e:  # ValueError: marshal met what it cannot pack
             log.debug("cannot keep %s: %s", self._memo_path, e)
             return

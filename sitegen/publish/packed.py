@@ -23,10 +23,12 @@ _PACKED = b"\0sitegen packed cache, python %d.%d\n" % sys.version_info[:2]
 _PACKED_HEAD = b"\0sitegen packed cache"
 
 
-def pack(value: object) -> bytes:
-    """A cache file's bytes for `value` (unpack() reads them back)."""
+def pack(value: object) -> tuple[bytes, bytes]:
+    """A cache file's bytes for `value` (unpack() reads them back), as its head and its
+    payload, to be written one after the other: at 20,000 runs the payload is MBs,
+    written at the end of a full build (its peak memory), and never copied to join it."""
     payload = marshal.dumps(value)
-    return _PACKED + hashlib.sha1(payload).digest() + payload
+    return _PACKED + hashlib.sha1(payload).digest(), payload
 
 
 def unpack(raw: bytes) -> tuple[object, bool]:

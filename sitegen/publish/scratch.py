@@ -48,13 +48,15 @@ class Scratch:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             return os.open(path, _CREATE, 0o644), path
 
-    def write(self, dest: str, data: bytes) -> None:
-        """Atomically replace `dest` with `data`, making its directory if needed."""
+    def write(self, dest: str, data: bytes, *more: bytes) -> None:
+        """Atomically replace `dest` with `data` (and `more` after it: no joined copy of
+        a large file), making its directory if needed."""
         fd, tmp = self.create(dest)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            for chunk in (data, *more):
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
         except BaseException:
             os.close(fd)
             unlink(tmp)

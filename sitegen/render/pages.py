@@ -202,19 +202,24 @@ def what_changed(
     out_run: str,
     keep: set,
     base: dict | None = None,
+    was: dict | None = None,
+    existed: bool = True,
 ) -> dict | None:
     """What changed in a failed run since `against`, the last success before it
     (runwrap/store/whatchanged.py), kept in the run's CHANGES beside its page so that it
-    is computed once per run: again only when the run or its last success is another."""
+    is computed once per run: again only when the run or its last success is another.
+    `was`: against's manifest if the build read it already; `existed`: whether out_run
+    was there before this build (a new one has no CHANGES to look for)."""
     if against is None:
         return None
     key = [run_id, against, manifest.get("ended_at"), manifest.get("stderr_bytes"), base]
     path = os.path.join(out_run, CHANGES)
-    cached = read_json(path)
+    cached = read_json(path) if existed else None
     if isinstance(cached, dict) and cached.get("key") == key:
         keep.add(CHANGES)
         return cached
-    was = runs.manifest(against)
+    if was is None:
+        was = runs.manifest(against)
     if was is None:
         return None
     changes = compare(

@@ -21,7 +21,7 @@ from typing import Protocol
 import jinja2
 
 from runwrap.store import siteurls as urls
-from runwrap.store.durations import WINDOW, baseline, pushed
+from runwrap.store.durations import WINDOW, baseline, push
 from runwrap.store.jsonio import dumps
 from runwrap.store.manifest import FAILING, RUNNING, SUCCESS
 from runwrap.store.query import rank
@@ -175,8 +175,18 @@ class Writer:
             try:
                 run_sum = batch.sums.get(run_id)
                 status = run_sum["status"] if run_sum is not None else None
+                against, base = last_ok.get(run_id, (None, None))
                 self.render_run(
-                    task, run_id, manifest, runs, prev, nxt, status, *last_ok.get(run_id, ())
+                    task,
+                    run_id,
+                    manifest,
+                    runs,
+                    prev,
+                    nxt,
+                    status,
+                    against,
+                    base,
+                    batch.manifests.get(against) if against is not None else None,
                 )
             except OSError:
                 raise  # OUT cannot be written: the build stops, with one line
@@ -200,10 +210,11 @@ class Writer:
         status: str | None = None,
         against: str | None = None,
         base: dict | None = None,
+        against_manifest: dict | None = None,
     ) -> None:
         """Render one run page and publish its logs and artifacts (`against`: the last
         success before it, which a failed run's page says what changed since; `base`: the
-        task's duration baseline then)."""
+        task's duration baseline then; `against_manifest`: against's, if read already)."""
         out_run = self.out_run(task, run_id)
         try:
             os.mkdir(out_run)
@@ -219,7 +230,7 @@ class Writer:
             run, keep = pages.run_context(task, run_id, manifest, status, rf, out_run, not existed)
             if run.failed:
                 run.changes = pages.what_changed(
-                    runs, run_id, manifest, against, out_run, keep, base
+                    runs, run_id, manifest, against, out_run, keep, base, against_manifest, existed
                 )
         self.render(
             (*urls.run_parts(task, run_id), urls.INDEX),
@@ -441,13 +452,13 @@ def _last_success_before(
     successes before it)} for the failed runs, in one pass."""
     found: dict[str, tuple[str, dict | None]] = {}
     last = None
-    window: list[float] = []
+    window: list[float] = []  # pushed to in place: one check a run, not one a window
     for run_id in order:
         summary = (sums or {}).get(run_id) or {}
         status = summary.get("status")
         if status == SUCCESS:
             last = run_id
-            window = pushed(window, summary.get("duration"))
+            push(window, summary.get("duration"))
         elif last is not None and status in FAILING:
             found[run_id] = (last, baseline(window))
     return found

@@ -50,3 +50,28 @@ SHAPED = st.builds(
 @given(st.one_of(SHAPED, st.text(alphabet="0123456789-T:Z. ", min_size=18, max_size=26)))
 def test_any_other_string_reads_as_strptime_reads_it(text):
     assert parse_iso(text) == strptime_parse(text)
+
+
+def test_answers_are_remembered_within_a_bound():
+    from runwrap import timefmt
+
+    first = parse_iso("2026-11-22T04:37:33.123Z")
+    assert (
+        parse_iso("2026-11-22T04:37:33.123Z")
+        == first
+        == timegm(time.strptime("2026-11-22T04:37:33", "%Y-%m-%dT%H:%M:%S")) + 0.123
+    )
+    assert "2026-11-22T04:37:33.123Z" in timefmt._PARSED
+    for n in range(2 * timefmt._PARSED_MAX):  # a history of any length: the memory is bounded
+        parse_iso(iso(1_790_000_000 + n))
+    assert len(timefmt._PARSED) <= timefmt._PARSED_MAX
+    long = "2026-11-22T04:37:33." + "1" * 10_000 + "Z"  # a manifest's value: any size
+    assert parse_iso(long) is not None and long not in timefmt._PARSED
+    assert parse_iso(["not", "a", "string"]) is None
+    # iso() keeps its last second's text: a change of second, or a step back, is seen.
+    assert [iso(t) for t in (61.5, 61.25, 62.0, 61.75)] == [
+        "1970-01-01T00:01:01.500Z",
+        "1970-01-01T00:01:01.250Z",
+        "1970-01-01T00:01:02.000Z",
+        "1970-01-01T00:01:01.750Z",
+    ]

@@ -105,3 +105,31 @@ def test_a_new_process_writes_back_the_cache_a_full_build_writes(run_root, out, 
     assert cache(out, "rows.pack")["rows"] == cache(full, "rows.pack")["rows"]
     assert lanes(out) == lanes(full)
     assert snapshot(out) == snapshot(full)
+
+
+def test_saving_a_large_summary_makes_no_copy_after_copy_of_it(out):
+    """At 20,000 runs summary.pack and rows.pack are MBs, written at the end of a full
+    build, its peak memory: the file is packed once and written as it is, not copied
+    to join its head to it."""
+    import tracemalloc
+
+    from sitegen.build.cache import Cache
+    from sitegen.build.records import TaskEntry
+    from sitegen.publish.packed import unpack
+    from sitegen.publish.scratch import Scratch
+
+    cache = Cache(str(out), "fp", Scratch())
+    tasks = {
+        f"task-{i:03d}": TaskEntry(None, {}, {"blob": f"{i}" * 200_000}, []) for i in range(20)
+    }
+    cache.save_summary(tasks, [])
+    size = (out / ".sitegen" / "summary.pack").stat().st_size
+    tracemalloc.start()
+    try:
+        cache.save_summary(tasks, [])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * size, (peak, size)  # the packed bytes once, not joined again
+    value, trusted = unpack((out / ".sitegen" / "summary.pack").read_bytes())
+    assert trusted and value["tasks"].keys() == tasks.keys()

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
-from helpers.sites import runwrap, sitegen
+import pytest
+
+from helpers.runs import SITEGEN
+from helpers.sites import ENV, make_root, runwrap, sitegen
 
 # Hundreds of lines that differ from run to run only by numbers, hex ids and times.
 NOISE = (  # shell builtins only: a fork per line would make the test slow
@@ -53,3 +59,27 @@ def test_the_one_new_stderr_line_among_hundreds(run_root: Path, out: Path, tmp_p
     assert (
         "FATAL: replica db2" in (out / "tasks" / "etl" / "runs" / failed / "index.html").read_text()
     )
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_a_full_build_into_an_empty_out_reads_each_manifest_once(
+    run_root: Path, out: Path, tmp_path: Path
+):
+    """What changed in a failed run is worked out from the last success's manifest the
+    build read already, and a run directory the build just made holds no changes.json
+    to look for (issue 22's cost on the full build). Watched with strace."""
+    make_root(run_root, tasks=3, runs=12)  # failures with a success before them
+    trace = tmp_path / "build.trace"
+    subprocess.run(
+        ["strace", "-f", "-qq", "-o", str(trace), "-e", "trace=openat",
+         SITEGEN, "--root", str(run_root), "--out", str(out), "-q"],
+        env=ENV, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    opened = re.findall(r'openat\(([^,]+), "([^"]+)"', trace.read_text())
+    # The build reads a run's files through its directory (openat(dirfd, "manifest.json"));
+    # the read model, folding a task without a state.json, reads by full paths.
+    by_run = [p for fd, p in opened if fd != "AT_FDCWD" and p == "manifest.json"]
+    assert len(by_run) == 36, len(by_run)  # 3 x 12 runs, each once
+    assert [p for _, p in opened if os.path.basename(p) == "changes.json"] == []
+    written = sorted(out.glob("tasks/*/runs/*/changes.json"))
+    assert len(written) == 6, written  # each failed run's what-changed, kept for the next

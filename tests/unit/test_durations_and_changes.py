@@ -93,3 +93,15 @@ def test_what_changed_reads_only_the_end_of_a_huge_log(tmp_path):
     )
     assert changes["stderr"] == {"lines": ["boom: disk full"], "more": 0, "cut": True}
     assert READ_BYTES <= 1 << 20
+
+
+def test_a_window_pushed_in_place_is_the_window_pushed_anew():
+    durations_seen = [1.0, "x", None, 2.5, True, float("nan"), float("inf"), -1, 10**400]
+    durations_seen += [0.1234567 * i for i in range(30)]
+    anew: list[float] = []
+    in_place: list[float] = []
+    for d in durations_seen:
+        anew = durations.pushed(anew, d)
+        durations.push(in_place, d)
+        assert in_place == anew
+    assert len(in_place) == durations.WINDOW
