@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 from runwrap.store.layout import STDERR
+from runwrap.store.logtail import Tail, last_of
 from runwrap.store.manifest import FAILING
 
 TAIL_LINES = 10
@@ -20,22 +21,16 @@ LINE_MAX = 300
 FIELD_MAX = 300
 
 
-def log_tail(path: str, lines: int = TAIL_LINES, limit: int = TAIL_BYTES) -> list[str]:
+def log_tail(
+    path: str, lines: int = TAIL_LINES, limit: int = TAIL_BYTES, tail: Tail | None = None
+) -> list[str]:
     """The last `lines` non-blank lines of a log, read from its last `limit` bytes only
     (a line cut by that start is dropped, unless it is the only one: then its end is
-    kept); [] when it cannot be read."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+    kept); [] when it cannot be read. `tail`: the log as read already (logtail.py)."""
+    tail = last_of(tail, path, limit)
+    if tail is None:
         return []
-    try:
-        size = os.fstat(fd).st_size
-        start = max(0, size - limit)
-        data = os.pread(fd, limit, start)
-    except OSError:
-        return []
-    finally:
-        os.close(fd)
+    start, data = tail.start, tail.data
     text = data.decode("utf-8", "replace").splitlines()
     if start > 0 and len(text) > 1:
         text = text[1:]  # cut by where the reading began
@@ -67,11 +62,14 @@ def went_wrong(manifest: dict) -> bool:
     return isinstance(status, str) and status in FAILING
 
 
-def run_text(task: str, manifest: dict, run_path: str | None) -> list[str]:
-    """run_fields(), and for a run that went wrong its stderr's last lines."""
+def run_text(
+    task: str, manifest: dict, run_path: str | None, stderr: Tail | None = None
+) -> list[str]:
+    """run_fields(), and for a run that went wrong its stderr's last lines (`stderr`: as
+    read already, logtail.py)."""
     found = run_fields(task, manifest)
     if run_path is not None and went_wrong(manifest):
-        found += log_tail(os.path.join(run_path, STDERR))
+        found += log_tail(os.path.join(run_path, STDERR), tail=stderr)
     return found
 
 

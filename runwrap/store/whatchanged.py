@@ -18,6 +18,7 @@ import os
 import re
 
 from runwrap.store.layout import STDERR
+from runwrap.store.logtail import Tail, Tails, last_of
 
 READ_BYTES = 256 * 1024
 READ_LINES = 5000
@@ -45,20 +46,13 @@ def mask(line: str) -> str:
     return " ".join(line.split())
 
 
-def _tail_lines(path: str) -> tuple[list[str], bool]:
-    """(the last READ_LINES lines of the last READ_BYTES of a log, whether it was cut)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
+def _tail_lines(path: str, tail: Tail | None = None) -> tuple[list[str], bool]:
+    """(the last READ_LINES lines of the last READ_BYTES of a log, whether it was cut);
+    `tail`: the log as read already (logtail.py)."""
+    tail = last_of(tail, path, READ_BYTES)
+    if tail is None:
         return [], False
-    try:
-        size = os.fstat(fd).st_size
-        start = max(0, size - READ_BYTES)
-        data = os.pread(fd, READ_BYTES, start)
-    except OSError:
-        return [], False
-    finally:
-        os.close(fd)
+    start, data = tail.start, tail.data
     lines = data.decode("utf-8", "replace").splitlines()
     if start and len(lines) > 1:
         lines = lines[1:]  # cut by where the reading began
@@ -68,12 +62,14 @@ def _tail_lines(path: str) -> tuple[list[str], bool]:
     return [ln[:LINE_MAX] for ln in lines[-READ_LINES:]], cut
 
 
-def new_lines(now_path: str, was_path: str) -> dict:
+def new_lines(
+    now_path: str, was_path: str, now_tail: Tail | None = None, was_tail: Tail | None = None
+) -> dict:
     """{lines, more, cut}: the stderr lines of `now_path` whose masked form is nowhere in
     `was_path`'s (each once, in order), how many beyond SHOWN_LINES, whether a log was
-    only read in part."""
-    now, cut_now = _tail_lines(now_path)
-    was, cut_was = _tail_lines(was_path)
+    only read in part (`*_tail`: a log as read already, logtail.py)."""
+    now, cut_now = _tail_lines(now_path, now_tail)
+    was, cut_was = _tail_lines(was_path, was_tail)
     seen = {mask(line) for line in was}
     found: list[str] = []
     more = 0
@@ -126,11 +122,17 @@ def _number(value: object) -> float | None:
 
 
 def compare(
-    now: dict, now_path: str, was: dict | None, was_path: str | None, base: dict | None = None
+    now: dict,
+    now_path: str,
+    was: dict | None,
+    was_path: str | None,
+    base: dict | None = None,
+    tails: tuple[Tail | None, Tails | None] = (None, None),
 ) -> dict:
     """What changed from run `was` (the last success; None: there is none) to run `now`.
 
-    `base` is the task's duration baseline ({runs, median_s, p95_s}) or None.
+    `base` is the task's duration baseline ({runs, median_s, p95_s}) or None. `tails`:
+    now's stderr as read already, and the logs a build read (logtail.py), if any.
     """
     added = sorted(_artifact_names(now) - _artifact_names(was or {}))
     missing = sorted(_artifact_names(was or {}) - _artifact_names(now))
@@ -154,7 +156,10 @@ def compare(
     }
     if was is None or was_path is None:
         return out
-    out["stderr"] = new_lines(os.path.join(now_path, STDERR), os.path.join(was_path, STDERR))
+    now_tail, memo = tails
+    was_stderr = os.path.join(was_path, STDERR)
+    was_tail = memo.get(was_stderr, READ_BYTES) if memo is not None else None
+    out["stderr"] = new_lines(os.path.join(now_path, STDERR), was_stderr, now_tail, was_tail)
     out["labels"] = _changed(was.get("labels"), now.get("labels"))
     out["feedback"] = _changed(was.get("feedback"), now.get("feedback"))
     if now.get("command") != was.get("command"):

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from runwrap.store import siteurls as urls
 from runwrap.store.findtext import run_text
 from runwrap.store.jsonio import read_json, write_atomic
+from runwrap.store.logtail import Tail
 
 VERSION = 1
 
@@ -58,9 +59,12 @@ def _old_entries(value: object) -> dict[str, tuple[str, tuple[str, ...]]] | None
     return found
 
 
-def entry_fields(task: str, manifest: dict, run_path: str) -> tuple[str, ...]:
-    """A run's searchable fields beyond its task's name (() for none)."""
-    fields = run_text(task, manifest, run_path)[1:]
+def entry_fields(
+    task: str, manifest: dict, run_path: str, stderr: Tail | None = None
+) -> tuple[str, ...]:
+    """A run's searchable fields beyond its task's name (() for none; `stderr`: its tail
+    as read already)."""
+    fields = run_text(task, manifest, run_path, stderr)[1:]
     return tuple(f for f in dict.fromkeys(fields) if not f.startswith("progress="))
 
 
@@ -72,11 +76,13 @@ def update_task(
     summaries: dict[str, dict],
     manifests: dict[str, dict],
     manifest_of: Callable[[str], dict | None],
+    stderr: dict[str, Tail] | None = None,
 ) -> None:
     """Bring the task's search.json up to date with its runs (`order`, oldest first).
 
     `manifests` are the runs the build read again; every other run is as the file
     has it. Without a file of this version, every run is read once (`manifest_of`).
+    `stderr`: failed runs' stderr tails their pages read already (run id: logtail.Tail).
     """
     path = index_path(out_task)
     raw = read_json(path)
@@ -92,7 +98,8 @@ def update_task(
             manifest = manifest_of(run_id)
             if manifest is None:
                 continue
-        fields = entry_fields(task, manifest, os.path.join(runs_path, run_id))
+        tail = stderr.get(run_id) if stderr else None
+        fields = entry_fields(task, manifest, os.path.join(runs_path, run_id), tail)
         if fields:
             status = (summaries.get(run_id) or {}).get("status") or "unknown"
             status = "" if status == "success" else status  # most runs: kept short

@@ -19,6 +19,7 @@ import re
 import shutil
 import stat
 
+from runwrap.store import logtail
 from runwrap.store.jsonio import Unreadable, read_json_at
 from runwrap.store.layout import MANIFEST, NOTIFICATIONS, RUNS, runs_dir
 from runwrap.store.lookup import open_below
@@ -110,6 +111,7 @@ class RunFiles:
         self.path = path
         self.mode = mode
         self.scratch = scratch
+        self.tails: dict[str, logtail.Tail] = {}  # logs read with tail_and_publish(keep=)
 
     def __enter__(self) -> RunFiles:
         return self
@@ -192,17 +194,28 @@ class RunFiles:
             self._close(dfd, fd)
 
     def tail_and_publish(
-        self, rel: str, dest: str | None, limit: int = TAIL_BYTES, new: bool = False
+        self,
+        rel: str,
+        dest: str | None,
+        limit: int = TAIL_BYTES,
+        new: bool = False,
+        keep: int = 0,
     ) -> tuple[str, int, bool, bool] | None:
         """(text, size, truncated, published): a log's last `limit` bytes, linked into OUT
-        (`new`: dest's directory was just made, so nothing is there yet)."""
+        (`new`: dest's directory was just made, so nothing is there yet). `keep`: read
+        its last `keep` bytes (more than `limit`) and keep them in `self.tails[rel]`, for
+        the others that read the log (a failed run's stderr: what changed, the search index)."""
         opened = self._open(rel)
         if opened is None:
             return None
         dfd, fd, name, st = opened
         try:
-            start = max(0, st.st_size - limit)
-            raw = os.pread(fd, limit, start)
+            tail = logtail.read_fd(fd, max(limit, keep), st.st_size)
+            if keep:
+                self.tails[rel] = tail
+            shown = tail.last(limit)
+            assert shown is not None  # limit is no more than was read
+            start, raw = shown.start, shown.data
             published = dest is not None and self._publish(dfd, fd, name, st, dest, new)
         except OSError:
             return None
@@ -212,7 +225,7 @@ class RunFiles:
             # Start at a line boundary rather than in the middle of a character.
             cut = raw.find(b"\n")
             raw = raw[cut + 1 :] if 0 <= cut < 4096 else raw
-        return clean_text(raw), st.st_size, start > 0, published
+        return clean_text(raw), tail.size, start > 0, published
 
     def publish(self, rel: str, dest: str) -> bool:
         """Make `dest` hold file `rel`: a hard link, else a copy; False if unsafe."""

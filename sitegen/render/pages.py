@@ -13,8 +13,9 @@ from runwrap.store import siteurls as urls
 from runwrap.store.durations import describe, flag_of
 from runwrap.store.jsonio import read_json, write_json_atomic
 from runwrap.store.layout import STDERR, STDOUT
+from runwrap.store.logtail import Tail, Tails
 from runwrap.store.manifest import FAILING, MAX_ARTIFACTS, RECORD, RUNNING, TRACKING
-from runwrap.store.whatchanged import compare
+from runwrap.store.whatchanged import READ_BYTES, compare
 from runwrap.timefmt import iso, parse_iso
 from runwrap.units import format_duration, format_size
 from sitegen.config import SiteConfig
@@ -142,16 +143,20 @@ def run_context(
     rf: files.RunFiles,
     out_run: str,
     new: bool = False,
+    compared: bool = False,
 ) -> tuple[SimpleNamespace, set[str]]:
     """The run page's data; publishes its logs and artifacts; returns the files it keeps
-    (`new`: out_run was just made, empty)."""
+    (`new`: out_run was just made, empty; `compared`: a failed run after it says what
+    changed since it, so its stderr is read as far as that reads, into rf.tails)."""
     keep = {urls.INDEX}
     failed = status in FAILING
     running = status == RUNNING
     logs = []
     # A failed run's page reads stderr first: that is where a job says what went wrong.
     for name in (STDERR, STDOUT) if failed else (STDOUT, STDERR):
-        tail = rf.tail_and_publish(name, os.path.join(out_run, name), new=new)
+        # A failed run's stderr: read as far as what changed reads it, once (logtail.py).
+        reach = READ_BYTES if (failed or compared) and name == STDERR else 0
+        tail = rf.tail_and_publish(name, os.path.join(out_run, name), new=new, keep=reach)
         log = {"name": name, "text": None, "size": None, "truncated": False, "href": None}
         if tail is not None:
             log["text"], log["size"], log["truncated"], published = tail
@@ -204,6 +209,7 @@ def what_changed(
     base: dict | None = None,
     was: dict | None = None,
     existed: bool = True,
+    tails: tuple[Tail | None, Tails | None] = (None, None),
 ) -> dict | None:
     """What changed in a failed run since `against`, the last success before it
     (runwrap/store/whatchanged.py), kept in the run's CHANGES beside its page so that it
@@ -228,6 +234,7 @@ def what_changed(
         {**was, "run_id": against},
         os.path.join(runs.path, against),
         base,
+        tails,
     )
     changes["key"] = key
     try:

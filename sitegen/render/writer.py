@@ -20,9 +20,12 @@ from typing import Protocol
 
 import jinja2
 
+from runwrap.store import findtext
 from runwrap.store import siteurls as urls
 from runwrap.store.durations import WINDOW, baseline, push
 from runwrap.store.jsonio import dumps
+from runwrap.store.layout import STDERR
+from runwrap.store.logtail import Tail, Tails
 from runwrap.store.manifest import FAILING, RUNNING, SUCCESS
 from runwrap.store.query import rank
 from runwrap.store.wallclock import clock_doubts
@@ -72,6 +75,8 @@ class TaskRuns:
     manifests: dict[str, dict]  # manifests the update has read already (no second read)
     sums: dict[str, dict]  # each shown run's summary (model.summarize), made once
     fresh: bool = False  # the task is built whole: every page is rendered
+    # Failed runs' stderr as their pages read it: the search index's tails, not read again.
+    stderr: dict[str, Tail] = field(default_factory=dict)
 
     def neighbours(self, i: int) -> tuple[str | None, str | None]:
         """The runs before and after order[i] (a run page links both)."""
@@ -154,6 +159,8 @@ class Writer:
         old_pos = {run_id: i for i, run_id in enumerate(old_order)}
         last_ok = _last_success_before(batch.order, batch.sums)  # a failed run's: (id, baseline)
         behind = _behind_a_change(batch)
+        tails = Tails()  # a failing streak's last success: its stderr read once
+        compared = {against for against, _ in last_ok.values()}
         for i, run_id in enumerate(batch.order):
             prev, nxt = batch.neighbours(i)
             j = old_pos.get(run_id)
@@ -187,6 +194,9 @@ class Writer:
                     against,
                     base,
                     batch.manifests.get(against) if against is not None else None,
+                    tails,
+                    batch.stderr,
+                    run_id in compared,
                 )
             except OSError:
                 raise  # OUT cannot be written: the build stops, with one line
@@ -211,10 +221,15 @@ class Writer:
         against: str | None = None,
         base: dict | None = None,
         against_manifest: dict | None = None,
+        tails: Tails | None = None,
+        stderr: dict[str, Tail] | None = None,
+        compared: bool = False,
     ) -> None:
         """Render one run page and publish its logs and artifacts (`against`: the last
         success before it, which a failed run's page says what changed since; `base`: the
-        task's duration baseline then; `against_manifest`: against's, if read already)."""
+        task's duration baseline then; `against_manifest`: against's, if read already;
+        `tails`: logs read already; `stderr`: where to leave a failed run's stderr tail
+        for the search index; `compared`: a failed run after it is compared with it)."""
         out_run = self.out_run(task, run_id)
         try:
             os.mkdir(out_run)
@@ -227,11 +242,30 @@ class Writer:
         if status is None:
             status = summarize(run_id, manifest)["status"]
         with runs.run(run_id, self.cfg.publish, self.scratch) as rf:
-            run, keep = pages.run_context(task, run_id, manifest, status, rf, out_run, not existed)
+            run, keep = pages.run_context(
+                task, run_id, manifest, status, rf, out_run, not existed, compared
+            )
+            if compared and tails is not None and STDERR in rf.tails:
+                # The failed runs after it read this stderr from the build, not again.
+                tails.put(os.path.join(runs.path, run_id, STDERR), rf.tails[STDERR])
             if run.failed:
+                now = rf.tails.get(STDERR)
                 run.changes = pages.what_changed(
-                    runs, run_id, manifest, against, out_run, keep, base, against_manifest, existed
+                    runs,
+                    run_id,
+                    manifest,
+                    against,
+                    out_run,
+                    keep,
+                    base,
+                    against_manifest,
+                    existed,
+                    (now, tails),
                 )
+                if stderr is not None and now is not None:
+                    kept = now.last(findtext.TAIL_BYTES)  # all the index reads: small
+                    if kept is not None:
+                        stderr[run_id] = kept
         self.render(
             (*urls.run_parts(task, run_id), urls.INDEX),
             "run.html",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from helpers.runs import SITEGEN
-from helpers.sites import ENV, make_root, runwrap, sitegen
+from helpers.sites import ENV, make_root, runwrap, sitegen, write_run
 
 # Hundreds of lines that differ from run to run only by numbers, hex ids and times.
 NOISE = (  # shell builtins only: a fork per line would make the test slow
@@ -83,3 +83,37 @@ def test_a_full_build_into_an_empty_out_reads_each_manifest_once(
     assert [p for _, p in opened if os.path.basename(p) == "changes.json"] == []
     written = sorted(out.glob("tasks/*/runs/*/changes.json"))
     assert len(written) == 6, written  # each failed run's what-changed, kept for the next
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_a_full_build_reads_each_stderr_once(run_root: Path, out: Path, tmp_path: Path):
+    """A failed run's stderr is read once a build, by its page, for the page, what changed
+    and the search index alike; the last success before a failing streak once, by its own
+    page (it was three reads a failure and one a failure for the success). The answers
+    are those of reading each: the new line, the search index's tail."""
+    task = "streak"
+    write_run(run_root, task, 0, "success", stderr=b"warming up 1\n")
+    for n in (1, 2, 3):  # three failures in a row, each compared with run 0
+        write_run(run_root, task, n, "failed", stderr=f"warming up {n}\nboom {n}\n".encode())
+    write_run(run_root, task, 4, "success", stderr=b"")
+    write_run(run_root, task, 5, "failed", stderr=b"x" * 70_000 + b"\nlate boom\n")
+    trace = tmp_path / "build.trace"
+    subprocess.run(
+        ["strace", "-f", "-qq", "-o", str(trace), "-e", "trace=openat",
+         SITEGEN, "--root", str(run_root), "--out", str(out), "-q"],
+        env=ENV, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    opened = re.findall(r'openat\([^,]+, "([^"]+)"', trace.read_text())
+    assert len([p for p in opened if os.path.basename(p) == "stderr.log"]) == 6  # 6 runs
+    runs = sorted((run_root / "tasks" / task / "runs").iterdir())
+    # Run 5's stderr, longer than its page shows (64 KiB), whole for what changed (256 KiB).
+    for n, lines in ((1, ["boom 1"]), (3, ["boom 3"]), (5, ["x" * 500, "late boom"])):
+        changes = json.loads(
+            (out / "tasks" / task / "runs" / runs[n].name / "changes.json").read_text()
+        )
+        assert changes["stderr"]["lines"] == lines, n  # "warming up <n>" masked as before
+    index = json.loads((out / "tasks" / task / "search.json").read_text())
+    found = {run_id: [index["texts"][i] for i in fields] for run_id, _, fields in index["runs"]}
+    assert "boom 2" in found[runs[2].name] and "warming up 2" in found[runs[2].name]
+    assert "late boom" in found[runs[5].name]
+    assert not any(f.startswith("x") for f in found[runs[5].name])  # a line cut by the tail
