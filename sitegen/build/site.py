@@ -386,7 +386,6 @@ class Site:
         changed_pages: set[str] = set()
         recording: set[str] | None = None
         for run_id in check:
-            path = run_dir(self.cfg.root, task, run_id)
             with runs.run(run_id) as rf:
                 rsig = rf.sig()
                 old = cached.get(run_id)
@@ -397,7 +396,9 @@ class Site:
                 manifest, problem = _read(run_id, rf, rsig)
             if manifest is None:
                 if problem is not None:
-                    log.warning("skipping %s: %s", shown(path), problem)
+                    # Its path only now: two joins a run, for a warning few builds give.
+                    where = run_dir(self.cfg.root, task, run_id)
+                    log.warning("skipping %s: %s", shown(where), problem)
                 if old is not None and old.summary is not None:
                     # Shown before, unreadable now: a full build would not show it either.
                     self.out.remove_run(task, run_id)

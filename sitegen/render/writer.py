@@ -487,6 +487,7 @@ def _last_success_before(
     found: dict[str, tuple[str, dict | None]] = {}
     last = None
     window: list[float] = []  # pushed to in place: one check a run, not one a window
+    base: tuple[str, dict | None] | None = None  # a failing streak's: worked out once
     for run_id in order:
         summary = (sums or {}).get(run_id) or {}
         status = summary.get("status")
@@ -494,7 +495,9 @@ def _last_success_before(
             last = run_id
             push(window, summary.get("duration"))
         elif last is not None and status in FAILING:
-            found[run_id] = (last, baseline(window))
+            if base is None or base[0] != last:
+                base = (last, baseline(window))
+            found[run_id] = base
     return found
 
 
