@@ -31,11 +31,9 @@ class Tail(NamedTuple):
         return Tail(self.size, start, self.data[start - self.start :][:limit])
 
 
-def read_fd(fd: int, limit: int, size: int | None = None) -> Tail:
-    """The last `limit` bytes of the open file `fd` (OSError if it cannot be read);
-    `size`: its size, if the caller has just asked fstat."""
-    if size is None:
-        size = os.fstat(fd).st_size
+def read_fd(fd: int, limit: int) -> Tail:
+    """The last `limit` bytes of the open file `fd` (OSError if it cannot be read)."""
+    size = os.fstat(fd).st_size
     start = max(0, size - limit)
     # Just the bytes there are: a buffer of `limit` (256 KiB) for a log of a few lines
     # is allocated and freed by mmap, a page fault a page, each time.

@@ -210,12 +210,14 @@ class RunFiles:
             return None
         dfd, fd, name, st = opened
         try:
-            tail = logtail.read_fd(fd, max(limit, keep), st.st_size)
+            # Inline, not logtail.read_fd: every log of every run comes here.
+            size = st.st_size
+            first = max(0, size - max(limit, keep))
+            data = os.pread(fd, size - first, first)  # just the bytes there are
             if keep:
-                self.tails[rel] = tail
-            shown = tail.last(limit)
-            assert shown is not None  # limit is no more than was read
-            start, raw = shown.start, shown.data
+                self.tails[rel] = logtail.Tail(size, first, data)
+            start = max(0, size - limit)
+            raw = data[start - first :] if start > first else data
             published = dest is not None and self._publish(dfd, fd, name, st, dest, new)
         except OSError:
             return None
@@ -225,7 +227,7 @@ class RunFiles:
             # Start at a line boundary rather than in the middle of a character.
             cut = raw.find(b"\n")
             raw = raw[cut + 1 :] if 0 <= cut < 4096 else raw
-        return clean_text(raw), tail.size, start > 0, published
+        return clean_text(raw), size, start > 0, published
 
     def publish(self, rel: str, dest: str) -> bool:
         """Make `dest` hold file `rel`: a hard link, else a copy; False if unsafe."""
