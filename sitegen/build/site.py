@@ -347,7 +347,14 @@ class Site:
             self.out.render_task(task, runs, task_sum, run_sums, order, manifests, late)
             # The dashboard's search index: the entries of the runs read again only.
             search.update_task(
-                self.out.out_task(task), task, runs.path, order, sums, manifests, runs.manifest
+                self.out.out_task(task),
+                task,
+                runs.path,
+                order,
+                sums,
+                manifests,
+                runs.manifest,
+                self.scratch.write,
             )
         if fresh:
             self.out.remove_stale_runs(task, set(order))

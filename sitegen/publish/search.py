@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 from runwrap.store import siteurls as urls
 from runwrap.store.findtext import run_text
-from runwrap.store.jsonio import read_json, write_atomic
+from runwrap.store.jsonio import read_json
 
 VERSION = 1
 
@@ -72,11 +72,13 @@ def update_task(
     summaries: dict[str, dict],
     manifests: dict[str, dict],
     manifest_of: Callable[[str], dict | None],
+    write: Callable[[str, bytes], None],
 ) -> None:
     """Bring the task's search.json up to date with its runs (`order`, oldest first).
 
     `manifests` are the runs the build read again; every other run is as the file
     has it. Without a file of this version, every run is read once (`manifest_of`).
+    `write`: how OUT's files are written (the build's Scratch: atomic, temp files swept).
     """
     path = index_path(out_task)
     raw = read_json(path)
@@ -111,4 +113,4 @@ def update_task(
         text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         # A lone surrogate (JSON allows "\ud800" in a manifest a job rewrote; bytes that
         # were not UTF-8) is written as that same JSON escape: the file stays UTF-8.
-        write_atomic(path, text.encode("utf-8", "backslashreplace"), fsync=False)
+        write(path, text.encode("utf-8", "backslashreplace"))

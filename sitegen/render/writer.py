@@ -230,7 +230,16 @@ class Writer:
             run, keep = pages.run_context(task, run_id, manifest, status, rf, out_run, not existed)
             if run.failed:
                 run.changes = pages.what_changed(
-                    runs, run_id, manifest, against, out_run, keep, base, against_manifest, existed
+                    runs,
+                    run_id,
+                    manifest,
+                    against,
+                    out_run,
+                    keep,
+                    base,
+                    against_manifest,
+                    existed,
+                    write=self.scratch.write,
                 )
         self.render(
             (*urls.run_parts(task, run_id), urls.INDEX),
