@@ -273,3 +273,17 @@ def test_no_public_function_or_class_is_dead() -> None:
                 if words[name] <= 1:
                     dead.append(f"{slash(path)}: {name}")
     assert dead == []
+
+
+def test_sitegen_writes_out_through_its_scratch_only() -> None:
+    """Every file of OUT is written by publish/scratch.py: its temp names are the ones a
+    build sweeps after a killed sitegen (jsonio's own temp files would stay for good)."""
+    writers = {"write_atomic", "write_json_atomic"}
+    breaches = []
+    for path in module_files():
+        if not dotted(path).startswith("sitegen"):
+            continue
+        for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module == "runwrap.store.jsonio":
+                breaches += [f"{slash(path)}: {a.name}" for a in node.names if a.name in writers]
+    assert breaches == []

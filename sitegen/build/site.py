@@ -354,6 +354,7 @@ class Site:
                 sums,
                 manifests,
                 runs.manifest,
+                self.scratch.write,
                 batch.stderr,
             )
         if fresh:

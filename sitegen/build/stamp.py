@@ -31,7 +31,7 @@ import stat
 import sys
 import time
 
-from runwrap.store.jsonio import dumps, read_json, write_json_atomic
+from runwrap.store.jsonio import dumps, read_json
 from runwrap.store.layout import (
     MANIFEST,
     NOTIFICATIONS,
@@ -166,7 +166,12 @@ def stamp_state(
 
 def save(out: str, build_key: str, state: dict) -> None:
     """Write the stamp after a complete update (state: from Site.stamp_state())."""
-    write_json_atomic(_path(out), {"key": build_key, **state}, fsync=False)
+    # Through the build's way of writing OUT: a temp file a killed sitegen leaves is one
+    # that Site's start sweeps from the cache's directory.
+    from sitegen.publish.scratch import Scratch
+
+    data = dumps({"key": build_key, **state}) + "\n"
+    Scratch().write(_path(out), data.encode("utf-8", "surrogateescape"))
 
 
 def forget(out: str) -> None:

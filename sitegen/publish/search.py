@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 from runwrap.store import siteurls as urls
 from runwrap.store.findtext import run_text
-from runwrap.store.jsonio import read_json, write_atomic
+from runwrap.store.jsonio import read_json
 from runwrap.store.logtail import Tail
 
 VERSION = 1
@@ -76,12 +76,14 @@ def update_task(
     summaries: dict[str, dict],
     manifests: dict[str, dict],
     manifest_of: Callable[[str], dict | None],
+    write: Callable[[str, bytes], None],
     stderr: dict[str, Tail] | None = None,
 ) -> None:
     """Bring the task's search.json up to date with its runs (`order`, oldest first).
 
     `manifests` are the runs the build read again; every other run is as the file
     has it. Without a file of this version, every run is read once (`manifest_of`).
+    `write`: how OUT's files are written (the build's Scratch: atomic, temp files swept).
     `stderr`: failed runs' stderr tails their pages read already (run id: logtail.Tail).
     """
     path = index_path(out_task)
@@ -118,4 +120,4 @@ def update_task(
         text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         # A lone surrogate (JSON allows "\ud800" in a manifest a job rewrote; bytes that
         # were not UTF-8) is written as that same JSON escape: the file stays UTF-8.
-        write_atomic(path, text.encode("utf-8", "backslashreplace"), fsync=False)
+        write(path, text.encode("utf-8", "backslashreplace"))

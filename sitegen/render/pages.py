@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import jinja2
@@ -11,7 +12,7 @@ import jinja2
 from runwrap.store import query
 from runwrap.store import siteurls as urls
 from runwrap.store.durations import describe, flag_of
-from runwrap.store.jsonio import read_json, write_json_atomic
+from runwrap.store.jsonio import dumps, read_json
 from runwrap.store.layout import STDERR, STDOUT
 from runwrap.store.logtail import Tail, Tails
 from runwrap.store.manifest import FAILING, MAX_ARTIFACTS, RECORD, RUNNING, TRACKING
@@ -209,13 +210,16 @@ def what_changed(
     base: dict | None = None,
     was: dict | None = None,
     existed: bool = True,
+    write: Callable[[str, bytes], None] | None = None,
     tails: tuple[Tail | None, Tails | None] = (None, None),
 ) -> dict | None:
     """What changed in a failed run since `against`, the last success before it
     (runwrap/store/whatchanged.py), kept in the run's CHANGES beside its page so that it
     is computed once per run: again only when the run or its last success is another.
     `was`: against's manifest if the build read it already; `existed`: whether out_run
-    was there before this build (a new one has no CHANGES to look for)."""
+    was there before this build (a new one has no CHANGES to look for); `write`: how
+    OUT's files are written (the build's Scratch: atomic, its temp files swept); `tails`:
+    the run's stderr as its page read it, and the logs read already (whatchanged.compare)."""
     if against is None:
         return None
     key = [run_id, against, manifest.get("ended_at"), manifest.get("stderr_bytes"), base]
@@ -238,8 +242,9 @@ def what_changed(
     )
     changes["key"] = key
     try:
-        write_json_atomic(path, changes, fsync=False)
-        keep.add(CHANGES)
+        if write is not None:
+            write(path, (dumps(changes) + "\n").encode("utf-8", "surrogateescape"))
+            keep.add(CHANGES)
     except OSError:
         pass  # computed again next time
     return changes

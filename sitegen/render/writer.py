@@ -260,7 +260,8 @@ class Writer:
                     base,
                     against_manifest,
                     existed,
-                    (now, tails),
+                    write=self.scratch.write,
+                    tails=(now, tails),
                 )
                 if stderr is not None and now is not None:
                     kept = now.last(findtext.TAIL_BYTES)  # all the index reads: small

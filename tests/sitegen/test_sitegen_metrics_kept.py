@@ -34,7 +34,7 @@ def mark_kept_lines(out: Path, packed_back: bool = False) -> None:
             f"{text.rsplit(' ', 1)[0]} {MARK}" for text in task_lines["consecutive_failures"]
         ]
     if packed_back:
-        path.write_bytes(pack(data))
+        path.write_bytes(b"".join(pack(data)))
     else:
         path.write_text(json.dumps(data))  # as by hand: JSON, read and compared as JSON
 
