@@ -440,11 +440,11 @@ def _final_manifest(
 def duration_check(task_path: str, manifest: dict) -> dict | None:
     """The verdict on a successful run's duration (store/durations.py), against the
     baseline state.json keeps: one small file, never the task's manifests."""
-    from runwrap.store.durations import judge
+    from runwrap.store.durations import job_duration, judge
 
     state = read_json(os.path.join(task_path, STATE))
     window = state.get("durations") if isinstance(state, dict) else None
-    return judge(window, manifest.get("duration_s"), manifest.get("expect_duration_s"))
+    return judge(window, job_duration(manifest), manifest.get("expect_duration_s"))
 
 
 def _after_run(run: _Run, manifest: dict) -> None:

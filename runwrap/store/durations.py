@@ -13,7 +13,8 @@ and in both cases differs from the median by at least MIN_GAP_S (a job of a few
 milliseconds is all noise). Bounds given with --expect-duration LO..HI (config
 `duration:`) flag a run outside them from the first run on. Only a successful
 run is judged: a failure is news already (what changed shows its duration
-beside the baseline). The verdict is decided once, when the run ends, and kept
+beside the baseline); one retried until it succeeded is judged, and counted,
+by its last attempt (job_duration). The verdict is decided once, when the run ends, and kept
 in its final manifest (`duration_check`): every surface shows that one.
 """
 
@@ -42,6 +43,20 @@ def _num(value: object) -> float | None:
     except OverflowError:
         return None
     return seconds if 0 <= seconds < _FOREVER else None
+
+
+def job_duration(manifest: dict) -> object:
+    """The seconds a run's job took, as baselines count it: a run retried until it
+    succeeded counts its last attempt only (its `duration_s` also holds the failed
+    attempts and the waits between them, which say nothing of how long the job takes)."""
+    attempts = manifest.get("attempts")
+    if isinstance(attempts, list) and len(attempts) > 1 and isinstance(attempts[-1], dict):
+        from runwrap.timefmt import parse_iso
+
+        start, end = (parse_iso(attempts[-1].get(k)) for k in ("started_at", "ended_at"))
+        if start is not None and end is not None and end >= start:
+            return end - start
+    return manifest.get("duration_s")
 
 
 def window_of(value: object) -> list[float]:

@@ -19,7 +19,7 @@ A skipped tick is never the task's last run or its state: it only counts
 from __future__ import annotations
 
 from runwrap import SCHEMA
-from runwrap.store.durations import pushed
+from runwrap.store.durations import job_duration, pushed
 from runwrap.store.manifest import FAILING, FINISHED, LOST, SKIPPED, SUCCESS
 
 TYPE_CHECKING = False
@@ -165,7 +165,7 @@ def next_state(old: dict, manifest: dict) -> dict:
         new["failing_since"] = None  # the streak ended: nothing stale for readers to skip
         new["last_success_id"] = run_id
         new["last_success_ended_at"] = manifest.get("ended_at")
-        new["durations"] = pushed(old.get("durations"), duration)  # the baseline's window
+        new["durations"] = pushed(old.get("durations"), job_duration(manifest))  # baseline
     elif status in FAILING:
         if not old.get("consecutive_failures"):
             new["failing_since"] = manifest.get("started_at")

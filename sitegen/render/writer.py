@@ -494,7 +494,7 @@ def _last_success_before(
         status = summary.get("status")
         if status == SUCCESS:
             last = run_id
-            push(window, summary.get("duration"))
+            push(window, summary.get("job", summary.get("duration")))
         elif last is not None and status in FAILING:
             if base is None or base[0] != last:
                 base = (last, baseline(window))

@@ -87,3 +87,28 @@ def test_bounds_that_flag_every_run_or_cannot_be_printed_are_refused(rw, bounds,
     assert bad.returncode == 125 and said in bad.stderr, bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
     assert rw.manifests() == []  # refused before any run
+
+
+def test_a_run_retried_until_it_succeeded_is_judged_by_its_last_attempt(rw, receiver, tmp_path):
+    """The wait between attempts is not the job's time: a job of 0.2 s that failed once
+    and succeeded after a 2 s retry delay is not slow, and its baseline stays the job's."""
+    rw.config(hook(receiver.url))
+    for _ in range(12):
+        sleep(rw, 0.2)
+    flag = tmp_path / "failed once"
+    job = f"sleep 0.2; [ -e '{flag}' ] || {{ touch '{flag}'; exit 1; }}"
+    result = rw.run(
+        "--notify", "hook", "--retries", "1", "--retry-delay", "2s", "--", "sh", "-c", job
+    )
+    assert result.returncode == 0, result.stderr
+    manifest = rw.manifest("job")
+    assert len(manifest["attempts"]) == 2 and manifest["duration_s"] >= 2.2, manifest
+    assert manifest["duration_check"]["flag"] is None, manifest["duration_check"]
+    assert receiver.requests == []
+    assert rw.state()["durations"][-1] < 1.5  # the last attempt's, not the run's 2.4 s
+    # The site's own window (a failed run's "what changed" baseline) counts it the same.
+    assert rw.run("--", "false").returncode == 1
+    failed = rw.manifest("job")["run_id"]
+    rw.sitegen(tmp_path / "site")
+    changes = json.loads((tmp_path / "site/tasks/job/runs" / failed / "changes.json").read_text())
+    assert changes["duration"]["p95_s"] < 1.5, changes
