@@ -117,14 +117,16 @@ def task_runs_dir(task_path: str) -> str:
     return os.path.join(task_path, RUNS)
 
 
-def list_dir(path: str) -> list[str]:
-    """The names in a real directory; [] for a missing one, a symlink or anything else.
+def list_dir(path: str, dir_fd: int | None = None) -> list[str]:
+    """The names in a real directory (`path` relative to `dir_fd` when given); [] for a
+    missing one, a symlink or anything else.
 
     Everything under ROOT may have been made by a job: a symlinked tasks/,
     tasks/<task> or runs/ is never read through.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(path, flags, dir_fd=dir_fd)
     except OSError:
         return []
     try:

@@ -29,6 +29,7 @@ from runwrap.store.layout import (
     host_root,
     is_plain_run_id,
     is_run_id,
+    list_dir,
     split_gathered,
     task_dir,
     tasks_dir,
@@ -426,7 +427,7 @@ def look_at_task(root: str, task: str, tasks_fd: int | None = None) -> TaskLook 
         state = parse(_read_fd(state_fd, MAX_JSON))
         runs_fd = os.open(RUNS, _DIR | os.O_NOFOLLOW, dir_fd=task_fd)
         retired = os.access(RETIRED, os.F_OK, dir_fd=task_fd, follow_symlinks=False)
-        open_names = _names_in(task_fd, OPEN)
+        open_names = list_dir(OPEN, dir_fd=task_fd)
     except BaseException as e:
         if runs_fd >= 0:
             os.close(runs_fd)
@@ -437,21 +438,6 @@ def look_at_task(root: str, task: str, tasks_fd: int | None = None) -> TaskLook 
         for fd in fds:
             os.close(fd)
     return TaskLook(state, open_names, retired, runs_fd)
-
-
-def _names_in(dir_fd: int, name: str) -> list[str]:
-    """The names in directory `name` of an open one; [] for a missing one, a link or
-    anything else (as layout.list_dir)."""
-    try:
-        fd = os.open(name, _DIR | os.O_NOFOLLOW, dir_fd=dir_fd)
-    except OSError:
-        return []
-    try:
-        return os.listdir(fd)
-    except OSError:
-        return []
-    finally:
-        os.close(fd)
 
 
 def run_ids(root: str, task: str) -> list[str]:
