@@ -53,10 +53,20 @@ class RunRecord:
             type(data["settled"]) is bool
             and _ints(data["sig"])
             and _ints(bad)
-            and (run_sum is None or (is_run_summary(run_sum) and run_sum["id"] == run_id))
+            and (run_sum is None or (_is_run_sum(run_sum) and run_sum["id"] == run_id))
         ):
             return None
         return cls(data["sig"], run_sum, data["settled"], bad)
+
+
+def _is_run_sum(run_sum: object) -> bool:
+    """model.summarize()'s shape: RUN_SUMMARY's keys, and "job" besides for a run retried
+    until it succeeded (its last attempt's seconds, a number or null)."""
+    if type(run_sum) is dict and "job" in run_sum:
+        if type(run_sum["job"]) not in (float, type(None)):
+            return False
+        run_sum = {k: v for k, v in run_sum.items() if k != "job"}
+    return is_run_summary(run_sum)
 
 
 def runs_from_json(runs: object, trusted: bool = False) -> dict[str, RunRecord] | None:
