@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sitegen.render.model import is_run_summary, is_task_summary
+from sitegen.render.model import TASK_SUMMARY, is_run_summary, is_task_summary
 
 RUN_KEYS = frozenset({"sig", "sum", "settled", "bad"})
 ENTRY_KEYS = frozenset({"sig", "pending", "summary", "record"})
@@ -53,10 +53,20 @@ class RunRecord:
             type(data["settled"]) is bool
             and _ints(data["sig"])
             and _ints(bad)
-            and (run_sum is None or (is_run_summary(run_sum) and run_sum["id"] == run_id))
+            and (run_sum is None or (_is_run_sum(run_sum) and run_sum["id"] == run_id))
         ):
             return None
         return cls(data["sig"], run_sum, data["settled"], bad)
+
+
+def _is_run_sum(run_sum: object) -> bool:
+    """model.summarize()'s shape: RUN_SUMMARY's keys, and "job" besides for a run retried
+    until it succeeded (its last attempt's seconds, a number or null)."""
+    if type(run_sum) is dict and "job" in run_sum:
+        if type(run_sum["job"]) not in (float, type(None)):
+            return False
+        run_sum = {k: v for k, v in run_sum.items() if k != "job"}
+    return is_run_summary(run_sum)
 
 
 def runs_from_json(runs: object, trusted: bool = False) -> dict[str, RunRecord] | None:
@@ -99,8 +109,21 @@ class TaskEntry:
 
     @classmethod
     def trusted(cls, task: str, data: dict) -> TaskEntry:
-        """summary.pack's entry for a task, from a file sealed as sitegen wrote it."""
+        """summary.pack's entry for a task, from a file sealed as sitegen wrote it.
+
+        The seal is a digest, not a secret (a script can pack a file with a valid one):
+        its shape is still asked, cheaply (each part's type, the summary's keys), or a
+        TypeError sends the caller to from_json's checks, which reject it."""
         pending = runs_from_json(data["pending"], trusted=True)
+        summary = data["summary"]
+        if not (
+            pending is not None
+            and type(summary) is dict
+            and summary.keys() == TASK_SUMMARY.keys()
+            and summary["name"] == task
+            and type(data["record"]) is list
+        ):
+            raise TypeError("not the shape sitegen writes")
         return cls(data["sig"], pending, data["summary"], data["record"])  # type: ignore[arg-type]
 
     @classmethod

@@ -170,8 +170,16 @@ def save(out: str, build_key: str, state: dict) -> None:
     # that Site's start sweeps from the cache's directory.
     from sitegen.publish.scratch import Scratch
 
-    data = dumps({"key": build_key, **state}) + "\n"
-    Scratch().write(_path(out), data.encode("utf-8", "surrogateescape"))
+    data = (dumps({"key": build_key, **state}) + "\n").encode("utf-8", "surrogateescape")
+    try:
+        Scratch().write(_path(out), data)
+    except IsADirectoryError:
+        # A directory where the stamp goes: OUT/.sitegen is ours to mend (cache.py's
+        # files alike), or every later update would fail on it.
+        import shutil
+
+        shutil.rmtree(_path(out), ignore_errors=True)
+        Scratch().write(_path(out), data)
 
 
 def forget(out: str) -> None:

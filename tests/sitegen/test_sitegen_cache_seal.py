@@ -13,9 +13,9 @@ import pytest
 
 from runwrap.store.jsonio import Unreadable
 from sitegen.build.site import Site
-from sitegen.publish.packed import unpack
+from sitegen.publish.packed import pack, unpack
 
-from helpers.sites import site_config, snapshot, write_run
+from helpers.sites import runwrap, site_config, sitegen, snapshot, write_run
 
 
 def warnings_of(caplog) -> list[str]:
@@ -133,3 +133,55 @@ def test_saving_a_large_summary_makes_no_copy_after_copy_of_it(out):
     assert peak < 1.5 * size, (peak, size)  # the packed bytes once, not joined again
     value, trusted = unpack((out / ".sitegen" / "summary.pack").read_bytes())
     assert trusted and value["tasks"].keys() == tasks.keys()
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [
+        *[(field, bad) for field in ("pending", "summary") for bad in (None, "x", 5, [1])],
+        ("summary", {}),
+        ("summary", {"name": "other"}),
+        ("record", None),
+        ("record", {}),
+    ],
+)
+def test_a_sealed_summary_holding_the_wrong_types_is_rebuilt_not_a_traceback(
+    run_root, out, tmp_path, field, bad
+):
+    # The seal is a digest, not a secret: a file packed by anything but this sitegen (a
+    # script, a hand-made repair) carries a valid one. Its entries' shape is still asked:
+    # the real command warns once and rebuilds (it raised AttributeError, TypeError).
+    write_run(run_root, "other", 0)  # not run again: its entry is written back as read
+    built(run_root, out)
+    path = out / ".sitegen" / "summary.pack"
+    data = read_cache(path)
+    data["tasks"]["other"][field] = bad
+    path.write_bytes(b"".join(pack(data)))
+    write_run(run_root, "job", 5)
+    done = sitegen("--root", str(run_root), "--out", str(out), "-q")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert len(done.stderr.splitlines()) <= 1, done.stderr
+    fresh = tmp_path / "fresh"
+    Site(site_config(run_root, fresh)).update()
+    assert snapshot(out) == snapshot(fresh)
+
+
+def test_a_hand_written_task_cache_holding_a_retried_run_is_taken(run_root, out, tmp_path):
+    # A run retried until it succeeded keeps its last attempt's duration in its summary
+    # ("job", model.summarize): a task cache in JSON (written by hand, checked record by
+    # record) holding one was refused ('does not hold what sitegen wrote') at every update.
+    flag = tmp_path / "failed-once"
+    once = f"test -e {flag} || {{ touch {flag}; exit 1; }}"
+    assert runwrap(run_root, "job", once, "--retries", "1", "--retry-delay", "0.1").returncode == 0
+    args = ("--root", str(run_root), "--out", str(out))
+    assert sitegen(*args).returncode == 0
+    path = out / ".sitegen" / "tasks" / "job.pack"
+    data = read_cache(path)
+    assert any("job" in (r["sum"] or {}) for r in data["runs"].values())  # the retried run
+    path.write_text(json.dumps(data) + "\n")  # JSON, as by hand: no digest
+    assert runwrap(run_root, "job", "true").returncode == 0
+    done = sitegen(*args)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    fresh = tmp_path / "fresh"
+    assert sitegen("--root", str(run_root), "--out", str(fresh)).returncode == 0
+    assert snapshot(out) == snapshot(fresh)

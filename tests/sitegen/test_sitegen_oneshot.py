@@ -222,3 +222,22 @@ def test_an_out_emptied_by_hand_is_built_again_whole(run_root, out, tmp_path):
     (out / ".sitegen" / "stamp.json").unlink()
     assert sitegen(*args).returncode == 0
     assert (out / "index.html").is_file()
+
+
+def test_a_directory_in_place_of_the_stamp_is_mended(run_root, out, tmp_path):
+    """The stamp is the build cache's file (OUT/.sitegen is sitegen's to mend): a
+    directory in its place is removed, as it was when the stamp was written as JSON,
+    never an error on every later update ('cannot build the site: ... Is a directory')."""
+    real_root(run_root)
+    args = ("--root", str(run_root), "--out", str(out))
+    assert sitegen(*args).returncode == 0
+    path = out / ".sitegen" / "stamp.json"
+    path.unlink()
+    (path / "inside").mkdir(parents=True)
+    assert runwrap(run_root, "report", "exit 3").returncode == 3
+    done = sitegen(*args)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert path.is_file()
+    full = tmp_path / "full"
+    assert sitegen("--root", str(run_root), "--out", str(full)).returncode == 0
+    assert snapshot(out) == snapshot(full)
