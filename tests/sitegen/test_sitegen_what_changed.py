@@ -61,6 +61,17 @@ def test_the_one_new_stderr_line_among_hundreds(run_root: Path, out: Path, tmp_p
     )
 
 
+def _opened_by_a_build(run_root: Path, out: Path, tmp_path: Path) -> list[tuple[str, str]]:
+    """(directory fd, path) of every openat of a real full build, watched with strace."""
+    trace = tmp_path / "build.trace"
+    subprocess.run(
+        ["strace", "-f", "-qq", "-o", str(trace), "-e", "trace=openat",
+         SITEGEN, "--root", str(run_root), "--out", str(out), "-q"],
+        env=ENV, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    return re.findall(r'openat\(([^,]+), "([^"]+)"', trace.read_text())
+
+
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
 def test_a_full_build_into_an_empty_out_reads_each_manifest_once(
     run_root: Path, out: Path, tmp_path: Path
@@ -69,13 +80,7 @@ def test_a_full_build_into_an_empty_out_reads_each_manifest_once(
     build read already, and a run directory the build just made holds no changes.json
     to look for (issue 22's cost on the full build). Watched with strace."""
     make_root(run_root, tasks=3, runs=12)  # failures with a success before them
-    trace = tmp_path / "build.trace"
-    subprocess.run(
-        ["strace", "-f", "-qq", "-o", str(trace), "-e", "trace=openat",
-         SITEGEN, "--root", str(run_root), "--out", str(out), "-q"],
-        env=ENV, check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    opened = re.findall(r'openat\(([^,]+), "([^"]+)"', trace.read_text())
+    opened = _opened_by_a_build(run_root, out, tmp_path)
     # The build reads a run's files through its directory (openat(dirfd, "manifest.json"));
     # the read model, folding a task without a state.json, reads by full paths.
     by_run = [p for fd, p in opened if fd != "AT_FDCWD" and p == "manifest.json"]
@@ -97,13 +102,7 @@ def test_a_full_build_reads_each_stderr_once(run_root: Path, out: Path, tmp_path
         write_run(run_root, task, n, "failed", stderr=f"warming up {n}\nboom {n}\n".encode())
     write_run(run_root, task, 4, "success", stderr=b"")
     write_run(run_root, task, 5, "failed", stderr=b"x" * 70_000 + b"\nlate boom\n")
-    trace = tmp_path / "build.trace"
-    subprocess.run(
-        ["strace", "-f", "-qq", "-o", str(trace), "-e", "trace=openat",
-         SITEGEN, "--root", str(run_root), "--out", str(out), "-q"],
-        env=ENV, check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    opened = re.findall(r'openat\([^,]+, "([^"]+)"', trace.read_text())
+    opened = [path for _, path in _opened_by_a_build(run_root, out, tmp_path)]
     assert len([p for p in opened if os.path.basename(p) == "stderr.log"]) == 6  # 6 runs
     runs = sorted((run_root / "tasks" / task / "runs").iterdir())
     # Run 5's stderr, longer than its page shows (64 KiB), whole for what changed (256 KiB).
