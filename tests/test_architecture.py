@@ -8,8 +8,10 @@ all the same.
 from __future__ import annotations
 
 import ast
+import os
 import re
 from collections import Counter
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -249,18 +251,23 @@ def test_no_test_starts_the_faketime_wrapper() -> None:
 CALLED_BY_LIBRARIES = {"extendMarkdown", "list_directory"}
 
 
+def project_files(top: Path) -> Iterator[Path]:
+    """The files the project holds under top. A walk that prunes benchmarks/.work (the
+    benchmarks' generated roots: millions of files) and caches, where rglob would list
+    everything under them before any filter could drop it."""
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if d not in (".work", "__pycache__")]
+        yield from (Path(folder, name) for name in files)
+
+
 def test_no_public_function_or_class_is_dead() -> None:
     """Every public function, method and class is named somewhere besides its own
     definition (code, tests, benchmarks, templates): one named nowhere else is dead."""
     words = Counter(
         word
         for folder in ("runwrap", "sitegen", "tests", "benchmarks", "launchers", "themes")
-        for path in (REPO / folder).rglob("*")
-        # Only what the project holds: not benchmarks/.work's generated roots (GBs).
-        if path.is_file()
-        and path.suffix in ("", ".py", ".html", ".js", ".j2", ".txt")
-        and ".work" not in path.parts
-        and "__pycache__" not in path.parts
+        for path in project_files(REPO / folder)
+        if path.suffix in ("", ".py", ".html", ".js", ".j2", ".txt")
         for word in re.findall(r"\w+", path.read_text(errors="replace"))
     )
     dead = []
