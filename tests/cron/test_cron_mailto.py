@@ -118,7 +118,11 @@ def test_cron_mails_once_on_failure_and_once_on_recovery(tmp_path: Path) -> None
     finally:
         daemon.terminate()
         daemon.wait(timeout=10)
-        subprocess.run(["pkill", "-f", f"--out {tmp_path / 'site'} --watch"], check=False)
+        # "--": the pattern starts with a dash (without it, pkill took it for an option,
+        # and every run of this test left its watcher behind).
+        watcher = ["-f", "--", f"--out {tmp_path / 'site'} --watch"]
+        subprocess.run(["pkill", *watcher], check=False)
+        wait_for(lambda: subprocess.run(["pgrep", *watcher]).returncode == 1, what="no watcher")
     assert len(sent) == 2, sent
     assert "To: ops@example.org" in sent[0] and "[runwrap] FAILED: flaky on " in sent[0]
     assert "disk full (attempt 1)" in sent[0]
