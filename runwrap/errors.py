@@ -32,6 +32,12 @@ class NotFoundError(RunwrapError):
     exit_code = 1
 
 
+class UnreadableError(RunwrapError):
+    """A task this user cannot read (lookup.task_problem): exit 2, as runwrap check's."""
+
+    exit_code = ExitCode.UNREADABLE
+
+
 class StateError(RunwrapError):
     """An operation that does not apply to this run (say, kill a finished one)."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from runwrap.commands.display import clean, clock, note_lines, push_lines, silence_lines, when
-from runwrap.errors import ExitCode
+from runwrap.errors import ExitCode, UnreadableError
 from runwrap.store.layout import mark_checked
 from runwrap.store.lookup import task_names, unreadable_noted
 from runwrap.store.query import find_run, lateness_of, task_record
@@ -25,7 +25,10 @@ def cmd_check(
     named = bool(tasks)
     if named:
         for task in tasks:
-            find_run(root, task)  # NotFoundError (exit 1) for a task that does not exist
+            try:
+                find_run(root, task)  # NotFoundError (exit 1) for a task that does not exist
+            except UnreadableError:
+                pass  # there, but not readable: its line below, and exit 2
     now = time.time()
     mark_checked(root)  # sitegen --watch leaves the late notices to a check that runs
     scheduled = []

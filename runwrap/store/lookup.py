@@ -14,7 +14,7 @@ import errno
 import os
 import stat
 
-from runwrap.errors import NotFoundError
+from runwrap.errors import NotFoundError, UnreadableError
 from runwrap.store.jsonio import MAX_JSON, Unreadable, parse
 from runwrap.store.jsonio import read_fd as _read_fd
 from runwrap.store.layout import (
@@ -72,7 +72,7 @@ def skipped_warning() -> str | None:
     """One line about everything skipped so far, or None."""
     if not _skipped:
         return None
-    more = len(_skipped) - 1
+    more = len(set(_skipped)) - 1  # one thing looked at twice is one thing skipped
     return f"warning: skipped {_skipped[0]}" + (f"; {more} more skipped" if more else "")
 
 
@@ -345,10 +345,12 @@ def task_problem(root: str, task: str) -> str | None:
     A task made under `umask 077` by another user is listed in ROOT/tasks but
     cannot be opened: without this, its state would fold from nothing and show
     "never", a healthy-looking row over a failing task (docs/reliability.md).
-    Only permissions count: a missing part is a new task, and a broken one (a
-    link, a FIFO) is skipped or rebuilt as before. Opening a directory needs
-    its read permission, and opening below it its search permission: no
-    listing is needed (runs/ may hold thousands of runs).
+    A missing part is a new task, and a broken state.json (a link, a FIFO) is
+    rebuilt from the runs. But a runs/ that is not a directory (a symlink, never
+    followed, or a file) hides every run: the task's state.json could no longer be
+    checked, and the task would read "no runs yet" on one surface and its old
+    health on another. Opening a directory needs its read permission, and opening
+    below it its search permission: no listing is needed (runs/ may hold thousands).
     """
     parts: tuple[str, ...] = ()
     fds: list[int] = []
@@ -366,6 +368,10 @@ def task_problem(root: str, task: str) -> str | None:
                 if parent == 0:
                     return None  # gone meanwhile
                 continue
+            except OSError as e:
+                if parts[-1] == RUNS and e.errno in (errno.ELOOP, errno.ENOTDIR):
+                    return f"{_where(root, parts)}: not a directory (a symlink?)"
+                raise
     except PermissionError as e:
         return f"{_where(root, parts)}: {e.strerror}"
     except (OSError, Unreadable):
@@ -519,12 +525,16 @@ def _manifest_or_none(value: object, root: str, task: str, run_id: str) -> dict 
 
 
 def task_exists(root: str, task: str) -> None:
-    """NotFoundError unless ROOT/tasks/TASK is a real directory."""
+    """NotFoundError unless ROOT/tasks/TASK is a real directory; UnreadableError for one
+    this user may not open (it is a task, as `ls` lists it: not "no task")."""
     try:
         os.close(open_below(root, (task,)))
     except FileNotFoundError:
         raise NotFoundError(f"no task {task!r} under {root}; see runwrap ls") from None
     except Unreadable as e:
+        problem = task_problem(root, task)
+        if problem is not None:
+            raise UnreadableError(f"task {task!r} cannot be read: {problem}") from None
         raise NotFoundError(f"no task {task!r} under {root} ({e}); see runwrap ls") from None
 
 
@@ -574,4 +584,8 @@ def task_runs(root: str, ref: str) -> tuple[str, list[str]]:
         return task, [run_id]
     task = check_read_name(ref)
     task_exists(root, task)
-    return task, run_ids(root, task)
+    ids = run_ids(root, task)
+    problem = None if ids else task_problem(root, task)  # "no runs" or none readable?
+    if problem is not None:
+        raise UnreadableError(f"task {task!r} cannot be read: {problem}")
+    return task, ids

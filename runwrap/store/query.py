@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 
-from runwrap.errors import NotFoundError
+from runwrap.errors import NotFoundError, UnreadableError
 from runwrap.store.durations import baseline, flag_of
 from runwrap.store.fold import (
     FAILING_HEALTH,
@@ -198,6 +198,8 @@ def find_run(root: str, ref: str) -> tuple[str, str]:
     task = check_read_name(ref)
     task_exists(root, task)
     record = task_record(root, task)
+    if record.get("unreadable"):
+        raise UnreadableError(f"task {task!r} cannot be read: {record['unreadable']}")
     candidates = [*record["running"], *record["lost"]]
     last = last_run(record["state"])
     if last is not None:

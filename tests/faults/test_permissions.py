@@ -116,6 +116,11 @@ def test_every_reader_says_what_it_cannot_read(users: dict[str, str], umask: int
                 assert len(_warnings(ls.stderr)) == 1 and "Permission denied" in ls.stderr
                 assert check.returncode == 2, (check.stdout, check.stderr)
                 assert len(_warnings(check.stderr)) == 1, check.stderr
+                for command in ("show", "history"):  # never "no runs yet"
+                    told = _as(who, launcher("runwrap"), command, "t", **env)
+                    assert told.returncode == 2 and told.stdout == "", told
+                    assert _warnings(told.stderr) == [told.stderr.strip()], told.stderr
+                    assert "cannot be read" in told.stderr, told.stderr
                 assert row["state"] == "unreadable" and totals["unreadable"] == 1, row
                 assert len(_warnings(site.stderr)) == 1, site.stderr
                 assert "cannot read task t" in site.stderr, site.stderr
@@ -197,6 +202,8 @@ def test_a_task_dir_the_reader_cannot_list_is_unreadable(users: dict[str, str], 
         assert len(_warnings(ls.stderr)) == 1, ls.stderr
         check = _as(users["other"], launcher("runwrap"), "check", **env)
         assert check.returncode == 2 and "t: cannot be read" in check.stdout, check
+        show = _as(users["other"], launcher("runwrap"), "show", "t", **env)
+        assert show.returncode == 2 and "cannot be read" in show.stderr, show
         figure(f"task dir mode {mode:03o}, another reader: unreadable, check exit 2")
     finally:
         shutil.rmtree(place, ignore_errors=True)

@@ -97,3 +97,28 @@ def test_a_lost_run_is_the_same_story_before_and_after_it_is_finalized(root: Roo
     after = _ls(root)["t"]
     assert after["lost"] == [] and after["since"] == before["since"]
     assert after["consecutive_failures"] == 2
+
+
+def test_a_task_whose_runs_cannot_be_read_is_unreadable_on_every_surface(
+    root: Root, tmp_path: Path
+) -> None:
+    """runs/ replaced by a symlink (runwrap never follows one, so its runs cannot be read):
+    not "success" from a state.json that nothing can check, nor "no runs yet"."""
+    assert root.run("-n", "a", "--", "false").returncode == 1
+    assert root.run("-n", "b", "--", "true").returncode == 0
+    runs = root.task_dir("a") / "runs"
+    runs.rename(tmp_path / "elsewhere")
+    runs.symlink_to(tmp_path / "elsewhere")
+
+    v = _ls(root)["a"]
+    assert (v["state"], v["shown"]) == ("unreadable", "unreadable"), v
+    for args in (["show", "a"], ["history", "a"], ["tail", "a"]):
+        result = root.run(*args)
+        assert result.returncode == 2, (args, result)
+        assert result.stdout == "" and len(result.stderr.splitlines()) == 1, (args, result)
+        assert "cannot be read" in result.stderr and "runs" in result.stderr, (args, result)
+    check = root.run("check")
+    assert check.returncode == 2 and "a: cannot be read" in check.stdout, check
+    t = root.sitegen(tmp_path / "site")["tasks"]["a"]
+    assert t["state"] == "unreadable", t
+    assert root.run("show", "b").returncode == 0  # the other task reads as before
