@@ -111,16 +111,25 @@ def test_the_readmes_crontab_lines_run_as_written_under_crons_path(tmp_path) -> 
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
+                start_new_session=True,  # a group of its own, to be stopped whole
             )
             started.append((command, proc))
-    # Together: the flaky fetch's retries wait 5 s and 10 s.
+    # What matters is that cron's sh found runwrap and it recorded the run: a line is done
+    # once its run's manifest is there (the flaky fetch would wait 5 s and 10 s between its
+    # retries: it is stopped then, as an operator would), or once its shell has ended.
     for command, proc in started:
-        output, _ = proc.communicate(timeout=180)
-        assert "runwrap: not found" not in output, (command, output)
         task = command.split("-n ", 1)[1].split()[0]
         runs = root / "tasks" / task / "runs"
-        manifests = list(runs.glob("*/manifest.json"))
-        assert manifests, (command, output)  # runwrap ran and recorded the run
+        wait_for(
+            lambda proc=proc, runs=runs: proc.poll() is not None or any(runs.glob("*/m*.json")),
+            timeout=60,
+            what=f"{task}'s run",
+        )
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)  # the shells and runwrap (which passes it on)
+        output, _ = proc.communicate(timeout=60)
+        assert "runwrap: not found" not in output, (command, output)
+        assert list(runs.glob("*/manifest.json")), (command, output)  # runwrap ran, recorded
 
 
 def _free_port() -> int:
