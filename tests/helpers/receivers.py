@@ -161,7 +161,9 @@ def accept(expected_login: bytes, expected_password: bytes):
             and auth_data.login == expected_login
             and auth_data.password == expected_password
         )
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd then answers a refusal itself (535). Its default (True)
+        # means "already answered", and the client waited for its timeout instead.
+        return AuthResult(success=ok, handled=False)
 
     return authenticator
 
