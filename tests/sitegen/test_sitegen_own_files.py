@@ -48,3 +48,29 @@ def test_sitegen_keeps_what_it_did_not_make(run_root: Path, out: Path, full: boo
     assert sorted(p.name for p in runs.iterdir() if p.name != "archive") == sorted(
         p.name for p in (run_root / "tasks" / "keep" / "runs").iterdir()
     )
+
+
+@pytest.mark.parametrize("name", ["index.html", "search.json", "feed.atom"])
+def test_a_directory_where_a_published_file_goes_stops_the_build_in_one_line(
+    run_root: Path, out: Path, name: str
+) -> None:
+    """docs/sitegen.md: sitegen mends its own cache, but a directory standing among the
+    published files was put there by someone: one line naming it, exit 125, the rest of
+    OUT as it was; once it is gone, the next build writes the file."""
+    assert runwrap(run_root, "t", "false").returncode == 1
+    _build(run_root, out)
+    page = out / "tasks" / "t" / name
+    page.unlink()
+    page.mkdir()
+    (page / "theirs.txt").write_text("a person's file")
+    before = (out / "index.html").read_bytes()
+    assert runwrap(run_root, "t", "false").returncode == 1
+    done = sitegen("--root", str(run_root), "--out", str(out))
+    assert done.returncode == 125, done
+    assert done.stderr.count("\n") == 1 and str(page) in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert (page / "theirs.txt").read_text() == "a person's file"
+    assert (out / "index.html").read_bytes() == before
+    shutil.rmtree(page)
+    _build(run_root, out)
+    assert page.is_file()
