@@ -81,6 +81,29 @@ line = "  ".join(f"{{:<{w}}}" for w in widths)
 print("\\n".join(line.format(*row).rstrip() for row in rows))
 """
 
+# FLAT_TABLE with each manifest read by the system calls runwrap's safe read makes (the run's
+# directory opened without following a link, the manifest looked at without following one,
+# opened O_NOFOLLOW | O_NONBLOCK, its one fstat): what those calls cost by themselves.
+SAFE_READ = """D = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+F = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+runs_fd = os.open(runs, D)
+for entry in os.scandir(runs):
+    run_fd = os.open(entry.name, D, dir_fd=runs_fd)
+    os.stat("manifest.json", dir_fd=run_fd, follow_symlinks=False)
+    fd = os.open("manifest.json", F, dir_fd=run_fd)
+    os.close(run_fd)
+    m = json.loads(os.read(fd, os.fstat(fd).st_size + 1))
+    os.close(fd)
+"""
+FLAT_TABLE_SAFE_READS = FLAT_TABLE.replace(
+    """for entry in os.scandir(runs):
+    with open(os.path.join(entry.path, "manifest.json"), "rb") as f:
+        m = json.loads(f.read())
+""",
+    SAFE_READ,
+)
+assert FLAT_TABLE_SAFE_READS != FLAT_TABLE
+
 # The modules `runwrap -n t -- true` imports by name (each imports the rest of the run path).
 RUN_PATH = "runwrap.cli, runwrap.runform, runwrap.settings, runwrap.run.execute, runwrap.say"
 
@@ -279,22 +302,41 @@ def history(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
         "runwrap history task-000 --limit 0": [*rw, "history", "task-000", "--limit", "0"],
         "one read of every manifest": [venv.python, "-c", ONE_READ, str(root), "task-000"],
         "the same table drawn flat": [venv.python, "-c", FLAT_TABLE, str(root), "task-000"],
+        "the same, read by runwrap's safe system calls": [
+            venv.python,
+            "-c",
+            FLAT_TABLE_SAFE_READS,
+            str(root),
+            "task-000",
+        ],
     }
+    ours = "runwrap history task-000 --limit 0"
+    theirs = f"{Installed(Path(AGAINST)).label} {ours}" if AGAINST else None
+    if theirs:  # a reader: the other install reads the same root
+        cases[theirs] = [str(Path(AGAINST) / "bin" / "runwrap"), *rw[1:], *cases[ours][3:]]
     times = interleaved(cases, 3 if QUICK else 15, env)
     base = "one read of every manifest"
-    drawn = ratio(times, "runwrap history task-000 --limit 0", "the same table drawn flat")
+    drawn = ratio(times, ours, "the same table drawn flat")
+    against = (
+        [f"Against {theirs} in the same rounds: {ratio(times, ours, theirs):.2f}x"]
+        if theirs
+        else []
+    )
     return [
         f"| {runs:,} runs of one task | median | vs one read of every manifest |",
         "|---|---|---|",
         *(f"| {n} | {ms(times[n])} | {ratio(times, n, base):.2f}x |" for n in cases),
         "",
-        "`runwrap history task-000 --limit 0` against the same table drawn flat, round by"
-        f" round: {drawn:.2f}x",
+        f"`{ours}` against the same table drawn flat, round by round: {drawn:.2f}x",
+        *against,
         "",
         f"One read of every manifest: `python -c` of this loop (benchmarks/bench_runwrap.py):\n"
         f"```python{ONE_READ}```",
         "",
         f"The same table drawn flat: `python -c` of this loop:\n```python{FLAT_TABLE}```",
+        "",
+        "The same, read by runwrap's safe system calls: the loop above with its read as:\n"
+        f"```python\n{SAFE_READ}```",
     ]
 
 

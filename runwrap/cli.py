@@ -31,6 +31,13 @@ def main(argv: list[str] | None = None) -> int:
             status = ls_main(argv[:run_at] + argv[run_at + 1 :])
             if status is not None:
                 return status
+        if run_at is not None and argv[run_at] == "history":
+            # Its own parser too: argparse and the other subcommands cost more than the reads.
+            from runwrap.commands.history import history_main
+
+            status = history_main(argv[:run_at] + argv[run_at + 1 :])
+            if status is not None:
+                return status
         from runwrap.commands.parser import control_main
 
         return control_main(argv)

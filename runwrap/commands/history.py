@@ -9,6 +9,10 @@ stops once the `limit` runs wanted are certain to be the newest by seq
 A run whose start is more than a few seconds before that of a run earlier in
 its order is marked `clock?` (store/wallclock.py, among the runs listed):
 its times are not to be believed.
+
+Like ls, it has its own small parser (`history_main`) for a plain command line:
+argparse and every other subcommand's module cost more than reading a
+thousand manifests.
 """
 
 from __future__ import annotations
@@ -28,12 +32,11 @@ from runwrap.commands.display import (
     use_colour,
 )
 from runwrap.errors import ExitCode, RunwrapError
-from runwrap.store.findtext import matches, run_text
 from runwrap.store.fold import order_key
 from runwrap.store.jsonio import Unreadable
 from runwrap.store.layout import SEQ, run_dir, task_dir
 from runwrap.store.lookup import open_regular, read_fd, read_runs, task_runs
-from runwrap.store.manifest import FAILING, RUNNING, SUCCESS, judge_run
+from runwrap.store.manifest import FAILING, RUNNING, STATUSES, SUCCESS, judge_run
 from runwrap.store.wallclock import clock_doubts
 from runwrap.units import parse_duration
 
@@ -43,6 +46,80 @@ if TYPE_CHECKING:
 
 HEADER = ["RUN ID", "STATUS", "STARTED", "DURATION", "EXIT", "REASON"]
 _REASON = 5
+COLOR_CHOICES = ("auto", "always", "never")  # as ls's (importing ls would load its reads)
+_VALUED = ("--root", "--config", "--limit", "--status", "--since", "--grep", "--color")
+
+
+def history_main(words: list[str]) -> int | None:
+    """`runwrap history TASK [--limit N] [--status S,S] [--since WHEN] [--grep TEXT] [--json]
+    [--color WHEN] [--root DIR] [--config FILE]` (words without "history"), or None for
+    anything else (--help, a typo, a bad value): argparse then says it as for every
+    subcommand."""
+    args = plain_args(words)
+    if args is None:
+        return None
+    from runwrap.commands import freeze_imports, subcommand_root, warn_skipped
+    from runwrap.configfile import find_config_file, load_config_file
+
+    freeze_imports()
+    config = load_config_file(find_config_file(args["config"]))
+    status = cmd_history(
+        subcommand_root(args["root"], config),
+        args["ref"],
+        args["limit"],
+        args["status"],
+        args["json"],
+        since=args["since"],
+        color=args["color"],
+        grep=args["grep"],
+    )
+    warn_skipped()
+    return status
+
+
+def plain_args(words: list[str]) -> dict | None:
+    """history's words as its argparse parser reads them (the last of each option; the
+    statuses of every --status, flat), or None unless every word is plain and valid."""
+    given: dict[str, list[str]] = {name: [] for name in _VALUED}
+    refs: list[str] = []
+    as_json = False
+    i = 0
+    while i < len(words):
+        word = words[i]
+        name, eq, value = word.partition("=")
+        if word == "--json":
+            as_json = True
+        elif word and not word.startswith("-"):
+            refs.append(word)
+        elif name in _VALUED and (eq or (i + 1 < len(words) and not words[i + 1].startswith("-"))):
+            if not eq:
+                i += 1
+                value = words[i]
+            given[name].append(value)
+        else:
+            return None
+        i += 1
+    last = {name: values[-1] for name, values in given.items() if values}
+    statuses = [w.strip() for value in given["--status"] for w in value.split(",") if w.strip()]
+    limit, color = last.get("--limit", "20"), last.get("--color", "auto")
+    if (
+        len(refs) != 1
+        or not (limit.isascii() and limit.strip().isdigit())
+        or color not in COLOR_CHOICES
+        or any(status not in STATUSES for status in statuses)
+    ):
+        return None
+    return {
+        "root": last.get("--root"),
+        "config": last.get("--config"),
+        "ref": refs[0],
+        "limit": int(limit),
+        "status": statuses,
+        "since": last.get("--since"),
+        "grep": last.get("--grep"),
+        "json": as_json,
+        "color": color,
+    }
 
 
 def cmd_history(
@@ -59,6 +136,8 @@ def cmd_history(
     now = time.time()
     since_ts = None if since is None else since_time(since, now)
     task, run_ids = task_runs(root, ref)
+    if grep is not None:  # it reads logs (typing, re): loaded only for a --grep
+        from runwrap.store.findtext import matches, run_text
 
     def wanted(run_id: str, m: dict) -> bool:
         if statuses and m["status"] not in statuses:
@@ -78,7 +157,7 @@ def cmd_history(
         at = timestamp(m.get("started_at"))  # read once: for the row and the clock? mark
         return m.get("seq"), at, m if as_json else _row(run_id, m, at, now)
 
-    picked = _newest_first(root, task, run_ids, wanted, keep, limit)
+    picked = _acyclic(_newest_first, root, task, run_ids, wanted, keep, limit)
     found = [item for _seq, _started, item in picked]
     for i in clock_doubts((i, seq, at) for i, (seq, at, _item) in enumerate(picked)):
         if as_json:
@@ -145,6 +224,21 @@ def _newest_first(
             break
     found.sort(key=lambda pair: pair[0], reverse=True)
     return [item for _key, item in (found[:limit] if limit else found)]
+
+
+def _acyclic(read: Callable[..., list], *args: object) -> list:
+    """read(*args) with the cyclic collector paused (as sitegen's one-shot update): each
+    manifest read makes a dozen containers and a table keeps a list a row, none in a
+    cycle, and the collector walked them again and again (3% of a 10,000-run history)."""
+    import gc
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return read(*args)
+    finally:
+        if was:
+            gc.enable()
 
 
 def _last_seq(root: str, task: str) -> int | None:
