@@ -101,11 +101,12 @@ def plain_args(words: list[str]) -> dict | None:
         i += 1
     last = {name: values[-1] for name, values in given.items() if values}
     statuses = [w.strip() for value in given["--status"] for w in value.split(",") if w.strip()]
-    limit, color = last.get("--limit", "20"), last.get("--color", "auto")
+    # Every value checked, not just the last: argparse refuses `--limit x --limit 5`.
+    limits = [_count_or_none(value) for value in given["--limit"]] or [20]
     if (
         len(refs) != 1
-        or not (limit.isascii() and limit.strip().isdigit())
-        or color not in COLOR_CHOICES
+        or None in limits
+        or any(color not in COLOR_CHOICES for color in given["--color"])
         or any(status not in STATUSES for status in statuses)
     ):
         return None
@@ -113,13 +114,24 @@ def plain_args(words: list[str]) -> dict | None:
         "root": last.get("--root"),
         "config": last.get("--config"),
         "ref": refs[0],
-        "limit": int(limit),
+        "limit": limits[-1],
         "status": statuses,
         "since": last.get("--since"),
         "grep": last.get("--grep"),
         "json": as_json,
-        "color": color,
+        "color": last.get("--color", "auto"),
     }
+
+
+def _count_or_none(text: str) -> int | None:
+    """--limit's value if plainly a whole number (as parser._count takes it), else None: then
+    argparse says what is wrong (or takes what is not plain, 1_000 or a sign)."""
+    if not (text.isascii() and text.strip().isdigit()):
+        return None
+    try:
+        return int(text)  # str.strip() takes off \x1c-\x1f, int() does not
+    except ValueError:
+        return None
 
 
 def cmd_history(

@@ -46,6 +46,10 @@ def test_a_plain_line_parses_as_argparse_parses_it(words: list[str]) -> None:
         ["t", "--limit", "-1"],
         ["t", "--limit", "x"],
         ["t", "--limit", "1_000"],
+        ["t", "--limit", "5\x1f"],  # str.strip() takes \x1f off, int() does not
+        ["t", "--limit", "x", "--limit", "5"],  # argparse refuses the first, as it must
+        ["t", "--limit=", "--limit=5"],
+        ["t", "--color", "blue", "--color", "never"],
         ["t", "--color", ""],
         ["t", "--color", "blue"],
         ["t", "--status", "fine"],
@@ -59,3 +63,33 @@ def test_a_plain_line_parses_as_argparse_parses_it(words: list[str]) -> None:
 )
 def test_anything_else_is_left_to_argparse(words: list[str]) -> None:
     assert plain_args(words) is None
+
+
+def test_a_random_line_parses_as_argparse_or_is_left_to_it() -> None:
+    """Lines made of the words that trip parsers (repeats, '=', odd whitespace, unicode
+    digits, values like options): wherever plain_args answers, argparse answers the same."""
+    import contextlib
+    import io
+    import random
+
+    words = ["t", "u", "--limit", "--limit=", "5", " 7", "5\x1f", "\x1c5", "\u0665", "+3",
+             "1_0", "x", "--status", "failed, success", ",", "--status=timeout", "--since",
+             "2h", "--grep", "--grep=", "-x", "-1", "--json", "--color", "never", "blue",
+             "--color=", "--root", "r", "--config=c", "--", "-", "", "--lim", "=", "history"]  # fmt: skip
+    parser = build_parser()
+    rng = random.Random(4)
+    answered = 0
+    for _ in range(3000):
+        line = [rng.choice(words) for _ in range(rng.randint(1, 6))]
+        plain = plain_args(line)
+        if plain is None:
+            continue
+        answered += 1
+        with contextlib.redirect_stderr(io.StringIO()):
+            try:
+                args = parser.parse_args(["history", *line])
+            except SystemExit:
+                raise AssertionError(f"argparse refuses {line!r}, plain_args: {plain}") from None
+        wanted = {name: getattr(args, name) for name in plain if name != "status"}
+        assert {**wanted, "status": _flat(args.status)} == plain, line
+    assert answered > 100  # the comparison compared something
