@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from runwrap.commands.display import print_json
-from runwrap.errors import ExitCode, StateError
+from runwrap.errors import ExitCode, StateError, UnreadableError
 from runwrap.store.layout import task_dir
 from runwrap.store.lookup import task_exists
 from runwrap.store.notes import operator, write_ack
@@ -21,7 +21,10 @@ from runwrap.timefmt import iso
 def cmd_ack(root: str, task: str, reason: str | None, as_json: bool) -> int:
     """Acknowledge the task's current failure; refused for a task that is not failing."""
     task_exists(root, check_task_name(task))
-    state = task_record(root, task)["state"]
+    record = task_record(root, task)
+    if record.get("unreadable"):  # its state is not known: not "not failing" (exit 2, as show)
+        raise UnreadableError(f"task {task!r} cannot be read: {record['unreadable']}")
+    state = record["state"]
     since = state.get("failing_since")
     if not since or not state.get("consecutive_failures"):
         raise StateError(f"task {task} is not failing: nothing to acknowledge")

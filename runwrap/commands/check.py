@@ -32,10 +32,11 @@ def cmd_check(
     now = time.time()
     mark_checked(root)  # sitegen --watch leaves the late notices to a check that runs
     scheduled = []
-    late_found = False
+    late_found = unread = False
     for task in tasks or task_names(root):
         item = task_record(root, task)
         if item.get("unreadable"):
+            unread = True  # named while retired, it is not noted: still exit 2
             if not quiet:
                 print(f"{clean(task, 64)}: cannot be read ({clean(item['unreadable'], 200)})")
             continue
@@ -59,7 +60,7 @@ def cmd_check(
     if not quiet:
         for line in silence_lines(scheduled, now) + push_lines(root, now):
             print(line)
-    if unreadable_noted():
+    if unread or unreadable_noted():
         return ExitCode.UNREADABLE
     return ExitCode.ATTENTION if late_found else ExitCode.OK
 

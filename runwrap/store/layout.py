@@ -210,17 +210,29 @@ def checked_within(root: str, seconds: float) -> bool:
 def ensure_task_dirs(root: str, task: str) -> str:
     """Create ROOT/tasks/<task>/runs as needed; return the task directory.
 
-    A task directory or runs/ that is a symlink is refused: a job could have
-    made it, to have runwrap write (and sitegen publish) somewhere else.
+    A task directory or runs/ that is a symlink (or a file, a FIFO) is refused with
+    UnwritableRoot: a job could have made it, to have runwrap write (and sitegen
+    publish) somewhere else. The job then runs unrecorded, as for a ROOT that cannot
+    take the task, whichever of them is in the way.
     """
     path = runs_dir(root, task)
     try:
         os.makedirs(path, exist_ok=True)
+        error: OSError | None = None
     except OSError as e:
-        raise UnwritableRoot(f"cannot create task {task} in {root}: {e.strerror or e}", e) from None
+        error = e  # a link, a file or a FIFO in the way is named below
     for place in (task_dir(root, task), path):
-        if os.path.islink(place) or not os.path.isdir(place):
-            raise RunwrapError(f"{place} is not a directory (a symlink?); remove it and retry")
+        if os.path.lexists(place) and (os.path.islink(place) or not os.path.isdir(place)):
+            # Not written through, and the job still runs (unrecorded), as for a ROOT that
+            # cannot take the task: its exit status reaches cron (docs/reliability.md).
+            raise UnwritableRoot(
+                f"{place} is not a directory (a symlink? remove it)",
+                error or NotADirectoryError(place),
+            )
+    if error is not None:
+        raise UnwritableRoot(
+            f"cannot create task {task} in {root}: {error.strerror or error}", error
+        ) from None
     return task_dir(root, task)
 
 

@@ -540,12 +540,17 @@ def task_exists(root: str, task: str) -> None:
 
 def find_run_id(root: str, ref: str) -> tuple[str, str]:
     """(task, run_id) for a run id typed by someone (NotFoundError if there is none)."""
+    unread: list[str] = []
     if is_plain_run_id(ref):
         found = []
-        for task in task_names(root, note=False):
+        # Retired tasks too: their kept runs are read when named (docs/cli.md).
+        for task in task_names(root, note=False, retired=True):
             try:
                 os.close(open_below(root, (task, RUNS, ref)))
-            except (FileNotFoundError, Unreadable):
+            except FileNotFoundError:
+                continue
+            except Unreadable:
+                unread.append(task)
                 continue
             found.append(task)
         if len(found) == 1:
@@ -558,6 +563,16 @@ def find_run_id(root: str, ref: str) -> tuple[str, str]:
                 "see runwrap history TASK"
             )
     shown = ref if is_plain_run_id(ref) else repr(ref)  # repr: escapes what a terminal runs
+    # Not found in the tasks that can be read: it may be in one that cannot (runs/ another
+    # user's, or a symlink): not "no run", as `show TASK` of that task is not "no runs".
+    problems = [(t, p) for t in unread if (p := task_problem(root, t)) is not None]
+    if problems:
+        task, problem = problems[0]
+        more = f" (and {len(problems) - 1} more tasks)" if len(problems) > 1 else ""
+        raise UnreadableError(
+            f"no run {shown} in the tasks under {root} that can be read; "
+            f"task {task!r} cannot be read{more}: {problem}"
+        )
     raise NotFoundError(f"no run {shown} under {root}; see runwrap history TASK")
 
 

@@ -125,8 +125,12 @@ def task_record(
         else:  # the careful way: why it cannot be read, or its state rebuilt
             problem = task_problem(root, task)
             if problem is not None:
-                note_unreadable(problem)
-                return {**record_of(task, {}, []), "unreadable": problem}
+                # Its retirement holds as for any task (retired.json against state.json):
+                # a retired task is off every list (lookup.task_names), and unwarned of.
+                notes = operator_notes(root, task, {}, time.time(), silences=silences)
+                if notes["retired"] is None:
+                    note_unreadable(problem)
+                return {**record_of(task, {}, []), "unreadable": problem, **notes}
             state = read_state(path)
             names = runs_fd = retired = None
         unfinished = unfinished_runs(root, task, path, names)

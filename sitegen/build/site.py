@@ -219,6 +219,8 @@ class Site:
             except OSError as e:  # another user's ROOT/tasks: not an empty, healthy site
                 self._warn_once("tasks-unreadable", "cannot read %s: %s", path, e.strerror)
         for name in sorted(set(list_tasks(self.cfg.root)) - set(tasks)):
+            if _retired_task(os.path.join(path, name)):
+                continue  # a task, off the dashboard by `runwrap retire`: nothing to warn of
             problem = name_problem(name)
             self._warn_once(
                 f"task:{name}",
@@ -453,3 +455,13 @@ class Stopped(Exception):
 
 
 __all__ = ["BuildStats", "Site", "Stopped"]
+
+
+def _retired_task(task_path: str) -> bool:
+    """Whether a name task_names left out is a retired task (a real directory it names as a
+    task, store/retired.py's rule), not a stray: asked only of what was left out."""
+    if os.path.islink(task_path) or not os.path.isdir(task_path):
+        return False
+    from runwrap.store.retired import is_retired
+
+    return is_retired(task_path)
