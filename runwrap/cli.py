@@ -48,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.SIGNAL_BASE + 2
     except BrokenPipeError:
         return 1
+    except PermissionError as e:  # a ROOT this user may read but not write (ack, mute, retire)
+        where = f"{e.filename}: " if e.filename else ""
+        print(
+            f"runwrap: {where}{e.strerror} (run it as a user who may write ROOT)", file=sys.stderr
+        )
+        return ExitCode.USAGE
     except Exception as e:  # a bug: still one line, the details on demand
         if os.environ.get("RUNWRAP_DEBUG"):
             raise

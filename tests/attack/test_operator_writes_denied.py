@@ -1,0 +1,50 @@
+"""Attack on the operator's commands (ack, retire, mute) run by a user who may read ROOT but
+not write it (another user's tasks, umask 022): each said "internal error: PermissionError
+... (set RUNWRAP_DEBUG=1)", the line kept for runwrap's own bugs, where the user can fix
+it (run it as ROOT's owner). Now one plain line naming the file, exit 125, nothing written."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+
+import pytest
+
+from helpers.faults import launcher, shared_dir, tools_for, unprivileged_user, user_in
+from helpers.runs import RUNWRAP
+
+
+def test_a_reader_who_may_not_write_is_told_in_one_plain_line() -> None:
+    if unprivileged_user() is None or user_in("runwrapweb") is None:
+        pytest.skip("needs root, to make users with useradd")
+    tools = tools_for("runwrapweb")
+    if tools is None:
+        pytest.skip("this checkout cannot be run as runwrapweb")
+    python, base = tools
+    place = shared_dir("rw-denied-")
+    try:
+        root = place / "root"
+        env = {**os.environ, "RUNWRAP_ROOT": str(root), "RUNWRAP_CONFIG": "/dev/null"}
+        made = subprocess.run(
+            [RUNWRAP, "-n", "t", "--", "false"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert made.returncode == 1, made
+        before = sorted(p.name for p in (root / "tasks" / "t").iterdir())
+        entry = pwd.getpwnam("runwrapweb")
+        for words in (["ack", "t"], ["retire", "t"], ["mute", "t", "--for", "1h", "--reason", "x"]):
+            told = subprocess.run(
+                [python, launcher("runwrap"), "--root", str(root), *words],
+                env={**base, "RUNWRAP_CONFIG": "/dev/null"}, user=entry.pw_uid,
+                group=entry.pw_gid, cwd="/", capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            assert told.returncode == 125 and told.stdout == "", (words, told)
+            assert len(told.stderr.splitlines()) == 1, (words, told.stderr)
+            assert "internal error" not in told.stderr, (words, told.stderr)
+            assert "Permission denied" in told.stderr and str(root) in told.stderr, told.stderr
+        assert sorted(p.name for p in (root / "tasks" / "t").iterdir()) == before
+        assert not (root / "silences").exists()
+    finally:
+        shutil.rmtree(place, ignore_errors=True)
