@@ -11,6 +11,17 @@ from runwrap.commands.history import _acyclic
 pytestmark = pytest.mark.unit
 
 
+@pytest.fixture(autouse=True)
+def collector_on():
+    """The collector on, as in a fresh runwrap: an in-process `sitegen` one-shot update
+    earlier in the session (tests/oracle) turns it off for good (sitegen/cli.py)."""
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
 def test_the_collector_is_paused_for_the_read_and_restored_after() -> None:
     assert gc.isenabled()
     assert _acyclic(lambda: [gc.isenabled()]) == [False]
