@@ -599,8 +599,9 @@ def task_runs(root: str, ref: str) -> tuple[str, list[str]]:
         return task, [run_id]
     task = check_read_name(ref)
     task_exists(root, task)
-    ids = run_ids(root, task)
-    problem = None if ids else task_problem(root, task)  # "no runs" or none readable?
+    # Asked even when runs are listed: a state.json this user may not read makes the task
+    # unreadable on ls and show (query.task_record), and history says so too (four opens).
+    problem = task_problem(root, task)
     if problem is not None:
         raise UnreadableError(f"task {task!r} cannot be read: {problem}")
-    return task, ids
+    return task, run_ids(root, task)

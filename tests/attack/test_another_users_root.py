@@ -1,10 +1,14 @@
-"""Attack on the operator's commands (ack, retire, mute) run by a user who may read ROOT but
+"""Attacks through another user (useradd) on what a reader who may not write, or not read
+all of a task, is told.
+
+The operator's commands (ack, retire, mute) run by a user who may read ROOT but
 not write it (another user's tasks, umask 022): each said "internal error: PermissionError
 ... (set RUNWRAP_DEBUG=1)", the line kept for runwrap's own bugs, where the user can fix
 it (run it as ROOT's owner). Now one plain line naming the file, exit 125, nothing written."""
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -16,13 +20,27 @@ from helpers.faults import launcher, shared_dir, tools_for, unprivileged_user, u
 from helpers.runs import RUNWRAP
 
 
-def test_a_reader_who_may_not_write_is_told_in_one_plain_line() -> None:
+def _reader() -> tuple[str, dict[str, str]]:
     if unprivileged_user() is None or user_in("runwrapweb") is None:
         pytest.skip("needs root, to make users with useradd")
     tools = tools_for("runwrapweb")
     if tools is None:
         pytest.skip("this checkout cannot be run as runwrapweb")
-    python, base = tools
+    return tools
+
+
+def _as_reader(root, *words: str) -> subprocess.CompletedProcess:
+    python, base = _reader()
+    entry = pwd.getpwnam("runwrapweb")
+    return subprocess.run(
+        [python, launcher("runwrap"), "--root", str(root), *words],
+        env={**base, "RUNWRAP_CONFIG": "/dev/null"}, user=entry.pw_uid,
+        group=entry.pw_gid, cwd="/", capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_a_reader_who_may_not_write_is_told_in_one_plain_line() -> None:
+    _reader()
     place = shared_dir("rw-denied-")
     try:
         root = place / "root"
@@ -33,18 +51,37 @@ def test_a_reader_who_may_not_write_is_told_in_one_plain_line() -> None:
         )  # fmt: skip
         assert made.returncode == 1, made
         before = sorted(p.name for p in (root / "tasks" / "t").iterdir())
-        entry = pwd.getpwnam("runwrapweb")
         for words in (["ack", "t"], ["retire", "t"], ["mute", "t", "--for", "1h", "--reason", "x"]):
-            told = subprocess.run(
-                [python, launcher("runwrap"), "--root", str(root), *words],
-                env={**base, "RUNWRAP_CONFIG": "/dev/null"}, user=entry.pw_uid,
-                group=entry.pw_gid, cwd="/", capture_output=True, text=True, timeout=60,
-            )  # fmt: skip
+            told = _as_reader(root, *words)
             assert told.returncode == 125 and told.stdout == "", (words, told)
             assert len(told.stderr.splitlines()) == 1, (words, told.stderr)
             assert "internal error" not in told.stderr, (words, told.stderr)
             assert "Permission denied" in told.stderr and str(root) in told.stderr, told.stderr
         assert sorted(p.name for p in (root / "tasks" / "t").iterdir()) == before
         assert not (root / "silences").exists()
+    finally:
+        shutil.rmtree(place, ignore_errors=True)
+
+
+def test_a_state_it_may_not_read_makes_history_say_so_as_ls_and_show() -> None:
+    """state.json 0600 (another user's), runs/ readable: ls said `unreadable` and show exit 2,
+    while history listed the runs (exit 0): two stories of one task."""
+    _reader()
+    place = shared_dir("rw-state-")
+    try:
+        root = place / "root"
+        env = {**os.environ, "RUNWRAP_ROOT": str(root), "RUNWRAP_CONFIG": "/dev/null"}
+        made = subprocess.run(
+            [RUNWRAP, "-n", "t", "--", "false"], env=env, capture_output=True, timeout=60
+        )
+        assert made.returncode == 1, made
+        (root / "tasks" / "t" / "state.json").chmod(0o600)
+        listed = _as_reader(root, "ls", "--json")
+        assert listed.returncode == 0 and json.loads(listed.stdout)[0]["state"] == "unreadable"
+        for words in (["show", "t"], ["history", "t"], ["history", "t", "--json"]):
+            told = _as_reader(root, *words)
+            assert told.returncode == 2 and told.stdout == "", (words, told)
+            assert len(told.stderr.splitlines()) == 1, (words, told.stderr)
+            assert "cannot be read" in told.stderr and "state.json" in told.stderr, told.stderr
     finally:
         shutil.rmtree(place, ignore_errors=True)
