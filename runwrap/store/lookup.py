@@ -29,7 +29,6 @@ from runwrap.store.layout import (
     host_root,
     is_plain_run_id,
     is_run_id,
-    list_dir,
     split_gathered,
     task_dir,
     tasks_dir,
@@ -340,7 +339,7 @@ def _retired(task_path: str) -> bool:
 
 
 def task_problem(root: str, task: str) -> str | None:
-    """Why this user may not read the task (its directory, runs/ or state.json), or None.
+    """Why this user may not read the task (its directory, runs/, open/ or state.json), or None.
 
     A task made under `umask 077` by another user is listed in ROOT/tasks but
     cannot be opened: without this, its state would fold from nothing and show
@@ -361,6 +360,7 @@ def task_problem(root: str, task: str) -> str | None:
             ((task,), _DIR | os.O_NOFOLLOW, 0),
             ((task, STATE), _FILE, 1),
             ((task, RUNS), _DIR | os.O_NOFOLLOW, 1),
+            ((task, OPEN), _DIR | os.O_NOFOLLOW, 1),  # last: a link there is not a problem
         ):
             try:
                 fds.append(os.open(name if parent == 0 else parts[-1], flags, dir_fd=fds[parent]))
@@ -433,7 +433,7 @@ def look_at_task(root: str, task: str, tasks_fd: int | None = None) -> TaskLook 
         state = parse(_read_fd(state_fd, MAX_JSON))
         runs_fd = os.open(RUNS, _DIR | os.O_NOFOLLOW, dir_fd=task_fd)
         retired = os.access(RETIRED, os.F_OK, dir_fd=task_fd, follow_symlinks=False)
-        open_names = list_dir(OPEN, dir_fd=task_fd)
+        open_names = _open_names(task_fd)
     except BaseException as e:
         if runs_fd >= 0:
             os.close(runs_fd)
@@ -444,6 +444,22 @@ def look_at_task(root: str, task: str, tasks_fd: int | None = None) -> TaskLook 
         for fd in fds:
             os.close(fd)
     return TaskLook(state, open_names, retired, runs_fd)
+
+
+def _open_names(task_fd: int) -> list[str]:
+    """The names in the task's open/ ([] without one, or for a link: as layout.list_dir);
+    PermissionError for one this user may not list: its running and lost runs are not
+    known, and a lost run is a failure (task_problem then says why)."""
+    try:
+        fd = os.open(OPEN, _DIR | os.O_NOFOLLOW, dir_fd=task_fd)
+    except PermissionError:
+        raise
+    except OSError:
+        return []
+    try:
+        return os.listdir(fd)
+    finally:
+        os.close(fd)
 
 
 def run_ids(root: str, task: str) -> list[str]:

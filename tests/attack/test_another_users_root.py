@@ -63,9 +63,12 @@ def test_a_reader_who_may_not_write_is_told_in_one_plain_line() -> None:
         shutil.rmtree(place, ignore_errors=True)
 
 
-def test_a_state_it_may_not_read_makes_history_say_so_as_ls_and_show() -> None:
+@pytest.mark.parametrize("part", ["state.json", "open"])
+def test_a_part_it_may_not_read_is_one_story(part: str) -> None:
     """state.json 0600 (another user's), runs/ readable: ls said `unreadable` and show exit 2,
-    while history listed the runs (exit 0): two stories of one task."""
+    while history listed the runs (exit 0): two stories of one task. open/ 0700: every
+    surface read the task as not running, with no warning, where a lost run (a failure)
+    or a running one may be marked."""
     _reader()
     place = shared_dir("rw-state-")
     try:
@@ -75,13 +78,13 @@ def test_a_state_it_may_not_read_makes_history_say_so_as_ls_and_show() -> None:
             [RUNWRAP, "-n", "t", "--", "false"], env=env, capture_output=True, timeout=60
         )
         assert made.returncode == 1, made
-        (root / "tasks" / "t" / "state.json").chmod(0o600)
+        (root / "tasks" / "t" / part).chmod(0o600 if part == "state.json" else 0o700)
         listed = _as_reader(root, "ls", "--json")
         assert listed.returncode == 0 and json.loads(listed.stdout)[0]["state"] == "unreadable"
-        for words in (["show", "t"], ["history", "t"], ["history", "t", "--json"]):
+        for words in (["show", "t"], ["history", "t"], ["history", "t", "--json"], ["kill", "t"]):
             told = _as_reader(root, *words)
             assert told.returncode == 2 and told.stdout == "", (words, told)
             assert len(told.stderr.splitlines()) == 1, (words, told.stderr)
-            assert "cannot be read" in told.stderr and "state.json" in told.stderr, told.stderr
+            assert "cannot be read" in told.stderr and part in told.stderr, told.stderr
     finally:
         shutil.rmtree(place, ignore_errors=True)
