@@ -222,7 +222,11 @@ def ensure_task_dirs(root: str, task: str) -> str:
     except OSError as e:
         error = e  # a link, a file or a FIFO in the way is named below
     for place in (task_dir(root, task), path):
-        if os.path.lexists(place) and (os.path.islink(place) or not os.path.isdir(place)):
+        try:
+            mode = os.lstat(place).st_mode  # one lstat a place: a link is not a directory
+        except OSError:
+            continue  # missing: the error below says why
+        if not stat.S_ISDIR(mode):
             # Not written through, and the job still runs (unrecorded), as for a ROOT that
             # cannot take the task: its exit status reaches cron (docs/reliability.md).
             raise UnwritableRoot(
