@@ -29,6 +29,7 @@ from runwrap.store.layout import (
     host_root,
     is_plain_run_id,
     is_run_id,
+    list_dir,
     split_gathered,
     task_dir,
     tasks_dir,
@@ -306,8 +307,12 @@ def gathered_task_names(root: str, note: bool = True) -> list[str]:
             continue  # rsync's own temporary names, and what is no host's
         try:
             fd = _open_tasks(root, host)
-        except (OSError, Unreadable):
+        except FileNotFoundError:
             continue  # a host that has not pushed tasks/ yet
+        except Unreadable as e:
+            if note:  # another user's copy (or a link): its tasks may be failing unseen
+                note_unreadable(str(e))
+            continue
         try:
             with os.scandir(fd) as it:
                 entries = list(it)
@@ -326,6 +331,22 @@ def gathered_task_names(root: str, note: bool = True) -> list[str]:
                     f"not a task name: it {name_problem(entry.name)}"
                 )
     return found
+
+
+def unreadable_hosts(root: str) -> list[str]:
+    """Why each gathered host's tasks/ cannot be opened (another user's copy, or a link):
+    what gathered_task_names notes, for a reader that says it its own way (sitegen)."""
+    found = []
+    for host in list_dir(os.path.join(root, HOSTS)):
+        if host.startswith(".") or name_problem(host):
+            continue
+        try:
+            os.close(_open_tasks(root, host))
+        except FileNotFoundError:
+            continue
+        except Unreadable as e:
+            found.append(str(e))
+    return sorted(found)
 
 
 def _retired(task_path: str) -> bool:
@@ -354,7 +375,10 @@ def task_problem(root: str, task: str) -> str | None:
     parts: tuple[str, ...] = ()
     fds: list[int] = []
     try:
-        home, (name,) = _home(root, (task,))
+        try:
+            home, (name,) = _home(root, (task,))
+        except Unreadable as e:  # ROOT/tasks, or a gathered host's, this user may not open
+            return str(e)
         fds.append(home)
         for parts, flags, parent in (
             ((task,), _DIR | os.O_NOFOLLOW, 0),

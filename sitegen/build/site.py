@@ -30,7 +30,7 @@ from runwrap.store.layout import (
     task_dir,
     tasks_dir,
 )
-from runwrap.store.lookup import task_names
+from runwrap.store.lookup import task_names, unreadable_hosts
 from runwrap.store.manifest import RUNNING
 from runwrap.store.tasknames import name_problem
 from runwrap.store.openruns import open_runs
@@ -218,6 +218,8 @@ class Site:
                 pass
             except OSError as e:  # another user's ROOT/tasks: not an empty, healthy site
                 self._warn_once("tasks-unreadable", "cannot read %s: %s", path, e.strerror)
+        for why in unreadable_hosts(self.cfg.root):  # a gathered host's: its tasks unseen
+            self._warn_once(f"host-unreadable:{why}", "cannot read %s", why)
         for name in sorted(set(list_tasks(self.cfg.root)) - set(tasks)):
             if _retired_task(os.path.join(path, name)):
                 continue  # a task, off the dashboard by `runwrap retire`: nothing to warn of

@@ -124,3 +124,37 @@ def test_a_task_made_unreadable_after_a_build_is_unreadable_on_the_next_update()
         assert update()["state"] == "unreadable"
     finally:
         shutil.rmtree(place, ignore_errors=True)
+
+
+def test_a_gathered_hosts_tasks_it_may_not_open_are_said_not_dropped() -> None:
+    """ROOT/hosts/h/tasks 0700 (rsync'ed by another user): its tasks vanished from ls, check
+    (exit 0) and the dashboard without a word, and `show a@h` said "no task" (exit 1), where
+    an unreadable ROOT/tasks or task is one warning line, check exit 2, show exit 2."""
+    python, base = _reader()
+    place = shared_dir("rw-host-")
+    try:
+        root, out = place / "root", place / "out"
+        here = {**os.environ, "RUNWRAP_ROOT": str(root), "RUNWRAP_CONFIG": "/dev/null"}
+        there = {**here, "RUNWRAP_ROOT": str(root / "hosts" / "h")}  # its copy, as rsync leaves it
+        subprocess.run([RUNWRAP, "-n", "a", "--", "false"], env=there, capture_output=True)
+        subprocess.run([RUNWRAP, "-n", "b", "--", "true"], env=here, capture_output=True)
+        (root / "hosts" / "h" / "tasks").chmod(0o700)
+        listed = _as_reader(root, "ls")
+        assert listed.returncode == 0 and "b" in listed.stdout, listed
+        assert len(listed.stderr.splitlines()) == 1 and "hosts/h/tasks" in listed.stderr, listed
+        check = _as_reader(root, "check")
+        assert check.returncode == 2, check
+        shown = _as_reader(root, "show", "a@h")
+        assert shown.returncode == 2 and "cannot be read" in shown.stderr, shown
+        out.mkdir()
+        shutil.chown(out, "runwrapweb")
+        entry = pwd.getpwnam("runwrapweb")
+        site = subprocess.run(
+            [python, launcher("sitegen"), "--root", str(root), "--out", str(out), "-q"],
+            env={**base, "RUNWRAP_CONFIG": "/dev/null"}, user=entry.pw_uid,
+            group=entry.pw_gid, cwd="/", capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert site.returncode == 0 and "hosts/h/tasks" in site.stderr, site.stderr
+        assert len(site.stderr.splitlines()) == 1, site.stderr
+    finally:
+        shutil.rmtree(place, ignore_errors=True)
