@@ -254,7 +254,16 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
                 from runwrap.run.recover import finalize_orphans
 
                 finalize_orphans(task_path, opts, opts.kill_grace)
-            run = _Run(opts, task_path, inbox, schedule, windows)
+            try:
+                run = _Run(opts, task_path, inbox, schedule, windows)
+            except OSError as e:  # its seq (state lock) another user's: the job runs all the same
+                if guard is None:  # unless another run holds the task: skipped, unrecorded
+                    warn(_failed_to(f"cannot record a skipped run of {opts.name}", e))
+                    return RunResult(ExitCode.OK, {})
+                what = (
+                    f"cannot record this run of {opts.name}, running it unrecorded (output below)"
+                )
+                return _run_unrecorded(opts, inbox, environ, _failed_to(what, e))
             if guard is None:
                 return _record_skipped(run)
             return _run_job(run, environ, guard)

@@ -158,3 +158,21 @@ def test_a_gathered_hosts_tasks_it_may_not_open_are_said_not_dropped() -> None:
         assert len(site.stderr.splitlines()) == 1, site.stderr
     finally:
         shutil.rmtree(place, ignore_errors=True)
+
+
+def test_the_run_form_runs_the_job_in_a_task_whose_runs_it_may_not_open() -> None:
+    """Task t made under umask 077's runs/ (0700, another user's), the same task name run by
+    this user: runwrap took its seq under the state lock, whose fallback (runs/) it may not
+    open, and stopped (exit 125, the job never ran): cron lost the job. Now unrecorded."""
+    _reader()
+    place = shared_dir("rw-runs-")
+    try:
+        root = place / "root"
+        env = {**os.environ, "RUNWRAP_ROOT": str(root), "RUNWRAP_CONFIG": "/dev/null"}
+        subprocess.run([RUNWRAP, "-n", "t", "--", "true"], env=env, capture_output=True)
+        (root / "tasks" / "t" / "runs").chmod(0o700)
+        ran = _as_reader(root, "-n", "t", "--", "sh", "-c", "echo out; exit 3")
+        assert ran.returncode == 3 and ran.stdout == "out\n", ran
+        assert len(ran.stderr.splitlines()) == 1 and "unrecorded" in ran.stderr, ran.stderr
+    finally:
+        shutil.rmtree(place, ignore_errors=True)
