@@ -2,7 +2,8 @@
 
 summary.pack holds, per task, the dashboard summary, the signature of its
 runs/ directory and the runs not yet settled; tasks/<task>.pack holds every
-run's summary and manifest signature. Both are rebuilt from ROOT whenever
+run's summary and manifest signature, and each failed run's what changed
+(pages.what_changed: computed once a run, kept here, not a file a run in OUT). Both are rebuilt from ROOT whenever
 missing, unreadable (a warning says so) or written by another version,
 theme or configuration.
 
