@@ -16,8 +16,13 @@ def test_workers_raise_the_young_collection_threshold_and_the_parent_keeps_its_o
     """Real forked workers, as a full build starts them: each builds its pages with the
     collector on, at WORKER_GC_THRESHOLD (Python's 700 was about 3% of a full build's
     CPU); the process that forked them is left as it was."""
-    before = gc.get_threshold()
-    found = dict(in_workers(["a", "b", "c"], _asked, lambda: None))
+    before, was_on = gc.get_threshold(), gc.isenabled()
+    gc.enable()  # as a full build has it (Site.update); a test before may have turned it off
+    try:
+        found = dict(in_workers(["a", "b", "c"], _asked, lambda: None))
+    finally:
+        if not was_on:
+            gc.disable()
     assert sorted(found) == ["a", "b", "c"]
     for pid, threshold, enabled in found.values():
         assert pid != os.getpid()
