@@ -2,7 +2,8 @@
 
 summary.pack holds, per task, the dashboard summary, the signature of its
 runs/ directory and the runs not yet settled; tasks/<task>.pack holds every
-run's summary and manifest signature. Both are rebuilt from ROOT whenever
+run's summary and manifest signature, and each failed run's what changed
+(pages.what_changed: computed once a run, kept here, not a file a run in OUT). Both are rebuilt from ROOT whenever
 missing, unreadable (a warning says so) or written by another version,
 theme or configuration.
 
@@ -208,8 +209,11 @@ class Cache:
     def _task_path(self, task: str) -> str:
         return os.path.join(self.dir, "tasks", quote(task, safe="") + ".pack")
 
-    def load_task(self, task: str) -> tuple[dict[str, RunRecord], dict[str, str]] | None:
-        """(runs, pages) or None: {run_id: its record}, {page: digest}."""
+    def load_task(
+        self, task: str
+    ) -> tuple[dict[str, RunRecord], dict[str, str], dict[str, dict]] | None:
+        """(runs, pages, changes) or None: {run_id: its record}, {page: digest}, {failed
+        run_id: what changed in it (pages.what_changed)}."""
         path = self._task_path(task)
         data, trusted = self._load_packed(path)
         if data is None:
@@ -226,11 +230,25 @@ class Cache:
         ):
             log.warning("the build cache %s does not hold what sitegen wrote: rebuilding", path)
             return None
-        return runs, pages
+        changes = data.get("changes")
+        if not trusted or type(changes) is not dict:
+            # Not sealed by sitegen: worked out again (each entry is taken only when its
+            # key matches, pages.what_changed).
+            changes = {}
+        return runs, pages, changes
 
-    def save_task(self, task: str, runs: dict[str, RunRecord], pages: dict[str, str]) -> None:
-        """Write a task's run cache and its history pages' digests."""
+    def save_task(
+        self,
+        task: str,
+        runs: dict[str, RunRecord],
+        pages: dict[str, str],
+        changes: dict[str, dict] | None = None,
+    ) -> None:
+        """Write a task's run cache, its history pages' digests and its failed runs'
+        what changed."""
         data = {"fingerprint": self.fp, "runs": runs_to_json(runs), "pages": pages}
+        if changes:
+            data["changes"] = changes
         self._write(self._task_path(task), *pack(data))
 
     def drop_task(self, task: str) -> None:

@@ -320,7 +320,7 @@ class Site:
         root = self.cfg.root
         loaded = None if entry is None else self.cache.load_task(task)
         fresh = loaded is None
-        cached, page_sigs = loaded or ({}, {})
+        cached, page_sigs, changes = loaded or ({}, {}, {})
         sig = dir_sig(runs_dir(root, task))
         with RunsDir(root, task) as runs:
             # The store's lister: real directories named like run ids (a link is never a run).
@@ -339,11 +339,12 @@ class Site:
             same = not (fresh or changed_pages or removed or task in self.late.changed)
             if same and order == old_order and entry.record == _record_key(record):
                 entry.sig, entry.pending = sig, pending
-                self.cache.save_task(task, cached, page_sigs)
+                self.cache.save_task(task, cached, page_sigs, changes)
                 return entry
             run_sums = [cached[i].summary for i in order]
             sums = {i: cached[i].summary for i in order}
             batch = TaskRuns(task, runs, order, old_order, changed_pages, manifests, sums, fresh)
+            batch.changes = changes
             self.out.render_runs(batch, stats, counter)
             touched = changed_pages | (set(order) - set(old_order))
             page_sigs = self.out.render_history(task, run_sums, page_sigs, fresh, stats, touched)
@@ -360,11 +361,12 @@ class Site:
                 runs.manifest,
                 self.scratch.write,
                 batch.stderr,
+                fresh,
             )
         if fresh:
             self.out.remove_stale_runs(task, set(order))
             stats.counted[task] = first_count(manifests.values())  # all read: none again
-        self.cache.save_task(task, cached, page_sigs)
+        self.cache.save_task(task, cached, page_sigs, changes)
         stats.changed_tasks.append(task)
         return TaskEntry(sig, pending, task_sum, _record_key(record))
 

@@ -16,6 +16,7 @@ import signal
 from collections.abc import Callable, Iterator
 
 MAX_WORKERS = 8
+WORKER_GC_THRESHOLD = 5000  # a worker's young collections (_worker_init)
 _STOP_POLL = 0.2  # how often the parent looks for a stop while the workers build
 _PR_SET_PDEATHSIG = 1
 
@@ -72,6 +73,11 @@ def _worker_init() -> None:
     # The parent's SIGTERM handler only sets a flag; a worker must die on terminate().
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A worker makes thousands of pages' short-lived objects and then ends: at Python's
+    # default (a young collection every 700 net allocations) the cyclic collector took
+    # about 3% of a full build's CPU, scanning objects that die a moment later anyway.
+    # The peak RSS stays the same (collections are fewer, not gone).
+    gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
     _die_with_parent()
 
 

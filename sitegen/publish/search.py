@@ -78,6 +78,7 @@ def update_task(
     manifest_of: Callable[[str], dict | None],
     write: Callable[[str, bytes], None],
     stderr: dict[str, Tail] | None = None,
+    fresh: bool = False,
 ) -> None:
     """Bring the task's search.json up to date with its runs (`order`, oldest first).
 
@@ -85,9 +86,10 @@ def update_task(
     has it. Without a file of this version, every run is read once (`manifest_of`).
     `write`: how OUT's files are written (the build's Scratch: atomic, temp files swept).
     `stderr`: failed runs' stderr tails their pages read already (run id: logtail.Tail).
+    `fresh`: the task is built whole (every run in `manifests`): no file to look for.
     """
     path = index_path(out_task)
-    raw = read_json(path)
+    raw = None if fresh else read_json(path)
     old = _old_entries(raw)
     entries: dict[str, tuple[str, tuple[str, ...]]] = {}
     for run_id in order:

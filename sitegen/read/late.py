@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 
 from runwrap.store.gathered import gathered_hosts, next_silence
 from runwrap.store.lateness import TaskLateness, newest_run_id, silent_hosts
+from runwrap.store.layout import SILENCES
+from runwrap.store.lookup import open_tasks
 from runwrap.store.query import lateness_of as record_lateness
 from runwrap.store.query import shown_state, task_record
 from runwrap.timefmt import iso
@@ -35,25 +38,47 @@ def lateness_of(
     task's (task record, lateness) read (the metrics use them too)."""
     now = time.time() if now is None else now
     found: dict[str, dict] = {}
-    for task in tasks:
-        try:
-            item = task_record(root, task)
-            lateness, host = record_lateness(root, item, now)  # the read model's
-        except Exception:  # an unreadable state is a task without a schedule here
-            log.debug("no lateness for %s", task, exc_info=True)
-            continue
-        if items is not None:
-            items[task] = (item, lateness)
-        if lateness is None:
-            continue
-        record = lateness.as_json()
-        # What a file held, shown on pages and in JSON: printable, bounded.
-        record["schedule"] = as_str(record["schedule"], 200)
-        record["host"] = as_str(host, 200) or ""
-        record["_obj"] = lateness
-        record["_newest"] = newest_run_id(item["state"], [*item["running"], *item["lost"]])
-        found[task] = record
+    # Asked of many tasks (a full build: all): the list's shared look, as query.task_records
+    # does it: ROOT/tasks opened once and ROOT/silences looked for once, not once a task.
+    many = len(tasks) > 1
+    silences = os.path.isdir(os.path.join(root, SILENCES)) if many else None
+    tasks_fd = open_tasks(root) if many else None
+    try:
+        for task in tasks:
+            _ask_one(root, task, now, found, items, silences, tasks_fd)
+    finally:
+        if tasks_fd is not None:
+            os.close(tasks_fd)
     return found
+
+
+def _ask_one(
+    root: str,
+    task: str,
+    now: float,
+    found: dict[str, dict],
+    items: dict | None,
+    silences: bool | None,
+    tasks_fd: int | None,
+) -> None:
+    """lateness_of() for one task, into `found` (and `items`)."""
+    try:
+        item = task_record(root, task, silences=silences, tasks_fd=tasks_fd)
+        lateness, host = record_lateness(root, item, now)  # the read model's
+    except Exception:  # an unreadable state is a task without a schedule here
+        log.debug("no lateness for %s", task, exc_info=True)
+        return
+    if items is not None:
+        items[task] = (item, lateness)
+    if lateness is None:
+        return
+    record = lateness.as_json()
+    # What a file held, shown on pages and in JSON: printable, bounded.
+    record["schedule"] = as_str(record["schedule"], 200)
+    record["host"] = as_str(host, 200) or ""
+    record["_obj"] = lateness
+    record["_newest"] = newest_run_id(item["state"], [*item["running"], *item["lost"]])
+    found[task] = record
 
 
 def next_change(found: dict[str, dict], now: float | None = None) -> float | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Callable
 from types import SimpleNamespace
 
 import jinja2
@@ -12,7 +11,6 @@ import jinja2
 from runwrap.store import query
 from runwrap.store import siteurls as urls
 from runwrap.store.durations import describe, flag_of
-from runwrap.store.jsonio import dumps, read_json
 from runwrap.store.layout import STDERR, STDOUT
 from runwrap.store.logtail import Tail, Tails
 from runwrap.store.manifest import FAILING, MAX_ARTIFACTS, RECORD, RUNNING, TRACKING
@@ -197,40 +195,34 @@ def run_context(
     return _attributes(run), keep
 
 
-CHANGES = "changes.json"  # a failed run's what-changed, computed once (what_changed)
-
-
 def what_changed(
     runs: files.RunsDir,
     run_id: str,
     manifest: dict,
     against: str | None,
-    out_run: str,
-    keep: set,
+    kept: dict[str, dict],
     base: dict | None = None,
     was: dict | None = None,
-    existed: bool = True,
-    write: Callable[[str, bytes], None] | None = None,
     tails: tuple[Tail | None, Tails | None] = (None, None),
 ) -> dict | None:
     """What changed in a failed run since `against`, the last success before it
-    (runwrap/store/whatchanged.py), kept in the run's CHANGES beside its page so that it
-    is computed once per run: again only when the run or its last success is another.
-    `was`: against's manifest if the build read it already; `existed`: whether out_run
-    was there before this build (a new one has no CHANGES to look for); `write`: how
-    OUT's files are written (the build's Scratch: atomic, its temp files swept); `tails`:
-    the run's stderr as its page read it, and the logs read already (whatchanged.compare)."""
+    (runwrap/store/whatchanged.py), computed once per run: `kept` is the task's what
+    changed by run id, as the build cache holds it (tasks/<task>.pack, not a file per
+    run in OUT: a full build would write a thousand more files), and is updated here;
+    computed again only when the run or its last success is another.
+    `was`: against's manifest if the build read it already; `tails`: the run's stderr as
+    its page read it, and the logs read already (whatchanged.compare)."""
     if against is None:
+        kept.pop(run_id, None)
         return None
     key = [run_id, against, manifest.get("ended_at"), manifest.get("stderr_bytes"), base]
-    path = os.path.join(out_run, CHANGES)
-    cached = read_json(path) if existed else None
-    if isinstance(cached, dict) and cached.get("key") == key:
-        keep.add(CHANGES)
+    cached = kept.get(run_id)
+    if type(cached) is dict and cached.get("key") == key:
         return cached
     if was is None:
         was = runs.manifest(against)
     if was is None:
+        kept.pop(run_id, None)
         return None
     changes = compare(
         {**manifest, "run_id": run_id},
@@ -241,12 +233,7 @@ def what_changed(
         tails,
     )
     changes["key"] = key
-    try:
-        if write is not None:
-            write(path, (dumps(changes) + "\n").encode("utf-8", "surrogateescape"))
-            keep.add(CHANGES)
-    except OSError:
-        pass  # computed again next time
+    kept[run_id] = changes
     return changes
 
 

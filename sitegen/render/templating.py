@@ -110,6 +110,10 @@ def make_env(theme_dirs: list[Path], cache_dir: str | None = None) -> jinja2.Env
         lstrip_blocks=True,
         bytecode_cache=bcc,
         auto_reload=False,
+        # Jinja's optimizer folds constant expressions at compile time; its code generator
+        # folds constant output by itself, and the theme's expressions are the page's data:
+        # the pass is a seventh of compiling the templates into an empty OUT, for nothing.
+        optimized=False,
     )
     env.filters.update(
         duration=_duration,

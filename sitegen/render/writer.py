@@ -77,6 +77,8 @@ class TaskRuns:
     fresh: bool = False  # the task is built whole: every page is rendered
     # Failed runs' stderr as their pages read it: the search index's tails, not read again.
     stderr: dict[str, Tail] = field(default_factory=dict)
+    # Failed runs' what changed (pages.what_changed), as the build cache keeps it.
+    changes: dict[str, dict] = field(default_factory=dict)
 
     def neighbours(self, i: int) -> tuple[str | None, str | None]:
         """The runs before and after order[i] (a run page links both)."""
@@ -197,6 +199,7 @@ class Writer:
                     tails,
                     batch.stderr,
                     run_id in compared,
+                    batch.changes,
                 )
             except OSError:
                 raise  # OUT cannot be written: the build stops, with one line
@@ -208,6 +211,8 @@ class Writer:
             stats.run_pages += 1
             if counter is not None:
                 counter.tick()
+        for run_id in [r for r in batch.changes if r not in batch.sums]:
+            del batch.changes[run_id]  # a run gone: its what changed with it
 
     def render_run(
         self,
@@ -224,12 +229,14 @@ class Writer:
         tails: Tails | None = None,
         stderr: dict[str, Tail] | None = None,
         compared: bool = False,
+        changes: dict[str, dict] | None = None,
     ) -> None:
         """Render one run page and publish its logs and artifacts (`against`: the last
         success before it, which a failed run's page says what changed since; `base`: the
         task's duration baseline then; `against_manifest`: against's, if read already;
         `tails`: logs read already; `stderr`: where to leave a failed run's stderr tail
-        for the search index; `compared`: a failed run after it is compared with it)."""
+        for the search index; `compared`: a failed run after it is compared with it;
+        `changes`: the task's what changed by run id, kept in the build cache)."""
         out_run = self.out_run(task, run_id)
         try:
             os.mkdir(out_run)
@@ -255,18 +262,17 @@ class Writer:
                     run_id,
                     manifest,
                     against,
-                    out_run,
-                    keep,
+                    {} if changes is None else changes,
                     base,
                     against_manifest,
-                    existed,
-                    write=self.scratch.write,
                     tails=(now, tails),
                 )
                 if stderr is not None and now is not None:
                     kept = now.last(findtext.TAIL_BYTES)  # all the index reads: small
                     if kept is not None:
                         stderr[run_id] = kept
+            elif changes is not None:
+                changes.pop(run_id, None)
         self.render(
             (*urls.run_parts(task, run_id), urls.INDEX),
             "run.html",

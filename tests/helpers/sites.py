@@ -262,6 +262,20 @@ def real_root(root: Path) -> Path:
 # Tasks turning late: runs recorded in the past and builds as if later (libfaketime).
 
 
+def kept_changes(out: Path, task: str) -> dict[str, dict]:
+    """What changed in each failed run of a task, as the build cache keeps it
+    (OUT/.sitegen/tasks/<task>.pack, pages.what_changed): {run_id: changes}."""
+    from urllib.parse import quote
+
+    from sitegen.build.cache import cache_dir
+    from sitegen.publish.packed import unpack
+
+    raw = (Path(cache_dir(str(out))) / "tasks" / (quote(task, safe="") + ".pack")).read_bytes()
+    data, trusted = unpack(raw)
+    assert trusted and isinstance(data, dict), "not a cache sitegen sealed"
+    return data.get("changes") or {}
+
+
 def status_json(out: Path) -> dict:
     """OUT/status.json as it is now ({} while there is none, or half of one)."""
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from helpers.runs import SITEGEN
-from helpers.sites import ENV, make_root, runwrap, sitegen, write_run
+from helpers.sites import ENV, kept_changes, make_root, runwrap, sitegen, write_run
 
 # Hundreds of lines that differ from run to run only by numbers, hex ids and times.
 NOISE = (  # shell builtins only: a fork per line would make the test slow
@@ -48,14 +48,15 @@ def test_the_one_new_stderr_line_among_hundreds(run_root: Path, out: Path, tmp_p
     assert "Missing files: result.txt" in text
     assert "Command" not in text  # the same
     assert "; usually " in text and "95th percentile" in text  # the baseline then
-    # Computed once: kept beside the page, and used again by the next build.
-    cached = out / "tasks" / "etl" / "runs" / failed / "changes.json"
-    assert json.loads(cached.read_text())["stderr"]["lines"] == [
-        "FATAL: replica db2 refused the connection"
-    ]
-    before = cached.stat().st_mtime_ns
-    assert sitegen("--root", str(run_root), "--out", str(out), "--full").returncode == 0
-    assert cached.stat().st_mtime_ns == before
+    # Computed once: kept in the build cache (no file a failed run in OUT), and taken
+    # from it by the next build, which re-renders this page (a new run is its neighbour).
+    assert not (out / "tasks" / "etl" / "runs" / failed / "changes.json").exists()
+    kept = kept_changes(out, "etl")
+    assert list(kept) == [failed]
+    assert kept[failed]["stderr"]["lines"] == ["FATAL: replica db2 refused the connection"]
+    assert runwrap(run_root, "etl", "true").returncode == 0
+    assert sitegen("--root", str(run_root), "--out", str(out)).returncode == 0
+    assert kept_changes(out, "etl") == kept
     assert (
         "FATAL: replica db2" in (out / "tasks" / "etl" / "runs" / failed / "index.html").read_text()
     )
@@ -86,8 +87,13 @@ def test_a_full_build_into_an_empty_out_reads_each_manifest_once(
     by_run = [p for fd, p in opened if fd != "AT_FDCWD" and p == "manifest.json"]
     assert len(by_run) == 36, len(by_run)  # 3 x 12 runs, each once
     assert [p for _, p in opened if os.path.basename(p) == "changes.json"] == []
-    written = sorted(out.glob("tasks/*/runs/*/changes.json"))
-    assert len(written) == 6, written  # each failed run's what-changed, kept for the next
+    assert sorted(out.glob("tasks/*/runs/*/changes.json")) == []  # no file a failed run
+    kept = [
+        run_id
+        for task in ("task-000", "task-001", "task-002")
+        for run_id in kept_changes(out, task)
+    ]
+    assert len(kept) == 6, kept  # each failed run's what-changed, in the build cache
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
@@ -107,9 +113,7 @@ def test_a_full_build_reads_each_stderr_once(run_root: Path, out: Path, tmp_path
     runs = sorted((run_root / "tasks" / task / "runs").iterdir())
     # Run 5's stderr, longer than its page shows (64 KiB), whole for what changed (256 KiB).
     for n, lines in ((1, ["boom 1"]), (3, ["boom 3"]), (5, ["x" * 500, "late boom"])):
-        changes = json.loads(
-            (out / "tasks" / task / "runs" / runs[n].name / "changes.json").read_text()
-        )
+        changes = kept_changes(out, task)[runs[n].name]
         assert changes["stderr"]["lines"] == lines, n  # "warming up <n>" masked as before
     index = json.loads((out / "tasks" / task / "search.json").read_text())
     found = {run_id: [index["texts"][i] for i in fields] for run_id, _, fields in index["runs"]}
