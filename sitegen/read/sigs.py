@@ -1,7 +1,7 @@
 """Signatures of what sitegen reads: a directory's, a run's, a task's, a tree of files'.
 
 A signature is a few numbers from stat() that change when what they cover changes
-(mtimes, sizes, inodes, link counts), taken without reading a file: the no-change
+(mtimes or ctimes, sizes, inodes, link counts), taken without reading a file: the no-change
 check, the build cache, the watcher's polling and the lateness memo all compare them.
 """
 
@@ -30,18 +30,20 @@ RACY_S = 0.05  # changes closer than this to an update's start are not trusted
 
 def dir_sig(path: str) -> list[int] | None:
     """A directory's signature; nlink counts subdirectories: a run added and one pruned
-    in the same tick still change it."""
+    in the same tick still change it. Its time is the ctime, which moves with the mtime
+    and also with a chmod or chown: a task made unreadable changes nothing else, and the
+    one-shot update would keep its old row where ls says unreadable."""
     try:
         st = os.lstat(path)
     except OSError:
         return None
-    return [st.st_mtime_ns, st.st_nlink, st.st_ino]
+    return [st.st_ctime_ns, st.st_nlink, st.st_ino]
 
 
 def tasks_sig(root: str) -> list[int] | None:
     """ROOT/tasks' signature and, where hosts are gathered (ROOT/hosts/<host>/tasks), theirs:
-    a task added or gone anywhere changes it. Its first number is the newest mtime, which
-    the stamp's racy check reads."""
+    a task added or gone anywhere changes it. Its first number is the newest ctime (never
+    before the mtime), which the stamp's racy check reads."""
     sig = dir_sig(tasks_dir(root))
     hosts = os.path.join(root, HOSTS)
     top = dir_sig(hosts)

@@ -90,12 +90,6 @@ def test_a_part_it_may_not_read_is_one_story(part: str) -> None:
         shutil.rmtree(place, ignore_errors=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sitegen's signatures (read/sigs.py dir_sig: mtime, nlink, inode) miss a chmod, "
-    "which changes only ctime and mode: cron's one-shot update finds nothing changed and "
-    "keeps the task's old row, where a full build and ls say unreadable (sitegen's area)",
-)
 def test_a_task_made_unreadable_after_a_build_is_unreadable_on_the_next_update() -> None:
     python, base = _reader()
     place = shared_dir("rw-chmod-")
