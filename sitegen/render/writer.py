@@ -9,7 +9,6 @@ rebuilt in full, and a run directory whose page is rendered again.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import shutil
 import stat
@@ -30,6 +29,7 @@ from runwrap.store.manifest import FAILING, RUNNING, SUCCESS
 from runwrap.store.query import rank
 from runwrap.store.wallclock import clock_doubts
 from runwrap.timefmt import iso
+from sitegen import logs
 from sitegen.config import SiteConfig
 from sitegen.errors import one_line
 from sitegen.publish import prune
@@ -42,7 +42,7 @@ from sitegen.render import pages
 from sitegen.render.fragments import Dashboard
 from sitegen.render.model import EPOCH, summarize
 
-log = logging.getLogger(__name__)
+log = logs.getLogger(__name__)
 
 FEED_SIZE = 50
 
