@@ -47,10 +47,11 @@ class Logger:
     def _log(self, level: int, msg: str, args: tuple, kwargs: dict) -> None:
         if level < _threshold:
             return
+        if _setup is not None:
+            load()  # the first message since the command line's set-up was given
         if self._real is None:
             import logging
 
-            load()
             self._real = logging.getLogger(self.name)
         self._real.log(level, msg, *args, **kwargs)
 
