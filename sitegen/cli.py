@@ -101,9 +101,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _build(argv: list[str]) -> int:
-    import logging
     import signal
     import threading
+
+    from sitegen import logs
 
     args = _plain(argv) or parser().parse_args(argv)
     if args.full or args.watch or args.serve:
@@ -112,10 +113,19 @@ def _build(argv: list[str]) -> int:
         gc.enable()
     # A one-shot build runs from cron, which mails any output: quiet unless asked.
     chatty = (args.watch or args.serve) and not args.quiet
-    level = logging.DEBUG if args.verbose else logging.INFO if chatty else logging.WARNING
-    # Only sitegen's own loggers get chattier with -v (watchdog's debug output is noise).
-    logging.basicConfig(level=logging.WARNING, format="sitegen: %(message)s", stream=sys.stderr)
-    logging.getLogger("sitegen").setLevel(level)
+    level = logs.DEBUG if args.verbose else logs.INFO if chatty else logs.WARNING
+
+    def setup() -> None:
+        import logging
+
+        # Only sitegen's own loggers get chattier with -v (watchdog's debug output is noise).
+        logging.basicConfig(level=logging.WARNING, format="sitegen: %(message)s", stream=sys.stderr)
+        logging.getLogger("sitegen").setLevel(level)
+
+    # logging itself only once a message is given (a quiet one-shot update gives none).
+    logs.configure(level, setup)
+    if args.watch or args.serve:
+        logs.load()  # a long-lived process: its other modules use logging itself
     if args.poll and not args.watch:
         print("sitegen: --poll needs --watch; see sitegen --help", file=sys.stderr)
         return ExitCode.USAGE

@@ -3,16 +3,16 @@ until stopped."""
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from collections.abc import Callable
 
 from runwrap.units import count
+from sitegen import logs
 from sitegen.build.site import Progress, Site, Stopped
 from sitegen.config import SiteConfig
 
-log = logging.getLogger(__name__)
+log = logs.getLogger(__name__)
 
 
 def run(

@@ -29,7 +29,6 @@ and OUT ends up as a full build would make it.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import shutil
 import stat
@@ -39,6 +38,7 @@ from urllib.parse import quote
 
 from runwrap.store import siteurls
 from runwrap.store.jsonio import Unreadable, dumps, read_bytes_at, read_json_at
+from sitegen import logs
 from sitegen.build.records import RunRecord, TaskEntry, runs_from_json, runs_to_json
 from sitegen.config import SiteConfig
 from sitegen.publish.packed import pack, unpack
@@ -49,7 +49,7 @@ TYPE_CHECKING = False  # typing itself is not imported (as in cli.py)
 if TYPE_CHECKING:
     from sitegen.render.fragments import Dashboard
 
-log = logging.getLogger(__name__)
+log = logs.getLogger(__name__)
 
 CACHE_DIR = ".sitegen"
 VERSION = 5

@@ -15,7 +15,6 @@ tasks whole, so OUT ends up as a full build would make it.
 from __future__ import annotations
 
 import gc
-import logging
 import os
 import threading
 import time
@@ -35,6 +34,7 @@ from runwrap.store.manifest import RUNNING
 from runwrap.store.tasknames import name_problem
 from runwrap.store.openruns import open_runs
 from runwrap.store.query import task_record, view
+from sitegen import logs
 from sitegen.build.cache import Cache, cache_dir, fingerprint
 from sitegen.build.records import RunRecord, TaskEntry
 from sitegen.config import SiteConfig, find_theme
@@ -52,7 +52,7 @@ from sitegen.render.templating import make_env
 from sitegen.build.workers import Counter, Progress, in_workers
 from sitegen.render.writer import BuildStats, TaskRuns, Writer
 
-log = logging.getLogger(__name__)
+log = logs.getLogger(__name__)
 
 
 def _read(run_id: str, rf: RunFiles, rsig: list[int] | None) -> tuple[dict | None, str | None]:

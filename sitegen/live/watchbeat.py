@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import atexit
 import json
-import logging
 import os
 import threading
 import time
 
 from runwrap.store.jsonio import dumps
 from runwrap.timefmt import iso, parse_iso
+from sitegen import logs
 from sitegen.publish.scratch import Scratch
 
 HEARTBEAT_S = 60.0
 STALE_BEATS = 3  # app.js's rule too: a watch that missed this many beats is taken for dead
 WATCH_JSON = "watch.json"
 
-log = logging.getLogger(__name__)
+log = logs.getLogger(__name__)
 
 
 def _write(out: str, scratch: Scratch, beat: dict) -> None:

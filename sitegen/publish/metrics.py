@@ -15,16 +15,16 @@ then, and the counts where OUT/metrics is the file they were read from.
 from __future__ import annotations
 
 import hashlib
-import logging
 import marshal
 import os
 from collections.abc import Iterable
 
 from runwrap.store.jsonio import Unreadable, dumps, read_regular
+from sitegen import logs
 from sitegen.publish.packed import pack, unpack
 from sitegen.publish.scratch import Scratch
 
-log = logging.getLogger(__name__)
+log = logs.getLogger(__name__)
 METRICS = "metrics"
 MEMO = "metrics.pack"  # in the build cache's directory
 MEMO_MAX = 64 << 20

@@ -13,7 +13,6 @@ filesystem or the job's file is not readable by everyone (a job under
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import re
 import shutil
@@ -24,11 +23,12 @@ from runwrap.store.jsonio import Unreadable, read_json_at
 from runwrap.store.layout import MANIFEST, NOTIFICATIONS, RUNS, runs_dir
 from runwrap.store.lookup import open_below
 from runwrap.store.manifest import judge_run, manifest_problem
+from sitegen import logs
 from sitegen.publish.names import shown
 from sitegen.publish.scratch import Scratch, unlink
 from sitegen.read.sigs import sig_at
 
-log = logging.getLogger(__name__)
+log = logs.getLogger(__name__)
 
 TAIL_BYTES = 64 * 1024
 REPORT_MAX = 1024 * 1024

@@ -12,7 +12,6 @@ clock has not reached the answer's next change (next_change).
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import time
@@ -24,10 +23,11 @@ from runwrap.store.lookup import open_tasks
 from runwrap.store.query import lateness_of as record_lateness
 from runwrap.store.query import shown_state, task_record
 from runwrap.timefmt import iso
+from sitegen import logs
 from sitegen.read.sigs import RACY_S
 from sitegen.read.values import as_str
 
-log = logging.getLogger(__name__)
+log = logs.getLogger(__name__)
 
 
 def lateness_of(

@@ -9,7 +9,6 @@ rebuilt in full, and a run directory whose page is rendered again.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import shutil
 import stat
@@ -30,6 +29,7 @@ from runwrap.store.manifest import FAILING, RUNNING, SUCCESS
 from runwrap.store.query import rank
 from runwrap.store.wallclock import clock_doubts
 from runwrap.timefmt import iso
+from sitegen import logs
 from sitegen.config import SiteConfig
 from sitegen.errors import one_line
 from sitegen.publish import prune
@@ -42,7 +42,7 @@ from sitegen.render import pages
 from sitegen.render.fragments import Dashboard
 from sitegen.render.model import EPOCH, summarize
 
-log = logging.getLogger(__name__)
+log = logs.getLogger(__name__)
 
 FEED_SIZE = 50
 
@@ -159,10 +159,8 @@ class Writer:
         """Render the run pages that changed, and those whose neighbours changed."""
         task, runs, old_order = batch.task, batch.runs, batch.old_order
         old_pos = {run_id: i for i, run_id in enumerate(old_order)}
-        last_ok = _last_success_before(batch.order, batch.sums)  # a failed run's: (id, baseline)
         behind = _behind_a_change(batch)
-        tails = Tails()  # a failing streak's last success: its stderr read once
-        compared = {against for against, _ in last_ok.values()}
+        todo = []
         for i, run_id in enumerate(batch.order):
             prev, nxt = batch.neighbours(i)
             j = old_pos.get(run_id)
@@ -177,6 +175,14 @@ class Writer:
                 and run_id not in behind
             ):
                 continue
+            todo.append((i, run_id, prev, nxt))
+        if batch.fresh:  # every page: one pass over the history
+            last_ok = _last_success_before(batch.order, batch.sums)  # a failed run's
+            compared = {against for against, _ in last_ok.values()}
+        else:  # a few pages of a history of any length: looked up around each
+            last_ok, compared = _last_success_around(batch.order, batch.sums, todo)
+        tails = Tails()  # a failing streak's last success: its stderr read once
+        for _i, run_id, prev, nxt in todo:
             self.check_stop()  # a task of thousands of pages: a stop is seen between pages
             manifest = batch.manifests.get(run_id) or runs.manifest(run_id)
             if manifest is None:
@@ -506,6 +512,50 @@ def _last_success_before(
                 base = (last, baseline(window))
             found[run_id] = base
     return found
+
+
+def _last_success_around(
+    order: list[str], sums: dict[str, dict], todo: list[tuple]
+) -> tuple[dict[str, tuple[str, dict | None]], set[str]]:
+    """_last_success_before's entries for the runs in `todo` ((position, run id, ...)),
+    and which of those runs a failed run after it is compared with: an update renders a
+    few pages, and each walks back only to WINDOW successes (forward to the next success
+    or failure), not over the whole history (issue 24: flat in the task's history)."""
+
+    def status(i: int) -> object:
+        return (sums.get(order[i]) or {}).get("status")
+
+    found: dict[str, tuple[str, dict | None]] = {}
+    compared: set[str] = set()
+    for at, run_id, *_ in todo:
+        here = status(at)
+        if here == SUCCESS:
+            for k in range(at + 1, len(order)):  # the failed runs after it compare with it
+                if status(k) == SUCCESS:
+                    break
+                if status(k) in FAILING:
+                    compared.add(run_id)
+                    break
+        elif here in FAILING:
+            last, durations, counted = None, [], 0
+            for k in range(at - 1, -1, -1):
+                if status(k) != SUCCESS:
+                    continue
+                summary = sums.get(order[k]) or {}
+                last = last or order[k]
+                value = summary.get("job", summary.get("duration"))
+                probe: list[float] = []
+                push(probe, value)
+                durations.append(value)
+                counted += len(probe)  # push() drops what is not a duration
+                if counted >= WINDOW:
+                    break
+            if last is not None:
+                window: list[float] = []
+                for value in reversed(durations):
+                    push(window, value)
+                found[run_id] = (last, baseline(window))
+    return found, compared
 
 
 def _sha1(text: str) -> str:
