@@ -89,15 +89,20 @@ def main(argv: list[str] | None = None) -> int:
     # cron's one-shot update is a short process that builds large, acyclic JSON data
     # (the build cache): the cyclic collector scanning it again and again took about a
     # tenth of an update after one run. A full build, --watch and --serve turn it back
-    # on (_build, Site.update): they make many pages, or live long.
+    # on (_build, Site.update): they make many pages, or live long. A caller in the same
+    # process (a test, a script) gets its collector back as it was.
+    was = gc.isenabled()
     gc.disable()
-    argv = sys.argv[1:] if argv is None else argv
-    if argv == ["--version"]:
-        print(f"sitegen {__version__}")
-        return ExitCode.OK
-    if stamp.unchanged(argv):
-        return ExitCode.OK  # cron's usual case: nothing to write, nothing else imported
-    return _build(argv)
+    try:
+        argv = sys.argv[1:] if argv is None else argv
+        if argv == ["--version"]:
+            print(f"sitegen {__version__}")
+            return ExitCode.OK
+        if stamp.unchanged(argv):
+            return ExitCode.OK  # cron's usual case: nothing to write, nothing else imported
+        return _build(argv)
+    finally:
+        (gc.enable if was else gc.disable)()  # a full build turned it on: as found, either way
 
 
 def _build(argv: list[str]) -> int:

@@ -13,8 +13,7 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture(autouse=True)
 def collector_on():
-    """The collector on, as in a fresh runwrap: an in-process `sitegen` one-shot update
-    earlier in the session (tests/oracle) turns it off for good (sitegen/cli.py)."""
+    """The collector on, as in a fresh runwrap, whatever a test before left."""
     was = gc.isenabled()
     gc.enable()
     yield
