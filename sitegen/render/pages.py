@@ -215,7 +215,13 @@ def what_changed(
     if against is None:
         kept.pop(run_id, None)
         return None
-    key = [run_id, against, manifest.get("ended_at"), manifest.get("stderr_bytes"), base]
+    # The stderr's size as its page read it, not the manifest's stderr_bytes: a job's
+    # detached child may write on after runwrap recorded the run, and a page rendered
+    # again (a neighbour came) shows those lines in its tail, as a full build says them
+    # new here. (The manifest stands for the rest: a finished run's is never rewritten.)
+    now = tails[0]
+    size = manifest.get("stderr_bytes") if now is None else now.size
+    key = [run_id, against, manifest.get("ended_at"), size, base]
     cached = kept.get(run_id)
     if type(cached) is dict and cached.get("key") == key:
         return cached
