@@ -42,3 +42,20 @@ def test_stderr_grown_after_the_run_is_news_when_its_page_is_rendered_again(tmp_
     updated, full = _update_and_full(root, out, fresh, failed)
     assert "disk full on /var" in full
     assert updated == full
+
+
+def test_the_last_successs_stderr_grown_after_its_run_is_seen_when_compared_again(
+    tmp_path: Path,
+):
+    root, out, fresh = tmp_path / "root", tmp_path / "out", tmp_path / "fresh"
+    ids = _history(root)
+    failed, success = ids[-1], ids[-2]
+    assert sitegen("--root", str(root), "--out", str(out)).returncode == 0
+    assert "boom" in _changes(out, failed)  # new since the last success: it said only ok
+    # The last success's detached child says the same later: no longer news.
+    with open(root / "tasks" / "t" / "runs" / success / "stderr.log", "ab") as f:
+        f.write(b"boom\n")
+    write_run(root, "t", 4, "failed", stderr=b"x\n")
+    updated, full = _update_and_full(root, out, fresh, failed)
+    assert "boom" not in full
+    assert updated == full
