@@ -77,6 +77,9 @@ class TaskRuns:
     fresh: bool = False  # the task is built whole: every page is rendered
     # Failed runs' stderr as their pages read it: the search index's tails, not read again.
     stderr: dict[str, Tail] = field(default_factory=dict)
+    # The status of each run that went since the last build (retention): only a success
+    # that went changes what the failed runs after it say; one not here counts as one.
+    gone: dict[str, object] = field(default_factory=dict)
     # Failed runs' what changed (pages.what_changed), as the build cache keeps it.
     changes: dict[str, dict] = field(default_factory=dict)
 
@@ -469,14 +472,17 @@ def _behind_a_change(batch: TaskRuns) -> set[str]:
     pos = {run_id: i for i, run_id in enumerate(new)}
     kept = set(old)
     first = len(new)
-    for i, run_id in enumerate(new):  # a run that came, or changed
-        if run_id not in kept or run_id in batch.changed:
+    # Only successes make a failed run's last success and baseline: a success that came,
+    # a run that changed (it may have been one) or a success that went. A failed run that
+    # came or went (retention in a failing streak) changes its neighbours' pages only.
+    for i, run_id in enumerate(new):
+        if run_id in batch.changed if run_id in kept else _is_success(batch.sums, run_id):
             first = i
             break
     gone = False
-    for run_id in old:  # a run that went: from the first run after it
+    for run_id in old:  # from the first run after it
         if run_id not in pos:
-            gone = True
+            gone = gone or batch.gone.get(run_id, SUCCESS) == SUCCESS
         elif gone:
             first = min(first, pos[run_id])
             break
@@ -490,6 +496,10 @@ def _behind_a_change(batch: TaskRuns) -> set[str]:
         elif status in FAILING:
             found.add(run_id)
     return found
+
+
+def _is_success(sums: dict[str, dict], run_id: str) -> bool:
+    return (sums.get(run_id) or {}).get("status") == SUCCESS
 
 
 def _last_success_before(
