@@ -327,6 +327,7 @@ class Site:
             ids = sorted(cached) if not fresh and entry.sig == sig else run_ids_in(runs.path)
             old_order = [i for i in sorted(cached) if cached[i].summary is not None]
             removed = set(cached) - set(ids)
+            gone = {i: (cached[i].summary or {}).get("status") for i in removed}
             for run_id in removed:
                 del cached[run_id]
                 self.out.remove_run(task, run_id)
@@ -344,7 +345,7 @@ class Site:
             run_sums = [cached[i].summary for i in order]
             sums = {i: cached[i].summary for i in order}
             batch = TaskRuns(task, runs, order, old_order, changed_pages, manifests, sums, fresh)
-            batch.changes = changes
+            batch.changes, batch.gone = changes, gone
             self.out.render_runs(batch, stats, counter)
             touched = changed_pages | (set(order) - set(old_order))
             page_sigs = self.out.render_history(task, run_sums, page_sigs, fresh, stats, touched)

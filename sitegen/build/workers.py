@@ -41,6 +41,7 @@ def in_workers(
     # What exists now (the Site, its templates) lives as long as the build: the cyclic
     # collector need not scan it again for every few thousand objects the pages make,
     # and the workers' copies of it stay shared with the parent's.
+    ours = gc.get_freeze_count() == 0  # else the caller froze some itself: left frozen
     gc.freeze()
     ctx = multiprocessing.get_context("fork")
     pool = ctx.Pool(min(os.cpu_count() or 1, MAX_WORKERS), initializer=_worker_init)
@@ -61,6 +62,10 @@ def in_workers(
         pool.terminate()
         pool.join()
         _build = None
+        # What was frozen for the build is the caller's again: a process that goes on
+        # (--watch, a script calling main()) would otherwise never free a cycle among it.
+        if ours:
+            gc.unfreeze()
 
 
 def _run(task: str) -> tuple[str, object]:

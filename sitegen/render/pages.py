@@ -215,7 +215,14 @@ def what_changed(
     if against is None:
         kept.pop(run_id, None)
         return None
-    key = [run_id, against, manifest.get("ended_at"), manifest.get("stderr_bytes"), base]
+    # The stderrs' sizes as they are, not the manifests' stderr_bytes: a job's detached
+    # child may write on after runwrap recorded the run, and a page rendered again (a
+    # neighbour came) shows those lines in its tail; against's may say the same lines
+    # later, no longer news. A full build says either. (The manifests stand for the
+    # rest: a finished run's is never rewritten.)
+    now = tails[0]
+    size = manifest.get("stderr_bytes") if now is None else now.size
+    key = [run_id, against, manifest.get("ended_at"), size, base, _size_of(runs, against)]
     cached = kept.get(run_id)
     if type(cached) is dict and cached.get("key") == key:
         return cached
@@ -235,6 +242,14 @@ def what_changed(
     changes["key"] = key
     kept[run_id] = changes
     return changes
+
+
+def _size_of(runs: files.RunsDir, run_id: str) -> int | None:
+    """The size of a run's stderr as it is now (None: there is none)."""
+    try:
+        return os.lstat(os.path.join(runs.path, run_id, STDERR)).st_size
+    except OSError:
+        return None
 
 
 def _attributes(run: dict) -> SimpleNamespace:

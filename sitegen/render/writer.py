@@ -77,6 +77,9 @@ class TaskRuns:
     fresh: bool = False  # the task is built whole: every page is rendered
     # Failed runs' stderr as their pages read it: the search index's tails, not read again.
     stderr: dict[str, Tail] = field(default_factory=dict)
+    # The status of each run that went since the last build (retention): only a success
+    # that went changes what the failed runs after it say; one not here counts as one.
+    gone: dict[str, object] = field(default_factory=dict)
     # Failed runs' what changed (pages.what_changed), as the build cache keeps it.
     changes: dict[str, dict] = field(default_factory=dict)
 
@@ -469,14 +472,17 @@ def _behind_a_change(batch: TaskRuns) -> set[str]:
     pos = {run_id: i for i, run_id in enumerate(new)}
     kept = set(old)
     first = len(new)
-    for i, run_id in enumerate(new):  # a run that came, or changed
-        if run_id not in kept or run_id in batch.changed:
+    # Only successes make a failed run's last success and baseline: a success that came,
+    # a run that changed (it may have been one) or a success that went. A failed run that
+    # came or went (retention in a failing streak) changes its neighbours' pages only.
+    for i, run_id in enumerate(new):
+        if run_id in batch.changed if run_id in kept else _is_success(batch.sums, run_id):
             first = i
             break
     gone = False
-    for run_id in old:  # a run that went: from the first run after it
+    for run_id in old:  # from the first run after it
         if run_id not in pos:
-            gone = True
+            gone = gone or batch.gone.get(run_id, SUCCESS) == SUCCESS
         elif gone:
             first = min(first, pos[run_id])
             break
@@ -490,6 +496,10 @@ def _behind_a_change(batch: TaskRuns) -> set[str]:
         elif status in FAILING:
             found.add(run_id)
     return found
+
+
+def _is_success(sums: dict[str, dict], run_id: str) -> bool:
+    return (sums.get(run_id) or {}).get("status") == SUCCESS
 
 
 def _last_success_before(
@@ -527,6 +537,11 @@ def _last_success_around(
 
     found: dict[str, tuple[str, dict | None]] = {}
     compared: set[str] = set()
+    # A failed run's answer by position (None: no success before it), todo being in
+    # order: a failed run after one of them, with no success between, has the same. A
+    # failing streak rendered whole (its oldest run pruned) is then one walk, not one a
+    # page over the whole streak (quadratic: 5 s at 10,000 runs).
+    known: dict[int, tuple[str, dict | None] | None] = {}
     for at, run_id, *_ in todo:
         here = status(at)
         if here == SUCCESS:
@@ -537,8 +552,11 @@ def _last_success_around(
                     compared.add(run_id)
                     break
         elif here in FAILING:
-            last, durations, counted = None, [], 0
+            last, durations, counted, inherited = None, [], 0, None
             for k in range(at - 1, -1, -1):
+                if last is None and k in known:
+                    inherited = known[k]  # a failed run before it, no success between
+                    break
                 if status(k) != SUCCESS:
                     continue
                 summary = sums.get(order[k]) or {}
@@ -550,11 +568,15 @@ def _last_success_around(
                 counted += len(probe)  # push() drops what is not a duration
                 if counted >= WINDOW:
                     break
+            answer = inherited
             if last is not None:
                 window: list[float] = []
                 for value in reversed(durations):
                     push(window, value)
-                found[run_id] = (last, baseline(window))
+                answer = (last, baseline(window))
+            known[at] = answer
+            if answer is not None:
+                found[run_id] = answer
     return found, compared
 
 

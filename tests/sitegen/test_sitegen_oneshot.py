@@ -83,11 +83,11 @@ def test_nothing_changed_imports_no_renderer_and_a_change_is_still_picked_up(run
 
 def collecting(*args: str) -> bool:
     """Whether the cyclic garbage collector ran while `sitegen ARGS` (in a process of its
-    own, as the installed command runs) worked: main() gives the collector back as it
-    found it, so what is asked is whether it collected meanwhile."""
+    own, as the installed command runs) built: main() gives it back as it found it on
+    return, so its state then says nothing."""
     code = "import gc, sys\nfrom sitegen.cli import main\nran = []\n"
     code += "gc.callbacks.append(lambda phase, info: ran.append(phase))\n"
-    code += "assert main(sys.argv[1:]) == 0\nprint(bool(ran))"
+    code += "assert main(sys.argv[1:]) == 0\nassert gc.isenabled()\nprint(bool(ran))"
     result = subprocess.run(
         [sys.executable, "-c", code, *args], env=ENV, capture_output=True, text=True, timeout=120
     )
