@@ -54,6 +54,7 @@ log = logs.getLogger(__name__)
 CACHE_DIR = ".sitegen"
 VERSION = 5
 CACHE_MAX = 1 << 30  # a task cache holds about 300 bytes a run
+KEPT_CHANGES = 5  # the newest runs of a task whose what changed is kept (save_task)
 
 
 def cache_dir(out: str) -> str:
@@ -237,6 +238,11 @@ class Cache:
             changes = {}
         return runs, pages, changes
 
+    # What changed is kept for a task's newest runs only: theirs are the pages an update
+    # renders again (a run arriving beside them). An older failed run's page rendered
+    # again (a neighbour pruned) works its what changed out anew from two stderr tails, as
+    # a full build does. Else every update of a long-failing task would load and write
+    # all its failures' new stderr lines (up to 50 of 500 characters a run).
     def save_task(
         self,
         task: str,
@@ -244,11 +250,15 @@ class Cache:
         pages: dict[str, str],
         changes: dict[str, dict] | None = None,
     ) -> None:
-        """Write a task's run cache, its history pages' digests and its failed runs'
-        what changed."""
+        """Write a task's run cache, its history pages' digests and its newest failed
+        runs' what changed (KEPT_CHANGES)."""
         data = {"fingerprint": self.fp, "runs": runs_to_json(runs), "pages": pages}
         if changes:
-            data["changes"] = changes
+            recent = set(sorted(runs)[-KEPT_CHANGES:])
+            for run_id in [r for r in changes if r not in recent]:
+                del changes[run_id]
+            if changes:
+                data["changes"] = changes
         self._write(self._task_path(task), *pack(data))
 
     def drop_task(self, task: str) -> None:

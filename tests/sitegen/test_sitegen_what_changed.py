@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from sitegen.build.cache import KEPT_CHANGES
+
 from helpers.runs import SITEGEN
 from helpers.sites import ENV, kept_changes, make_root, runwrap, sitegen, write_run
 
@@ -88,12 +90,19 @@ def test_a_full_build_into_an_empty_out_reads_each_manifest_once(
     assert len(by_run) == 36, len(by_run)  # 3 x 12 runs, each once
     assert [p for _, p in opened if os.path.basename(p) == "changes.json"] == []
     assert sorted(out.glob("tasks/*/runs/*/changes.json")) == []  # no file a failed run
-    kept = [
-        run_id
-        for task in ("task-000", "task-001", "task-002")
-        for run_id in kept_changes(out, task)
-    ]
-    assert len(kept) == 6, kept  # each failed run's what-changed, in the build cache
+    for task in ("task-000", "task-001", "task-002"):
+        # In the build cache: the what changed of each failed run (after a success) among
+        # the task's newest, whose pages an update renders again (cache.KEPT_CHANGES).
+        statuses = {
+            p.parent.name: json.loads(p.read_text())["status"]
+            for p in (run_root / "tasks" / task / "runs").glob("*/manifest.json")
+        }
+        order = sorted(statuses)
+        first_ok = order.index(next(r for r in order if statuses[r] == "success"))
+        failed = {r for r in order[first_ok:] if statuses[r] == "failed"}
+        wanted = failed & set(order[-KEPT_CHANGES:])
+        assert wanted, "the root holds a recent failure to compare"
+        assert set(kept_changes(out, task)) == wanted, task
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
