@@ -43,6 +43,49 @@ def subcommand_root(root: str | None, config: dict, must_exist: bool = True) -> 
     return resolved
 
 
+def plain_words(
+    words: list[str], valued: tuple[str, ...], short: str | None = None
+) -> tuple[dict[str, list[str]], list[str], bool] | None:
+    """A subcommand's command line read without argparse (which imports every
+    subcommand: `ls` and `history` would take twice as long): ({option: its values in
+    order}, the other words, whether --json was given), or None unless every word is
+    plain: `--opt value`, `--opt=value`, `--json`, a word not starting with "-" (and
+    `short`, "-o": `-o VALUE` or `-oVALUE` for valued[-1]). argparse then reads the
+    rest (--help, an abbreviation, a value that looks like an option) and says what is
+    wrong, as for every subcommand."""
+    given: dict[str, list[str]] = {name: [] for name in valued}
+    rest: list[str] = []
+    as_json = False
+    i = 0
+    while i < len(words):
+        word = words[i]
+        name, eq, value = word.partition("=")
+        if short and word.startswith(short):
+            name, eq, value = valued[-1], word[len(short) :], word[len(short) :]
+        if word == "--json":
+            as_json = True
+        elif word and not word.startswith("-"):
+            rest.append(word)
+        elif name in given and (eq or (i + 1 < len(words) and not words[i + 1].startswith("-"))):
+            if not eq:
+                i += 1
+                value = words[i]
+            given[name].append(value)
+        else:
+            return None
+        i += 1
+    return given, rest, as_json
+
+
+def plain_root(root: str | None, config: str | None) -> str:
+    """The run root of a command line plain_words() read (its last --root and --config,
+    or None), once the imports are frozen (freeze_imports)."""
+    from runwrap.configfile import find_config_file, load_config_file
+
+    freeze_imports()
+    return subcommand_root(root, load_config_file(find_config_file(config)))
+
+
 def warn_skipped() -> None:
     """What could not be read while listing: one line on stderr, after the output."""
     import sys

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import time
 
+from runwrap.commands import plain_root, plain_words, warn_skipped
 from runwrap.commands.display import (
     cell,
     clean,
@@ -58,13 +59,8 @@ def history_main(words: list[str]) -> int | None:
     args = plain_args(words)
     if args is None:
         return None
-    from runwrap.commands import freeze_imports, subcommand_root, warn_skipped
-    from runwrap.configfile import find_config_file, load_config_file
-
-    freeze_imports()
-    config = load_config_file(find_config_file(args["config"]))
     status = cmd_history(
-        subcommand_root(args["root"], config),
+        plain_root(args["root"], args["config"]),
         args["ref"],
         args["limit"],
         args["status"],
@@ -80,25 +76,10 @@ def history_main(words: list[str]) -> int | None:
 def plain_args(words: list[str]) -> dict | None:
     """history's words as its argparse parser reads them (the last of each option; the
     statuses of every --status, flat), or None unless every word is plain and valid."""
-    given: dict[str, list[str]] = {name: [] for name in _VALUED}
-    refs: list[str] = []
-    as_json = False
-    i = 0
-    while i < len(words):
-        word = words[i]
-        name, eq, value = word.partition("=")
-        if word == "--json":
-            as_json = True
-        elif word and not word.startswith("-"):
-            refs.append(word)
-        elif name in _VALUED and (eq or (i + 1 < len(words) and not words[i + 1].startswith("-"))):
-            if not eq:
-                i += 1
-                value = words[i]
-            given[name].append(value)
-        else:
-            return None
-        i += 1
+    plain = plain_words(words, _VALUED)
+    if plain is None:
+        return None
+    given, refs, as_json = plain
     last = {name: values[-1] for name, values in given.items() if values}
     statuses = [w.strip() for value in given["--status"] for w in value.split(",") if w.strip()]
     # Every value checked, not just the last: argparse refuses `--limit x --limit 5`.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+from runwrap.commands import COMMON_OPTIONS, plain_root, plain_words, warn_skipped
 from runwrap.commands.display import (
     age,
     ago,
@@ -55,27 +56,10 @@ def ls_main(words: list[str]) -> int | None:
     None for anything else (--help, a typo, a bad value): argparse then says it as
     for every subcommand.
     """
-    given: dict[str, list[str]] = {name: [] for name in _VALUED}
-    tasks: list[str] = []
-    as_json = False
-    i = 0
-    while i < len(words):
-        word = words[i]
-        name, eq, value = word.partition("=")
-        if word.startswith("-o") and not word.startswith("--"):  # -o wide, -owide
-            name, eq, value = "--output", word[2:], word[2:]
-        if word == "--json":
-            as_json = True
-        elif not word.startswith("-"):
-            tasks.append(word)
-        elif name in _VALUED and (eq or i + 1 < len(words)):
-            if not eq:
-                i += 1
-                value = words[i]
-            given[name].append(value)
-        else:
-            return None
-        i += 1
+    plain = plain_words(words, _VALUED, short="-o")
+    if plain is None:
+        return None
+    given, tasks, as_json = plain
     color = given["--color"][-1] if given["--color"] else "auto"
     states = words_of(given["--state"])
     if (
@@ -85,17 +69,8 @@ def ls_main(words: list[str]) -> int | None:
         or any(not label or label.startswith("=") for label in given["--label"])
     ):
         return None
-    from runwrap.commands import freeze_imports, subcommand_root, warn_skipped
-    from runwrap.configfile import find_config_file, load_config_file
-
-    freeze_imports()
-
-    root_given = given["--root"][-1] if given["--root"] else None
-    config = load_config_file(
-        find_config_file(given["--config"][-1] if given["--config"] else None)
-    )
     status = cmd_ls(
-        subcommand_root(root_given, config),
+        plain_root(*(given[name][-1] if given[name] else None for name in COMMON_OPTIONS)),
         as_json,
         color,
         tasks=tasks,
