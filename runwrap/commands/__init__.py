@@ -56,6 +56,7 @@ def plain_words(
     given: dict[str, list[str]] = {name: [] for name in valued}
     rest: list[str] = []
     as_json = False
+    rest_at = -1  # where the other words began: argparse takes them as one run only
     i = 0
     while i < len(words):
         word = words[i]
@@ -65,6 +66,9 @@ def plain_words(
         if word == "--json":
             as_json = True
         elif word and not word.startswith("-"):
+            if rest and rest_at + len(rest) != i:
+                return None  # `ls a --json b`: argparse refuses the second run of words
+            rest_at = i if not rest else rest_at
             rest.append(word)
         elif name in given and (eq or (i + 1 < len(words) and not words[i + 1].startswith("-"))):
             if not eq:

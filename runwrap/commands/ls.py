@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from runwrap.commands import COMMON_OPTIONS, plain_root, plain_words, warn_skipped
+from runwrap.commands import plain_root, plain_words, warn_skipped
 from runwrap.commands.display import (
     age,
     ago,
@@ -56,31 +56,42 @@ def ls_main(words: list[str]) -> int | None:
     None for anything else (--help, a typo, a bad value): argparse then says it as
     for every subcommand.
     """
+    args = ls_args(words)
+    if args is None:
+        return None
+    root, config = args.pop("root"), args.pop("config")
+    status = cmd_ls(plain_root(root, config), **args)
+    warn_skipped()
+    return status
+
+
+def ls_args(words: list[str]) -> dict | None:
+    """ls's words as its argparse parser reads them (cmd_ls's arguments, and the last
+    --root and --config), or None unless every word is plain and valid."""
     plain = plain_words(words, _VALUED, short="-o")
     if plain is None:
         return None
     given, tasks, as_json = plain
-    color = given["--color"][-1] if given["--color"] else "auto"
+    last = {name: values[-1] for name, values in given.items() if values}
     states = words_of(given["--state"])
     if (
-        color not in COLOR_CHOICES
+        any(color not in COLOR_CHOICES for color in given["--color"])
         or any(state not in SHOWN_ORDER for state in states)
         or any(output not in OUTPUTS for output in given["--output"])
         or any(not label or label.startswith("=") for label in given["--label"])
     ):
         return None
-    status = cmd_ls(
-        plain_root(*(given[name][-1] if given[name] else None for name in COMMON_OPTIONS)),
-        as_json,
-        color,
-        tasks=tasks,
-        states=states,
-        labels=given["--label"],
-        hosts=words_of(given["--host"]),
-        wide=bool(given["--output"]),
-    )
-    warn_skipped()
-    return status
+    return {
+        "root": last.get("--root"),
+        "config": last.get("--config"),
+        "as_json": as_json,
+        "color": last.get("--color", "auto"),
+        "tasks": tasks,
+        "states": states,
+        "labels": given["--label"],
+        "hosts": words_of(given["--host"]),
+        "wide": bool(given["--output"]),
+    }
 
 
 def words_of(values: list[str]) -> list[str]:
