@@ -18,11 +18,11 @@ import os
 import time
 
 from runwrap.commands.display import cell, mapping, print_json
-from runwrap.errors import ExitCode, RunwrapError, StateError
+from runwrap.errors import ExitCode, RunwrapError, StateError, UnreadableError
 from runwrap.run import sig
 from runwrap.say import warn
-from runwrap.store.layout import STDOUT, task_dir, task_runs_dir
-from runwrap.store.lookup import task_runs
+from runwrap.store.layout import STDOUT, is_run_id, task_dir, task_runs_dir
+from runwrap.store.lookup import task_names, task_runs
 from runwrap.store.notes import (
     clean_reason,
     operator,
@@ -30,24 +30,47 @@ from runwrap.store.notes import (
     take_kill_note,
     write_kill_note,
 )
-from runwrap.store.openruns import open_runs
+from runwrap.store.openruns import markers, open_runs
 from runwrap.store.owner import hostname, owner_alive, run_job_leaders
 from runwrap.timefmt import iso
 
 
-def _open(root: str, ref: str) -> list[tuple[str, dict, str]]:
-    """(run id, owner as its open marker records it, its stdout.log) of every unfinished
-    run of `ref`."""
-    task, run_ids = task_runs(root, ref)
-    wanted = set(run_ids)
-    runs = os.path.realpath(task_runs_dir(task_dir(root, task)))
-    return [
+def _open(root: str, ref: str) -> tuple[str, list[tuple[str, dict, str]]]:
+    """The task, and (run id, owner as its open marker records it, its stdout.log) of
+    every unfinished run of `ref`."""
+    try:
+        task, run_ids = task_runs(root, ref)
         # runs/ resolved (ROOT may be named through a link), the run's own names not:
         # the job may have made them links.
-        (run_id, mapping(owner), os.path.join(runs, run_id, STDOUT))
+        runs = os.path.realpath(task_runs_dir(task_dir(root, task)))
+        log_path = {run_id: os.path.join(runs, run_id, STDOUT) for run_id in run_ids}
+    except UnreadableError as unreadable:
+        # runs/ cannot be read (a job may have swapped it for a link): the open markers,
+        # outside it, still name the running runs, and the processes are checked anyway
+        # (on the run's tag alone: its log is not looked for through the job's link).
+        task, run_ids = _marked_instead(root, ref, unreadable)
+        log_path = dict.fromkeys(run_ids, "")
+    return task, [
+        (run_id, mapping(owner), log_path[run_id])
         for run_id, owner in open_runs(task_dir(root, task))
-        if run_id in wanted
+        if run_id in log_path
     ]
+
+
+def _marked_instead(root: str, ref: str, unreadable: UnreadableError) -> tuple[str, list[str]]:
+    """(task, run ids) of `ref` as the open markers name them; `unreadable` again when
+    they name none (not "not running": the task may be failing unseen)."""
+    if is_run_id(ref):
+        tasks = [t for t in task_names(root, note=False) if ref in _marked(root, t)]
+        if len(tasks) == 1:
+            return tasks[0], [ref]
+    elif marked := _marked(root, ref):
+        return ref, marked
+    raise unreadable
+
+
+def _marked(root: str, task: str) -> list[str]:
+    return [run_id for run_id, _name in markers(task_dir(root, task))]
 
 
 def _targets(run_id: str, owner: dict, signum: int, log_path: str) -> list[int] | None:
@@ -82,8 +105,8 @@ def cmd_kill(
         signum = sig.number(signal_name)
     except ValueError:
         raise RunwrapError(f"unknown signal {signal_name!r}; use TERM, INT, HUP, KILL...") from None
-    runs = _open(root, ref)
-    task_path = task_dir(root, task_runs(root, ref)[0])
+    task, runs = _open(root, ref)
+    task_path = task_dir(root, task)
     by, at = operator(), iso(time.time())
     sweep_kill_notes(task_path, {run_id for run_id, _owner in open_runs(task_path)})
     killed, refused = [], []

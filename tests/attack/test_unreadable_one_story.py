@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.polling import wait_for
 from helpers.runs import SITEGEN, Root
 
 
@@ -125,3 +126,19 @@ def test_the_run_form_runs_the_job_whatever_is_at_runs(
     assert "running it unrecorded" in lines[0], result.stderr
     if how == "link to a directory":
         assert [p.name for p in (tmp_path / "elsewhere").iterdir()] == before  # not written
+
+
+@pytest.mark.parametrize("by", ["task", "run id"])
+def test_kill_stops_a_job_that_made_its_own_runs_a_link(
+    root: Root, tmp_path: Path, by: str
+) -> None:
+    # The job swaps its task's runs/ for a link, then hangs: `kill` cannot read runs/,
+    # but the run's open marker (outside runs/) and the processes still name it.
+    runs = root.task_dir("a") / "runs"
+    swap = f"mv {runs} {tmp_path}/moved && ln -s {tmp_path}/moved {runs} && exec sleep 60"
+    proc = root.start("-n", "a", "--", "sh", "-c", swap)
+    wait_for(lambda: runs.is_symlink(), what="runs/ swapped")
+    (run_id,) = [p.name for p in (tmp_path / "moved").iterdir()]
+    killed = root.run("kill", "a" if by == "task" else run_id)
+    assert killed.returncode == 0 and f"sent SIGTERM to run {run_id}" in killed.stdout, killed
+    assert proc.wait(timeout=30) == 128 + 15
