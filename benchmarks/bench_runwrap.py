@@ -441,6 +441,13 @@ def cpu(work: Path, env: dict[str, str], venvs: list[Venv]) -> list[str]:
 
 def main() -> int:
     global RUNWRAP
+    known = ("--quick", "--only=", "--against=")
+    unknown = [a for a in sys.argv[1:] if not a.startswith(known)]
+    if unknown:  # --help among them: the usage, not a 4-minute run
+        asked = unknown in (["--help"], ["-h"])
+        usage = "usage: " + __doc__.rsplit("Usage: ", 1)[1].strip()
+        print(usage, file=sys.stdout if asked else sys.stderr)
+        return 0 if asked else 2
     work = Path(tempfile.mkdtemp(prefix="runwrap-bench-"))
     env = {**os.environ, "RUNWRAP_ROOT": str(work / "root"), "XDG_CONFIG_HOME": str(work)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed runwrap has its .pyc files
