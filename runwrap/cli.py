@@ -5,13 +5,33 @@ to one line on stderr and an exit status. Nothing else is imported until
 the form is known, so the run form starts as fast as Python allows.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 
-from runwrap.commands import COMMON_OPTIONS, SUBCOMMANDS
 from runwrap.errors import ExitCode, RunwrapError
+
+# The subcommands' names, here and not in runwrap/commands/: the run form is told from
+# a subcommand by them, and must not pay for importing that package.
+SUBCOMMANDS = (
+    "run",
+    "ls",
+    "show",
+    "history",
+    "diff",
+    "feedback",
+    "parse",
+    "kill",
+    "tail",
+    "check",
+    "crontab",
+    "systemd",
+    "mute",
+    "unmute",
+    "ack",
+    "retire",
+)
+# Options every subcommand takes, accepted before the subcommand's name too.
+COMMON_OPTIONS = ("--root", "--config")
 
 
 def main(argv: list[str] | None = None) -> int:

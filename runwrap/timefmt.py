@@ -1,7 +1,5 @@
 """UTC timestamps as the manifests write them, without importing datetime."""
 
-from __future__ import annotations
-
 import time
 
 
