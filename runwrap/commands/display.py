@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-from runwrap.timefmt import parse_iso
+from runwrap.timefmt import parse_iso, parse_iso_once
 
 
 def number(value: object) -> float | None:
@@ -151,6 +151,12 @@ def push_lines(root: str, now: float) -> list[str]:
 def timestamp(iso_text: object) -> float | None:
     """The Unix time of a manifest's time field, or None (not one, or out of range)."""
     return _timestamp(iso_text)
+
+
+def timestamp_once(iso_text: object) -> float | None:
+    """timestamp() of a time read once (a history's starts: remembering each costs more)."""
+    ts = parse_iso_once(iso_text)
+    return ts if ts is not None and _finite(ts) else None
 
 
 def short_duration(seconds: object) -> str:
