@@ -251,8 +251,8 @@ def cell(value: object, width: int = 40) -> str:
 
 
 def table(rows: list[list[str]], colours: list[list[str | None]] | None = None) -> str:
-    """Rows as left-aligned columns; `colours` (an SGR code or None per cell) paints cells."""
-    rows = [[str(c) for c in row] for row in rows]
+    """Rows of text (each cell drawn by a helper here, as fit() needs) as left-aligned
+    columns; `colours` (an SGR code or None per cell) paints cells."""
     widths = [max(map(len, column)) for column in zip(*rows)]
     if colours is None:
         line = "  ".join(f"{{:<{w}}}" for w in widths)  # each cell left-aligned in its column

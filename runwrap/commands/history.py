@@ -34,7 +34,7 @@ from runwrap.commands.display import (
     use_colour,
 )
 from runwrap.errors import ExitCode, RunwrapError
-from runwrap.store.fold import order_key
+from runwrap.store.fold import run_order
 from runwrap.store.jsonio import Unreadable
 from runwrap.store.layout import SEQ, run_dir, task_dir
 from runwrap.store.lookup import open_regular, read_fd, read_runs, task_runs
@@ -219,7 +219,7 @@ def _newest_first(
     counted = 0  # wanted runs at the frontier or above
     for run_id, manifest in read_runs(root, task, reversed(run_ids)):
         judge_run(manifest, task_path, run_id)
-        key = order_key({"seq": manifest.get("seq"), "run_id": run_id})
+        key = run_order(manifest.get("seq"), run_id)
         take = wanted is None or wanted(run_id, manifest)
         if take:
             found.append((key, keep(run_id, manifest)))

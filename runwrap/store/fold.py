@@ -48,8 +48,12 @@ def _int(value: object) -> int | None:
 
 def order_key(manifest: dict) -> tuple[int, str]:
     """Where a run stands in its task's history: by seq, then run id."""
-    run_id = manifest.get("run_id")
-    return (_int(manifest.get("seq")) or 0, run_id if isinstance(run_id, str) else "")
+    return run_order(manifest.get("seq"), manifest.get("run_id"))
+
+
+def run_order(seq: object, run_id: object) -> tuple[int, str]:
+    """order_key() of a run whose seq and run id are at hand (no manifest to build)."""
+    return (_int(seq) or 0, run_id if isinstance(run_id, str) else "")
 
 
 def state_key(state: dict) -> tuple[int, str]:
