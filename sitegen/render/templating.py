@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from runwrap.store import siteurls
 from runwrap.units import format_duration, format_size
+from sitegen.render.markup import chart_bars, history_rows
 from sitegen.render.model import ICONS, shown_time
 
 
@@ -124,6 +125,9 @@ def make_env(theme_dirs: list[Path], cache_dir: str | None = None) -> jinja2.Env
         icon=lambda s: ICONS.get(str(s), "?"),
         url=lambda s: siteurls.quote(str(s)),
         markdown=lambda s: Markup(render_markdown(s)),
+        # The shipped theme's rows and bars, written in Python (markup.py).
+        history_rows=history_rows,
+        chart_bars=chart_bars,
     )
     # The site's URL layout, for links between pages: {{ base }}{{ urls.run_page(task, id) }}.
     env.globals.update(urls=siteurls)
