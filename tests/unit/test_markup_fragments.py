@@ -3,6 +3,8 @@ templates' loops wrote: every branch, every value hostile, against those loops."
 
 from __future__ import annotations
 
+from types import SimpleNamespace as NS
+
 from sitegen.config import find_theme
 from sitegen.render.chart import chart
 from sitegen.render.templating import make_env
@@ -27,6 +29,51 @@ OLD_BARS = """{% for b in chart.bars %}
   <a href="{{ base }}{{ urls.run_page(task, b.id) }}"><title>{{ b.id }}: {{ b.status }}, {{ b.duration|duration }}</title><rect class="hit" x="{{ b.x - 1 }}" y="0" width="10" height="{{ chart.height }}"></rect><rect class="bar s-{{ b.status }}" x="{{ b.x }}" y="{{ b.y }}" width="8" height="{{ b.h }}"></rect></a>
   {% endfor %}
 """
+
+OLD_RECORD = """<h2>Record</h2>
+<dl class="fields">
+{% for label, value in run.fields %}
+  <dt>{{ label }}</dt><dd>{{ value }}</dd>
+{% endfor %}
+</dl>
+<details class="more-fields">
+<summary>How runwrap tracked it{% if run.unset %}, and {{ run.unset|length }} field{{ "" if run.unset|length == 1 else "s" }} without a value{% endif %}</summary>
+<dl class="fields">
+{% for label, value in run.more %}
+  <dt>{{ label }}</dt><dd>{{ value }}</dd>
+{% endfor %}
+</dl>
+{% if run.unset %}<p class="unset">No value: {{ run.unset|join(", ") }}.</p>{% endif %}
+</details>
+{% if run.feedback %}
+<h2>Feedback</h2>
+<dl class="fields">
+{% for k, v in run.feedback.items() %}<dt>{{ k }}</dt><dd>{{ v }}</dd>{% endfor %}
+</dl>
+{% endif %}
+{% if run.labels %}
+<h2>Labels</h2>
+<dl class="fields">
+{% for k, v in run.labels.items() %}<dt>{{ k }}</dt><dd>{{ v }}</dd>{% endfor %}
+</dl>
+{% endif %}
+"""
+OLD_LOGS = """{% for log in run.logs %}
+<h2 id="{{ log.name }}">{{ log.name }}</h2>
+{% if log.text is none %}
+<p>None.</p>
+{% else %}
+<p class="loginfo">{{ log.size|size }}{% if log.truncated %}, last {{ log.shown|size }} shown{% endif %}{% if log.href %} · <a href="{{ log.href }}">whole file</a>{% endif %}</p>
+{% if log.text %}<pre class="log" id="log-{{ log.name }}" tabindex="0"{% if log.href %} data-log="{{ log.href }}"{% endif %} data-bytes="{{ log.size }}">{{ log.text }}</pre>{% else %}<p>Empty.</p>{% endif %}
+{% endif %}
+{% endfor %}
+"""
+OLD_CRUMBS = """<a href="{{ base }}{{ urls.INDEX }}">dashboard</a> \u203a <a href="{{ base }}{{ urls.task_page(run.task) }}">{{ run.task }}</a> \u203a {{ run.id }}"""
+OLD_PAGER = """<nav class="pager" aria-label="Runs">
+  {% if prev %}<a href="{{ base }}{{ urls.run_page(run.task, prev) }}" rel="prev">\u2039 previous run</a>{% endif %}
+  <a href="{{ base }}{{ urls.task_page(run.task) }}">all runs</a>
+  {% if next %}<a href="{{ base }}{{ urls.run_page(run.task, next) }}" rel="next">next run \u203a</a>{% endif %}
+</nav>"""
 
 
 def _rows() -> list[dict]:
@@ -67,3 +114,54 @@ def test_chart_bars_are_the_loops_bytes():
             assert new.render(chart=data, task=task, base=base) == want
     full = new.render(chart=chart(runs), task=EVIL, base="")
     assert "&lt;x-pwn" in full and "<x-pwn" not in full and full.count("<rect") == 2 * len(runs)
+
+
+def _runs() -> list[NS]:
+    log = {"name": "stdout.log", "text": "ok\\n", "size": 3, "truncated": False, "href": None}
+    logs = [
+        NS(**{**log, "shown": 3}),
+        NS(**{**log, "name": "stderr.log", "text": None, "size": None}),
+        NS(**{**log, "text": EVIL, "size": 99000, "truncated": True, "shown": 65536}),
+        NS(**{**log, "text": "", "size": 0, "href": "stderr.log", "shown": 0}),
+        NS(**{**log, "name": EVIL, "text": EVIL, "href": EVIL, "shown": 3}),
+    ]
+    run = NS(task="backup", id="20261122T043733Z-3f9a", fields=[], more=[], unset=[])
+    run.feedback, run.labels, run.logs = {}, {}, []
+    return [
+        run,
+        NS(**{**vars(run), "fields": [("Exit code", "0"), ("Host", EVIL)], "unset": ["PID"]}),
+        NS(
+            **{
+                **vars(run),
+                "task": EVIL,
+                "id": EVIL,
+                "more": [(EVIL, EVIL)],
+                "unset": ["Signal", EVIL, "Owner"],
+                "feedback": {EVIL: EVIL, "progress": "50"},
+                "labels": {"info1": EVIL},
+                "logs": logs,
+            }
+        ),
+        NS(**{**vars(run), "logs": logs[:2], "labels": {"a": ""}}),
+    ]
+
+
+def test_run_page_pieces_are_the_templates_bytes():
+    env = make_env(find_theme("default"))
+    pairs = [
+        (OLD_RECORD, "{{ run|run_record }}"),
+        (OLD_LOGS, "{{ run|run_logs }}"),
+        (OLD_CRUMBS, "{{ run|run_crumbs(base) }}"),
+        (OLD_PAGER, "{{ run|run_pager(prev, next, base) }}"),
+    ]
+    seen = ""
+    for old, new in pairs:
+        old_t, new_t = env.from_string(old), env.from_string(new)
+        for run in _runs():
+            for base, prev, nxt in (("../../../../", None, None), (EVIL, "a", EVIL)):
+                ctx = {"run": run, "base": base, "prev": prev, "next": nxt}
+                want = old_t.render(**ctx)
+                assert new_t.render(**ctx) == want, (old, vars(run))
+                seen += want
+    assert "&lt;x-pwn" in seen and "<x-pwn" not in seen
+    assert "last 64.0 KiB shown" in seen and "No value: Signal" in seen and "<p>Empty.</p>" in seen
