@@ -11,6 +11,7 @@ a theme that overrides a template keeps every documented value and may ignore th
 
 from __future__ import annotations
 
+import functools
 import re
 
 from markupsafe import Markup
@@ -191,3 +192,28 @@ def run_pager(run: object, prev: str | None, nxt: str | None, base: str) -> Mark
         )
     out.append("</nav>")
     return Markup("".join(out))
+
+
+@functools.lru_cache(maxsize=64)
+def head_links(base: str) -> Markup:
+    """The stylesheet, icon, feed and script every page links (base.html), for pages at
+    `base` (one string per depth in OUT, kept: twelve values a page fewer to print)."""
+    home = escape(base)
+    static = f"{home}{escape(urls.STATIC)}"
+    return Markup(
+        f'<link rel="stylesheet" href="{static}/style.css">\n'
+        f'<link rel="icon" href="{static}/favicon.svg" type="image/svg+xml">\n'
+        '<link rel="alternate" type="application/atom+xml" title="State changes" '
+        f'href="{home}{escape(urls.FEED)}">\n'
+        f'<script src="{static}/app.js" defer></script>'
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def foot_links(base: str) -> Markup:
+    """The footer's links to status.json and the site's feed (base.html)."""
+    home = escape(base)
+    return Markup(
+        f'<a href="{home}{escape(urls.STATUS)}">status.json</a> \u00b7 '
+        f'<a href="{home}{escape(urls.FEED)}">Atom feed</a>'
+    )

@@ -13,6 +13,8 @@ from runwrap.store import siteurls
 from sitegen.render.markup import (
     chart_bars,
     duration,
+    foot_links,
+    head_links,
     history_rows,
     run_crumbs,
     run_logs,
@@ -128,6 +130,8 @@ def make_env(theme_dirs: list[Path], cache_dir: str | None = None) -> jinja2.Env
         run_logs=run_logs,
         run_crumbs=run_crumbs,
         run_pager=run_pager,
+        head_links=head_links,
+        foot_links=foot_links,
     )
     # The site's URL layout, for links between pages: {{ base }}{{ urls.run_page(task, id) }}.
     env.globals.update(urls=siteurls)

@@ -184,3 +184,19 @@ def test_the_pieces_escape_as_markupsafe_does():
     ]
     for value in samples:
         assert markup.escape(value) == str(escape(value)), repr(value)
+
+
+OLD_HEAD = """<link rel="stylesheet" href="{{ base }}{{ urls.STATIC }}/style.css">
+<link rel="icon" href="{{ base }}{{ urls.STATIC }}/favicon.svg" type="image/svg+xml">
+<link rel="alternate" type="application/atom+xml" title="State changes" href="{{ base }}{{ urls.FEED }}">
+<script src="{{ base }}{{ urls.STATIC }}/app.js" defer></script>"""
+OLD_FOOT = """<a href="{{ base }}{{ urls.STATUS }}">status.json</a> \u00b7 <a href="{{ base }}{{ urls.FEED }}">Atom feed</a>"""
+
+
+def test_every_pages_links_are_the_templates_bytes():
+    env = make_env(find_theme("default"))
+    for old, new in ((OLD_HEAD, "{{ base|head_links }}"), (OLD_FOOT, "{{ base|foot_links }}")):
+        for base in ("", "../../", "../../../../", EVIL):
+            want = env.from_string(old).render(base=base)
+            assert env.from_string(new).render(base=base) == want
+            assert "<x-pwn" not in want
