@@ -17,7 +17,8 @@ user's pip would write is part of the figure.
 - capture: a job writing 1 GiB to stdout through runwrap vs the same job
   redirected to a file by the shell, interleaved;
 - runwrap's own CPU while its job sleeps, and while its job appends 1,000
-  feedback lines a second (read by the job itself from /proc/$PPID/stat);
+  feedback lines a second (read by the job itself from the schedstat of each
+  of runwrap's threads, /proc/$PPID/task/*/schedstat: nanoseconds, not ticks);
 - runwrap's peak RSS while the job writes 100 MiB and 1 GiB.
 
 Prints a markdown report (paste into docs/benchmarks.md). Medians, and
@@ -407,9 +408,11 @@ if rate:
             time.sleep(max(0.0, start + i / rate - time.monotonic()))
 else:
     time.sleep(seconds)
-stat = open(f"/proc/{os.getppid()}/stat").read()
-fields = stat[stat.rfind(")") + 2:].split()
-print((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), time.monotonic() - start)
+# Time on CPU of each of runwrap's threads, in ns (schedstat): /proc/PID/stat counts
+# 10 ms ticks, and a figure of one or two ticks cannot carry a ratio.
+tasks = f"/proc/{os.getppid()}/task"
+ns = sum(int(open(f"{tasks}/{t}/schedstat").read().split()[0]) for t in os.listdir(tasks))
+print(ns / 1e9, time.monotonic() - start)
 """
 
 
