@@ -13,7 +13,8 @@ task's name is matched by the dashboard).
 
 An update computes the entries of the runs it read again (new or changed:
 the build's `manifests`) and keeps the others from the file as it is, so
-that one new run costs one run's entry, not the task's history. The
+that one new run costs one run's entry, not the task's history; a run after
+every other is added to the file's bytes, only its texts parsed (_appended). The
 dashboard's script (themes/default/static/app.js) loads the files when
 someone first types in the search box: no server.
 """
