@@ -394,7 +394,7 @@ class _Loaded:
     and bytes, the base's runs, and the runs, pages and changes as loaded (copies of the
     dicts: an update replaces a record, never changes one, so `is` tells which it wrote)."""
 
-    __slots__ = ("token", "count", "size", "base_runs", "runs", "pages", "changes")
+    __slots__ = ("base_runs", "changes", "count", "pages", "runs", "size", "token")
 
     def __init__(
         self,

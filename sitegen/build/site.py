@@ -31,25 +31,25 @@ from runwrap.store.layout import (
 )
 from runwrap.store.lookup import task_names, unreadable_hosts
 from runwrap.store.manifest import RUNNING
-from runwrap.store.tasknames import name_problem
 from runwrap.store.openruns import open_runs
 from runwrap.store.query import task_record, view
+from runwrap.store.tasknames import name_problem
 from sitegen import logs
 from sitegen.build.cache import Cache, cache_dir, fingerprint
 from sitegen.build.records import RunRecord, TaskEntry
+from sitegen.build.stamp import stamp_state
+from sitegen.build.workers import Counter, Progress, in_workers
 from sitegen.config import SiteConfig, find_theme
 from sitegen.errors import one_line
-from sitegen.read.files import RunFiles, RunsDir
-from sitegen.read.late import LateView
 from sitegen.publish import search
 from sitegen.publish.metrics import Metrics, first_count
-from sitegen.render.model import summarize, task_summary
 from sitegen.publish.names import shown
 from sitegen.publish.scratch import Scratch, sweep
-from sitegen.build.stamp import stamp_state
+from sitegen.read.files import RunFiles, RunsDir
+from sitegen.read.late import LateView
 from sitegen.read.sigs import dir_sig, task_sigs, tasks_sig
+from sitegen.render.model import summarize, task_summary
 from sitegen.render.templating import make_env
-from sitegen.build.workers import Counter, Progress, in_workers
 from sitegen.render.writer import BuildStats, TaskRuns, Writer
 
 log = logs.getLogger(__name__)
@@ -80,9 +80,7 @@ class Site:
         self.cache = Cache(cfg.out, fingerprint(cfg, self.theme_dirs), self.scratch)
         env = make_env(self.theme_dirs, os.path.join(cache_dir(cfg.out), "jinja"))
         self.out = Writer(cfg, env, self.theme_dirs, self.scratch, self._check_stop)
-        self.metrics = Metrics(
-            cfg.out, cfg.root, self.scratch, cache_dir(cfg.out), self.cache.fp
-        )
+        self.metrics = Metrics(cfg.out, cfg.root, self.scratch, cache_dir(cfg.out), self.cache.fp)
         self._summary: dict[str, TaskEntry] | None = None  # kept by a long-lived process
         self.stamp: dict | None = None  # what the last complete update began from (stamp.py)
         self.late = LateView()  # lateness changes with the clock: asked on every update

@@ -28,22 +28,13 @@ unreadable file), means a real update, which writes a new stamp.
 from __future__ import annotations
 
 import os
-import stat
 import sys
 import time
 
 from runwrap.store.jsonio import dumps, read_json
 from runwrap.store.layout import (
     MANIFEST,
-    NOTIFICATIONS,
-    OPEN,
-    RUNS,
-    STATE,
-    STDERR,
-    STDOUT,
     runs_dir,
-    task_dir,
-    tasks_dir,
 )
 from runwrap.store.siteurls import INDEX
 from sitegen.read.sigs import RACY_S, run_sig, task_sigs, tasks_sig, tree_files
