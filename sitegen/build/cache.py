@@ -3,9 +3,16 @@
 summary.pack holds, per task, the dashboard summary, the signature of its
 runs/ directory and the runs not yet settled; tasks/<task>.pack holds every
 run's summary and manifest signature, and each failed run's what changed
-(pages.what_changed: computed once a run, kept here, not a file a run in OUT). Both are rebuilt from ROOT whenever
-missing, unreadable (a warning says so) or written by another version,
-theme or configuration.
+(pages.what_changed: computed once a run, kept here, not a file a run in
+OUT). Both are rebuilt from ROOT whenever missing, unreadable (a warning says
+so) or written by another version, theme or configuration.
+
+A task's cache is a base (tasks/<task>.pack, written whole by a build of the
+task whole and when compacted) and a log (tasks/<task>.log, chunks.py): an
+update appends a chunk of the records, page digests and what changed it
+changed, so an update after one run writes one run's record, not the task's
+history. Any chunk that does not read back, sealed for its base and task and
+of the shape sitegen writes, has the task rebuilt.
 
 summary.pack and rows.pack are read and written whole by every update, a
 one-shot update after one run too (about 3 MB at 100 tasks run every 5
@@ -39,6 +46,7 @@ from urllib.parse import quote
 from runwrap.store import siteurls
 from runwrap.store.jsonio import Unreadable, dumps, read_bytes_at, read_json_at
 from sitegen import logs
+from sitegen.build import chunks
 from sitegen.build.records import RunRecord, TaskEntry, runs_from_json, runs_to_json
 from sitegen.config import SiteConfig
 from sitegen.publish.packed import pack, unpack
@@ -52,7 +60,7 @@ if TYPE_CHECKING:
 log = logs.getLogger(__name__)
 
 CACHE_DIR = ".sitegen"
-VERSION = 5
+VERSION = 6  # 6: a task cache is a base with a token and a log of chunks (chunks.py)
 CACHE_MAX = 1 << 30  # a task cache holds about 300 bytes a run
 KEPT_CHANGES = 5  # the newest runs of a task whose what changed is kept (save_task)
 
@@ -99,6 +107,7 @@ class Cache:
         self.fp = fp
         self.scratch = scratch
         self.rows_token: str | None = None  # the rows.pack saved with summary.pack
+        self._loaded: dict[str, _Loaded] = {}  # each task cache as load_task() read it
 
     def _save(self, path: str, value: object) -> None:
         self._write(path, (dumps(value) + "\n").encode("utf-8", "surrogateescape"))
@@ -207,15 +216,17 @@ class Cache:
         # Each row and lane is checked as it is taken (fragments.py, timeline.py).
         return rows, lanes if type(lanes) is dict else {}
 
-    def _task_path(self, task: str) -> str:
-        return os.path.join(self.dir, "tasks", quote(task, safe="") + ".pack")
+    def _task_path(self, task: str, ext: str = ".pack") -> str:
+        return os.path.join(self.dir, "tasks", quote(task, safe="") + ext)
 
     def load_task(
         self, task: str
     ) -> tuple[dict[str, RunRecord], dict[str, str], dict[str, dict]] | None:
         """(runs, pages, changes) or None: {run_id: its record}, {page: digest}, {failed
-        run_id: what changed in it (pages.what_changed)}."""
+        run_id: what changed in it (pages.what_changed)}: the base with its log's chunks
+        (chunks.py) applied, oldest first."""
         path = self._task_path(task)
+        self._loaded.pop(task, None)
         data, trusted = self._load_packed(path)
         if data is None:
             return None
@@ -236,6 +247,31 @@ class Cache:
             # Not sealed by sitegen: worked out again (each entry is taken only when its
             # key matches, pages.what_changed).
             changes = {}
+        token = data.get("token")
+        sealed = trusted and type(token) is str
+        log_path = self._task_path(task, ".log")
+        try:
+            raw = read_bytes_at(log_path, limit=CACHE_MAX)
+            found = [] if raw is None else chunks.decode(raw, str(token), task)
+        except Unreadable as e:
+            log.warning("the build cache %s is unreadable (%s): rebuilding", log_path, e)
+            return None
+        if found and not sealed:
+            # A log beside a base sitegen did not seal (by hand): not that base's log.
+            log.warning("the build cache %s is not sitegen's: rebuilding", log_path)
+            return None
+        for chunk in found:
+            if not _apply(chunk, runs, pages, changes):
+                log.warning(
+                    "the build cache %s does not hold what sitegen wrote: rebuilding", log_path
+                )
+                return None
+        if sealed:
+            # What save_task() appends to: the cache as it is now, to tell what an update
+            # changed in it.
+            size = len(raw or b"")
+            base = len(data["runs"])
+            self._loaded[task] = _Loaded(token, len(found), size, base, runs, pages, changes)
         return runs, pages, changes
 
     # What changed is kept for a task's newest runs only: theirs are the pages an update
@@ -251,23 +287,43 @@ class Cache:
         changes: dict[str, dict] | None = None,
     ) -> None:
         """Write a task's run cache, its history pages' digests and its newest failed
-        runs' what changed (KEPT_CHANGES)."""
-        data = {"fingerprint": self.fp, "runs": runs_to_json(runs), "pages": pages}
+        runs' what changed (KEPT_CHANGES): a chunk of what changed since load_task()
+        appended to its log, or the whole cache (a new base, its log removed)."""
         if changes:
             recent = set(sorted(runs)[-KEPT_CHANGES:])
             for run_id in [r for r in changes if r not in recent]:
                 del changes[run_id]
-            if changes:
-                data["changes"] = changes
+        loaded = self._loaded.pop(task, None)
+        if loaded is not None and not _compact_now(loaded, len(runs)):
+            delta = _delta(loaded, runs, pages, changes or {})
+            if delta is None:
+                return  # nothing changed: the base and its log hold it already
+            try:
+                chunks.append(
+                    self._task_path(task, ".log"), chunks.encode(loaded.token, task, delta)
+                )
+                return
+            except OSError as e:  # a directory or a link in its place: the cache is ours to mend
+                log.debug("cannot append to the cache of task %s (%s): written whole", task, e)
+        token = os.urandom(8).hex()
+        data = {"fingerprint": self.fp, "token": token, "runs": runs_to_json(runs), "pages": pages}
+        if changes:
+            data["changes"] = changes
         self._write(self._task_path(task), *pack(data))
+        # After the new base, never before: a log a kill leaves here is sealed for the old
+        # token and does not read back (and dirty.json has the task rebuilt anyway).
+        _remove(self._task_path(task, ".log"))
 
     def drop_task(self, task: str) -> None:
         """Forget a task that is gone."""
         _remove(self._task_path(task))
+        _remove(self._task_path(task, ".log"))
+        self._loaded.pop(task, None)
 
     def clear(self) -> None:
         """Forget every run (a full build follows); compiled templates stay."""
         self.rows_token = None
+        self._loaded = {}
         names = ("tasks", "summary.pack", "dirty.json", "rows.pack", "metrics.pack")
         for name in (*names, "summary.json", "rows.json", "metrics.json"):  # before packing
             _remove(os.path.join(self.dir, name))
@@ -321,3 +377,91 @@ def _remove(path: str) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         unlink(path)
+
+
+# A task's log is compacted (its cache written whole again, a new base) once loading its
+# chunks would cost more than a fraction of loading the base: more than a chunk for every
+# COMPACT_RUNS runs (a chunk's records are checked one by one, a sealed base's are not)
+# or more bytes than a quarter of the base's, and never at fewer than COMPACT_MIN chunks.
+# Amortised over the updates between, a compaction costs a fraction of a record a run.
+COMPACT_MIN = 8
+COMPACT_RUNS = 64
+RECORD_BYTES = 350  # about what a run's record takes packed
+
+
+class _Loaded:
+    """A task cache as load_task() read it: its base's token, its log's length in chunks
+    and bytes, the base's runs, and the runs, pages and changes as loaded (copies of the
+    dicts: an update replaces a record, never changes one, so `is` tells which it wrote)."""
+
+    __slots__ = ("token", "count", "size", "base_runs", "runs", "pages", "changes")
+
+    def __init__(
+        self,
+        token: str,
+        count: int,
+        size: int,
+        base_runs: int,
+        runs: dict[str, RunRecord],
+        pages: dict[str, str],
+        changes: dict[str, dict],
+    ) -> None:
+        self.token, self.count, self.size, self.base_runs = token, count, size, base_runs
+        self.runs, self.pages, self.changes = dict(runs), dict(pages), dict(changes)
+
+
+def _compact_now(loaded: _Loaded, runs: int) -> bool:
+    """Whether save_task() writes the task's cache whole rather than append to its log."""
+    if loaded.count + 1 > max(COMPACT_MIN, runs // COMPACT_RUNS):
+        return True
+    return loaded.size > max(16 * 1024, loaded.base_runs * RECORD_BYTES // 4)
+
+
+def _delta(
+    loaded: _Loaded, runs: dict[str, RunRecord], pages: dict[str, str], changes: dict[str, dict]
+) -> dict | None:
+    """A chunk's value: what changed since load_task() (None: nothing)."""
+    was = loaded.runs
+    new = {run_id: rec.to_json() for run_id, rec in runs.items() if was.get(run_id) is not rec}
+    gone = [run_id for run_id in was if run_id not in runs]
+    old_pages = loaded.pages
+    new_pages: dict[str, str | None] = {p: d for p, d in pages.items() if old_pages.get(p) != d}
+    new_pages.update((p, None) for p in old_pages if p not in pages)
+    kept = changes if changes != loaded.changes else None
+    if not (new or gone or new_pages or kept is not None):
+        return None
+    return {"runs": new, "gone": gone, "pages": new_pages, "changes": kept}
+
+
+def _apply(
+    chunk: object, runs: dict[str, RunRecord], pages: dict[str, str], changes: dict[str, dict]
+) -> bool:
+    """Apply a chunk of a task's log to what its base held; False for a chunk not of the
+    shape _delta() makes (its records checked as a hand-written cache's are)."""
+    if type(chunk) is not dict or chunk.keys() != {"runs", "gone", "pages", "changes"}:
+        return False
+    new, gone, new_pages, kept = chunk["runs"], chunk["gone"], chunk["pages"], chunk["changes"]
+    records = runs_from_json(new)
+    if (
+        records is None
+        or type(gone) is not list
+        or not all(type(r) is str for r in gone)
+        or type(new_pages) is not dict
+        or not all(type(p) is str and type(d) in (str, type(None)) for p, d in new_pages.items())
+        or not (
+            kept is None or (type(kept) is dict and all(type(c) is dict for c in kept.values()))
+        )
+    ):
+        return False
+    for run_id in gone:
+        runs.pop(run_id, None)
+    runs.update(records)
+    for page, digest in new_pages.items():
+        if digest is None:
+            pages.pop(page, None)
+        else:
+            pages[page] = digest
+    if kept is not None:
+        changes.clear()
+        changes.update(kept)
+    return True
