@@ -290,6 +290,17 @@ def lateness(expr: str, reference, now, grace: float | None = None, zone: str | 
     return Lateness(upcoming, True, expected, missed, upcoming_grace)
 
 
+def next_opening(expr: str, zone: str | None, now: float) -> float | None:
+    """When (UTC seconds) a window of `expr` in `zone` next opens after `now` (window_at's
+    starts), or None for an expression that names no time."""
+    from datetime import datetime, timezone
+
+    fields = expression(expr)
+    if fields is None:
+        return None
+    return next(_fires(fields, _tz(zone), datetime.fromtimestamp(now, timezone.utc))).timestamp()
+
+
 def window_at(expr: str, zone: str | None, length_s: float, now: float):
     """(start, end) as UTC seconds of the window open at `now`, or None: a window opens at
     each time the cron expression names in `zone` and lasts `length_s` elapsed seconds

@@ -212,6 +212,28 @@ def parse_windows(value: object, where: str) -> list[dict]:
     return windows
 
 
+def next_window(windows: object, now: float) -> float | None:
+    """When (Unix time) the first of the recorded windows opens next after `now`: what
+    silence_of() says changes then with no file changing (a reader that keeps its answer
+    asks again; the window in force ends at its `until`)."""
+    if not isinstance(windows, list) or not windows:
+        return None
+    from runwrap.store.schedule import next_opening
+
+    found = []
+    for window in windows:
+        expr = window.get("expr") if isinstance(window, dict) else None
+        if not isinstance(expr, str) or not isinstance(window.get("for_s"), (int, float)):
+            continue
+        try:
+            opens = next_opening(expr, _shown(window.get("timezone")), now)
+        except (RunwrapError, ValueError, StopIteration):
+            continue  # a record this reader cannot walk mutes nothing (window_of)
+        if opens is not None:
+            found.append(opens)
+    return min(found, default=None)
+
+
 def window_of(windows: object, now: float) -> dict | None:
     """The recorded window open at `now` (the one closing last), as silence_of() shows it."""
     if not isinstance(windows, list) or not windows:

@@ -18,7 +18,8 @@ built from and what ROOT looked like when it began:
 - the runs not settled yet, with their manifest's signature: finished runs
   are immutable, so only those are looked at, and a running one's owner is
   asked whether it still lives (it would read as lost);
-- when some task's lateness changes next (the clock's part of the pages).
+- when some task's lateness or silence changes next (the clock's part of the
+  pages: a next expected run and its grace, a mute's end, a mute window's opening).
 
 Any difference, or any doubt (no stamp, a journal left by a dead update, an
 unreadable file), means a real update, which writes a new stamp.

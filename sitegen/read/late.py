@@ -7,7 +7,8 @@ may have changed: an answer is kept while the task's directory, open/ and
 state.json keep their signatures (runwrap replaces state.json, a run's marker
 comes and goes; a state.json edited in place leaves the directory as it was),
 the task has no unfinished run (its owner may die, which no file shows) and the
-clock has not reached the answer's next change (next_change).
+clock has not reached the answer's next change (next_change; and the record's
+silence: a mute that ends or a recurring window that opens, silence_change).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from runwrap.store.layout import SILENCES
 from runwrap.store.lookup import open_tasks
 from runwrap.store.query import lateness_of as record_lateness
 from runwrap.store.query import shown_state, task_record
-from runwrap.timefmt import iso
+from runwrap.timefmt import iso, parse_iso
 from sitegen import logs
 from sitegen.read.sigs import RACY_S
 from sitegen.read.values import as_str
@@ -94,11 +95,34 @@ def next_change(found: dict[str, dict], now: float | None = None) -> float | Non
     return min(future) if future else None
 
 
-def _until(record: dict | None, now: float) -> float:
-    """Until when (Unix time) a task's answer stays what it is, its files unchanged."""
-    if record is None:
-        return math.inf  # no schedule: one comes with a new state.json
-    return next_change({"": record}, now) or math.inf
+def silence_change(item: dict, now: float) -> float | None:
+    """When (Unix time) what a task record (query.task_record) says of its silence changes
+    with no file changing: the silence in force ends (`now` if it read as in force and is
+    over already), or a recurring window opens. A mute given or lifted dates the task's
+    directory (store/silences.py), which its signatures see."""
+    moments = []
+    silence = item.get("silence")
+    if type(silence) is dict:
+        until = parse_iso(silence.get("until"))
+        if until is not None:
+            moments.append(max(until, now))
+    state = item.get("state")
+    if type(state) is dict and state.get("mute_windows"):
+        from runwrap.store.silences import next_window  # only where a task has windows
+
+        opens = next_window(state["mute_windows"], now)
+        if opens is not None:
+            moments.append(opens)
+    return min(moments, default=None)
+
+
+def _until(record: dict | None, item: dict, now: float) -> float:
+    """Until when (Unix time) a task's answer stays what it is, its files unchanged: its
+    lateness's next change, and its silence's."""
+    moments = [silence_change(item, now)]
+    if record is not None:  # else no schedule: one comes with a new state.json
+        moments.append(next_change({"": record}, now))
+    return min((m for m in moments if m is not None), default=math.inf)
 
 
 class _Kept:
@@ -228,12 +252,14 @@ class LateView:
             if any(sig is not None and sig[0] >= racy for sig in sigs[task]):
                 continue
             record = self.records.get(task)
-            self._kept[task] = _Kept(sigs[task], _until(record, now), now, item, record)
+            self._kept[task] = _Kept(sigs[task], _until(record, item[0], now), now, item, record)
         self.records = {t: self.records[t] for t in tasks if t in self.records}  # in order
         # Gathered hosts that stopped pushing (store/gathered.py) change the dashboard
-        # with the clock too: under "", which no task is named.
+        # with the clock too: under "", which no task is named; and a silence that ends.
         pushes = gathered_hosts(root, now)
-        due = [d for d in (next_change(self.records), next_silence(pushes)) if d is not None]
+        due = [next_change(self.records), next_silence(pushes)]
+        due += [silence_change(item[0], now) for item in self.items.values()]
+        due = [d for d in due if d is not None]
         self.due = min(due, default=None)
         self._asked = {t: public(self.records.get(t)) for t in tasks}
         if pushes:

@@ -5,12 +5,13 @@ rendered them, and only when they were rendered from what it loaded."""
 from __future__ import annotations
 
 import json
+import marshal
 import shutil
 from pathlib import Path
 
 import pytest
 
-from sitegen.publish.packed import unpack
+from sitegen.publish.packed import pack, unpack
 
 from helpers.sites import ENV, sitegen, snapshot, write_run
 
@@ -20,6 +21,16 @@ MARK = "<!-- kept row -->"
 def read_cache(path: Path) -> dict:
     """A cache file's data (packed, or JSON as these tests write it back)."""
     return unpack(path.read_bytes())[0]  # type: ignore[return-value]
+
+
+def as_json(data: dict) -> str:
+    """rows.pack's data as a person would write it in JSON: a lane's items as a list
+    (sitegen packs them as one marshal blob a lane)."""
+    for views in data.get("lanes", {}).values():
+        for view, kept in views.items():
+            if type(kept) is bytes:
+                views[view] = marshal.loads(kept)
+    return json.dumps(data)
 
 
 def build(root: Path, out: Path, env: dict | None = None) -> None:
@@ -33,7 +44,7 @@ def mark_kept_rows(out: Path) -> None:
     data = read_cache(path)
     for rec in data["rows"].values():
         rec[3] += MARK
-    path.write_text(json.dumps(data))
+    path.write_text(as_json(data))
 
 
 def tagged(out: Path) -> int:
@@ -97,9 +108,16 @@ def mark_lanes(out: Path, items: bool = True, placed: bool = True) -> None:
                 for state in kept.values() if placed else ():
                     state[5] = state[5].replace("</rect>", "</rect>" + LANE_MARK)
                 continue
+            if type(kept) is bytes:  # packed as one blob a lane (timeline.saved_lanes)
+                kept = views[view] = marshal.loads(kept)
             for item in kept if items else ():
                 item[2] = item[2].replace("</rect>", "</rect>" + LANE_MARK)
-    path.write_text(json.dumps(data))
+    path.write_text(as_json(data))
+
+
+def repack(path: Path, data: dict) -> None:
+    """Write a cache file back packed as sitegen packs it, its digest right: trusted."""
+    path.write_bytes(b"".join(pack(data)))
 
 
 def marked_lanes(page: str) -> list[str]:
@@ -123,7 +141,7 @@ def test_a_one_shot_update_takes_the_timeline_lanes_of_unchanged_tasks(
         data = read_cache(out / ".sitegen" / "rows.pack")
         for lanes in data["lanes"].values():
             del lanes["placed"]
-        (out / ".sitegen" / "rows.pack").write_text(json.dumps(data))
+        (out / ".sitegen" / "rows.pack").write_text(as_json(data))
     write_run(run_root, "alpha", 3, "failed")  # alpha's bars change, the others' stay
     build(run_root, out)
     page = (out / "index.html").read_text()
@@ -200,6 +218,58 @@ def test_lanes_of_a_view_not_drawn_are_not_kept_for_when_it_is_drawn_again(run_r
     shutil.rmtree(run_root / "tasks" / "beta" / "runs" / late)  # back within the hour
     build(run_root, out)
     assert 'class="timeline tl-hour"' in (out / "index.html").read_text()
+    full = tmp_path / "full"
+    build(run_root, full)
+    assert snapshot(out) == snapshot(full)
+
+
+def test_kept_lanes_hold_their_items_as_one_blob_read_only_to_place_the_lane_again(
+    run_root, out, tmp_path
+):
+    # rows.pack keeps each lane's prepared items as one marshal blob: a one-shot update
+    # unpacks a lane's only when it places the lane again (most lanes hold their rects).
+    three_tasks(run_root)
+    build(run_root, out)
+    path = out / ".sitegen" / "rows.pack"
+    data = read_cache(path)
+    blobs = [kept for views in data["lanes"].values() for v, kept in views.items() if v != "placed"]
+    assert blobs and all(type(b) is bytes for b in blobs)
+    assert all(type(i) is list and len(i) == 3 for b in blobs for i in marshal.loads(b))
+    for views in data["lanes"].values():
+        del views["placed"]  # every lane placed again, from its blob
+    repack(path, data)
+    write_run(run_root, "alpha", 3, "failed")
+    build(run_root, out)
+    full = tmp_path / "full"
+    build(run_root, full)
+    assert snapshot(out) == snapshot(full)
+    # An unchanged lane's blob is written back as it was read, not packed again.
+    again = read_cache(path)
+    assert again["lanes"]["beta"]["hour"] == data["lanes"]["beta"]["hour"]
+
+
+FORGED = [
+    b"not marshal at all",
+    marshal.dumps([["<a>", "", "</a>"]]),  # one item for three bars
+    marshal.dumps([[1, 2, 3]] * 3),  # items of the wrong type
+]
+
+
+def test_a_forged_lane_blob_is_prepared_again_never_trusted(run_root, out, tmp_path):
+    # A blob in a rows.pack whose digest is right (forged, or a sitegen bug) that does not
+    # hold a lane's items for its bars: the lane is prepared again from the summary.
+    three_tasks(run_root)
+    build(run_root, out)
+    path = out / ".sitegen" / "rows.pack"
+    data = read_cache(path)
+    for (_task, views), blob in zip(sorted(data["lanes"].items()), FORGED):
+        del views["placed"]
+        for view in [v for v in views if v != "placed"]:
+            views[view] = blob
+    repack(path, data)
+    write_run(run_root, "gamma", 3, "failed")  # alpha's and beta's lanes are kept
+    result = sitegen("--root", str(run_root), "--out", str(out), "-q")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     full = tmp_path / "full"
     build(run_root, full)
     assert snapshot(out) == snapshot(full)
