@@ -13,8 +13,6 @@ yaml is imported only when a file exists and changed since it was last parsed
 (the parsed form is cached as JSON): most cron ticks never import it.
 """
 
-from __future__ import annotations
-
 import os
 
 from runwrap.errors import RunwrapError

@@ -4,8 +4,6 @@ The codes are plain ints rather than an IntEnum: importing enum costs
 several milliseconds, and runwrap starts on every cron tick.
 """
 
-from __future__ import annotations
-
 
 class ExitCode:
     """Exit statuses of runwrap itself (a job's own status is passed through)."""

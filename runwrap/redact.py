@@ -13,8 +13,6 @@ imported only when the config has a `redact:` regex, or when the text holds a
 hint that a built-in rule may match (a cheap substring test first).
 """
 
-from __future__ import annotations
-
 from runwrap.errors import RunwrapError
 
 MASK = "***"
@@ -142,7 +140,7 @@ def _tool(lower: str) -> bool:
     return any(t in lower for t in _P_TOOLS)
 
 
-def parse(value: object) -> Redactor:
+def parse(value: object) -> "Redactor":
     """The config's `redact:` list as a Redactor (RunwrapError, one line, when it is malformed)."""
     if value is None:
         return Redactor()
@@ -168,10 +166,10 @@ def parse(value: object) -> Redactor:
     return Redactor(tuple(literals), tuple(regexes))
 
 
-_cache: dict[int, tuple[object, Redactor]] = {}
+_cache: "dict[int, tuple[object, Redactor]]" = {}
 
 
-def for_config(config: dict) -> Redactor:
+def for_config(config: dict) -> "Redactor":
     """The Redactor of a loaded config (checked and built once per config)."""
     value = config.get("redact") if isinstance(config, dict) else None
     cached = _cache.get(id(config))

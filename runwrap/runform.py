@@ -5,8 +5,6 @@ start-up, which is paid on every cron tick. Values are checked by the
 settings' converters; merging with the config is settings.resolve's job.
 """
 
-from __future__ import annotations
-
 from runwrap.errors import RunwrapError
 from runwrap.settings import OPTIONS, convert
 

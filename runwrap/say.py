@@ -5,16 +5,14 @@ CLI installs a sink that writes `runwrap: MESSAGE` on stderr as it happens,
 so a warning given before a job runs comes before the job's output.
 """
 
-from __future__ import annotations
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-_sink: Callable[[str], None] | None = None
+_sink: "Callable[[str], None] | None" = None
 
 
-def set_sink(sink: Callable[[str], None] | None) -> None:
+def set_sink(sink: "Callable[[str], None] | None") -> None:
     """Send warnings to `sink` from now on (None: drop them)."""
     global _sink
     _sink = sink

@@ -4,14 +4,11 @@ merged as defaults, the config file, the command line (runform.py parses it).
 `None` always means "not given". The overlap policies live here too.
 """
 
-from __future__ import annotations
-
 import os
 
 from runwrap.configfile import find_config_file, load_config_file, resolve_root
 from runwrap.errors import RunwrapError
 from runwrap.store.tasknames import check_task_name
-from runwrap.units import parse_count, parse_duration, parse_size
 
 # The overlap policies: what a run does when the task is already running.
 SKIP = "skip"
@@ -98,24 +95,8 @@ def convert(key: str, value: object, where: str) -> object:
     """An option value from the command line or YAML, checked; one-line errors."""
     kind = OPTIONS[key][1]
     what = f"{where}{key.replace('_', '-')}"
-    if kind == "duration":
-        return parse_duration(value, what)
-    if kind == "duration_range":
-        return _duration_range(value, what)
-    if kind == "lease":
-        seconds = parse_duration(value, what)
-        if seconds < MIN_LEASE_S:
-            raise RunwrapError(f"bad {what} {value!r}: at least {MIN_LEASE_S:g}s")
-        return seconds
-    if kind == "duration_days":
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return parse_duration(value * 86400, what)
-        text = str(value).strip()
-        return parse_duration(text + "d" if text.replace(".", "", 1).isdigit() else text, what)
-    if kind == "size":
-        return parse_size(value, what)
-    if kind == "count":
-        return parse_count(value, what)
+    if kind in _QUANTITIES:
+        return _quantity(kind, value, what)
     if kind == "flag":
         if not isinstance(value, bool):
             raise RunwrapError(f"bad {what} {value!r}: use true or false")
@@ -155,12 +136,40 @@ def convert(key: str, value: object, where: str) -> object:
     return value
 
 
+_QUANTITIES = frozenset({"duration", "duration_range", "lease", "duration_days", "size", "count"})
+
+
+def _quantity(kind: str, value: object, what: str) -> object:
+    """A duration, size or count (units.py: imported only when one is given)."""
+    from runwrap.units import parse_count, parse_duration, parse_size
+
+    if kind == "duration":
+        return parse_duration(value, what)
+    if kind == "duration_range":
+        return _duration_range(value, what)
+    if kind == "lease":
+        seconds = parse_duration(value, what)
+        if seconds < MIN_LEASE_S:
+            raise RunwrapError(f"bad {what} {value!r}: at least {MIN_LEASE_S:g}s")
+        return seconds
+    if kind == "duration_days":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return parse_duration(value * 86400, what)
+        text = str(value).strip()
+        return parse_duration(text + "d" if text.replace(".", "", 1).isdigit() else text, what)
+    if kind == "size":
+        return parse_size(value, what)
+    return parse_count(value, what)
+
+
 def _duration_range(value: object, what: str) -> tuple[float | None, float | None]:
     """(low, high) seconds from 'LO..HI', '..HI' or 'LO..' (2m..20m)."""
     text = str(value).strip() if isinstance(value, str) else ""
     low, sep, high = text.partition("..")
     if not sep or not (low.strip() or high.strip()):
         raise RunwrapError(f"bad {what} {value!r}: use LOW..HIGH, LOW.. or ..HIGH (2m..20m)")
+    from runwrap.units import parse_duration
+
     bounds = tuple(parse_duration(b, what) if b.strip() else None for b in (low, high))
     if None not in bounds and bounds[0] > bounds[1]:  # type: ignore[operator]
         raise RunwrapError(f"bad {what} {value!r}: the low bound is above the high one")
@@ -246,7 +255,7 @@ def schedule_level(section: dict, where: str) -> dict:
     return {}
 
 
-def resolve(given: dict, command: list[str] | None) -> RunOptions:
+def resolve(given: dict, command: list[str] | None) -> "RunOptions":
     """Merge defaults, the config file and the command line into RunOptions.
 
     Without a command (`runwrap run TASK`), the task's `command:` in the config is run.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runwrap.commands import SUBCOMMANDS
+from runwrap.cli import SUBCOMMANDS
 from runwrap.runform import RUN_HELP
 from runwrap.settings import OPTIONS
 

@@ -1,26 +1,7 @@
 """The subcommands (run, ls, show, history, diff, feedback, parse, kill, tail, check, crontab,
-systemd, mute, unmute, ack, retire): thin, they print; the run form itself is runwrap/run/."""
-
-SUBCOMMANDS = (
-    "run",
-    "ls",
-    "show",
-    "history",
-    "diff",
-    "feedback",
-    "parse",
-    "kill",
-    "tail",
-    "check",
-    "crontab",
-    "systemd",
-    "mute",
-    "unmute",
-    "ack",
-    "retire",
-)
-# Options every subcommand takes, accepted before the subcommand's name too.
-COMMON_OPTIONS = ("--root", "--config")
+systemd, mute, unmute, ack, retire): thin, they print; the run form itself is runwrap/run/.
+Their names are runwrap/cli.py's (SUBCOMMANDS): the run form tells itself from them
+without importing this package."""
 
 
 def subcommand_root(root: str | None, config: dict, must_exist: bool = True) -> str:

@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-from runwrap.timefmt import parse_iso
+from runwrap.timefmt import parse_iso, parse_iso_once
 
 
 def number(value: object) -> float | None:
@@ -153,6 +153,12 @@ def timestamp(iso_text: object) -> float | None:
     return _timestamp(iso_text)
 
 
+def timestamp_once(iso_text: object) -> float | None:
+    """timestamp() of a time read once (a history's starts: remembering each costs more)."""
+    ts = parse_iso_once(iso_text)
+    return ts if ts is not None and _finite(ts) else None
+
+
 def short_duration(seconds: object) -> str:
     """A duration in at most two units, no spaces, for narrow columns: 45ms, 1.2s, 3m12s, 2h5m."""
     value = number(seconds)
@@ -245,8 +251,8 @@ def cell(value: object, width: int = 40) -> str:
 
 
 def table(rows: list[list[str]], colours: list[list[str | None]] | None = None) -> str:
-    """Rows as left-aligned columns; `colours` (an SGR code or None per cell) paints cells."""
-    rows = [[str(c) for c in row] for row in rows]
+    """Rows of text (each cell drawn by a helper here, as fit() needs) as left-aligned
+    columns; `colours` (an SGR code or None per cell) paints cells."""
     widths = [max(map(len, column)) for column in zip(*rows)]
     if colours is None:
         line = "  ".join(f"{{:<{w}}}" for w in widths)  # each cell left-aligned in its column

@@ -6,9 +6,8 @@ import argparse
 import sys
 
 from runwrap import __version__
+from runwrap.cli import COMMON_OPTIONS, SUBCOMMANDS
 from runwrap.commands import (
-    COMMON_OPTIONS,
-    SUBCOMMANDS,
     freeze_imports,
     subcommand_root,
     warn_skipped,

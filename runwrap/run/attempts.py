@@ -1,7 +1,5 @@
 """The job's attempts: spawn, supervise, and again after a failure while --retries allows."""
 
-from __future__ import annotations
-
 import os
 import select
 import time
@@ -11,7 +9,6 @@ from runwrap.run.child import SpawnError, spawn
 from runwrap.run.outcome import Outcome, from_ending, from_spawn_error, signalled
 from runwrap.run.supervise import supervise
 from runwrap.timefmt import iso
-from runwrap.units import format_duration
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,7 +24,7 @@ WATCH_AFTER = 1.0
 
 
 def _interruptible_sleep(
-    inbox: sig.SignalInbox, seconds: float, heartbeat: Heartbeat | None = None
+    inbox: sig.SignalInbox, seconds: float, heartbeat: "Heartbeat | None" = None
 ) -> int | None:
     """Sleep, unless a signal arrives first; return that signal. The run's lease is
     renewed meanwhile (`heartbeat`): a long retry delay is not a dead owner."""
@@ -48,13 +45,13 @@ def _interruptible_sleep(
 
 
 def run_attempts(
-    opts: RunOptions,
+    opts: "RunOptions",
     inbox: sig.SignalInbox,
     argv: list[str],
     environ: dict[str, str],
-    logs: tuple[CappedLog, CappedLog],
-    heartbeat: Heartbeat,
-    start_watcher: Callable[[], int | None],
+    logs: "tuple[CappedLog, CappedLog]",
+    heartbeat: "Heartbeat",
+    start_watcher: "Callable[[], int | None]",
 ) -> tuple[Outcome, list[dict], int]:
     """Run the job, and again after a failure while --retries allows.
 
@@ -104,6 +101,8 @@ def run_attempts(
         attempts.append(outcome.as_attempt(len(attempts) + 1, iso(attempt_start), iso(time.time())))
         if not outcome.retryable or len(attempts) > opts.retries:
             return outcome, attempts, leftovers
+        from runwrap.units import format_duration  # only for a retry: not on start-up
+
         wait = format_duration(delay)
         note = f"\n[runwrap: attempt {len(attempts)} {outcome.status}; retrying in {wait}]\n"
         os.write(stderr.fd, note.encode())

@@ -4,8 +4,6 @@ posix_spawn rather than subprocess: no Python copy of the output (the job
 writes straight into the log files) and a cheaper import and start.
 """
 
-from __future__ import annotations
-
 import errno
 import os
 

@@ -13,8 +13,6 @@ another program (systemd-run, at, a daemon's IPC) and clears its environment
 escapes; so does one running as another user.
 """
 
-from __future__ import annotations
-
 import os
 import time
 

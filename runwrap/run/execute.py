@@ -9,8 +9,6 @@ job's own exit status still reaches the caller, with one warning line per
 thing not written; a run left unfinished is finalized by the next run.
 """
 
-from __future__ import annotations
-
 import os
 import pwd
 import time
@@ -58,7 +56,6 @@ from runwrap.store.owner import hostname, owner_identity
 from runwrap.store.retention import apply_retention
 from runwrap.store.state import next_seq
 from runwrap.timefmt import iso
-from runwrap.units import count, format_duration
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -94,7 +91,7 @@ def _job_argv(command: list[str], run_path: str, feedback: str, cwd: str) -> lis
     return argv
 
 
-def _schedule(opts: RunOptions, environ: dict[str, str]) -> dict | None:
+def _schedule(opts: "RunOptions", environ: dict[str, str]) -> dict | None:
     """The schedule this run records, zone decided (store/schedule.py); before the task's
     folder exists, so that a refused schedule (exit 125) leaves nothing behind."""
     if opts.schedule is None:
@@ -106,7 +103,9 @@ def _schedule(opts: RunOptions, environ: dict[str, str]) -> dict | None:
     return record(opts.schedule, opts.timezone, opts.grace, environ, recorded)
 
 
-def _mute_windows(opts: RunOptions, environ: dict[str, str], schedule: dict | None) -> list | None:
+def _mute_windows(
+    opts: "RunOptions", environ: dict[str, str], schedule: dict | None
+) -> list | None:
     """The recurring mute windows this run records (store/silences.py), in the task's zone
     (its schedule's, else the one a schedule would have); None without any."""
     value = opts.task_config.get("mute_windows")
@@ -150,7 +149,7 @@ class _Run:
 
     def __init__(
         self,
-        opts: RunOptions,
+        opts: "RunOptions",
         task_path: str,
         inbox: sig.SignalInbox,
         schedule: dict | None,
@@ -218,7 +217,7 @@ class _Run:
         return manifest
 
 
-def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResult:
+def execute(opts: "RunOptions", environ: dict[str, str] | None = None) -> "RunResult":
     """Run the task once under `opts`; never raises for the job's own failures."""
     environ = dict(os.environ if environ is None else environ)
     if opts.notify and not builtin_console(opts):
@@ -274,7 +273,7 @@ def execute(opts: RunOptions, environ: dict[str, str] | None = None) -> RunResul
         inbox.uninstall()
 
 
-def _record_skipped(run: _Run) -> RunResult:
+def _record_skipped(run: "_Run") -> "RunResult":
     opts = run.opts
     manifest = run.base_manifest()
     interrupted = run.inbox.take()
@@ -284,6 +283,8 @@ def _record_skipped(run: _Run) -> RunResult:
             f"runwrap received {sig.name(interrupted[0])} while waiting for the lock"
         )
     elif opts.overlap == WAIT:
+        from runwrap.units import format_duration  # a skip's reason: not on start-up
+
         waited = format_duration(opts.wait_timeout)
         manifest["reason"] = f"still running after waiting {waited} for the lock"
     else:
@@ -298,7 +299,7 @@ def _record_skipped(run: _Run) -> RunResult:
     return RunResult(code, manifest)
 
 
-def _run_job(run: _Run, environ: dict[str, str], guard: lock.TaskLock) -> RunResult:
+def _run_job(run: "_Run", environ: dict[str, str], guard: lock.TaskLock) -> "RunResult":
     opts = run.opts
     manifest = run.base_manifest()
     manifest["owner"] = owner_identity(lease=opts.lease)
@@ -371,8 +372,8 @@ def _run_job(run: _Run, environ: dict[str, str], guard: lock.TaskLock) -> RunRes
 
 
 def _run_unrecorded(
-    opts: RunOptions, inbox: sig.SignalInbox, environ: dict[str, str], warning: str
-) -> RunResult:
+    opts: "RunOptions", inbox: sig.SignalInbox, environ: dict[str, str], warning: str
+) -> "RunResult":
     """No room for a record: run the job all the same, its output on runwrap's own.
 
     Cron then mails that output as it would without runwrap, and the job's
@@ -392,7 +393,7 @@ def _run_unrecorded(
 
 
 def _final_manifest(
-    run: _Run,
+    run: "_Run",
     heartbeat: Heartbeat,
     logs: tuple[CappedLog, CappedLog],
     outcome: Outcome,
@@ -407,6 +408,8 @@ def _final_manifest(
     manifest = heartbeat.final_manifest()
     (stdout_bytes, stdout_dropped), (stderr_bytes, stderr_dropped) = (log.finish() for log in logs)
     if outcome.status == SUCCESS and run.opts.fail_on_stderr and stderr_bytes > 0:
+        from runwrap.units import count  # only for --fail-on-stderr's failure
+
         reason = f"wrote {count(stderr_bytes, 'byte')} to stderr (--fail-on-stderr)"
         outcome = Outcome(FAILED, 1, outcome.exit_code, None, reason)
     manifest.update(
@@ -456,7 +459,7 @@ def duration_check(task_path: str, manifest: dict) -> dict | None:
     return judge(window, job_duration(manifest), manifest.get("expect_duration_s"))
 
 
-def _after_run(run: _Run, manifest: dict) -> None:
+def _after_run(run: "_Run", manifest: dict) -> None:
     """Task state and notices, then retention; problems here never change the run's outcome."""
     opts = run.opts
     try:

@@ -19,19 +19,15 @@ heartbeat_at stays a wall time, for display only.
   it only when something changed and at most about once a second.
 """
 
-from __future__ import annotations
-
 import os
 import time
 
 from runwrap.redact import for_config
 from runwrap.store.layout import FEEDBACK
-from runwrap.store.liveness import liveness
 from runwrap.store.manifest import write_manifest
 from runwrap.store.openruns import marker_path, renew
 from runwrap.store.owner import lease_of
 from runwrap.timefmt import iso
-from runwrap.units import format_duration
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -40,17 +36,35 @@ if TYPE_CHECKING:
     from runwrap.settings import RunOptions
     from runwrap.store.feedbacklog import FeedbackReader
 
+# A running job's liveness (DESIGN section 4), recorded in its manifest. The rule lives
+# here, with its only writer: a module of its own cost every run an import.
+RUNNING = "running"
+SILENT = "silent"
+STALLED = "stalled"
+
+
+def liveness(age: float, heartbeat_timeout: float | None) -> str:
+    """running under 25% of the timeout, silent under 50%, stalled beyond (killed at 100%)."""
+    if not heartbeat_timeout:
+        return RUNNING
+    share = age / heartbeat_timeout
+    if share < 0.25:
+        return RUNNING
+    if share < 0.5:
+        return SILENT
+    return STALLED
+
 
 class Heartbeat:
     """Periodic checks of one running job."""
 
     def __init__(
         self,
-        opts: RunOptions,
+        opts: "RunOptions",
         run_path: str,
         manifest: dict,
-        logs: tuple[CappedLog, ...],
-        guard: TaskLock | None = None,
+        logs: "tuple[CappedLog, ...]",
+        guard: "TaskLock | None" = None,
     ) -> None:
         self.run_path = run_path
         self.guard = guard
@@ -105,6 +119,8 @@ class Heartbeat:
         if self._dirty and now - self._last_write >= self._write_every:
             self._write(now)
         if self.heartbeat_timeout and age >= self.heartbeat_timeout:
+            from runwrap.units import format_duration  # a stall is rare: not on start-up
+
             return f"killed after {format_duration(age)} without heartbeat"
         return None
 

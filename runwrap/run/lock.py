@@ -20,8 +20,6 @@ and locks again if not; and the holder, every tick, puts a file it holds
 back at the path when the path lost it (keep()).
 """
 
-from __future__ import annotations
-
 import fcntl
 import os
 import stat
@@ -182,10 +180,10 @@ def acquire(
     path: str,
     policy: str,
     wait_timeout: float | None,
-    interrupted: Callable[[], bool] | None = None,
+    interrupted: "Callable[[], bool] | None" = None,
     kind: str = LOCK_AUTO,
     lease: float | None = None,
-) -> TaskLock | None:
+) -> "TaskLock | None":
     """Take the guard under `policy`; None when the run must be skipped.
 
     With `wait`, polls with a growing interval (at most 0.2 s) so that a

@@ -1,7 +1,5 @@
 """A run's outcome as data: status, what the OS reported, runwrap's exit status, and why."""
 
-from __future__ import annotations
-
 from runwrap.errors import ExitCode
 from runwrap.run import sig
 from runwrap.run.child import decode_wait_status
@@ -54,7 +52,7 @@ class Outcome:
         }
 
 
-def from_ending(ending: Ending) -> Outcome:
+def from_ending(ending: "Ending") -> "Outcome":
     """The outcome of a job that ran, from how supervise() saw it end."""
     exit_code, signal_name, shell_code = decode_wait_status(ending.status)
     if ending.stop_reason is not None:
@@ -70,12 +68,12 @@ def from_ending(ending: Ending) -> Outcome:
     return Outcome(SUCCESS, 0, 0)
 
 
-def from_spawn_error(error: SpawnError) -> Outcome:
+def from_spawn_error(error: "SpawnError") -> "Outcome":
     """The outcome of a command that could not be started (127 not found, 126 not executable)."""
     return Outcome(FAILED, error.exit_code, error.exit_code, None, error.reason)
 
 
-def signalled(received: int, when: str) -> Outcome:
+def signalled(received: int, when: str) -> "Outcome":
     """The outcome of a run stopped by a signal to runwrap `when` no job was running."""
     reason = f"stopped: runwrap received {sig.name(received)} {when}"
     outcome = Outcome(KILLED, ExitCode.SIGNAL_BASE + received, reason=reason)

@@ -6,11 +6,7 @@ fallocate(PUNCH_HOLE) (the file stays the same length but stops using disk);
 when it ends, the file is compacted to head + marker line + tail.
 """
 
-from __future__ import annotations
-
 import os
-
-from runwrap.units import count
 
 TAIL = 1024 * 1024
 _BLOCK = 4096
@@ -81,6 +77,8 @@ class CappedLog:
         self.fd = -1
         try:
             size = os.fstat(fd).st_size
+            from runwrap.units import count  # only past --max-output: not on start-up
+
             head, tail = _split(self.limit)
             dropped = size - head - tail
             last = os.pread(fd, tail, size - tail)

@@ -8,8 +8,6 @@ runwrap.notify nor rewrites notify.json (on every cron tick, that was a few
 modules, a write and two fsyncs for nothing).
 """
 
-from __future__ import annotations
-
 import os
 
 from runwrap.store.durations import flag_of
@@ -40,7 +38,7 @@ def nothing_to_tell(ledger: object) -> bool:
     return isinstance(record, dict) and not any(record.get(key) for key in _MEMORY)
 
 
-def builtin_console(opts: RunOptions) -> bool:
+def builtin_console(opts: "RunOptions") -> bool:
     """True when the task's only notifier is the default console, as built in.
 
     Its definition cannot be wrong and it pings nothing at the start, so a run
@@ -52,7 +50,7 @@ def builtin_console(opts: RunOptions) -> bool:
     return not (isinstance(defined, dict) and _DEFAULT_CONSOLE in defined)
 
 
-def record_run(opts: RunOptions | None, task_path: str, run_path: str, manifest: dict) -> dict:
+def record_run(opts: "RunOptions | None", task_path: str, run_path: str, manifest: dict) -> dict:
     """Fold a final manifest into the task state, telling the task's notifiers; the new state.
 
     The caller keeps the run's open marker until this returns, so state.json

@@ -4,8 +4,6 @@ Taken when the run starts (as much as there is, down to what a typical final
 record takes), given back just before the final manifest is written.
 """
 
-from __future__ import annotations
-
 import os
 
 from runwrap.store.manifest import write_manifest

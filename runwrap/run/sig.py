@@ -4,8 +4,6 @@
 cron tick); `_signal` is the same C module underneath.
 """
 
-from __future__ import annotations
-
 import os
 
 try:
@@ -65,7 +63,7 @@ class SignalInbox:
         if signum != SIGCHLD:
             self.received.append(signum)
 
-    def install(self) -> SignalInbox:
+    def install(self) -> "SignalInbox":
         self._old_wakeup = signal.set_wakeup_fd(self.write_fd, warn_on_full_buffer=False)
         for signum in (*FORWARDED, SIGCHLD):
             self._previous[signum] = signal.signal(signum, self._record)

@@ -10,15 +10,12 @@ with a oneshot service's leftovers), so that no limit, lock or log size is
 escaped by a process that outlives its job.
 """
 
-from __future__ import annotations
-
 import os
 import select
 import time
 
 from runwrap.run import contain, sig
 from runwrap.store.owner import proc_stat
-from runwrap.units import format_duration
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -96,13 +93,13 @@ class _Tree:
 
 def supervise(
     pid: int,
-    inbox: SignalInbox,
+    inbox: "SignalInbox",
     timeout: float | None,
     kill_grace: float,
-    tick: Callable[[float], str | None] | None = None,
+    tick: "Callable[[float], str | None] | None" = None,
     tick_interval: float = 1.0,
     helpers: set[int] | None = None,
-) -> Ending:
+) -> "Ending":
     """Wait for the job `pid` (leader of its own group) and its whole tree.
 
     `tick(now)` runs every `tick_interval` seconds while the job runs; a
@@ -140,6 +137,8 @@ def supervise(
                 tree.signal(sig.SIGTERM)
                 stopping, kill_at = True, now + kill_grace
         if tree.status is None and deadline is not None and now >= deadline and not stopping:
+            from runwrap.units import format_duration  # only for a timeout: not on start-up
+
             stop_reason = f"timed out after {format_duration(timeout)}"
             tree.signal(sig.SIGTERM)
             stopping, kill_at = True, now + kill_grace

@@ -18,8 +18,6 @@ by its last attempt (job_duration). The verdict is decided once, when the run en
 in its final manifest (`duration_check`): every surface shows that one.
 """
 
-from __future__ import annotations
-
 WINDOW = 20
 MIN_RUNS = 10
 SLOW_X = 3.0

@@ -16,8 +16,6 @@ A skipped tick is never the task's last run or its state: it only counts
 (`consecutive_skips`) and proves that cron fired (`newest_*`, for lateness).
 """
 
-from __future__ import annotations
-
 from runwrap import SCHEMA
 from runwrap.store.durations import job_duration, pushed
 from runwrap.store.manifest import FAILING, FINISHED, LOST, SKIPPED, SUCCESS
@@ -50,8 +48,12 @@ def _int(value: object) -> int | None:
 
 def order_key(manifest: dict) -> tuple[int, str]:
     """Where a run stands in its task's history: by seq, then run id."""
-    run_id = manifest.get("run_id")
-    return (_int(manifest.get("seq")) or 0, run_id if isinstance(run_id, str) else "")
+    return run_order(manifest.get("seq"), manifest.get("run_id"))
+
+
+def run_order(seq: object, run_id: object) -> tuple[int, str]:
+    """order_key() of a run whose seq and run id are at hand (no manifest to build)."""
+    return (_int(seq) or 0, run_id if isinstance(run_id, str) else "")
 
 
 def state_key(state: dict) -> tuple[int, str]:
@@ -174,7 +176,7 @@ def next_state(old: dict, manifest: dict) -> dict:
     return new
 
 
-def fold(manifests: Iterable[dict], state: dict | None = None) -> dict:
+def fold(manifests: "Iterable[dict]", state: dict | None = None) -> dict:
     """The state that finished runs imply, folded in their order onto `state` ({} by default)."""
     state = {} if state is None else state
     for manifest in sorted((m for m in manifests if is_final(m)), key=order_key):
@@ -182,7 +184,7 @@ def fold(manifests: Iterable[dict], state: dict | None = None) -> dict:
     return state
 
 
-def periods(manifests: Iterable[dict]) -> list[dict]:
+def periods(manifests: "Iterable[dict]") -> list[dict]:
     """The finished runs that began a health period, in order (the feeds' changes):
     a failure, or a recovery after one. A failure followed by a timeout is one period."""
     found = []
@@ -198,7 +200,7 @@ def periods(manifests: Iterable[dict]) -> list[dict]:
 
 
 def with_unfinished(
-    state: dict, unfinished: Iterable[dict], finished: Callable[[], list[dict]] | None = None
+    state: dict, unfinished: "Iterable[dict]", finished: "Callable[[], list[dict]] | None" = None
 ) -> dict:
     """The state readers show: `state` with the unfinished runs that are lost folded on.
 

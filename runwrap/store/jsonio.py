@@ -5,8 +5,6 @@ pulls in `re`, which alone costs more than the rest of runwrap's start-up.
 The output is the same JSON; only the import is cheaper.
 """
 
-from __future__ import annotations
-
 import errno
 import os
 import stat

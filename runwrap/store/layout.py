@@ -1,7 +1,5 @@
 """The on-disk layout shared by runwrap and sitegen (DESIGN section 3)."""
 
-from __future__ import annotations
-
 import os
 import stat
 import time
@@ -251,8 +249,8 @@ def new_run_id(started: float) -> str:
 def create_run_dir(
     runs_path: str,
     started: float,
-    claim: Callable[[str], bool],
-    fill: Callable[[str, str], None],
+    claim: "Callable[[str], bool]",
+    fill: "Callable[[str, str], None]",
 ) -> tuple[str, str]:
     """Make a fresh run directory that appears with its manifest in it; return (run_id, path).
 

@@ -4,8 +4,6 @@ The manifest is a plain dict (it is JSON on disk, and the hot path cannot
 afford dataclasses' import time); its keys are listed once, here.
 """
 
-from __future__ import annotations
-
 import os
 import time
 

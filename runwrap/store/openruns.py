@@ -16,8 +16,6 @@ so exactly one process finalizes it (run/recover.py); readers still count
 the run as unfinished (lost) until the taker removes its claim.
 """
 
-from __future__ import annotations
-
 import os
 
 from runwrap.store.jsonio import dumps, read_json

@@ -10,8 +10,6 @@ third of the lease, and a run whose lease is older than the lease plus a
 grace has lost its owner (docs/engines.md).
 """
 
-from __future__ import annotations
-
 import os
 
 _BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"

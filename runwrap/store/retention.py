@@ -13,8 +13,6 @@ half a run; one this user cannot delete (another user's, say) is left in
 place, not renamed, and said once.
 """
 
-from __future__ import annotations
-
 import os
 import time
 

@@ -9,8 +9,6 @@ of `--overlap allow` ending out of order). The rule itself is store/fold.py.
 Every update happens under a short flock of its own (state.lock).
 """
 
-from __future__ import annotations
-
 import os
 import stat
 
@@ -235,7 +233,7 @@ def apply_run(old: dict, task_path: str, manifest: dict) -> dict:
 def update_state(
     task_path: str,
     manifest: dict,
-    extra: Callable[[dict, dict], None] | None = None,
+    extra: "Callable[[dict, dict], None] | None" = None,
     durable: bool = True,
 ) -> tuple[dict, dict]:
     """Record a finished run in the task's state; return (old, new).
@@ -259,7 +257,7 @@ def update_state(
         os.close(fd)
 
 
-def locked(task_path: str, action: Callable[[], object]) -> object:
+def locked(task_path: str, action: "Callable[[], object]") -> object:
     """Run `action` under the task's state lock (for files kept beside the state)."""
     fd = _lock(task_path)
     try:

@@ -1,7 +1,5 @@
 """Task names: they become directory names and are typed again later: checked strictly."""
 
-from __future__ import annotations
-
 from runwrap.errors import RunwrapError
 from runwrap.store.layout import GATHERED, is_run_id, split_gathered
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runwrap.store.liveness import liveness
+from runwrap.run.heartbeat import liveness
 
 from helpers.polling import wait_for
 from helpers.runs import Root, pid_alive

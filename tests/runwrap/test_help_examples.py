@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from runwrap.commands import SUBCOMMANDS
+from runwrap.cli import SUBCOMMANDS
 from runwrap.commands.parser import build_parser
 
 from helpers.runs import RUNWRAP
