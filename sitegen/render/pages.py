@@ -61,22 +61,30 @@ def run_fields(manifest: dict, sizes: dict[str, int | None]) -> dict[str, list]:
 
     `sizes` stand in for the log sizes a running run's manifest does not have yet.
     """
-    record: dict[str, list] = {"fields": [], "more": [], "unset": []}
-    for group, fields in (("fields", RECORD), ("more", TRACKING)):
+    first: list = []
+    more: list = []
+    unset: list = []
+    get = manifest.get
+    for group, fields in ((first, RECORD), (more, TRACKING)):
         for key, label, kind in fields:
-            value = manifest.get(key)
-            if value is None and key in sizes:
-                value = sizes[key]
-            text = human(kind, value)
-            if text == "-":
-                record["unset"].append(label)
+            value = get(key)
+            if value is None:
+                value = sizes.get(key)
+            if value is None:  # most of a run's fields: said once, at the end
+                unset.append(label)
             else:
-                # "Output truncated: no" says nothing unusual: it folds away.
-                record["more" if value is False else group].append((label, text))
-            if key == "duration_s" and isinstance(manifest.get("duration_check"), dict):
+                # A plain number or word said as it is (human's answer, without its tests).
+                plain = kind == "text" and (type(value) is int or type(value) is str)
+                text = (as_str(value, 4000) or "-") if plain else human(kind, value)
+                if text == "-":
+                    unset.append(label)
+                else:
+                    # "Output truncated: no" says nothing unusual: it folds away.
+                    (more if value is False else group).append((label, text))
+            if key == "duration_s" and isinstance(get("duration_check"), dict):
                 check = describe(manifest["duration_check"])  # against the task's usual
-                record["fields"].append(("Duration check", as_str(check, 400) or "-"))
-    return record
+                first.append(("Duration check", as_str(check, 400) or "-"))
+    return {"fields": first, "more": more, "unset": unset}
 
 
 def _tail(text: str | None) -> str:

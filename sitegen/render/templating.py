@@ -10,7 +10,18 @@ import jinja2
 from markupsafe import Markup
 
 from runwrap.store import siteurls
-from runwrap.units import format_duration, format_size
+from sitegen.render.markup import (
+    chart_bars,
+    duration,
+    foot_links,
+    head_links,
+    history_rows,
+    run_crumbs,
+    run_logs,
+    run_pager,
+    run_record,
+    size,
+)
 from sitegen.render.model import ICONS, shown_time
 
 
@@ -22,18 +33,6 @@ def render_markdown(text: str | None) -> str:
     from sitegen.render.report import render
 
     return render(text)
-
-
-def _duration(value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "-"
-    return format_duration(float(value))
-
-
-def _size(value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, int):
-        return "-"
-    return format_size(value)
 
 
 def _percent(value: object) -> str:
@@ -116,14 +115,23 @@ def make_env(theme_dirs: list[Path], cache_dir: str | None = None) -> jinja2.Env
         optimized=False,
     )
     env.filters.update(
-        duration=_duration,
-        size=_size,
+        duration=duration,
+        size=size,
         when=shown_time,
         percent=_percent,
         period=_period,
         icon=lambda s: ICONS.get(str(s), "?"),
         url=lambda s: siteurls.quote(str(s)),
         markdown=lambda s: Markup(render_markdown(s)),
+        # The shipped theme's rows and bars, written in Python (markup.py).
+        history_rows=history_rows,
+        chart_bars=chart_bars,
+        run_record=run_record,
+        run_logs=run_logs,
+        run_crumbs=run_crumbs,
+        run_pager=run_pager,
+        head_links=head_links,
+        foot_links=foot_links,
     )
     # The site's URL layout, for links between pages: {{ base }}{{ urls.run_page(task, id) }}.
     env.globals.update(urls=siteurls)

@@ -15,6 +15,7 @@ import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Protocol
 
 import jinja2
@@ -111,7 +112,9 @@ class Writer:
         self.env = env
         self.theme_dirs = theme_dirs
         self.scratch = scratch
-        self.site = {"title": cfg.title, "site_url": cfg.site_url}
+        # Attributes, not a dict: Jinja reads `site.title` as an attribute first, and on a
+        # dict each read is an AttributeError raised and caught (twice on every page).
+        self.site = SimpleNamespace(title=cfg.title, site_url=cfg.site_url)
         self.dashboard = Dashboard()  # its rows, kept between updates
         # Raises to give the build up (the Site's stop, a SIGTERM), checked between pages.
         self.check_stop: Callable[[], None] = check_stop or (lambda: None)
