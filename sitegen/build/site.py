@@ -351,7 +351,11 @@ class Site:
             page_sigs = self.out.render_history(task, run_sums, page_sigs, fresh, stats, touched)
             task_sum = task_summary(task, run_sums, record)
             self.out.render_task(task, runs, task_sum, run_sums, order, manifests, late)
-            # The dashboard's search index: the entries of the runs read again only.
+            # The dashboard's search index: the entries of the runs read again only, added
+            # to the file's end when they are runs after every other and nothing else changed.
+            new = order[len(old_order) :]
+            tail = not (fresh or removed) and order[: len(old_order)] == old_order
+            appended = new if tail and manifests.keys() <= set(new) else None
             search.update_task(
                 self.out.out_task(task),
                 task,
@@ -363,6 +367,7 @@ class Site:
                 self.scratch.write,
                 batch.stderr,
                 fresh,
+                appended,
             )
         if fresh:
             self.out.remove_stale_runs(task, set(order))

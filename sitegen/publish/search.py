@@ -13,7 +13,8 @@ task's name is matched by the dashboard).
 
 An update computes the entries of the runs it read again (new or changed:
 the build's `manifests`) and keeps the others from the file as it is, so
-that one new run costs one run's entry, not the task's history. The
+that one new run costs one run's entry, not the task's history; a run after
+every other is added to the file's bytes, only its texts parsed (_appended). The
 dashboard's script (themes/default/static/app.js) loads the files when
 someone first types in the search box: no server.
 """
@@ -26,10 +27,11 @@ from collections.abc import Callable
 
 from runwrap.store import siteurls as urls
 from runwrap.store.findtext import run_text
-from runwrap.store.jsonio import read_json
+from runwrap.store.jsonio import read_json, read_regular
 from runwrap.store.logtail import Tail
 
 VERSION = 1
+MAX_BYTES = 64 << 20  # a file read to be appended to; larger: parsed and written whole
 
 
 def index_path(out_task: str) -> str:
@@ -79,6 +81,7 @@ def update_task(
     write: Callable[[str, bytes], None],
     stderr: dict[str, Tail] | None = None,
     fresh: bool = False,
+    appended: list[str] | None = None,
 ) -> None:
     """Bring the task's search.json up to date with its runs (`order`, oldest first).
 
@@ -87,8 +90,24 @@ def update_task(
     `write`: how OUT's files are written (the build's Scratch: atomic, temp files swept).
     `stderr`: failed runs' stderr tails their pages read already (run id: logtail.Tail).
     `fresh`: the task is built whole (every run in `manifests`): no file to look for.
+    `appended`: the runs in `manifests`, each after every run the file was written
+    for, and no other run changed or gone: their entries are added to the file's
+    bytes (_appended) instead of the file being parsed and written whole.
     """
     path = index_path(out_task)
+    if appended is not None and not fresh:
+        added = []
+        for run_id in appended:
+            tail = stderr.get(run_id) if stderr else None
+            fields = entry_fields(task, manifests[run_id], os.path.join(runs_path, run_id), tail)
+            if fields:
+                added.append((run_id, _status(summaries, run_id), fields))
+        if not added:
+            return  # nothing to find in the new runs: the file holds the same
+        found = _appended(read_regular(path, MAX_BYTES), task, added)
+        if found is not None:
+            write(path, found)
+            return
     raw = None if fresh else read_json(path)
     old = _old_entries(raw)
     entries: dict[str, tuple[str, tuple[str, ...]]] = {}
@@ -105,9 +124,7 @@ def update_task(
         tail = stderr.get(run_id) if stderr else None
         fields = entry_fields(task, manifest, os.path.join(runs_path, run_id), tail)
         if fields:
-            status = (summaries.get(run_id) or {}).get("status") or "unknown"
-            status = "" if status == "success" else status  # most runs: kept short
-            entries[run_id] = (status, fields)
+            entries[run_id] = (_status(summaries, run_id), fields)
     texts: dict[str, int] = {}
     rows = []
     for run_id in order:
@@ -116,10 +133,63 @@ def update_task(
             rows.append([run_id, status, [texts.setdefault(f, len(texts)) for f in fields]])
     value = {"v": VERSION, "task": task, "texts": list(texts), "runs": rows}
     if value != raw:  # compact: it is downloaded by the dashboard's search box
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        # What jobs wrote, published: no markup even in data (the same JSON once parsed),
-        # should the file ever be served or opened as HTML.
-        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-        # A lone surrogate (JSON allows "\ud800" in a manifest a job rewrote; bytes that
-        # were not UTF-8) is written as that same JSON escape: the file stays UTF-8.
-        write(path, text.encode("utf-8", "backslashreplace"))
+        write(path, _dump(value))
+
+
+def _status(summaries: dict[str, dict], run_id: str) -> str:
+    status = (summaries.get(run_id) or {}).get("status") or "unknown"
+    return "" if status == "success" else status  # most runs: kept short
+
+
+def _dump(value: object) -> bytes:
+    """The file's bytes for a value (or a part of one: the parts of a value join into
+    its bytes, commas between)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    # What jobs wrote, published: no markup even in data (the same JSON once parsed),
+    # should the file ever be served or opened as HTML.
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    # A lone surrogate (JSON allows "\ud800" in a manifest a job rewrote; bytes that
+    # were not UTF-8) is written as that same JSON escape: the file stays UTF-8.
+    return text.encode("utf-8", "backslashreplace")
+
+
+_RUNS = b'],"runs":['
+
+
+def _appended(
+    raw: bytes | None, task: str, added: list[tuple[str, str, tuple[str, ...]]]
+) -> bytes | None:
+    """The bytes update_task() would write for the file `raw` with the entries `added`
+    (run id, status, fields) after its own, or None when `raw` is not laid out as this
+    version writes it. Only the texts are parsed (to number the new runs' fields as a
+    whole write numbers them: by first use); the runs are kept as bytes. The split is
+    sound: in the file a `"` is a string's end or start, never inside one (escaped),
+    so `],"runs":[` after the texts' opening is where the texts end."""
+    if raw is None:
+        return None
+    head = _dump({"v": VERSION, "task": task, "texts": []})[:-2]  # ...,"texts":[
+    if not (raw.startswith(head) and raw.endswith(b"]}")):
+        return None
+    mid = raw.find(_RUNS, len(head))
+    if mid < 0:
+        return None
+    texts_part, rows_part = raw[len(head) : mid], raw[mid + len(_RUNS) : -2]
+    try:
+        texts = json.loads(b"[" + texts_part + b"]")
+    except ValueError:
+        return None
+    if not all(type(t) is str for t in texts):
+        return None
+    numbers = {t: i for i, t in enumerate(texts)}
+    if len(numbers) != len(texts):
+        return None  # a text twice: not a file this version wrote
+    rows = [
+        [run_id, status, [numbers.setdefault(f, len(numbers)) for f in fields]]
+        for run_id, status, fields in added
+    ]
+    new_texts = list(numbers)[len(texts) :]
+    parts = [head, texts_part]
+    if new_texts:
+        parts += [b"," if texts_part else b"", _dump(new_texts)[1:-1]]
+    parts += [_RUNS, rows_part, b"," if rows_part else b"", _dump(rows)[1:-1], b"]}"]
+    return b"".join(parts)

@@ -279,3 +279,41 @@ def test_out_of_order_pruned_and_finishing_runs_leave_the_cache_a_full_build_wri
         fresh_runs, fresh_pages, _ = loaded(run_root, tmp_path / "fresh")
         assert runs == fresh_runs and pages == fresh_pages
     assert running in runs
+
+
+# -- the search index appended to ---------------------------------------------------------
+
+
+def test_a_run_after_every_other_is_appended_to_search_json_as_a_whole_write_writes_it(
+    run_root, out, tmp_path, monkeypatch
+):
+    """Its entry is spliced onto the file's bytes (only the texts parsed), and the file is
+    byte for byte what a full build writes: texts shared and new, markup characters, a
+    text that looks like the file's own structure, a lone surrogate."""
+    from sitegen.publish import search
+
+    built(run_root, out)
+    whole = []
+    monkeypatch.setattr(search, "_old_entries", lambda raw: whole.append(1) or None)
+    odd = [b'x],"runs":[', b"<b>&amp;</b>", b"\xff\xfe not utf-8", b"boom 1"]
+    for n, line in enumerate(odd, start=4):
+        one_more(run_root, out, n, status="failed", stderr=line + b"\n", labels={"k": "v"})
+    one_more(run_root, out, 8)  # nothing to find: the file stays
+    assert whole == []  # never parsed whole
+    assert snapshot(out) == full_build(run_root, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"{}",
+        b'{"v":1,"task":"job","texts":["a"],"runs":[]}x',
+        b'{"v":1,"task":"job","texts":[',
+    ],
+)
+def test_a_search_json_not_laid_out_as_written_is_written_whole(run_root, out, tmp_path, content):
+    built(run_root, out)
+    (out / "tasks" / "job" / "search.json").write_bytes(content)
+    one_more(run_root, out, 4, status="failed", stderr=b"again\n")
+    assert snapshot(out) == full_build(run_root, tmp_path)
