@@ -45,6 +45,28 @@ def test_a_one_shot_update_after_a_mute_ended_does_not_say_nothing_changed(run_r
     assert muted(out) is None
 
 
+@needs_libfaketime
+def test_a_one_shot_update_after_a_mute_window_opened_shows_it(run_root, out, tmp_path):
+    # A recurring window recorded with the run opens a few minutes from now: no file
+    # changes then, and the next one-shot update must not say that nothing changed.
+    opens = time.gmtime(time.time() + 180)  # the window's minute, 2 to 3 minutes on
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "tasks:\n  a:\n    timezone: UTC\n    mute_windows:\n"
+        f'      - {{schedule: "{opens.tm_min} {opens.tm_hour} * * *", for: 10m,'
+        " reason: backups}\n"
+    )
+    assert (
+        runwrap(run_root, "a", "true", env={**ENV, "RUNWRAP_CONFIG": str(config)}).returncode == 0
+    )
+    assert sitegen("--root", str(run_root), "--out", str(out), "-q").returncode == 0
+    assert muted(out) is None
+    time.sleep(2 * RACY_S)  # past the stamp's racy window: the next build may trust it
+    assert sitegen("--root", str(run_root), "--out", str(out), "-q").returncode == 0
+    build_later(run_root, out, 5)  # within the window
+    assert muted(out)["kind"] == "window" and muted(out)["reason"] == "backups"
+
+
 def test_a_kept_answer_is_asked_again_once_its_mute_ends(run_root, out):
     assert runwrap(run_root, "a", "true").returncode == 0
     mute(run_root, "a", "1s")
