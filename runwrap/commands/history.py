@@ -235,7 +235,8 @@ def _newest_first(
             counted += seen[frontier]
         if counted >= limit:
             break
-    found.sort(key=lambda pair: pair[0], reverse=True)
+    # By key alone: keys never tie (each holds its run id, and a listing's are unique).
+    found.sort(reverse=True)
     return [item for _key, item in (found[:limit] if limit else found)]
 
 
