@@ -35,7 +35,7 @@ steps = st.lists(
 )
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps)
 def test_one_shot_updates_through_the_log_equal_a_full_build(ops):
     base = Path(tempfile.mkdtemp(prefix="sitegen-logprop-"))
