@@ -355,7 +355,7 @@ class Site:
             # to the file's end when they are runs after every other and nothing else changed.
             new = order[len(old_order) :]
             tail = not (fresh or removed) and order[: len(old_order)] == old_order
-            appended = new if tail and manifests.keys() <= set(new) else None
+            appended = new if tail and manifests.keys() == set(new) else None
             search.update_task(
                 self.out.out_task(task),
                 task,
