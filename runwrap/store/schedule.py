@@ -205,11 +205,15 @@ def _fires(fields: str, tz, after):
     """
     from datetime import timezone
 
-    from cronsim import CronSim
+    from cronsim import CronSim, CronSimError
 
     _grammar(fields)
     after = after.astimezone(timezone.utc)
-    for local in CronSim(fields, after.astimezone(tz)):
+    try:
+        walk = CronSim(fields, after.astimezone(tz))
+    except CronSimError as e:  # a day no month has (Feb 30): only a record not runwrap's
+        raise ValueError(str(e)) from None  # holds one (check() refuses it); callers skip
+    for local in walk:
         instant = local.astimezone(timezone.utc)
         if instant > after:
             yield instant

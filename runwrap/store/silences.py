@@ -227,7 +227,7 @@ def next_window(windows: object, now: float) -> float | None:
             continue
         try:
             opens = next_opening(expr, _shown(window.get("timezone")), now)
-        except (RunwrapError, ValueError, StopIteration):
+        except (RunwrapError, ValueError, OverflowError, StopIteration):
             continue  # a record this reader cannot walk mutes nothing (window_of)
         if opens is not None:
             found.append(opens)
@@ -249,7 +249,7 @@ def window_of(windows: object, now: float) -> dict | None:
             continue
         try:
             opened = window_at(expr, _shown(window.get("timezone")), float(length), now)
-        except (RunwrapError, ValueError, StopIteration):
+        except (RunwrapError, ValueError, OverflowError, StopIteration):
             continue  # a record this reader cannot walk mutes nothing
         if opened is not None and (best is None or opened[1] > best[0][1]):
             best = (opened, window)

@@ -21,9 +21,11 @@ record, by the caller.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import marshal
 import os
+import stat
 import struct
 import sys
 
@@ -77,9 +79,13 @@ def decode(raw: bytes, token: str, task: str) -> list[object]:
 
 def append(path: str, chunk: bytes) -> None:
     """Add a chunk at the end of the log at `path` (made if missing). One write of the
-    whole chunk: a sitegen killed part-way leaves a chunk that does not read back."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    whole chunk: a sitegen killed part-way leaves a chunk that does not read back.
+    OSError for anything but a regular file there: a FIFO is not waited on for a reader."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+    fd = os.open(path, flags, 0o644)
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
         view = memoryview(chunk)
         while view:
             view = view[os.write(fd, view) :]

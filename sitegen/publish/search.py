@@ -102,12 +102,14 @@ def update_task(
             fields = entry_fields(task, manifests[run_id], os.path.join(runs_path, run_id), tail)
             if fields:
                 added.append((run_id, _status(summaries, run_id), fields))
-        if not added:
+        raw = read_regular(path, MAX_BYTES)
+        if not added and _parts(raw, task) is not None:
             return  # nothing to find in the new runs: the file holds the same
-        found = _appended(read_regular(path, MAX_BYTES), task, added)
+        found = _appended(raw, task, added) if added else None
         if found is not None:
             write(path, found)
             return
+        # Not there, or not laid out as written (removed or damaged by hand): written whole.
     raw = None if fresh else read_json(path)
     old = _old_entries(raw)
     entries: dict[str, tuple[str, tuple[str, ...]]] = {}
@@ -156,6 +158,20 @@ def _dump(value: object) -> bytes:
 _RUNS = b'],"runs":['
 
 
+def _parts(raw: bytes | None, task: str) -> tuple[bytes, bytes, bytes] | None:
+    """(its head up to the texts, its texts, its runs) of a file laid out as this version
+    writes it, as bytes, or None."""
+    if raw is None:
+        return None
+    head = _dump({"v": VERSION, "task": task, "texts": []})[:-2]  # ...,"texts":[
+    if not (raw.startswith(head) and raw.endswith(b"]}")):
+        return None
+    mid = raw.find(_RUNS, len(head))
+    if mid < 0:
+        return None
+    return head, raw[len(head) : mid], raw[mid + len(_RUNS) : -2]
+
+
 def _appended(
     raw: bytes | None, task: str, added: list[tuple[str, str, tuple[str, ...]]]
 ) -> bytes | None:
@@ -165,15 +181,10 @@ def _appended(
     whole write numbers them: by first use); the runs are kept as bytes. The split is
     sound: in the file a `"` is a string's end or start, never inside one (escaped),
     so `],"runs":[` after the texts' opening is where the texts end."""
-    if raw is None:
+    split = _parts(raw, task)
+    if split is None:
         return None
-    head = _dump({"v": VERSION, "task": task, "texts": []})[:-2]  # ...,"texts":[
-    if not (raw.startswith(head) and raw.endswith(b"]}")):
-        return None
-    mid = raw.find(_RUNS, len(head))
-    if mid < 0:
-        return None
-    texts_part, rows_part = raw[len(head) : mid], raw[mid + len(_RUNS) : -2]
+    head, texts_part, rows_part = split
     try:
         texts = json.loads(b"[" + texts_part + b"]")
     except ValueError:

@@ -8,7 +8,8 @@ state.json keep their signatures (runwrap replaces state.json, a run's marker
 comes and goes; a state.json edited in place leaves the directory as it was),
 the task has no unfinished run (its owner may die, which no file shows) and the
 clock has not reached the answer's next change (next_change; and the record's
-silence: a mute that ends or a recurring window that opens, silence_change).
+silence: a mute that ends or a recurring window that opens, silence_change; and a mute
+dated ahead of this clock that begins, mute_starts).
 """
 
 from __future__ import annotations
@@ -114,6 +115,20 @@ def silence_change(item: dict, now: float) -> float | None:
         if opens is not None:
             moments.append(opens)
     return min(moments, default=None)
+
+
+def mute_starts(root: str, now: float) -> float | None:
+    """When (Unix time) the first mute in ROOT/silences dated after `now` begins: one
+    written on a host whose clock is ahead of this one's (a shared ROOT) holds from its
+    `since` (store/silences.silence_of), a moment at which no file changes."""
+    from runwrap.store.silences import mutes  # only where ROOT/silences holds some
+
+    found = []
+    for mute in mutes(root):
+        since, until = parse_iso(mute.get("since")), parse_iso(mute.get("until"))
+        if since is not None and until is not None and now < since < until:
+            found.append(since)
+    return min(found, default=None)
 
 
 def _until(record: dict | None, item: dict, now: float) -> float:
@@ -244,6 +259,9 @@ class LateView:
         asked = lateness_of(root, ask, now, items=self.items)
         self.records.update(asked)
         self._kept = {}
+        # A mute dated ahead of this clock begins with no file changing: every kept answer
+        # is asked again then, and the one-shot's no-change check ends then (due).
+        starts = mute_starts(root, now) if os.path.isdir(os.path.join(root, SILENCES)) else None
         racy = int((at - RACY_S) * 1e9)  # as for the stamp (stamp.py): a change in the
         for task in tasks if sigs is not None else ():  # same tick would keep its mtime
             item = self.items.get(task)
@@ -252,12 +270,13 @@ class LateView:
             if any(sig is not None and sig[0] >= racy for sig in sigs[task]):
                 continue
             record = self.records.get(task)
-            self._kept[task] = _Kept(sigs[task], _until(record, item[0], now), now, item, record)
+            until = min(_until(record, item[0], now), math.inf if starts is None else starts)
+            self._kept[task] = _Kept(sigs[task], until, now, item, record)
         self.records = {t: self.records[t] for t in tasks if t in self.records}  # in order
         # Gathered hosts that stopped pushing (store/gathered.py) change the dashboard
         # with the clock too: under "", which no task is named; and a silence that ends.
         pushes = gathered_hosts(root, now)
-        due = [next_change(self.records), next_silence(pushes)]
+        due = [next_change(self.records), next_silence(pushes), starts]
         due += [silence_change(item[0], now) for item in self.items.values()]
         due = [d for d in due if d is not None]
         self.due = min(due, default=None)

@@ -9,13 +9,13 @@ rebuilt in full, and a run directory whose page is rendered again.
 from __future__ import annotations
 
 import hashlib
+import operator
 import os
 import shutil
 import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Protocol
 
 import jinja2
@@ -97,6 +97,17 @@ class Ticker(Protocol):
         """Count n more pages."""
 
 
+class SiteValues(dict):
+    """`site` as templates see it: the mapping a theme always had (`site["title"]`,
+    `site.get("site_url")`), whose values are attributes too. Jinja reads `site.title` as
+    an attribute first: on a plain dict each read raised and caught an AttributeError
+    (twice on every page), here the class answers it."""
+
+    __slots__ = ()
+    title = property(operator.itemgetter("title"))
+    site_url = property(operator.itemgetter("site_url"))
+
+
 class Writer:
     """Renders pages and publishes files into OUT."""
 
@@ -112,9 +123,7 @@ class Writer:
         self.env = env
         self.theme_dirs = theme_dirs
         self.scratch = scratch
-        # Attributes, not a dict: Jinja reads `site.title` as an attribute first, and on a
-        # dict each read is an AttributeError raised and caught (twice on every page).
-        self.site = SimpleNamespace(title=cfg.title, site_url=cfg.site_url)
+        self.site = SiteValues(title=cfg.title, site_url=cfg.site_url)
         self.dashboard = Dashboard()  # its rows, kept between updates
         # Raises to give the build up (the Site's stop, a SIGTERM), checked between pages.
         self.check_stop: Callable[[], None] = check_stop or (lambda: None)
