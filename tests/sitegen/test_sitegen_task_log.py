@@ -116,16 +116,21 @@ DAMAGE = {
 }
 
 
+def _update_after_run(run_root, out, caplog, n: int = 5) -> list[str]:
+    """Run `n` of task job recorded, then one update in a new Site: the warnings it gave."""
+    write_run(run_root, "job", n)
+    caplog.clear()
+    Site(site_config(run_root, out)).update()
+    return warnings_of(caplog)
+
+
 @pytest.mark.parametrize("how", sorted(DAMAGE))
 def test_a_damaged_log_is_detected_and_the_task_rebuilt(run_root, out, tmp_path, caplog, how):
     built(run_root, out)
     one_more(run_root, out, 4)
     log = tasks_dir(out) / "job.log"
     log.write_bytes(DAMAGE[how](log.read_bytes()))
-    write_run(run_root, "job", 5)
-    caplog.clear()
-    Site(site_config(run_root, out)).update()
-    warned = warnings_of(caplog)
+    warned = _update_after_run(run_root, out, caplog)
     assert len(warned) == 1 and "job.log is unreadable" in warned[0], warned
     assert snapshot(out) == full_build(run_root, tmp_path)
     assert not log.exists()  # rebuilt whole: a new base, no log
@@ -155,10 +160,7 @@ def test_a_forged_chunk_of_the_wrong_shape_is_rebuilt_not_taken(
     one_more(run_root, out, 4)
     value = {"runs": {}, "gone": [], "pages": {}, "changes": None, **WRONG[how]}
     chunks.append(str(tasks_dir(out) / "job.log"), chunks.encode(_sealed(out), "job", value))
-    write_run(run_root, "job", 5)
-    caplog.clear()
-    Site(site_config(run_root, out)).update()
-    warned = warnings_of(caplog)
+    warned = _update_after_run(run_root, out, caplog)
     assert len(warned) == 1 and "does not hold what sitegen wrote" in warned[0], warned
     assert snapshot(out) == full_build(run_root, tmp_path)
 
@@ -173,19 +175,15 @@ def test_a_chunk_of_another_task_or_another_base_is_not_taken(run_root, out, tmp
     value = chunks.decode(theirs.read_bytes(), _sealed(out, "other"), "other")[0]
     forged = chunks.encode(_sealed(out), "other", value)
     mine.write_bytes(mine.read_bytes() + forged)
-    write_run(run_root, "job", 5)
-    caplog.clear()
-    Site(site_config(run_root, out)).update()
-    assert any("job.log is unreadable" in w for w in warnings_of(caplog)), warnings_of(caplog)
+    warned = _update_after_run(run_root, out, caplog)
+    assert any("job.log is unreadable" in w for w in warned), warned
     # Another task's whole log (sealed for its own base) in place of this one's:
     one_more(run_root, out, 6)
     write_run(run_root, "other", 5)
     Site(site_config(run_root, out)).update()
     shutil.copy(theirs, mine)
-    write_run(run_root, "job", 7)
-    caplog.clear()
-    Site(site_config(run_root, out)).update()
-    assert any("job.log is unreadable" in w for w in warnings_of(caplog)), warnings_of(caplog)
+    warned = _update_after_run(run_root, out, caplog, 7)
+    assert any("job.log is unreadable" in w for w in warned), warned
     assert snapshot(out) == full_build(run_root, tmp_path)
 
 
@@ -199,10 +197,8 @@ def test_a_log_left_from_before_a_compaction_is_not_taken(run_root, out, tmp_pat
     (out / ".sitegen" / "summary.pack").unlink()
     Site(site_config(run_root, out)).update()
     (tasks_dir(out) / "job.log").write_bytes(old_log)
-    write_run(run_root, "job", 5)
-    caplog.clear()
-    Site(site_config(run_root, out)).update()
-    assert any("job.log is unreadable" in w for w in warnings_of(caplog)), warnings_of(caplog)
+    warned = _update_after_run(run_root, out, caplog)
+    assert any("job.log is unreadable" in w for w in warned), warned
     assert snapshot(out) == full_build(run_root, tmp_path)
 
 
@@ -224,10 +220,7 @@ def test_a_huge_log_or_something_else_in_its_place_is_rebuilt(
         target.write_bytes(log.read_bytes())
         log.unlink()
         os.symlink(target, log)
-    write_run(run_root, "job", 5)
-    caplog.clear()
-    Site(site_config(run_root, out)).update()
-    warned = warnings_of(caplog)
+    warned = _update_after_run(run_root, out, caplog)
     assert len(warned) == 1 and "job.log is unreadable" in warned[0], warned
     assert snapshot(out) == full_build(run_root, tmp_path)
     assert not os.path.lexists(log)
