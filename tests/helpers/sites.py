@@ -32,6 +32,7 @@ from runwrap.timefmt import iso
 from sitegen.config import SiteConfig
 
 from helpers.clock import shifted
+from helpers.polling import wait_for
 from helpers.runs import BIN
 
 BASE = 1_795_000_000.0  # a fixed start time (2026-11), so pages are reproducible
@@ -282,6 +283,20 @@ def status_json(out: Path) -> dict:
         return json.loads((out / "status.json").read_text())
     except (OSError, ValueError):
         return {}
+
+
+def past_racy_window(root: Path) -> None:
+    """Wait until the newest change under `root` is older than an update's racy window
+    (sitegen.read.sigs.RACY_S): from then on the stamp and kept answers may trust the
+    signatures, so that only the clock can make the next update differ."""
+    from sitegen.read.sigs import RACY_S
+
+    changed = max(
+        os.lstat(os.path.join(where, name)).st_ctime
+        for where, dirs, files in os.walk(root)
+        for name in (*dirs, *files, ".")
+    )
+    wait_for(lambda: time.time() > changed + 2 * RACY_S, what="the racy window to pass")
 
 
 def build_later(run_root: Path, out: Path, minutes: int) -> None:

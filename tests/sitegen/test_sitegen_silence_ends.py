@@ -17,7 +17,7 @@ from sitegen.read.sigs import RACY_S
 
 from helpers.clock import needs_libfaketime
 from helpers.polling import wait_for
-from helpers.sites import BIN, ENV, build_later, runwrap, site_config, sitegen
+from helpers.sites import BIN, ENV, build_later, past_racy_window, runwrap, site_config, sitegen
 
 
 def mute(run_root, task: str, length: str) -> None:
@@ -39,7 +39,7 @@ def test_a_one_shot_update_after_a_mute_ended_does_not_say_nothing_changed(run_r
     mute(run_root, "a", "1m")
     assert sitegen("--root", str(run_root), "--out", str(out), "-q").returncode == 0
     assert muted(out)["reason"] == "moving the NAS"
-    time.sleep(2 * RACY_S)  # past the stamp's racy window: the next build may trust it
+    past_racy_window(run_root)  # the next build may trust the stamp
     assert sitegen("--root", str(run_root), "--out", str(out), "-q").returncode == 0
     build_later(run_root, out, 2)  # two minutes on: the mute is over, no file changed
     assert muted(out) is None
@@ -61,7 +61,7 @@ def test_a_one_shot_update_after_a_mute_window_opened_shows_it(run_root, out, tm
     )
     assert sitegen("--root", str(run_root), "--out", str(out), "-q").returncode == 0
     assert muted(out) is None
-    time.sleep(2 * RACY_S)  # past the stamp's racy window: the next build may trust it
+    past_racy_window(run_root)  # the next build may trust the stamp
     assert sitegen("--root", str(run_root), "--out", str(out), "-q").returncode == 0
     build_later(run_root, out, 5)  # within the window
     assert muted(out)["kind"] == "window" and muted(out)["reason"] == "backups"
